@@ -1,0 +1,115 @@
+/**
+ * Inference function: the tenant API's Lambda proxy handler. A thin adapter: it routes by resource and
+ * method, parses the event, calls the core service and maps its result (or a domain error) to the HTTP
+ * envelope. SDK clients are created once per container; the SDK's own configuration is honoured
+ * (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_DYNAMODB`, credentials, region).
+ */
+import { randomUUID } from 'node:crypto';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { requireEnv } from '../shared/env';
+import { ApiError } from '../shared/errors';
+import { errorResponse, header, internalError, json } from '../shared/http';
+import { makeTelemetry } from '../shared/telemetry';
+import { LEDGER_TABLE_ENV, TENANT_CONFIG_ENV, TenantRuntimeConfigSchema } from '../shared/tenant-runtime';
+import { makeBedrockInvoker } from './adapters/bedrock-invoker';
+import { makeDynamoLedger } from './adapters/dynamo-ledger';
+import { AcceptedRequestError, makeInferenceService } from './core/service';
+import { parseInferenceBody } from './core/validate';
+
+/** Time kept back from the Lambda deadline to write the outcome after a model call. */
+const RECORD_RESERVE_MS = 3_000;
+
+const config = TenantRuntimeConfigSchema.parse(JSON.parse(requireEnv(TENANT_CONFIG_ENV)));
+const tableName = requireEnv(LEDGER_TABLE_ENV);
+const telemetry = makeTelemetry({ tenantId: config.tenantId, service: 'inference' });
+const bedrock = new BedrockRuntimeClient({ maxAttempts: 3 });
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+const service = makeInferenceService({
+  config,
+  invoker: makeBedrockInvoker(bedrock),
+  ledger: makeDynamoLedger(doc, tableName),
+  clock: { now: Date.now },
+  ids: { newRequestId: () => `req_${randomUUID().replace(/-/g, '')}` },
+});
+
+const ROUTES: Record<string, string[]> = {
+  '/v1/inference': ['POST'],
+  '/v1/requests/{requestId}': ['GET'],
+  '/v1/usage': ['GET'],
+};
+
+/** Lambda entry point (API Gateway REST proxy integration). */
+export async function handler(event: APIGatewayProxyEvent, context?: Partial<Context>): Promise<APIGatewayProxyResult> {
+  const started = Date.now();
+  const gatewayRequestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
+  const remaining = context?.getRemainingTimeInMillis?.() ?? 29_000;
+  const deadlineMs = started + Math.max(0, remaining - RECORD_RESERVE_MS);
+  const route = event.resource;
+  try {
+    const methods = ROUTES[route];
+    if (!methods) throw new ApiError('not_found', `No route ${event.httpMethod} ${event.path}`);
+    if (!methods.includes(event.httpMethod)) {
+      throw new ApiError('method_not_allowed', `${event.httpMethod} is not allowed on ${route}`, undefined, {
+        allow: methods.join(', '),
+      });
+    }
+    let result: { status: number; body: unknown; headers?: Record<string, string> };
+    if (route === '/v1/inference') {
+      const body = parseInferenceBody({
+        contentType: header(event.headers, 'content-type'),
+        body: event.body,
+        isBase64Encoded: event.isBase64Encoded,
+      });
+      result = await service.infer(body, { deadlineMs });
+      const r = result.body as {
+        tier?: string;
+        usage?: { inputTokens: number; outputTokens: number };
+        costUsd?: number;
+      };
+      const replay = result.headers?.['Idempotent-Replay'] === 'true';
+      telemetry.metrics(
+        replay
+          ? { idempotentReplays: 1 }
+          : {
+              requests: 1,
+              latency: Date.now() - started,
+              inputTokens: r.usage?.inputTokens,
+              outputTokens: r.usage?.outputTokens,
+              costUsd: r.costUsd,
+            },
+        { tier: r.tier },
+      );
+    } else if (route === '/v1/usage') {
+      result = await service.getUsage();
+    } else {
+      result = await service.getRequest(event.pathParameters?.requestId ?? '');
+    }
+    telemetry.log('INFO', 'request handled', {
+      route,
+      status: result.status,
+      gatewayRequestId,
+      ms: Date.now() - started,
+    });
+    return json(result.status, result.body, result.headers);
+  } catch (e) {
+    if (e instanceof ApiError) {
+      const requestId = e instanceof AcceptedRequestError ? e.requestId : gatewayRequestId;
+      telemetry.metrics(e.status >= 500 ? { modelErrors: 1 } : { rejected: 1 });
+      telemetry.log(e.status >= 500 ? 'ERROR' : 'INFO', 'request refused', {
+        route,
+        code: e.code,
+        status: e.status,
+        requestId,
+        gatewayRequestId,
+      });
+      return errorResponse(e, requestId);
+    }
+    telemetry.log('ERROR', 'unhandled error', { route, gatewayRequestId, error: (e as Error)?.name });
+    return internalError(gatewayRequestId);
+  }
+}

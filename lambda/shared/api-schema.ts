@@ -1,0 +1,122 @@
+/**
+ * The tenant API's request and response shapes. The zod schema validates bodies in the handler, and the
+ * same schema, converted to JSON Schema draft 4, is the API Gateway request model (lib/constructs/tenant-api).
+ */
+import { z } from 'zod';
+
+/** Hard limits that hold for every tenant (a tenant may set lower ones). */
+export const API_LIMITS = {
+  /** Largest request body the handler reads, in bytes. */
+  maxBodyBytes: 256 * 1024,
+  /** Largest prompt (all message contents plus system) any tenant may allow, in characters. */
+  maxPromptChars: 200_000,
+  maxMessages: 100,
+  maxSystemChars: 20_000,
+  maxMetadataKeys: 16,
+  maxOutputTokens: 64_000,
+  idempotencyKeyPattern: '^[A-Za-z0-9._:-]{1,128}$',
+} as const;
+
+/** `tier` values a request may name; `auto` lets Switchboard choose. */
+export const REQUEST_TIERS = ['auto', 'fast', 'balanced', 'deep'] as const;
+
+const MessageSchema = z.strictObject({
+  role: z.enum(['user', 'assistant']),
+  content: z.string().min(1, 'must not be empty').max(API_LIMITS.maxPromptChars),
+});
+
+/**
+ * `POST /v1/inference` body. `tier` is a free string here on purpose: an unknown tier is a semantic error
+ * (422 `unknown_tier`), not a malformed body.
+ */
+export const InferenceRequestObject = z.strictObject({
+  messages: z.array(MessageSchema).min(1, 'must hold at least one message').max(API_LIMITS.maxMessages).optional(),
+  prompt: z.string().min(1, 'must not be empty').max(API_LIMITS.maxPromptChars).optional(),
+  system: z.string().max(API_LIMITS.maxSystemChars).optional(),
+  maxTokens: z.number().int().min(1).max(API_LIMITS.maxOutputTokens).optional(),
+  tier: z.string().min(1).max(32).optional(),
+  idempotencyKey: z.string().regex(new RegExp(API_LIMITS.idempotencyKeyPattern)).optional(),
+  metadata: z.record(z.string().max(64), z.string().max(256)).optional(),
+});
+
+/** The full request schema: the object plus the rules JSON Schema draft 4 expresses as `oneOf`/`maxProperties`. */
+export const InferenceRequestSchema = InferenceRequestObject.superRefine((body, ctx) => {
+  if ((body.messages === undefined) === (body.prompt === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [], message: 'exactly one of "messages" or "prompt" is required' });
+  }
+  if (body.metadata && Object.keys(body.metadata).length > API_LIMITS.maxMetadataKeys) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['metadata'],
+      message: `at most ${API_LIMITS.maxMetadataKeys} keys are allowed`,
+    });
+  }
+  if (body.messages) {
+    if (body.messages[0]?.role !== 'user' || body.messages[body.messages.length - 1]?.role !== 'user') {
+      ctx.addIssue({ code: 'custom', path: ['messages'], message: 'must start and end with a "user" message' });
+    }
+    for (let i = 1; i < body.messages.length; i++) {
+      if (body.messages[i]?.role === body.messages[i - 1]?.role) {
+        ctx.addIssue({ code: 'custom', path: ['messages', i, 'role'], message: 'roles must alternate user/assistant' });
+      }
+    }
+  }
+});
+
+export type InferenceRequest = z.infer<typeof InferenceRequestObject>;
+
+/** JSON Schema (draft 4) of the inference request, for the API Gateway request model. */
+export function inferenceRequestJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(InferenceRequestObject, { target: 'draft-4' }) as Record<string, unknown>;
+  return {
+    ...schema,
+    oneOf: [{ required: ['messages'] }, { required: ['prompt'] }],
+    properties: {
+      ...(schema.properties as Record<string, unknown>),
+      metadata: {
+        ...((schema.properties as Record<string, Record<string, unknown>>).metadata ?? {}),
+        maxProperties: API_LIMITS.maxMetadataKeys,
+      },
+    },
+  };
+}
+
+/** One model call made for a request. */
+export interface Attempt {
+  readonly tier: string;
+  readonly modelId: string;
+  readonly outcome: 'ok' | 'throttled' | 'unavailable' | 'timeout' | 'error';
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly costUsd: number;
+  readonly latencyMs: number;
+  readonly confidence?: number;
+  readonly stopReason?: string;
+  readonly errorCode?: string;
+}
+
+/** `200` answer of `POST /v1/inference`. */
+export interface InferenceResponse {
+  readonly requestId: string;
+  readonly status: 'completed';
+  readonly output: string;
+  readonly tier: string;
+  readonly modelId: string;
+  readonly confidence: number | null;
+  readonly usage: { readonly inputTokens: number; readonly outputTokens: number };
+  readonly costUsd: number;
+  readonly escalated: boolean;
+  readonly attempts: readonly Attempt[];
+}
+
+/** Request record statuses (`GET /v1/requests/{requestId}`). */
+export const REQUEST_STATUSES = [
+  'in_progress',
+  'completed',
+  'pending_review',
+  'reviewed',
+  'rejected',
+  'expired',
+  'failed',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];

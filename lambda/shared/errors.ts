@@ -1,0 +1,54 @@
+/**
+ * Stable error codes of the Switchboard API, with the HTTP status each maps to. The API Gateway gateway
+ * responses (lib/constructs/tenant-api) and the handlers both use this table, so a code never changes
+ * status between the edge and the function.
+ */
+export const ERROR_CODES = {
+  invalid_json: 400,
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  idempotency_key_reused: 409,
+  request_in_progress: 409,
+  payload_too_large: 413,
+  prompt_too_large: 413,
+  unsupported_media_type: 415,
+  unknown_tier: 422,
+  tier_not_allowed: 422,
+  max_tokens_too_large: 422,
+  throttled: 429,
+  quota_exceeded: 429,
+  budget_exceeded: 429,
+  internal_error: 500,
+  model_error: 502,
+  model_unavailable: 503,
+  gateway_timeout: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * An error the API reports to the caller: it carries a stable `code`, an actionable message and, for
+ * 429/503, how many seconds to wait before retrying.
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryAfterSeconds?: number,
+    /** Extra headers for the response (e.g. `Allow`). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = ERROR_CODES[code];
+  }
+}
+
+/** The error envelope every non-2xx response carries. */
+export interface ErrorEnvelope {
+  readonly error: { readonly code: ErrorCode; readonly message: string; readonly requestId: string };
+}

@@ -1,0 +1,33 @@
+/**
+ * What a handler knows about its tenant. The CDK app builds it from the tenant file and passes it as the
+ * `TENANT_CONFIG` environment variable (JSON); the handler parses it once at init with this schema, so the
+ * two sides cannot drift.
+ */
+import { z } from 'zod';
+import { API_LIMITS } from './api-schema';
+import { isKnownModel, TIERS } from './catalog';
+
+const TierEnum = z.enum(TIERS);
+
+export const TenantRuntimeConfigSchema = z.strictObject({
+  tenantId: z.string().regex(/^[a-z0-9-]{3,32}$/),
+  plan: z.enum(['basic', 'standard', 'premium']),
+  /** Tier used when a request says `auto` or names none. */
+  defaultTier: TierEnum,
+  /** Which model backs each allowed tier; tiers missing here are not allowed. */
+  tierModels: z.partialRecord(TierEnum, z.string().refine(isKnownModel, 'unknown model')),
+  monthlyBudgetUsd: z.number().nonnegative(),
+  limits: z.strictObject({
+    maxPromptChars: z.number().int().positive().max(API_LIMITS.maxPromptChars),
+    maxOutputTokens: z.number().int().positive().max(API_LIMITS.maxOutputTokens),
+    defaultMaxTokens: z.number().int().positive().max(API_LIMITS.maxOutputTokens),
+  }),
+  dataRetentionDays: z.number().int().positive(),
+});
+
+export type TenantRuntimeConfig = z.infer<typeof TenantRuntimeConfigSchema>;
+
+/** Name of the environment variable that carries the tenant runtime config. */
+export const TENANT_CONFIG_ENV = 'TENANT_CONFIG';
+/** Name of the environment variable that carries the ledger table name. */
+export const LEDGER_TABLE_ENV = 'LEDGER_TABLE_NAME';

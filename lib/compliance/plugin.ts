@@ -1,0 +1,65 @@
+/**
+ * The compliance validation plugin: during every synth it runs the packs once per stack, writes
+ * `compliance-report.md` and `compliance-report.json` into the cloud assembly folder, and fails the synth
+ * on any unacknowledged finding (errors and warnings alike).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  Aspects,
+  type IPolicyValidationContext,
+  type IPolicyValidationPlugin,
+  type PolicyValidationPluginReport,
+  type PolicyViolation,
+} from 'aws-cdk-lib';
+import { WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { PACKS } from './packs';
+import { buildComplianceReport, type ComplianceReport, renderComplianceMarkdown } from './report';
+
+/** File names of the report inside the cloud assembly (`cdk.out`). */
+export const REPORT_FILES = { markdown: 'compliance-report.md', json: 'compliance-report.json' } as const;
+
+/** Validation plugin: checks and reports. Register with `Validations.of(app).addPlugins(...)`. */
+export class CompliancePlugin implements IPolicyValidationPlugin {
+  readonly name = 'switchboard-compliance';
+  readonly version = '1.0.0';
+  readonly ruleIds = PACKS.map((p) => p.name);
+  /** The last report built (for tests and tools). */
+  lastReport?: ComplianceReport;
+
+  constructor(private readonly app: IConstruct) {
+    // Keep acknowledgements visible in the templates themselves (Metadata.cdk_nag.rules_to_suppress).
+    Aspects.of(app).add(new WriteNagSuppressionsToCloudFormationAspect());
+  }
+
+  validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    const root = context.appConstruct ?? this.app;
+    const report = buildComplianceReport(root);
+    this.lastReport = report;
+    const outdir = context.templatePaths[0] ? path.dirname(context.templatePaths[0]) : undefined;
+    if (outdir) {
+      fs.writeFileSync(path.join(outdir, REPORT_FILES.json), `${JSON.stringify(report, null, 2)}\n`);
+      fs.writeFileSync(path.join(outdir, REPORT_FILES.markdown), renderComplianceMarkdown(report));
+    }
+    const violations: PolicyViolation[] = [];
+    for (const s of report.stacks) {
+      for (const p of s.packs) {
+        for (const f of p.findings) {
+          violations.push({
+            ruleName: f.ruleId,
+            description: `${f.description} (stack ${s.stack})`,
+            severity: f.severity,
+            violatingResources: f.resources.map((r) => ({
+              resourceLogicalId: r,
+              templatePath: '',
+              locations: ['Properties'],
+              constructPath: r,
+            })),
+          } as PolicyViolation);
+        }
+      }
+    }
+    return { success: violations.length === 0, violations };
+  }
+}

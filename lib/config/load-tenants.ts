@@ -1,0 +1,165 @@
+/**
+ * Loads tenant files from a folder: YAML → schema → plan defaults → cross-field rules. All problems of all
+ * files are collected and reported together, one line each: file, field path, value and what is allowed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { type FieldProblem, resolveTenant, type TenantConfig, TenantFileSchema } from './tenant-schema';
+
+/** Thrown when one or more tenant files are invalid; `problems` holds one readable line per problem. */
+export class TenantConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Invalid tenant configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
+    );
+    this.name = 'TenantConfigError';
+  }
+}
+
+const EXTENSIONS = ['.yaml', '.yml'];
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function valueAt(obj: unknown, p: readonly PropertyKey[]): unknown {
+  let cur = obj;
+  for (const k of p) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+/** One zod issue as a field problem that says what was given and what is allowed. */
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): FieldProblem[] {
+  const at = (p: readonly PropertyKey[]) => (p.length ? p.map(String).join('.') : '(file)');
+  const got = show(valueAt(input, issue.path));
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((k) => ({
+        path: at([...issue.path, k]),
+        message: `unknown field; allowed fields here: ${Object.keys(parentShape(issue.path) ?? {}).join(', ')}`,
+      }));
+    case 'invalid_value':
+      return [
+        {
+          path: at(issue.path),
+          message: `got ${got}; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`,
+        },
+      ];
+    case 'invalid_type':
+      return [
+        {
+          path: at(issue.path),
+          message: got === 'nothing' ? `is required (${issue.expected})` : `got ${got}; expected ${issue.expected}`,
+        },
+      ];
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? 'at least' : 'at most';
+      const limit = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : '';
+      return [{ path: at(issue.path), message: `got ${got}; must be ${bound} ${String(limit)}${unit}` }];
+    }
+    default:
+      return [{ path: at(issue.path), message: `got ${got}; ${issue.message}` }];
+  }
+}
+
+/** The known field names of the object schema at a path (for "unknown field" messages). */
+function parentShape(p: readonly PropertyKey[]): Record<string, unknown> | undefined {
+  // biome-ignore lint/suspicious/noExplicitAny: walking zod's internal shape
+  let schema: any = TenantFileSchema;
+  for (const k of p) {
+    while (schema?.def?.type === 'optional') schema = schema.def.innerType;
+    schema = schema?.shape?.[k as string];
+  }
+  while (schema?.def?.type === 'optional') schema = schema.def.innerType;
+  return schema?.shape;
+}
+
+/** Parses one tenant file's text. Returns the tenant or the problems (already prefixed with the file). */
+export function parseTenantFile(file: string, text: string): { tenant?: TenantConfig; problems: string[] } {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) {
+    return {
+      problems: doc.errors.map((e) => {
+        const line = e.linePos?.[0];
+        return `${file}${line ? `:${line.line}:${line.col}` : ''}: YAML syntax error: ${e.message.split('\n')[0]}`;
+      }),
+    };
+  }
+  const input = doc.toJS();
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return { problems: [`${file}: (file): expected a YAML mapping with at least "id" and "tier"`] };
+  }
+  const parsed = TenantFileSchema.safeParse(input);
+  if (!parsed.success) {
+    return {
+      problems: parsed.error.issues
+        .flatMap((i) => describeIssue(i, input))
+        .map((p) => `${file}: ${p.path}: ${p.message}`),
+    };
+  }
+  const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
+  const problems: string[] = [];
+  if (parsed.data.id !== expectedId) {
+    problems.push(`${file}: id: got ${show(parsed.data.id)}; must match the file name ("${expectedId}")`);
+  }
+  const resolved = resolveTenant(parsed.data);
+  problems.push(...resolved.problems.map((p) => `${file}: ${p.path}: ${p.message}`));
+  return problems.length ? { problems } : { tenant: resolved.tenant, problems };
+}
+
+/** Options of `loadTenants`. */
+export interface LoadTenantsOptions {
+  /** Folder holding `<id>.yaml` files. */
+  readonly dir: string;
+  /** Load only this tenant (its file alone is read; other files are not parsed). */
+  readonly only?: string;
+  /** How file names appear in messages (relative to this folder). @default process.cwd() */
+  readonly displayRoot?: string;
+}
+
+/** Loads and validates tenants; throws one `TenantConfigError` listing every problem. */
+export function loadTenants(opts: LoadTenantsOptions): TenantConfig[] {
+  const display = (f: string) => path.relative(opts.displayRoot ?? process.cwd(), f) || f;
+  if (!fs.existsSync(opts.dir)) throw new TenantConfigError([`${display(opts.dir)}: tenant folder does not exist`]);
+  let files: string[];
+  if (opts.only !== undefined) {
+    files = EXTENSIONS.map((e) => path.join(opts.dir, `${opts.only}${e}`)).filter((f) => fs.existsSync(f));
+    if (files.length === 0) {
+      throw new TenantConfigError([
+        `-c tenant=${opts.only}: no tenant file ${display(path.join(opts.dir, `${opts.only}.yaml`))}`,
+      ]);
+    }
+  } else {
+    files = fs
+      .readdirSync(opts.dir)
+      .filter((f) => EXTENSIONS.includes(path.extname(f)))
+      .sort()
+      .map((f) => path.join(opts.dir, f));
+  }
+  const problems: string[] = [];
+  const tenants: TenantConfig[] = [];
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const r = parseTenantFile(display(f), fs.readFileSync(f, 'utf8'));
+    problems.push(...r.problems);
+    if (!r.tenant) continue;
+    const first = seen.get(r.tenant.id);
+    if (first) {
+      problems.push(`${display(f)}: id: "${r.tenant.id}" is already used by ${first}; tenant ids must be unique`);
+      continue;
+    }
+    seen.set(r.tenant.id, display(f));
+    tenants.push(r.tenant);
+  }
+  if (problems.length) throw new TenantConfigError(problems);
+  return tenants;
+}

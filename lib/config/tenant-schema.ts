@@ -1,0 +1,189 @@
+/**
+ * The tenant file schema (`tenants/<id>.yaml`). Only `id` and `tier` are required; everything else
+ * defaults from the plan (tier-defaults.ts). The JSON Schema editors use (`tenant.schema.json`) is
+ * generated from this schema by `npm run schema:tenant`.
+ */
+import { z } from 'zod';
+import { API_LIMITS } from '../../lambda/shared/api-schema';
+import { DEFAULT_TIER_MODELS, isKnownModel, MODELS, TIERS, type Tier } from '../../lambda/shared/catalog';
+import type { TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
+import { PLAN_DEFAULTS, PLANS, type Plan } from './tier-defaults';
+
+const TierEnum = z.enum(TIERS);
+const knownModels = Object.keys(MODELS);
+
+/** Tenant ids: lowercase letters, digits and dashes, 3–32 characters, not starting or ending with a dash. */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$/;
+
+/** What a tenant file may contain. */
+export const TenantFileSchema = z.strictObject({
+  id: z.string().regex(TENANT_ID_PATTERN, {
+    message: 'must be 3–32 characters of a-z, 0-9 and "-", not starting or ending with "-"',
+  }),
+  displayName: z.string().min(1).max(64).optional().describe('Human name; defaults to the id'),
+  tier: z.enum(PLANS).describe('Plan: sets the defaults of every other field'),
+  models: z
+    .strictObject({
+      allowed: z.array(TierEnum).min(1).optional().describe('Tiers this tenant may use'),
+      default: TierEnum.optional().describe('Tier used when a request does not name one'),
+      overrides: z
+        .partialRecord(
+          TierEnum,
+          z.string().refine(isKnownModel, { message: `unknown model; known models: ${knownModels.join(', ')}` }),
+        )
+        .optional()
+        .describe('Model or inference profile backing a tier, instead of the catalog default'),
+    })
+    .optional(),
+  monthlyBudgetUsd: z.number().min(0).max(10_000_000).optional(),
+  throttle: z
+    .strictObject({
+      rateLimit: z.number().positive().max(10_000).optional().describe('Steady requests per second'),
+      burstLimit: z.number().int().positive().max(5_000).optional().describe('Burst capacity in requests'),
+    })
+    .optional(),
+  quota: z
+    .strictObject({
+      limit: z.number().int().positive().optional(),
+      period: z.enum(['DAY', 'WEEK', 'MONTH']).optional(),
+    })
+    .optional(),
+  escalation: z
+    .strictObject({
+      confidenceThreshold: z.number().min(0).max(1).optional(),
+      reviewerEmails: z.array(z.email()).max(20).optional(),
+      reviewTimeoutMinutes: z.number().int().min(5).max(10_080).optional(),
+      onTimeout: z.enum(['reject', 'release_unreviewed']).optional(),
+    })
+    .optional(),
+  dataRetentionDays: z.number().int().min(1).max(3650).optional(),
+  limits: z
+    .strictObject({
+      maxPromptChars: z.number().int().positive().max(API_LIMITS.maxPromptChars).optional(),
+      maxOutputTokens: z.number().int().positive().max(API_LIMITS.maxOutputTokens).optional(),
+      defaultMaxTokens: z.number().int().positive().max(API_LIMITS.maxOutputTokens).optional(),
+    })
+    .optional(),
+  lambda: z
+    .strictObject({
+      reservedConcurrency: z.number().int().min(1).max(1000).optional(),
+      memoryMb: z.number().int().min(128).max(10_240).optional(),
+      timeoutSeconds: z
+        .number()
+        .int()
+        .min(5)
+        .max(29)
+        .optional()
+        .describe('At most 29: API Gateway REST integrations time out at 29 s'),
+    })
+    .optional(),
+  tags: z.record(z.string().min(1).max(128), z.string().max(256)).optional(),
+});
+
+export type TenantFile = z.infer<typeof TenantFileSchema>;
+
+/** A tenant with every default applied. */
+export interface TenantConfig {
+  readonly id: string;
+  readonly displayName: string;
+  readonly tier: Plan;
+  readonly models: {
+    readonly allowed: readonly Tier[];
+    readonly default: Tier;
+    readonly byTier: Partial<Record<Tier, string>>;
+  };
+  readonly monthlyBudgetUsd: number;
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly quota: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
+  readonly escalation: {
+    readonly confidenceThreshold: number;
+    readonly reviewerEmails: readonly string[];
+    readonly reviewTimeoutMinutes: number;
+    readonly onTimeout: 'reject' | 'release_unreviewed';
+  };
+  readonly dataRetentionDays: number;
+  readonly limits: {
+    readonly maxPromptChars: number;
+    readonly maxOutputTokens: number;
+    readonly defaultMaxTokens: number;
+  };
+  readonly lambda: { readonly reservedConcurrency: number; readonly memoryMb: number; readonly timeoutSeconds: number };
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** One problem in a tenant file: where and what. */
+export interface FieldProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Applies the plan defaults and checks the rules that span fields. Returns the tenant or the problems.
+ */
+export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; problems: FieldProblem[] } {
+  const d = PLAN_DEFAULTS[file.tier];
+  const allowed = TIERS.filter((t) => (file.models?.allowed ?? d.models.allowed).includes(t));
+  const defaultTier = file.models?.default ?? (allowed.includes(d.models.default) ? d.models.default : allowed[0]!);
+  const problems: FieldProblem[] = [];
+  if (!allowed.includes(defaultTier)) {
+    problems.push({
+      path: 'models.default',
+      message: `"${defaultTier}" is not in models.allowed; allowed: ${allowed.map((t) => `"${t}"`).join(' | ')}`,
+    });
+  }
+  for (const t of Object.keys(file.models?.overrides ?? {}) as Tier[]) {
+    if (!allowed.includes(t)) {
+      problems.push({
+        path: `models.overrides.${t}`,
+        message: `tier "${t}" is not in models.allowed (${allowed.join(', ')}); remove the override or allow the tier`,
+      });
+    }
+  }
+  const limits = { ...d.limits, ...file.limits };
+  if (limits.defaultMaxTokens > limits.maxOutputTokens) {
+    problems.push({
+      path: 'limits.defaultMaxTokens',
+      message: `${limits.defaultMaxTokens} is above limits.maxOutputTokens (${limits.maxOutputTokens}); it must be at most that`,
+    });
+  }
+  const throttle = { ...d.throttle, ...file.throttle };
+  if (throttle.burstLimit < throttle.rateLimit) {
+    problems.push({
+      path: 'throttle.burstLimit',
+      message: `${throttle.burstLimit} is below throttle.rateLimit (${throttle.rateLimit}); burst must be at least the rate`,
+    });
+  }
+  if (problems.length) return { problems };
+  const byTier: Partial<Record<Tier, string>> = {};
+  for (const t of allowed) byTier[t] = file.models?.overrides?.[t] ?? DEFAULT_TIER_MODELS[t];
+  return {
+    problems,
+    tenant: {
+      id: file.id,
+      displayName: file.displayName ?? file.id,
+      tier: file.tier,
+      models: { allowed, default: defaultTier, byTier },
+      monthlyBudgetUsd: file.monthlyBudgetUsd ?? d.monthlyBudgetUsd,
+      throttle,
+      quota: { ...d.quota, ...file.quota },
+      escalation: { ...d.escalation, reviewerEmails: [], ...file.escalation },
+      dataRetentionDays: file.dataRetentionDays ?? d.dataRetentionDays,
+      limits,
+      lambda: { ...d.lambda, ...file.lambda },
+      tags: file.tags ?? {},
+    },
+  };
+}
+
+/** What the tenant's handlers receive (the `TENANT_CONFIG` environment variable). */
+export function toRuntimeConfig(t: TenantConfig): TenantRuntimeConfig {
+  return {
+    tenantId: t.id,
+    plan: t.tier,
+    defaultTier: t.models.default,
+    tierModels: { ...t.models.byTier },
+    monthlyBudgetUsd: t.monthlyBudgetUsd,
+    limits: { ...t.limits },
+    dataRetentionDays: t.dataRetentionDays,
+  };
+}

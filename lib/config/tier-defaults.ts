@@ -1,0 +1,62 @@
+/**
+ * Defaults per plan (`basic`, `standard`, `premium`): everything in a tenant file except `id` and `tier`
+ * falls back to these.
+ */
+import type { Tier } from '../../lambda/shared/catalog';
+
+/** Plans a tenant can be on. */
+export const PLANS = ['basic', 'standard', 'premium'] as const;
+export type Plan = (typeof PLANS)[number];
+
+/** The fully-defaulted settings of a plan (the shape of a resolved tenant minus identity). */
+export interface PlanDefaults {
+  readonly models: { readonly allowed: readonly Tier[]; readonly default: Tier };
+  readonly monthlyBudgetUsd: number;
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly quota: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
+  readonly escalation: {
+    readonly confidenceThreshold: number;
+    readonly reviewTimeoutMinutes: number;
+    readonly onTimeout: 'reject' | 'release_unreviewed';
+  };
+  readonly dataRetentionDays: number;
+  readonly limits: {
+    readonly maxPromptChars: number;
+    readonly maxOutputTokens: number;
+    readonly defaultMaxTokens: number;
+  };
+  readonly lambda: { readonly reservedConcurrency: number; readonly memoryMb: number; readonly timeoutSeconds: number };
+}
+
+export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
+  basic: {
+    models: { allowed: ['fast', 'balanced'], default: 'fast' },
+    monthlyBudgetUsd: 50,
+    throttle: { rateLimit: 5, burstLimit: 10 },
+    quota: { limit: 50_000, period: 'MONTH' },
+    escalation: { confidenceThreshold: 0.5, reviewTimeoutMinutes: 2880, onTimeout: 'reject' },
+    dataRetentionDays: 30,
+    limits: { maxPromptChars: 20_000, maxOutputTokens: 1024, defaultMaxTokens: 512 },
+    lambda: { reservedConcurrency: 5, memoryMb: 512, timeoutSeconds: 29 },
+  },
+  standard: {
+    models: { allowed: ['fast', 'balanced', 'deep'], default: 'balanced' },
+    monthlyBudgetUsd: 500,
+    throttle: { rateLimit: 20, burstLimit: 40 },
+    quota: { limit: 500_000, period: 'MONTH' },
+    escalation: { confidenceThreshold: 0.6, reviewTimeoutMinutes: 1440, onTimeout: 'reject' },
+    dataRetentionDays: 90,
+    limits: { maxPromptChars: 100_000, maxOutputTokens: 4096, defaultMaxTokens: 1024 },
+    lambda: { reservedConcurrency: 10, memoryMb: 1024, timeoutSeconds: 29 },
+  },
+  premium: {
+    models: { allowed: ['fast', 'balanced', 'deep'], default: 'balanced' },
+    monthlyBudgetUsd: 5000,
+    throttle: { rateLimit: 100, burstLimit: 200 },
+    quota: { limit: 5_000_000, period: 'MONTH' },
+    escalation: { confidenceThreshold: 0.7, reviewTimeoutMinutes: 480, onTimeout: 'release_unreviewed' },
+    dataRetentionDays: 365,
+    limits: { maxPromptChars: 200_000, maxOutputTokens: 16_000, defaultMaxTokens: 2048 },
+    lambda: { reservedConcurrency: 25, memoryMb: 1024, timeoutSeconds: 29 },
+  },
+};

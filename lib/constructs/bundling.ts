@@ -1,0 +1,65 @@
+/**
+ * Bundles a Lambda handler once per process with the local esbuild (never Docker) and hands CDK the
+ * folder. Every tenant stack points at the same folder, so all tenants share one asset (one hash, one
+ * upload). The same bundle is what the end-to-end tests, the benchmarks and a local sandbox run.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { buildSync, type Metafile } from 'esbuild';
+
+/** Repository root (resolved from this file, so it works from tsx, jest and any cwd). */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Handlers under `lambda/` that are deployed as functions. */
+export const HANDLERS = ['inference'] as const;
+export type HandlerName = (typeof HANDLERS)[number];
+
+/** A built bundle. */
+export interface Bundle {
+  /** Folder holding `index.js` (the asset). */
+  readonly dir: string;
+  readonly file: string;
+  readonly bytes: number;
+  readonly metafile: Metafile;
+}
+
+const cache = new Map<HandlerName, Bundle>();
+
+/** Bundles `lambda/<name>/index.ts` into `build/lambda/<name>/index.js` (minified CJS, SDK included). */
+export function bundleHandler(name: HandlerName): Bundle {
+  const hit = cache.get(name);
+  if (hit) return hit;
+  const dir = path.join(PROJECT_ROOT, 'build', 'lambda', name);
+  const file = path.join(dir, 'index.js');
+  const result = buildSync({
+    entryPoints: [path.join(PROJECT_ROOT, 'lambda', name, 'index.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    // The SDK is bundled (not taken from the runtime) so its version is the one the tests ran.
+    external: [],
+    mainFields: ['module', 'main'],
+    legalComments: 'none',
+    metafile: true,
+    write: false,
+    logLevel: 'silent',
+  });
+  const out = result.outputFiles[0];
+  if (!out) throw new Error(`esbuild produced no output for ${name}`);
+  fs.mkdirSync(dir, { recursive: true });
+  // Atomic replace: parallel test workers may bundle at the same time; the content is identical.
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, out.contents);
+  fs.renameSync(tmp, file);
+  const bundle: Bundle = { dir, file, bytes: out.contents.byteLength, metafile: result.metafile! };
+  cache.set(name, bundle);
+  return bundle;
+}
+
+/** The Lambda code of a handler, as a shared asset. */
+export function handlerCode(name: HandlerName): lambda.Code {
+  return lambda.Code.fromAsset(bundleHandler(name).dir);
+}

@@ -1,0 +1,49 @@
+/** Key policy statements shared by the platform key and every tenant key. */
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+
+/**
+ * Key administration for the account root, without cryptographic use: nobody can encrypt or decrypt
+ * with the key unless the key policy names them.
+ */
+export function keyAdministrationStatement(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'KeyAdministrationByAccount',
+    principals: [new iam.AccountRootPrincipal()],
+    actions: [
+      'kms:Create*',
+      'kms:Describe*',
+      'kms:Enable*',
+      'kms:List*',
+      'kms:Put*',
+      'kms:Update*',
+      'kms:Revoke*',
+      'kms:Disable*',
+      'kms:Get*',
+      'kms:Delete*',
+      'kms:TagResource',
+      'kms:UntagResource',
+      'kms:ScheduleKeyDeletion',
+      'kms:CancelKeyDeletion',
+      'kms:RotateKeyOnDemand',
+    ],
+    resources: ['*'],
+  });
+}
+
+/** CloudWatch Logs may use the key for log groups of this account and region only. */
+export function logsServiceStatement(scope: IConstruct): iam.PolicyStatement {
+  const stack = Stack.of(scope);
+  return new iam.PolicyStatement({
+    sid: 'CloudWatchLogsForThisAccount',
+    principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    resources: ['*'],
+    conditions: {
+      ArnLike: {
+        'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*`,
+      },
+    },
+  });
+}

@@ -1,0 +1,265 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { inferenceRequestJsonSchema } from '../../../lambda/shared/api-schema';
+import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
+import { acknowledge, acknowledgeInRegulatedPacks } from '../../compliance/acknowledge';
+import { API_GATEWAY_LOG_GROUP_PREFIX } from '../platform/api-gateway-account';
+import { toCdkJsonSchema } from './request-model';
+
+/** Props of {@link TenantApi}. */
+export interface TenantApiProps {
+  readonly tenantId: string;
+  /** The function behind every tenant route. */
+  readonly handler: lambda.IFunction;
+  /** Key encrypting the access and execution log groups. */
+  readonly key: kms.IKey;
+  /** Usage-plan and stage throttle. */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Usage-plan quota. */
+  readonly quota: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
+  /**
+   * Regional WAF web ACL to associate with the stage.
+   * @default - no WAF association
+   */
+  readonly webAclArn?: string;
+  /**
+   * Integration timeout; keep it at or above the function timeout.
+   * @default Duration.seconds(29)
+   */
+  readonly integrationTimeout?: Duration;
+  /**
+   * Log retention.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The deployed stage name: URLs are `https://<api>.execute-api.<region>.amazonaws.com/live/v1/...`. */
+export const STAGE_NAME = 'live';
+
+/** API Gateway's own errors, answered in the Switchboard error envelope with a stable code. */
+const GATEWAY_RESPONSES: ReadonlyArray<{
+  type: apigw.ResponseType;
+  code: ErrorCode;
+  message: string;
+  retryAfter?: string;
+}> = [
+  {
+    type: apigw.ResponseType.BAD_REQUEST_BODY,
+    code: 'invalid_request',
+    message:
+      'Request body does not match the inference request schema: send a JSON object with exactly one of \\"messages\\" or \\"prompt\\" and only documented fields',
+  },
+  {
+    type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
+    code: 'invalid_request',
+    message: 'Missing or invalid request parameters',
+  },
+  {
+    type: apigw.ResponseType.INVALID_API_KEY,
+    code: 'forbidden',
+    message: 'Missing or invalid API key: send it in the x-api-key header',
+  },
+  {
+    type: apigw.ResponseType.API_CONFIGURATION_ERROR,
+    code: 'internal_error',
+    message: 'API configuration error; contact the platform team',
+  },
+  { type: apigw.ResponseType.ACCESS_DENIED, code: 'forbidden', message: 'Access denied' },
+  {
+    type: apigw.ResponseType.WAF_FILTERED,
+    code: 'forbidden',
+    message: 'Request blocked by the web application firewall',
+  },
+  {
+    type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    code: 'not_found',
+    message: 'No such route; routes are under /v1',
+  },
+  {
+    type: apigw.ResponseType.THROTTLED,
+    code: 'throttled',
+    message: 'Rate limit of this API key exceeded; retry after the Retry-After delay',
+    retryAfter: '1',
+  },
+  {
+    type: apigw.ResponseType.QUOTA_EXCEEDED,
+    code: 'quota_exceeded',
+    message: 'Request quota of this API key is used up for the period',
+    retryAfter: '3600',
+  },
+  { type: apigw.ResponseType.REQUEST_TOO_LARGE, code: 'payload_too_large', message: 'Request is too large' },
+  {
+    type: apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+    code: 'unsupported_media_type',
+    message: 'Content-Type must be application/json',
+  },
+  {
+    type: apigw.ResponseType.INTEGRATION_TIMEOUT,
+    code: 'gateway_timeout',
+    message: 'The request took too long; poll GET /v1/requests/{requestId} or retry with the same idempotencyKey',
+    retryAfter: '5',
+  },
+  { type: apigw.ResponseType.DEFAULT_4XX, code: 'invalid_request', message: 'The request could not be processed' },
+  { type: apigw.ResponseType.DEFAULT_5XX, code: 'internal_error', message: 'Internal error; retry later' },
+];
+
+/**
+ * A tenant's REST API: regional, API key required on every route, a usage plan with the tenant's
+ * throttle and quota, request validation against the model generated from the handler's zod schema,
+ * access and execution logs in KMS-encrypted log groups, X-Ray tracing, and errors from API Gateway itself
+ * in the same envelope as the handler's.
+ */
+export class TenantApi extends Construct {
+  readonly api: apigw.RestApi;
+  readonly apiKey: apigw.IApiKey;
+  readonly usagePlan: apigw.UsagePlan;
+  readonly accessLogGroup: logs.ILogGroup;
+
+  constructor(scope: Construct, id: string, props: TenantApiProps) {
+    super(scope, id);
+    const problems: string[] = [];
+    if (props.throttle.rateLimit <= 0) problems.push(`throttle.rateLimit: ${props.throttle.rateLimit} must be > 0`);
+    if (props.throttle.burstLimit < 1) problems.push(`throttle.burstLimit: ${props.throttle.burstLimit} must be >= 1`);
+    if (props.quota.limit < 1) problems.push(`quota.limit: ${props.quota.limit} must be >= 1`);
+    if (problems.length) throw new Error(`TenantApi ${this.node.path}: ${problems.join('; ')}`);
+
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      logGroupName: `${API_GATEWAY_LOG_GROUP_PREFIX}Access-Logs_switchboard-${props.tenantId}`,
+      encryptionKey: props.key,
+      retention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const certificate = new apigw.CfnClientCertificate(this, 'ClientCertificate', {
+      description: `Switchboard ${props.tenantId}: identifies API Gateway to integrations`,
+    });
+
+    const api = new apigw.RestApi(this, 'Api', {
+      restApiName: `switchboard-${props.tenantId}`,
+      description: `Switchboard tenant API for ${props.tenantId}`,
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      cloudWatchRole: false,
+      apiKeySourceType: apigw.ApiKeySourceType.HEADER,
+      disableExecuteApiEndpoint: false,
+      deployOptions: {
+        stageName: STAGE_NAME,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogGroup),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        throttlingRateLimit: props.throttle.rateLimit,
+        throttlingBurstLimit: props.throttle.burstLimit,
+        clientCertificateId: certificate.ref,
+      },
+    });
+    // API Gateway would create the execution log group itself (unencrypted, kept forever): create it first.
+    const executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `${API_GATEWAY_LOG_GROUP_PREFIX}Execution-Logs_${api.restApiId}/${STAGE_NAME}`,
+      encryptionKey: props.key,
+      retention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    api.deploymentStage.node.addDependency(executionLogGroup);
+
+    for (const r of GATEWAY_RESPONSES) {
+      api.addGatewayResponse(`Gw${r.type.responseType}`, {
+        type: r.type,
+        statusCode:
+          r.type === apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN ? String(ERROR_CODES[r.code]) : undefined,
+        responseHeaders: {
+          'Content-Type': "'application/json'",
+          ...(r.retryAfter ? { 'Retry-After': `'${r.retryAfter}'` } : {}),
+        },
+        templates: {
+          'application/json': `{"error":{"code":"${r.code}","message":"${r.message}","requestId":"$context.requestId"}}`,
+        },
+      });
+    }
+
+    const validator = api.addRequestValidator('Validator', {
+      requestValidatorName: 'body-and-parameters',
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const model = api.addModel('InferenceRequest', {
+      modelName: 'InferenceRequest',
+      contentType: 'application/json',
+      description: 'POST /v1/inference body (generated from the handler zod schema)',
+      schema: toCdkJsonSchema(inferenceRequestJsonSchema()),
+    });
+    const integration = new apigw.LambdaIntegration(props.handler, {
+      proxy: true,
+      timeout: props.integrationTimeout ?? Duration.seconds(29),
+    });
+    const v1 = api.root.addResource('v1');
+    const methods = [
+      v1.addResource('inference').addMethod('POST', integration, {
+        apiKeyRequired: true,
+        requestValidator: validator,
+        requestModels: { 'application/json': model },
+      }),
+      v1
+        .addResource('requests')
+        .addResource('{requestId}')
+        .addMethod('GET', integration, {
+          apiKeyRequired: true,
+          requestValidator: validator,
+          requestParameters: { 'method.request.path.requestId': true },
+        }),
+      v1.addResource('usage').addMethod('GET', integration, { apiKeyRequired: true, requestValidator: validator }),
+    ];
+
+    const apiKey = api.addApiKey('ApiKey', { description: `Switchboard ${props.tenantId} tenant key` });
+    const usagePlan = api.addUsagePlan('UsagePlan', {
+      name: `switchboard-${props.tenantId}`,
+      description: `Switchboard ${props.tenantId}: throttle and quota from the tenant file`,
+      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
+      quota: { limit: props.quota.limit, period: apigw.Period[props.quota.period] },
+      apiStages: [{ api, stage: api.deploymentStage }],
+    });
+    usagePlan.addApiKey(apiKey);
+
+    if (props.webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+        resourceArn: api.deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    }
+
+    for (const m of methods) {
+      acknowledge(
+        m,
+        'AwsSolutions-APIG4',
+        'Machine-to-machine tenant API: callers authenticate with the per-tenant API key bound to a usage plan (throttle and quota), behind WAF; there are no end users for a Cognito or IAM authorizer.',
+      );
+      acknowledge(
+        m,
+        'AwsSolutions-COG4',
+        'No Cognito user pool: the tenant API is machine-to-machine, authenticated by the per-tenant API key and usage plan, behind WAF.',
+      );
+    }
+    acknowledgeInRegulatedPacks(
+      api.deploymentStage,
+      'APIGWCacheEnabledAndEncrypted',
+      'Responses must never be cached: POST /v1/inference is not idempotent and the GET routes return live per-tenant state (request status, month-to-date usage). No cache cluster exists, so there is no cache data to encrypt.',
+    );
+
+    this.api = api;
+    this.apiKey = apiKey;
+    this.usagePlan = usagePlan;
+    this.accessLogGroup = accessLogGroup;
+  }
+
+  /** The base URL callers use (`…/live`). */
+  get url(): string {
+    return this.api.url;
+  }
+}

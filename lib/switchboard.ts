@@ -1,0 +1,70 @@
+/**
+ * Builds the whole Switchboard app on a given `App`: used by bin/app.ts and by tests and benchmarks, so
+ * they synthesize exactly what `cdk synth` does.
+ */
+import { type App, type Environment, Validations } from 'aws-cdk-lib';
+import { CompliancePlugin } from './compliance/plugin';
+import { loadTenants } from './config/load-tenants';
+import type { TenantConfig } from './config/tenant-schema';
+import { PlatformStack } from './stacks/platform-stack';
+import { TenantStack, tenantStackName } from './stacks/tenant-stack';
+
+/** Options of {@link buildSwitchboard}. */
+export interface SwitchboardOptions {
+  /** Folder of tenant files. */
+  readonly tenantsDir: string;
+  /**
+   * Build only this tenant's stack (plus the platform stack it references); other files are not read.
+   * @default - every tenant
+   */
+  readonly only?: string;
+  /**
+   * Deployment environment of every stack.
+   * @default - region us-east-1, account from the CLI
+   */
+  readonly env?: Environment;
+  /**
+   * Register the compliance plugin (checks + report).
+   * @default true
+   */
+  readonly compliance?: boolean;
+}
+
+/** What was built. */
+export interface SwitchboardApp {
+  readonly platform: PlatformStack;
+  readonly tenants: ReadonlyMap<string, TenantStack>;
+  readonly configs: readonly TenantConfig[];
+  readonly compliance?: CompliancePlugin;
+}
+
+/** Name of the platform stack. */
+export const PLATFORM_STACK_NAME = 'Switchboard-Platform';
+
+export function buildSwitchboard(app: App, opts: SwitchboardOptions): SwitchboardApp {
+  const configs = loadTenants({ dir: opts.tenantsDir, only: opts.only });
+  const env = opts.env ?? { region: 'us-east-1' };
+  const platform = new PlatformStack(app, PLATFORM_STACK_NAME, {
+    env,
+    description: 'Switchboard platform: shared key, ops alerts, WAF, backup plan, API Gateway logging role',
+  });
+  const tenants = new Map<string, TenantStack>();
+  for (const tenant of configs) {
+    const name = tenantStackName(tenant.id);
+    tenants.set(
+      tenant.id,
+      new TenantStack(app, name, {
+        env,
+        tenant,
+        platform,
+        description: `Switchboard tenant ${tenant.id} (${tenant.tier})`,
+      }),
+    );
+  }
+  let compliance: CompliancePlugin | undefined;
+  if (opts.compliance ?? true) {
+    compliance = new CompliancePlugin(app);
+    Validations.of(app).addPlugins(compliance);
+  }
+  return { platform, tenants, configs, compliance };
+}
