@@ -109,7 +109,13 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
       });
       return errorResponse(e, requestId);
     }
-    telemetry.log('ERROR', 'unhandled error', { route, gatewayRequestId, error: (e as Error)?.name });
+    // Name and message only: SDK and runtime errors carry no prompt text.
+    telemetry.log('ERROR', 'unhandled error', {
+      route,
+      gatewayRequestId,
+      error: (e as Error)?.name,
+      errorMessage: String((e as Error)?.message ?? e).slice(0, 300),
+    });
     return internalError(gatewayRequestId);
   }
 }

@@ -2,7 +2,7 @@
  * The tenant API's request and response shapes. The zod schema validates bodies in the handler, and the
  * same schema, converted to JSON Schema draft 4, is the API Gateway request model (lib/constructs/tenant-api).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Hard limits that hold for every tenant (a tenant may set lower ones). */
 export const API_LIMITS = {

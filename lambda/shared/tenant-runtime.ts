@@ -3,7 +3,7 @@
  * `TENANT_CONFIG` environment variable (JSON); the handler parses it once at init with this schema, so the
  * two sides cannot drift.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { API_LIMITS } from './api-schema';
 import { isKnownModel, TIERS } from './catalog';
 

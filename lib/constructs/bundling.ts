@@ -43,6 +43,16 @@ export function bundleHandler(name: HandlerName): Bundle {
     external: [],
     mainFields: ['module', 'main'],
     legalComments: 'none',
+    // Lower import() to require(): the SDK lazily imports node:http, which jest's VM cannot do without a flag.
+    supported: { 'dynamic-import': false },
+    // Lambda hands functions their credentials in the environment: drop the rest of the default chains.
+    alias: {
+      '@aws-sdk/credential-provider-node': path.join(
+        PROJECT_ROOT,
+        'lambda/shared/sdk-shims/credential-provider-env-only.ts',
+      ),
+      '@aws-sdk/token-providers': path.join(PROJECT_ROOT, 'lambda/shared/sdk-shims/token-providers-env-only.ts'),
+    },
     metafile: true,
     write: false,
     logLevel: 'silent',

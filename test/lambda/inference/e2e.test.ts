@@ -1,0 +1,361 @@
+/**
+ * End to end: the inference handler file CDK packaged, run with API Gateway proxy events against real
+ * local servers (dynalite for DynamoDB, the h2c Bedrock stand-in), through the real AWS SDK clients.
+ * Tables come from the synthesized template's key schema; the ledger is checked after every request.
+ */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { costNanoUsd, DEFAULT_TIER_MODELS, nanoToUsd } from '../../../lambda/shared/catalog';
+import { ERROR_CODES } from '../../../lambda/shared/errors';
+import { BedrockStub } from '../../support/bedrock-stub';
+import { lambdaContext, loadBundledHandler, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
+import { DynaliteServer } from '../../support/dynalite-server';
+import { logicalIdOf, type Synthesized, synthSwitchboard } from '../../support/synth';
+
+let synth: Synthesized;
+const dynalite = new DynaliteServer();
+const bedrock = new BedrockStub();
+const handlers: Record<string, ProxyHandler> = {};
+const tables: Record<string, string> = {};
+
+async function loadTenant(id: string) {
+  const template = synth.template(`Switchboard-Tenant-${id}`);
+  const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'DataLedger');
+  tables[id] = `ledger-${id}`;
+  await dynalite.createTableFromTemplate(template, tableId, tables[id]);
+  handlers[id] = loadBundledHandler({
+    template,
+    outdir: synth.outdir,
+    functionLogicalId: logicalIdOf(template, 'AWS::Lambda::Function', 'Inference'),
+    refs: { [tableId]: tables[id] },
+    env: { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.endpoint, AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint },
+  });
+}
+
+beforeAll(async () => {
+  synth = synthSwitchboard({ compliance: false });
+  await Promise.all([dynalite.start(), bedrock.start()]);
+  await loadTenant('acme');
+  await loadTenant('initech');
+});
+
+afterAll(async () => {
+  await Promise.all([dynalite.stop(), bedrock.stop()]);
+});
+
+beforeEach(() => bedrock.reset());
+
+async function items(tenant: string) {
+  const res = await dynalite.dynamo.send(new ScanCommand({ TableName: tables[tenant], ConsistentRead: true }));
+  return (res.Items ?? []).map((i) => unmarshall(i));
+}
+const records = async (tenant: string) => (await items(tenant)).filter((i) => String(i.pk).startsWith('REQ#'));
+const usageItem = async (tenant: string) => (await items(tenant)).find((i) => String(i.pk).startsWith('USAGE#'));
+
+async function post(
+  tenant: string,
+  body: unknown,
+  opts: { rawBody?: string; headers?: Record<string, string>; ms?: number } = {},
+) {
+  const res = await handlers[tenant]!(
+    proxyEvent({ method: 'POST', resource: '/v1/inference', body, rawBody: opts.rawBody, headers: opts.headers }),
+    lambdaContext(opts.ms),
+  );
+  return { ...res, json: JSON.parse(res.body) };
+}
+async function get(tenant: string, resource: string, pathParameters?: Record<string, string>) {
+  const res = await handlers[tenant]!(proxyEvent({ method: 'GET', resource, pathParameters }), lambdaContext());
+  return { ...res, json: JSON.parse(res.body) };
+}
+
+describe('POST /v1/inference (bundled handler)', () => {
+  it('answers a prompt with the tenant default tier and records tokens, cost, model and latency', async () => {
+    bedrock.scriptDefault({
+      kind: 'answer',
+      text: 'Paris is the capital of France.',
+      inputTokens: 12,
+      outputTokens: 9,
+    });
+    const before = await records('acme');
+    const res = await post('acme', { prompt: 'What is the capital of France?' });
+    expect(res.statusCode).toBe(200);
+    const model = DEFAULT_TIER_MODELS.balanced; // acme: standard plan, default tier balanced
+    const cost = nanoToUsd(costNanoUsd(model, { inputTokens: 12, outputTokens: 9 }));
+    expect(res.json).toMatchObject({
+      status: 'completed',
+      output: 'Paris is the capital of France.',
+      tier: 'balanced',
+      modelId: model,
+      usage: { inputTokens: 12, outputTokens: 9 },
+      costUsd: cost,
+      escalated: false,
+    });
+    expect(res.json.requestId).toMatch(/^req_/);
+    expect(res.json.attempts).toHaveLength(1);
+    expect(bedrock.callsTo(model)).toHaveLength(1);
+
+    const after = await records('acme');
+    expect(after).toHaveLength(before.length + 1);
+    const rec = after.find((r) => r.requestId === res.json.requestId)!;
+    expect(rec).toMatchObject({
+      status: 'completed',
+      modelId: model,
+      inputTokens: 12,
+      outputTokens: 9,
+      costNanoUsd: costNanoUsd(model, { inputTokens: 12, outputTokens: 9 }),
+      tenantId: 'acme',
+    });
+    expect(typeof rec.latencyMs).toBe('number');
+    expect(rec.expiresAt).toBeGreaterThan(Date.now() / 1000 + 89 * 86400); // acme keeps data 90 days
+  });
+
+  it('sends messages and the system prompt to the model as Converse content', async () => {
+    const res = await post('acme', {
+      system: 'Answer briefly.',
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello!' },
+        { role: 'user', content: 'Name a prime.' },
+      ],
+      tier: 'fast',
+      maxTokens: 50,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json.tier).toBe('fast');
+    const call = bedrock.callsTo(DEFAULT_TIER_MODELS.fast)[0]!;
+    expect(call.body.system).toEqual([{ text: 'Answer briefly.' }]);
+    expect(call.body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(call.body.inferenceConfig?.maxTokens).toBe(50);
+  });
+
+  const bad: Array<{
+    name: string;
+    req: { body?: unknown; rawBody?: string; headers?: Record<string, string> };
+    code: string;
+    mentions?: string;
+  }> = [
+    { name: 'malformed JSON', req: { rawBody: '{"prompt": "hi"' }, code: 'invalid_json' },
+    { name: 'an empty body', req: { rawBody: '' }, code: 'invalid_json' },
+    {
+      name: 'a wrong content type',
+      req: { body: { prompt: 'hi' }, headers: { 'content-type': 'text/plain' } },
+      code: 'unsupported_media_type',
+    },
+    {
+      name: 'a missing prompt',
+      req: { body: {} },
+      code: 'invalid_request',
+      mentions: 'exactly one of "messages" or "prompt"',
+    },
+    { name: 'an empty prompt', req: { body: { prompt: '' } }, code: 'invalid_request', mentions: 'prompt' },
+    {
+      name: 'both prompt and messages',
+      req: { body: { prompt: 'a', messages: [{ role: 'user', content: 'b' }] } },
+      code: 'invalid_request',
+    },
+    {
+      name: 'a prompt over the tenant limit',
+      req: { body: { prompt: 'x'.repeat(100_001) } },
+      code: 'prompt_too_large',
+      mentions: '100000',
+    },
+    {
+      name: 'a body over 256 KiB',
+      req: { rawBody: JSON.stringify({ prompt: 'y'.repeat(300_000) }) },
+      code: 'payload_too_large',
+    },
+    {
+      name: 'an unknown field',
+      req: { body: { prompt: 'hi', temperature: 2 } },
+      code: 'invalid_request',
+      mentions: 'temperature',
+    },
+    {
+      name: 'a wrong type',
+      req: { body: { prompt: 'hi', maxTokens: '10' } },
+      code: 'invalid_request',
+      mentions: 'maxTokens',
+    },
+    {
+      name: 'a negative maxTokens',
+      req: { body: { prompt: 'hi', maxTokens: -1 } },
+      code: 'invalid_request',
+      mentions: 'maxTokens',
+    },
+    {
+      name: 'maxTokens above the tenant limit',
+      req: { body: { prompt: 'hi', maxTokens: 5000 } },
+      code: 'max_tokens_too_large',
+      mentions: '4096',
+    },
+    {
+      name: 'an unknown tier',
+      req: { body: { prompt: 'hi', tier: 'turbo' } },
+      code: 'unknown_tier',
+      mentions: 'turbo',
+    },
+    {
+      name: 'messages not starting with user',
+      req: { body: { messages: [{ role: 'assistant', content: 'x' }] } },
+      code: 'invalid_request',
+    },
+    { name: 'a JSON array body', req: { rawBody: '[1,2]' }, code: 'invalid_request' },
+  ];
+  it.each(bad)('rejects $name with a clear 4xx, writes nothing and calls no model', async ({ req, code, mentions }) => {
+    const before = await items('acme');
+    const res = await post('acme', req.body, { rawBody: req.rawBody, headers: req.headers });
+    expect(res.statusCode).toBe(ERROR_CODES[code as keyof typeof ERROR_CODES]);
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    expect(res.statusCode).toBeLessThan(500);
+    expect(res.json.error.code).toBe(code);
+    expect(res.json.error.requestId).toEqual(expect.any(String));
+    if (mentions) expect(res.json.error.message).toContain(mentions);
+    expect(res.body).not.toMatch(/\bat .+\.js:\d+/); // no stack trace
+    expect(await items('acme')).toEqual(before);
+    expect(bedrock.calls).toHaveLength(0);
+  });
+
+  it('rejects a tier the tenant does not allow with 422 tier_not_allowed', async () => {
+    const before = await items('initech');
+    const res = await post('initech', { prompt: 'hi', tier: 'deep' });
+    expect(res.statusCode).toBe(422);
+    expect(res.json.error.code).toBe('tier_not_allowed');
+    expect(res.json.error.message).toContain('fast, balanced');
+    expect(await items('initech')).toEqual(before);
+    expect(bedrock.calls).toHaveLength(0);
+  });
+});
+
+describe('idempotency', () => {
+  it('answers a repeat from the stored record: no second model call, no second charge', async () => {
+    bedrock.scriptDefault({ kind: 'answer', text: 'forty-two', inputTokens: 5, outputTokens: 3 });
+    const usageBefore = (await usageItem('acme'))?.requests ?? 0;
+    const first = await post('acme', { prompt: 'meaning of life?', idempotencyKey: 'order-1001' });
+    const second = await post('acme', { prompt: 'meaning of life?', idempotencyKey: 'order-1001' });
+    expect(first.statusCode).toBe(200);
+    expect(second.statusCode).toBe(200);
+    expect(second.json).toEqual(first.json);
+    expect(second.headers?.['Idempotent-Replay']).toBe('true');
+    expect(bedrock.calls).toHaveLength(1);
+    expect((await usageItem('acme'))!.requests).toBe(usageBefore + 1);
+    expect((await records('acme')).filter((r) => r.requestId === first.json.requestId)).toHaveLength(1);
+  });
+
+  it('refuses a reused key with a different body (409) and changes nothing', async () => {
+    await post('acme', { prompt: 'first question', idempotencyKey: 'reuse-1' });
+    const before = await items('acme');
+    const res = await post('acme', { prompt: 'another question', idempotencyKey: 'reuse-1' });
+    expect(res.statusCode).toBe(409);
+    expect(res.json.error.code).toBe('idempotency_key_reused');
+    expect(await items('acme')).toEqual(before);
+  });
+
+  it('runs the model once when the same key arrives several times at once', async () => {
+    bedrock.scriptDefault({ kind: 'answer', text: 'once', latencyMs: 150 });
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => post('acme', { prompt: 'concurrent', idempotencyKey: 'burst-1' })),
+    );
+    expect(bedrock.calls).toHaveLength(1);
+    const ok = results.filter((r) => r.statusCode === 200);
+    const busy = results.filter((r) => r.statusCode === 409);
+    expect(ok.length + busy.length).toBe(6);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    for (const b of busy) expect(b.json.error.code).toBe('request_in_progress');
+    const recs = (await records('acme')).filter((r) => r.idempotencyKey === 'burst-1');
+    expect(recs).toHaveLength(1);
+    expect(recs[0]!.status).toBe('completed');
+  });
+});
+
+describe('model failures', () => {
+  it('answers 503 with Retry-After when the model keeps throttling, records the failure and charges nothing', async () => {
+    bedrock.scriptDefault({ kind: 'error', status: 429, errorType: 'ThrottlingException' });
+    const usageBefore = await usageItem('acme');
+    const res = await post('acme', { prompt: 'hello', idempotencyKey: 'throttle-1' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json.error.code).toBe('model_unavailable');
+    expect(Number(res.headers?.['retry-after'])).toBeGreaterThan(0);
+    expect(bedrock.calls.length).toBeGreaterThan(1); // the SDK retried
+    const rec = (await records('acme')).find((r) => r.requestId === res.json.error.requestId)!;
+    expect(rec.status).toBe('failed');
+    expect(rec.error.code).toBe('model_unavailable');
+    expect(rec.error.message).toContain('ThrottlingException');
+    expect(rec.costNanoUsd).toBe(0);
+    expect(await usageItem('acme')).toEqual(usageBefore);
+
+    // The model recovers: a retry with the same key completes the same record.
+    bedrock.reset();
+    const retry = await post('acme', { prompt: 'hello', idempotencyKey: 'throttle-1' });
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json.requestId).toBe(res.json.error.requestId);
+    const recs = (await records('acme')).filter((r) => r.idempotencyKey === 'throttle-1');
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({ status: 'completed', runs: 2 });
+  });
+
+  it('answers 502 model_error when the model rejects the call', async () => {
+    bedrock.scriptDefault({ kind: 'error', status: 400, errorType: 'ValidationException', message: 'bad input' });
+    const res = await post('acme', { prompt: 'hello' });
+    expect(res.statusCode).toBe(502);
+    expect(res.json.error.code).toBe('model_error');
+    expect(bedrock.calls).toHaveLength(1); // client errors are not retried
+    const rec = (await records('acme')).find((r) => r.requestId === res.json.error.requestId)!;
+    expect(rec.status).toBe('failed');
+  });
+
+  it('gives up before the Lambda deadline when the model hangs, and records it', async () => {
+    bedrock.scriptDefault({ kind: 'hang' });
+    const started = Date.now();
+    const res = await post('acme', { prompt: 'slow' }, { ms: 4_500 }); // 3 s kept back to record
+    const took = Date.now() - started;
+    expect(res.statusCode).toBe(503);
+    expect(res.json.error.message).toContain('did not answer in time');
+    expect(took).toBeLessThan(4_500);
+    const rec = (await records('acme')).find((r) => r.requestId === res.json.error.requestId)!;
+    expect(rec.status).toBe('failed');
+    expect(rec.attempts[0].outcome).toBe('timeout');
+  });
+});
+
+describe('GET routes', () => {
+  it('returns a request record by id and 404 for an unknown one', async () => {
+    const created = await post('acme', { prompt: 'record me', metadata: { caller: 'test' } });
+    const res = await get('acme', '/v1/requests/{requestId}', { requestId: created.json.requestId });
+    expect(res.statusCode).toBe(200);
+    expect(res.json).toMatchObject({
+      requestId: created.json.requestId,
+      status: 'completed',
+      output: created.json.output,
+      answeredBy: { type: 'model', modelId: created.json.modelId },
+      metadata: { caller: 'test' },
+    });
+    const missing = await get('acme', '/v1/requests/{requestId}', { requestId: 'req_doesnotexist000000' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json.error.code).toBe('not_found');
+  });
+
+  it('reports month-to-date usage that adds up exactly to the ledger records', async () => {
+    const res = await get('acme', '/v1/usage');
+    expect(res.statusCode).toBe(200);
+    const done = (await records('acme')).filter((r) => r.status === 'completed');
+    const totalNano = done.reduce((n, r) => n + r.costNanoUsd, 0);
+    expect(res.json.requests).toBe(done.length);
+    expect(res.json.costUsd).toBe(nanoToUsd(totalNano));
+    expect(res.json.inputTokens).toBe(done.reduce((n, r) => n + r.inputTokens, 0));
+    expect(res.json.budgetUsd).toBe(750);
+    const byTierRequests = Object.values(res.json.byTier as Record<string, { requests: number }>).reduce(
+      (n, t) => n + t.requests,
+      0,
+    );
+    expect(byTierRequests).toBe(done.length);
+  });
+
+  it('answers unknown routes with 404 and wrong methods with 405 in the error envelope', async () => {
+    const nf = await handlers.acme!(proxyEvent({ method: 'GET', resource: '/v2/nothing' }), lambdaContext());
+    expect(nf.statusCode).toBe(404);
+    const na = await handlers.acme!(proxyEvent({ method: 'DELETE', resource: '/v1/usage' }), lambdaContext());
+    expect(na.statusCode).toBe(405);
+    expect(JSON.parse(na.body).error.code).toBe('method_not_allowed');
+    expect(na.headers?.allow).toBe('GET');
+  });
+});

@@ -1,0 +1,23 @@
+/**
+ * Jest setup (every test file): dummy credentials and a region for the real SDK clients talking to the
+ * loopback servers, and no SDK/CDK chatter. Endpoints are set per test from the servers' ports.
+ */
+process.env.AWS_REGION ??= 'us-east-1';
+process.env.AWS_ACCESS_KEY_ID ??= 'test';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
+delete process.env.AWS_PROFILE;
+
+// aws-local-stepfunctions needs Promise.withResolvers (Node 22); polyfill on Node 20.
+if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !== 'function') {
+  (Promise as unknown as { withResolvers: () => unknown }).withResolvers = <T>() => {
+    let resolve!: (v: T) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
