@@ -10,7 +10,30 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { NagMessageLevel, NagPack, type NagPackProps, NagRuleCompliance } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 
-const CRYPTO_ACTIONS = /^kms:(\*|Decrypt|Encrypt|GenerateDataKey|ReEncrypt)/i;
+/** Key actions that let a principal use key material (directly or by granting itself use). */
+const CRYPTO_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:CreateGrant'];
+
+/** True when an IAM action pattern (`*`, `kms:*`, `kms:De*`) covers any of the key-use actions. */
+function coversKeyUse(action: string): boolean {
+  const re = new RegExp(
+    `^${action
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+  return CRYPTO_ACTIONS.some((a) => re.test(a));
+}
+
+/** True when a resolved `Principal` is the account root, a bare account id or everyone. */
+function isAccountWide(principal: unknown): boolean {
+  if (principal === '*') return true;
+  const aws = (principal as { AWS?: unknown })?.AWS;
+  return asArray(aws).some((p) => {
+    const text = typeof p === 'string' ? p : JSON.stringify(p);
+    return text === '*' || /^\d{12}$/.test(text) || /:root("|$)/.test(text);
+  });
+}
 
 function statementsOf(doc: unknown): Array<Record<string, unknown>> {
   const s = (doc as { Statement?: unknown })?.Statement;
@@ -31,10 +54,9 @@ export function KeyNotUsableByAccount(node: CfnResource): NagRuleCompliance {
   const policy = Stack.of(node).resolve(node.keyPolicy);
   for (const st of statementsOf(policy)) {
     if (st.Effect !== 'Allow') continue;
-    const principals = JSON.stringify(st.Principal ?? '');
-    const isRoot = /:root"|"AWS":"\*"|^"\*"$/.test(principals);
-    if (isRoot && asArray(st.Action).some((a) => CRYPTO_ACTIONS.test(String(a))))
+    if (isAccountWide(st.Principal) && asArray(st.Action).some((a) => coversKeyUse(String(a)))) {
       return NagRuleCompliance.NON_COMPLIANT;
+    }
   }
   return NagRuleCompliance.COMPLIANT;
 }

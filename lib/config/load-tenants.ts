@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type FieldProblem, resolveTenant, type TenantConfig, TenantFileSchema } from './tenant-schema';
 
@@ -85,11 +85,12 @@ function parentShape(p: readonly PropertyKey[]): Record<string, unknown> | undef
 
 /** Parses one tenant file's text. Returns the tenant or the problems (already prefixed with the file). */
 export function parseTenantFile(file: string, text: string): { tenant?: TenantConfig; problems: string[] } {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length) {
     return {
       problems: doc.errors.map((e) => {
-        const line = e.linePos?.[0];
+        const line = lineCounter.linePos(e.pos[0]);
         return `${file}${line ? `:${line.line}:${line.col}` : ''}: YAML syntax error: ${e.message.split('\n')[0]}`;
       }),
     };

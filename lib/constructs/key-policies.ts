@@ -12,7 +12,8 @@ export function keyAdministrationStatement(): iam.PolicyStatement {
     sid: 'KeyAdministrationByAccount',
     principals: [new iam.AccountRootPrincipal()],
     actions: [
-      'kms:Create*',
+      // Not kms:Create*: that includes kms:CreateGrant, with which a principal could grant itself key use.
+      'kms:CreateAlias',
       'kms:Describe*',
       'kms:Enable*',
       'kms:List*',

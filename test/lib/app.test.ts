@@ -1,0 +1,125 @@
+import { App } from 'aws-cdk-lib';
+import { TenantConfigError } from '../../lib/config/load-tenants';
+import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../lib/switchboard';
+import { synthSwitchboard, tenantDir } from '../support/synth';
+
+/** Builds the app on a tenant folder and returns the error it throws (fails the test when it does not). */
+function buildError(files: Record<string, string>, only?: string): TenantConfigError {
+  const dir = tenantDir(files);
+  try {
+    buildSwitchboard(new App(), { tenantsDir: dir, only, compliance: false });
+  } catch (e) {
+    expect(e).toBeInstanceOf(TenantConfigError);
+    return e as TenantConfigError;
+  }
+  throw new Error(`buildSwitchboard accepted ${Object.keys(files).join(', ')}`);
+}
+
+describe('buildSwitchboard', () => {
+  it('builds only the platform stack and the named tenant with `only`', () => {
+    const synth = synthSwitchboard({ only: 'acme', compliance: false });
+    expect(synth.assembly.stacks.map((s) => s.stackName).sort()).toEqual([
+      PLATFORM_STACK_NAME,
+      'Switchboard-Tenant-acme',
+    ]);
+    expect([...synth.built.tenants.keys()]).toEqual(['acme']);
+  });
+
+  it('builds every tenant of the folder without `only`, each in its own stack', () => {
+    const app = new App();
+    const built = buildSwitchboard(app, {
+      tenantsDir: tenantDir({ alpha: 'id: alpha\ntier: basic\n', beta: 'id: beta\ntier: premium\n' }),
+      compliance: false,
+    });
+    expect([...built.tenants.keys()].sort()).toEqual(['alpha', 'beta']);
+    expect(built.tenants.get('beta')?.stackName).toBe('Switchboard-Tenant-beta');
+    expect(built.compliance).toBeUndefined();
+  });
+
+  it('with `only`, does not read the other tenant files (a broken one does not stop the synth)', () => {
+    const dir = tenantDir({
+      good: 'id: good\ntier: standard\n',
+      broken: 'id: broken\ntier: [unclosed\n',
+      other: 'id: other\ntier: gold\n',
+    });
+    const synth = synthSwitchboard({ tenantsDir: dir, only: 'good', compliance: false });
+    expect(synth.assembly.stacks.map((s) => s.stackName).sort()).toEqual([
+      PLATFORM_STACK_NAME,
+      'Switchboard-Tenant-good',
+    ]);
+    // The same folder without `only` fails, naming the broken files.
+    const e = buildError({ good: 'id: good\ntier: standard\n', broken: 'id: broken\ntier: [unclosed\n' });
+    expect(e.message).toContain('broken.yaml');
+  });
+
+  it('registers the compliance plugin by default', () => {
+    const built = buildSwitchboard(new App(), { tenantsDir: tenantDir({ good: 'id: good\ntier: basic\n' }) });
+    expect(built.compliance?.name).toBe('switchboard-compliance');
+  });
+
+  describe('fails with a TenantConfigError naming file, field and what is allowed when', () => {
+    it('the tier is unknown', () => {
+      const e = buildError({ acme: 'id: acme\ntier: gold\n' });
+      expect(e.message).toMatch(/acme\.yaml: tier: got "gold"; allowed: "basic" \| "standard" \| "premium"/);
+    });
+
+    it('the id is malformed', () => {
+      const e = buildError({ Bad_Id: 'id: Bad_Id\ntier: basic\n' });
+      expect(e.message).toMatch(/Bad_Id\.yaml: id: got "Bad_Id"; must be 3–32 characters of a-z, 0-9 and "-"/);
+    });
+
+    it('the id does not match the file name', () => {
+      const e = buildError({ acme: 'id: acme-corp\ntier: basic\n' });
+      expect(e.message).toMatch(/acme\.yaml: id: got "acme-corp"; must match the file name \("acme"\)/);
+    });
+
+    it('two files declare the same id (acme.yaml and acme.yml)', () => {
+      const e = buildError({ 'acme.yaml': 'id: acme\ntier: basic\n', 'acme.yml': 'id: acme\ntier: standard\n' });
+      expect(e.message).toMatch(/acme\.yml: id: "acme" is already used by \S*acme\.yaml; tenant ids must be unique/);
+      expect(e.problems).toHaveLength(1);
+    });
+
+    it('the budget is negative', () => {
+      const e = buildError({ acme: 'id: acme\ntier: basic\nmonthlyBudgetUsd: -5\n' });
+      expect(e.message).toMatch(/acme\.yaml: monthlyBudgetUsd: got -5; must be at least 0/);
+    });
+
+    it('a model override names a model outside the catalog', () => {
+      const e = buildError({ acme: 'id: acme\ntier: standard\nmodels:\n  overrides:\n    fast: gpt-4o\n' });
+      expect(e.message).toMatch(
+        /acme\.yaml: models\.overrides\.fast: got "gpt-4o"; unknown model; known models: .*us\.amazon\.nova-micro-v1:0/,
+      );
+    });
+
+    it('the file has an unknown field', () => {
+      const e = buildError({ acme: 'id: acme\ntier: basic\ncolour: blue\n' });
+      expect(e.message).toMatch(/acme\.yaml: colour: unknown field; allowed fields here: id, displayName, tier, /);
+    });
+
+    it('an unknown field is nested (the path names the parent)', () => {
+      const e = buildError({ acme: 'id: acme\ntier: basic\nthrottle:\n  rate: 5\n' });
+      expect(e.message).toMatch(
+        /acme\.yaml: throttle\.rate: unknown field; allowed fields here: rateLimit, burstLimit/,
+      );
+    });
+
+    it('the YAML does not parse', () => {
+      const e = buildError({ acme: 'id: acme\ntier: [basic\n' });
+      // Names the file, the line and column, and the parser's reason.
+      expect(e.message).toMatch(/acme\.yaml:\d+:\d+: YAML syntax error: Flow sequence/);
+    });
+
+    it('several files are bad: every problem is listed in one error', () => {
+      const e = buildError({ a1x: 'id: a1x\ntier: gold\n', b2y: 'id: b2y\ntier: basic\nmonthlyBudgetUsd: -1\n' });
+      expect(e.problems).toHaveLength(2);
+      expect(e.message).toContain('(2 problems)');
+      expect(e.problems[0]).toMatch(/a1x\.yaml: tier:/);
+      expect(e.problems[1]).toMatch(/b2y\.yaml: monthlyBudgetUsd:/);
+    });
+
+    it('`only` names a tenant without a file', () => {
+      const e = buildError({ acme: 'id: acme\ntier: basic\n' }, 'nobody');
+      expect(e.message).toMatch(/tenant=nobody: no tenant file \S*nobody\.yaml/);
+    });
+  });
+});

@@ -1,0 +1,396 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { modelResourceArns } from '../../../lambda/shared/catalog';
+import {
+  type Acknowledgement,
+  acknowledge,
+  acknowledgeInRegulatedPacks,
+  madeAcknowledgements,
+} from '../../../lib/compliance/acknowledge';
+import { PACKS } from '../../../lib/compliance/packs';
+import { CompliancePlugin, REPORT_FILES } from '../../../lib/compliance/plugin';
+import { type ComplianceReport, type PackResult, runPack } from '../../../lib/compliance/report';
+import { SwitchboardChecks } from '../../../lib/compliance/switchboard-checks';
+import { keyAdministrationStatement } from '../../../lib/constructs/key-policies';
+import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
+import { type Synthesized, synthSwitchboard } from '../../support/synth';
+
+const REASON = 'Test fixture: this finding is accepted here to check how acknowledgements are scoped.';
+const TENANT_STACKS = ['Switchboard-Tenant-acme', 'Switchboard-Tenant-globex', 'Switchboard-Tenant-initech'];
+
+let synth: Synthesized;
+let report: ComplianceReport;
+let made: Acknowledgement[];
+
+beforeAll(() => {
+  synth = synthSwitchboard();
+  made = [...madeAcknowledgements()];
+  report = JSON.parse(fs.readFileSync(path.join(synth.outdir, REPORT_FILES.json), 'utf8')) as ComplianceReport;
+});
+
+const packOf = (stack: string, pack: string): PackResult => {
+  const s = report.stacks.find((x) => x.stack === stack);
+  const p = s?.packs.find((x) => x.pack === pack);
+  if (!p) throw new Error(`no ${pack} results for ${stack}`);
+  return p;
+};
+const ruleIds = (r: PackResult) => r.findings.map((f) => f.ruleId);
+const resourcesOf = (r: PackResult, ruleId: string) =>
+  r.findings.filter((f) => f.ruleId === ruleId).flatMap((f) => f.resources);
+
+/** A stack that breaks a rule of every pack. */
+function nonCompliantStack(): Stack {
+  const stack = new Stack(new App(), 'NonCompliant', { env: { region: 'us-east-1' } });
+  new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+  const fn = new lambda.Function(stack, 'Fn', {
+    runtime: lambda.Runtime.NODEJS_18_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => 1;'),
+  });
+  new s3.Bucket(stack, 'Bucket');
+  new iam.Policy(stack, 'Inline', {
+    roles: [fn.role!],
+    statements: [new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] })],
+  });
+  new kms.Key(stack, 'Key', { enableKeyRotation: true });
+  return stack;
+}
+
+/** Silences what CDK prints for a failed validation while `fn` runs. */
+function quietly<T>(fn: () => T): T {
+  const spies = (['log', 'error', 'warn'] as const).map((m) => jest.spyOn(console, m).mockImplementation(() => {}));
+  try {
+    return fn();
+  } finally {
+    for (const s of spies) s.mockRestore();
+  }
+}
+
+describe('compliance report of the Switchboard app', () => {
+  it('is written as compliance-report.md and compliance-report.json into the cloud assembly', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    expect(md).toMatch(/^# Switchboard compliance report/);
+    for (const s of [PLATFORM_STACK_NAME, ...TENANT_STACKS]) expect(md).toContain(`## ${s}`);
+    expect(md).toContain('Unacknowledged findings: **0**');
+    expect(report).toEqual(JSON.parse(JSON.stringify(synth.built.compliance?.lastReport)));
+  });
+
+  it('lists the stacks sorted by name, each checked against the six packs in order', () => {
+    const names = report.stacks.map((s) => s.stack);
+    expect(names).toEqual([PLATFORM_STACK_NAME, ...TENANT_STACKS].sort());
+    expect(report.packs).toEqual(PACKS.map((p) => p.name));
+    expect(report.packs).toHaveLength(6);
+    for (const s of report.stacks) {
+      expect(s.packs.map((p) => p.pack)).toEqual(report.packs);
+      for (const p of s.packs) expect(p.rulesChecked.length).toBeGreaterThan(0);
+      expect(s.resources).toBeGreaterThan(0);
+    }
+    expect(packOf(TENANT_STACKS[0]!, 'Switchboard').rulesChecked).toEqual([
+      'Switchboard-BedrockScopedToModels',
+      'Switchboard-KeyNotUsableByAccount',
+      'Switchboard-RetainTenantData',
+    ]);
+  });
+
+  it('has no unacknowledged findings', () => {
+    expect(report.totals.findings).toBe(0);
+    for (const s of report.stacks)
+      for (const p of s.packs)
+        expect({ s: s.stack, p: p.pack, f: p.findings }).toEqual({ s: s.stack, p: p.pack, f: [] });
+  });
+
+  it('gives every acknowledged finding a reason a reviewer can check, made on the resource or an ancestor', () => {
+    const all = report.stacks.flatMap((s) => s.packs.flatMap((p) => p.acknowledged));
+    expect(all.length).toBe(report.totals.acknowledged);
+    expect(all.length).toBeGreaterThan(0);
+    for (const a of all) {
+      expect(a.reason.trim().length).toBeGreaterThanOrEqual(40);
+      expect(a.resource === a.acknowledgedOn || a.resource.startsWith(`${a.acknowledgedOn}/`)).toBe(true);
+    }
+  });
+
+  it.each(TENANT_STACKS)('keeps the acknowledgements of %s within the budget of DESIGN.md', (stack) => {
+    expect(packOf(stack, 'AwsSolutions').acknowledged.length).toBeLessThanOrEqual(6);
+    for (const pack of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']) {
+      expect(packOf(stack, pack).acknowledged.length).toBeLessThanOrEqual(3);
+    }
+    expect(packOf(stack, 'Serverless').acknowledged.length).toBeLessThanOrEqual(1);
+    expect(packOf(stack, 'Switchboard').acknowledged).toEqual([]);
+  });
+
+  it('keeps the platform stack to at most 4 AwsSolutions acknowledgements and none in the other packs', () => {
+    expect(packOf(PLATFORM_STACK_NAME, 'AwsSolutions').acknowledged.length).toBeLessThanOrEqual(4);
+    for (const pack of PACKS.map((p) => p.name).filter((p) => p !== 'AwsSolutions')) {
+      expect(packOf(PLATFORM_STACK_NAME, pack).acknowledged).toEqual([]);
+    }
+  });
+
+  it('uses every acknowledgement made with acknowledge() (a malformed or stale id would match nothing)', () => {
+    expect(made.length).toBeGreaterThanOrEqual(4 + TENANT_STACKS.length * 12);
+    const acknowledged = report.stacks.flatMap((s) => s.packs.flatMap((p) => p.acknowledged));
+    const unused = made.filter(
+      (m) => !acknowledged.some((a) => a.ruleId === m.ruleId && a.acknowledgedOn === m.constructPath),
+    );
+    expect(unused).toEqual([]);
+  });
+
+  it('honours only acknowledgements made through acknowledge(), with the same reason', () => {
+    const acknowledged = report.stacks.flatMap((s) => s.packs.flatMap((p) => p.acknowledged));
+    const stray = acknowledged.filter(
+      (a) => !made.some((m) => m.ruleId === a.ruleId && m.constructPath === a.acknowledgedOn && m.reason === a.reason),
+    );
+    expect(stray).toEqual([]);
+  });
+
+  it('shows the acknowledgements in the templates (Metadata.cdk_nag.rules_to_suppress)', () => {
+    const t = synth.template('Switchboard-Tenant-acme');
+    const fn = Object.values(t.Resources).find((r) => r.Type === 'AWS::Lambda::Function')!;
+    const ids = (fn.Metadata as { cdk_nag: { rules_to_suppress: Array<{ id: string }> } }).cdk_nag.rules_to_suppress;
+    expect(ids.map((i) => i.id).sort()).toEqual([
+      'HIPAA.Security-LambdaInsideVPC',
+      'NIST.800.53.R5-LambdaInsideVPC',
+      'PCI.DSS.321-LambdaInsideVPC',
+    ]);
+  });
+});
+
+describe('compliance packs', () => {
+  let fixture: Stack;
+  beforeAll(() => {
+    fixture = nonCompliantStack();
+  });
+
+  it.each(PACKS.map((p) => [p.name, p] as const))('%s catches a deliberately non-compliant stack', (_name, pack) => {
+    const result = runPack(pack.create(), fixture);
+    expect(result.findings.length).toBeGreaterThan(0);
+    expect(result.acknowledged).toEqual([]);
+    for (const f of result.findings) {
+      expect(f.ruleId.startsWith(`${result.pack}-`)).toBe(true);
+      expect(f.resources.every((r) => r.startsWith('NonCompliant/'))).toBe(true);
+    }
+  });
+
+  it('names the rules a reviewer expects on the fixture', () => {
+    const run = (name: string) => ruleIds(runPack(PACKS.find((p) => p.name === name)!.create(), fixture));
+    expect(run('AwsSolutions')).toEqual(
+      expect.arrayContaining(['AwsSolutions-DDB3', 'AwsSolutions-L1', 'AwsSolutions-S1']),
+    );
+    expect(run('HIPAA.Security')).toEqual(
+      expect.arrayContaining(['HIPAA.Security-DynamoDBPITREnabled', 'HIPAA.Security-IAMNoInlinePolicy']),
+    );
+    expect(run('Serverless')).toEqual(expect.arrayContaining(['Serverless-LambdaTracing']));
+    expect(run('Switchboard')).toEqual(['Switchboard-KeyNotUsableByAccount']);
+  });
+});
+
+describe('acknowledgement scoping', () => {
+  it('silences a rule on the acknowledged construct only, not on a sibling nor in another stack', () => {
+    const app = new App();
+    const a = new Stack(app, 'A');
+    const b = new Stack(app, 'B');
+    const table = (scope: Construct, id: string) =>
+      new dynamodb.Table(scope, id, { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    acknowledge(table(a, 'Acknowledged'), 'AwsSolutions-DDB3', REASON);
+    table(a, 'Sibling');
+    table(b, 'Elsewhere');
+    const group = new Construct(a, 'Group');
+    table(group, 'Child');
+    acknowledge(group, 'AwsSolutions-DDB3', REASON);
+
+    const inA = runPack(PACKS[0]!.create(), a);
+    expect(resourcesOf(inA, 'AwsSolutions-DDB3')).toEqual(['A/Sibling/Resource']);
+    expect(inA.acknowledged).toEqual([
+      {
+        ruleId: 'AwsSolutions-DDB3',
+        resource: 'A/Acknowledged/Resource',
+        acknowledgedOn: 'A/Acknowledged',
+        reason: REASON,
+      },
+      { ruleId: 'AwsSolutions-DDB3', resource: 'A/Group/Child/Resource', acknowledgedOn: 'A/Group', reason: REASON },
+    ]);
+    const inB = runPack(PACKS[0]!.create(), b);
+    expect(resourcesOf(inB, 'AwsSolutions-DDB3')).toEqual(['B/Elsewhere/Resource']);
+    expect(inB.acknowledged).toEqual([]);
+  });
+
+  it('silences only the granular finding that was acknowledged', () => {
+    const stack = new Stack(new App(), 'Granular');
+    const policy = new iam.ManagedPolicy(stack, 'Policy', {
+      statements: [new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] })],
+    });
+    acknowledge(policy, 'AwsSolutions-IAM5[Resource::*]', REASON);
+    const result = runPack(PACKS[0]!.create(), stack);
+    expect(ruleIds(result)).toContain('AwsSolutions-IAM5[Action::s3:*]');
+    expect(ruleIds(result)).not.toContain('AwsSolutions-IAM5[Resource::*]');
+    expect(result.acknowledged.map((x) => x.ruleId)).toEqual(['AwsSolutions-IAM5[Resource::*]']);
+  });
+
+  it('acknowledgeInRegulatedPacks silences the rule in HIPAA, NIST and PCI alike', () => {
+    const stack = new Stack(new App(), 'Regulated');
+    const fn = new lambda.Function(stack, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => 1;'),
+    });
+    acknowledgeInRegulatedPacks(fn, 'LambdaInsideVPC', REASON);
+    for (const name of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']) {
+      const result = runPack(PACKS.find((p) => p.name === name)!.create(), stack);
+      expect(ruleIds(result)).not.toContain(`${name}-LambdaInsideVPC`);
+      expect(result.acknowledged.map((x) => x.ruleId)).toEqual([`${name}-LambdaInsideVPC`]);
+    }
+  });
+});
+
+describe('Switchboard pack', () => {
+  const run = (build: (stack: Stack) => void): PackResult => {
+    const stack = new Stack(new App(), 'Fixture', { env: { region: 'us-east-1' } });
+    build(stack);
+    return runPack(new SwitchboardChecks(), stack);
+  };
+
+  it('flags a KMS key whose (default) policy lets the account root use it: Switchboard-KeyNotUsableByAccount', () => {
+    const result = run((s) => new kms.Key(s, 'Key'));
+    expect(resourcesOf(result, 'Switchboard-KeyNotUsableByAccount')).toEqual(['Fixture/Key/Resource']);
+  });
+
+  it('accepts a key whose root statement is administration only', () => {
+    const result = run(
+      (s) =>
+        new kms.Key(s, 'Key', {
+          enableKeyRotation: true,
+          rotationPeriod: Duration.days(365),
+          policy: new iam.PolicyDocument({ statements: [keyAdministrationStatement()] }),
+        }),
+    );
+    expect(result.findings).toEqual([]);
+  });
+
+  it('flags a table that is destroyed with its stack: Switchboard-RetainTenantData', () => {
+    const result = run(
+      (s) =>
+        new dynamodb.Table(s, 'Table', {
+          partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+    );
+    expect(resourcesOf(result, 'Switchboard-RetainTenantData')).toEqual(['Fixture/Table/Resource']);
+  });
+
+  it('flags a managed policy allowing bedrock:InvokeModel on "*": Switchboard-BedrockScopedToModels', () => {
+    const result = run(
+      (s) =>
+        new iam.ManagedPolicy(s, 'Policy', {
+          statements: [new iam.PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: ['*'] })],
+        }),
+    );
+    expect(resourcesOf(result, 'Switchboard-BedrockScopedToModels')).toEqual(['Fixture/Policy/Resource']);
+  });
+
+  it('flags a model wildcard (foundation-model/*) too', () => {
+    const result = run(
+      (s) =>
+        new iam.ManagedPolicy(s, 'Policy', {
+          statements: [
+            new iam.PolicyStatement({
+              actions: ['bedrock:InvokeModel'],
+              resources: [`arn:${s.partition}:bedrock:us-east-1::foundation-model/*`],
+            }),
+          ],
+        }),
+    );
+    expect(ruleIds(result)).toEqual(['Switchboard-BedrockScopedToModels']);
+  });
+
+  it('accepts bedrock:InvokeModel on the model ARNs of the catalog', () => {
+    const result = run(
+      (s) =>
+        new iam.ManagedPolicy(s, 'Policy', {
+          statements: [
+            new iam.PolicyStatement({
+              actions: ['bedrock:InvokeModel'],
+              resources: modelResourceArns('us.amazon.nova-micro-v1:0', {
+                partition: s.partition,
+                region: s.region,
+                account: s.account,
+              }),
+            }),
+          ],
+        }),
+    );
+    expect(result.findings).toEqual([]);
+  });
+});
+
+describe('CompliancePlugin', () => {
+  const appWithPlugin = () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-compliance-'));
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    const plugin = new CompliancePlugin(app);
+    Validations.of(app).addPlugins(plugin);
+    return { app, plugin, outdir };
+  };
+
+  it('fails the synth on an unacknowledged finding and names the rule in the validation report', () => {
+    const { app, outdir } = appWithPlugin();
+    new dynamodb.Table(new Stack(app, 'Leaky'), 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    expect(() => quietly(() => app.synth())).toThrow(/Switchboard-RetainTenantData[\s\S]*validation-report\.json/);
+    const reportPath = path.join(outdir, 'validation-report.json');
+    const validation = fs.readFileSync(reportPath, 'utf8');
+    expect(validation).toContain('"ruleName": "Switchboard-RetainTenantData"');
+    expect(validation).toContain('Leaky/Table/Resource');
+    const written = JSON.parse(fs.readFileSync(path.join(outdir, REPORT_FILES.json), 'utf8')) as ComplianceReport;
+    expect(written.totals.findings).toBeGreaterThan(0);
+  });
+
+  it('lets the synth through once the only finding is acknowledged, and reports the acknowledgement', () => {
+    const { app, plugin, outdir } = appWithPlugin();
+    const key = new kms.Key(new Stack(app, 'Keys'), 'Key', { enableKeyRotation: true });
+    acknowledge(key, 'Switchboard-KeyNotUsableByAccount', REASON);
+    quietly(() => app.synth());
+    expect(plugin.lastReport?.totals).toEqual({ findings: 0, acknowledged: 1 });
+    expect(fs.existsSync(path.join(outdir, REPORT_FILES.markdown))).toBe(true);
+  });
+});
+
+describe('acknowledge()', () => {
+  const scope = () => new Construct(new Stack(new App(), 'Ack'), 'Thing');
+
+  it.each([
+    'switchboard-compliance::AwsSolutions-IAM5',
+    'AwsSolutions IAM5',
+    'Checkov-CKV_AWS_1',
+    'AwsSolutions-IAM5[Resource::*',
+    'AwsSolutions-',
+  ])('throws on the malformed rule id %p', (id) => {
+    expect(() => acknowledge(scope(), id, REASON)).toThrow(/Malformed rule id/);
+  });
+
+  it.each(['', 'because', '   too short but padded with spaces     '])(
+    'throws on the too-short reason %p',
+    (reason) => {
+      expect(() => acknowledge(scope(), 'AwsSolutions-IAM5[Resource::*]', reason)).toThrow(/needs a reason/);
+    },
+  );
+
+  it('records a well-formed acknowledgement with its construct path', () => {
+    const s = scope();
+    acknowledge(s, 'AwsSolutions-IAM5[Resource::*]', REASON);
+    expect(madeAcknowledgements().at(-1)).toEqual({
+      constructPath: 'Ack/Thing',
+      ruleId: 'AwsSolutions-IAM5[Resource::*]',
+      reason: REASON,
+    });
+  });
+});

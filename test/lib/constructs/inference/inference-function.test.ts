@@ -1,0 +1,120 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { modelResourceArns } from '../../../../lambda/shared/catalog';
+import type { TenantRuntimeConfig } from '../../../../lambda/shared/tenant-runtime';
+import {
+  InferenceFunction,
+  type InferenceFunctionProps,
+} from '../../../../lib/constructs/inference/inference-function';
+import { asArray, flatten, statementsOf, testApp } from '../../template-utils';
+
+const RUNTIME_CONFIG: TenantRuntimeConfig = {
+  tenantId: 'demo',
+  plan: 'basic',
+  defaultTier: 'fast',
+  tierModels: { fast: 'us.amazon.nova-micro-v1:0' },
+  monthlyBudgetUsd: 10,
+  limits: { maxPromptChars: 1000, maxOutputTokens: 512, defaultMaxTokens: 256 },
+  dataRetentionDays: 7,
+};
+
+function build(overrides: Partial<InferenceFunctionProps> = {}) {
+  const stack = new Stack(testApp(), 'FnTest', { env: { region: 'us-east-1' } });
+  const table = new dynamodb.Table(stack, 'Table', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+  });
+  const shared = new iam.ManagedPolicy(stack, 'Shared', {
+    statements: [new iam.PolicyStatement({ actions: ['xray:PutTraceSegments'], resources: ['*'] })],
+  });
+  const inference = new InferenceFunction(stack, 'Inference', {
+    runtimeConfig: RUNTIME_CONFIG,
+    table,
+    key: new kms.Key(stack, 'Key'),
+    sharedPolicies: [shared],
+    ...overrides,
+  });
+  return { stack, table, inference, shared };
+}
+
+/** Statements of the function's own managed policy (the one that is not the shared one). */
+function ownStatements(t: Template) {
+  return Object.entries(t.findResources('AWS::IAM::ManagedPolicy'))
+    .filter(([id]) => id.startsWith('Inference'))
+    .flatMap(([, p]) => statementsOf(p.Properties.PolicyDocument));
+}
+
+describe('InferenceFunction', () => {
+  it('fails when the timeout is above 29 s (the API Gateway integration limit)', () => {
+    expect(() => build({ timeout: Duration.seconds(30) })).toThrow(/timeout: 30 s is above 29 s/);
+  });
+
+  it('fails when reservedConcurrency is below 1', () => {
+    expect(() => build({ reservedConcurrency: 0 })).toThrow(/reservedConcurrency: 0 must be at least 1/);
+  });
+
+  it('fails with both problems in one error naming the construct', () => {
+    expect(() => build({ timeout: Duration.minutes(1), reservedConcurrency: -1 })).toThrow(
+      /^InferenceFunction FnTest\/Inference: timeout: 60 s .*; reservedConcurrency: -1 must be at least 1$/,
+    );
+  });
+
+  describe('with defaults', () => {
+    let t: Template;
+    let sharedId: string;
+    beforeAll(() => {
+      const built = build();
+      sharedId = built.stack.getLogicalId(built.shared.node.defaultChild as iam.CfnManagedPolicy);
+      t = Template.fromStack(built.stack);
+    });
+
+    it('sets explicit memory, timeout, reserved concurrency and log retention', () => {
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        MemorySize: 1024,
+        Timeout: 29,
+        ReservedConcurrentExecutions: 10,
+      });
+      t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    });
+
+    it('attaches the shared policies and creates no inline policy', () => {
+      t.resourceCountIs('AWS::IAM::Policy', 0);
+      const roles = Object.values(t.findResources('AWS::IAM::Role'));
+      expect(roles).toHaveLength(1);
+      expect(roles[0]!.Properties.ManagedPolicyArns.map(flatten)).toEqual([`<${sharedId}>`]);
+    });
+
+    it('may invoke exactly the models of runtimeConfig.tierModels', () => {
+      const resources = ownStatements(t)
+        .filter((s) => asArray(s.Action).includes('bedrock:InvokeModel'))
+        .flatMap((s) => asArray(s.Resource as unknown[]).map(flatten));
+      const expected = modelResourceArns('us.amazon.nova-micro-v1:0', {
+        partition: '<AWS::Partition>',
+        region: 'us-east-1',
+        account: '<AWS::AccountId>',
+      });
+      expect(resources.sort()).toEqual([...expected].sort());
+    });
+
+    it('may write only its own log group and publish only to its own dead-letter topic', () => {
+      const statements = ownStatements(t);
+      const logs = statements.find((s) => s.Sid === 'WriteOwnLogs');
+      const logGroupId = Object.keys(t.findResources('AWS::Logs::LogGroup'))[0];
+      expect(asArray(logs?.Resource as unknown[]).map(flatten)).toEqual([`<${logGroupId}.Arn>`]);
+      const topicId = Object.keys(t.findResources('AWS::SNS::Topic'))[0];
+      const publish = statements.find((s) => s.Sid === 'PublishDeadLetters');
+      expect(asArray(publish?.Resource as unknown[]).map(flatten)).toEqual([`<${topicId}>`]);
+    });
+  });
+
+  it('receives grants in its managed policy, never as an inline policy', () => {
+    const { stack, table, inference } = build();
+    table.grantReadData(inference);
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::IAM::Policy', 0);
+    const actions = ownStatements(t).flatMap((s) => asArray(s.Action));
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:BatchGetItem', 'dynamodb:GetItem']));
+  });
+});

@@ -1,0 +1,174 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
+import { synthSwitchboard } from '../../support/synth';
+import {
+  actionCovers,
+  asArray,
+  flatten,
+  onlyResource,
+  props,
+  resourcesOfType,
+  statementsOf,
+  type TemplateLike,
+} from '../template-utils';
+
+let raw: TemplateLike;
+let t: Template;
+
+beforeAll(() => {
+  const synth = synthSwitchboard({ only: 'acme', compliance: false });
+  raw = synth.template(PLATFORM_STACK_NAME) as unknown as TemplateLike;
+  t = Template.fromJSON(raw as unknown as Record<string, unknown>);
+});
+
+const keyId = () => onlyResource(raw, 'AWS::KMS::Key')[0];
+const keyArn = () => ({ 'Fn::GetAtt': [keyId(), 'Arn'] });
+
+describe('PlatformStack', () => {
+  describe('platform key', () => {
+    it('is rotated and retained', () => {
+      t.hasResource('AWS::KMS::Key', {
+        Properties: Match.objectLike({ EnableKeyRotation: true }),
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    });
+
+    it('gives the account root no encrypt, decrypt or data-key use', () => {
+      const root = statementsOf(props(onlyResource(raw, 'AWS::KMS::Key')[1]).KeyPolicy).filter((s) =>
+        /:root$/.test(flatten((s.Principal as { AWS?: unknown })?.AWS)),
+      );
+      expect(root.length).toBeGreaterThan(0);
+      for (const a of root.flatMap((s) => asArray(s.Action))) {
+        for (const crypto of ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'])
+          expect(actionCovers(a, crypto)).toBe(false);
+      }
+    });
+  });
+
+  it('encrypts the ops alarm topic with the platform key and retains it', () => {
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    t.hasResource('AWS::SNS::Topic', {
+      Properties: Match.objectLike({ KmsMasterKeyId: keyArn() }),
+      DeletionPolicy: 'Retain',
+    });
+    // TLS only.
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('lets CloudWatch alarms use the platform key to publish to the encrypted topic', () => {
+    const statements = statementsOf(props(onlyResource(raw, 'AWS::KMS::Key')[1]).KeyPolicy);
+    const cw = statements.find((s) => (s.Principal as { Service?: string })?.Service === 'cloudwatch.amazonaws.com');
+    expect(asArray(cw?.Action)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']));
+  });
+
+  describe('WAF', () => {
+    it('is one regional web ACL with AWS managed rule groups and a per-IP rate rule that blocks', () => {
+      t.resourceCountIs('AWS::WAFv2::WebACL', 1);
+      const [, acl] = onlyResource(raw, 'AWS::WAFv2::WebACL');
+      expect(props(acl).Scope).toBe('REGIONAL');
+      const rules = props(acl).Rules as Array<{
+        Statement: { ManagedRuleGroupStatement?: { VendorName: string; Name: string }; RateBasedStatement?: unknown };
+        Action?: unknown;
+        Priority: number;
+      }>;
+      const managed = rules.filter((r) => r.Statement.ManagedRuleGroupStatement);
+      expect(managed.map((r) => r.Statement.ManagedRuleGroupStatement!.Name)).toEqual(
+        expect.arrayContaining(['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet']),
+      );
+      for (const r of managed) expect(r.Statement.ManagedRuleGroupStatement!.VendorName).toBe('AWS');
+      const rate = rules.filter((r) => r.Statement.RateBasedStatement);
+      expect(rate).toHaveLength(1);
+      expect(rate[0]).toMatchObject({
+        Action: { Block: {} },
+        Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: expect.any(Number) } },
+      });
+      expect(new Set(rules.map((r) => r.Priority)).size).toBe(rules.length);
+    });
+
+    it('logs to an encrypted aws-waf-logs-* log group and redacts the API key header', () => {
+      const [aclId] = onlyResource(raw, 'AWS::WAFv2::WebACL');
+      const [, logging] = onlyResource(raw, 'AWS::WAFv2::LoggingConfiguration');
+      expect(props(logging).ResourceArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
+      expect(props(logging).RedactedFields).toEqual([{ SingleHeader: { Name: 'x-api-key' } }]);
+      const dest = asArray(props(logging).LogDestinationConfigs as unknown[]).map(flatten);
+      expect(dest).toHaveLength(1);
+      // The ARN WAF needs has no ':*' suffix: the log group's name in a formatted ARN, not GetAtt Arn.
+      expect(dest[0]).toMatch(/^arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:<.+>$/);
+      expect(dest[0]).not.toMatch(/:\*$/);
+      const groupId = dest[0]!.replace(/^.*log-group:<(.+)>$/, '$1');
+      const group = raw.Resources[groupId]!;
+      expect(group.Type).toBe('AWS::Logs::LogGroup');
+      expect(props(group).LogGroupName).toMatch(/^aws-waf-logs-/);
+      expect(props(group).KmsKeyId).toEqual(keyArn());
+      expect(props(group).RetentionInDays).toEqual(expect.any(Number));
+    });
+  });
+
+  describe('backup', () => {
+    it('keeps recovery points in a retained vault encrypted with the platform key', () => {
+      t.hasResource('AWS::Backup::BackupVault', {
+        Properties: Match.objectLike({ EncryptionKeyArn: keyArn() }),
+        DeletionPolicy: 'Retain',
+      });
+    });
+
+    it('has a plan whose rules target the vault and expire recovery points', () => {
+      const [vaultId] = onlyResource(raw, 'AWS::Backup::BackupVault');
+      const [, plan] = onlyResource(raw, 'AWS::Backup::BackupPlan');
+      const rules = (props(plan).BackupPlan as { BackupPlanRule: Array<Record<string, unknown>> }).BackupPlanRule;
+      expect(rules.length).toBeGreaterThanOrEqual(1);
+      for (const r of rules) {
+        expect(r.TargetBackupVault).toEqual({ 'Fn::GetAtt': [vaultId, 'BackupVaultName'] });
+        expect((r.Lifecycle as { DeleteAfterDays: number }).DeleteAfterDays).toBeGreaterThan(0);
+        expect(r.ScheduleExpression).toMatch(/^cron\(/);
+      }
+    });
+
+    it('has a backup service role that may use the vault key', () => {
+      const [roleId] = resourcesOfType(raw, 'AWS::IAM::Role').find(([, r]) =>
+        JSON.stringify(props(r).AssumeRolePolicyDocument).includes('backup.amazonaws.com'),
+      )!;
+      const statements = statementsOf(props(onlyResource(raw, 'AWS::KMS::Key')[1]).KeyPolicy);
+      const forRole = statements.filter((s) => flatten((s.Principal as { AWS?: unknown })?.AWS) === `<${roleId}.Arn>`);
+      expect(forRole.flatMap((s) => asArray(s.Action))).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt']));
+    });
+  });
+
+  it('sets the account-wide API Gateway CloudWatch role, scoped to API-Gateway-* log groups', () => {
+    const [, account] = onlyResource(raw, 'AWS::ApiGateway::Account');
+    const roleId = flatten(props(account).CloudWatchRoleArn).replace(/^<(.+)\.Arn>$/, '$1');
+    const role = raw.Resources[roleId]!;
+    expect(JSON.stringify(props(role).AssumeRolePolicyDocument)).toContain('apigateway.amazonaws.com');
+    const policy = resourcesOfType(raw, 'AWS::IAM::ManagedPolicy').find(([, p]) =>
+      asArray(props(p).Roles as unknown[]).some((r) => flatten(r) === `<${roleId}>`),
+    );
+    expect(policy).toBeDefined();
+    const writes = statementsOf(props(policy![1]).PolicyDocument).filter((s) =>
+      asArray(s.Action).includes('logs:PutLogEvents'),
+    );
+    expect(writes.flatMap((s) => asArray(s.Resource as unknown[])).map(flatten)).toEqual([
+      'arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:API-Gateway-*',
+    ]);
+  });
+
+  it('shares a LambdaRuntimePolicy holding only X-Ray actions', () => {
+    const shared = resourcesOfType(raw, 'AWS::IAM::ManagedPolicy').filter(([id]) =>
+      id.startsWith('RuntimePoliciesLambdaRuntimePolicy'),
+    );
+    expect(shared).toHaveLength(1);
+    const actions = statementsOf(props(shared[0]![1]).PolicyDocument).flatMap((s) => asArray(s.Action));
+    expect(actions.sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+  });
+
+  it('has no inline IAM policies', () => {
+    t.resourceCountIs('AWS::IAM::Policy', 0);
+    for (const [, role] of resourcesOfType(raw, 'AWS::IAM::Role')) expect(props(role).Policies).toBeUndefined();
+  });
+});

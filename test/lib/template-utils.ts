@@ -1,0 +1,110 @@
+/**
+ * Small readers for synthesized CloudFormation templates, shared by the tests under test/lib. They turn
+ * intrinsic functions into readable strings so assertions can compare ARNs with what lambda/shared computes.
+ */
+import { App } from 'aws-cdk-lib';
+
+/** A CloudFormation resource as it appears in a template. */
+export interface CfnResourceJson {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly Metadata?: Record<string, unknown>;
+  readonly DependsOn?: string | string[];
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+}
+
+/** A template, loosely typed. */
+export interface TemplateLike {
+  readonly Resources: Record<string, CfnResourceJson>;
+  readonly Outputs?: Record<string, { Value: unknown; Export?: { Name: string } }>;
+}
+
+/** An IAM policy statement, loosely typed. */
+export interface StatementJson {
+  readonly Sid?: string;
+  readonly Effect: string;
+  readonly Action?: string | string[];
+  readonly Resource?: unknown;
+  readonly Principal?: unknown;
+  readonly Condition?: unknown;
+}
+
+/** `v` as an array (`undefined` → `[]`). */
+export function asArray<T>(v: T | T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/**
+ * A value with intrinsics flattened to text: `Ref` → `<Name>` (so `<AWS::Partition>`), `Fn::GetAtt` → `<Id.Attr>`,
+ * `Fn::Join` joined, `Fn::ImportValue` → `<Import:Name>`. Anything else is JSON.
+ */
+export function flatten(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.Ref === 'string') return `<${o.Ref}>`;
+    const getAtt = o['Fn::GetAtt'];
+    if (Array.isArray(getAtt)) return `<${getAtt.join('.')}>`;
+    const join = o['Fn::Join'];
+    if (Array.isArray(join)) return (join[1] as unknown[]).map(flatten).join(join[0] as string);
+    if (o['Fn::ImportValue'] !== undefined) return `<Import:${flatten(o['Fn::ImportValue'])}>`;
+  }
+  return JSON.stringify(v);
+}
+
+/** Logical ids and resources of one type. */
+export function resourcesOfType(t: TemplateLike, type: string): Array<[string, CfnResourceJson]> {
+  return Object.entries(t.Resources).filter(([, r]) => r.Type === type);
+}
+
+/** The single resource of `type`; fails the test when there are none or several. */
+export function onlyResource(t: TemplateLike, type: string): [string, CfnResourceJson] {
+  const found = resourcesOfType(t, type);
+  if (found.length !== 1)
+    throw new Error(`expected one ${type}, found ${found.map(([id]) => id).join(', ') || 'none'}`);
+  return found[0]!;
+}
+
+/** Properties of a resource (never undefined). */
+export function props(r: CfnResourceJson): Record<string, unknown> {
+  return r.Properties ?? {};
+}
+
+/** Statements of a policy document. */
+export function statementsOf(doc: unknown): StatementJson[] {
+  return asArray((doc as { Statement?: StatementJson | StatementJson[] } | undefined)?.Statement);
+}
+
+/** True when an IAM action pattern (`kms:*`, `kms:Decrypt*`, `*`) covers `action`. */
+export function actionCovers(pattern: string, action: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+  return re.test(action);
+}
+
+/** The `Key`→`Value` map of a resource's `Tags` (list form). */
+export function tagsOf(r: CfnResourceJson): Record<string, string> {
+  const tags = props(r).Tags;
+  if (!Array.isArray(tags)) return {};
+  return Object.fromEntries((tags as Array<{ Key: string; Value: string }>).map((t) => [t.Key, t.Value]));
+}
+
+/** The export name of the output whose value is `Fn::GetAtt [logicalId, attr]` or `Ref logicalId`. */
+export function exportNameOf(t: TemplateLike, logicalId: string, attr?: string): string | undefined {
+  for (const o of Object.values(t.Outputs ?? {})) {
+    const v = flatten(o.Value);
+    if (v === (attr ? `<${logicalId}.${attr}>` : `<${logicalId}>`)) return o.Export?.Name;
+  }
+  return undefined;
+}
+
+/** An App for construct tests: CDK's built-in template validation is off (slow, and not what these tests check). */
+export function testApp(): App {
+  return new App({ builtinCloudFormationValidation: false });
+}
