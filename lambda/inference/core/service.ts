@@ -233,27 +233,30 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         latencyMs: reply.latencyMs,
         stopReason: reply.stopReason,
       };
-      const latencyMs = clock.now() - started;
+      const endedAt = clock.now();
       const outcome = {
         status: 'completed' as const,
-        updatedAt: new Date(clock.now()).toISOString(),
+        updatedAt: new Date(endedAt).toISOString(),
         tier: resolved.tier,
         modelId: resolved.modelId,
         inputTokens: reply.inputTokens,
         outputTokens: reply.outputTokens,
         costNanoUsd: cost,
-        latencyMs,
+        latencyMs: endedAt - started,
         output: reply.text,
         confidence: null,
         escalated: false,
         attempts: [attempt],
       };
-      await ledger.finishRequest(requestId, outcome);
-      await ledger.addUsage(month, resolved.tier, { ...reply, costNanoUsd: cost });
+      // Count usage only for the run that moved the record to completed, so usage is never added twice.
+      if (await ledger.finishRequest(requestId, outcome)) {
+        await ledger.addUsage(month, resolved.tier, { ...reply, costNanoUsd: cost });
+      }
       return { status: 200, body: completedResponse({ requestId, ...outcome }) };
     } catch (e) {
       if (!(e instanceof ModelCallError)) throw e;
       const { code, message } = errorForFailure(e);
+      const endedAt = clock.now();
       const attempt: Attempt = {
         tier: resolved.tier,
         modelId: resolved.modelId,
@@ -261,18 +264,18 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         inputTokens: 0,
         outputTokens: 0,
         costUsd: 0,
-        latencyMs: clock.now() - started,
+        latencyMs: endedAt - started,
         errorCode: e.errorName,
       };
       await ledger.finishRequest(requestId, {
         status: 'failed',
-        updatedAt: new Date(clock.now()).toISOString(),
+        updatedAt: new Date(endedAt).toISOString(),
         tier: resolved.tier,
         modelId: resolved.modelId,
         inputTokens: 0,
         outputTokens: 0,
         costNanoUsd: 0,
-        latencyMs: clock.now() - started,
+        latencyMs: endedAt - started,
         attempts: [attempt],
         error: { code, message: `${e.errorName}: ${e.message}`.slice(0, 500) },
       });
