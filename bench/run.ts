@@ -4,7 +4,7 @@
  * not a target is met (it is non-zero only when a benchmark could not run at all).
  *
  * Knobs (environment): BENCH_SYNTH_RUNS (default 2), BENCH_IMPORT_RUNS (5), BENCH_REQUESTS (300),
- * BENCH_WARMUP (50), BENCH_ONLY (comma list of: bundle, import, request, synth).
+ * BENCH_WARMUP (50), BENCH_ROUTER_PASSES (3), BENCH_ONLY (comma list of: bundle, import, request, synth, router).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchBundleSize, benchColdImport } from './bundle';
 import { benchRequests } from './request';
+import { benchRouter } from './router';
 import { type Check, fmt, table } from './stats';
 import { benchSynth } from './synth';
 
@@ -25,7 +26,7 @@ const num = (name: string, dflt: number) => {
   return Number.isFinite(v) && v > 0 ? v : dflt;
 };
 const selected = new Set(
-  (process.env.BENCH_ONLY ?? 'bundle,import,request,synth')
+  (process.env.BENCH_ONLY ?? 'bundle,import,request,synth,router')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean),
@@ -34,7 +35,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 function measuredText(c: Check): string {
   if (c.measured === null) return 'n/a';
-  return c.unit === '×' ? `${c.measured}×` : fmt(c.measured, c.unit, c.unit === 'ms' ? 0 : 1);
+  return c.unit === '×' ? `${c.measured}×` : fmt(c.measured, c.unit, c.unit === 'ms' ? (c.measured < 1 ? 3 : 0) : 1);
 }
 
 async function main(): Promise<void> {
@@ -137,6 +138,17 @@ async function main(): Promise<void> {
     );
   }
 
+  if (selected.has('router')) {
+    log('router ...');
+    const r = benchRouter({ passes: num('BENCH_ROUTER_PASSES', 3) });
+    out.router = r;
+    checks.push(...r.checks);
+    sections.push(
+      `Router (scoreRequest + chooseTier), in process, warm: ${r.prompts} prompts × ${r.passes} passes, mean ${r.meanPromptChars} chars\n` +
+        table(['p50', 'p99', 'max'], [[fmt(r.p50Ms, 'ms', 4), fmt(r.p99Ms, 'ms', 4), fmt(r.maxMs, 'ms', 3)]]),
+    );
+  }
+
   const totalS = Math.round((performance.now() - started) / 100) / 10;
   // Other work on this 2-core machine (tests, builds) skews absolute times; record how busy it was.
   const load = `load average (1 min) ${loadAtStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end`;
@@ -166,7 +178,7 @@ async function main(): Promise<void> {
     ...out,
   };
   // A partial run (BENCH_ONLY) keeps the sections it did not re-measure.
-  if (selected.size < 4 && fs.existsSync(RESULTS_FILE)) {
+  if (selected.size < 5 && fs.existsSync(RESULTS_FILE)) {
     const prev = JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>;
     const merged = { ...prev, ...result, checks: mergeChecks(prev.checks as Check[] | undefined, checks) };
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 2)}\n`);

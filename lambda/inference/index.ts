@@ -16,7 +16,9 @@ import { makeTelemetry } from '../shared/telemetry';
 import { LEDGER_TABLE_ENV, TENANT_CONFIG_ENV, TenantRuntimeConfigSchema } from '../shared/tenant-runtime';
 import { makeBedrockInvoker } from './adapters/bedrock-invoker';
 import { makeDynamoLedger } from './adapters/dynamo-ledger';
-import { AcceptedRequestError, makeInferenceService } from './core/service';
+import { scoreConfidence } from './core/confidence';
+import { ROUTER_MODEL, scoreRequest } from './core/routing/router';
+import { AcceptedRequestError, makeInferenceService, type RequestSummary } from './core/service';
 import { parseInferenceBody } from './core/validate';
 
 /** Time kept back from the Lambda deadline to write the outcome after a model call. */
@@ -35,7 +37,34 @@ const service = makeInferenceService({
   ledger: makeDynamoLedger(doc, tableName),
   clock: { now: Date.now },
   ids: { newRequestId: () => `req_${randomUUID().replace(/-/g, '')}` },
+  route: (text) => scoreRequest(ROUTER_MODEL, text),
+  confidence: scoreConfidence,
+  // Until the review workflow is deployed, a hand-off is the record's `pending_review` status and this id.
+  review: { start: async ({ requestId }) => ({ reviewId: `rev_${requestId.slice(4)}` }) },
 });
+
+/** The embedded metrics of one answered (or failed after acceptance) inference request. */
+function emitRequestMetrics(s: RequestSummary, latency: number): void {
+  telemetry.metrics(
+    {
+      requests: 1,
+      latency,
+      modelCalls: s.calls,
+      fallbacks: s.fallbacks,
+      escalations: s.escalations,
+      reviews: s.review ? 1 : 0,
+      inputTokens: s.inputTokens,
+      outputTokens: s.outputTokens,
+      costUsd: s.costUsd,
+      ...(s.confidence !== null ? { confidence: s.confidence } : {}),
+      ...(s.budgetUsedShare !== undefined ? { budgetUsedShare: s.budgetUsedShare } : {}),
+      budgetDowngrades: s.budgetDowngrade ? 1 : 0,
+      settlementsDeferred: s.settlementDeferred ? 1 : 0,
+      ...(s.status === 'failed' ? { modelErrors: 1 } : {}),
+    },
+    { tier: s.tier },
+  );
+}
 
 const ROUTES: Record<string, string[]> = {
   '/v1/inference': ['POST'],
@@ -58,7 +87,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
         allow: methods.join(', '),
       });
     }
-    let result: { status: number; body: unknown; headers?: Record<string, string> };
+    let result: { status: number; body: unknown; headers?: Record<string, string>; summary?: RequestSummary };
     if (route === '/v1/inference') {
       const body = parseInferenceBody({
         contentType: header(event.headers, 'content-type'),
@@ -66,24 +95,8 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
         isBase64Encoded: event.isBase64Encoded,
       });
       result = await service.infer(body, { deadlineMs });
-      const r = result.body as {
-        tier?: string;
-        usage?: { inputTokens: number; outputTokens: number };
-        costUsd?: number;
-      };
-      const replay = result.headers?.['Idempotent-Replay'] === 'true';
-      telemetry.metrics(
-        replay
-          ? { idempotentReplays: 1 }
-          : {
-              requests: 1,
-              latency: Date.now() - started,
-              inputTokens: r.usage?.inputTokens,
-              outputTokens: r.usage?.outputTokens,
-              costUsd: r.costUsd,
-            },
-        { tier: r.tier },
-      );
+      if (result.summary) emitRequestMetrics(result.summary, Date.now() - started);
+      else if (result.headers?.['Idempotent-Replay'] === 'true') telemetry.metrics({ idempotentReplays: 1 });
     } else if (route === '/v1/usage') {
       result = await service.getUsage();
     } else {
@@ -99,7 +112,9 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
   } catch (e) {
     if (e instanceof ApiError) {
       const requestId = e instanceof AcceptedRequestError ? e.requestId : gatewayRequestId;
-      telemetry.metrics(e.status >= 500 ? { modelErrors: 1 } : { rejected: 1 });
+      const summary = (e as { summary?: RequestSummary }).summary;
+      if (summary) emitRequestMetrics(summary, Date.now() - started);
+      else telemetry.metrics(e.code === 'budget_exceeded' ? { rejected: 1, budgetRejected: 1 } : { rejected: 1 });
       telemetry.log(e.status >= 500 ? 'ERROR' : 'INFO', 'request refused', {
         route,
         code: e.code,

@@ -91,15 +91,22 @@ export interface Attempt {
   readonly costUsd: number;
   readonly latencyMs: number;
   readonly confidence?: number;
+  /** What moved the confidence score (e.g. `stop:max_tokens`, `hedging`, `arithmetic-mismatch`). */
+  readonly signals?: readonly string[];
   readonly stopReason?: string;
   readonly errorCode?: string;
+  /** Why this call was made: `route`, `fallback`, `escalation`. */
+  readonly reason?: string;
 }
 
-/** `200` answer of `POST /v1/inference`. */
+/** `200` (completed) or `202` (pending_review) answer of `POST /v1/inference`. */
 export interface InferenceResponse {
   readonly requestId: string;
-  readonly status: 'completed';
-  readonly output: string;
+  readonly status: 'completed' | 'pending_review';
+  /** The answer; for `pending_review`, `null` until a person has decided. */
+  readonly output: string | null;
+  readonly reviewId?: string;
+  readonly routeReason: string;
   readonly tier: string;
   readonly modelId: string;
   readonly confidence: number | null;

@@ -65,6 +65,15 @@ export const MODELS: Readonly<Record<string, ModelSpec>> = Object.freeze(
           maxOutputTokens: 10000,
         },
         {
+          id: 'us.amazon.nova-pro-v1:0',
+          foundationModelId: 'amazon.nova-pro-v1:0',
+          displayName: 'Amazon Nova Pro',
+          kind: 'inference-profile',
+          destinationRegions: US_REGIONS,
+          priceUsdPerMillion: { input: 0.8, output: 3.2 },
+          maxOutputTokens: 10000,
+        },
+        {
           id: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
           foundationModelId: 'anthropic.claude-haiku-4-5-20251001-v1:0',
           displayName: 'Anthropic Claude Haiku 4.5',
@@ -82,6 +91,15 @@ export const MODELS: Readonly<Record<string, ModelSpec>> = Object.freeze(
           priceUsdPerMillion: { input: 3.0, output: 15.0 },
           maxOutputTokens: 64000,
         },
+        {
+          id: 'us.anthropic.claude-sonnet-4-20250514-v1:0',
+          foundationModelId: 'anthropic.claude-sonnet-4-20250514-v1:0',
+          displayName: 'Anthropic Claude Sonnet 4',
+          kind: 'inference-profile',
+          destinationRegions: US_REGIONS,
+          priceUsdPerMillion: { input: 3.0, output: 15.0 },
+          maxOutputTokens: 64000,
+        },
       ] satisfies ModelSpec[]
     ).map((m) => [m.id, Object.freeze(m)]),
   ),
@@ -92,6 +110,18 @@ export const DEFAULT_TIER_MODELS: Readonly<Record<Tier, string>> = Object.freeze
   fast: 'us.amazon.nova-micro-v1:0',
   balanced: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
   deep: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+});
+
+/**
+ * Alternatives tried, in order, when a tier's model is throttled, not ready, failing or too slow, before
+ * the service falls back to a neighbouring tier. Each is a different model of similar strength and price,
+ * so an outage or a throttled quota of one model does not take the tier down. A tenant file may override
+ * them per tier (`models.fallbacks`).
+ */
+export const DEFAULT_TIER_FALLBACKS: Readonly<Record<Tier, readonly string[]>> = Object.freeze({
+  fast: ['us.amazon.nova-lite-v1:0'],
+  balanced: ['us.amazon.nova-pro-v1:0'],
+  deep: ['us.anthropic.claude-sonnet-4-20250514-v1:0'],
 });
 
 /** Nano-USD per USD: costs are kept as integers so ledger records add up exactly to the counters. */

@@ -24,7 +24,9 @@ export const ERROR_CODES = {
   internal_error: 500,
   model_error: 502,
   model_unavailable: 503,
+  ledger_unavailable: 503,
   gateway_timeout: 504,
+  model_timeout: 504,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

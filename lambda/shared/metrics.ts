@@ -16,6 +16,24 @@ export const METRICS = {
   outputTokens: { name: 'OutputTokens', unit: 'Count' },
   costUsd: { name: 'CostUsd', unit: 'None' },
   idempotentReplays: { name: 'IdempotentReplays', unit: 'Count' },
+  /** Model calls made (first answer, fallbacks and escalations). */
+  modelCalls: { name: 'ModelCalls', unit: 'Count' },
+  /** Calls made because an earlier model of the request failed (throttled, down, timed out). */
+  fallbacks: { name: 'Fallbacks', unit: 'Count' },
+  /** Calls made because an answer's confidence was below the tenant's threshold (the cascade). */
+  escalations: { name: 'Escalations', unit: 'Count' },
+  /** Requests handed to human review. */
+  reviews: { name: 'ReviewsRequested', unit: 'Count' },
+  /** Confidence of the final answer (0–1). */
+  confidence: { name: 'Confidence', unit: 'None' },
+  /** Settled month spend / monthly budget after the request. */
+  budgetUsedShare: { name: 'BudgetUsedShare', unit: 'None' },
+  /** Requests refused with 429 budget_exceeded. */
+  budgetRejected: { name: 'BudgetRejected', unit: 'Count' },
+  /** auto requests moved to the cheapest tier because the month is near its budget. */
+  budgetDowngrades: { name: 'BudgetDowngrades', unit: 'Count' },
+  /** Settlements that could not be written (reconciled later from the record). */
+  settlementsDeferred: { name: 'SettlementsDeferred', unit: 'Count' },
 } as const;
 
 export type MetricKey = keyof typeof METRICS;

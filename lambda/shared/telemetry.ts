@@ -13,7 +13,10 @@ export type LineSink = (line: string) => void;
 
 export interface Telemetry {
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
-  /** Emits one EMF record with the given metric values and the tenant (and optional tier) dimension. */
+  /**
+   * Emits one EMF record with the given metric values under the tenant dimension, and with a tier also
+   * under (tenant, tier), so dashboards get tenant totals and the per-tier split from one line.
+   */
   metrics(values: Partial<Record<MetricKey, number>>, dims?: { tier?: string }): void;
 }
 
@@ -45,10 +48,10 @@ export function makeTelemetry(opts: {
     metrics(values, dims = {}) {
       const entries = Object.entries(values).filter(([, v]) => typeof v === 'number' && Number.isFinite(v));
       if (entries.length === 0) return;
-      const dimSet: string[] = [METRIC_DIMENSIONS.tenant];
+      const dimSets: string[][] = [[METRIC_DIMENSIONS.tenant]];
       const dimValues: Record<string, string> = { [METRIC_DIMENSIONS.tenant]: opts.tenantId };
       if (dims.tier) {
-        dimSet.push(METRIC_DIMENSIONS.tier);
+        dimSets.push([METRIC_DIMENSIONS.tenant, METRIC_DIMENSIONS.tier]);
         dimValues[METRIC_DIMENSIONS.tier] = dims.tier;
       }
       const record: Record<string, unknown> = {
@@ -57,7 +60,7 @@ export function makeTelemetry(opts: {
           CloudWatchMetrics: [
             {
               Namespace: METRIC_NAMESPACE,
-              Dimensions: [dimSet],
+              Dimensions: dimSets,
               Metrics: entries.map(([k]) => ({
                 Name: METRICS[k as MetricKey].name,
                 Unit: METRICS[k as MetricKey].unit,

@@ -16,6 +16,22 @@ export const TenantRuntimeConfigSchema = z.strictObject({
   defaultTier: TierEnum,
   /** Which model backs each allowed tier; tiers missing here are not allowed. */
   tierModels: z.partialRecord(TierEnum, z.string().refine(isKnownModel, 'unknown model')),
+  /** Alternatives per allowed tier, tried in order when the tier's model fails (throttling, outage, timeout). */
+  tierFallbacks: z.partialRecord(TierEnum, z.array(z.string().refine(isKnownModel, 'unknown model')).max(3)),
+  /** The learned router's thresholds on its score (P(the strong model is needed)) and the budget guard. */
+  routing: z.strictObject({
+    /** `learned`: tier `auto` is chosen by the router; `default-tier`: auto always means `defaultTier`. */
+    mode: z.enum(['learned', 'default-tier']),
+    deepThreshold: z.number().min(0).max(1),
+    balancedThreshold: z.number().min(0).max(1),
+    /** Share of the monthly budget from which `auto` requests go to the cheapest allowed tier. */
+    nearCapShare: z.number().min(0).max(1),
+  }),
+  /** The cascade: re-ask a stronger tier below `confidenceThreshold`; hand to people below `reviewThreshold`. */
+  escalation: z.strictObject({
+    confidenceThreshold: z.number().min(0).max(1),
+    reviewThreshold: z.number().min(0).max(1),
+  }),
   monthlyBudgetUsd: z.number().nonnegative(),
   limits: z.strictObject({
     maxPromptChars: z.number().int().positive().max(API_LIMITS.maxPromptChars),

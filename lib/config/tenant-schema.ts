@@ -5,7 +5,14 @@
  */
 import { z } from 'zod';
 import { API_LIMITS } from '../../lambda/shared/api-schema';
-import { DEFAULT_TIER_MODELS, isKnownModel, MODELS, TIERS, type Tier } from '../../lambda/shared/catalog';
+import {
+  DEFAULT_TIER_FALLBACKS,
+  DEFAULT_TIER_MODELS,
+  isKnownModel,
+  MODELS,
+  TIERS,
+  type Tier,
+} from '../../lambda/shared/catalog';
 import type { TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
 import { PLAN_DEFAULTS, PLANS, type Plan } from './tier-defaults';
 
@@ -33,6 +40,45 @@ export const TenantFileSchema = z.strictObject({
         )
         .optional()
         .describe('Model or inference profile backing a tier, instead of the catalog default'),
+      fallbacks: z
+        .partialRecord(
+          TierEnum,
+          z
+            .array(
+              z.string().refine(isKnownModel, { message: `unknown model; known models: ${knownModels.join(', ')}` }),
+            )
+            .max(3),
+        )
+        .optional()
+        .describe("Models tried in order when a tier's model is throttled, down or too slow ([] for none)"),
+    })
+    .optional(),
+  routing: z
+    .strictObject({
+      mode: z
+        .enum(['learned', 'default-tier'])
+        .optional()
+        .describe('"learned": tier "auto" is chosen by the router; "default-tier": always models.default'),
+      deepThreshold: z
+        .number()
+        .min(0)
+        .max(1)
+        .optional()
+        .describe(
+          'Router score from which a request goes to the strongest allowed tier (lower = more quality, more cost)',
+        ),
+      balancedThreshold: z
+        .number()
+        .min(0)
+        .max(1)
+        .optional()
+        .describe('Router score from which a request goes to balanced (at most deepThreshold)'),
+      nearCapShare: z
+        .number()
+        .min(0)
+        .max(1)
+        .optional()
+        .describe('Share of the monthly budget from which auto requests use the cheapest allowed tier'),
     })
     .optional(),
   monthlyBudgetUsd: z.number().min(0).max(10_000_000).optional(),
@@ -50,7 +96,18 @@ export const TenantFileSchema = z.strictObject({
     .optional(),
   escalation: z
     .strictObject({
-      confidenceThreshold: z.number().min(0).max(1).optional(),
+      confidenceThreshold: z
+        .number()
+        .min(0)
+        .max(1)
+        .optional()
+        .describe('Answers scored below this are re-asked on the next stronger allowed tier'),
+      reviewThreshold: z
+        .number()
+        .min(0)
+        .max(1)
+        .optional()
+        .describe('Answers of the strongest tier scored below this go to human review (at most confidenceThreshold)'),
       reviewerEmails: z.array(z.email()).max(20).optional(),
       reviewTimeoutMinutes: z.number().int().min(5).max(10_080).optional(),
       onTimeout: z.enum(['reject', 'release_unreviewed']).optional(),
@@ -91,12 +148,20 @@ export interface TenantConfig {
     readonly allowed: readonly Tier[];
     readonly default: Tier;
     readonly byTier: Partial<Record<Tier, string>>;
+    readonly fallbacks: Partial<Record<Tier, readonly string[]>>;
+  };
+  readonly routing: {
+    readonly mode: 'learned' | 'default-tier';
+    readonly deepThreshold: number;
+    readonly balancedThreshold: number;
+    readonly nearCapShare: number;
   };
   readonly monthlyBudgetUsd: number;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly quota: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
   readonly escalation: {
     readonly confidenceThreshold: number;
+    readonly reviewThreshold: number;
     readonly reviewerEmails: readonly string[];
     readonly reviewTimeoutMinutes: number;
     readonly onTimeout: 'reject' | 'release_unreviewed';
@@ -139,6 +204,28 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       });
     }
   }
+  for (const t of Object.keys(file.models?.fallbacks ?? {}) as Tier[]) {
+    if (!allowed.includes(t)) {
+      problems.push({
+        path: `models.fallbacks.${t}`,
+        message: `tier "${t}" is not in models.allowed (${allowed.join(', ')}); remove the fallbacks or allow the tier`,
+      });
+    }
+  }
+  const routing = { mode: 'learned' as const, ...d.routing, ...file.routing };
+  if (routing.balancedThreshold > routing.deepThreshold) {
+    problems.push({
+      path: 'routing.balancedThreshold',
+      message: `${routing.balancedThreshold} is above routing.deepThreshold (${routing.deepThreshold}); it must be at most that`,
+    });
+  }
+  const escalation = { ...d.escalation, reviewerEmails: [] as string[], ...file.escalation };
+  if (escalation.reviewThreshold > escalation.confidenceThreshold) {
+    problems.push({
+      path: 'escalation.reviewThreshold',
+      message: `${escalation.reviewThreshold} is above escalation.confidenceThreshold (${escalation.confidenceThreshold}); it must be at most that`,
+    });
+  }
   const limits = { ...d.limits, ...file.limits };
   if (limits.defaultMaxTokens > limits.maxOutputTokens) {
     problems.push({
@@ -155,18 +242,24 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
   }
   if (problems.length) return { problems };
   const byTier: Partial<Record<Tier, string>> = {};
-  for (const t of allowed) byTier[t] = file.models?.overrides?.[t] ?? DEFAULT_TIER_MODELS[t];
+  const fallbacks: Partial<Record<Tier, readonly string[]>> = {};
+  for (const t of allowed) {
+    byTier[t] = file.models?.overrides?.[t] ?? DEFAULT_TIER_MODELS[t];
+    // A tier's own model is never its own fallback.
+    fallbacks[t] = (file.models?.fallbacks?.[t] ?? DEFAULT_TIER_FALLBACKS[t]).filter((m) => m !== byTier[t]);
+  }
   return {
     problems,
     tenant: {
       id: file.id,
       displayName: file.displayName ?? file.id,
       tier: file.tier,
-      models: { allowed, default: defaultTier, byTier },
+      models: { allowed, default: defaultTier, byTier, fallbacks },
+      routing,
       monthlyBudgetUsd: file.monthlyBudgetUsd ?? d.monthlyBudgetUsd,
       throttle,
       quota: { ...d.quota, ...file.quota },
-      escalation: { ...d.escalation, reviewerEmails: [], ...file.escalation },
+      escalation,
       dataRetentionDays: file.dataRetentionDays ?? d.dataRetentionDays,
       limits,
       lambda: { ...d.lambda, ...file.lambda },
@@ -182,6 +275,12 @@ export function toRuntimeConfig(t: TenantConfig): TenantRuntimeConfig {
     plan: t.tier,
     defaultTier: t.models.default,
     tierModels: { ...t.models.byTier },
+    tierFallbacks: Object.fromEntries(Object.entries(t.models.fallbacks).map(([k, v]) => [k, [...v]])),
+    routing: { ...t.routing },
+    escalation: {
+      confidenceThreshold: t.escalation.confidenceThreshold,
+      reviewThreshold: t.escalation.reviewThreshold,
+    },
     monthlyBudgetUsd: t.monthlyBudgetUsd,
     limits: { ...t.limits },
     dataRetentionDays: t.dataRetentionDays,

@@ -91,6 +91,35 @@ describe('buildSwitchboard', () => {
       );
     });
 
+    it('the routing thresholds are out of order or out of range', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: standard\nrouting:\n  deepThreshold: 0.4\n  balancedThreshold: 0.6\n',
+        globex: 'id: globex\ntier: standard\nrouting:\n  nearCapShare: 1.5\n',
+      });
+      expect(e.message).toMatch(
+        /acme\.yaml: routing\.balancedThreshold: 0\.6 is above routing\.deepThreshold \(0\.4\); it must be at most that/,
+      );
+      expect(e.message).toMatch(/globex\.yaml: routing\.nearCapShare: got 1\.5; must be at most 1/);
+    });
+
+    it('the review threshold is above the cascade threshold', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: standard\nescalation:\n  confidenceThreshold: 0.5\n  reviewThreshold: 0.7\n',
+      });
+      expect(e.message).toMatch(
+        /acme\.yaml: escalation\.reviewThreshold: 0\.7 is above escalation\.confidenceThreshold \(0\.5\)/,
+      );
+    });
+
+    it('fallbacks name an unknown model or a tier the tenant does not have', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: basic\nmodels:\n  fallbacks:\n    fast: [gpt-4o]\n',
+        globex: 'id: globex\ntier: basic\nmodels:\n  fallbacks:\n    deep: [us.amazon.nova-pro-v1:0]\n',
+      });
+      expect(e.message).toMatch(/acme\.yaml: models\.fallbacks\.fast\.0: got "gpt-4o"; unknown model/);
+      expect(e.message).toMatch(/globex\.yaml: models\.fallbacks\.deep: tier "deep" is not in models\.allowed \(fast, balanced\)/);
+    });
+
     it('the file has an unknown field', () => {
       const e = buildError({ acme: 'id: acme\ntier: basic\ncolour: blue\n' });
       expect(e.message).toMatch(/acme\.yaml: colour: unknown field; allowed fields here: id, displayName, tier, /);

@@ -47,8 +47,16 @@ export interface RecordedCall {
 /** Default behaviour: a short answer whose token counts follow the text lengths. */
 export const ECHO: ModelBehaviour = { kind: 'answer' };
 
+/** A call the stub answered (what a tenant would be billed for). */
+export interface AnsweredCall {
+  readonly modelId: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
 export class BedrockStub {
   readonly calls: RecordedCall[] = [];
+  readonly answered: AnsweredCall[] = [];
   private readonly scripts = new Map<string, ModelScript>();
   private readonly counts = new Map<string, number>();
   private server?: http2.Http2Server;
@@ -92,6 +100,7 @@ export class BedrockStub {
     this.scripts.clear();
     this.counts.clear();
     this.calls.length = 0;
+    this.answered.length = 0;
     this.defaultScript = ECHO;
   }
 
@@ -149,6 +158,7 @@ export class BedrockStub {
       const text = b.text ?? `stub answer from ${modelId}`;
       const inputTokens = b.inputTokens ?? Math.max(1, Math.ceil(promptText.length / 4));
       const outputTokens = b.outputTokens ?? Math.max(1, Math.ceil(text.length / 4));
+      this.answered.push({ modelId, inputTokens, outputTokens });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({

@@ -1,14 +1,34 @@
 /**
  * `Ledger` on one DynamoDB table per tenant (key design in lambda/shared/ledger-schema.ts). Every method is
  * a single-item read or conditional write.
+ *
+ * The month counter item holds the settled totals (overall and `tier_<tier>_<counter>`), the committed
+ * spend (settled + held) and one `rsv_<id>` attribute per open reservation. Reserving is one conditional
+ * update (`committed ≤ limit`), so concurrent requests can never hold more than the budget; settling
+ * removes the request's reservation attributes and adds its actual usage in one update conditional on
+ * those attributes existing, so a retried or duplicated settlement is applied once.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LEDGER_KEYS, requestKey, usageKey } from '../../shared/ledger-schema';
-import type { Ledger, RequestOutcome, RequestRecord, UsageCounters } from '../core/ports';
+import type {
+  Ledger,
+  OpenReservation,
+  RequestOutcome,
+  RequestRecord,
+  Settlement,
+  TierUsage,
+  UsageCounters,
+} from '../core/ports';
 
-const COUNTERS = ['requests', 'inputTokens', 'outputTokens', 'costNanoUsd'] as const;
+const TIER_COUNTERS = ['requests', 'calls', 'inputTokens', 'outputTokens', 'costNanoUsd'] as const;
 const TIER_PREFIX = 'tier_';
+/** Settled cost plus open reservations: the figure the budget condition checks. */
+const COMMITTED = 'committedNanoUsd';
+/** Sum of open reservations (for visibility; committed − reserved = settled). */
+const RESERVED = 'reservedNanoUsd';
+/** One attribute per open reservation, so settling can be made conditional on it (exactly once). */
+const RESERVATION_PREFIX = 'rsv_';
 
 function isConditionFailure(e: unknown): boolean {
   return e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
@@ -98,48 +118,105 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
       }
     },
 
-    async addUsage(month, tier, usage) {
-      const add: Record<string, number> = {
-        requests: 1,
-        inputTokens: usage.inputTokens,
-        outputTokens: usage.outputTokens,
-        costNanoUsd: usage.costNanoUsd,
-      };
+    async reserve(month, reservation, maxCommittedBefore) {
+      if (maxCommittedBefore < 0) return 'over_budget';
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: usageKey(month),
+            UpdateExpression: 'SET #rsv = :entry ADD #committed :nano, #reserved :nano',
+            ConditionExpression:
+              '(attribute_not_exists(#committed) OR #committed <= :max) AND attribute_not_exists(#rsv)',
+            ExpressionAttributeNames: {
+              '#rsv': `${RESERVATION_PREFIX}${reservation.id}`,
+              '#committed': COMMITTED,
+              '#reserved': RESERVED,
+            },
+            ExpressionAttributeValues: {
+              ':entry': { requestId: reservation.requestId, nanoUsd: reservation.nanoUsd, at: reservation.at },
+              ':nano': reservation.nanoUsd,
+              ':max': maxCommittedBefore,
+            },
+          }),
+        );
+        return 'reserved';
+      } catch (e) {
+        if (isConditionFailure(e)) return 'over_budget';
+        throw e;
+      }
+    },
+
+    async settle(month, settlement: Settlement) {
       const names: Record<string, string> = {};
       const values: Record<string, number> = {};
-      const parts: string[] = [];
+      const adds: string[] = [];
       let i = 0;
-      for (const [k, v] of Object.entries(add)) {
-        for (const attr of [k, `${TIER_PREFIX}${tier}_${k}`]) {
-          names[`#a${i}`] = attr;
-          values[`:v${i}`] = v;
-          parts.push(`#a${i} :v${i}`);
-          i++;
-        }
+      const add = (attr: string, v: number) => {
+        names[`#a${i}`] = attr;
+        values[`:v${i}`] = v;
+        adds.push(`#a${i} :v${i}`);
+        i++;
+      };
+      let cost = 0;
+      let inputTokens = 0;
+      let outputTokens = 0;
+      for (const [tier, u] of Object.entries(settlement.byTier)) {
+        for (const k of TIER_COUNTERS) add(`${TIER_PREFIX}${tier}_${k}`, u[k]);
+        cost += u.costNanoUsd;
+        inputTokens += u.inputTokens;
+        outputTokens += u.outputTokens;
       }
-      await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: usageKey(month),
-          UpdateExpression: `ADD ${parts.join(', ')}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
+      add('requests', settlement.requests);
+      add('inputTokens', inputTokens);
+      add('outputTokens', outputTokens);
+      add('costNanoUsd', cost);
+      add(COMMITTED, cost - settlement.reservedNanoUsd);
+      add(RESERVED, -settlement.reservedNanoUsd);
+      const removes = settlement.reservationIds.map((id, j) => {
+        names[`#r${j}`] = `${RESERVATION_PREFIX}${id}`;
+        return `#r${j}`;
+      });
+      const condition = removes.map((r) => `attribute_exists(${r})`).join(' AND ');
+      try {
+        const res = await doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: usageKey(month),
+            UpdateExpression: `ADD ${adds.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+            ...(condition ? { ConditionExpression: condition } : {}),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+        const after = res.Attributes?.costNanoUsd;
+        return { result: 'settled' as const, costNanoUsd: typeof after === 'number' ? after : cost };
+      } catch (e) {
+        if (isConditionFailure(e)) return { result: 'already_settled' as const };
+        throw e;
+      }
     },
 
     async getUsage(month): Promise<UsageCounters> {
       const res = await doc.send(new GetCommand({ TableName: tableName, Key: usageKey(month), ConsistentRead: true }));
       const item = (res.Item ?? {}) as Record<string, unknown>;
       const num = (k: string) => (typeof item[k] === 'number' ? (item[k] as number) : 0);
-      const byTier: UsageCounters['byTier'] = {};
-      for (const key of Object.keys(item)) {
-        const m = /^tier_([a-z]+)_requests$/.exec(key);
+      const byTier: Record<string, TierUsage> = {};
+      const openReservations: OpenReservation[] = [];
+      for (const [key, value] of Object.entries(item)) {
+        if (key.startsWith(RESERVATION_PREFIX)) {
+          const v = value as { requestId: string; nanoUsd: number; at: number };
+          openReservations.push({ id: key.slice(RESERVATION_PREFIX.length), ...v });
+          continue;
+        }
+        const m = /^tier_([a-z]+)_calls$/.exec(key);
         if (!m) continue;
         const t = m[1]!;
-        const c = (k: (typeof COUNTERS)[number]) => num(`${TIER_PREFIX}${t}_${k}`);
+        const c = (k: (typeof TIER_COUNTERS)[number]) => num(`${TIER_PREFIX}${t}_${k}`);
         byTier[t] = {
           requests: c('requests'),
+          calls: c('calls'),
           inputTokens: c('inputTokens'),
           outputTokens: c('outputTokens'),
           costNanoUsd: c('costNanoUsd'),
@@ -151,6 +228,8 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
         inputTokens: num('inputTokens'),
         outputTokens: num('outputTokens'),
         costNanoUsd: num('costNanoUsd'),
+        committedNanoUsd: num(COMMITTED),
+        openReservations: openReservations.sort((a, b) => a.at - b.at),
         byTier,
       };
     },

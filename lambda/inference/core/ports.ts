@@ -74,6 +74,12 @@ export interface RequestRecord {
   readonly escalated?: boolean;
   readonly attempts: readonly Attempt[];
   readonly error?: { readonly code: string; readonly message: string };
+  /** The router's score (P(the strongest tier is needed)) when the tier was chosen by the router. */
+  readonly routerScore?: number;
+  /** Set when the request was handed to human review. */
+  readonly reviewId?: string;
+  /** Why the cascade stopped where it did (accepted, review, budget, deadline). */
+  readonly cascadeReason?: string;
   /** Epoch seconds when TTL removes the record. */
   readonly expiresAt: number;
   readonly metadata?: Record<string, string>;
@@ -81,7 +87,7 @@ export interface RequestRecord {
 
 /** The outcome fields written when a request reaches a terminal state. */
 export interface RequestOutcome {
-  readonly status: 'completed' | 'failed';
+  readonly status: 'completed' | 'failed' | 'pending_review';
   readonly updatedAt: string;
   readonly tier: string;
   readonly modelId: string;
@@ -94,16 +100,53 @@ export interface RequestOutcome {
   readonly escalated?: boolean;
   readonly attempts: readonly Attempt[];
   readonly error?: { readonly code: string; readonly message: string };
+  readonly reviewId?: string;
+  readonly cascadeReason?: string;
+}
+
+/** Usage of one tier: model calls that answered, their tokens and cost. */
+export interface TierUsage {
+  readonly requests: number;
+  readonly calls: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly costNanoUsd: number;
+}
+
+/** An open budget reservation on the month counter (worst-case cost held while a request runs). */
+export interface OpenReservation {
+  readonly id: string;
+  readonly requestId: string;
+  readonly nanoUsd: number;
+  /** Epoch ms when it was made. */
+  readonly at: number;
 }
 
 /** Month-to-date counters. */
 export interface UsageCounters {
   readonly month: string;
+  /** Requests settled this month (completed, pending review or failed). */
   readonly requests: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
+  /** Settled cost: exactly the sum of the month's request records. */
   readonly costNanoUsd: number;
-  readonly byTier: Record<string, { requests: number; inputTokens: number; outputTokens: number; costNanoUsd: number }>;
+  /** Settled cost plus the worst case of the requests still running: what the budget guard checks. */
+  readonly committedNanoUsd: number;
+  readonly openReservations: readonly OpenReservation[];
+  readonly byTier: Record<string, TierUsage>;
+}
+
+/** What one request adds to the month counter when it settles. */
+export interface Settlement {
+  readonly requestId: string;
+  /** The reservations the request holds; settling removes them, exactly once. */
+  readonly reservationIds: readonly string[];
+  readonly reservedNanoUsd: number;
+  /** 1 when the request counts toward the month's requests (it reached a terminal state), 0 for a release. */
+  readonly requests: 0 | 1;
+  /** Per tier usage of the request's answered calls; `requests` is 1 on the tier that gave the final answer. */
+  readonly byTier: Readonly<Record<string, TierUsage>>;
 }
 
 /** The tenant's ledger: request records and usage counters. Every method is one single-item write or read. */
@@ -115,12 +158,24 @@ export interface Ledger {
   reopenFailedRequest(requestId: string, at: string, runs: number): Promise<boolean>;
   /** Writes the terminal outcome; only from `in_progress`. Returns false if the record was not in progress. */
   finishRequest(requestId: string, outcome: RequestOutcome): Promise<boolean>;
-  /** Adds one request's usage to the month counter (total and per tier) in one atomic update. */
-  addUsage(
+  /**
+   * Holds `nanoUsd` of the month's budget for a running request, in one conditional update: only if the
+   * month's committed spend (settled + held) is at most `maxCommittedBefore` now. `over_budget` writes nothing.
+   */
+  reserve(
     month: string,
-    tier: string,
-    usage: { inputTokens: number; outputTokens: number; costNanoUsd: number },
-  ): Promise<void>;
+    reservation: { id: string; requestId: string; nanoUsd: number; at: number },
+    maxCommittedBefore: number,
+  ): Promise<'reserved' | 'over_budget'>;
+  /**
+   * Replaces a request's reservations with its actual usage in one atomic update, conditional on every
+   * reservation still being open, so a settlement is applied exactly once (`already_settled` otherwise).
+   * Returns the month's settled cost after the update when it applied.
+   */
+  settle(
+    month: string,
+    settlement: Settlement,
+  ): Promise<{ result: 'settled'; costNanoUsd: number } | { result: 'already_settled' }>;
   getUsage(month: string): Promise<UsageCounters>;
 }
 
@@ -128,6 +183,26 @@ export interface Ledger {
 export interface Clock {
   now(): number;
 }
+
+/** Hands a request whose answer is still unsure after the strongest tier to people. */
+export interface ReviewHandOff {
+  /** Starts the review of a request already recorded as `pending_review`-to-be; returns the review id. */
+  start(input: {
+    requestId: string;
+    tenantId: string;
+    confidence: number;
+    reason: string;
+  }): Promise<{ reviewId: string }>;
+}
+
+/** The learned router as the service sees it: pure, fast, no I/O. */
+export type RouteFn = (text: string) => { readonly score: number };
+
+/** Scores an answer's confidence (0–1) from what the response shows. */
+export type ConfidenceFn = (input: { prompt: string; text: string; stopReason: string }) => {
+  readonly confidence: number;
+  readonly signals: readonly string[];
+};
 
 /** Id source. */
 export interface IdGenerator {

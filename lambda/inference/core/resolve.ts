@@ -1,19 +1,32 @@
 /**
  * Resolves a validated request against the tenant's configuration: which tier and model answer it, with
  * how many output tokens, and whether it fits the tenant's limits. Throws 4xx `ApiError`s; pure.
+ *
+ * Tier `auto` (the default) asks the learned router (`routing/router.ts`) for a score from the request
+ * text alone and maps it to an allowed tier with the tenant's thresholds; an explicit tier is honoured if
+ * the tenant allows it. The reason string says which happened and why.
  */
 import { type InferenceRequest, REQUEST_TIERS } from '../../shared/api-schema';
 import { getModel, TIERS, type Tier } from '../../shared/catalog';
 import { ApiError } from '../../shared/errors';
 import type { TenantRuntimeConfig } from '../../shared/tenant-runtime';
-import type { ChatMessage } from './ports';
+import type { ChatMessage, RouteFn } from './ports';
+import { chooseTier } from './routing/router';
 
 /** A request ready to be sent to a model. */
 export interface ResolvedRequest {
   readonly tier: Tier;
   readonly modelId: string;
   readonly routeReason: string;
+  /** True when the tier was chosen by Switchboard (router or tenant default), not named by the caller. */
+  readonly auto: boolean;
+  /** The router's score, when the router chose the tier. */
+  readonly routerScore?: number;
+  /** The output token limit before the model's own cap: a tier or model change re-applies that cap to it. */
+  readonly requestedMaxTokens: number;
   readonly maxTokens: number;
+  /** The text the router and the confidence scorer read: the last user message. */
+  readonly routingText: string;
   readonly system?: string;
   readonly messages: readonly ChatMessage[];
   readonly promptChars: number;
@@ -24,8 +37,13 @@ export function allowedTiers(config: TenantRuntimeConfig): Tier[] {
   return TIERS.filter((t) => config.tierModels[t] !== undefined);
 }
 
+/** The largest `maxTokens` a tier accepts for this tenant. */
+export function maxTokensCap(config: TenantRuntimeConfig, modelId: string): number {
+  return Math.min(config.limits.maxOutputTokens, getModel(modelId).maxOutputTokens);
+}
+
 /** Applies tier, model, token and size rules to a request. */
-export function resolveRequest(config: TenantRuntimeConfig, req: InferenceRequest): ResolvedRequest {
+export function resolveRequest(config: TenantRuntimeConfig, req: InferenceRequest, route?: RouteFn): ResolvedRequest {
   const messages: ChatMessage[] = req.messages
     ? req.messages.map((m) => ({ role: m.role, content: m.content }))
     : [{ role: 'user', content: req.prompt ?? '' }];
@@ -42,9 +60,16 @@ export function resolveRequest(config: TenantRuntimeConfig, req: InferenceReques
     throw new ApiError('unknown_tier', `Unknown tier "${requested}"; use one of: ${REQUEST_TIERS.join(', ')}`);
   }
   const allowed = allowedTiers(config);
+  const routingText = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
   let tier: Tier;
   let routeReason: string;
-  if (requested === 'auto') {
+  let routerScore: number | undefined;
+  if (requested === 'auto' && route && config.routing.mode === 'learned') {
+    routerScore = route(routingText).score;
+    const choice = chooseTier(routerScore, allowed, config.routing);
+    tier = choice.tier;
+    routeReason = choice.reason;
+  } else if (requested === 'auto') {
     tier = config.defaultTier;
     routeReason = `auto: tenant default tier ${tier}`;
   } else {
@@ -63,14 +88,30 @@ export function resolveRequest(config: TenantRuntimeConfig, req: InferenceReques
     throw new ApiError('tier_not_allowed', `Tier "${tier}" has no model configured for this tenant`);
   }
 
-  const modelMax = getModel(modelId).maxOutputTokens;
-  const cap = Math.min(config.limits.maxOutputTokens, modelMax);
-  const maxTokens = req.maxTokens ?? Math.min(config.limits.defaultMaxTokens, cap);
-  if (maxTokens > cap) {
+  // An explicit tier is checked against its model's limit; for `auto` only the tenant limit applies and
+  // each call is capped at its model's limit (the caller did not pick the model).
+  const cap = requested === 'auto' ? config.limits.maxOutputTokens : maxTokensCap(config, modelId);
+  const wanted = req.maxTokens ?? Math.min(config.limits.defaultMaxTokens, cap);
+  if (wanted > cap) {
     throw new ApiError(
       'max_tokens_too_large',
-      `maxTokens ${maxTokens} exceeds the limit of ${cap} for tier ${tier} on this tenant`,
+      requested === 'auto'
+        ? `maxTokens ${wanted} exceeds this tenant's limit of ${cap}`
+        : `maxTokens ${wanted} exceeds the limit of ${cap} for tier ${tier} on this tenant`,
     );
   }
-  return { tier, modelId, routeReason, maxTokens, system: req.system, messages, promptChars };
+  const maxTokens = Math.min(wanted, maxTokensCap(config, modelId));
+  return {
+    tier,
+    modelId,
+    routeReason,
+    auto: requested === 'auto',
+    ...(routerScore !== undefined ? { routerScore } : {}),
+    requestedMaxTokens: wanted,
+    maxTokens,
+    system: req.system,
+    messages,
+    promptChars,
+    routingText,
+  };
 }

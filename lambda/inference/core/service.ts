@@ -1,34 +1,71 @@
 /**
  * The inference service: the request flow from a validated body to a stored, answered request.
  *
- *   resolve (4xx, nothing written) → claim the request record (conditional put; the idempotency guard)
- *   → call the model → write the outcome to the record → add usage to the month counter → answer.
+ *   resolve + route (4xx, nothing written, pure)
+ *   → reserve the first call's worst-case cost on the month counter (429 `budget_exceeded`, nothing
+ *     written, when the budget cannot hold it; near the cap, `auto` requests drop to the cheapest tier)
+ *   → claim the request record (conditional put; the idempotency guard)
+ *   → call models: each tier's model, then its fallbacks, then a neighbouring tier (throttling, not ready,
+ *     5xx, timeouts), every call within the deadline and topped up in the budget before it starts
+ *   → score each answer's confidence; below the tenant's threshold re-ask the next stronger allowed tier;
+ *     still unsure at the strongest tier → hand to human review (`pending_review`)
+ *   → write the outcome to the record (the commit point) → settle the month counter (exactly once: the
+ *     settlement is conditional on the request's reservations still being open) → answer.
  *
  * Every accepted request has exactly one record: its id is derived from the idempotency key when there is
  * one, so a repeat finds the first record instead of creating a second, and is answered from it with no
- * model call and no charge.
+ * model call and no charge. A settlement that could not be written (DynamoDB down) leaves the reservation
+ * open; `reconcile` settles it later from the record, which is the source of truth.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Attempt, InferenceRequest, InferenceResponse } from '../../shared/api-schema';
-import { costNanoUsd, nanoToUsd, usdToNano } from '../../shared/catalog';
+import { costNanoUsd, nanoToUsd, type Tier, usdToNano } from '../../shared/catalog';
 import { ApiError } from '../../shared/errors';
 import { monthOf } from '../../shared/ledger-schema';
 import type { TenantRuntimeConfig } from '../../shared/tenant-runtime';
+import { cascadeDecision } from './cascade';
 import {
   type Clock,
+  type ConfidenceFn,
   type IdGenerator,
   type Ledger,
   ModelCallError,
+  type ModelFailureKind,
   type ModelInvoker,
+  type ModelReply,
+  type RequestOutcome,
   type RequestRecord,
+  type ReviewHandOff,
+  type RouteFn,
+  type TierUsage,
 } from './ports';
-import { resolveRequest } from './resolve';
+import { allowedTiers, maxTokensCap, type ResolvedRequest, resolveRequest } from './resolve';
 
 /** What the HTTP adapter sends back. */
 export interface ServiceResult {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Record<string, string>;
+  /** What happened, for metrics (not sent to the caller). */
+  readonly summary?: RequestSummary;
+}
+
+/** A request's figures for the embedded metrics. */
+export interface RequestSummary {
+  readonly tier: string;
+  readonly status: string;
+  readonly calls: number;
+  readonly fallbacks: number;
+  readonly escalations: number;
+  readonly review: boolean;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly costUsd: number;
+  readonly confidence: number | null;
+  /** Settled month spend / budget after this request (absent when the settlement was deferred). */
+  readonly budgetUsedShare?: number;
+  readonly settlementDeferred: boolean;
+  readonly budgetDowngrade: boolean;
 }
 
 /** An `ApiError` raised after a request was accepted: the envelope carries the ledger's request id. */
@@ -50,10 +87,25 @@ export interface InferenceServiceDeps {
   readonly ledger: Ledger;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  /** The learned router's scorer; without it `auto` means the tenant's default tier. */
+  readonly route?: RouteFn;
+  readonly confidence: ConfidenceFn;
+  readonly review: ReviewHandOff;
 }
 
 /** How long a caller should wait before retrying after the models were unavailable. */
 const MODEL_RETRY_AFTER_SECONDS = 5;
+/** How long a caller should wait before retrying after DynamoDB refused a request before it was accepted. */
+const LEDGER_RETRY_AFTER_SECONDS = 3;
+/** No model call starts with less time than this before the deadline. */
+export const MIN_CALL_MS = 1_000;
+/** A call may use at most this share of the time left (or all but `FALLBACK_KEEP_MS`), so a fallback can run. */
+const CALL_TIME_SHARE = 0.6;
+const FALLBACK_KEEP_MS = 10_000;
+/** Open reservations older than this belong to runs that cannot still be alive (Lambda timeout ≤ 29 s). */
+export const STALE_RESERVATION_MS = 5 * 60_000;
+/** Tokens a message costs beyond its characters (role and framing), for the worst-case input estimate. */
+const MESSAGE_OVERHEAD_TOKENS = 16;
 
 /** The request id for an idempotency key: stable per tenant and key. */
 export function requestIdForKey(tenantId: string, key: string): string {
@@ -79,6 +131,9 @@ export function publicRecord(r: RequestRecord) {
     routeReason: r.routeReason,
     output: r.output ?? null,
     confidence: r.confidence ?? null,
+    routerScore: r.routerScore ?? null,
+    cascadeReason: r.cascadeReason ?? null,
+    reviewId: r.reviewId ?? null,
     usage: { inputTokens: r.inputTokens, outputTokens: r.outputTokens },
     costUsd: nanoToUsd(r.costNanoUsd),
     latencyMs: r.latencyMs ?? null,
@@ -90,27 +145,33 @@ export function publicRecord(r: RequestRecord) {
   };
 }
 
-function completedResponse(
+function answerResponse(
   r: Pick<
     RequestRecord,
     | 'requestId'
+    | 'status'
     | 'output'
     | 'tier'
     | 'modelId'
+    | 'routeReason'
     | 'confidence'
     | 'inputTokens'
     | 'outputTokens'
     | 'costNanoUsd'
     | 'escalated'
     | 'attempts'
+    | 'reviewId'
   >,
 ): InferenceResponse {
+  const pending = r.status === 'pending_review';
   return {
     requestId: r.requestId,
-    status: 'completed',
-    output: r.output ?? '',
+    status: pending ? 'pending_review' : 'completed',
+    output: pending ? null : (r.output ?? ''),
+    ...(r.reviewId ? { reviewId: r.reviewId } : {}),
     tier: r.tier,
     modelId: r.modelId,
+    routeReason: r.routeReason,
     confidence: r.confidence ?? null,
     usage: { inputTokens: r.inputTokens, outputTokens: r.outputTokens },
     costUsd: nanoToUsd(r.costNanoUsd),
@@ -119,18 +180,97 @@ function completedResponse(
   };
 }
 
-function errorForFailure(e: ModelCallError): { code: 'model_unavailable' | 'model_error'; message: string } {
-  if (e.kind === 'error') {
-    return { code: 'model_error', message: `The model rejected the call (${e.errorName}); see the request record` };
-  }
-  const what =
-    e.kind === 'timeout' ? 'did not answer in time' : e.kind === 'throttled' ? 'is throttling' : 'is unavailable';
-  return { code: 'model_unavailable', message: `The model ${what} after retries (${e.errorName}); retry later` };
+/** HTTP status of an answered request: 200 completed, 202 handed to review. */
+function answerStatus(status: string): number {
+  return status === 'pending_review' ? 202 : 200;
 }
+
+/** The error a request gets when no model answered, from the failures of its calls. */
+function errorForFailures(
+  failures: readonly ModelCallError[],
+  skipped: string | undefined,
+): { code: 'model_unavailable' | 'model_error' | 'model_timeout'; message: string } {
+  const names = [...new Set(failures.map((f) => f.errorName))].join(', ') || 'none';
+  if (failures.some((f) => f.kind === 'error') && failures.every((f) => f.kind === 'error')) {
+    return {
+      code: 'model_error',
+      message: `The model rejected the call (${names}); see the request record`,
+    };
+  }
+  if (failures.length > 0 && failures.every((f) => f.kind === 'timeout')) {
+    return {
+      code: 'model_timeout',
+      message: `No model answered before the deadline (${failures.length} call(s) tried: ${names}); retry with a smaller maxTokens or later`,
+    };
+  }
+  return {
+    code: 'model_unavailable',
+    message: `Every model available to this request failed (${failures.length} call(s): ${names}${skipped ? `; ${skipped}` : ''}); retry later`,
+  };
+}
+
+/** Worst-case cost of a call in nano-USD: every prompt character a token (an upper bound) plus maxTokens. */
+export function worstCaseNanoUsd(
+  modelId: string,
+  resolved: Pick<ResolvedRequest, 'promptChars' | 'messages'>,
+  maxTokens: number,
+): number {
+  const inputTokens = resolved.promptChars + MESSAGE_OVERHEAD_TOKENS * (resolved.messages.length + 1);
+  return costNanoUsd(modelId, { inputTokens, outputTokens: maxTokens });
+}
+
+/** Seconds until the next UTC month starts (when a budget resets). */
+function secondsToNextMonth(now: number): number {
+  const d = new Date(now);
+  const next = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  return Math.max(1, Math.ceil((next - now) / 1000));
+}
+
+const emptyTierUsage = (): { -readonly [K in keyof TierUsage]: number } => ({
+  requests: 0,
+  calls: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  costNanoUsd: 0,
+});
+
+/** Per tier usage of a record's answered calls (what its settlement adds). */
+export function usageOfRecord(r: Pick<RequestRecord, 'attempts' | 'status' | 'tier'>): Record<string, TierUsage> {
+  const byTier: Record<string, ReturnType<typeof emptyTierUsage>> = {};
+  const of = (tier: string) => {
+    byTier[tier] = byTier[tier] ?? emptyTierUsage();
+    return byTier[tier];
+  };
+  for (const a of r.attempts) {
+    if (a.outcome !== 'ok') continue;
+    const u = of(a.tier);
+    u.calls += 1;
+    u.inputTokens += a.inputTokens;
+    u.outputTokens += a.outputTokens;
+    u.costNanoUsd += usdToNano(a.costUsd);
+  }
+  if (r.status !== 'failed' && r.status !== 'in_progress') of(r.tier).requests += 1;
+  return byTier;
+}
+
+/** One model call's result inside a request. */
+type CallResult =
+  | {
+      readonly kind: 'ok';
+      readonly tier: Tier;
+      readonly modelId: string;
+      readonly reply: ModelReply;
+      readonly confidence: number;
+    }
+  | { readonly kind: 'failed'; readonly error: ModelCallError }
+  | { readonly kind: 'skipped'; readonly why: 'deadline' | 'budget' };
 
 /** Creates the service from its ports. */
 export function makeInferenceService(deps: InferenceServiceDeps) {
   const { config, invoker, ledger, clock, ids } = deps;
+  const allowed = allowedTiers(config);
+  const capNano = usdToNano(config.monthlyBudgetUsd);
+  const nearCapNano = Math.floor(capNano * config.routing.nearCapShare);
 
   /** Answers a repeat of an idempotent request from its record. */
   async function replay(existing: RequestRecord, hash: string): Promise<ServiceResult | 'retry'> {
@@ -140,24 +280,83 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         `idempotencyKey "${existing.idempotencyKey}" was already used for a different request (${existing.requestId}); use a new key`,
       );
     }
-    if (existing.status === 'completed') {
-      return {
-        status: 200,
-        body: completedResponse(existing),
-        headers: { 'Idempotent-Replay': 'true' },
-      };
-    }
     if (existing.status === 'failed') return 'retry';
-    throw new AcceptedRequestError(
-      existing.requestId,
-      'request_in_progress',
-      `Request ${existing.requestId} with this idempotencyKey is still ${existing.status}; poll GET /v1/requests/${existing.requestId}`,
-      2,
+    if (existing.status === 'in_progress') {
+      throw new AcceptedRequestError(
+        existing.requestId,
+        'request_in_progress',
+        `Request ${existing.requestId} with this idempotencyKey is still ${existing.status}; poll GET /v1/requests/${existing.requestId}`,
+        2,
+      );
+    }
+    return {
+      status: answerStatus(existing.status),
+      body: answerResponse(existing),
+      headers: { 'Idempotent-Replay': 'true' },
+    };
+  }
+
+  /**
+   * The budget a request holds on the month counter: reservations made before calls, topped up when a
+   * call needs more than what is left of them, replaced by the actual cost at settlement.
+   */
+  function budgetHold(requestId: string, runs: number, month: string) {
+    const reservationIds: string[] = [];
+    // Two concurrent runs of one key (a race the record's conditional put settles) must not share ids.
+    const nonce = randomBytes(4).toString('hex');
+    let held = 0;
+    let spent = 0;
+    return {
+      get reservationIds(): readonly string[] {
+        return reservationIds;
+      },
+      get held() {
+        return held;
+      },
+      spend(nano: number) {
+        spent += nano;
+      },
+      /**
+       * Makes sure `need` nano-USD are held for the next call. `guard: 'near-cap'` (a choice Switchboard
+       * makes: routing to a stronger tier, escalating) also requires the month to be below the near-cap line.
+       */
+      async ensure(need: number, guard: 'near-cap' | 'cap'): Promise<boolean> {
+        const free = held - spent;
+        if (free >= need) return true;
+        const extra = need - free;
+        const limit = guard === 'near-cap' ? Math.min(capNano - extra, nearCapNano) : capNano - extra;
+        const id = `${requestId}.${runs}.${nonce}.${reservationIds.length + 1}`;
+        const r = await ledger.reserve(month, { id, requestId, nanoUsd: extra, at: clock.now() }, limit);
+        if (r !== 'reserved') return false;
+        reservationIds.push(id);
+        held += extra;
+        return true;
+      },
+    };
+  }
+
+  async function budgetExceeded(month: string, cheapest: Tier): Promise<ApiError> {
+    const u = await ledger.getUsage(month).catch(() => undefined);
+    const committed = u ? ` (committed $${nanoToUsd(u.committedNanoUsd)} incl. running requests)` : '';
+    return new ApiError(
+      'budget_exceeded',
+      `Monthly budget of $${config.monthlyBudgetUsd} for ${month} cannot cover this request even on tier ${cheapest}${committed}; it resets at the start of next month (UTC), or the platform team can raise monthlyBudgetUsd`,
+      secondsToNextMonth(clock.now()),
+    );
+  }
+
+  /** DynamoDB failing before a request is accepted: nothing was recorded or charged, so the caller may retry. */
+  function ledgerDown(e: unknown): never {
+    if (e instanceof ApiError) throw e;
+    throw new ApiError(
+      'ledger_unavailable',
+      `The ledger is unavailable (${(e as Error)?.name ?? 'Error'}); nothing was recorded or charged, retry in a few seconds`,
+      LEDGER_RETRY_AFTER_SECONDS,
     );
   }
 
   async function infer(req: InferenceRequest, opts: { deadlineMs: number }): Promise<ServiceResult> {
-    const resolved = resolveRequest(config, req);
+    let resolved = resolveRequest(config, req, deps.route);
     const now = clock.now();
     const at = new Date(now).toISOString();
     const hash = bodyHash(req);
@@ -165,23 +364,66 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     const month = monthOf(now);
 
     let runs = 1;
+    let existing: RequestRecord | undefined;
     if (req.idempotencyKey) {
-      const existing = await ledger.getRequest(requestId);
+      existing = await ledger.getRequest(requestId).catch(ledgerDown);
       if (existing) {
         const r = await replay(existing, hash);
         if (r !== 'retry') return r;
         runs = existing.runs + 1;
-        if (!(await ledger.reopenFailedRequest(requestId, at, runs))) {
-          throw new AcceptedRequestError(
-            requestId,
-            'request_in_progress',
-            'A retry of this request is already running',
-            2,
-          );
-        }
       }
     }
-    if (runs === 1) {
+
+    // Budget first, so a request the budget cannot hold writes nothing.
+    const cheapest = allowed[0]!;
+    const hold = budgetHold(requestId, runs, month);
+    const primaryWorst = (tier: Tier) => {
+      const modelId = config.tierModels[tier]!;
+      return worstCaseNanoUsd(modelId, resolved, Math.min(resolved.requestedMaxTokens, maxTokensCap(config, modelId)));
+    };
+    let budgetDowngrade = false;
+    const firstGuard = resolved.auto && resolved.tier !== cheapest ? 'near-cap' : 'cap';
+    if (!(await hold.ensure(primaryWorst(resolved.tier), firstGuard).catch(ledgerDown))) {
+      if (firstGuard === 'near-cap' && (await hold.ensure(primaryWorst(cheapest), 'cap').catch(ledgerDown))) {
+        const modelId = config.tierModels[cheapest]!;
+        resolved = {
+          ...resolved,
+          tier: cheapest,
+          modelId,
+          maxTokens: Math.min(resolved.requestedMaxTokens, maxTokensCap(config, modelId)),
+          routeReason: `${resolved.routeReason}; budget: month spend is at or above ${Math.round(config.routing.nearCapShare * 100)}% of $${config.monthlyBudgetUsd} → cheapest tier ${cheapest}`,
+        };
+        budgetDowngrade = true;
+      } else {
+        throw await budgetExceeded(month, cheapest);
+      }
+    }
+    const release = () =>
+      ledger
+        .settle(month, {
+          requestId,
+          reservationIds: hold.reservationIds,
+          reservedNanoUsd: hold.held,
+          requests: 0,
+          byTier: {},
+        })
+        .catch(() => undefined);
+
+    if (existing) {
+      const reopened = await ledger.reopenFailedRequest(requestId, at, runs).catch(async (e) => {
+        await release();
+        return ledgerDown(e);
+      });
+      if (!reopened) {
+        await release();
+        throw new AcceptedRequestError(
+          requestId,
+          'request_in_progress',
+          'A retry of this request is already running',
+          2,
+        );
+      }
+    } else {
       const record: RequestRecord = {
         requestId,
         tenantId: config.tenantId,
@@ -192,6 +434,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         tier: resolved.tier,
         modelId: resolved.modelId,
         routeReason: resolved.routeReason,
+        ...(resolved.routerScore !== undefined ? { routerScore: resolved.routerScore } : {}),
         bodyHash: hash,
         ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
         runs,
@@ -202,7 +445,15 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         expiresAt: Math.floor(now / 1000) + config.dataRetentionDays * 86400,
         ...(req.metadata ? { metadata: req.metadata } : {}),
       };
-      if ((await ledger.createRequest(record)) === 'exists') {
+      let created: 'created' | 'exists';
+      try {
+        created = await ledger.createRequest(record);
+      } catch (e) {
+        await release();
+        ledgerDown(e);
+      }
+      if (created === 'exists') {
+        await release();
         // Lost a race with the same key: answer from the winner's record.
         const winner = await ledger.getRequest(requestId);
         if (winner) {
@@ -214,78 +465,311 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     }
 
     const started = clock.now();
-    try {
-      const reply = await invoker.converse({
-        modelId: resolved.modelId,
-        system: resolved.system,
-        messages: resolved.messages,
-        maxTokens: resolved.maxTokens,
-        deadlineMs: opts.deadlineMs,
-      });
-      const cost = costNanoUsd(resolved.modelId, reply);
-      const attempt: Attempt = {
-        tier: resolved.tier,
-        modelId: resolved.modelId,
-        outcome: 'ok',
-        inputTokens: reply.inputTokens,
-        outputTokens: reply.outputTokens,
-        costUsd: nanoToUsd(cost),
-        latencyMs: reply.latencyMs,
-        stopReason: reply.stopReason,
-      };
-      const endedAt = clock.now();
-      const outcome = {
-        status: 'completed' as const,
-        updatedAt: new Date(endedAt).toISOString(),
-        tier: resolved.tier,
-        modelId: resolved.modelId,
-        inputTokens: reply.inputTokens,
-        outputTokens: reply.outputTokens,
-        costNanoUsd: cost,
-        latencyMs: endedAt - started,
-        output: reply.text,
-        confidence: null,
-        escalated: false,
-        attempts: [attempt],
-      };
-      // Count usage only for the run that moved the record to completed, so usage is never added twice.
-      if (await ledger.finishRequest(requestId, outcome)) {
-        await ledger.addUsage(month, resolved.tier, { ...reply, costNanoUsd: cost });
+    const attempts: Attempt[] = [];
+    const failures: ModelCallError[] = [];
+    let skipped: string | undefined;
+
+    /** One model call, with its budget top-up and time box. */
+    async function callModel(
+      tier: Tier,
+      modelId: string,
+      reason: string,
+      guard: 'near-cap' | 'cap',
+    ): Promise<CallResult> {
+      const callStart = clock.now();
+      const remaining = opts.deadlineMs - callStart;
+      if (remaining < MIN_CALL_MS) return { kind: 'skipped', why: 'deadline' };
+      const maxTokens = Math.min(resolved.requestedMaxTokens, maxTokensCap(config, modelId));
+      if (!(await hold.ensure(worstCaseNanoUsd(modelId, resolved, maxTokens), guard))) {
+        return { kind: 'skipped', why: 'budget' };
       }
-      return { status: 200, body: completedResponse({ requestId, ...outcome }) };
-    } catch (e) {
-      if (!(e instanceof ModelCallError)) throw e;
-      const { code, message } = errorForFailure(e);
-      const endedAt = clock.now();
-      const attempt: Attempt = {
-        tier: resolved.tier,
-        modelId: resolved.modelId,
-        outcome: e.kind === 'error' ? 'error' : e.kind,
-        inputTokens: 0,
-        outputTokens: 0,
-        costUsd: 0,
-        latencyMs: endedAt - started,
-        errorCode: e.errorName,
-      };
-      await ledger.finishRequest(requestId, {
-        status: 'failed',
-        updatedAt: new Date(endedAt).toISOString(),
-        tier: resolved.tier,
-        modelId: resolved.modelId,
-        inputTokens: 0,
-        outputTokens: 0,
-        costNanoUsd: 0,
-        latencyMs: endedAt - started,
-        attempts: [attempt],
-        error: { code, message: `${e.errorName}: ${e.message}`.slice(0, 500) },
+      const callDeadline = callStart + Math.max(remaining * CALL_TIME_SHARE, remaining - FALLBACK_KEEP_MS);
+      try {
+        const reply = await invoker.converse({
+          modelId,
+          system: resolved.system,
+          messages: resolved.messages,
+          maxTokens,
+          deadlineMs: Math.min(opts.deadlineMs, callDeadline),
+        });
+        const cost = costNanoUsd(modelId, reply);
+        hold.spend(cost);
+        const scored = deps.confidence({
+          prompt: resolved.routingText,
+          text: reply.text,
+          stopReason: reply.stopReason,
+        });
+        const confidence = Math.round(scored.confidence * 1000) / 1000;
+        attempts.push({
+          tier,
+          modelId,
+          outcome: 'ok',
+          inputTokens: reply.inputTokens,
+          outputTokens: reply.outputTokens,
+          costUsd: nanoToUsd(cost),
+          latencyMs: reply.latencyMs,
+          stopReason: reply.stopReason,
+          confidence,
+          signals: [...scored.signals],
+          reason,
+        });
+        return { kind: 'ok', tier, modelId, reply, confidence };
+      } catch (e) {
+        if (!(e instanceof ModelCallError)) throw e;
+        failures.push(e);
+        attempts.push({
+          tier,
+          modelId,
+          outcome: e.kind === 'error' ? 'error' : e.kind,
+          inputTokens: 0,
+          outputTokens: 0,
+          costUsd: 0,
+          latencyMs: clock.now() - callStart,
+          errorCode: e.errorName,
+          reason,
+        });
+        return { kind: 'failed', error: e };
+      }
+    }
+
+    const transient = (k: ModelFailureKind) => k !== 'error';
+
+    /** A tier's model, then its fallbacks; stops at the first answer or a non-transient failure. */
+    async function callTier(tier: Tier, reason: string, guard: 'near-cap' | 'cap'): Promise<CallResult> {
+      const chain = [config.tierModels[tier]!, ...(config.tierFallbacks[tier] ?? [])];
+      let last: CallResult = { kind: 'skipped', why: 'deadline' };
+      for (const [i, modelId] of chain.entries()) {
+        const why = i === 0 ? reason : `fallback: ${chain[i - 1]} failed (${failures.at(-1)?.errorName})`;
+        last = await callModel(tier, modelId, why, guard);
+        if (last.kind === 'ok') return last;
+        if (last.kind === 'skipped') {
+          skipped = `${modelId} skipped: ${last.why === 'deadline' ? 'no time left before the deadline' : 'budget cannot hold its worst case'}`;
+          if (last.why === 'deadline') return last;
+          continue;
+        }
+        if (!transient(last.error.kind)) return last;
+      }
+      return last;
+    }
+
+    // First answer: the routed tier, then one neighbouring tier (stronger if allowed, else weaker).
+    let result = await callTier(resolved.tier, 'route', 'cap');
+    if (
+      result.kind !== 'ok' &&
+      !(result.kind === 'failed' && !transient(result.error.kind)) &&
+      result.kind !== 'skipped'
+    ) {
+      const i = allowed.indexOf(resolved.tier);
+      const neighbour = allowed[i + 1] ?? allowed[i - 1];
+      if (neighbour) {
+        result = await callTier(
+          neighbour,
+          `fallback: every ${resolved.tier} model failed`,
+          allowed.indexOf(neighbour) > i ? 'near-cap' : 'cap',
+        );
+      }
+    }
+
+    // Cascade: re-ask stronger tiers while the answer looks unsure.
+    let best = result.kind === 'ok' ? result : undefined;
+    let review = false;
+    let cascadeReason: string | undefined;
+    while (best) {
+      const decision = cascadeDecision({
+        tier: best.tier,
+        allowedTiers: allowed,
+        confidence: best.confidence,
+        confidenceThreshold: config.escalation.confidenceThreshold,
+        reviewThreshold: config.escalation.reviewThreshold,
       });
+      if (decision.action === 'accept') {
+        cascadeReason = `accepted: confidence ${best.confidence} on ${best.tier}`;
+        break;
+      }
+      if (decision.action === 'review') {
+        review = true;
+        cascadeReason = decision.reason;
+        break;
+      }
+      const next = await callTier(decision.nextTier, `escalation: ${decision.reason}`, 'near-cap');
+      if (next.kind === 'ok') {
+        best = next;
+        continue;
+      }
+      // The stronger tier could not answer (down, no time, no budget): the best answer so far stands.
+      const why =
+        next.kind === 'skipped'
+          ? next.why === 'deadline'
+            ? 'no time left before the deadline'
+            : 'the budget is near its cap'
+          : `${decision.nextTier} failed (${next.error.errorName})`;
+      review = best.confidence < config.escalation.reviewThreshold;
+      cascadeReason = `escalation to ${decision.nextTier} not possible: ${why}; kept the ${best.tier} answer${review ? ', below the review threshold → human review' : ''}`;
+      break;
+    }
+
+    const endedAt = clock.now();
+    const byTier = usageOfRecord({
+      attempts,
+      status: best ? (review ? 'pending_review' : 'completed') : 'failed',
+      tier: best?.tier ?? resolved.tier,
+    });
+    const totals = Object.values(byTier).reduce(
+      (t, u) => ({
+        inputTokens: t.inputTokens + u.inputTokens,
+        outputTokens: t.outputTokens + u.outputTokens,
+        costNanoUsd: t.costNanoUsd + u.costNanoUsd,
+      }),
+      { inputTokens: 0, outputTokens: 0, costNanoUsd: 0 },
+    );
+    const escalations = attempts.filter((a) => a.reason?.startsWith('escalation')).length;
+    const fallbacks = attempts.filter((a) => a.reason?.startsWith('fallback')).length;
+
+    let reviewId: string | undefined;
+    if (best && review) {
+      reviewId = (
+        await deps.review.start({
+          requestId,
+          tenantId: config.tenantId,
+          confidence: best.confidence,
+          reason: cascadeReason ?? 'below the review threshold',
+        })
+      ).reviewId;
+    }
+
+    const failure = best ? undefined : errorForFailures(failures, skipped);
+    const outcome: RequestOutcome = {
+      status: best ? (review ? 'pending_review' : 'completed') : 'failed',
+      updatedAt: new Date(endedAt).toISOString(),
+      tier: best?.tier ?? resolved.tier,
+      modelId: best?.modelId ?? resolved.modelId,
+      ...totals,
+      latencyMs: endedAt - started,
+      ...(best ? { output: best.reply.text, confidence: best.confidence } : {}),
+      escalated: escalations > 0,
+      attempts,
+      ...(failure ? { error: { code: failure.code, message: failure.message.slice(0, 500) } } : {}),
+      ...(reviewId ? { reviewId } : {}),
+      ...(cascadeReason ? { cascadeReason } : {}),
+    };
+
+    // The record is the commit point; the counter follows it exactly once.
+    let finished: boolean;
+    try {
+      finished = await ledger.finishRequest(requestId, outcome);
+    } catch (e) {
+      // The reservation stays open (the budget stays conservative) and `reconcile` closes the run later.
       throw new AcceptedRequestError(
         requestId,
-        code,
-        message,
-        code === 'model_unavailable' ? MODEL_RETRY_AFTER_SECONDS : undefined,
+        'ledger_unavailable',
+        `The outcome of request ${requestId} could not be recorded (${(e as Error)?.name}); retry with the same idempotencyKey in a minute`,
+        60,
       );
     }
+    let budgetUsedShare: number | undefined;
+    let settlementDeferred = false;
+    try {
+      const settled = await ledger.settle(month, {
+        requestId,
+        reservationIds: hold.reservationIds,
+        reservedNanoUsd: hold.held,
+        // Answered requests count; failed runs (charged nothing) do not.
+        requests: finished && outcome.status !== 'failed' ? 1 : 0,
+        // A run whose record was already closed by someone else (the reconciler) charges nothing here.
+        byTier: finished ? byTier : {},
+      });
+      if (settled.result === 'settled' && capNano > 0) {
+        budgetUsedShare = Math.round((settled.costNanoUsd / capNano) * 10_000) / 10_000;
+      }
+    } catch {
+      settlementDeferred = true;
+    }
+
+    const summary: RequestSummary = {
+      tier: outcome.tier,
+      status: outcome.status,
+      calls: attempts.length,
+      fallbacks,
+      escalations,
+      review,
+      inputTokens: totals.inputTokens,
+      outputTokens: totals.outputTokens,
+      costUsd: nanoToUsd(totals.costNanoUsd),
+      confidence: best?.confidence ?? null,
+      ...(budgetUsedShare !== undefined ? { budgetUsedShare } : {}),
+      settlementDeferred,
+      budgetDowngrade,
+    };
+
+    if (!best) {
+      const f = failure!;
+      throw Object.assign(
+        new AcceptedRequestError(
+          requestId,
+          f.code,
+          f.message,
+          f.code === 'model_error' ? undefined : MODEL_RETRY_AFTER_SECONDS,
+        ),
+        { summary },
+      );
+    }
+    return {
+      status: answerStatus(outcome.status),
+      body: answerResponse({ requestId, routeReason: resolved.routeReason, ...outcome }),
+      summary,
+    };
+  }
+
+  /**
+   * Closes runs that died with reservations open (a crash, or DynamoDB down while settling): settles each
+   * from its record, the source of truth, or releases it when the record never finished. Idempotent;
+   * safe to run concurrently (each settlement is conditional on its reservations still being open).
+   */
+  async function reconcile(month: string): Promise<{ settled: number; released: number }> {
+    const usage = await ledger.getUsage(month);
+    const now = clock.now();
+    const stale = usage.openReservations.filter((r) => now - r.at > STALE_RESERVATION_MS);
+    const byRun = new Map<string, typeof stale>();
+    for (const r of stale) {
+      const run = r.id.slice(0, r.id.lastIndexOf('.'));
+      byRun.set(run, [...(byRun.get(run) ?? []), r]);
+    }
+    let settled = 0;
+    let released = 0;
+    for (const [run, rs] of byRun) {
+      const requestId = rs[0]!.requestId;
+      const runNo = Number(run.split('.')[1]);
+      let record = await ledger.getRequest(requestId);
+      if (record?.status === 'in_progress' && record.runs === runNo) {
+        await ledger.finishRequest(requestId, {
+          status: 'failed',
+          updatedAt: new Date(now).toISOString(),
+          tier: record.tier,
+          modelId: record.modelId,
+          inputTokens: 0,
+          outputTokens: 0,
+          costNanoUsd: 0,
+          latencyMs: 0,
+          attempts: [],
+          error: { code: 'interrupted', message: 'The run was interrupted before it recorded an outcome; retry' },
+        });
+        record = await ledger.getRequest(requestId);
+      }
+      const charge = record && record.runs === runNo && record.status !== 'in_progress' ? usageOfRecord(record) : {};
+      const counts = !!record && record.runs === runNo && record.status !== 'in_progress' && record.status !== 'failed';
+      const r = await ledger.settle(month, {
+        requestId,
+        reservationIds: rs.map((x) => x.id),
+        reservedNanoUsd: rs.reduce((n, x) => n + x.nanoUsd, 0),
+        requests: counts ? 1 : 0,
+        byTier: charge,
+      });
+      if (r.result === 'settled') {
+        if (counts) settled++;
+        else released++;
+      }
+    }
+    return { settled, released };
   }
 
   async function getRequest(requestId: string): Promise<ServiceResult> {
@@ -300,8 +784,12 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
 
   async function getUsage(): Promise<ServiceResult> {
     const month = monthOf(clock.now());
-    const u = await ledger.getUsage(month);
-    const budgetNano = usdToNano(config.monthlyBudgetUsd);
+    let u = await ledger.getUsage(month);
+    if (u.openReservations.some((r) => clock.now() - r.at > STALE_RESERVATION_MS)) {
+      await reconcile(month);
+      u = await ledger.getUsage(month);
+    }
+    const share = (nano: number) => (capNano > 0 ? Math.round((nano / capNano) * 10_000) / 10_000 : null);
     return {
       status: 200,
       body: {
@@ -312,12 +800,16 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         outputTokens: u.outputTokens,
         costUsd: nanoToUsd(u.costNanoUsd),
         budgetUsd: config.monthlyBudgetUsd,
-        budgetUsedShare: budgetNano > 0 ? Math.round((u.costNanoUsd / budgetNano) * 10000) / 10000 : null,
+        budgetUsedShare: share(u.costNanoUsd),
+        committedUsd: nanoToUsd(u.committedNanoUsd),
+        runningRequests: new Set(u.openReservations.map((r) => r.requestId)).size,
+        nearCapShare: config.routing.nearCapShare,
         byTier: Object.fromEntries(
           Object.entries(u.byTier).map(([tier, t]) => [
             tier,
             {
               requests: t.requests,
+              calls: t.calls,
               inputTokens: t.inputTokens,
               outputTokens: t.outputTokens,
               costUsd: nanoToUsd(t.costNanoUsd),
@@ -328,7 +820,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     };
   }
 
-  return { infer, getRequest, getUsage };
+  return { infer, getRequest, getUsage, reconcile };
 }
 
 export type InferenceService = ReturnType<typeof makeInferenceService>;

@@ -118,7 +118,10 @@ export class InferenceFunction extends Construct implements iam.IGrantable {
     const stack = Stack.of(this);
     const modelArns = [
       ...new Set(
-        Object.values(props.runtimeConfig.tierModels).flatMap((m) =>
+        [
+          ...Object.values(props.runtimeConfig.tierModels),
+          ...Object.values(props.runtimeConfig.tierFallbacks).flat(),
+        ].flatMap((m) =>
           modelResourceArns(m as string, { partition: stack.partition, region: stack.region, account: stack.account }),
         ),
       ),

@@ -5,8 +5,10 @@
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { chooseTier, ROUTER_MODEL, scoreRequest } from '../../../lambda/inference/core/routing/router';
 import { costNanoUsd, DEFAULT_TIER_MODELS, nanoToUsd } from '../../../lambda/shared/catalog';
 import { ERROR_CODES } from '../../../lambda/shared/errors';
+import { RECOMMENDED_THRESHOLDS } from '../../../lib/config/tier-defaults';
 import { BedrockStub } from '../../support/bedrock-stub';
 import { lambdaContext, loadBundledHandler, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
 import { DynaliteServer } from '../../support/dynalite-server';
@@ -69,7 +71,7 @@ async function get(tenant: string, resource: string, pathParameters?: Record<str
 }
 
 describe('POST /v1/inference (bundled handler)', () => {
-  it('answers a prompt with the tenant default tier and records tokens, cost, model and latency', async () => {
+  it('answers a prompt on the tier the learned router picks and records tokens, cost, model, reason and latency', async () => {
     bedrock.scriptDefault({
       kind: 'answer',
       text: 'Paris is the capital of France.',
@@ -79,12 +81,19 @@ describe('POST /v1/inference (bundled handler)', () => {
     const before = await records('acme');
     const res = await post('acme', { prompt: 'What is the capital of France?' });
     expect(res.statusCode).toBe(200);
-    const model = DEFAULT_TIER_MODELS.balanced; // acme: standard plan, default tier balanced
+    // acme: standard plan, tier auto → the router's choice with acme's thresholds (same code as the handler).
+    const choice = chooseTier(
+      scoreRequest(ROUTER_MODEL, 'What is the capital of France?').score,
+      ['fast', 'balanced', 'deep'],
+      RECOMMENDED_THRESHOLDS,
+    );
+    const model = DEFAULT_TIER_MODELS[choice.tier];
     const cost = nanoToUsd(costNanoUsd(model, { inputTokens: 12, outputTokens: 9 }));
+    expect(res.json.routeReason).toBe(choice.reason);
     expect(res.json).toMatchObject({
       status: 'completed',
       output: 'Paris is the capital of France.',
-      tier: 'balanced',
+      tier: choice.tier,
       modelId: model,
       usage: { inputTokens: 12, outputTokens: 9 },
       costUsd: cost,
@@ -308,8 +317,9 @@ describe('model failures', () => {
     const started = Date.now();
     const res = await post('acme', { prompt: 'slow' }, { ms: 4_500 }); // 3 s kept back to record
     const took = Date.now() - started;
-    expect(res.statusCode).toBe(503);
-    expect(res.json.error.message).toContain('did not answer in time');
+    expect(res.statusCode).toBe(504);
+    expect(res.json.error.code).toBe('model_timeout');
+    expect(res.json.error.message).toContain('No model answered before the deadline');
     expect(took).toBeLessThan(4_500);
     const rec = (await records('acme')).find((r) => r.requestId === res.json.error.requestId)!;
     expect(rec.status).toBe('failed');

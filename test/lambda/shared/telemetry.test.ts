@@ -9,7 +9,7 @@ describe('telemetry', () => {
     const rec = JSON.parse(lines[0]!);
     expect(rec._aws.CloudWatchMetrics[0]).toEqual({
       Namespace: METRIC_NAMESPACE,
-      Dimensions: [[METRIC_DIMENSIONS.tenant, METRIC_DIMENSIONS.tier]],
+      Dimensions: [[METRIC_DIMENSIONS.tenant], [METRIC_DIMENSIONS.tenant, METRIC_DIMENSIONS.tier]],
       Metrics: [
         { Name: METRICS.requests.name, Unit: 'Count' },
         { Name: METRICS.costUsd.name, Unit: 'None' },

@@ -387,12 +387,14 @@ describe('TenantStack', () => {
       for (const [, role] of resourcesOfType(raw[id]!, 'AWS::IAM::Role')) expect(props(role).Policies).toBeUndefined();
     });
 
-    it.each(TENANTS)("lets the function invoke exactly its tenant's models (%s)", (id) => {
+    it.each(TENANTS)("lets the function invoke exactly its tenant's models and their fallbacks (%s)", (id) => {
       const bedrock = fnRoleStatements(id).filter((s) => asArray(s.Action).some((a) => a.startsWith('bedrock:')));
       expect(bedrock).toHaveLength(1);
       expect(asArray(bedrock[0]!.Action)).toEqual(['bedrock:InvokeModel']);
       const expected = new Set(
-        Object.values(configOf(id).models.byTier).flatMap((m) => modelResourceArns(m as string, ARN_ENV)),
+        [...Object.values(configOf(id).models.byTier), ...Object.values(configOf(id).models.fallbacks).flat()].flatMap(
+          (m) => modelResourceArns(m as string, ARN_ENV),
+        ),
       );
       const actual = asArray(bedrock[0]!.Resource as unknown[]).map(flatten);
       expect(new Set(actual)).toEqual(expected);

@@ -10,6 +10,9 @@ const config: TenantRuntimeConfig = {
   tierModels: { fast: DEFAULT_TIER_MODELS.fast, balanced: DEFAULT_TIER_MODELS.balanced },
   monthlyBudgetUsd: 10,
   limits: { maxPromptChars: 100, maxOutputTokens: 500, defaultMaxTokens: 200 },
+  tierFallbacks: { fast: [], balanced: [] },
+  routing: { mode: 'default-tier', deepThreshold: 0.5, balancedThreshold: 0.3, nearCapShare: 0.9 },
+  escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.3 },
   dataRetentionDays: 30,
 };
 

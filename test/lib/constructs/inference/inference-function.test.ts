@@ -18,6 +18,9 @@ const RUNTIME_CONFIG: TenantRuntimeConfig = {
   tierModels: { fast: 'us.amazon.nova-micro-v1:0' },
   monthlyBudgetUsd: 10,
   limits: { maxPromptChars: 1000, maxOutputTokens: 512, defaultMaxTokens: 256 },
+  tierFallbacks: { fast: ['us.amazon.nova-lite-v1:0'] },
+  routing: { mode: 'default-tier', deepThreshold: 0.5, balancedThreshold: 0.3, nearCapShare: 0.9 },
+  escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.3 },
   dataRetentionDays: 7,
 };
 
@@ -86,15 +89,15 @@ describe('InferenceFunction', () => {
       expect(roles[0]!.Properties.ManagedPolicyArns.map(flatten)).toEqual([`<${sharedId}>`]);
     });
 
-    it('may invoke exactly the models of runtimeConfig.tierModels', () => {
+    it('may invoke exactly the models of runtimeConfig.tierModels and tierFallbacks', () => {
       const resources = ownStatements(t)
         .filter((s) => asArray(s.Action).includes('bedrock:InvokeModel'))
         .flatMap((s) => asArray(s.Resource as unknown[]).map(flatten));
-      const expected = modelResourceArns('us.amazon.nova-micro-v1:0', {
-        partition: '<AWS::Partition>',
-        region: 'us-east-1',
-        account: '<AWS::AccountId>',
-      });
+      const env = { partition: '<AWS::Partition>', region: 'us-east-1', account: '<AWS::AccountId>' };
+      const expected = [
+        ...modelResourceArns('us.amazon.nova-micro-v1:0', env),
+        ...modelResourceArns('us.amazon.nova-lite-v1:0', env),
+      ];
       expect(resources.sort()).toEqual([...expected].sort());
     });
 

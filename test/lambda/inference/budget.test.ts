@@ -1,0 +1,150 @@
+/**
+ * Budgets on dynalite with the real SDK: reserve the worst case before a call (one conditional update),
+ * settle to the actual cost after it, release on failure. Concurrent requests can never take the settled
+ * month total over the cap; near the cap `auto` requests go to the cheapest tier; at the cap a request gets
+ * 429 `budget_exceeded`, writes nothing and calls no model; `GET /v1/usage` adds up exactly to the records.
+ */
+import { worstCaseNanoUsd } from '../../../lambda/inference/core/service';
+import { DEFAULT_TIER_MODELS, nanoToUsd, usdToNano } from '../../../lambda/shared/catalog';
+import { InferenceHarness, inBatches, outcomeOf } from '../../support/inference-harness';
+import { checkLedger } from '../../support/ledger-invariants';
+
+const h = new InferenceHarness();
+beforeAll(() => h.start());
+afterAll(() => h.stop());
+beforeEach(() => {
+  h.bedrock.reset();
+  h.proxy.clear();
+});
+
+const noCascade = { escalation: { confidenceThreshold: 0, reviewThreshold: 0 } };
+const PROMPT = 'Draft a two-sentence status update for the migration project.';
+const deadline = () => ({ deadlineMs: Date.now() + 20_000 });
+/** The worst case of one deep request of this test (every prompt character a token, plus maxTokens). */
+const deepWorst = worstCaseNanoUsd(
+  DEFAULT_TIER_MODELS.deep,
+  { promptChars: PROMPT.length, messages: [{}] as never },
+  200,
+);
+
+describe('monthly budget', () => {
+  it('concurrent requests never push the settled month total over the cap; the rest get 429 budget_exceeded and leave no trace', async () => {
+    const capUsd = 0.05;
+    const t = await h.tenant({ ...noCascade, monthlyBudgetUsd: capUsd });
+    h.bedrock.scriptDefault({
+      kind: 'answer',
+      text: 'Status: on track.',
+      inputTokens: 30,
+      outputTokens: 150,
+      latencyMs: 15,
+    });
+    const out = await inBatches(80, 40, () =>
+      outcomeOf(t.service.infer({ prompt: PROMPT, tier: 'deep', maxTokens: 200 }, deadline())),
+    );
+    const accepted = out.filter((o) => o.status === 200);
+    const refused = out.filter((o) => o.status === 429);
+    expect(accepted.length + refused.length).toBe(out.length);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) {
+      expect(r.code).toBe('budget_exceeded');
+      expect(String(r.body.message)).toMatch(/Monthly budget of \$0\.05/);
+      expect(r.retryAfter).toBeGreaterThan(0);
+    }
+    // Exactly one model call per accepted request; none for refused ones.
+    expect(h.bedrock.calls).toHaveLength(accepted.length);
+    const records = await t.records();
+    const counter = await t.counter();
+    checkLedger({ records, counter, outcomes: out, harness: h, allowedStatuses: ['completed'] });
+    const cap = usdToNano(capUsd);
+    expect(counter.costNanoUsd as number).toBeLessThanOrEqual(cap);
+
+    // The guard is not wasteful: once no request is running, requests are accepted until less than one
+    // request's worst case is left.
+    for (;;) {
+      const o = await outcomeOf(t.service.infer({ prompt: PROMPT, tier: 'deep', maxTokens: 200 }, deadline()));
+      if (o.status === 429) break;
+      expect(o.status).toBe(200);
+    }
+    const settled = (await t.counter()).costNanoUsd as number;
+    expect(settled).toBeLessThanOrEqual(cap);
+    expect(cap - settled).toBeLessThan(deepWorst);
+  });
+
+  it('near the cap, auto requests go to the cheapest allowed tier and say why; explicit tiers are honoured while the cap allows', async () => {
+    const t = await h.tenant({
+      ...noCascade,
+      monthlyBudgetUsd: 0.02,
+      // Route every auto request to deep while the budget is healthy.
+      routing: { deepThreshold: 0, balancedThreshold: 0, nearCapShare: 0.5 },
+    });
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'Done.', inputTokens: 30, outputTokens: 150 });
+    const tiers: string[] = [];
+    const reasons: string[] = [];
+    const outcomes: Array<{ status: number; requestId?: string }> = [];
+    for (let i = 0; i < 12; i++) {
+      const o = await outcomeOf(t.service.infer({ prompt: PROMPT, maxTokens: 200 }, deadline()));
+      outcomes.push(o);
+      expect(o.status).toBe(200);
+      tiers.push(o.body.tier as string);
+      reasons.push(o.body.routeReason as string);
+    }
+    const firstFast = tiers.indexOf('fast');
+    expect(firstFast).toBeGreaterThan(0);
+    expect(tiers.slice(0, firstFast).every((x) => x === 'deep')).toBe(true);
+    expect(tiers.slice(firstFast).every((x) => x === 'fast')).toBe(true);
+    expect(reasons[firstFast]).toMatch(/budget: month spend is at or above 50% of \$0\.02 → cheapest tier fast/);
+    // The downgrade happened at the line: the settled total before it was at or above half the budget
+    // minus one deep request's worst case.
+    const usage = (await t.service.getUsage()).body as { costUsd: number; byTier: Record<string, { costUsd: number }> };
+    expect(usage.costUsd).toBeGreaterThanOrEqual(0.01 - nanoToUsd(deepWorst));
+    // An explicit deep request is still served while its worst case fits under the cap.
+    const explicit = await outcomeOf(t.service.infer({ prompt: PROMPT, tier: 'deep', maxTokens: 200 }, deadline()));
+    expect(explicit.status).toBe(200);
+    expect(explicit.body.tier).toBe('deep');
+    checkLedger({
+      records: await t.records(),
+      counter: await t.counter(),
+      outcomes: [...outcomes, explicit],
+      harness: h,
+      allowedStatuses: ['completed'],
+    });
+  });
+
+  it('at the cap: 429 budget_exceeded even on the cheapest tier, no model call, no record, counter unchanged', async () => {
+    const t = await h.tenant({ ...noCascade, monthlyBudgetUsd: 0 });
+    const before = await t.counter();
+    const o = await outcomeOf(t.service.infer({ prompt: PROMPT }, deadline()));
+    expect(o.status).toBe(429);
+    expect(o.code).toBe('budget_exceeded');
+    expect(String(o.body.message)).toMatch(/raise monthlyBudgetUsd/);
+    expect(h.bedrock.calls).toHaveLength(0);
+    expect(await t.records()).toEqual([]);
+    expect(await t.counter()).toEqual(before);
+  });
+
+  it('GET /v1/usage reports month to date by tier, adding up exactly to the records', async () => {
+    const t = await h.tenant({ ...noCascade, monthlyBudgetUsd: 100 });
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'Answer with a few words in it.' });
+    const tiers = ['fast', 'balanced', 'deep', 'fast', 'fast', 'deep'] as const;
+    for (const tier of tiers) {
+      expect((await outcomeOf(t.service.infer({ prompt: PROMPT, tier }, deadline()))).status).toBe(200);
+    }
+    const usage = (await t.service.getUsage()).body as {
+      requests: number;
+      costUsd: number;
+      committedUsd: number;
+      runningRequests: number;
+      byTier: Record<string, { requests: number; calls: number; costUsd: number }>;
+    };
+    const records = await t.records();
+    expect(usage.requests).toBe(tiers.length);
+    expect(usage.runningRequests).toBe(0);
+    expect(usage.committedUsd).toBe(usage.costUsd);
+    for (const tier of ['fast', 'balanced', 'deep']) {
+      const mine = records.filter((r) => r.tier === tier);
+      expect(usage.byTier[tier]!.requests).toBe(mine.length);
+      expect(usdToNano(usage.byTier[tier]!.costUsd)).toBe(mine.reduce((n, r) => n + (r.costNanoUsd as number), 0));
+    }
+    expect(usdToNano(usage.costUsd)).toBe(records.reduce((n, r) => n + (r.costNanoUsd as number), 0));
+  });
+});

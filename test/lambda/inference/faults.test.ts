@@ -1,0 +1,279 @@
+/**
+ * Faults F1–F10 of issue 3, each over 50 requests, against the h2c Bedrock stand-in and dynalite (behind
+ * a fault-injecting proxy) through the real SDK clients. After each scenario the ledger must show: every
+ * accepted request exactly once, terminal or visibly pending; the counter equal to the records; the tenant
+ * charged exactly what the stand-in answered; and each caller told what happened.
+ */
+import { DEFAULT_TIER_FALLBACKS, DEFAULT_TIER_MODELS } from '../../../lambda/shared/catalog';
+import { INTERNAL_ERROR, THROUGHPUT_EXCEEDED, touchesUsageCounter } from '../../support/dynamo-fault-proxy';
+import { InferenceHarness, inBatches, outcomeOf } from '../../support/inference-harness';
+import { checkLedger } from '../../support/ledger-invariants';
+
+const N = 50;
+const FAST = DEFAULT_TIER_MODELS.fast;
+const FAST_ALT = DEFAULT_TIER_FALLBACKS.fast[0]!;
+const BALANCED = DEFAULT_TIER_MODELS.balanced;
+const BALANCED_ALT = DEFAULT_TIER_FALLBACKS.balanced[0]!;
+const ALL_MODELS = [FAST, FAST_ALT, BALANCED, BALANCED_ALT, DEFAULT_TIER_MODELS.deep, DEFAULT_TIER_FALLBACKS.deep[0]!];
+
+const h = new InferenceHarness();
+
+beforeAll(() => h.start());
+afterAll(() => h.stop());
+beforeEach(() => {
+  h.bedrock.reset();
+  h.proxy.clear();
+  h.clockOffsetMs = 0;
+});
+
+/** A tenant that never escalates on confidence, so each scenario isolates its fault. */
+const noCascade = { escalation: { confidenceThreshold: 0, reviewThreshold: 0 } };
+const prompt = (i: number) => `Fault scenario request ${i}: summarise the quarterly report in one line.`;
+
+async function run(
+  t: Awaited<ReturnType<InferenceHarness['tenant']>>,
+  opts: { deadlineMs?: number; tier?: string; key?: (i: number) => string | undefined } = {},
+) {
+  return inBatches(N, 10, (i) =>
+    outcomeOf(
+      t.service.infer(
+        {
+          prompt: prompt(i),
+          tier: (opts.tier ?? 'fast') as 'fast',
+          ...(opts.key?.(i) ? { idempotencyKey: opts.key(i) } : {}),
+        },
+        { deadlineMs: Date.now() + (opts.deadlineMs ?? 20_000) },
+      ),
+    ),
+  );
+}
+
+const attemptsOf = (r: Record<string, unknown>) => r.attempts as Array<Record<string, unknown>>;
+
+describe('faults (50 requests each)', () => {
+  it('F1: throttling for fewer calls than the SDK attempts is retried away: all answered by the primary model, charged once', async () => {
+    const t = await h.tenant(noCascade);
+    const seen = new Map<string, number>();
+    h.bedrock.script(FAST, (_n, body) => {
+      const key = body.messages[0]?.content[0]?.text ?? '';
+      const k = (seen.get(key) ?? 0) + 1;
+      seen.set(key, k);
+      return k <= 2
+        ? { kind: 'error', errorType: 'ThrottlingException', status: 429 }
+        : { kind: 'answer', text: 'The quarter closed up 4%.' };
+    });
+    const out = await run(t);
+    expect(out.every((o) => o.status === 200)).toBe(true);
+    const records = await t.records();
+    for (const r of records) {
+      expect(r.modelId).toBe(FAST);
+      expect(attemptsOf(r)).toHaveLength(1);
+    }
+    expect(h.bedrock.callsTo(FAST)).toHaveLength(3 * N);
+    checkLedger({ records, counter: await t.counter(), outcomes: out, harness: h, allowedStatuses: ['completed'] });
+  });
+
+  it.each([
+    { id: 'F2', what: 'sustained throttling', errorType: 'ThrottlingException', status: 429, kind: 'throttled' },
+    { id: 'F3', what: 'model not ready', errorType: 'ModelNotReadyException', status: 429, kind: 'unavailable' },
+    {
+      id: 'F4',
+      what: '503 service unavailable',
+      errorType: 'ServiceUnavailableException',
+      status: 503,
+      kind: 'unavailable',
+    },
+    { id: 'F5', what: 'model timeout', errorType: 'ModelTimeoutException', status: 408, kind: 'timeout' },
+  ])(
+    '$id: $what on the primary model falls back to the tier alternative; the record shows both calls',
+    async ({ errorType, status, kind }) => {
+      const t = await h.tenant(noCascade);
+      h.bedrock.script(FAST, { kind: 'error', errorType, status });
+      h.bedrock.script(FAST_ALT, { kind: 'answer', text: 'Fallback answer.' });
+      const out = await run(t);
+      expect(out.every((o) => o.status === 200)).toBe(true);
+      expect(out.every((o) => o.body.modelId === FAST_ALT)).toBe(true);
+      const records = await t.records();
+      for (const r of records) {
+        const a = attemptsOf(r);
+        expect(a.map((x) => [x.modelId, x.outcome])).toEqual([
+          [FAST, kind],
+          [FAST_ALT, 'ok'],
+        ]);
+        expect(a[0]!.errorCode).toBe(errorType);
+        expect(String(a[1]!.reason)).toMatch(/^fallback/);
+        expect(a[0]!.costUsd).toBe(0);
+      }
+      checkLedger({ records, counter: await t.counter(), outcomes: out, harness: h, allowedStatuses: ['completed'] });
+    },
+  );
+
+  it('F2b: when the whole tier is down the neighbouring tier answers', async () => {
+    const t = await h.tenant(noCascade);
+    for (const m of [FAST, FAST_ALT])
+      h.bedrock.script(m, { kind: 'error', errorType: 'ThrottlingException', status: 429 });
+    const out = await run(t);
+    expect(out.every((o) => o.status === 200 && o.body.tier === 'balanced' && o.body.modelId === BALANCED)).toBe(true);
+    const records = await t.records();
+    for (const r of records) expect(attemptsOf(r).map((a) => a.outcome)).toEqual(['throttled', 'throttled', 'ok']);
+    checkLedger({ records, counter: await t.counter(), outcomes: out, harness: h, allowedStatuses: ['completed'] });
+  });
+
+  it('F6: every model down: 503 model_unavailable with Retry-After, a failed record per request, nothing charged', async () => {
+    const t = await h.tenant(noCascade);
+    for (const m of ALL_MODELS)
+      h.bedrock.script(m, { kind: 'error', errorType: 'ServiceUnavailableException', status: 503 });
+    const out = await run(t);
+    for (const o of out) {
+      expect(o.status).toBe(503);
+      expect(o.code).toBe('model_unavailable');
+      expect(o.retryAfter).toBeGreaterThan(0);
+      expect(o.requestId).toMatch(/^req_/);
+    }
+    const records = await t.records();
+    for (const r of records) {
+      expect(r.status).toBe('failed');
+      expect((r.error as { code: string }).code).toBe('model_unavailable');
+      expect(attemptsOf(r).length).toBe(4); // fast + its fallback, balanced + its fallback
+    }
+    checkLedger({ records, counter: await t.counter(), outcomes: out, harness: h, allowedStatuses: ['failed'] });
+    expect(h.usedNanoUsd()).toBe(0);
+  });
+
+  it('F7: bursts of DynamoDB throughput-exceeded errors: retried by the SDK where it can; otherwise a clear 503 and nothing lost', async () => {
+    const t = await h.tenant(noCascade);
+    // Bursts: 8 of every 20 DynamoDB calls are throttled, back to back.
+    let n = 0;
+    h.proxy.inject(() => (n++ % 20 < 8 ? THROUGHPUT_EXCEEDED : undefined));
+    const out = await run(t);
+    expect(h.proxy.faults()).toBeGreaterThan(N);
+    h.proxy.clear();
+    // Most requests get through on the SDK's retries; the others are told to retry. Nobody gets a 500.
+    for (const o of out) {
+      expect([200, 503]).toContain(o.status);
+      if (o.status === 503) expect(o.code).toBe('ledger_unavailable');
+    }
+    expect(out.filter((o) => o.status === 200).length).toBeGreaterThan(N / 2);
+    // A 503 before acceptance left nothing; one after acceptance (the outcome write failed) left a record
+    // that reconciliation closes. Either way: one record per accepted request, counters equal to records.
+    h.clockOffsetMs = 6 * 60_000;
+    await t.service.getUsage();
+    const records = await t.records();
+    for (const o of out.filter((x) => x.status === 200)) {
+      expect(records.find((r) => r.requestId === o.requestId)?.status).toBe('completed');
+    }
+    checkLedger({ records, counter: await t.counter(), outcomes: out, allowedStatuses: ['completed', 'failed'] });
+    // Never more than what the models answered (an answer whose record could not be written is not billed).
+    expect((await t.counter()).costNanoUsd as number).toBeLessThanOrEqual(h.usedNanoUsd());
+    h.clockOffsetMs = 0;
+
+    // A sustained burst (longer than the SDK's retries) before the request is accepted: a clear 503 with
+    // Retry-After, no model call, nothing recorded or charged.
+    const t2 = await h.tenant(noCascade);
+    h.bedrock.reset();
+    h.proxy.inject(() => THROUGHPUT_EXCEEDED);
+    const refused = await run(t2);
+    h.proxy.clear();
+    for (const o of refused) {
+      expect(o.status).toBe(503);
+      expect(o.code).toBe('ledger_unavailable');
+      expect(String(o.body.message)).toMatch(/nothing was recorded or charged/);
+      expect(o.retryAfter).toBeGreaterThan(0);
+    }
+    expect(h.bedrock.calls).toHaveLength(0);
+    expect(await t2.records()).toEqual([]);
+    expect(await t2.counter()).toEqual({});
+  });
+
+  it('F8: DynamoDB down while settling: callers get their answers, records are complete, the counter is reconciled from them', async () => {
+    const t = await h.tenant(noCascade);
+    // Settlements (the conditional counter update that removes reservations) fail; reservations succeed.
+    h.proxy.inject((c) =>
+      c.operation === 'UpdateItem' && touchesUsageCounter(c) && String(c.body.UpdateExpression).includes('REMOVE')
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    const out = await run(t);
+    expect(h.proxy.faults('UpdateItem')).toBeGreaterThanOrEqual(N);
+    h.proxy.clear();
+    expect(out.every((o) => o.status === 200 && typeof o.body.output === 'string')).toBe(true);
+    const records = await t.records();
+    expect(records.every((r) => r.status === 'completed')).toBe(true);
+    // Before reconciliation the counter still holds the reservations: the budget stays conservative.
+    const before = await t.counter();
+    expect(Object.keys(before).filter((k) => k.startsWith('rsv_'))).toHaveLength(N);
+    expect(before.committedNanoUsd).toBeGreaterThan(records.reduce((n, r) => n + (r.costNanoUsd as number), 0));
+    // Later (reservations older than any Lambda run), the usage read reconciles them from the records.
+    h.clockOffsetMs = 6 * 60_000;
+    const usage = await t.service.getUsage();
+    expect((usage.body as { requests: number }).requests).toBe(N);
+    checkLedger({ records, counter: await t.counter(), outcomes: out, harness: h, allowedStatuses: ['completed'] });
+    // Reconciling again changes nothing.
+    expect(await t.service.reconcile(new Date(Date.now() + h.clockOffsetMs).toISOString().slice(0, 7))).toEqual({
+      settled: 0,
+      released: 0,
+    });
+  });
+
+  it('F9: the same idempotency key twice at once: one record and one model call per key', async () => {
+    const t = await h.tenant(noCascade);
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'Once.', latencyMs: 30 });
+    const out = await inBatches(2 * N, 20, (i) =>
+      outcomeOf(
+        t.service.infer(
+          { prompt: prompt(i >> 1), tier: 'fast', idempotencyKey: `key-${i >> 1}` },
+          { deadlineMs: Date.now() + 20_000 },
+        ),
+      ),
+    );
+    const records = await t.records();
+    expect(records).toHaveLength(N);
+    expect(h.bedrock.calls).toHaveLength(N);
+    for (let k = 0; k < N; k++) {
+      const pair = [out[2 * k]!, out[2 * k + 1]!];
+      expect(pair[0]!.requestId).toBe(pair[1]!.requestId);
+      // One answers; the other is either the replay (200) or told the first is still running (409, retry).
+      for (const o of pair) expect([200, 409]).toContain(o.status);
+      expect(pair.some((o) => o.status === 200)).toBe(true);
+      for (const o of pair.filter((x) => x.status === 409)) expect(o.code).toBe('request_in_progress');
+    }
+    checkLedger({ records, counter: await t.counter(), outcomes: out, harness: h, allowedStatuses: ['completed'] });
+  });
+
+  it('F10: a model slower than the deadline is cut off in time for the fallback; when all are slow, 504 before the deadline', async () => {
+    const t = await h.tenant(noCascade);
+    h.bedrock.script(FAST, { kind: 'hang' });
+    h.bedrock.script(FAST_ALT, { kind: 'answer', text: 'In time.' });
+    const started = Date.now();
+    const out = await run(t, { deadlineMs: 3_000 });
+    expect(Date.now() - started).toBeLessThan(3_000 * Math.ceil(N / 10) + 1_000);
+    expect(out.every((o) => o.status === 200 && o.body.modelId === FAST_ALT)).toBe(true);
+    const records = await t.records();
+    for (const r of records) expect(attemptsOf(r).map((a) => a.outcome)).toEqual(['timeout', 'ok']);
+    checkLedger({ records, counter: await t.counter(), outcomes: out, harness: h, allowedStatuses: ['completed'] });
+
+    // Everything slow: each request ends before its deadline with a clear 504 and a failed record.
+    const t2 = await h.tenant(noCascade);
+    h.bedrock.reset();
+    h.bedrock.scriptDefault({ kind: 'hang' });
+    const deadline = 2_500;
+    const timed = await inBatches(N, 25, async (i) => {
+      const s = Date.now();
+      const o = await outcomeOf(
+        t2.service.infer({ prompt: prompt(i), tier: 'fast' }, { deadlineMs: Date.now() + deadline }),
+      );
+      return { ...o, ms: Date.now() - s };
+    });
+    for (const o of timed) {
+      expect(o.status).toBe(504);
+      expect(o.code).toBe('model_timeout');
+      // The deadline leaves the handler's record reserve; finishing the record takes far less.
+      expect(o.ms).toBeLessThan(deadline + 1_500);
+    }
+    const failed = await t2.records();
+    expect(failed.every((r) => r.status === 'failed' && (r.error as { code: string }).code === 'model_timeout')).toBe(
+      true,
+    );
+    checkLedger({ records: failed, counter: await t2.counter(), outcomes: timed, allowedStatuses: ['failed'] });
+  });
+});

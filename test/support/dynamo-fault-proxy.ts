@@ -1,0 +1,111 @@
+/**
+ * A fault-injecting HTTP proxy in front of dynalite: the real SDK client talks to it as to DynamoDB, and a
+ * rule decides per call whether to forward it or answer with a DynamoDB error (throughput exceeded, 500,
+ * 503) in the service's JSON 1.0 wire format. Used for the DynamoDB faults (bursts of throttling, the
+ * service unavailable while settling). Every call is recorded with what happened to it.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the proxy sees of a call. */
+export interface DynamoCall {
+  /** `PutItem`, `UpdateItem`, `GetItem`, ... */
+  readonly operation: string;
+  /** The request body (JSON). */
+  readonly body: Record<string, unknown>;
+}
+
+/** An injected failure. */
+export interface DynamoFault {
+  readonly status: number;
+  /** e.g. `ProvisionedThroughputExceededException`, `InternalServerError`, `ServiceUnavailable`. */
+  readonly type: string;
+}
+
+export const THROUGHPUT_EXCEEDED: DynamoFault = { status: 400, type: 'ProvisionedThroughputExceededException' };
+export const INTERNAL_ERROR: DynamoFault = { status: 500, type: 'InternalServerError' };
+
+/** True when a call writes or reads the month usage counter item. */
+export function touchesUsageCounter(call: DynamoCall): boolean {
+  const key = call.body.Key as { pk?: { S?: string } } | undefined;
+  return key?.pk?.S?.startsWith('USAGE#') ?? false;
+}
+
+export class DynamoFaultProxy {
+  readonly log: Array<{ operation: string; faulted: boolean }> = [];
+  private server?: http.Server;
+  private rule: (call: DynamoCall) => DynamoFault | undefined = () => undefined;
+
+  constructor(private readonly target: string) {}
+
+  async start(): Promise<string> {
+    const server = http.createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    return this.endpoint;
+  }
+
+  get endpoint(): string {
+    const addr = this.server?.address() as AddressInfo | null;
+    if (!addr) throw new Error('proxy not started');
+    return `http://127.0.0.1:${addr.port}`;
+  }
+
+  /** Sets the rule (return a fault to inject it, undefined to forward). */
+  inject(rule: (call: DynamoCall) => DynamoFault | undefined): void {
+    this.rule = rule;
+  }
+
+  clear(): void {
+    this.rule = () => undefined;
+    this.log.length = 0;
+  }
+
+  faults(operation?: string): number {
+    return this.log.filter((l) => l.faulted && (!operation || l.operation === operation)).length;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(raw.toString('utf8') || '{}');
+      } catch {
+        // Forward as is; dynalite answers with its own validation error.
+      }
+      const fault = this.rule({ operation, body });
+      this.log.push({ operation, faulted: !!fault });
+      if (fault) {
+        res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(
+          JSON.stringify({
+            __type: `com.amazonaws.dynamodb.v20120810#${fault.type}`,
+            message: `${fault.type} injected by the test proxy`,
+          }),
+        );
+        return;
+      }
+      const url = new URL(req.url ?? '/', this.target);
+      const headers = { ...req.headers, host: url.host, 'content-length': String(raw.length) };
+      const up = http.request(url, { method: req.method, headers }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 500, upRes.headers);
+        upRes.pipe(res);
+      });
+      up.on('error', (e) => {
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: e.message }));
+      });
+      up.end(raw);
+    });
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The inference service wired to real adapters and real local servers: the AWS SDK's Bedrock Runtime
+ * client against the h2c Bedrock stand-in, the DynamoDB DocumentClient against dynalite (through the
+ * fault proxy), the real router and confidence scorer. Used by the fault, budget and cascade tests, which
+ * need to set the tenant's thresholds, the deadline and the clock per test.
+ *
+ * The SDK clients keep their retry behaviour (attempt counts as in the handler) with short backoff delays
+ * so that 50-request fault runs stay fast; the retry path is the SDK's own.
+ */
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { makeBedrockInvoker } from '../../lambda/inference/adapters/bedrock-invoker';
+import { makeDynamoLedger } from '../../lambda/inference/adapters/dynamo-ledger';
+import { scoreConfidence } from '../../lambda/inference/core/confidence';
+import type { ReviewHandOff } from '../../lambda/inference/core/ports';
+import { ROUTER_MODEL, scoreRequest } from '../../lambda/inference/core/routing/router';
+import { makeInferenceService } from '../../lambda/inference/core/service';
+import { costNanoUsd } from '../../lambda/shared/catalog';
+import { LEDGER_KEYS } from '../../lambda/shared/ledger-schema';
+import type { TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
+import { resolveTenant, TenantFileSchema, toRuntimeConfig } from '../../lib/config/tenant-schema';
+import { BedrockStub } from './bedrock-stub';
+import { DynaliteServer } from './dynalite-server';
+import { DynamoFaultProxy } from './dynamo-fault-proxy';
+
+const CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' };
+
+/** A runtime config from a tenant file's fields (plan defaults applied exactly as at synth). */
+export function runtimeConfigOf(file: Record<string, unknown>): TenantRuntimeConfig {
+  const parsed = TenantFileSchema.parse({ id: 'faulty', tier: 'standard', ...file });
+  const { tenant, problems } = resolveTenant(parsed);
+  if (!tenant) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  return toRuntimeConfig(tenant);
+}
+
+export class InferenceHarness {
+  readonly dynalite = new DynaliteServer();
+  readonly bedrock = new BedrockStub();
+  proxy!: DynamoFaultProxy;
+  private tables = 0;
+  private bedrockClient?: BedrockRuntimeClient;
+  private dynamoClient?: DynamoDBClient;
+  /** Added to the wall clock the service sees (to age reservations). */
+  clockOffsetMs = 0;
+  readonly reviews: Array<{ requestId: string; confidence: number; reason: string }> = [];
+
+  async start(): Promise<void> {
+    await Promise.all([this.dynalite.start(), this.bedrock.start()]);
+    this.proxy = new DynamoFaultProxy(this.dynalite.endpoint);
+    await this.proxy.start();
+    this.bedrockClient = new BedrockRuntimeClient({
+      endpoint: this.bedrock.endpoint,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      retryStrategy: new ConfiguredRetryStrategy(3, (attempt) => 5 * 2 ** attempt),
+    });
+    this.dynamoClient = new DynamoDBClient({
+      endpoint: this.proxy.endpoint,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      retryStrategy: new ConfiguredRetryStrategy(5, (attempt) => 5 * 2 ** attempt),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.bedrockClient?.destroy();
+    this.dynamoClient?.destroy();
+    await Promise.all([this.dynalite.stop(), this.bedrock.stop(), this.proxy?.stop()]);
+  }
+
+  /** A fresh ledger table and a service on it for a tenant with the given file fields. */
+  async tenant(file: Record<string, unknown> = {}) {
+    const tableName = `ledger-${++this.tables}`;
+    await this.dynalite.dynamo.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        KeySchema: [
+          { AttributeName: LEDGER_KEYS.partitionKey, KeyType: 'HASH' },
+          { AttributeName: LEDGER_KEYS.sortKey, KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: LEDGER_KEYS.partitionKey, AttributeType: 'S' },
+          { AttributeName: LEDGER_KEYS.sortKey, AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const config = runtimeConfigOf(file);
+    const doc = DynamoDBDocumentClient.from(this.dynamoClient!, { marshallOptions: { removeUndefinedValues: true } });
+    let seq = 0;
+    const review: ReviewHandOff = {
+      start: async (input) => {
+        this.reviews.push(input);
+        return { reviewId: `rev_${input.requestId.slice(4)}` };
+      },
+    };
+    const service = makeInferenceService({
+      config,
+      invoker: makeBedrockInvoker(this.bedrockClient!),
+      ledger: makeDynamoLedger(doc, tableName),
+      clock: { now: () => Date.now() + this.clockOffsetMs },
+      ids: { newRequestId: () => `req_${tableName.replace(/\W/g, '')}x${String(++seq).padStart(8, '0')}` },
+      route: (text) => scoreRequest(ROUTER_MODEL, text),
+      confidence: scoreConfidence,
+      review,
+    });
+    const scan = async () => {
+      const res = await this.dynalite.dynamo.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+      return (res.Items ?? []).map((i) => unmarshall(i));
+    };
+    return {
+      config,
+      service,
+      tableName,
+      /** Request records. */
+      records: async () => (await scan()).filter((i) => String(i.pk).startsWith('REQ#')),
+      /** The month counter item (raw attributes). */
+      counter: async () => (await scan()).find((i) => String(i.pk).startsWith('USAGE#')) ?? {},
+    };
+  }
+
+  /** What the stand-in answered, priced with the catalog: what the tenant used. */
+  usedNanoUsd(): number {
+    return this.bedrock.answered.reduce((n, a) => n + costNanoUsd(a.modelId, a), 0);
+  }
+}
+
+/** Calls `fn` for 0..n-1, at most `width` at a time; returns results in order. */
+export async function inBatches<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, n) }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await fn(i);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Settles a service call into `{status, body}` whether it answered or threw an `ApiError`. */
+export async function outcomeOf(
+  p: Promise<{ status: number; body: unknown; headers?: Record<string, string> }>,
+): Promise<{ status: number; body: Record<string, unknown>; code?: string; requestId?: string; retryAfter?: number }> {
+  try {
+    const r = await p;
+    const body = r.body as Record<string, unknown>;
+    return { status: r.status, body, requestId: body.requestId as string };
+  } catch (e) {
+    const err = e as {
+      status?: number;
+      code?: string;
+      requestId?: string;
+      retryAfterSeconds?: number;
+      message?: string;
+    };
+    if (typeof err.status !== 'number') throw e;
+    return {
+      status: err.status,
+      body: { message: err.message },
+      code: err.code,
+      requestId: err.requestId,
+      retryAfter: err.retryAfterSeconds,
+    };
+  }
+}
