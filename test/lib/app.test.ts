@@ -117,7 +117,9 @@ describe('buildSwitchboard', () => {
         globex: 'id: globex\ntier: basic\nmodels:\n  fallbacks:\n    deep: [us.amazon.nova-pro-v1:0]\n',
       });
       expect(e.message).toMatch(/acme\.yaml: models\.fallbacks\.fast\.0: got "gpt-4o"; unknown model/);
-      expect(e.message).toMatch(/globex\.yaml: models\.fallbacks\.deep: tier "deep" is not in models\.allowed \(fast, balanced\)/);
+      expect(e.message).toMatch(
+        /globex\.yaml: models\.fallbacks\.deep: tier "deep" is not in models\.allowed \(fast, balanced\)/,
+      );
     });
 
     it('the file has an unknown field', () => {
