@@ -34,6 +34,17 @@ export const METRICS = {
   budgetDowngrades: { name: 'BudgetDowngrades', unit: 'Count' },
   /** Settlements that could not be written (reconciled later from the record). */
   settlementsDeferred: { name: 'SettlementsDeferred', unit: 'Count' },
+  /** Review outcomes (review workflow handlers). */
+  reviewsApproved: { name: 'ReviewsApproved', unit: 'Count' },
+  reviewsEdited: { name: 'ReviewsEdited', unit: 'Count' },
+  reviewsRejected: { name: 'ReviewsRejected', unit: 'Count' },
+  reviewsExpired: { name: 'ReviewsExpired', unit: 'Count' },
+  reviewsFailed: { name: 'ReviewsFailed', unit: 'Count' },
+  /** Reviews waiting for a decision, and the age of the oldest (emitted every few minutes by the review sweeper). */
+  pendingReviews: { name: 'PendingReviews', unit: 'Count' },
+  oldestPendingReviewAge: { name: 'OldestPendingReviewAgeSeconds', unit: 'Seconds' },
+  /** Webhook calls that failed after retries (the review outcome is stored regardless). */
+  webhookFailures: { name: 'WebhookFailures', unit: 'Count' },
 } as const;
 
 export type MetricKey = keyof typeof METRICS;

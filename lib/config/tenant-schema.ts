@@ -109,7 +109,24 @@ export const TenantFileSchema = z.strictObject({
         .optional()
         .describe('Answers of the strongest tier scored below this go to human review (at most confidenceThreshold)'),
       reviewerEmails: z.array(z.email()).max(20).optional(),
-      reviewTimeoutMinutes: z.number().int().min(5).max(10_080).optional(),
+      reviewTimeoutMinutes: z
+        .number()
+        .int()
+        .min(5)
+        .max(10_080)
+        .optional()
+        .describe('How long a review may wait for a decision before the timeout policy applies'),
+      reviewHeartbeatMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(10_079)
+        .optional()
+        .describe('A review nobody has opened within this time expires early (below reviewTimeoutMinutes)'),
+      webhookUrl: z
+        .url({ protocol: /^https$/, message: 'must be an https:// URL' })
+        .optional()
+        .describe('Called (POST, JSON) with the outcome of every review'),
       onTimeout: z.enum(['reject', 'release_unreviewed']).optional(),
     })
     .optional(),
@@ -164,6 +181,8 @@ export interface TenantConfig {
     readonly reviewThreshold: number;
     readonly reviewerEmails: readonly string[];
     readonly reviewTimeoutMinutes: number;
+    readonly reviewHeartbeatMinutes: number;
+    readonly webhookUrl?: string;
     readonly onTimeout: 'reject' | 'release_unreviewed';
   };
   readonly dataRetentionDays: number;
@@ -219,7 +238,19 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       message: `${routing.balancedThreshold} is above routing.deepThreshold (${routing.deepThreshold}); it must be at most that`,
     });
   }
-  const escalation = { ...d.escalation, reviewerEmails: [] as string[], ...file.escalation };
+  const timeout = file.escalation?.reviewTimeoutMinutes ?? d.escalation.reviewTimeoutMinutes;
+  const escalation = {
+    ...d.escalation,
+    reviewHeartbeatMinutes: Math.min(d.escalation.reviewHeartbeatMinutes, Math.max(1, Math.floor(timeout / 2))),
+    reviewerEmails: [] as string[],
+    ...file.escalation,
+  };
+  if (escalation.reviewHeartbeatMinutes >= escalation.reviewTimeoutMinutes) {
+    problems.push({
+      path: 'escalation.reviewHeartbeatMinutes',
+      message: `${escalation.reviewHeartbeatMinutes} must be below escalation.reviewTimeoutMinutes (${escalation.reviewTimeoutMinutes})`,
+    });
+  }
   if (escalation.reviewThreshold > escalation.confidenceThreshold) {
     problems.push({
       path: 'escalation.reviewThreshold',

@@ -55,6 +55,7 @@ export interface PlanDefaults {
     readonly confidenceThreshold: number;
     readonly reviewThreshold: number;
     readonly reviewTimeoutMinutes: number;
+    readonly reviewHeartbeatMinutes: number;
     readonly onTimeout: 'reject' | 'release_unreviewed';
   };
   readonly dataRetentionDays: number;
@@ -76,6 +77,7 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
     escalation: {
       ...CASCADE_DEFAULTS,
       reviewTimeoutMinutes: 2880,
+      reviewHeartbeatMinutes: 1440,
       onTimeout: 'reject',
     },
     dataRetentionDays: 30,
@@ -91,6 +93,7 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
     escalation: {
       ...CASCADE_DEFAULTS,
       reviewTimeoutMinutes: 1440,
+      reviewHeartbeatMinutes: 720,
       onTimeout: 'reject',
     },
     dataRetentionDays: 90,
@@ -106,6 +109,7 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
     escalation: {
       ...CASCADE_DEFAULTS,
       reviewTimeoutMinutes: 480,
+      reviewHeartbeatMinutes: 240,
       onTimeout: 'release_unreviewed',
     },
     dataRetentionDays: 365,
