@@ -47,6 +47,8 @@ export function buildSwitchboard(app: App, opts: SwitchboardOptions): Switchboar
   const platform = new PlatformStack(app, PLATFORM_STACK_NAME, {
     env,
     description: 'Switchboard platform: shared key, ops alerts, WAF, backup plan, API Gateway logging role',
+    // Known only when every tenant file is read; a `-c tenant=<id>` synth leaves the fleet budget line out.
+    fleetMonthlyBudgetUsd: opts.only ? undefined : configs.reduce((sum, t) => sum + t.monthlyBudgetUsd, 0),
   });
   const tenants = new Map<string, TenantStack>();
   for (const tenant of configs) {

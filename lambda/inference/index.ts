@@ -7,15 +7,18 @@
 import { randomUUID } from 'node:crypto';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { requireEnv } from '../shared/env';
 import { ApiError } from '../shared/errors';
-import { errorResponse, header, internalError, json } from '../shared/http';
+import { checkRoute, errorResponse, header, internalError, json } from '../shared/http';
+import { REVIEW_ENV } from '../shared/review-schema';
 import { makeTelemetry } from '../shared/telemetry';
 import { LEDGER_TABLE_ENV, TENANT_CONFIG_ENV, TenantRuntimeConfigSchema } from '../shared/tenant-runtime';
 import { makeBedrockInvoker } from './adapters/bedrock-invoker';
 import { makeDynamoLedger } from './adapters/dynamo-ledger';
+import { makeSfnReviewHandOff } from './adapters/sfn-review-handoff';
 import { scoreConfidence } from './core/confidence';
 import { ROUTER_MODEL, scoreRequest } from './core/routing/router';
 import { AcceptedRequestError, makeInferenceService, type RequestSummary } from './core/service';
@@ -39,8 +42,7 @@ const service = makeInferenceService({
   ids: { newRequestId: () => `req_${randomUUID().replace(/-/g, '')}` },
   route: (text) => scoreRequest(ROUTER_MODEL, text),
   confidence: scoreConfidence,
-  // Until the review workflow is deployed, a hand-off is the record's `pending_review` status and this id.
-  review: { start: async ({ requestId }) => ({ reviewId: `rev_${requestId.slice(4)}` }) },
+  review: makeSfnReviewHandOff(new SFNClient({ maxAttempts: 3 }), requireEnv(REVIEW_ENV.stateMachineArn)),
 });
 
 /** The embedded metrics of one answered (or failed after acceptance) inference request. */
@@ -80,13 +82,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
   const deadlineMs = started + Math.max(0, remaining - RECORD_RESERVE_MS);
   const route = event.resource;
   try {
-    const methods = ROUTES[route];
-    if (!methods) throw new ApiError('not_found', `No route ${event.httpMethod} ${event.path}`);
-    if (!methods.includes(event.httpMethod)) {
-      throw new ApiError('method_not_allowed', `${event.httpMethod} is not allowed on ${route}`, undefined, {
-        allow: methods.join(', '),
-      });
-    }
+    checkRoute(ROUTES, event);
     let result: { status: number; body: unknown; headers?: Record<string, string>; summary?: RequestSummary };
     if (route === '/v1/inference') {
       const body = parseInferenceBody({

@@ -36,3 +36,20 @@ export function header(headers: Record<string, string | undefined> | null | unde
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === want) return v;
   return undefined;
 }
+
+/**
+ * Checks an API Gateway proxy event against a route table (resource → methods): an unknown resource is
+ * 404 `not_found`, a known one with another method 405 `method_not_allowed` with an `Allow` header.
+ */
+export function checkRoute(
+  routes: Readonly<Record<string, readonly string[]>>,
+  event: { resource: string; httpMethod: string; path: string },
+): void {
+  const methods = routes[event.resource];
+  if (!methods) throw new ApiError('not_found', `No route ${event.httpMethod} ${event.path}`);
+  if (!methods.includes(event.httpMethod)) {
+    throw new ApiError('method_not_allowed', `${event.httpMethod} is not allowed on ${event.resource}`, undefined, {
+      allow: methods.join(', '),
+    });
+  }
+}

@@ -14,13 +14,30 @@ import {
   type Tier,
 } from '../../lambda/shared/catalog';
 import type { TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
-import { PLAN_DEFAULTS, PLANS, type Plan } from './tier-defaults';
+import {
+  type AlarmDefaults,
+  PLAN_DEFAULTS,
+  PLANS,
+  type Plan,
+  REVIEW_SLA_SHARE_OF_TIMEOUT,
+  type SeverityThresholds,
+} from './tier-defaults';
 
 const TierEnum = z.enum(TIERS);
 const knownModels = Object.keys(MODELS);
 
 /** Tenant ids: lowercase letters, digits and dashes, 3–32 characters, not starting or ending with a dash. */
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$/;
+
+/** `{ warning, critical }` alarm thresholds between `min` and `max`; either may be left to the plan default. */
+function severity(min: number, max: number) {
+  return z
+    .strictObject({
+      warning: z.number().min(min).max(max).optional().describe('Threshold of the Warning alarm'),
+      critical: z.number().min(min).max(max).optional().describe('Threshold of the Critical alarm'),
+    })
+    .optional();
+}
 
 /** What a tenant file may contain. */
 export const TenantFileSchema = z.strictObject({
@@ -152,6 +169,21 @@ export const TenantFileSchema = z.strictObject({
     })
     .optional(),
   tags: z.record(z.string().min(1).max(128), z.string().max(256)).optional(),
+  alarms: z
+    .strictObject({
+      errorRate5xxPercent: severity(0, 100).describe('5xx answers as a share of API requests, in percent'),
+      p99LatencyMs: severity(1, 60_000).describe('API p99 latency in milliseconds (15 minutes)'),
+      budgetShare: severity(0.01, 10).describe('Month spend / monthly budget (defaults 0.8 and 1.0)'),
+      reviewSlaMinutes: severity(1, 10_080).describe(
+        'Age of the oldest pending review, in minutes (defaults: half and 80% of escalation.reviewTimeoutMinutes)',
+      ),
+      fallbackRatePercent: severity(0, 1000).describe('Fallback model calls per 100 requests, sustained 15 minutes'),
+      lambdaErrors: severity(1, 100_000).describe('Inference function errors per 5 minutes'),
+      throttles: severity(1, 100_000).describe('Lambda throttles or DynamoDB throttled events per 5 minutes'),
+      stateMachineFailures: severity(1, 100_000).describe('Review executions failed or timed out per 5 minutes'),
+    })
+    .optional()
+    .describe('Alarm thresholds by severity (an alarm fires at or above its threshold); plan defaults otherwise'),
 });
 
 export type TenantFile = z.infer<typeof TenantFileSchema>;
@@ -193,6 +225,8 @@ export interface TenantConfig {
   };
   readonly lambda: { readonly reservedConcurrency: number; readonly memoryMb: number; readonly timeoutSeconds: number };
   readonly tags: Readonly<Record<string, string>>;
+  /** Alarm thresholds by severity (plan defaults applied; the review SLA follows the review timeout). */
+  readonly alarms: AlarmDefaults & { readonly reviewSlaMinutes: SeverityThresholds };
 }
 
 /** One problem in a tenant file: where and what. */
@@ -271,6 +305,7 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       message: `${throttle.burstLimit} is below throttle.rateLimit (${throttle.rateLimit}); burst must be at least the rate`,
     });
   }
+  const alarms = resolveAlarms(file, d.alarms, escalation.reviewTimeoutMinutes, problems);
   if (problems.length) return { problems };
   const byTier: Partial<Record<Tier, string>> = {};
   const fallbacks: Partial<Record<Tier, readonly string[]>> = {};
@@ -295,8 +330,45 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       limits,
       lambda: { ...d.lambda, ...file.lambda },
       tags: file.tags ?? {},
+      alarms,
     },
   };
+}
+
+/**
+ * The tenant's alarm thresholds: the file's values over the plan defaults; the review SLA defaults to shares
+ * of the review timeout. Each warning must be below its critical, and the review SLA must be reachable
+ * (below the review timeout, after which a review is no longer pending).
+ */
+function resolveAlarms(
+  file: TenantFile,
+  defaults: AlarmDefaults,
+  reviewTimeoutMinutes: number,
+  problems: FieldProblem[],
+): TenantConfig['alarms'] {
+  const slaDefault = {
+    warning: Math.max(1, Math.round(reviewTimeoutMinutes * REVIEW_SLA_SHARE_OF_TIMEOUT.warning)),
+    critical: Math.max(1, Math.round(reviewTimeoutMinutes * REVIEW_SLA_SHARE_OF_TIMEOUT.critical)),
+  };
+  const all = { ...defaults, reviewSlaMinutes: slaDefault };
+  const out = {} as Record<keyof TenantConfig['alarms'], SeverityThresholds>;
+  for (const key of Object.keys(all) as Array<keyof TenantConfig['alarms']>) {
+    const t = { ...all[key], ...file.alarms?.[key] };
+    if (t.warning >= t.critical) {
+      problems.push({
+        path: `alarms.${key}.warning`,
+        message: `${t.warning} must be below alarms.${key}.critical (${t.critical})`,
+      });
+    }
+    out[key] = t;
+  }
+  if (out.reviewSlaMinutes.critical >= reviewTimeoutMinutes) {
+    problems.push({
+      path: 'alarms.reviewSlaMinutes.critical',
+      message: `${out.reviewSlaMinutes.critical} must be below escalation.reviewTimeoutMinutes (${reviewTimeoutMinutes}): a review is no longer pending after its timeout`,
+    });
+  }
+  return out;
 }
 
 /** What the tenant's handlers receive (the `TENANT_CONFIG` environment variable). */

@@ -36,6 +36,39 @@ const CASCADE_DEFAULTS = {
   reviewThreshold: RECOMMENDED_THRESHOLDS.reviewThreshold,
 } as const;
 
+/** An alarm threshold per severity: the alarm fires when the value is at or above it. */
+export interface SeverityThresholds {
+  readonly warning: number;
+  readonly critical: number;
+}
+
+/**
+ * Alarm thresholds of a tenant (the tenant file's `alarms` block), each keyed by severity. The review SLA is
+ * not a plan default: unless the file sets it, it follows the tenant's review timeout
+ * ({@link REVIEW_SLA_SHARE_OF_TIMEOUT}).
+ */
+export interface AlarmDefaults {
+  /** 5xx answers as a share of API requests, in percent (5-minute periods, 2 of 3 breaching). */
+  readonly errorRate5xxPercent: SeverityThresholds;
+  /** API p99 latency in milliseconds (3 consecutive 5-minute periods). */
+  readonly p99LatencyMs: SeverityThresholds;
+  /** Month spend / monthly budget (BudgetUsedShare): 0.8 = 80 %. */
+  readonly budgetShare: SeverityThresholds;
+  /** Fallback calls per 100 requests, sustained over 15 minutes. */
+  readonly fallbackRatePercent: SeverityThresholds;
+  /** Inference function errors (crashes, timeouts) per 5 minutes. */
+  readonly lambdaErrors: SeverityThresholds;
+  /** Lambda throttles, and DynamoDB throttled read or write events, per 5 minutes. */
+  readonly throttles: SeverityThresholds;
+  /** Review state machine executions failed or timed out per 5 minutes. */
+  readonly stateMachineFailures: SeverityThresholds;
+}
+
+/** Default review SLA alarms as shares of the review timeout (oldest pending review age). */
+export const REVIEW_SLA_SHARE_OF_TIMEOUT: SeverityThresholds = { warning: 0.5, critical: 0.8 };
+
+const BUDGET_ALARMS: SeverityThresholds = { warning: 0.8, critical: 1.0 };
+
 /** Plans a tenant can be on. */
 export const PLANS = ['basic', 'standard', 'premium'] as const;
 export type Plan = (typeof PLANS)[number];
@@ -65,6 +98,7 @@ export interface PlanDefaults {
     readonly defaultMaxTokens: number;
   };
   readonly lambda: { readonly reservedConcurrency: number; readonly memoryMb: number; readonly timeoutSeconds: number };
+  readonly alarms: AlarmDefaults;
 }
 
 export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
@@ -83,6 +117,15 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
     dataRetentionDays: 30,
     limits: { maxPromptChars: 20_000, maxOutputTokens: 1024, defaultMaxTokens: 512 },
     lambda: { reservedConcurrency: 5, memoryMb: 512, timeoutSeconds: 29 },
+    alarms: {
+      errorRate5xxPercent: { warning: 5, critical: 10 },
+      p99LatencyMs: { warning: 20_000, critical: 27_000 },
+      budgetShare: BUDGET_ALARMS,
+      fallbackRatePercent: { warning: 20, critical: 40 },
+      lambdaErrors: { warning: 1, critical: 10 },
+      throttles: { warning: 5, critical: 50 },
+      stateMachineFailures: { warning: 1, critical: 5 },
+    },
   },
   standard: {
     models: { allowed: ['fast', 'balanced', 'deep'], default: 'balanced' },
@@ -99,6 +142,15 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
     dataRetentionDays: 90,
     limits: { maxPromptChars: 100_000, maxOutputTokens: 4096, defaultMaxTokens: 1024 },
     lambda: { reservedConcurrency: 10, memoryMb: 1024, timeoutSeconds: 29 },
+    alarms: {
+      errorRate5xxPercent: { warning: 2, critical: 5 },
+      p99LatencyMs: { warning: 15_000, critical: 25_000 },
+      budgetShare: BUDGET_ALARMS,
+      fallbackRatePercent: { warning: 10, critical: 25 },
+      lambdaErrors: { warning: 1, critical: 5 },
+      throttles: { warning: 1, critical: 20 },
+      stateMachineFailures: { warning: 1, critical: 3 },
+    },
   },
   premium: {
     models: { allowed: ['fast', 'balanced', 'deep'], default: 'balanced' },
@@ -115,5 +167,14 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
     dataRetentionDays: 365,
     limits: { maxPromptChars: 200_000, maxOutputTokens: 16_000, defaultMaxTokens: 2048 },
     lambda: { reservedConcurrency: 25, memoryMb: 1024, timeoutSeconds: 29 },
+    alarms: {
+      errorRate5xxPercent: { warning: 1, critical: 2 },
+      p99LatencyMs: { warning: 10_000, critical: 20_000 },
+      budgetShare: BUDGET_ALARMS,
+      fallbackRatePercent: { warning: 5, critical: 15 },
+      lambdaErrors: { warning: 1, critical: 3 },
+      throttles: { warning: 1, critical: 10 },
+      stateMachineFailures: { warning: 1, critical: 2 },
+    },
   },
 };

@@ -12,7 +12,7 @@ import { buildSync, type Metafile } from 'esbuild';
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 /** Handlers under `lambda/` that are deployed as functions. */
-export const HANDLERS = ['inference'] as const;
+export const HANDLERS = ['inference', 'review-api', 'review-steps'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /** A built bundle. */

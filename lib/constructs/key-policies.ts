@@ -48,3 +48,17 @@ export function logsServiceStatement(scope: IConstruct): iam.PolicyStatement {
     },
   });
 }
+
+/**
+ * CloudWatch alarms may use the key to publish to topics it encrypts (an alarm action on a KMS-encrypted SNS
+ * topic fails silently without this). Only `kms:Decrypt` and `kms:GenerateDataKey*`, as the SNS documentation
+ * for AWS service event sources prescribes; the topic policy still decides who may publish.
+ */
+export function cloudWatchAlarmsStatement(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'AllowCloudWatchAlarmsToUseKey',
+    principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    resources: ['*'],
+  });
+}

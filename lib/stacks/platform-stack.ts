@@ -3,6 +3,7 @@ import type * as backup from 'aws-cdk-lib/aws-backup';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { PlatformMonitoring } from '../constructs/monitoring/platform-monitoring';
 import { ApiGatewayAccountLogging } from '../constructs/platform/api-gateway-account';
 import { PlatformBackup } from '../constructs/platform/backup';
 import { EdgeProtection } from '../constructs/platform/edge-protection';
@@ -17,6 +18,11 @@ export interface PlatformStackProps extends StackProps {
    * @default - none
    */
   readonly opsEmails?: readonly string[];
+  /**
+   * Sum of the tenants' monthly budgets in USD, for the fleet dashboard's spend-vs-budget line.
+   * @default - no budget line
+   */
+  readonly fleetMonthlyBudgetUsd?: number;
 }
 
 /**
@@ -38,5 +44,9 @@ export class PlatformStack extends Stack {
     const b = new PlatformBackup(this, 'Backup', { key });
     this.backup = { plan: b.plan, role: b.role };
     new ApiGatewayAccountLogging(this, 'ApiGatewayLogging');
+
+    // --- monitoring (issue 5): fleet dashboard Switchboard-Fleet (SEARCH over TenantId) ---
+    new PlatformMonitoring(this, 'Monitoring', { fleetMonthlyBudgetUsd: props.fleetMonthlyBudgetUsd });
+    // --- end monitoring ---
   }
 }

@@ -1,8 +1,11 @@
 import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { REVIEW_ENV } from '../../lambda/shared/review-schema';
 import { type TenantConfig, toRuntimeConfig } from '../config/tenant-schema';
 import { InferenceFunction } from '../constructs/inference/inference-function';
-import { TenantApi } from '../constructs/tenant-api/tenant-api';
+import { TenantMonitoring } from '../constructs/monitoring/tenant-monitoring';
+import { TenantReview } from '../constructs/review/tenant-review';
+import { STAGE_NAME, TenantApi } from '../constructs/tenant-api/tenant-api';
 import { TenantData } from '../constructs/tenant-data/tenant-data';
 import type { PlatformStack } from './platform-stack';
 
@@ -25,13 +28,20 @@ export class TenantStack extends Stack {
   readonly data: TenantData;
   readonly inference: InferenceFunction;
   readonly api: TenantApi;
+  readonly review: TenantReview;
 
   constructor(scope: Construct, id: string, props: TenantStackProps) {
     super(scope, id, props);
     const { tenant, platform } = props;
 
     this.data = new TenantData(this, 'Data', { tenantId: tenant.id, backup: platform.backup });
+    this.review = new TenantReview(this, 'Review', {
+      tenant,
+      data: this.data,
+      sharedPolicies: [platform.lambdaRuntimePolicy],
+    });
     this.inference = new InferenceFunction(this, 'Inference', {
+      environment: { [REVIEW_ENV.stateMachineArn]: this.review.stateMachine.stateMachineArn },
       runtimeConfig: toRuntimeConfig(tenant),
       table: this.data.table,
       key: this.data.key,
@@ -41,6 +51,7 @@ export class TenantStack extends Stack {
       timeout: Duration.seconds(tenant.lambda.timeoutSeconds),
     });
     this.data.grantLedgerReadWrite(this.inference);
+    this.review.stateMachine.grantStartExecution(this.inference);
     this.api = new TenantApi(this, 'Api', {
       tenantId: tenant.id,
       handler: this.inference.fn,
@@ -49,6 +60,7 @@ export class TenantStack extends Stack {
       quota: tenant.quota,
       webAclArn: platform.webAclArn,
       integrationTimeout: Duration.seconds(tenant.lambda.timeoutSeconds),
+      reviewHandler: this.review.api.fn,
     });
 
     for (const [k, v] of Object.entries(tenant.tags)) Tags.of(this).add(k, v);
@@ -61,5 +73,25 @@ export class TenantStack extends Stack {
       description: 'aws apigateway get-api-key --api-key <id> --include-value',
     });
     new CfnOutput(this, 'LedgerTable', { value: this.data.table.tableName });
+
+    // --- monitoring (issue 5): dashboard Switchboard-<tenant>, alarms to the tenant and platform ops topics ---
+    const runtime = toRuntimeConfig(tenant);
+    new TenantMonitoring(this, 'Monitoring', {
+      tenantId: tenant.id,
+      api: this.api.api,
+      stageName: STAGE_NAME,
+      fn: this.inference.fn,
+      table: this.data.table,
+      key: this.data.key,
+      platformOpsTopic: platform.opsTopic,
+      monthlyBudgetUsd: tenant.monthlyBudgetUsd,
+      tiers: tenant.models.allowed,
+      bedrockModelIds: [
+        ...new Set([...Object.values(runtime.tierModels), ...Object.values(runtime.tierFallbacks).flat()]),
+      ] as string[],
+      thresholds: tenant.alarms,
+      reviewStateMachine: this.review.stateMachine,
+    });
+    // --- end monitoring ---
   }
 }

@@ -31,6 +31,17 @@ export function loadBundledHandler(opts: {
   refs: Record<string, string>;
   env: Record<string, string>;
 }): ProxyHandler {
+  return loadBundledModule<{ handler: ProxyHandler }>(opts).handler;
+}
+
+/** Like {@link loadBundledHandler}, for any handler signature (e.g. a Step Functions task). */
+export function loadBundledModule<M>(opts: {
+  template: TemplateJson;
+  outdir: string;
+  functionLogicalId: string;
+  refs: Record<string, string>;
+  env: Record<string, string>;
+}): M {
   const file = assetFileOf(opts.template, opts.outdir, opts.functionLogicalId);
   const vars = ((opts.template.Resources[opts.functionLogicalId]?.Properties?.Environment as { Variables?: object })
     ?.Variables ?? {}) as Record<string, unknown>;
@@ -41,14 +52,19 @@ export function loadBundledHandler(opts: {
       const target = opts.refs[(v as { Ref: string }).Ref];
       if (target === undefined) throw new Error(`No value for Ref ${(v as { Ref: string }).Ref} (env ${k})`);
       resolved[k] = target;
+    } else if (v && typeof v === 'object' && 'Fn::GetAtt' in v) {
+      const [id, attr] = (v as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      const target = opts.refs[`${id}.${attr}`];
+      if (target === undefined) throw new Error(`No value for Fn::GetAtt ${id}.${attr} (env ${k})`);
+      resolved[k] = target;
     } else throw new Error(`Cannot resolve env ${k}: ${JSON.stringify(v)}`);
   }
   Object.assign(process.env, resolved, opts.env);
-  let mod: { handler: ProxyHandler } | undefined;
+  let mod: M | undefined;
   jest.isolateModules(() => {
     mod = require(file);
   });
-  return mod!.handler;
+  return mod!;
 }
 
 let seq = 0;

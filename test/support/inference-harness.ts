@@ -94,7 +94,6 @@ export class InferenceHarness {
     const review: ReviewHandOff = {
       start: async (input) => {
         this.reviews.push(input);
-        return { reviewId: `rev_${input.requestId.slice(4)}` };
       },
     };
     const service = makeInferenceService({

@@ -78,6 +78,15 @@ export interface RequestRecord {
   readonly routerScore?: number;
   /** Set when the request was handed to human review. */
   readonly reviewId?: string;
+  /** How the review ended (set by the review workflow). */
+  readonly review?: {
+    readonly reviewId: string;
+    readonly outcome: string;
+    readonly reviewer?: string;
+    readonly note?: string;
+    readonly decidedAt: string;
+    readonly unreviewed?: boolean;
+  };
   /** Why the cascade stopped where it did (accepted, review, budget, deadline). */
   readonly cascadeReason?: string;
   /** Epoch seconds when TTL removes the record. */
@@ -102,6 +111,8 @@ export interface RequestOutcome {
   readonly error?: { readonly code: string; readonly message: string };
   readonly reviewId?: string;
   readonly cascadeReason?: string;
+  /** What the reviewers need to see (system and messages); only on `pending_review`. */
+  readonly reviewInput?: { readonly system?: string; readonly messages: readonly ChatMessage[] };
 }
 
 /** Usage of one tier: model calls that answered, their tokens and cost. */
@@ -186,13 +197,17 @@ export interface Clock {
 
 /** Hands a request whose answer is still unsure after the strongest tier to people. */
 export interface ReviewHandOff {
-  /** Starts the review of a request already recorded as `pending_review`-to-be; returns the review id. */
+  /**
+   * Starts the review of a request already recorded as `pending_review` (its record holds the review
+   * input). Idempotent per review id: a repeat starts nothing new.
+   */
   start(input: {
     requestId: string;
     tenantId: string;
+    reviewId: string;
     confidence: number;
     reason: string;
-  }): Promise<{ reviewId: string }>;
+  }): Promise<void>;
 }
 
 /** The learned router as the service sees it: pure, fast, no I/O. */

@@ -22,6 +22,7 @@ import type { Attempt, InferenceRequest, InferenceResponse } from '../../shared/
 import { costNanoUsd, nanoToUsd, type Tier, usdToNano } from '../../shared/catalog';
 import { ApiError } from '../../shared/errors';
 import { monthOf } from '../../shared/ledger-schema';
+import { reviewIdFor } from '../../shared/review-schema';
 import type { TenantRuntimeConfig } from '../../shared/tenant-runtime';
 import { cascadeDecision } from './cascade';
 import {
@@ -66,6 +67,7 @@ export interface RequestSummary {
   readonly budgetUsedShare?: number;
   readonly settlementDeferred: boolean;
   readonly budgetDowngrade: boolean;
+  readonly reviewHandOffFailed: boolean;
 }
 
 /** An `ApiError` raised after a request was accepted: the envelope carries the ledger's request id. */
@@ -119,6 +121,23 @@ export function bodyHash(req: InferenceRequest): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+/** Who gave the answer a caller sees: the model, a person, or nobody yet. */
+function answeredBy(r: RequestRecord) {
+  if (r.status === 'completed') return { type: 'model' as const, modelId: r.modelId };
+  if (r.status === 'reviewed' && r.review) {
+    return {
+      type: 'human' as const,
+      reviewer: r.review.reviewer ?? null,
+      outcome: r.review.outcome,
+      decidedAt: r.review.decidedAt,
+    };
+  }
+  if (r.status === 'expired' && r.review?.unreviewed) {
+    return { type: 'model' as const, modelId: r.modelId, unreviewed: true };
+  }
+  return null;
+}
+
 /** Builds the public view of a request record (`GET /v1/requests/{id}` and replays). */
 export function publicRecord(r: RequestRecord) {
   return {
@@ -129,7 +148,8 @@ export function publicRecord(r: RequestRecord) {
     tier: r.tier,
     modelId: r.modelId,
     routeReason: r.routeReason,
-    output: r.output ?? null,
+    // An answer waiting for review, rejected or expired under a reject policy is never shown.
+    output: answeredBy(r) ? (r.output ?? null) : null,
     confidence: r.confidence ?? null,
     routerScore: r.routerScore ?? null,
     cascadeReason: r.cascadeReason ?? null,
@@ -139,7 +159,8 @@ export function publicRecord(r: RequestRecord) {
     latencyMs: r.latencyMs ?? null,
     escalated: r.escalated ?? false,
     attempts: r.attempts,
-    answeredBy: r.status === 'completed' ? { type: 'model' as const, modelId: r.modelId } : null,
+    answeredBy: answeredBy(r),
+    review: r.review ?? null,
     error: r.error ?? null,
     metadata: r.metadata ?? {},
   };
@@ -625,17 +646,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     const escalations = attempts.filter((a) => a.reason?.startsWith('escalation')).length;
     const fallbacks = attempts.filter((a) => a.reason?.startsWith('fallback')).length;
 
-    let reviewId: string | undefined;
-    if (best && review) {
-      reviewId = (
-        await deps.review.start({
-          requestId,
-          tenantId: config.tenantId,
-          confidence: best.confidence,
-          reason: cascadeReason ?? 'below the review threshold',
-        })
-      ).reviewId;
-    }
+    const reviewId = best && review ? reviewIdFor(requestId) : undefined;
 
     const failure = best ? undefined : errorForFailures(failures, skipped);
     const outcome: RequestOutcome = {
@@ -649,7 +660,15 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       escalated: escalations > 0,
       attempts,
       ...(failure ? { error: { code: failure.code, message: failure.message.slice(0, 500) } } : {}),
-      ...(reviewId ? { reviewId } : {}),
+      ...(reviewId
+        ? {
+            reviewId,
+            reviewInput: {
+              ...(resolved.system ? { system: resolved.system } : {}),
+              messages: resolved.messages.map((m) => ({ role: m.role, content: m.content })),
+            },
+          }
+        : {}),
       ...(cascadeReason ? { cascadeReason } : {}),
     };
 
@@ -685,6 +704,23 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       settlementDeferred = true;
     }
 
+    // Hand-off after the record says pending_review, so the workflow finds what it needs. A failed start
+    // leaves the record pending_review with its review id; starting again (same execution name) is safe.
+    let reviewHandOffFailed = false;
+    if (best && reviewId && finished) {
+      try {
+        await deps.review.start({
+          requestId,
+          tenantId: config.tenantId,
+          reviewId,
+          confidence: best.confidence,
+          reason: cascadeReason ?? 'below the review threshold',
+        });
+      } catch {
+        reviewHandOffFailed = true;
+      }
+    }
+
     const summary: RequestSummary = {
       tier: outcome.tier,
       status: outcome.status,
@@ -699,6 +735,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       ...(budgetUsedShare !== undefined ? { budgetUsedShare } : {}),
       settlementDeferred,
       budgetDowngrade,
+      reviewHandOffFailed,
     };
 
     if (!best) {

@@ -1,8 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { cloudWatchAlarmsStatement } from '../key-policies';
 
 /** Props of {@link OpsAlerts}. */
 export interface OpsAlertsProps {
@@ -28,14 +28,7 @@ export class OpsAlerts extends Construct {
     });
     topic.applyRemovalPolicy(RemovalPolicy.RETAIN);
     // CloudWatch alarms publish to the encrypted topic through the key.
-    props.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToUseKey',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-      }),
-    );
+    props.key.addToResourcePolicy(cloudWatchAlarmsStatement());
     this.topic = topic;
   }
 }

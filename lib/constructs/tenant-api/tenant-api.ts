@@ -1,5 +1,6 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -7,7 +8,8 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { inferenceRequestJsonSchema } from '../../../lambda/shared/api-schema';
 import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
-import { acknowledge, acknowledgeInRegulatedPacks } from '../../compliance/acknowledge';
+import { acknowledge, acknowledgeInRegulatedPacks, nagArnPrefix } from '../../compliance/acknowledge';
+import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import { API_GATEWAY_LOG_GROUP_PREFIX } from '../platform/api-gateway-account';
 import { toCdkJsonSchema } from './request-model';
 
@@ -37,6 +39,12 @@ export interface TenantApiProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The review API function: adds the `/v1/reviews` routes with IAM authorization (SigV4) and a reviewer
+   * role that may call exactly those routes — a credential separate from the tenant's inference API key.
+   * @default - no review routes
+   */
+  readonly reviewHandler?: lambda.IFunction;
 }
 
 /** The deployed stage name: URLs are `https://<api>.execute-api.<region>.amazonaws.com/live/v1/...`. */
@@ -120,6 +128,8 @@ export class TenantApi extends Construct {
   readonly apiKey: apigw.IApiKey;
   readonly usagePlan: apigw.UsagePlan;
   readonly accessLogGroup: logs.ILogGroup;
+  /** The role reviewers assume to call the review routes (when there are review routes). */
+  readonly reviewerRole?: iam.IRole;
 
   constructor(scope: Construct, id: string, props: TenantApiProps) {
     super(scope, id);
@@ -216,6 +226,52 @@ export class TenantApi extends Construct {
         }),
       v1.addResource('usage').addMethod('GET', integration, { apiKeyRequired: true, requestValidator: validator }),
     ];
+
+    if (props.reviewHandler) {
+      const reviewIntegration = new apigw.LambdaIntegration(props.reviewHandler, { proxy: true });
+      const iamAuth = { authorizationType: apigw.AuthorizationType.IAM, requestValidator: validator };
+      const reviews = v1.addResource('reviews');
+      const review = reviews.addResource('{reviewId}');
+      const pathParam = { 'method.request.path.reviewId': true };
+      const reviewMethods = [
+        reviews.addMethod('GET', reviewIntegration, iamAuth),
+        reviews.addResource('export').addMethod('GET', reviewIntegration, iamAuth),
+        review.addMethod('GET', reviewIntegration, { ...iamAuth, requestParameters: pathParam }),
+        review
+          .addResource('decision')
+          .addMethod('POST', reviewIntegration, { ...iamAuth, requestParameters: pathParam }),
+      ];
+      const reviewer = new ManagedPolicyRole(this, 'ReviewerRole', {
+        assumedBy: new iam.AccountRootPrincipal(),
+        description: `Switchboard ${props.tenantId}: reviewers (the review API only)`,
+      });
+      reviewer.addStatements(
+        new iam.PolicyStatement({
+          sid: 'CallReviewApi',
+          actions: ['execute-api:Invoke'],
+          resources: reviewMethods.map((m) => m.methodArn),
+        }),
+      );
+      // Path parameters make two of the method ARNs end in wildcards ({reviewId} → *): exactly those routes.
+      const stack = Stack.of(this);
+      const apiId = stack.getLogicalId(api.node.defaultChild as CfnElement);
+      const stageId = stack.getLogicalId(api.deploymentStage.node.defaultChild as CfnElement);
+      for (const route of ['GET/v1/reviews/*', 'POST/v1/reviews/*/decision']) {
+        acknowledge(
+          reviewer.policy,
+          `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'execute-api')}:<${apiId}>/<${stageId}>/${route}]`,
+          'The wildcard is the {reviewId} path parameter of this one review route on this API and stage; reviewers may act on any review of this tenant, and the routes themselves are enumerated.',
+        );
+      }
+      for (const m of reviewMethods) {
+        acknowledge(
+          m,
+          'AwsSolutions-COG4',
+          "Review routes use IAM authorization (SigV4) with the tenant reviewer role; reviewers are the tenant operator's staff with AWS identities, not end users of a Cognito user pool.",
+        );
+      }
+      this.reviewerRole = reviewer.role;
+    }
 
     const apiKey = api.addApiKey('ApiKey', { description: `Switchboard ${props.tenantId} tenant key` });
     const usagePlan = api.addUsagePlan('UsagePlan', {

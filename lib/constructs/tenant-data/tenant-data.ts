@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
+import { REVIEW_GSI } from '../../../lambda/shared/review-schema';
 import { keyAdministrationStatement, logsServiceStatement } from '../key-policies';
 
 /** Props of {@link TenantData}. */
@@ -57,6 +58,13 @@ export class TenantData extends Construct {
       timeToLiveAttribute: LEDGER_KEYS.ttlAttribute,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Sparse index: pending reviews oldest first, decided reviews in decision order (review-schema.ts).
+    table.addGlobalSecondaryIndex({
+      indexName: REVIEW_GSI.name,
+      partitionKey: { name: REVIEW_GSI.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: REVIEW_GSI.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
     if (props.backup) {
       new backup.BackupSelection(this, 'Backup', {
         backupPlan: props.backup.plan,
@@ -79,7 +87,7 @@ export class TenantData extends Construct {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: LEDGER_READ_WRITE,
-      resourceArns: [this.table.tableArn],
+      resourceArns: [this.table.tableArn, `${this.table.tableArn}/index/${REVIEW_GSI.name}`],
     });
   }
 
@@ -90,6 +98,26 @@ export class TenantData extends Construct {
   grantKeyUse(grantee: iam.IGrantable): iam.Grant {
     this.allowKeyUseInKeyPolicy(grantee);
     return iam.Grant.addToPrincipal({ grantee, actions: KEY_USE, resourceArns: [this.key.keyArn] });
+  }
+
+  /**
+   * Lets only `principalArn` decrypt what was encrypted under `purpose` (an encryption context value):
+   * an explicit deny in the key policy for every other principal, whatever their IAM policies say.
+   */
+  restrictDecryptByPurpose(contextKey: string, purpose: string, principalArn: string): void {
+    this.keyImpl.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: `OnlyOneRoleDecrypts${purpose.replace(/[^A-Za-z0-9]/g, '')}`,
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Decrypt'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { [`kms:EncryptionContext:${contextKey}`]: purpose },
+          ArnNotEquals: { 'aws:PrincipalArn': principalArn },
+        },
+      }),
+    );
   }
 
   private allowKeyUseInKeyPolicy(grantee: iam.IGrantable): void {

@@ -117,14 +117,26 @@ describe('compliance report of the Switchboard app', () => {
     }
   });
 
-  it.each(TENANT_STACKS)('keeps the acknowledgements of %s within the budget of DESIGN.md', (stack) => {
-    expect(packOf(stack, 'AwsSolutions').acknowledged.length).toBeLessThanOrEqual(6);
-    for (const pack of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']) {
-      expect(packOf(stack, pack).acknowledged.length).toBeLessThanOrEqual(3);
-    }
-    expect(packOf(stack, 'Serverless').acknowledged.length).toBeLessThanOrEqual(1);
-    expect(packOf(stack, 'Switchboard').acknowledged).toEqual([]);
-  });
+  // DESIGN.md's budget for the API-key tenant API (6 AwsSolutions, 3 per regulated pack, 1 Serverless),
+  // plus what the review workflow adds and cannot fix: COG4 on its 4 IAM-authorized routes, IAM5 for the
+  // {reviewId} path parameter in 2 reviewer-role method ARNs, LambdaInsideVPC on its 2 functions, and in
+  // Serverless the metrics schedule without a DLQ and each reviewer e-mail subscription without redrive.
+  it.each(TENANT_STACKS)(
+    'keeps the acknowledgements of %s within the budget of DESIGN.md plus the review workflow',
+    (stack) => {
+      const aws = packOf(stack, 'AwsSolutions').acknowledged.map((a) => a.ruleId);
+      expect(aws.length).toBeLessThanOrEqual(6 + 4 + 2);
+      expect(aws.filter((r) => r.startsWith('AwsSolutions-IAM5'))).toHaveLength(2);
+      for (const pack of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']) {
+        expect(packOf(stack, pack).acknowledged.length).toBeLessThanOrEqual(3 + 1);
+      }
+      // One per reviewer e-mail subscription (a tenant file lists at most 20), one for the schedule.
+      const serverless = packOf(stack, 'Serverless').acknowledged.map((a) => a.ruleId);
+      expect(serverless.filter((r) => r !== 'Serverless-SNSRedrivePolicy')).toEqual(['Serverless-EventBusDLQ']);
+      expect(serverless.length).toBeLessThanOrEqual(1 + 20);
+      expect(packOf(stack, 'Switchboard').acknowledged).toEqual([]);
+    },
+  );
 
   it('keeps the platform stack to at most 4 AwsSolutions acknowledgements and none in the other packs', () => {
     expect(packOf(PLATFORM_STACK_NAME, 'AwsSolutions').acknowledged.length).toBeLessThanOrEqual(4);

@@ -65,7 +65,7 @@ describe('PlatformStack', () => {
   it('lets CloudWatch alarms use the platform key to publish to the encrypted topic', () => {
     const statements = statementsOf(props(onlyResource(raw, 'AWS::KMS::Key')[1]).KeyPolicy);
     const cw = statements.find((s) => (s.Principal as { Service?: string })?.Service === 'cloudwatch.amazonaws.com');
-    expect(asArray(cw?.Action)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']));
+    expect(asArray(cw?.Action)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']));
   });
 
   describe('WAF', () => {
@@ -158,13 +158,26 @@ describe('PlatformStack', () => {
     ]);
   });
 
-  it('shares a LambdaRuntimePolicy holding only X-Ray actions', () => {
+  it('shares a runtime policy holding only the X-Ray and log-delivery actions that accept no resource', () => {
     const shared = resourcesOfType(raw, 'AWS::IAM::ManagedPolicy').filter(([id]) =>
       id.startsWith('RuntimePoliciesLambdaRuntimePolicy'),
     );
     expect(shared).toHaveLength(1);
     const actions = statementsOf(props(shared[0]![1]).PolicyDocument).flatMap((s) => asArray(s.Action));
-    expect(actions.sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    expect(actions.sort()).toEqual([
+      'logs:CreateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:DescribeLogGroups',
+      'logs:DescribeResourcePolicies',
+      'logs:GetLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:UpdateLogDelivery',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
   });
 
   it('has no inline IAM policies', () => {

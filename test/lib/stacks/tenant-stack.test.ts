@@ -54,7 +54,12 @@ const configOf = (id: string) => {
 };
 const keyId = (id: string) => onlyResource(raw[id]!, 'AWS::KMS::Key')[0];
 const tableId = (id: string) => onlyResource(raw[id]!, 'AWS::DynamoDB::Table')[0];
-const fnOf = (id: string) => onlyResource(raw[id]!, 'AWS::Lambda::Function');
+/** The inference function (the review workflow adds two more functions, tested in their own suite). */
+const fnOf = (id: string): [string, CfnResourceJson] => {
+  const found = resourcesOfType(raw[id]!, 'AWS::Lambda::Function').filter(([lid]) => lid.startsWith('Inference'));
+  if (found.length !== 1) throw new Error(`expected one inference function in ${id}, found ${found.length}`);
+  return found[0]!;
+};
 const fnRoleId = (id: string) => flatten(props(fnOf(id)[1]).Role).replace(/^<(.+)\.Arn>$/, '$1');
 const resource = (id: string, logicalId: string): CfnResourceJson => {
   const r = raw[id]!.Resources[logicalId];
@@ -144,11 +149,20 @@ describe('TenantStack', () => {
       });
     });
 
-    it.each(TENANTS)('requires the API key on every method (%s)', (id) => {
-      const methods = resourcesOfType(raw[id]!, 'AWS::ApiGateway::Method');
-      expect(methods.map(([, m]) => props(m).HttpMethod).sort()).toEqual(['GET', 'GET', 'POST']);
-      for (const [, m] of methods) expect(props(m).ApiKeyRequired).toBe(true);
-    });
+    it.each(TENANTS)(
+      'requires the API key on every tenant route and IAM (the reviewer role) on every review route (%s)',
+      (id) => {
+        const methods = resourcesOfType(raw[id]!, 'AWS::ApiGateway::Method');
+        const isReview = (m: CfnResourceJson) => props(m).AuthorizationType === 'AWS_IAM';
+        const tenantRoutes = methods.filter(([, m]) => !isReview(m));
+        const reviewRoutes = methods.filter(([, m]) => isReview(m));
+        expect(tenantRoutes.map(([, m]) => props(m).HttpMethod).sort()).toEqual(['GET', 'GET', 'POST']);
+        for (const [, m] of tenantRoutes) expect(props(m).ApiKeyRequired).toBe(true);
+        // The inference key alone cannot call a review route: those need a SigV4 signature of the reviewer role.
+        expect(reviewRoutes.map(([, m]) => props(m).HttpMethod).sort()).toEqual(['GET', 'GET', 'GET', 'POST']);
+        for (const [, m] of reviewRoutes) expect(props(m).ApiKeyRequired).not.toBe(true);
+      },
+    );
 
     it('has a usage plan with the throttle and quota of the tenant file, and the API key attached', () => {
       const t = tpl('globex');
@@ -437,7 +451,12 @@ describe('TenantStack', () => {
       ]) {
         expect(actions.filter((a) => actionCovers(a, forbidden))).toEqual([]);
       }
-      for (const s of ddb) expect(asArray(s.Resource as unknown[]).map(flatten)).toEqual([`<${tableId(id)}.Arn>`]);
+      for (const s of ddb) {
+        expect(asArray(s.Resource as unknown[]).map(flatten)).toEqual([
+          `<${tableId(id)}.Arn>`,
+          `<${tableId(id)}.Arn>/index/gsi1`,
+        ]);
+      }
     });
 
     it.each(TENANTS)('scopes KMS use to its own key (%s)', (id) => {
@@ -447,14 +466,21 @@ describe('TenantStack', () => {
         expect(asArray(s.Resource as unknown[]).map(flatten)).toEqual([`<${keyId(id)}.Arn>`]);
     });
 
-    it.each(TENANTS)("has no wildcard resource in the tenant's own policies (%s)", (id) => {
-      for (const [, p] of resourcesOfType(raw[id]!, 'AWS::IAM::ManagedPolicy')) {
-        for (const s of statementsOf(props(p).PolicyDocument)) {
-          for (const r of asArray(s.Resource as unknown[])) expect(flatten(r)).not.toBe('*');
-          for (const a of asArray(s.Action)) expect(a).not.toMatch(/(^|:)\*$/);
+    it.each(TENANTS)(
+      "has no wildcard resource in the tenant's own policies (%s), except state machine log delivery",
+      (id) => {
+        // The CloudWatch Logs delivery actions accept only "*" (acknowledged on the workflow role).
+        const logDelivery =
+          /^logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/;
+        for (const [, p] of resourcesOfType(raw[id]!, 'AWS::IAM::ManagedPolicy')) {
+          for (const s of statementsOf(props(p).PolicyDocument)) {
+            if (asArray(s.Action).every((a) => logDelivery.test(a))) continue;
+            for (const r of asArray(s.Resource as unknown[])) expect(flatten(r)).not.toBe('*');
+            for (const a of asArray(s.Action)) expect(a).not.toMatch(/(^|:)\*$/);
+          }
         }
-      }
-    });
+      },
+    );
 
     it("attaches the platform's shared runtime policy to the function role", () => {
       const [policyId] = resourcesOfType(raw.platform!, 'AWS::IAM::ManagedPolicy').find(([lid]) =>
@@ -501,8 +527,11 @@ describe('TenantStack', () => {
     });
 
     it('adds the tags of the tenant file (acme cost-center)', () => {
-      for (const type of ['AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::KMS::Key']) {
+      for (const type of ['AWS::DynamoDB::Table', 'AWS::KMS::Key', 'AWS::StepFunctions::StateMachine']) {
         expect(tagsOf(onlyResource(raw.acme!, type)[1])['cost-center']).toBe('4711');
+      }
+      for (const [, fn] of resourcesOfType(raw.acme!, 'AWS::Lambda::Function')) {
+        expect(tagsOf(fn)['cost-center']).toBe('4711');
       }
       expect(tagsOf(onlyResource(raw.globex!, 'AWS::DynamoDB::Table')[1])['cost-center']).toBeUndefined();
     });

@@ -85,7 +85,10 @@ describe('TenantData', () => {
       'dynamodb:Query',
       'dynamodb:UpdateItem',
     ]);
-    expect(ddb.flatMap((s) => asArray(s.Resource as unknown[])).map(flatten)).toEqual([`<${tableId}.Arn>`]);
+    expect(ddb.flatMap((s) => asArray(s.Resource as unknown[])).map(flatten)).toEqual([
+      `<${tableId}.Arn>`,
+      `<${tableId}.Arn>/index/gsi1`,
+    ]);
     const kmsUse = statements.filter((s) => asArray(s.Action).includes('kms:Decrypt'));
     expect(kmsUse.flatMap((s) => asArray(s.Resource as unknown[])).map(flatten)).toEqual([`<${keyId}.Arn>`]);
     expect(principalsWithDecrypt(t)).toEqual([`<${roleId}.Arn>`]);

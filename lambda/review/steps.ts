@@ -1,0 +1,234 @@
+/**
+ * The review state machine's task steps. Each step is idempotent (Step Functions may retry it): the
+ * conditional writes in the store make a repeat a no-op, and a step that finds its work done returns the
+ * same result. The ledger is the source of truth; the state machine only sequences the steps.
+ *
+ *   recordPending   request record (pending_review) → review item (pending, in the pending index)
+ *   awaitDecision   stores the task token, encrypted; the execution then waits for the decision API
+ *   applyDecision   the decision a person recorded → the request record (reviewed / rejected)
+ *   applyTimeout    no decision in time → the tenant's policy (release unreviewed, or reject) → expired;
+ *                   a decision that raced the timeout wins
+ *   recordFailure   a step failed after its retries → review and request failed
+ *   callWebhook     tells the tenant's webhook the outcome (retried by the state machine)
+ *   webhookFailed   records that the webhook could not be told
+ *   emitQueueMetrics  pending reviews and the oldest one's age (scheduled)
+ */
+import type { MetricKey } from '../shared/metrics';
+import { REVIEW_ID_PATTERN, type ReviewRuntimeConfig, type ReviewStatus } from '../shared/review-schema';
+import type { Telemetry } from '../shared/telemetry';
+import type { ReviewItem, ReviewResolution, ReviewStore } from './store';
+import type { TokenCipher } from './token-cipher';
+
+export interface ReviewStepsDeps {
+  readonly config: ReviewRuntimeConfig;
+  readonly store: ReviewStore;
+  readonly cipher: TokenCipher;
+  readonly telemetry: Telemetry;
+  readonly now: () => number;
+  /** HTTP client for the webhook (fetch). */
+  readonly fetch: typeof fetch;
+}
+
+/** A step's input as the state machine sends it. */
+export interface StepEvent {
+  readonly step: string;
+  readonly reviewId?: string;
+  readonly requestId?: string;
+  readonly taskToken?: string;
+  readonly error?: { readonly Error?: string; readonly Cause?: string };
+  readonly outcome?: { readonly outcome?: string; readonly status?: string };
+}
+
+/** A failure the state machine should retry, then catch (its `name` is the error name Step Functions sees). */
+export class StepError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+const OUTCOME_METRIC: Record<Exclude<ReviewStatus, 'pending'>, MetricKey> = {
+  approved: 'reviewsApproved',
+  edited: 'reviewsEdited',
+  rejected: 'reviewsRejected',
+  expired: 'reviewsExpired',
+  failed: 'reviewsFailed',
+};
+
+export function makeReviewSteps(deps: ReviewStepsDeps) {
+  const { store, config, cipher, telemetry } = deps;
+  const iso = () => new Date(deps.now()).toISOString();
+
+  function ids(e: StepEvent): { reviewId: string; requestId: string } {
+    if (!e.reviewId || !REVIEW_ID_PATTERN.test(e.reviewId) || !e.requestId) {
+      throw new StepError('InvalidStepInput', `Step ${e.step} needs a reviewId and a requestId`);
+    }
+    return { reviewId: e.reviewId, requestId: e.requestId };
+  }
+
+  async function mustGetReview(reviewId: string): Promise<ReviewItem> {
+    const r = await store.getReview(reviewId);
+    if (!r) throw new StepError('ReviewNotFound', `Review ${reviewId} does not exist`);
+    return r;
+  }
+
+  /** What the request record becomes for a review in its final state. */
+  function resolutionOf(r: ReviewItem): ReviewResolution {
+    const review = {
+      reviewId: r.reviewId,
+      outcome: r.status,
+      decidedAt: r.decidedAt ?? iso(),
+      ...(r.reviewer ? { reviewer: r.reviewer } : {}),
+      ...(r.note ? { note: r.note } : {}),
+    };
+    switch (r.status) {
+      case 'approved':
+      case 'edited':
+        return { status: 'reviewed', output: r.finalAnswer ?? r.proposedAnswer, review };
+      case 'rejected':
+        return { status: 'rejected', review };
+      case 'expired':
+        return config.onTimeout === 'release_unreviewed'
+          ? { status: 'expired', output: r.proposedAnswer, review: { ...review, unreviewed: true } }
+          : { status: 'expired', review };
+      default:
+        throw new StepError('ReviewNotDecided', `Review ${r.reviewId} is ${r.status}`);
+    }
+  }
+
+  async function finish(r: ReviewItem) {
+    const resolution = resolutionOf(r);
+    const moved = await store.resolveRequest(r.requestId, resolution, iso());
+    if (moved) {
+      telemetry.metrics({ [OUTCOME_METRIC[r.status as Exclude<ReviewStatus, 'pending'>]]: 1 });
+      telemetry.log('INFO', 'review resolved', { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status });
+    }
+    return { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status, requestStatus: resolution.status };
+  }
+
+  const steps: Record<string, (e: StepEvent) => Promise<unknown>> = {
+    async recordPending(e) {
+      const { reviewId, requestId } = ids(e);
+      const req = await store.getRequest(requestId);
+      if (!req) throw new StepError('RequestNotFound', `Request ${requestId} does not exist`);
+      if (req.status === 'pending_review' && req.reviewInput) {
+        await store.createPending({
+          reviewId,
+          requestId,
+          tenantId: config.tenantId,
+          status: 'pending',
+          createdAt: iso(),
+          input: req.reviewInput,
+          attempts: req.attempts,
+          proposedAnswer: req.output ?? '',
+          confidence: req.confidence ?? null,
+          tier: req.tier,
+          modelId: req.modelId,
+          ...(req.cascadeReason ? { reason: req.cascadeReason } : {}),
+          expiresAt: req.expiresAt,
+        });
+      } else if (!(await store.getReview(reviewId))) {
+        throw new StepError('RequestNotPendingReview', `Request ${requestId} is ${req.status}, not pending_review`);
+      }
+      return { reviewId, requestId, path: `/v1/reviews/${reviewId}` };
+    },
+
+    async awaitDecision(e) {
+      const { reviewId } = ids(e);
+      if (!e.taskToken) throw new StepError('InvalidStepInput', 'awaitDecision needs the task token');
+      const ciphertext = await cipher.encrypt(reviewId, e.taskToken);
+      if (!(await store.saveToken(reviewId, ciphertext))) {
+        // Decided or expired already (a retried step): nothing to wait for, and nothing to store.
+        telemetry.log('WARN', 'review no longer pending when its token arrived', { reviewId });
+      }
+      return { waiting: true };
+    },
+
+    async applyDecision(e) {
+      const { reviewId } = ids(e);
+      return finish(await mustGetReview(reviewId));
+    },
+
+    async applyTimeout(e) {
+      const { reviewId } = ids(e);
+      await store.decide(reviewId, { status: 'expired', decidedAt: iso(), note: e.error?.Error });
+      // A decision recorded just before the timeout wins over the expiry.
+      return finish(await mustGetReview(reviewId));
+    },
+
+    async recordFailure(e) {
+      const { reviewId, requestId } = ids(e);
+      const cause = `${e.error?.Error ?? 'Error'}: ${String(e.error?.Cause ?? '').slice(0, 300)}`;
+      const decided = await store.decide(reviewId, { status: 'failed', decidedAt: iso(), note: cause });
+      const failed = await store.failRequest(requestId, iso(), `The review workflow failed (${e.error?.Error})`);
+      if (decided || failed) telemetry.metrics({ reviewsFailed: 1 });
+      telemetry.log('ERROR', 'review workflow failed', { reviewId, requestId, error: e.error?.Error });
+      return { reviewId, requestId, outcome: 'failed' };
+    },
+
+    async callWebhook(e) {
+      const { reviewId, requestId } = ids(e);
+      if (!config.webhookUrl) return { delivered: false };
+      const r = await mustGetReview(reviewId);
+      const body = {
+        event: 'review.completed',
+        tenantId: config.tenantId,
+        requestId,
+        reviewId,
+        outcome: r.status,
+        decidedAt: r.decidedAt ?? null,
+        reviewer: r.reviewer ?? null,
+        path: `/v1/requests/${requestId}`,
+      };
+      let status: number;
+      try {
+        const res = await deps.fetch(config.webhookUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'switchboard-review/1' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(5_000),
+        });
+        status = res.status;
+      } catch (err) {
+        throw new StepError('WebhookFailed', `Webhook not reachable: ${(err as Error)?.name}`);
+      }
+      if (status < 200 || status > 299) throw new StepError('WebhookFailed', `Webhook answered ${status}`);
+      await store.setWebhook(reviewId, 'delivered');
+      return { delivered: true, status };
+    },
+
+    async webhookFailed(e) {
+      const { reviewId } = ids(e);
+      await store.setWebhook(reviewId, 'failed');
+      telemetry.metrics({ webhookFailures: 1 });
+      telemetry.log('WARN', 'webhook not delivered', { reviewId, error: e.error?.Error });
+      return { delivered: false };
+    },
+
+    async emitQueueMetrics() {
+      let pending = 0;
+      let oldest: string | undefined;
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const p = await store.listPending(500, cursor);
+        if (page === 0) oldest = p.items[0]?.createdAt;
+        pending += p.items.length;
+        cursor = p.next;
+        if (!cursor) break;
+      }
+      const ageSeconds = oldest ? Math.max(0, Math.round((deps.now() - Date.parse(oldest)) / 1000)) : 0;
+      telemetry.metrics({ pendingReviews: pending, oldestPendingReviewAge: ageSeconds });
+      return { pending, oldestAgeSeconds: ageSeconds };
+    },
+  };
+
+  return {
+    async run(e: StepEvent): Promise<unknown> {
+      const fn = steps[e?.step];
+      if (!fn) throw new StepError('UnknownStep', `Unknown review step "${e?.step}"`);
+      return fn(e);
+    },
+  };
+}
+
+export type ReviewSteps = ReturnType<typeof makeReviewSteps>;

@@ -1,0 +1,260 @@
+/**
+ * Review items and the review side of request records, on the tenant's ledger table. Every write is a
+ * single-item conditional update, so each state change happens once: a review is created once, decided
+ * once (the first decision wins; a second sees the condition fail), expired only while still pending,
+ * and a request record leaves `pending_review` once.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Attempt, RequestStatus } from '../shared/api-schema';
+import { requestKey } from '../shared/ledger-schema';
+import { REVIEW_GSI, REVIEW_PARTITIONS, type ReviewStatus, reviewKey } from '../shared/review-schema';
+
+/** A review as stored. */
+export interface ReviewItem {
+  readonly reviewId: string;
+  readonly requestId: string;
+  readonly tenantId: string;
+  readonly status: ReviewStatus;
+  readonly createdAt: string;
+  /** What the model was asked (system and messages), for the reviewer. */
+  readonly input: { readonly system?: string; readonly messages: ReadonlyArray<{ role: string; content: string }> };
+  readonly attempts: readonly Attempt[];
+  readonly proposedAnswer: string;
+  readonly confidence: number | null;
+  readonly tier: string;
+  readonly modelId: string;
+  readonly reason?: string;
+  /** KMS ciphertext (base64) of the task token: decrypted only by the decision function. */
+  readonly tokenCiphertext?: string;
+  readonly decidedAt?: string;
+  readonly reviewer?: string;
+  readonly note?: string;
+  readonly finalAnswer?: string;
+  /** True when the reviewer accepted the model's answer unchanged. */
+  readonly modelAnswerAccepted?: boolean;
+  readonly webhook?: 'delivered' | 'failed';
+  readonly expiresAt: number;
+}
+
+/** The review-related view of a request record. */
+export interface RequestForReview {
+  readonly requestId: string;
+  readonly tenantId: string;
+  readonly status: RequestStatus;
+  readonly tier: string;
+  readonly modelId: string;
+  readonly output?: string;
+  readonly confidence?: number | null;
+  readonly attempts: readonly Attempt[];
+  readonly reviewId?: string;
+  readonly reviewInput?: ReviewItem['input'];
+  readonly cascadeReason?: string;
+  readonly expiresAt: number;
+}
+
+/** How a review ended, as written to the request record. */
+export interface ReviewResolution {
+  readonly status: Extract<RequestStatus, 'reviewed' | 'rejected' | 'expired'>;
+  readonly output?: string;
+  readonly review: {
+    readonly reviewId: string;
+    readonly outcome: ReviewStatus;
+    readonly reviewer?: string;
+    readonly note?: string;
+    readonly decidedAt: string;
+    /** The model's answer went out without a person's approval (timeout policy `release_unreviewed`). */
+    readonly unreviewed?: boolean;
+  };
+}
+
+const isConditionFailure = (e: unknown) =>
+  e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
+
+function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, [REVIEW_GSI.partitionKey]: _g1, [REVIEW_GSI.sortKey]: _g2, ...rest } = item;
+  return rest as T;
+}
+
+/** A page of reviews and the cursor of the next page (opaque, base64url JSON of the last key). */
+export interface Page<T> {
+  readonly items: T[];
+  readonly next?: string;
+}
+
+export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) {
+  async function update(
+    key: Record<string, string>,
+    sets: Record<string, unknown>,
+    condition: string,
+    extra: { names?: Record<string, string>; values?: Record<string, unknown>; remove?: string[] } = {},
+  ): Promise<boolean> {
+    const names: Record<string, string> = { ...extra.names };
+    const values: Record<string, unknown> = { ...extra.values };
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(sets)) {
+      if (v === undefined) continue;
+      names[`#${k}`] = k;
+      values[`:${k}`] = v;
+      parts.push(`#${k} = :${k}`);
+    }
+    const removes = (extra.remove ?? []).map((r) => {
+      names[`#${r}`] = r;
+      return `#${r}`;
+    });
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key,
+          UpdateExpression: `SET ${parts.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async function query(partition: string, limit: number, cursor?: string): Promise<Page<ReviewItem>> {
+    const res = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: REVIEW_GSI.name,
+        KeyConditionExpression: '#p = :p',
+        ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey },
+        ExpressionAttributeValues: { ':p': partition },
+        ScanIndexForward: true,
+        Limit: limit,
+        ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) } : {}),
+      }),
+    );
+    return {
+      items: (res.Items ?? []).map((i) => strip<ReviewItem>(i)),
+      ...(res.LastEvaluatedKey
+        ? { next: Buffer.from(JSON.stringify(res.LastEvaluatedKey)).toString('base64url') }
+        : {}),
+    };
+  }
+
+  return {
+    async getRequest(requestId: string): Promise<RequestForReview | undefined> {
+      const res = await doc.send(
+        new GetCommand({ TableName: tableName, Key: requestKey(requestId), ConsistentRead: true }),
+      );
+      return res.Item ? strip<RequestForReview>(res.Item) : undefined;
+    },
+
+    async getReview(reviewId: string): Promise<ReviewItem | undefined> {
+      const res = await doc.send(
+        new GetCommand({ TableName: tableName, Key: reviewKey(reviewId), ConsistentRead: true }),
+      );
+      return res.Item ? strip<ReviewItem>(res.Item) : undefined;
+    },
+
+    /** Creates the pending review unless it exists (a retried step finds it). */
+    async createPending(review: ReviewItem): Promise<'created' | 'exists'> {
+      try {
+        await doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...reviewKey(review.reviewId),
+              ...review,
+              [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.pending,
+              [REVIEW_GSI.sortKey]: `${review.createdAt}#${review.reviewId}`,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return 'created';
+      } catch (e) {
+        if (isConditionFailure(e)) return 'exists';
+        throw e;
+      }
+    },
+
+    /** Stores the (encrypted) task token of a pending review. */
+    saveToken(reviewId: string, tokenCiphertext: string): Promise<boolean> {
+      return update(reviewKey(reviewId), { tokenCiphertext }, '#status = :pending', {
+        names: { '#status': 'status' },
+        values: { ':pending': 'pending' },
+      });
+    },
+
+    /**
+     * Records a decision or an expiry: only from `pending` (and, for a person's decision, only once the
+     * workflow is waiting, i.e. the token is stored). Moves the review to the decided partition.
+     */
+    decide(
+      reviewId: string,
+      d: {
+        status: Exclude<ReviewStatus, 'pending'>;
+        decidedAt: string;
+        reviewer?: string;
+        note?: string;
+        finalAnswer?: string;
+        modelAnswerAccepted?: boolean;
+        requireToken?: boolean;
+      },
+    ): Promise<boolean> {
+      const { requireToken, ...sets } = d;
+      return update(
+        reviewKey(reviewId),
+        {
+          ...sets,
+          [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.decided,
+          [REVIEW_GSI.sortKey]: `${d.decidedAt}#${reviewId}`,
+        },
+        `#status = :pending${requireToken ? ' AND attribute_exists(tokenCiphertext)' : ''}`,
+        { names: { '#status': 'status' }, values: { ':pending': 'pending' }, remove: ['tokenCiphertext'] },
+      );
+    },
+
+    setWebhook(reviewId: string, webhook: 'delivered' | 'failed'): Promise<boolean> {
+      return update(reviewKey(reviewId), { webhook }, 'attribute_exists(pk)');
+    },
+
+    /** Moves a request out of `pending_review` (once). */
+    resolveRequest(requestId: string, r: ReviewResolution, at: string): Promise<boolean> {
+      return update(
+        requestKey(requestId),
+        { status: r.status, updatedAt: at, review: r.review, ...(r.output !== undefined ? { output: r.output } : {}) },
+        '#status = :pendingReview',
+        {
+          names: { '#status': 'status' },
+          values: { ':pendingReview': 'pending_review' },
+          // The prompt copy goes; the model's answer stays only if it is released.
+          remove: r.output === undefined ? ['reviewInput', 'output'] : ['reviewInput'],
+        },
+      );
+    },
+
+    /** Marks a request whose review workflow failed. */
+    failRequest(requestId: string, at: string, message: string): Promise<boolean> {
+      return update(
+        requestKey(requestId),
+        { status: 'failed', updatedAt: at, error: { code: 'review_failed', message } },
+        '#status = :pendingReview',
+        { names: { '#status': 'status' }, values: { ':pendingReview': 'pending_review' } },
+      );
+    },
+
+    /** Pending reviews, oldest first. */
+    listPending: (limit: number, cursor?: string) => query(REVIEW_PARTITIONS.pending, limit, cursor),
+    /** Decided and expired reviews in decision order (the labelled examples). */
+    listDecided: (limit: number, cursor?: string) => query(REVIEW_PARTITIONS.decided, limit, cursor),
+  };
+}
+
+export type ReviewStore = ReturnType<typeof makeReviewStore>;

@@ -1,0 +1,91 @@
+/**
+ * The human review workflow's shared definitions: ids, ledger keys, statuses, the decision body, the
+ * state machine's task actions and the environment variables. Used by the CDK construct
+ * (lib/constructs/review), the review handlers and the inference handler's hand-off, so they cannot drift.
+ *
+ * Ledger items (same table as the requests, see ledger-schema.ts):
+ *
+ * | item                       | pk              | sk       | gsi1pk            | gsi1sk                  |
+ * |----------------------------|-----------------|----------|-------------------|-------------------------|
+ * | review, waiting            | `REV#<id>`      | `REVIEW` | `REVIEWS#pending` | `<createdAt>#<id>`      |
+ * | review, decided or expired | `REV#<id>`      | `REVIEW` | `REVIEWS#decided` | `<decidedAt>#<id>`      |
+ *
+ * The sparse GSI lists pending reviews oldest first and decided reviews (the labelled examples of the
+ * flywheel) in decision order, with no scan.
+ */
+import * as z from 'zod';
+
+/** The review id of a request: derived, so a hand-off retried after a failure starts the same execution. */
+export function reviewIdFor(requestId: string): string {
+  return `rev_${requestId.replace(/^req_/, '')}`;
+}
+
+/** Review ids as they appear in paths. */
+export const REVIEW_ID_PATTERN = /^rev_[A-Za-z0-9_-]{10,40}$/;
+
+export const REVIEW_STATUSES = ['pending', 'approved', 'edited', 'rejected', 'expired', 'failed'] as const;
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
+
+export const REVIEW_GSI = { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
+export const REVIEW_PARTITIONS = { pending: 'REVIEWS#pending', decided: 'REVIEWS#decided' } as const;
+
+/** Key of a review item. */
+export function reviewKey(reviewId: string) {
+  return { pk: `REV#${reviewId}`, sk: 'REVIEW' };
+}
+
+/** `POST /v1/reviews/{reviewId}/decision` body. */
+export const DecisionSchema = z
+  .strictObject({
+    action: z.enum(['approve', 'edit', 'reject']),
+    answer: z.string().min(1).max(200_000).optional(),
+    reviewer: z.string().min(1).max(200),
+    note: z.string().max(2_000).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.action === 'edit' && d.answer === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['answer'], message: 'required when action is "edit"' });
+    }
+    if (d.action !== 'edit' && d.answer !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['answer'], message: 'only allowed when action is "edit"' });
+    }
+  });
+export type Decision = z.infer<typeof DecisionSchema>;
+
+/** What the state machine's tasks ask the review steps function to do. */
+export const REVIEW_STEPS = [
+  'recordPending',
+  'awaitDecision',
+  'applyDecision',
+  'applyTimeout',
+  'recordFailure',
+  'callWebhook',
+] as const;
+export type ReviewStep = (typeof REVIEW_STEPS)[number];
+
+/** The execution input the inference hand-off sends (never the prompt: that is read from the ledger). */
+export interface ReviewExecutionInput {
+  readonly tenantId: string;
+  readonly requestId: string;
+  readonly reviewId: string;
+}
+
+/** Encryption context of a stored task token: the key policy lets only the decision role decrypt it. */
+export const TASK_TOKEN_CONTEXT_KEY = 'switchboard:purpose';
+export const TASK_TOKEN_CONTEXT_VALUE = 'review-task-token';
+
+/** Environment variables of the review functions and the inference hand-off. */
+export const REVIEW_ENV = {
+  stateMachineArn: 'REVIEW_STATE_MACHINE_ARN',
+  keyId: 'TENANT_KEY_ID',
+  review: 'REVIEW_CONFIG',
+} as const;
+
+/** What the review functions know of the tenant's review settings (`REVIEW_CONFIG`, JSON). */
+export const ReviewRuntimeConfigSchema = z.strictObject({
+  tenantId: z.string(),
+  onTimeout: z.enum(['reject', 'release_unreviewed']),
+  webhookUrl: z.string().optional(),
+  dataRetentionDays: z.number().int().positive(),
+});
+export type ReviewRuntimeConfig = z.infer<typeof ReviewRuntimeConfigSchema>;

@@ -1,0 +1,293 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import {
+  REVIEW_ENV,
+  type ReviewRuntimeConfig,
+  type ReviewStep,
+  TASK_TOKEN_CONTEXT_KEY,
+  TASK_TOKEN_CONTEXT_VALUE,
+} from '../../../lambda/shared/review-schema';
+import { LEDGER_TABLE_ENV } from '../../../lambda/shared/tenant-runtime';
+import { acknowledge } from '../../compliance/acknowledge';
+import type { TenantConfig } from '../../config/tenant-schema';
+import { TenantFunction } from '../functions/tenant-function';
+import { ManagedPolicyRole } from '../iam/managed-policy-role';
+import type { TenantData } from '../tenant-data/tenant-data';
+
+/** Props of {@link TenantReview}. */
+export interface TenantReviewProps {
+  readonly tenant: TenantConfig;
+  readonly data: TenantData;
+  /** Shared customer-managed policies for the functions and the state machine (X-Ray). */
+  readonly sharedPolicies: readonly iam.IManagedPolicy[];
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Margin of the whole execution over the decision wait (notify, apply, webhook with retries). */
+const EXECUTION_MARGIN = Duration.minutes(30);
+
+/**
+ * A tenant's human review workflow: a Standard state machine that records a review as pending, notifies
+ * the reviewers (KMS-encrypted SNS topic, one email subscription per reviewer in the tenant file; the
+ * message carries the review id and path only), waits for a person's decision with a task token
+ * (heartbeat and timeout from the tenant file), applies it (or the tenant's timeout policy), optionally
+ * tells the tenant's webhook, and records `failed` if any step fails after its retries.
+ *
+ * Two functions with separate roles: the steps function (the state machine's tasks; may encrypt task
+ * tokens) and the decision function (the review API; the only role that can decrypt a token, and that
+ * can send task success, failure or heartbeat, only for this state machine).
+ */
+export class TenantReview extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly topic: sns.Topic;
+  readonly steps: TenantFunction;
+  readonly api: TenantFunction;
+  readonly logGroup: logs.ILogGroup;
+
+  constructor(scope: Construct, id: string, props: TenantReviewProps) {
+    super(scope, id);
+    const { tenant, data } = props;
+    const esc = tenant.escalation;
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const reviewConfig: ReviewRuntimeConfig = {
+      tenantId: tenant.id,
+      onTimeout: esc.onTimeout,
+      ...(esc.webhookUrl ? { webhookUrl: esc.webhookUrl } : {}),
+      dataRetentionDays: tenant.dataRetentionDays,
+    };
+    const environment = {
+      [LEDGER_TABLE_ENV]: data.table.tableName,
+      [REVIEW_ENV.review]: JSON.stringify(reviewConfig),
+      [REVIEW_ENV.keyId]: data.key.keyArn,
+    };
+
+    this.topic = new sns.Topic(this, 'Reviewers', {
+      displayName: `Switchboard ${tenant.id}: answers waiting for review`,
+      masterKey: data.key,
+      enforceSSL: true,
+    });
+    for (const email of esc.reviewerEmails) this.topic.addSubscription(new subs.EmailSubscription(email));
+
+    this.steps = new TenantFunction(this, 'Steps', {
+      tenantId: tenant.id,
+      handler: 'review-steps',
+      purpose: 'review workflow steps',
+      key: data.key,
+      sharedPolicies: props.sharedPolicies,
+      environment,
+      timeout: Duration.seconds(30),
+      logRetention: retention,
+    });
+    this.api = new TenantFunction(this, 'Decisions', {
+      tenantId: tenant.id,
+      handler: 'review-api',
+      purpose: 'review API (list, show, decide, export)',
+      key: data.key,
+      sharedPolicies: props.sharedPolicies,
+      environment,
+      timeout: Duration.seconds(29),
+      logRetention: retention,
+    });
+    data.grantLedgerReadWrite(this.steps);
+    data.grantLedgerReadWrite(this.api);
+    // Task tokens: the steps role encrypts them, only the decision role can decrypt them (key policy deny).
+    const tokenContext = { [`kms:EncryptionContext:${TASK_TOKEN_CONTEXT_KEY}`]: TASK_TOKEN_CONTEXT_VALUE };
+    this.steps.addStatements(
+      new iam.PolicyStatement({
+        sid: 'EncryptTaskTokens',
+        actions: ['kms:Encrypt'],
+        resources: [data.key.keyArn],
+        conditions: { StringEquals: tokenContext },
+      }),
+    );
+    this.api.addStatements(
+      new iam.PolicyStatement({
+        sid: 'DecryptTaskTokens',
+        actions: ['kms:Decrypt'],
+        resources: [data.key.keyArn],
+        conditions: { StringEquals: tokenContext },
+      }),
+    );
+    data.restrictDecryptByPurpose(TASK_TOKEN_CONTEXT_KEY, TASK_TOKEN_CONTEXT_VALUE, this.api.roleArn);
+
+    const role = new ManagedPolicyRole(this, 'WorkflowRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: `Switchboard ${tenant.id}: review state machine`,
+      sharedPolicies: props.sharedPolicies,
+    });
+    data.grantKeyUse(role); // publish to the encrypted topic
+    this.logGroup = new logs.LogGroup(this, 'WorkflowLogs', {
+      logGroupName: `/aws/vendedlogs/states/switchboard-${tenant.id}-review`,
+      encryptionKey: data.key,
+      retention,
+    });
+
+    /** A Lambda task of the steps function; its result lands at `resultPath` (default: the state's name). */
+    const step = (
+      name: string,
+      s: ReviewStep | 'webhookFailed',
+      fields: Record<string, string> = {},
+      resultPath = `$.${name.charAt(0).toLowerCase()}${name.slice(1)}`,
+    ) =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: this.steps.fn,
+        payload: sfn.TaskInput.fromObject({
+          step: s,
+          'reviewId.$': '$.reviewId',
+          'requestId.$': '$.requestId',
+          ...fields,
+        }),
+        resultSelector: { 'result.$': '$.Payload' },
+        resultPath,
+        retryOnServiceExceptions: true,
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+      });
+    const withRetry = <T extends sfn.TaskStateBase>(t: T): T => {
+      t.addRetry({
+        errors: ['States.TaskFailed'],
+        maxAttempts: 3,
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return t;
+    };
+
+    const recordFailure = new tasks.LambdaInvoke(this, 'RecordFailure', {
+      lambdaFunction: this.steps.fn,
+      payload: sfn.TaskInput.fromObject({
+        step: 'recordFailure',
+        'reviewId.$': '$.reviewId',
+        'requestId.$': '$.requestId',
+        'error.$': '$.error',
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+      retryOnServiceExceptions: true,
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+    });
+    withRetry(recordFailure);
+    recordFailure.next(
+      new sfn.Fail(this, 'ReviewFailed', { error: 'ReviewFailed', cause: 'A review step failed after its retries' }),
+    );
+    const catchAll = <T extends sfn.TaskStateBase>(t: T): T => {
+      withRetry(t);
+      t.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+      return t;
+    };
+
+    const recordPending = catchAll(step('RecordPending', 'recordPending'));
+    const notify = catchAll(
+      new tasks.SnsPublish(this, 'NotifyReviewers', {
+        topic: this.topic,
+        subject: `Switchboard ${tenant.id}: an answer is waiting for review`,
+        message: sfn.TaskInput.fromJsonPathAt(
+          `States.Format('Review {} of request {} is waiting for a decision. Open it with GET /v1/reviews/{} (reviewer credentials). It expires in ${esc.reviewTimeoutMinutes} minutes.', $.reviewId, $.requestId, $.reviewId)`,
+        ),
+        resultPath: sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+      }),
+    );
+    const awaitDecision = new tasks.LambdaInvoke(this, 'AwaitDecision', {
+      lambdaFunction: this.steps.fn,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({
+        step: 'awaitDecision',
+        'reviewId.$': '$.reviewId',
+        'requestId.$': '$.requestId',
+        taskToken: sfn.JsonPath.taskToken,
+      }),
+      resultPath: '$.decision',
+      heartbeatTimeout: sfn.Timeout.duration(Duration.minutes(esc.reviewHeartbeatMinutes)),
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(esc.reviewTimeoutMinutes)),
+      retryOnServiceExceptions: true,
+    });
+    const applyTimeout = catchAll(step('ApplyTimeoutPolicy', 'applyTimeout', { 'error.$': '$.timeout' }, '$.outcome'));
+    awaitDecision.addCatch(applyTimeout, {
+      errors: [sfn.Errors.TIMEOUT, sfn.Errors.HEARTBEAT_TIMEOUT],
+      resultPath: '$.timeout',
+    });
+    awaitDecision.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    const applyDecision = catchAll(step('ApplyDecision', 'applyDecision', {}, '$.outcome'));
+    const done = new sfn.Succeed(this, 'Done');
+    let tail: sfn.IChainable = done;
+    if (esc.webhookUrl) {
+      const webhookFailed = step('WebhookFailed', 'webhookFailed', { 'error.$': '$.webhookError' });
+      // Recording the webhook failure is best effort: the review outcome is already stored.
+      webhookFailed.addCatch(done, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
+      webhookFailed.next(done);
+      const callWebhook = step('CallWebhook', 'callWebhook');
+      callWebhook.addRetry({
+        errors: ['WebhookFailed'],
+        maxAttempts: 3,
+        interval: Duration.seconds(5),
+        backoffRate: 3,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      callWebhook.addCatch(webhookFailed, { errors: ['States.ALL'], resultPath: '$.webhookError' });
+      callWebhook.next(done);
+      tail = callWebhook;
+    }
+    applyDecision.next(tail);
+    applyTimeout.next(tail);
+
+    const definition = recordPending.next(notify).next(awaitDecision).next(applyDecision);
+    const timeout = Duration.minutes(esc.reviewTimeoutMinutes).plus(EXECUTION_MARGIN);
+    this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
+      stateMachineName: `switchboard-${tenant.id}-review`,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout,
+      tracingEnabled: true,
+      role: role.boundRole,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(data.key),
+    });
+
+    this.stateMachine.grantTaskResponse(this.api);
+    // The workflow role's permissions, written out (the construct cannot add any to the bound role): the
+    // steps function (unqualified ARN only), the reviewers topic; key use is granted above; X-Ray and log
+    // delivery come from the shared platform policy.
+    role.addStatements(
+      new iam.PolicyStatement({
+        sid: 'InvokeReviewSteps',
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.steps.fn.functionArn],
+      }),
+      new iam.PolicyStatement({ sid: 'NotifyReviewers', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
+    );
+
+    // Queue depth and oldest pending age for dashboards and alarms, every five minutes.
+    const queueMetrics = new events.Rule(this, 'QueueMetrics', {
+      description: `Switchboard ${tenant.id}: review queue metrics`,
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [
+        new targets.LambdaFunction(this.steps.fn, {
+          event: events.RuleTargetInput.fromObject({ step: 'emitQueueMetrics' }),
+          retryAttempts: 0,
+        }),
+      ],
+    });
+
+    acknowledge(
+      queueMetrics,
+      'Serverless-EventBusDLQ',
+      'The schedule only triggers a queue-metrics emission every five minutes; a missed invocation is superseded by the next one and carries no data, so a dead-letter queue would hold nothing worth replaying.',
+    );
+    for (const sub of this.topic.node.children.filter((c) => c instanceof sns.Subscription)) {
+      acknowledge(
+        sub,
+        'Serverless-SNSRedrivePolicy',
+        'Reviewer e-mail is a courtesy notification: an undelivered message loses nothing, because the review stays listed in GET /v1/reviews?status=pending and the oldest-pending-review alarm fires when nobody acts in time.',
+      );
+    }
+  }
+}

@@ -1,0 +1,447 @@
+/**
+ * The human review workflow end to end, with every part real except AWS itself: the state machine
+ * definition taken from the synthesized template (tokens resolved, validated with asl-validator) and run
+ * by aws-local-stepfunctions behind a Step Functions stand-in; its Lambda tasks, the inference handler and
+ * the review API are the files CDK packaged; DynamoDB is dynalite (through a fault proxy), KMS and
+ * Bedrock are loopback stand-ins, and the SDK clients are the real ones.
+ *
+ * Time: the tests shorten the decision task's TimeoutSeconds / HeartbeatSeconds in the resolved
+ * definition (minutes in the template) so timeouts happen in a second or two.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { BedrockStub } from '../../support/bedrock-stub';
+import { lambdaContext, loadBundledModule, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
+import { DynaliteServer } from '../../support/dynalite-server';
+import { DynamoFaultProxy, INTERNAL_ERROR } from '../../support/dynamo-fault-proxy';
+import { KmsStandIn } from '../../support/kms-standin';
+import { definitionFromTemplate, SfnStandIn } from '../../support/sfn-standin';
+import { logicalIdOf, type Synthesized, synthSwitchboard, tenantDir } from '../../support/synth';
+
+// asl-validator ships no types.
+// biome-ignore lint/suspicious/noExplicitAny: untyped module
+const aslValidator: (def: unknown) => { isValid: boolean; errors: unknown[] } = require('asl-validator') as any;
+
+const PROMPT = 'Is clause 7 of the attached contract enforceable in Delaware?';
+/** Every model answer is cut off: the scorer puts it below the review threshold on every tier. */
+const UNSURE = { kind: 'answer' as const, text: 'Clause 7 is enforceable because', stopReason: 'max_tokens' };
+
+const dynalite = new DynaliteServer();
+const bedrock = new BedrockStub();
+const kms = new KmsStandIn();
+const sfn = new SfnStandIn();
+let proxy: DynamoFaultProxy;
+let synth: Synthesized;
+let webhook: http.Server;
+const webhookCalls: Array<{ path: string; body: Record<string, unknown> }> = [];
+let webhookStatus = 200;
+const out: string[] = [];
+
+interface Tenant {
+  inference: ProxyHandler;
+  reviewApi: ProxyHandler;
+  steps: (e: unknown) => Promise<unknown>;
+  smArn: string;
+  table: string;
+  definition: Record<string, unknown>;
+}
+const tenants: Record<string, Tenant> = {};
+
+async function loadTenant(id: string, webhookUrl?: string): Promise<void> {
+  const template = synth.template(`Switchboard-Tenant-${id}`);
+  const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'DataLedger');
+  const smId = logicalIdOf(template, 'AWS::StepFunctions::StateMachine', 'ReviewWorkflow');
+  const keyId = logicalIdOf(template, 'AWS::KMS::Key', 'DataKey');
+  const table = `ledger-${id}`;
+  await dynalite.createTableFromTemplate(template, tableId, table);
+  const smArn = `arn:aws:states:us-east-1:111111111111:stateMachine:switchboard-${id}-review`;
+  const refs = {
+    [tableId]: table,
+    [smId]: smArn,
+    [`${keyId}.Arn`]: `arn:aws:kms:us-east-1:111111111111:key/${id}`,
+  };
+  const env = {
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+    AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+    AWS_ENDPOINT_URL_KMS: kms.endpoint,
+  };
+  const load = <M>(prefix: string, extra: Record<string, string> = {}) =>
+    loadBundledModule<M>({
+      template,
+      outdir: synth.outdir,
+      functionLogicalId: logicalIdOf(template, 'AWS::Lambda::Function', prefix),
+      refs,
+      env: { ...env, ...extra },
+    });
+  const stepsVars = (
+    template.Resources[logicalIdOf(template, 'AWS::Lambda::Function', 'ReviewSteps')]!.Properties!.Environment as {
+      Variables: Record<string, string>;
+    }
+  ).Variables;
+  const reviewConfig = JSON.parse(stepsVars.REVIEW_CONFIG!);
+  // The tenant file names an https webhook; the local receiver is plain http on loopback.
+  if (webhookUrl) reviewConfig.webhookUrl = webhookUrl;
+  const steps = load<{ handler: (e: unknown) => Promise<unknown> }>('ReviewSteps', {
+    REVIEW_CONFIG: JSON.stringify(reviewConfig),
+  }).handler;
+  const definition = definitionFromTemplate(template, smId, refs);
+  sfn.register(smArn, definition, (payload) => steps(payload));
+  tenants[id] = {
+    inference: load<{ handler: ProxyHandler }>('Inference').handler,
+    reviewApi: load<{ handler: ProxyHandler }>('ReviewDecisions').handler,
+    steps,
+    smArn,
+    table,
+    definition,
+  };
+}
+
+/** Shortens the decision task's timeout/heartbeat (seconds) for new executions of a tenant. */
+function timing(id: string, t: { timeout?: number; heartbeat?: number }) {
+  // JSON round trip, not structuredClone: the library checks plain objects against this realm.
+  const def = JSON.parse(JSON.stringify(tenants[id]!.definition)) as {
+    States: Record<string, Record<string, unknown>>;
+  };
+  const s = def.States.AwaitDecision!;
+  if (t.timeout) s.TimeoutSeconds = t.timeout;
+  if (t.heartbeat) s.HeartbeatSeconds = t.heartbeat;
+  else delete s.HeartbeatSeconds;
+  sfn.register(tenants[id]!.smArn, def, (p) => tenants[id]!.steps(p));
+}
+
+beforeAll(async () => {
+  synth = synthSwitchboard({
+    tenantsDir: tenantDir({
+      revu: [
+        'id: revu',
+        'tier: standard',
+        'escalation:',
+        '  confidenceThreshold: 0.6',
+        '  reviewThreshold: 0.3',
+        '  onTimeout: release_unreviewed',
+        '  reviewTimeoutMinutes: 30',
+        '  reviewHeartbeatMinutes: 10',
+        '  webhookUrl: https://hooks.example.com/switchboard',
+        '  reviewerEmails: [legal-review@example.com]',
+      ].join('\n'),
+      revr: 'id: revr\ntier: standard\nescalation:\n  confidenceThreshold: 0.6\n  reviewThreshold: 0.3\n  onTimeout: reject\n',
+    }),
+    compliance: false,
+  });
+  await Promise.all([dynalite.start(), bedrock.start(), kms.start(), sfn.start()]);
+  proxy = new DynamoFaultProxy(dynalite.endpoint);
+  await proxy.start();
+  webhook = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      webhookCalls.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      res.writeHead(webhookStatus);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+  await loadTenant('revu', `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`);
+  await loadTenant('revr');
+  const write = process.stdout.write.bind(process.stdout);
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out.push(String(chunk));
+    return true;
+  });
+  void write;
+}, 120_000);
+
+afterAll(async () => {
+  jest.restoreAllMocks();
+  webhook.closeAllConnections();
+  await new Promise<void>((r) => webhook.close(() => r()));
+  await Promise.all([dynalite.stop(), bedrock.stop(), kms.stop(), sfn.stop(), proxy.stop()]);
+});
+
+beforeEach(() => {
+  bedrock.reset();
+  bedrock.scriptDefault(UNSURE);
+  proxy.clear();
+  webhookCalls.length = 0;
+  webhookStatus = 200;
+  timing('revu', {});
+  timing('revr', {});
+});
+
+const parse = (r: APIGatewayProxyResult) => ({
+  status: r.statusCode,
+  json: r.body ? JSON.parse(r.body) : null,
+  raw: r,
+});
+const responses: string[] = [];
+async function call(h: ProxyHandler, e: Parameters<typeof proxyEvent>[0]) {
+  const r = await h(proxyEvent(e), lambdaContext());
+  responses.push(r.body);
+  return parse(r);
+}
+async function ask(id: string) {
+  const r = await call(tenants[id]!.inference, {
+    method: 'POST',
+    resource: '/v1/inference',
+    body: { prompt: PROMPT, tier: 'fast' },
+  });
+  expect(r.status).toBe(202);
+  expect(r.json).toMatchObject({ status: 'pending_review', output: null });
+  const reviewId = r.json.reviewId as string;
+  await sfn.waitingFor(reviewId);
+  return { requestId: r.json.requestId as string, reviewId };
+}
+const reviewGet = (id: string, reviewId: string) =>
+  call(tenants[id]!.reviewApi, { method: 'GET', resource: '/v1/reviews/{reviewId}', pathParameters: { reviewId } });
+const decide = (id: string, reviewId: string, body: unknown) =>
+  call(tenants[id]!.reviewApi, {
+    method: 'POST',
+    resource: '/v1/reviews/{reviewId}/decision',
+    pathParameters: { reviewId },
+    body,
+  });
+const requestView = async (id: string, requestId: string) =>
+  (
+    await call(tenants[id]!.inference, {
+      method: 'GET',
+      resource: '/v1/requests/{requestId}',
+      pathParameters: { requestId },
+    })
+  ).json;
+
+describe('review state machine from the template', () => {
+  it('is valid ASL with the decision wait bounded: heartbeat < task timeout ≤ state machine timeout', () => {
+    const template = synth.template('Switchboard-Tenant-revu');
+    const def = definitionFromTemplate(
+      template,
+      logicalIdOf(template, 'AWS::StepFunctions::StateMachine', 'ReviewWorkflow'),
+    );
+    const v = aslValidator(def);
+    expect(v.errors).toEqual([]);
+    expect(v.isValid).toBe(true);
+    const wait = def.States.AwaitDecision;
+    expect(wait.Resource).toMatch(/lambda:invoke\.waitForTaskToken$/);
+    expect(wait.HeartbeatSeconds).toBe(10 * 60);
+    expect(wait.TimeoutSeconds).toBe(30 * 60);
+    expect(wait.HeartbeatSeconds).toBeLessThan(wait.TimeoutSeconds);
+    expect(wait.TimeoutSeconds).toBeLessThanOrEqual(def.TimeoutSeconds);
+    const caught = wait.Catch.flatMap((c: { ErrorEquals: string[] }) => c.ErrorEquals);
+    expect(caught).toEqual(expect.arrayContaining(['States.Timeout', 'States.HeartbeatTimeout', 'States.ALL']));
+    // Every task retries and is caught (the failure handler itself only retries, then fails the execution).
+    for (const [name, s] of Object.entries(def.States as Record<string, Record<string, unknown>>)) {
+      if (s.Type !== 'Task') continue;
+      expect({ name, retry: Array.isArray(s.Retry) && s.Retry.length > 0 }).toEqual({ name, retry: true });
+      if (name !== 'RecordFailure') expect({ name, catch: Array.isArray(s.Catch) }).toEqual({ name, catch: true });
+    }
+  });
+});
+
+describe('review paths (each ends in its terminal state with the expected records)', () => {
+  it('approve: the model answer goes out, answered by the reviewer; the example is exported; the token never leaks', async () => {
+    const { requestId, reviewId } = await ask('revu');
+    const shown = await reviewGet('revu', reviewId);
+    expect(shown.status).toBe(200);
+    expect(shown.json).toMatchObject({ reviewId, requestId, status: 'pending', proposedAnswer: UNSURE.text });
+    expect(shown.json.input.messages[0].content).toBe(PROMPT);
+    expect(shown.json.attempts.map((a: { tier: string }) => a.tier)).toEqual(['fast', 'balanced', 'deep']);
+    expect(shown.json.attempts.every((a: { confidence: number }) => typeof a.confidence === 'number')).toBe(true);
+    const listed = await call(tenants.revu!.reviewApi, { method: 'GET', resource: '/v1/reviews' });
+    expect(listed.json.reviews.map((r: { reviewId: string }) => r.reviewId)).toContain(reviewId);
+
+    const d = await decide('revu', reviewId, { action: 'approve', reviewer: 'dana@acme.example', note: 'checked' });
+    expect(d.status).toBe(200);
+    const ex = await sfn.finished(reviewId);
+    expect(ex.status).toBe('SUCCEEDED');
+    expect(ex.states).toEqual(['RecordPending', 'NotifyReviewers', 'AwaitDecision', 'ApplyDecision', 'CallWebhook']);
+
+    const view = await requestView('revu', requestId);
+    expect(view).toMatchObject({
+      status: 'reviewed',
+      output: UNSURE.text,
+      answeredBy: { type: 'human', reviewer: 'dana@acme.example', outcome: 'approved' },
+    });
+    expect(webhookCalls).toHaveLength(1);
+    expect(webhookCalls[0]!.body).toMatchObject({
+      event: 'review.completed',
+      reviewId,
+      requestId,
+      outcome: 'approved',
+    });
+
+    const exp = await tenants.revu!.reviewApi(
+      proxyEvent({ method: 'GET', resource: '/v1/reviews/export' }),
+      lambdaContext(),
+    );
+    expect(exp.headers?.['content-type']).toBe('application/x-ndjson');
+    const lines = exp.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.find((l) => l.reviewId === reviewId)).toMatchObject({
+      label: 'approved',
+      modelAnswerAccepted: true,
+      finalAnswer: UNSURE.text,
+      input: { messages: [{ role: 'user', content: PROMPT }] },
+    });
+
+    // The reviewers' notification names the review and its path, never the token or the prompt.
+    const note = sfn.published.find((p) => p.Message.includes(reviewId))!;
+    expect(note.Message).toContain(`/v1/reviews/${reviewId}`);
+    expect(note.Message).not.toContain(PROMPT);
+    const token = ex.token;
+    for (const text of [...responses, ...out, ...sfn.published.map((p) => p.Message), exp.body]) {
+      expect(text.includes(token)).toBe(false);
+    }
+  });
+
+  it('edit: the edited answer goes out; a second decision is 409 review_decided', async () => {
+    const { requestId, reviewId } = await ask('revu');
+    const d = await decide('revu', reviewId, { action: 'edit', answer: 'It depends on §7(b).', reviewer: 'lee' });
+    expect(d.status).toBe(200);
+    expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+    expect(await requestView('revu', requestId)).toMatchObject({ status: 'reviewed', output: 'It depends on §7(b).' });
+    const again = await decide('revu', reviewId, { action: 'reject', reviewer: 'sam' });
+    expect(again.status).toBe(409);
+    expect(again.json.error.code).toBe('review_decided');
+    expect(await requestView('revu', requestId)).toMatchObject({ status: 'reviewed', output: 'It depends on §7(b).' });
+  });
+
+  it('reject: nothing goes out; the request is rejected', async () => {
+    const { requestId, reviewId } = await ask('revr');
+    expect((await decide('revr', reviewId, { action: 'reject', reviewer: 'kim', note: 'wrong law' })).status).toBe(200);
+    expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+    const view = await requestView('revr', requestId);
+    expect(view).toMatchObject({
+      status: 'rejected',
+      output: null,
+      answeredBy: null,
+    });
+    expect(view.review).toMatchObject({ outcome: 'rejected', reviewer: 'kim', note: 'wrong law' });
+  });
+
+  it('timeout with release_unreviewed: the model answer goes out marked unreviewed, the review expires, a late decision is 409 review_expired', async () => {
+    timing('revu', { timeout: 1 });
+    const { requestId, reviewId } = await ask('revu');
+    const ex = await sfn.finished(reviewId);
+    expect(ex.status).toBe('SUCCEEDED');
+    expect(ex.states).toContain('ApplyTimeoutPolicy');
+    const view = await requestView('revu', requestId);
+    expect(view).toMatchObject({
+      status: 'expired',
+      output: UNSURE.text,
+      answeredBy: { type: 'model', unreviewed: true },
+      review: { outcome: 'expired', unreviewed: true },
+    });
+    const late = await decide('revu', reviewId, { action: 'approve', reviewer: 'late' });
+    expect(late.status).toBe(409);
+    expect(late.json.error.code).toBe('review_expired');
+    expect(webhookCalls.at(-1)?.body).toMatchObject({ reviewId, outcome: 'expired' });
+  });
+
+  it('timeout with reject: nothing goes out; the request is expired', async () => {
+    timing('revr', { timeout: 1 });
+    const { requestId, reviewId } = await ask('revr');
+    expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+    const view = await requestView('revr', requestId);
+    expect(view.status).toBe('expired');
+    expect(view.output).toBeNull();
+    expect(view.answeredBy).toBeNull();
+    expect(view.review).toMatchObject({ outcome: 'expired' });
+    expect(view.review.unreviewed).toBeUndefined();
+  });
+
+  it('heartbeat: opening the review keeps it alive; a review nobody opens expires at the heartbeat', async () => {
+    timing('revr', { timeout: 4, heartbeat: 1 });
+    const kept = await ask('revr');
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await reviewGet('revr', kept.reviewId)).status).toBe(200); // heartbeat
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await decide('revr', kept.reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
+    expect((await sfn.finished(kept.reviewId)).status).toBe('SUCCEEDED');
+    expect(await requestView('revr', kept.requestId)).toMatchObject({ status: 'reviewed' });
+
+    const idle = await ask('revr');
+    const ex = await sfn.finished(idle.reviewId);
+    expect(ex.states).toContain('ApplyTimeoutPolicy');
+    expect((await requestView('revr', idle.requestId)).status).toBe('expired');
+  });
+
+  it('webhook failure: retried, then recorded as failed; the review outcome stands', async () => {
+    webhookStatus = 500;
+    const { requestId, reviewId } = await ask('revu');
+    await decide('revu', reviewId, { action: 'approve', reviewer: 'dana' });
+    const ex = await sfn.finished(reviewId);
+    expect(ex.status).toBe('SUCCEEDED');
+    expect(ex.states.filter((s) => s === 'CallWebhook')).toHaveLength(4); // 1 + 3 retries
+    expect(ex.states.at(-1)).toBe('WebhookFailed');
+    expect(webhookCalls).toHaveLength(4);
+    expect((await reviewGet('revu', reviewId)).json.status).toBe('approved');
+    expect((await requestView('revu', requestId)).status).toBe('reviewed');
+  });
+
+  it('a task that fails transiently is retried and the review completes', async () => {
+    const { requestId, reviewId } = await ask('revr');
+    let failures = 0;
+    // The first two attempts to resolve the request record fail (DynamoDB 500s past the SDK's retries).
+    proxy.inject((c) =>
+      c.operation === 'UpdateItem' && String(c.body.ConditionExpression).includes(':pendingReview') && failures++ < 10
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' });
+    const ex = await sfn.finished(reviewId);
+    expect(ex.status).toBe('SUCCEEDED');
+    expect(ex.states.filter((s) => s === 'ApplyDecision').length).toBeGreaterThan(1);
+    expect((await requestView('revr', requestId)).status).toBe('reviewed');
+  });
+
+  it('a task that keeps failing is caught: review and request are recorded failed, the execution fails', async () => {
+    proxy.inject((c) =>
+      c.operation === 'PutItem' && String((c.body.Item as { pk?: { S?: string } })?.pk?.S).startsWith('REV#')
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    const r = await call(tenants.revr!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: { prompt: PROMPT, tier: 'fast' },
+    });
+    expect(r.status).toBe(202);
+    const ex = await sfn.finished(r.json.reviewId);
+    expect(ex.status).toBe('FAILED');
+    expect(ex.states.filter((s) => s === 'RecordPending')).toHaveLength(4); // 1 + 3 retries
+    expect(ex.states.at(-1)).toBe('RecordFailure');
+    const view = await requestView('revr', r.json.requestId);
+    expect(view).toMatchObject({ status: 'failed', error: { code: 'review_failed' } });
+  });
+
+  it('another tenant cannot see or decide a review: 404', async () => {
+    const { reviewId } = await ask('revu');
+    expect((await reviewGet('revr', reviewId)).status).toBe(404);
+    const d = await decide('revr', reviewId, { action: 'approve', reviewer: 'mallory' });
+    expect(d.status).toBe(404);
+    expect(d.json.error.code).toBe('not_found');
+    expect((await reviewGet('revu', reviewId)).json.status).toBe('pending');
+    await decide('revu', reviewId, { action: 'reject', reviewer: 'owner' });
+    await sfn.finished(reviewId);
+  });
+
+  it('bad decisions are refused with 400 and change nothing', async () => {
+    const { reviewId } = await ask('revr');
+    for (const body of [
+      { action: 'maybe', reviewer: 'x' },
+      { action: 'edit', reviewer: 'x' },
+      { action: 'approve', reviewer: 'x', answer: 'sneaky' },
+      { action: 'approve' },
+    ]) {
+      const d = await decide('revr', reviewId, body);
+      expect(d.status).toBe(400);
+      expect(d.json.error.code).toBe('invalid_request');
+    }
+    expect((await reviewGet('revr', reviewId)).json.status).toBe('pending');
+    await decide('revr', reviewId, { action: 'approve', reviewer: 'x' });
+    await sfn.finished(reviewId);
+  });
+});
