@@ -1,0 +1,153 @@
+/**
+ * The review workflow in the synthesized tenant stacks: bounded waits, logging without execution data,
+ * tracing, encryption, and roles that can do exactly their part — the decision role alone can resume
+ * this tenant's executions and decrypt task tokens; the inference role can only start them; reviewers can
+ * only call the review routes.
+ */
+import { TASK_TOKEN_CONTEXT_KEY, TASK_TOKEN_CONTEXT_VALUE } from '../../../../lambda/shared/review-schema';
+import { tenantStackName } from '../../../../lib/stacks/tenant-stack';
+import { type Synthesized, synthSwitchboard } from '../../../support/synth';
+import {
+  actionCovers,
+  asArray,
+  type CfnResourceJson,
+  flatten,
+  onlyResource,
+  props,
+  resourcesOfType,
+  type StatementJson,
+  statementsOf,
+  type TemplateLike,
+} from '../../template-utils';
+
+const TENANTS = ['acme', 'globex', 'initech'] as const;
+let synth: Synthesized;
+const raw: Record<string, TemplateLike> = {};
+
+beforeAll(() => {
+  synth = synthSwitchboard({ compliance: false });
+  for (const id of TENANTS) raw[id] = synth.template(tenantStackName(id)) as unknown as TemplateLike;
+});
+
+const configOf = (id: string) => synth.built.configs.find((t) => t.id === id)!;
+const byPrefix = (id: string, type: string, prefix: string): [string, CfnResourceJson] => {
+  const found = resourcesOfType(raw[id]!, type).filter(([lid]) => lid.startsWith(prefix));
+  if (found.length !== 1) throw new Error(`expected one ${type} ${prefix}* in ${id}, found ${found.length}`);
+  return found[0]!;
+};
+const roleOfFunction = (id: string, prefix: string) =>
+  flatten(props(byPrefix(id, 'AWS::Lambda::Function', prefix)[1]).Role).replace(/^<(.+)\.Arn>$/, '$1');
+/** Statements of the customer-managed policies attached to a role. */
+const statementsOfRole = (id: string, roleId: string): StatementJson[] =>
+  resourcesOfType(raw[id]!, 'AWS::IAM::ManagedPolicy')
+    .filter(([, p]) => asArray(props(p).Roles as unknown[]).some((r) => flatten(r) === `<${roleId}>`))
+    .flatMap(([, p]) => statementsOf(props(p).PolicyDocument));
+const allows = (statements: StatementJson[], action: string) =>
+  statements.filter((s) => (s.Effect ?? 'Allow') === 'Allow' && asArray(s.Action).some((a) => actionCovers(a, action)));
+
+describe.each(TENANTS)('review workflow (%s)', (id) => {
+  const sm = () => byPrefix(id, 'AWS::StepFunctions::StateMachine', 'ReviewWorkflow');
+  const definition = () => {
+    const d = flatten(props(sm()[1]).DefinitionString);
+    return JSON.parse(d.replace(/<[^>]+>/g, 'X'));
+  };
+
+  it('is a Standard workflow whose decision wait is bounded: heartbeat < task timeout ≤ workflow timeout', () => {
+    const p = props(sm()[1]);
+    expect(p.StateMachineType).toBe('STANDARD');
+    const d = definition();
+    const wait = d.States.AwaitDecision;
+    const esc = configOf(id).escalation;
+    expect(wait.HeartbeatSeconds).toBe(esc.reviewHeartbeatMinutes * 60);
+    expect(wait.TimeoutSeconds).toBe(esc.reviewTimeoutMinutes * 60);
+    expect(wait.HeartbeatSeconds).toBeLessThan(wait.TimeoutSeconds);
+    expect(wait.TimeoutSeconds).toBeLessThanOrEqual(d.TimeoutSeconds);
+    const catches = wait.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals, c.Next]);
+    expect(catches).toEqual([
+      [['States.Timeout', 'States.HeartbeatTimeout'], 'ApplyTimeoutPolicy'],
+      [['States.ALL'], 'RecordFailure'],
+    ]);
+  });
+
+  it('logs at ALL without execution data (prompts stay out of logs), traces, and encrypts with the tenant key', () => {
+    const p = props(sm()[1]);
+    const keyId = onlyResource(raw[id]!, 'AWS::KMS::Key')[0];
+    expect(p.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+    expect(p.TracingConfiguration).toEqual({ Enabled: true });
+    expect(flatten((p.EncryptionConfiguration as { KmsKeyId: unknown }).KmsKeyId)).toBe(`<${keyId}.Arn>`);
+    const logGroupArn = flatten(
+      (p.LoggingConfiguration as { Destinations: Array<{ CloudWatchLogsLogGroup: { LogGroupArn: unknown } }> })
+        .Destinations[0]!.CloudWatchLogsLogGroup.LogGroupArn,
+    );
+    const [lgId, lg] = byPrefix(id, 'AWS::Logs::LogGroup', 'ReviewWorkflowLogs');
+    expect(logGroupArn).toBe(`<${lgId}.Arn>`);
+    expect(flatten(props(lg).KmsKeyId)).toBe(`<${keyId}.Arn>`);
+  });
+
+  it('notifies reviewers on a KMS-encrypted topic with one e-mail subscription per reviewer, and never sends the token', () => {
+    const [topicId, topic] = byPrefix(id, 'AWS::SNS::Topic', 'ReviewReviewers');
+    const keyId = onlyResource(raw[id]!, 'AWS::KMS::Key')[0];
+    expect(flatten(props(topic).KmsMasterKeyId)).toBe(`<${keyId}.Arn>`);
+    const subs = resourcesOfType(raw[id]!, 'AWS::SNS::Subscription').filter(
+      ([, s]) => flatten(props(s).TopicArn) === `<${topicId}>`,
+    );
+    expect(subs.map(([, s]) => props(s).Endpoint).sort()).toEqual([...configOf(id).escalation.reviewerEmails].sort());
+    for (const [, s] of subs) expect(props(s).Protocol).toBe('email');
+    const notify = definition().States.NotifyReviewers;
+    expect(JSON.stringify(notify.Parameters)).not.toMatch(/Task\.Token|input|messages|prompt/i);
+  });
+
+  it('lets only the decision role resume executions, and only of this state machine', () => {
+    const smId = sm()[0];
+    const decisionRole = roleOfFunction(id, 'ReviewDecisions');
+    const resume = allows(statementsOfRole(id, decisionRole), 'states:SendTaskSuccess');
+    expect(resume.flatMap((s) => asArray(s.Resource as unknown[]).map(flatten))).toEqual([`<${smId}>`]);
+    for (const other of ['ReviewSteps', 'Inference']) {
+      expect(allows(statementsOfRole(id, roleOfFunction(id, other)), 'states:SendTaskSuccess')).toEqual([]);
+      expect(allows(statementsOfRole(id, roleOfFunction(id, other)), 'states:SendTaskFailure')).toEqual([]);
+    }
+    // The inference function may start this state machine and nothing else.
+    const start = allows(statementsOfRole(id, roleOfFunction(id, 'Inference')), 'states:StartExecution');
+    expect(start.flatMap((s) => asArray(s.Resource as unknown[]).map(flatten))).toEqual([`<${smId}>`]);
+  });
+
+  it('keeps task tokens decryptable by the decision role alone (key policy deny by encryption context)', () => {
+    const [, key] = onlyResource(raw[id]!, 'AWS::KMS::Key');
+    const decisionRole = roleOfFunction(id, 'ReviewDecisions');
+    const deny = statementsOf(props(key).KeyPolicy).filter((s) => s.Effect === 'Deny');
+    expect(deny).toHaveLength(1);
+    expect(asArray(deny[0]!.Action)).toEqual(['kms:Decrypt']);
+    expect(flatten(deny[0]!.Principal)).toMatch(/\*/);
+    expect(deny[0]!.Condition).toEqual({
+      StringEquals: { [`kms:EncryptionContext:${TASK_TOKEN_CONTEXT_KEY}`]: TASK_TOKEN_CONTEXT_VALUE },
+      ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [decisionRole, 'Arn'] } },
+    });
+    // In IAM, the steps role may only encrypt tokens and the decision role only decrypt them (by context).
+    const ctx = { StringEquals: { [`kms:EncryptionContext:${TASK_TOKEN_CONTEXT_KEY}`]: TASK_TOKEN_CONTEXT_VALUE } };
+    const stepsTokenUse = statementsOfRole(id, roleOfFunction(id, 'ReviewSteps')).filter(
+      (s) => s.Sid === 'EncryptTaskTokens',
+    );
+    expect(stepsTokenUse.map((s) => [s.Action, s.Condition])).toEqual([['kms:Encrypt', ctx]]);
+    const apiTokenUse = statementsOfRole(id, decisionRole).filter((s) => s.Sid === 'DecryptTaskTokens');
+    expect(apiTokenUse.map((s) => [s.Action, s.Condition])).toEqual([['kms:Decrypt', ctx]]);
+  });
+
+  it('gives the workflow role exactly the steps function (unqualified), the reviewers topic and the tenant key', () => {
+    const roleId = flatten(props(sm()[1]).RoleArn).replace(/^<(.+)\.Arn>$/, '$1');
+    const own = statementsOfRole(id, roleId);
+    const stepsFn = byPrefix(id, 'AWS::Lambda::Function', 'ReviewSteps')[0];
+    const topicId = byPrefix(id, 'AWS::SNS::Topic', 'ReviewReviewers')[0];
+    const keyId = onlyResource(raw[id]!, 'AWS::KMS::Key')[0];
+    const resources = own.flatMap((s) => asArray(s.Resource as unknown[]).map(flatten)).sort();
+    expect(resources).toEqual([`<${keyId}.Arn>`, `<${stepsFn}.Arn>`, `<${topicId}>`].sort());
+  });
+
+  it('lets the reviewer role call the review routes and nothing else', () => {
+    const [roleId] = byPrefix(id, 'AWS::IAM::Role', 'ApiReviewerRole');
+    const own = statementsOfRole(id, roleId);
+    expect(own.flatMap((s) => asArray(s.Action))).toEqual(['execute-api:Invoke']);
+    const routes = own.flatMap((s) => asArray(s.Resource as unknown[]).map(flatten));
+    expect(routes).toHaveLength(4);
+    for (const r of routes) expect(r).toMatch(/\/(GET|POST)\/v1\/reviews/);
+  });
+});
