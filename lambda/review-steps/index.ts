@@ -5,7 +5,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { makeSfnReviewHandOff } from '../inference/adapters/sfn-review-handoff';
 import { makeReviewSteps, type StepEvent } from '../review/steps';
 import { makeReviewStore } from '../review/store';
 import { makeKmsTokenCipher } from '../review/token-cipher';
@@ -26,6 +28,7 @@ const steps = makeReviewSteps({
   telemetry,
   now: Date.now,
   fetch: (...args) => fetch(...args),
+  handOff: makeSfnReviewHandOff(new SFNClient({ maxAttempts: 3 }), requireEnv(REVIEW_ENV.stateMachineArn)),
 });
 
 /** Lambda entry point (invoked by Step Functions and by the queue-metrics schedule). */

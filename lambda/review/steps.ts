@@ -11,10 +11,16 @@
  *   recordFailure   a step failed after its retries → review and request failed
  *   callWebhook     tells the tenant's webhook the outcome (retried by the state machine)
  *   webhookFailed   records that the webhook could not be told
- *   emitQueueMetrics  pending reviews and the oldest one's age (scheduled)
+ *   emitQueueMetrics  pending reviews and the oldest one's age, and restarts hand-offs whose workflow
+ *                   never started (scheduled every five minutes)
  */
 import type { MetricKey } from '../shared/metrics';
-import { REVIEW_ID_PATTERN, type ReviewRuntimeConfig, type ReviewStatus } from '../shared/review-schema';
+import {
+  REVIEW_ID_PATTERN,
+  type ReviewExecutionInput,
+  type ReviewRuntimeConfig,
+  type ReviewStatus,
+} from '../shared/review-schema';
 import type { Telemetry } from '../shared/telemetry';
 import type { ReviewItem, ReviewResolution, ReviewStore } from './store';
 import type { TokenCipher } from './token-cipher';
@@ -27,7 +33,12 @@ export interface ReviewStepsDeps {
   readonly now: () => number;
   /** HTTP client for the webhook (fetch). */
   readonly fetch: typeof fetch;
+  /** Starts a review workflow (idempotent per review id), for hand-offs that failed. */
+  readonly handOff: { start(input: ReviewExecutionInput): Promise<void> };
 }
+
+/** How long after its hand-off a request without a started workflow is considered stuck. */
+const HAND_OFF_GRACE_SECONDS = 120;
 
 /** A step's input as the state machine sends it. */
 export interface StepEvent {
@@ -130,6 +141,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       } else if (!(await store.getReview(reviewId))) {
         throw new StepError('RequestNotPendingReview', `Request ${requestId} is ${req.status}, not pending_review`);
       }
+      await store.markHandedOff(requestId);
       return { reviewId, requestId, path: `/v1/reviews/${reviewId}` };
     },
 
@@ -205,7 +217,21 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       return { delivered: false };
     },
 
-    async emitQueueMetrics() {
+    async emitQueueMetrics(e) {
+      // Hand-offs whose workflow never started (StartExecution failed after the request was recorded):
+      // start them now. The execution name is the review id, so a start that did happen is not repeated.
+      const grace = (e as { handOffGraceSeconds?: number }).handOffGraceSeconds ?? HAND_OFF_GRACE_SECONDS;
+      const before = new Date(deps.now() - grace * 1000).toISOString();
+      let restarted = 0;
+      for (const h of await store.listHandOffs(before, 50)) {
+        try {
+          await deps.handOff.start({ tenantId: config.tenantId, requestId: h.requestId, reviewId: h.reviewId });
+          restarted++;
+        } catch (err) {
+          telemetry.log('WARN', 'review hand-off still failing', { reviewId: h.reviewId, error: (err as Error)?.name });
+        }
+      }
+      if (restarted) telemetry.log('INFO', 'review hand-offs restarted', { restarted });
       let pending = 0;
       let oldest: string | undefined;
       let cursor: string | undefined;
@@ -218,7 +244,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       }
       const ageSeconds = oldest ? Math.max(0, Math.round((deps.now() - Date.parse(oldest)) / 1000)) : 0;
       telemetry.metrics({ pendingReviews: pending, oldestPendingReviewAge: ageSeconds });
-      return { pending, oldestAgeSeconds: ageSeconds };
+      return { pending, oldestAgeSeconds: ageSeconds, restarted };
     },
   };
 

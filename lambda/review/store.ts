@@ -113,7 +113,12 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
         new UpdateCommand({
           TableName: tableName,
           Key: key,
-          UpdateExpression: `SET ${parts.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          UpdateExpression: [
+            parts.length ? `SET ${parts.join(', ')}` : '',
+            removes.length ? `REMOVE ${removes.join(', ')}` : '',
+          ]
+            .filter(Boolean)
+            .join(' '),
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
@@ -225,6 +230,29 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
       return update(reviewKey(reviewId), { webhook }, 'attribute_exists(pk)');
     },
 
+    /** Takes a request off the hand-off list: its workflow has started. */
+    markHandedOff(requestId: string): Promise<boolean> {
+      return update(requestKey(requestId), {}, 'attribute_exists(#gpk)', {
+        names: { '#gpk': REVIEW_GSI.partitionKey },
+        remove: [REVIEW_GSI.partitionKey, REVIEW_GSI.sortKey],
+      });
+    },
+
+    /** Requests still waiting for their workflow to start, handed off before `before` (ISO time). */
+    async listHandOffs(before: string, limit: number): Promise<Array<{ requestId: string; reviewId: string }>> {
+      const res = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: REVIEW_GSI.name,
+          KeyConditionExpression: '#p = :p AND #s < :before',
+          ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey },
+          ExpressionAttributeValues: { ':p': REVIEW_PARTITIONS.handoff, ':before': before },
+          Limit: limit,
+        }),
+      );
+      return (res.Items ?? []).map((i) => ({ requestId: i.requestId as string, reviewId: i.reviewId as string }));
+    },
+
     /** Moves a request out of `pending_review` (once). */
     resolveRequest(requestId: string, r: ReviewResolution, at: string): Promise<boolean> {
       return update(
@@ -235,7 +263,12 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
           names: { '#status': 'status' },
           values: { ':pendingReview': 'pending_review' },
           // The prompt copy goes; the model's answer stays only if it is released.
-          remove: r.output === undefined ? ['reviewInput', 'output'] : ['reviewInput'],
+          remove: [
+            'reviewInput',
+            REVIEW_GSI.partitionKey,
+            REVIEW_GSI.sortKey,
+            ...(r.output === undefined ? ['output'] : []),
+          ],
         },
       );
     },
@@ -246,7 +279,11 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
         requestKey(requestId),
         { status: 'failed', updatedAt: at, error: { code: 'review_failed', message } },
         '#status = :pendingReview',
-        { names: { '#status': 'status' }, values: { ':pendingReview': 'pending_review' } },
+        {
+          names: { '#status': 'status' },
+          values: { ':pendingReview': 'pending_review' },
+          remove: [REVIEW_GSI.partitionKey, REVIEW_GSI.sortKey],
+        },
       );
     },
 

@@ -9,9 +9,11 @@
  * |----------------------------|-----------------|----------|-------------------|-------------------------|
  * | review, waiting            | `REV#<id>`      | `REVIEW` | `REVIEWS#pending` | `<createdAt>#<id>`      |
  * | review, decided or expired | `REV#<id>`      | `REVIEW` | `REVIEWS#decided` | `<decidedAt>#<id>`      |
+ * | request, hand-off pending  | `REQ#<id>`      | `REQUEST`| `HANDOFF#pending` | `<updatedAt>#<id>`      |
  *
- * The sparse GSI lists pending reviews oldest first and decided reviews (the labelled examples of the
- * flywheel) in decision order, with no scan.
+ * The sparse GSI lists pending reviews oldest first, decided reviews (the labelled examples of the
+ * flywheel) in decision order, and requests whose workflow has not started yet (the sweeper starts those
+ * whose hand-off failed), with no scan.
  */
 import * as z from 'zod';
 
@@ -27,7 +29,12 @@ export const REVIEW_STATUSES = ['pending', 'approved', 'edited', 'rejected', 'ex
 export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
 
 export const REVIEW_GSI = { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
-export const REVIEW_PARTITIONS = { pending: 'REVIEWS#pending', decided: 'REVIEWS#decided' } as const;
+export const REVIEW_PARTITIONS = {
+  pending: 'REVIEWS#pending',
+  decided: 'REVIEWS#decided',
+  /** Request records waiting for their review workflow to start (cleared by its first step). */
+  handoff: 'HANDOFF#pending',
+} as const;
 
 /** Key of a review item. */
 export function reviewKey(reviewId: string) {

@@ -47,6 +47,7 @@ export function loadBundledModule<M>(opts: {
     ?.Variables ?? {}) as Record<string, unknown>;
   const resolved: Record<string, string> = {};
   for (const [k, v] of Object.entries(vars)) {
+    if (k in opts.env) continue; // the caller sets it (e.g. an ARN the template builds with Fn::Join)
     if (typeof v === 'string') resolved[k] = v;
     else if (v && typeof v === 'object' && 'Ref' in v) {
       const target = opts.refs[(v as { Ref: string }).Ref];

@@ -80,6 +80,8 @@ export class SfnStandIn {
   /** Tokens whose task function has returned: the execution is really waiting for a callback. */
   private readonly ready = new Set<string>();
   private server?: http.Server;
+  /** How many of the next StartExecution calls fail with a 500 (to test hand-off recovery). */
+  failNextStarts = 0;
 
   private readonly machines = new Map<string, { definition: Json; lambda: (payload: Json) => Promise<Json> }>();
 
@@ -111,6 +113,10 @@ export class SfnStandIn {
           send(200, this.operate(operation, body));
         } catch (e) {
           const err = e as SfnError;
+          if (err.type === 'ServiceUnavailable') {
+            send(503, { __type: 'ServiceUnavailable', message: err.message });
+            return;
+          }
           send(400, {
             __type: `com.amazonaws.swf.service.v2.model#${err.type ?? 'InternalError'}`,
             message: err.message,
@@ -159,6 +165,10 @@ export class SfnStandIn {
   private operate(op: string, body: Json): object {
     switch (op) {
       case 'StartExecution': {
+        if (this.failNextStarts > 0) {
+          this.failNextStarts--;
+          throw new SfnError('ServiceUnavailable', 'Injected StartExecution failure');
+        }
         const machine = this.machines.get(body.stateMachineArn);
         if (!machine) throw new SfnError('StateMachineDoesNotExist', `No state machine ${body.stateMachineArn}`);
         const existing = this.executions.get(body.name);

@@ -11,6 +11,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LEDGER_KEYS, requestKey, usageKey } from '../../shared/ledger-schema';
+import { REVIEW_GSI, REVIEW_PARTITIONS } from '../../shared/review-schema';
 import type {
   Ledger,
   OpenReservation,
@@ -99,6 +100,14 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
         names[`#${k}`] = k;
         values[`:${k}`] = v;
         sets.push(`#${k} = :${k}`);
+      }
+      if (outcome.status === 'pending_review') {
+        // Listed until the review workflow's first step picks it up (see review-schema.ts).
+        names['#gpk'] = REVIEW_GSI.partitionKey;
+        names['#gsk'] = REVIEW_GSI.sortKey;
+        values[':gpk'] = REVIEW_PARTITIONS.handoff;
+        values[':gsk'] = `${outcome.updatedAt}#${requestId}`;
+        sets.push('#gpk = :gpk', '#gsk = :gsk');
       }
       try {
         await doc.send(

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -64,8 +64,18 @@ export class TenantReview extends Construct {
       ...(esc.webhookUrl ? { webhookUrl: esc.webhookUrl } : {}),
       dataRetentionDays: tenant.dataRetentionDays,
     };
+    // The state machine's ARN from its fixed name (no reference to the resource: it invokes the steps
+    // function, whose role may start it again for hand-offs that failed — a reference would be a cycle).
+    const stateMachineName = `switchboard-${tenant.id}-review`;
+    const stateMachineArn = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     const environment = {
       [LEDGER_TABLE_ENV]: data.table.tableName,
+      [REVIEW_ENV.stateMachineArn]: stateMachineArn,
       [REVIEW_ENV.review]: JSON.stringify(reviewConfig),
       [REVIEW_ENV.keyId]: data.key.keyArn,
     };
@@ -102,6 +112,11 @@ export class TenantReview extends Construct {
     // Task tokens: the steps role encrypts them, only the decision role can decrypt them (key policy deny).
     const tokenContext = { [`kms:EncryptionContext:${TASK_TOKEN_CONTEXT_KEY}`]: TASK_TOKEN_CONTEXT_VALUE };
     this.steps.addStatements(
+      new iam.PolicyStatement({
+        sid: 'RestartFailedHandOffs',
+        actions: ['states:StartExecution'],
+        resources: [stateMachineArn],
+      }),
       new iam.PolicyStatement({
         sid: 'EncryptTaskTokens',
         actions: ['kms:Encrypt'],
@@ -242,7 +257,7 @@ export class TenantReview extends Construct {
     const definition = recordPending.next(notify).next(awaitDecision).next(applyDecision);
     const timeout = Duration.minutes(esc.reviewTimeoutMinutes).plus(EXECUTION_MARGIN);
     this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
-      stateMachineName: `switchboard-${tenant.id}-review`,
+      stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout,

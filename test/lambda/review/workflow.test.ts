@@ -66,6 +66,7 @@ async function loadTenant(id: string, webhookUrl?: string): Promise<void> {
     AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
     AWS_ENDPOINT_URL_SFN: sfn.endpoint,
     AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    REVIEW_STATE_MACHINE_ARN: smArn,
   };
   const load = <M>(prefix: string, extra: Record<string, string> = {}) =>
     loadBundledModule<M>({
@@ -426,6 +427,32 @@ describe('review paths (each ends in its terminal state with the expected record
     expect((await reviewGet('revu', reviewId)).json.status).toBe('pending');
     await decide('revu', reviewId, { action: 'reject', reviewer: 'owner' });
     await sfn.finished(reviewId);
+  });
+
+  it('a hand-off whose StartExecution failed is started by the sweeper, once', async () => {
+    sfn.failNextStarts = 10; // past the SDK's retries
+    const r = await call(tenants.revr!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: { prompt: PROMPT, tier: 'fast' },
+    });
+    expect(r.status).toBe(202);
+    const reviewId = r.json.reviewId as string;
+    expect(sfn.executions.has(reviewId)).toBe(false);
+    sfn.failNextStarts = 0;
+    const swept = (await tenants.revr!.steps({ step: 'emitQueueMetrics', handOffGraceSeconds: 0 })) as {
+      restarted: number;
+    };
+    expect(swept.restarted).toBe(1);
+    await sfn.waitingFor(reviewId);
+    // Started and picked up: the next sweep finds nothing to restart.
+    expect(
+      ((await tenants.revr!.steps({ step: 'emitQueueMetrics', handOffGraceSeconds: 0 })) as { restarted: number })
+        .restarted,
+    ).toBe(0);
+    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
+    expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+    expect((await requestView('revr', r.json.requestId)).status).toBe('reviewed');
   });
 
   it('bad decisions are refused with 400 and change nothing', async () => {

@@ -106,6 +106,11 @@ describe.each(TENANTS)('review workflow (%s)', (id) => {
       expect(allows(statementsOfRole(id, roleOfFunction(id, other)), 'states:SendTaskSuccess')).toEqual([]);
       expect(allows(statementsOfRole(id, roleOfFunction(id, other)), 'states:SendTaskFailure')).toEqual([]);
     }
+    // The steps function may start this state machine again (failed hand-offs), by its name, nothing else.
+    const restart = allows(statementsOfRole(id, roleOfFunction(id, 'ReviewSteps')), 'states:StartExecution');
+    expect(restart.flatMap((s) => asArray(s.Resource as unknown[]).map(flatten))).toEqual([
+      `arn:<AWS::Partition>:states:us-east-1:<AWS::AccountId>:stateMachine:${props(sm()[1]).StateMachineName}`,
+    ]);
     // The inference function may start this state machine and nothing else.
     const start = allows(statementsOfRole(id, roleOfFunction(id, 'Inference')), 'states:StartExecution');
     expect(start.flatMap((s) => asArray(s.Resource as unknown[]).map(flatten))).toEqual([`<${smId}>`]);
