@@ -27,6 +27,8 @@ export function handlerEnv(endpoints: { bedrock: string; dynamodb: string }, tab
   return {
     TENANT_CONFIG: benchTenantConfig(),
     LEDGER_TABLE_NAME: tableName,
+    // Never started in the benchmark (its answers are sure), but the handler reads it at init.
+    REVIEW_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:111111111111:stateMachine:switchboard-bench-review',
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
@@ -135,6 +137,12 @@ function transpileUnbundled(outdir: string): string {
     format: 'cjs',
     logLevel: 'silent',
   });
+  // Data files the handlers import (the router model) are copied next to the transpiled modules.
+  for (const f of fs.readdirSync(src, { recursive: true }) as string[]) {
+    if (!f.endsWith('.json')) continue;
+    fs.mkdirSync(path.dirname(path.join(outdir, 'lambda', f)), { recursive: true });
+    fs.copyFileSync(path.join(src, f), path.join(outdir, 'lambda', f));
+  }
   return path.join(outdir, 'lambda', 'inference', 'index.js');
 }
 
