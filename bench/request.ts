@@ -152,7 +152,10 @@ class Baseline {
     });
   }
 
-  /** PutItem (create), Converse, UpdateItem (finish), UpdateItem (usage): what a keyless request does. */
+  /**
+   * UpdateItem (budget reservation), PutItem (create), Converse, UpdateItem (finish), UpdateItem (settle):
+   * what a keyless request does.
+   */
   async request(prompt: string): Promise<void> {
     const tier = this.config.defaultTier;
     const modelId = this.config.tierModels[tier]!;
@@ -161,6 +164,19 @@ class Baseline {
     const at = new Date(now).toISOString();
     const month = at.slice(0, 7);
     const key = { [LEDGER_KEYS.partitionKey]: `REQ#${requestId}`, [LEDGER_KEYS.sortKey]: 'REQUEST' };
+    const rsv = `rsv_${requestId}.1.bench.1`;
+    await this.dynamo('UpdateItem', {
+      TableName: TABLE,
+      Key: item({ [LEDGER_KEYS.partitionKey]: `USAGE#${month}`, [LEDGER_KEYS.sortKey]: 'TOTAL' }),
+      UpdateExpression: 'SET #rsv = :entry ADD #committed :nano, #reserved :nano',
+      ConditionExpression: '(attribute_not_exists(#committed) OR #committed <= :max) AND attribute_not_exists(#rsv)',
+      ExpressionAttributeNames: { '#rsv': rsv, '#committed': 'committedNanoUsd', '#reserved': 'reservedNanoUsd' },
+      ExpressionAttributeValues: {
+        ':entry': av({ requestId, nanoUsd: 5000, at: now }),
+        ':nano': av(5000),
+        ':max': av(10 ** 15),
+      },
+    });
     await this.dynamo('PutItem', {
       TableName: TABLE,
       Item: item({
@@ -240,9 +256,11 @@ class Baseline {
     await this.dynamo('UpdateItem', {
       TableName: TABLE,
       Key: item({ [LEDGER_KEYS.partitionKey]: `USAGE#${month}`, [LEDGER_KEYS.sortKey]: 'TOTAL' }),
-      UpdateExpression: `ADD ${parts.join(', ')}`,
-      ExpressionAttributeNames: un,
+      UpdateExpression: `ADD ${parts.join(', ')} REMOVE #rsv`,
+      ConditionExpression: 'attribute_exists(#rsv)',
+      ExpressionAttributeNames: { ...un, '#rsv': rsv },
       ExpressionAttributeValues: uv,
+      ReturnValues: 'UPDATED_NEW',
     });
   }
 }
