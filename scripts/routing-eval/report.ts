@@ -63,9 +63,10 @@ export function evaluateRouting(file: string, model: RouterModel = ROUTER_MODEL)
   const th =
     model === ROUTER_MODEL
       ? {
-          ...model.recommended,
-          ...PLAN_DEFAULTS.standard.routing,
-          ...PLAN_DEFAULTS.standard.escalation,
+          deepThreshold: PLAN_DEFAULTS.standard.routing.deepThreshold,
+          balancedThreshold: PLAN_DEFAULTS.standard.routing.balancedThreshold,
+          confidenceThreshold: PLAN_DEFAULTS.standard.escalation.confidenceThreshold,
+          reviewThreshold: PLAN_DEFAULTS.standard.escalation.reviewThreshold,
         }
       : model.recommended;
   const scores = rows.map((r) => scoreRequest(model, r.prompt).score);
