@@ -25,8 +25,8 @@ export interface RoutingRow {
   readonly weak_response?: string;
 }
 
-/** The data set that ships next to the repository. */
-export const DEFAULT_DATA_FILE = path.resolve(__dirname, '../../../shared/datasets/routing-eval/requests.jsonl');
+/** The data set, vendored in the repository (a copy of shared/datasets/routing-eval, Apache-2.0; see its README). */
+export const DEFAULT_DATA_FILE = path.resolve(__dirname, '../../data/routing-eval/requests.jsonl');
 
 /** Share of rows (by id hash) that trains the router. */
 export const TRAIN_PERCENT = 70;
