@@ -284,7 +284,13 @@ type CallResult =
       readonly confidence: number;
     }
   | { readonly kind: 'failed'; readonly error: ModelCallError }
-  | { readonly kind: 'skipped'; readonly why: 'deadline' | 'budget' };
+  | { readonly kind: 'skipped'; readonly why: 'deadline' | 'budget' | 'ledger' };
+
+const SKIP_REASONS = {
+  deadline: 'no time left before the deadline',
+  budget: 'budget cannot hold its worst case',
+  ledger: 'the budget reservation could not be written',
+} as const;
 
 /** Creates the service from its ports. */
 export function makeInferenceService(deps: InferenceServiceDeps) {
@@ -501,9 +507,14 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       const remaining = opts.deadlineMs - callStart;
       if (remaining < MIN_CALL_MS) return { kind: 'skipped', why: 'deadline' };
       const maxTokens = Math.min(resolved.requestedMaxTokens, maxTokensCap(config, modelId));
-      if (!(await hold.ensure(worstCaseNanoUsd(modelId, resolved, maxTokens), guard))) {
-        return { kind: 'skipped', why: 'budget' };
+      let held: boolean;
+      try {
+        held = await hold.ensure(worstCaseNanoUsd(modelId, resolved, maxTokens), guard);
+      } catch {
+        // DynamoDB refused the top-up: no call without a reservation; the outcome says why.
+        return { kind: 'skipped', why: 'ledger' };
       }
+      if (!held) return { kind: 'skipped', why: 'budget' };
       const callDeadline = callStart + Math.max(remaining * CALL_TIME_SHARE, remaining - FALLBACK_KEEP_MS);
       try {
         const reply = await invoker.converse({
@@ -564,7 +575,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         last = await callModel(tier, modelId, why, guard);
         if (last.kind === 'ok') return last;
         if (last.kind === 'skipped') {
-          skipped = `${modelId} skipped: ${last.why === 'deadline' ? 'no time left before the deadline' : 'budget cannot hold its worst case'}`;
+          skipped = `${modelId} skipped: ${SKIP_REASONS[last.why]}`;
           if (last.why === 'deadline') return last;
           continue;
         }
@@ -620,9 +631,9 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       // The stronger tier could not answer (down, no time, no budget): the best answer so far stands.
       const why =
         next.kind === 'skipped'
-          ? next.why === 'deadline'
-            ? 'no time left before the deadline'
-            : 'the budget is near its cap'
+          ? next.why === 'budget'
+            ? 'the budget is near its cap'
+            : SKIP_REASONS[next.why]
           : `${decision.nextTier} failed (${next.error.errorName})`;
       review = best.confidence < config.escalation.reviewThreshold;
       cascadeReason = `escalation to ${decision.nextTier} not possible: ${why}; kept the ${best.tier} answer${review ? ', below the review threshold → human review' : ''}`;
