@@ -51,6 +51,7 @@ function emitRequestMetrics(s: RequestSummary, latency: number): void {
     {
       requests: 1,
       latency,
+      modelLatency: s.modelLatencyMs,
       modelCalls: s.calls,
       fallbacks: s.fallbacks,
       escalations: s.escalations,
@@ -62,6 +63,7 @@ function emitRequestMetrics(s: RequestSummary, latency: number): void {
       ...(s.budgetUsedShare !== undefined ? { budgetUsedShare: s.budgetUsedShare } : {}),
       budgetDowngrades: s.budgetDowngrade ? 1 : 0,
       settlementsDeferred: s.settlementDeferred ? 1 : 0,
+      ...(s.reviewHandOffFailed ? { reviewHandOffFailures: 1 } : {}),
       ...(s.status === 'failed' ? { modelErrors: 1 } : {}),
     },
     { tier: s.tier },

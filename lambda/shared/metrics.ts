@@ -43,6 +43,8 @@ export const METRICS = {
   /** Reviews waiting for a decision, and the age of the oldest (emitted every few minutes by the review sweeper). */
   pendingReviews: { name: 'PendingReviews', unit: 'Count' },
   oldestPendingReviewAge: { name: 'OldestPendingReviewAgeSeconds', unit: 'Seconds' },
+  /** Requests recorded pending_review whose workflow did not start (the scheduled sweep restarts them). */
+  reviewHandOffFailures: { name: 'ReviewHandOffFailures', unit: 'Count' },
   /** Webhook calls that failed after retries (the review outcome is stored regardless). */
   webhookFailures: { name: 'WebhookFailures', unit: 'Count' },
 } as const;

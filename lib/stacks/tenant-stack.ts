@@ -73,6 +73,12 @@ export class TenantStack extends Stack {
       description: 'aws apigateway get-api-key --api-key <id> --include-value',
     });
     new CfnOutput(this, 'LedgerTable', { value: this.data.table.tableName });
+    if (this.api.reviewerRole) {
+      new CfnOutput(this, 'ReviewerRoleArn', {
+        value: this.api.reviewerRole.roleArn,
+        description: 'Role reviewers assume to call /v1/reviews (SigV4); grant sts:AssumeRole on it to your reviewers',
+      });
+    }
 
     // --- monitoring (issue 5): dashboard Switchboard-<tenant>, alarms to the tenant and platform ops topics ---
     const runtime = toRuntimeConfig(tenant);

@@ -68,6 +68,8 @@ export interface RequestSummary {
   readonly settlementDeferred: boolean;
   readonly budgetDowngrade: boolean;
   readonly reviewHandOffFailed: boolean;
+  /** Time spent in model calls (all attempts), ms. */
+  readonly modelLatencyMs: number;
 }
 
 /** An `ApiError` raised after a request was accepted: the envelope carries the ledger's request id. */
@@ -747,6 +749,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       settlementDeferred,
       budgetDowngrade,
       reviewHandOffFailed,
+      modelLatencyMs: attempts.reduce((n, a) => n + a.latencyMs, 0),
     };
 
     if (!best) {
