@@ -41,6 +41,8 @@ export interface ConfidenceResult {
 }
 
 const BASE = 0.9;
+/** Characters (from the end of the answer) the arithmetic checks read. */
+const ARITHMETIC_WINDOW = 20_000;
 
 const REFUSAL =
   /\b(?:i (?:can(?:'|’)?t|cannot|am unable to|'m unable to|won(?:'|’)t) (?:help|assist|provide|answer|comply|do that)|i(?:'|’)m sorry,? but|as an ai(?: language model)?)\b/i;
@@ -84,7 +86,9 @@ export function scoreConfidence(input: ConfidenceInput): ConfidenceResult {
   }
 
   let score = BASE;
-  const arithmetic = checkArithmetic(text);
+  // Arithmetic is re-checked in the last ARITHMETIC_WINDOW characters only (where the working and the final
+  // answer are): bounded work however long the answer is (under 0.1 s on adversarial 180k-char answers).
+  const arithmetic = checkArithmetic(text.length > ARITHMETIC_WINDOW ? text.slice(-ARITHMETIC_WINDOW) : text);
   if (arithmetic.wrong > 0) {
     score -= 0.4 * arithmetic.wrong;
     signals.push(`arithmetic:wrong×${arithmetic.wrong}`);
