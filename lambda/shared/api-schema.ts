@@ -102,8 +102,12 @@ export interface Attempt {
 /** `200` (completed) or `202` (pending_review) answer of `POST /v1/inference`. */
 export interface InferenceResponse {
   readonly requestId: string;
-  readonly status: 'completed' | 'pending_review';
-  /** The answer; for `pending_review`, `null` until a person has decided. */
+  /**
+   * `completed` or `pending_review` for a new request; a replay of an idempotency key reports the record's
+   * current status, which a review may have moved on to `reviewed`, `rejected` or `expired`.
+   */
+  readonly status: 'completed' | 'pending_review' | 'reviewed' | 'rejected' | 'expired';
+  /** The answer; `null` while a person has not decided, and for a rejected (or expired-and-rejected) answer. */
   readonly output: string | null;
   readonly reviewId?: string;
   readonly routeReason: string;

@@ -20,6 +20,12 @@ export interface DynamoFault {
   readonly status: number;
   /** e.g. `ProvisionedThroughputExceededException`, `InternalServerError`, `ServiceUnavailable`. */
   readonly type: string;
+  /**
+   * Forward the call first and answer with the fault only after DynamoDB applied it: the write happened
+   * but its response was lost, so the SDK's retry meets its own write (the case conditional writes must
+   * tell apart from a real conflict).
+   */
+  readonly afterApplying?: boolean;
 }
 
 export const THROUGHPUT_EXCEEDED: DynamoFault = { status: 400, type: 'ProvisionedThroughputExceededException' };
@@ -85,7 +91,7 @@ export class DynamoFaultProxy {
       }
       const fault = this.rule({ operation, body });
       this.log.push({ operation, faulted: !!fault });
-      if (fault) {
+      const answerFault = (fault: DynamoFault) => {
         res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(
           JSON.stringify({
@@ -93,11 +99,19 @@ export class DynamoFaultProxy {
             message: `${fault.type} injected by the test proxy`,
           }),
         );
+      };
+      if (fault && !fault.afterApplying) {
+        answerFault(fault);
         return;
       }
       const url = new URL(req.url ?? '/', this.target);
       const headers = { ...req.headers, host: url.host, 'content-length': String(raw.length) };
       const up = http.request(url, { method: req.method, headers }, (upRes) => {
+        if (fault) {
+          upRes.resume();
+          upRes.on('end', () => answerFault(fault));
+          return;
+        }
         res.writeHead(upRes.statusCode ?? 500, upRes.headers);
         upRes.pipe(res);
       });

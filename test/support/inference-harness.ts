@@ -57,22 +57,34 @@ export class InferenceHarness {
       credentials: CREDENTIALS,
       retryStrategy: new ConfiguredRetryStrategy(3, (attempt) => 5 * 2 ** attempt),
     });
-    this.dynamoClient = new DynamoDBClient({
+    this.dynamoClient = this.newDynamoClient();
+  }
+
+  /** A DynamoDB client through the fault proxy, with the handler's attempt count (and its own retry quota). */
+  private newDynamoClient(): DynamoDBClient {
+    const client = new DynamoDBClient({
       endpoint: this.proxy.endpoint,
       region: 'us-east-1',
       credentials: CREDENTIALS,
       retryStrategy: new ConfiguredRetryStrategy(5, (attempt) => 5 * 2 ** attempt),
     });
+    this.extraClients.push(client);
+    return client;
   }
+  private readonly extraClients: DynamoDBClient[] = [];
 
   async stop(): Promise<void> {
     this.bedrockClient?.destroy();
-    this.dynamoClient?.destroy();
+    for (const c of this.extraClients) c.destroy();
     await Promise.all([this.dynalite.stop(), this.bedrock.stop(), this.proxy?.stop()]);
   }
 
-  /** A fresh ledger table and a service on it for a tenant with the given file fields. */
-  async tenant(file: Record<string, unknown> = {}) {
+  /**
+   * A fresh ledger table and a service on it for a tenant with the given file fields. `ownDynamoClient`
+   * gives the tenant a DynamoDB client of its own, as a fresh Lambda container has: the SDK's retry quota
+   * starts full instead of carrying what earlier fault scenarios used up.
+   */
+  async tenant(file: Record<string, unknown> = {}, opts: { ownDynamoClient?: boolean } = {}) {
     const tableName = `ledger-${++this.tables}`;
     await this.dynalite.dynamo.send(
       new CreateTableCommand({
@@ -89,7 +101,8 @@ export class InferenceHarness {
       }),
     );
     const config = runtimeConfigOf(file);
-    const doc = DynamoDBDocumentClient.from(this.dynamoClient!, { marshallOptions: { removeUndefinedValues: true } });
+    const client = opts.ownDynamoClient ? this.newDynamoClient() : this.dynamoClient!;
+    const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     let seq = 0;
     const review: ReviewHandOff = {
       start: async (input) => {

@@ -7,6 +7,11 @@
  * update (`committed ≤ limit`), so concurrent requests can never hold more than the budget; settling
  * removes the request's reservation attributes and adds its actual usage in one update conditional on
  * those attributes existing, so a retried or duplicated settlement is applied once.
+ *
+ * A conditional write whose response is lost (a timeout or 5xx after DynamoDB applied it) is retried by the
+ * SDK and then fails its condition against its own write. Every conditional write therefore reads the item
+ * back after a condition failure and reports success when the item already holds this run's write (the
+ * record's `runId`, the reservation's own attribute), so such a retry is never mistaken for a conflict.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -42,13 +47,14 @@ function stripKeys(item: Record<string, unknown>): RequestRecord {
 
 /** Creates the ledger on a shared DocumentClient (created once per container by the caller). */
 export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string): Ledger {
+  async function readRecord(requestId: string): Promise<RequestRecord | undefined> {
+    const res = await doc.send(
+      new GetCommand({ TableName: tableName, Key: requestKey(requestId), ConsistentRead: true }),
+    );
+    return res.Item ? stripKeys(res.Item) : undefined;
+  }
   return {
-    async getRequest(requestId) {
-      const res = await doc.send(
-        new GetCommand({ TableName: tableName, Key: requestKey(requestId), ConsistentRead: true }),
-      );
-      return res.Item ? stripKeys(res.Item) : undefined;
-    },
+    getRequest: readRecord,
 
     async createRequest(record) {
       try {
@@ -62,38 +68,52 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
         );
         return 'created';
       } catch (e) {
-        if (isConditionFailure(e)) return 'exists';
-        throw e;
+        if (!isConditionFailure(e)) throw e;
+        const now = await readRecord(record.requestId);
+        return now?.runId === record.runId ? 'created' : 'exists';
       }
     },
 
-    async reopenFailedRequest(requestId, at, runs) {
+    async reopenFailedRequest(requestId, run) {
       try {
         await doc.send(
           new UpdateCommand({
             TableName: tableName,
             Key: requestKey(requestId),
-            UpdateExpression: 'SET #status = :inProgress, #updatedAt = :at, #runs = :runs REMOVE #error',
+            UpdateExpression:
+              'SET #status = :inProgress, #updatedAt = :at, #runs = :runs, #runId = :runId, #month = :month, #expiresAt = :expiresAt REMOVE #error',
             ConditionExpression: '#status = :failed',
             ExpressionAttributeNames: {
               '#status': 'status',
               '#updatedAt': 'updatedAt',
               '#runs': 'runs',
+              '#runId': 'runId',
+              '#month': 'month',
+              '#expiresAt': 'expiresAt',
               '#error': 'error',
             },
-            ExpressionAttributeValues: { ':inProgress': 'in_progress', ':failed': 'failed', ':at': at, ':runs': runs },
+            ExpressionAttributeValues: {
+              ':inProgress': 'in_progress',
+              ':failed': 'failed',
+              ':at': run.at,
+              ':runs': run.runs,
+              ':runId': run.runId,
+              ':month': run.month,
+              ':expiresAt': run.expiresAt,
+            },
           }),
         );
         return true;
       } catch (e) {
-        if (isConditionFailure(e)) return false;
-        throw e;
+        if (!isConditionFailure(e)) throw e;
+        const now = await readRecord(requestId);
+        return now?.runId === run.runId && now.status === 'in_progress';
       }
     },
 
-    async finishRequest(requestId, outcome: RequestOutcome) {
-      const names: Record<string, string> = { '#status': 'status' };
-      const values: Record<string, unknown> = { ':inProgress': 'in_progress' };
+    async finishRequest(requestId, runId, outcome: RequestOutcome) {
+      const names: Record<string, string> = { '#status': 'status', '#runId': 'runId' };
+      const values: Record<string, unknown> = { ':inProgress': 'in_progress', ':runId': runId };
       const sets: string[] = [];
       for (const [k, v] of Object.entries(outcome)) {
         if (v === undefined) continue;
@@ -115,15 +135,17 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
             TableName: tableName,
             Key: requestKey(requestId),
             UpdateExpression: `SET ${sets.join(', ')}`,
-            ConditionExpression: '#status = :inProgress',
+            ConditionExpression: '#status = :inProgress AND #runId = :runId',
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
           }),
         );
         return true;
       } catch (e) {
-        if (isConditionFailure(e)) return false;
-        throw e;
+        if (!isConditionFailure(e)) throw e;
+        // Our own write, applied before its response was lost: same run, same outcome, same timestamp.
+        const now = await readRecord(requestId);
+        return now?.runId === runId && now.status === outcome.status && now.updatedAt === outcome.updatedAt;
       }
     },
 
@@ -151,8 +173,18 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
         );
         return 'reserved';
       } catch (e) {
-        if (isConditionFailure(e)) return 'over_budget';
-        throw e;
+        if (!isConditionFailure(e)) throw e;
+        // Reservation ids are unique per run: if the attribute is there, this call made it.
+        const res = await doc.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: usageKey(month),
+            ConsistentRead: true,
+            ProjectionExpression: '#rsv',
+            ExpressionAttributeNames: { '#rsv': `${RESERVATION_PREFIX}${reservation.id}` },
+          }),
+        );
+        return res.Item?.[`${RESERVATION_PREFIX}${reservation.id}`] ? 'reserved' : 'over_budget';
       }
     },
 

@@ -65,6 +65,12 @@ export interface RequestRecord {
   readonly idempotencyKey?: string;
   /** How many times this request was started (more than 1 only when a failed keyed request is retried). */
   readonly runs: number;
+  /**
+   * Random id of the run that owns the record now. Conditional writes check it, so a write of this run
+   * that DynamoDB applied but whose response was lost is recognised on the SDK's retry, and a run that
+   * lost the record to another (a retry, the reconciler) can never finish it.
+   */
+  readonly runId: string;
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly costNanoUsd: number;
@@ -163,12 +169,21 @@ export interface Settlement {
 /** The tenant's ledger: request records and usage counters. Every method is one single-item write or read. */
 export interface Ledger {
   getRequest(requestId: string): Promise<RequestRecord | undefined>;
-  /** Creates the record unless one with the same id exists. */
+  /** Creates the record unless one with the same id exists (`created` also when it is this run's own write). */
   createRequest(record: RequestRecord): Promise<'created' | 'exists'>;
-  /** Moves a `failed` record back to `in_progress` for a retry with the same idempotency key. */
-  reopenFailedRequest(requestId: string, at: string, runs: number): Promise<boolean>;
-  /** Writes the terminal outcome; only from `in_progress`. Returns false if the record was not in progress. */
-  finishRequest(requestId: string, outcome: RequestOutcome): Promise<boolean>;
+  /**
+   * Moves a `failed` record back to `in_progress` for a retry with the same idempotency key, owned by the
+   * new run (`runs`, `runId`) and dated to it (`month`, `expiresAt`). False if it was not failed.
+   */
+  reopenFailedRequest(
+    requestId: string,
+    run: { at: string; runs: number; runId: string; month: string; expiresAt: number },
+  ): Promise<boolean>;
+  /**
+   * Writes the terminal outcome; only from `in_progress` and only by the run that owns the record.
+   * Returns false if the record was not in progress under `runId` (and this run had not already written it).
+   */
+  finishRequest(requestId: string, runId: string, outcome: RequestOutcome): Promise<boolean>;
   /**
    * Holds `nanoUsd` of the month's budget for a running request, in one conditional update: only if the
    * month's committed spend (settled + held) is at most `maxCommittedBefore` now. `over_budget` writes nothing.

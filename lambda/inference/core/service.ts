@@ -34,6 +34,7 @@ import {
   type ModelFailureKind,
   type ModelInvoker,
   type ModelReply,
+  type OpenReservation,
   type RequestOutcome,
   type RequestRecord,
   type ReviewHandOff,
@@ -119,12 +120,24 @@ export function requestIdForKey(tenantId: string, key: string): string {
 /** A hash of what determines the answer, to tell a true repeat from a reused key. */
 export function bodyHash(req: InferenceRequest): string {
   const { idempotencyKey: _ignored, metadata: _meta, ...rest } = req;
-  const canonical = JSON.stringify(rest, Object.keys(rest).sort());
-  return createHash('sha256').update(canonical).digest('hex');
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+/** JSON with object keys sorted at every depth, so equal values always give the same text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value as Record<string, unknown>)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** Who gave the answer a caller sees: the model, a person, or nobody yet. */
-function answeredBy(r: RequestRecord) {
+function answeredBy(r: Pick<RequestRecord, 'status' | 'review' | 'modelId'>) {
   if (r.status === 'completed') return { type: 'model' as const, modelId: r.modelId };
   if (r.status === 'reviewed' && r.review) {
     return {
@@ -184,13 +197,17 @@ function answerResponse(
     | 'escalated'
     | 'attempts'
     | 'reviewId'
+    | 'review'
   >,
 ): InferenceResponse {
-  const pending = r.status === 'pending_review';
+  if (r.status === 'in_progress' || r.status === 'failed') {
+    throw new Error(`answerResponse: a ${r.status} request has no answer`);
+  }
   return {
     requestId: r.requestId,
-    status: pending ? 'pending_review' : 'completed',
-    output: pending ? null : (r.output ?? ''),
+    status: r.status,
+    // Only an answer someone stands behind goes out: never one waiting for review or rejected.
+    output: answeredBy(r) ? (r.output ?? '') : null,
     ...(r.reviewId ? { reviewId: r.reviewId } : {}),
     tier: r.tier,
     modelId: r.modelId,
@@ -329,10 +346,8 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
    * The budget a request holds on the month counter: reservations made before calls, topped up when a
    * call needs more than what is left of them, replaced by the actual cost at settlement.
    */
-  function budgetHold(requestId: string, runs: number, month: string) {
+  function budgetHold(requestId: string, runId: string, month: string) {
     const reservationIds: string[] = [];
-    // Two concurrent runs of one key (a race the record's conditional put settles) must not share ids.
-    const nonce = randomBytes(4).toString('hex');
     let held = 0;
     let spent = 0;
     return {
@@ -354,7 +369,8 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         if (free >= need) return true;
         const extra = need - free;
         const limit = guard === 'near-cap' ? Math.min(capNano - extra, nearCapNano) : capNano - extra;
-        const id = `${requestId}.${runs}.${nonce}.${reservationIds.length + 1}`;
+        // `<requestId>.<runId>.<n>`: the reconciler finds a run's reservations (and its record) by runId.
+        const id = `${requestId}.${runId}.${reservationIds.length + 1}`;
         const r = await ledger.reserve(month, { id, requestId, nanoUsd: extra, at: clock.now() }, limit);
         if (r !== 'reserved') return false;
         reservationIds.push(id);
@@ -393,6 +409,8 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     const month = monthOf(now);
 
     let runs = 1;
+    // Two concurrent runs of one key (a race the record's conditional writes settle) never share an id.
+    const runId = randomBytes(6).toString('hex');
     let existing: RequestRecord | undefined;
     if (req.idempotencyKey) {
       existing = await ledger.getRequest(requestId).catch(ledgerDown);
@@ -405,7 +423,8 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
 
     // Budget first, so a request the budget cannot hold writes nothing.
     const cheapest = allowed[0]!;
-    const hold = budgetHold(requestId, runs, month);
+    const hold = budgetHold(requestId, runId, month);
+    const expiresAt = Math.floor(now / 1000) + config.dataRetentionDays * 86400;
     const primaryWorst = (tier: Tier) => {
       const modelId = config.tierModels[tier]!;
       return worstCaseNanoUsd(modelId, resolved, Math.min(resolved.requestedMaxTokens, maxTokensCap(config, modelId)));
@@ -439,10 +458,12 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         .catch(() => undefined);
 
     if (existing) {
-      const reopened = await ledger.reopenFailedRequest(requestId, at, runs).catch(async (e) => {
-        await release();
-        return ledgerDown(e);
-      });
+      const reopened = await ledger
+        .reopenFailedRequest(requestId, { at, runs, runId, month, expiresAt })
+        .catch(async (e) => {
+          await release();
+          return ledgerDown(e);
+        });
       if (!reopened) {
         await release();
         throw new AcceptedRequestError(
@@ -467,11 +488,12 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         bodyHash: hash,
         ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
         runs,
+        runId,
         inputTokens: 0,
         outputTokens: 0,
         costNanoUsd: 0,
         attempts: [],
-        expiresAt: Math.floor(now / 1000) + config.dataRetentionDays * 86400,
+        expiresAt,
         ...(req.metadata ? { metadata: req.metadata } : {}),
       };
       let created: 'created' | 'exists';
@@ -688,7 +710,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     // The record is the commit point; the counter follows it exactly once.
     let finished: boolean;
     try {
-      finished = await ledger.finishRequest(requestId, outcome);
+      finished = await ledger.finishRequest(requestId, runId, outcome);
     } catch (e) {
       // The reservation stays open (the budget stays conservative) and `reconcile` closes the run later.
       throw new AcceptedRequestError(
@@ -779,20 +801,23 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
   async function reconcile(month: string): Promise<{ settled: number; released: number }> {
     const usage = await ledger.getUsage(month);
     const now = clock.now();
-    const stale = usage.openReservations.filter((r) => now - r.at > STALE_RESERVATION_MS);
-    const byRun = new Map<string, typeof stale>();
-    for (const r of stale) {
+    // A run's reservations are settled together, in one update: settling some of them with the record's
+    // usage and the rest later would charge the record twice.
+    const byRun = new Map<string, OpenReservation[]>();
+    for (const r of usage.openReservations) {
       const run = r.id.slice(0, r.id.lastIndexOf('.'));
       byRun.set(run, [...(byRun.get(run) ?? []), r]);
     }
     let settled = 0;
     let released = 0;
     for (const [run, rs] of byRun) {
+      // The run may still be alive while its newest reservation is recent.
+      if (rs.some((r) => now - r.at <= STALE_RESERVATION_MS)) continue;
       const requestId = rs[0]!.requestId;
-      const runNo = Number(run.split('.')[1]);
+      const runId = run.slice(run.lastIndexOf('.') + 1);
       let record = await ledger.getRequest(requestId);
-      if (record?.status === 'in_progress' && record.runs === runNo) {
-        await ledger.finishRequest(requestId, {
+      if (record?.status === 'in_progress' && record.runId === runId) {
+        await ledger.finishRequest(requestId, runId, {
           status: 'failed',
           updatedAt: new Date(now).toISOString(),
           tier: record.tier,
@@ -806,14 +831,15 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         });
         record = await ledger.getRequest(requestId);
       }
-      const charge = record && record.runs === runNo && record.status !== 'in_progress' ? usageOfRecord(record) : {};
-      const counts = !!record && record.runs === runNo && record.status !== 'in_progress' && record.status !== 'failed';
+      // Only the run that wrote the record's outcome charges it; any other run of the key only releases.
+      const ours = !!record && record.runId === runId && record.status !== 'in_progress';
+      const counts = ours && record!.status !== 'failed';
       const r = await ledger.settle(month, {
         requestId,
         reservationIds: rs.map((x) => x.id),
         reservedNanoUsd: rs.reduce((n, x) => n + x.nanoUsd, 0),
         requests: counts ? 1 : 0,
-        byTier: charge,
+        byTier: ours ? usageOfRecord(record!) : {},
       });
       if (r.result === 'settled') {
         if (counts) settled++;

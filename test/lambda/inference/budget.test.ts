@@ -6,6 +6,7 @@
  */
 import { worstCaseNanoUsd } from '../../../lambda/inference/core/service';
 import { DEFAULT_TIER_MODELS, nanoToUsd, usdToNano } from '../../../lambda/shared/catalog';
+import { INTERNAL_ERROR, touchesUsageCounter } from '../../support/dynamo-fault-proxy';
 import { InferenceHarness, inBatches, outcomeOf } from '../../support/inference-harness';
 import { checkLedger } from '../../support/ledger-invariants';
 
@@ -15,6 +16,7 @@ afterAll(() => h.stop());
 beforeEach(() => {
   h.bedrock.reset();
   h.proxy.clear();
+  h.clockOffsetMs = 0;
 });
 
 const noCascade = { escalation: { confidenceThreshold: 0, reviewThreshold: 0 } };
@@ -146,5 +148,43 @@ describe('monthly budget', () => {
       expect(usdToNano(usage.byTier[tier]!.costUsd)).toBe(mine.reduce((n, r) => n + (r.costNanoUsd as number), 0));
     }
     expect(usdToNano(usage.costUsd)).toBe(records.reduce((n, r) => n + (r.costNanoUsd as number), 0));
+  });
+
+  it("the reconciler settles all of a run's reservations together, from the record, exactly once", async () => {
+    const t = await h.tenant({ monthlyBudgetUsd: 100, escalation: { confidenceThreshold: 0.6, reviewThreshold: 0 } });
+    // The fast answer is cut off (low confidence → escalation); while it runs, four minutes pass, so the
+    // escalation's top-up reservation is minutes younger than the first one.
+    h.bedrock.script(DEFAULT_TIER_MODELS.fast, () => {
+      h.clockOffsetMs = 4 * 60_000;
+      return { kind: 'answer', text: 'The migration is', stopReason: 'max_tokens' };
+    });
+    h.bedrock.script(DEFAULT_TIER_MODELS.balanced, { kind: 'answer', text: 'The migration is on track for June.' });
+    // DynamoDB is down while the request settles: both reservations stay open.
+    h.proxy.inject((c) =>
+      c.operation === 'UpdateItem' && touchesUsageCounter(c) && String(c.body.UpdateExpression).includes('REMOVE')
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    // (The deadline is on the service's clock, which the four minutes move too.)
+    const out = await outcomeOf(
+      t.service.infer({ prompt: PROMPT, tier: 'fast' }, { deadlineMs: Date.now() + 300_000 }),
+    );
+    h.proxy.clear();
+    expect(out.status).toBe(200);
+    expect(out.body.escalated).toBe(true);
+    const [record] = await t.records();
+    expect((record!.attempts as unknown[]).length).toBe(2);
+    expect(Object.keys(await t.counter()).filter((k) => k.startsWith('rsv_'))).toHaveLength(2);
+
+    const month = () => new Date(Date.now() + h.clockOffsetMs).toISOString().slice(0, 7);
+    // The first reservation is stale, the top-up is not: the run might still be alive, so nothing moves.
+    h.clockOffsetMs = 6 * 60_000;
+    expect(await t.service.reconcile(month())).toEqual({ settled: 0, released: 0 });
+    expect(Object.keys(await t.counter()).filter((k) => k.startsWith('rsv_'))).toHaveLength(2);
+    // Both stale: settled together, charged once; a second pass changes nothing.
+    h.clockOffsetMs = 10 * 60_000;
+    expect(await t.service.reconcile(month())).toEqual({ settled: 1, released: 0 });
+    expect(await t.service.reconcile(month())).toEqual({ settled: 0, released: 0 });
+    checkLedger({ records: [record!], counter: await t.counter(), outcomes: [out], harness: h });
   });
 });

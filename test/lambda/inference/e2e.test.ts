@@ -264,6 +264,26 @@ describe('idempotency', () => {
     expect(await items('acme')).toEqual(before);
   });
 
+  it('refuses a reused key whose messages differ only inside a message (409): every nested field counts', async () => {
+    const messages = (text: string) => [{ role: 'user', content: text }];
+    const first = await post('acme', { messages: messages('what is 2+2?'), idempotencyKey: 'reuse-nested' });
+    expect(first.statusCode).toBe(200);
+    const before = await items('acme');
+    const calls = bedrock.calls.length;
+    const res = await post('acme', { messages: messages('what is 3+3?'), idempotencyKey: 'reuse-nested' });
+    expect(res.statusCode).toBe(409);
+    expect(res.json.error.code).toBe('idempotency_key_reused');
+    expect(await items('acme')).toEqual(before);
+    expect(bedrock.calls.length).toBe(calls);
+    // The same messages with keys in another order are a true repeat.
+    const again = await post('acme', {
+      idempotencyKey: 'reuse-nested',
+      messages: [{ content: 'what is 2+2?', role: 'user' }],
+    });
+    expect(again.statusCode).toBe(200);
+    expect(again.headers?.['Idempotent-Replay']).toBe('true');
+  });
+
   it('runs the model once when the same key arrives several times at once', async () => {
     bedrock.scriptDefault({ kind: 'answer', text: 'once', latencyMs: 150 });
     const results = await Promise.all(

@@ -5,7 +5,12 @@
  * charged exactly what the stand-in answered; and each caller told what happened.
  */
 import { DEFAULT_TIER_FALLBACKS, DEFAULT_TIER_MODELS } from '../../../lambda/shared/catalog';
-import { INTERNAL_ERROR, THROUGHPUT_EXCEEDED, touchesUsageCounter } from '../../support/dynamo-fault-proxy';
+import {
+  type DynamoCall,
+  INTERNAL_ERROR,
+  THROUGHPUT_EXCEEDED,
+  touchesUsageCounter,
+} from '../../support/dynamo-fault-proxy';
 import { InferenceHarness, inBatches, outcomeOf } from '../../support/inference-harness';
 import { checkLedger } from '../../support/ledger-invariants';
 
@@ -238,6 +243,71 @@ describe('faults (50 requests each)', () => {
       for (const o of pair.filter((x) => x.status === 409)) expect(o.code).toBe('request_in_progress');
     }
     checkLedger({ records, counter: await t.counter(), outcomes: out, harness: h, allowedStatuses: ['completed'] });
+  });
+
+  it('F11: DynamoDB applies a conditional write but its response is lost: the SDK retry is recognised as our own write, nothing doubled or stuck', async () => {
+    // Each request loses the response of one of its conditional writes (create, reserve, finish, settle
+    // in turn): dynalite applies it, the caller gets a 500, the SDK retries the identical call, and that
+    // retry's condition fails against the call's own write. (One per request: every such retry costs the
+    // SDK's retry quota, which a burst of them would drain, ending in a visible ledger_unavailable.)
+    const kinds = ['create', 'reserve', 'finish', 'settle'] as const;
+    const kindOf = (c: DynamoCall): (typeof kinds)[number] | 'reopen' | undefined => {
+      if (!c.body.ConditionExpression) return undefined;
+      if (c.operation === 'PutItem') return 'create';
+      if (c.operation !== 'UpdateItem') return undefined;
+      const update = String(c.body.UpdateExpression);
+      if (touchesUsageCounter(c)) return update.includes('REMOVE') ? 'settle' : 'reserve';
+      return String(c.body.ConditionExpression).includes(':failed') ? 'reopen' : 'finish';
+    };
+    const ordinals = new Map<string, number>();
+    const lost = new Set<string>();
+    const loseOneResponsePerRequest = (alsoReopen: boolean) =>
+      h.proxy.inject((c) => {
+        const kind = kindOf(c);
+        const requestId = /req_[A-Za-z0-9_-]{10,40}/.exec(JSON.stringify(c.body))?.[0];
+        if (!kind || !requestId) return undefined;
+        if (!ordinals.has(requestId)) ordinals.set(requestId, ordinals.size);
+        const wanted = alsoReopen ? 'reopen' : kinds[ordinals.get(requestId)! % kinds.length];
+        if (kind !== wanted || lost.has(requestId)) return undefined;
+        lost.add(requestId);
+        return { ...INTERNAL_ERROR, afterApplying: true };
+      });
+
+    const t = await h.tenant(noCascade, { ownDynamoClient: true });
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'Applied once.' });
+    loseOneResponsePerRequest(false);
+    const out = await run(t, { key: (i) => (i % 2 === 0 ? `lost-${i}` : undefined) });
+    expect(h.proxy.faults()).toBe(N);
+    for (const o of out) expect([o.status, o.code]).toEqual([200, undefined]);
+    let records = await t.records();
+    expect(records.every((r) => r.status === 'completed')).toBe(true);
+    checkLedger({ records, counter: await t.counter(), outcomes: out, harness: h, allowedStatuses: ['completed'] });
+
+    // Keyed requests that failed, retried with the same key while the reopen's response is lost: each is
+    // reopened once, completed once, charged once.
+    h.proxy.clear();
+    const t2 = await h.tenant(noCascade, { ownDynamoClient: true });
+    for (const m of ALL_MODELS)
+      h.bedrock.script(m, { kind: 'error', errorType: 'ServiceUnavailableException', status: 503 });
+    const failed = await run(t2, { key: (i) => `retry-${i}` });
+    expect(failed.every((o) => o.status === 503)).toBe(true);
+    h.bedrock.reset();
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'Second run.' });
+    lost.clear();
+    loseOneResponsePerRequest(true);
+    const retried = await run(t2, { key: (i) => `retry-${i}` });
+    expect(h.proxy.faults()).toBe(N);
+    for (const o of retried) expect([o.status, o.body?.output]).toEqual([200, 'Second run.']);
+    records = await t2.records();
+    expect(records).toHaveLength(N);
+    expect(records.every((r) => r.status === 'completed' && r.runs === 2)).toBe(true);
+    checkLedger({
+      records,
+      counter: await t2.counter(),
+      outcomes: retried,
+      harness: h,
+      allowedStatuses: ['completed'],
+    });
   });
 
   it('F10: a model slower than the deadline is cut off in time for the fallback; when all are slow, 504 before the deadline', async () => {

@@ -182,11 +182,16 @@ async function call(h: ProxyHandler, e: Parameters<typeof proxyEvent>[0]) {
   responses.push(r.body);
   return parse(r);
 }
-async function ask(id: string) {
+const askBody = (idempotencyKey?: string) => ({
+  prompt: PROMPT,
+  tier: 'fast',
+  ...(idempotencyKey ? { idempotencyKey } : {}),
+});
+async function ask(id: string, idempotencyKey?: string) {
   const r = await call(tenants[id]!.inference, {
     method: 'POST',
     resource: '/v1/inference',
-    body: { prompt: PROMPT, tier: 'fast' },
+    body: askBody(idempotencyKey),
   });
   expect(r.status).toBe(202);
   expect(r.json).toMatchObject({ status: 'pending_review', output: null });
@@ -298,7 +303,7 @@ describe('review paths (each ends in its terminal state with the expected record
   });
 
   it('edit: the edited answer goes out; a second decision is 409 review_decided', async () => {
-    const { requestId, reviewId } = await ask('revu');
+    const { requestId, reviewId } = await ask('revu', 'contract-edit');
     const d = await decide('revu', reviewId, { action: 'edit', answer: 'It depends on §7(b).', reviewer: 'lee' });
     expect(d.status).toBe(200);
     expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
@@ -307,10 +312,16 @@ describe('review paths (each ends in its terminal state with the expected record
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe('review_decided');
     expect(await requestView('revu', requestId)).toMatchObject({ status: 'reviewed', output: 'It depends on §7(b).' });
+    const replay = await call(tenants.revu!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: askBody('contract-edit'),
+    });
+    expect(replay.json).toMatchObject({ requestId, status: 'reviewed', output: 'It depends on §7(b).' });
   });
 
   it('reject: nothing goes out; the request is rejected', async () => {
-    const { requestId, reviewId } = await ask('revr');
+    const { requestId, reviewId } = await ask('revr', 'contract-7');
     expect((await decide('revr', reviewId, { action: 'reject', reviewer: 'kim', note: 'wrong law' })).status).toBe(200);
     expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
     const view = await requestView('revr', requestId);
@@ -320,6 +331,18 @@ describe('review paths (each ends in its terminal state with the expected record
       answeredBy: null,
     });
     expect(view.review).toMatchObject({ outcome: 'rejected', reviewer: 'kim', note: 'wrong law' });
+
+    // A repeat of the same key reports the rejection; it does not pass the rejected answer off as completed.
+    const calls = bedrock.calls.length;
+    const replay = await call(tenants.revr!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: askBody('contract-7'),
+    });
+    expect(replay.status).toBe(200);
+    expect(replay.raw.headers?.['Idempotent-Replay']).toBe('true');
+    expect(replay.json).toMatchObject({ requestId, status: 'rejected', output: null, reviewId });
+    expect(bedrock.calls.length).toBe(calls);
   });
 
   it('timeout with release_unreviewed: the model answer goes out marked unreviewed, the review expires, a late decision is 409 review_expired', async () => {
