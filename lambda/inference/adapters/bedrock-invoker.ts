@@ -20,6 +20,8 @@ const UNAVAILABLE = new Set([
   'InternalServerException',
   'InternalFailure',
   'ModelStreamErrorException',
+  // 424: the model itself failed while processing a valid request; another model may well answer it.
+  'ModelErrorException',
 ]);
 const TIMEOUT = new Set(['ModelTimeoutException', 'AbortError', 'TimeoutError', 'RequestTimeout']);
 

@@ -30,6 +30,12 @@ export interface ResolvedRequest {
   readonly system?: string;
   readonly messages: readonly ChatMessage[];
   readonly promptChars: number;
+  /**
+   * UTF-8 bytes of the messages plus system: an upper bound on the input tokens of any byte-level BPE
+   * tokenizer (a token covers at least one byte), also for CJK text and emoji, where one character can
+   * be several tokens.
+   */
+  readonly promptBytes: number;
 }
 
 /** Allowed tiers of a tenant, cheapest first. */
@@ -112,6 +118,9 @@ export function resolveRequest(config: TenantRuntimeConfig, req: InferenceReques
     system: req.system,
     messages,
     promptChars,
+    promptBytes:
+      messages.reduce((n, m) => n + Buffer.byteLength(m.content, 'utf8'), 0) +
+      Buffer.byteLength(req.system ?? '', 'utf8'),
     routingText,
   };
 }

@@ -249,13 +249,13 @@ function errorForFailures(
   };
 }
 
-/** Worst-case cost of a call in nano-USD: every prompt character a token (an upper bound) plus maxTokens. */
+/** Worst-case cost of a call in nano-USD: every prompt byte a token (an upper bound) plus maxTokens. */
 export function worstCaseNanoUsd(
   modelId: string,
-  resolved: Pick<ResolvedRequest, 'promptChars' | 'messages'>,
+  resolved: Pick<ResolvedRequest, 'promptBytes' | 'messages'>,
   maxTokens: number,
 ): number {
-  const inputTokens = resolved.promptChars + MESSAGE_OVERHEAD_TOKENS * (resolved.messages.length + 1);
+  const inputTokens = resolved.promptBytes + MESSAGE_OVERHEAD_TOKENS * (resolved.messages.length + 1);
   return costNanoUsd(modelId, { inputTokens, outputTokens: maxTokens });
 }
 

@@ -25,7 +25,7 @@ const deadline = () => ({ deadlineMs: Date.now() + 20_000 });
 /** The worst case of one deep request of this test (every prompt character a token, plus maxTokens). */
 const deepWorst = worstCaseNanoUsd(
   DEFAULT_TIER_MODELS.deep,
-  { promptChars: PROMPT.length, messages: [{}] as never },
+  { promptBytes: Buffer.byteLength(PROMPT), messages: [{}] as never },
   200,
 );
 

@@ -88,6 +88,13 @@ describe('faults (50 requests each)', () => {
       status: 503,
       kind: 'unavailable',
     },
+    {
+      id: 'F4b',
+      what: 'model error (424, the model failed on a valid request)',
+      errorType: 'ModelErrorException',
+      status: 424,
+      kind: 'unavailable',
+    },
     { id: 'F5', what: 'model timeout', errorType: 'ModelTimeoutException', status: 408, kind: 'timeout' },
   ])(
     '$id: $what on the primary model falls back to the tier alternative; the record shows both calls',

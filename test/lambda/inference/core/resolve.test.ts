@@ -1,4 +1,5 @@
 import { resolveRequest } from '../../../../lambda/inference/core/resolve';
+import { worstCaseNanoUsd } from '../../../../lambda/inference/core/service';
 import { DEFAULT_TIER_MODELS } from '../../../../lambda/shared/catalog';
 import type { ApiError } from '../../../../lambda/shared/errors';
 import type { TenantRuntimeConfig } from '../../../../lambda/shared/tenant-runtime';
@@ -64,5 +65,17 @@ describe('resolveRequest', () => {
     expect(r.maxTokens).toBe(200);
     expect(r.messages).toEqual([{ role: 'user', content: 'a' }]);
     expect(r.promptChars).toBe(2);
+    expect(r.promptBytes).toBe(2);
+  });
+
+  it('bounds input tokens by UTF-8 bytes, so CJK and emoji prompts reserve enough', () => {
+    // 4 CJK characters (3 bytes each) and an emoji (2 UTF-16 units, 4 bytes): a byte-level tokenizer may
+    // spend up to one token per byte on them, more than the character count.
+    const r = resolveRequest(config, { prompt: '契約条項🙂' });
+    expect(r.promptChars).toBe(6);
+    expect(r.promptBytes).toBe(16);
+    expect(worstCaseNanoUsd(r.modelId, r, 100)).toBeGreaterThan(
+      worstCaseNanoUsd(r.modelId, { ...r, promptBytes: r.promptChars }, 100),
+    );
   });
 });
