@@ -70,7 +70,9 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
       } catch (e) {
         throw new ApiError('invalid_json', `Request body is not valid JSON: ${(e as Error).message}`);
       }
-      result = await api.decide(reviewId, body);
+      // Who AWS authenticated (IAM authorization on this route), recorded beside the self-declared reviewer.
+      const caller = event.requestContext?.identity?.userArn ?? undefined;
+      result = await api.decide(reviewId, body, caller ?? undefined);
     }
     telemetry.log('INFO', 'review request handled', { route, status: result.status, gatewayRequestId });
     if (result.raw !== undefined) {

@@ -12,7 +12,13 @@
  * tenant's own table, so another tenant's review id is simply not found (404).
  */
 import { ApiError } from '../shared/errors';
-import { type Decision, DecisionSchema, REVIEW_ID_PATTERN } from '../shared/review-schema';
+import {
+  type Decision,
+  DecisionSchema,
+  REVIEW_GSI,
+  REVIEW_ID_PATTERN,
+  REVIEW_PARTITIONS,
+} from '../shared/review-schema';
 import type { Telemetry } from '../shared/telemetry';
 import type { ReviewItem, ReviewStore } from './store';
 import type { TokenCipher } from './token-cipher';
@@ -52,15 +58,42 @@ function pageSize(q: Record<string, string | undefined>): number {
   return n;
 }
 
-function cursorOf(q: Record<string, string | undefined>): string | undefined {
+/** The key attributes of a review in the listing index: what a cursor this API returned holds. */
+const CURSOR_KEYS = ['pk', 'sk', REVIEW_GSI.partitionKey, REVIEW_GSI.sortKey].sort();
+
+/**
+ * Checks a paging cursor: base64url JSON of exactly the index key this API returned for `partition`.
+ * Anything else (edited, truncated, from another listing) is a 400, never a DynamoDB error.
+ */
+function cursorOf(q: Record<string, string | undefined>, partition: string): string | undefined {
   const c = q.cursor;
   if (c === undefined) return undefined;
+  let key: unknown;
   try {
-    JSON.parse(Buffer.from(c, 'base64url').toString('utf8'));
-    return c;
+    key = JSON.parse(Buffer.from(c, 'base64url').toString('utf8'));
   } catch {
-    throw new ApiError('invalid_request', 'cursor is not one this API returned; start again without it');
+    key = undefined;
   }
+  const k = key as Record<string, unknown> | undefined;
+  const valid =
+    !!k &&
+    typeof k === 'object' &&
+    !Array.isArray(k) &&
+    JSON.stringify(Object.keys(k).sort()) === JSON.stringify(CURSOR_KEYS) &&
+    Object.values(k).every((v) => typeof v === 'string' && v.length > 0 && v.length <= 200) &&
+    k[REVIEW_GSI.partitionKey] === partition;
+  if (!valid) throw new ApiError('invalid_request', 'cursor is not one this API returned; start again without it');
+  return c;
+}
+
+/** Largest review item the decision may leave (DynamoDB's item limit is 400 KB; keep room for attributes). */
+const MAX_REVIEW_ITEM_BYTES = 380 * 1024;
+
+/** The answer a decision released: the edit, the model's answer when approved, none otherwise. */
+function finalAnswerOf(r: ReviewItem): string | null {
+  if (r.status === 'edited') return r.finalAnswer ?? null;
+  if (r.status === 'approved') return r.proposedAnswer;
+  return null;
 }
 
 /** What a reviewer sees (never the task token). */
@@ -83,8 +116,9 @@ export function reviewView(r: ReviewItem) {
         : {
             decidedAt: r.decidedAt ?? null,
             reviewer: r.reviewer ?? null,
+            reviewerIdentity: r.reviewerIdentity ?? null,
             note: r.note ?? null,
-            finalAnswer: r.finalAnswer ?? null,
+            finalAnswer: finalAnswerOf(r),
           },
   };
 }
@@ -101,7 +135,7 @@ export function exampleOf(r: ReviewItem) {
     input: r.input,
     attempts: r.attempts,
     proposedAnswer: r.proposedAnswer,
-    finalAnswer: r.finalAnswer ?? null,
+    finalAnswer: finalAnswerOf(r),
     reviewer: r.reviewer ?? null,
   };
 }
@@ -120,7 +154,10 @@ export function makeReviewApi(deps: ReviewApiDeps) {
     if (status !== 'pending' && status !== 'decided') {
       throw new ApiError('invalid_request', 'status must be "pending" or "decided"');
     }
-    const page = await (status === 'pending' ? store.listPending : store.listDecided)(pageSize(q), cursorOf(q));
+    const page = await (status === 'pending' ? store.listPending : store.listDecided)(
+      pageSize(q),
+      cursorOf(q, status === 'pending' ? REVIEW_PARTITIONS.pending : REVIEW_PARTITIONS.decided),
+    );
     return { status: 200, body: { reviews: page.items.map(reviewView), next: page.next ?? null } };
   }
 
@@ -137,14 +174,22 @@ export function makeReviewApi(deps: ReviewApiDeps) {
     return { status: 200, body: reviewView(r) };
   }
 
-  async function decide(reviewId: string, body: unknown): Promise<ApiResult> {
+  /**
+   * Records a person's decision, then resumes the workflow with it. The decision is the commit point: the
+   * encrypted token stays on the decided review until the workflow applied it, so when resuming fails
+   * the same decision can simply be sent again (it resumes, and answers as the first did); a different
+   * decision is 409. `caller` is who AWS authenticated for the call (IAM principal), stored beside the
+   * reviewer's own name.
+   */
+  async function decide(reviewId: string, body: unknown, caller?: string): Promise<ApiResult> {
     const parsed = DecisionSchema.safeParse(body);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
       throw new ApiError('invalid_request', `Invalid decision: ${problems.join('; ')}`);
     }
     const d: Decision = parsed.data;
-    const r = await found(reviewId);
+    let r = await found(reviewId);
+    const status = d.action === 'approve' ? 'approved' : d.action === 'edit' ? 'edited' : 'rejected';
     const refuse = (cur: ReviewItem): never => {
       if (cur.status === 'expired') {
         throw new ApiError(
@@ -164,40 +209,76 @@ export function makeReviewApi(deps: ReviewApiDeps) {
         `Review ${reviewId} was already decided (${cur.status} by ${cur.reviewer ?? 'the workflow'} at ${cur.decidedAt})`,
       );
     };
-    if (r.status !== 'pending' || !r.tokenCiphertext) refuse(r);
-    const token = await cipher.decrypt(reviewId, r.tokenCiphertext!);
-    const decidedAt = new Date(deps.now()).toISOString();
-    const status = d.action === 'approve' ? 'approved' : d.action === 'edit' ? 'edited' : 'rejected';
-    const recorded = await store.decide(reviewId, {
-      status,
-      decidedAt,
-      reviewer: d.reviewer,
-      ...(d.note ? { note: d.note } : {}),
-      ...(d.action === 'reject' ? {} : { finalAnswer: d.action === 'edit' ? d.answer : r.proposedAnswer }),
-      modelAnswerAccepted: d.action === 'approve',
-      requireToken: true,
-    });
-    if (!recorded) refuse((await store.getReview(reviewId)) ?? r);
-    let resumed = true;
-    try {
-      await tasks.success(token, { action: d.action, reviewer: d.reviewer });
-    } catch (e) {
-      // The decision is recorded; if the task already timed out, the timeout step applies it (a decision
-      // that raced the timeout wins). Any other failure leaves the workflow to pick it up at its timeout.
-      resumed = false;
-      telemetry.log(TASK_GONE.has((e as Error)?.name) ? 'WARN' : 'ERROR', 'workflow not resumed', {
-        reviewId,
-        error: (e as Error)?.name,
+    /** The same decision sent again (a retry after a lost or failed response). */
+    const isThisDecision = (cur: ReviewItem) =>
+      cur.status === status &&
+      cur.reviewer === d.reviewer &&
+      (cur.note ?? undefined) === (d.note || undefined) &&
+      (cur.finalAnswer ?? undefined) === (d.action === 'edit' ? d.answer : undefined);
+
+    if (r.status === 'pending' && r.tokenCiphertext) {
+      if (d.action === 'edit') {
+        // The edit lands on the review item (beside the prompt and the proposed answer) and on the record.
+        const bytes = Buffer.byteLength(JSON.stringify(r), 'utf8') + Buffer.byteLength(d.answer ?? '', 'utf8');
+        if (bytes > MAX_REVIEW_ITEM_BYTES) {
+          throw new ApiError(
+            'payload_too_large',
+            `The edited answer is too large to store with this review (${Math.ceil(bytes / 1024)} KB with the prompt and attempts; at most ${MAX_REVIEW_ITEM_BYTES / 1024} KB); shorten it`,
+          );
+        }
+      }
+      const recorded = await store.decide(reviewId, {
+        status,
+        decidedAt: new Date(deps.now()).toISOString(),
+        reviewer: d.reviewer,
+        ...(caller ? { reviewerIdentity: caller } : {}),
+        ...(d.note ? { note: d.note } : {}),
+        ...(d.action === 'edit' ? { finalAnswer: d.answer } : {}),
+        modelAnswerAccepted: d.action === 'approve',
+        requireToken: true,
       });
+      const cur = await store.getReview(reviewId);
+      if (!cur) throw new ApiError('not_found', `No review "${reviewId}" for this tenant`);
+      if (!recorded && !isThisDecision(cur)) refuse(cur);
+      r = cur;
+    } else if (!isThisDecision(r)) {
+      refuse(r);
     }
-    return {
-      status: resumed ? 200 : 202,
-      body: { reviewId, requestId: r.requestId, status, decidedAt, reviewer: d.reviewer, resumed },
+
+    let resumed = true;
+    if (r.tokenCiphertext) {
+      try {
+        await tasks.success(await cipher.decrypt(reviewId, r.tokenCiphertext), {
+          action: d.action,
+          reviewer: d.reviewer,
+        });
+      } catch (e) {
+        const gone = TASK_GONE.has((e as Error)?.name);
+        // Gone: the task timed out (the timeout step applies this decision: a decision that raced the
+        // timeout wins) or a resume sent earlier went through. Otherwise: send the same decision again.
+        resumed = gone;
+        telemetry.log(gone ? 'WARN' : 'ERROR', 'workflow not resumed', { reviewId, error: (e as Error)?.name });
+      }
+    }
+    const answer = {
+      reviewId,
+      requestId: r.requestId,
+      status,
+      decidedAt: r.decidedAt,
+      reviewer: d.reviewer,
+      resumed,
+      ...(resumed
+        ? {}
+        : { retry: 'the decision is recorded but the workflow was not resumed; send the same decision again' }),
     };
+    return { status: resumed ? 200 : 202, body: answer };
   }
 
   async function exportExamples(q: Record<string, string | undefined>): Promise<ApiResult> {
-    const page = await store.listDecided(pageSize({ limit: q.limit ?? String(MAX_PAGE) }), cursorOf(q));
+    const page = await store.listDecided(
+      pageSize({ limit: q.limit ?? String(MAX_PAGE) }),
+      cursorOf(q, REVIEW_PARTITIONS.decided),
+    );
     const lines = page.items
       .filter((r) => r.status === 'approved' || r.status === 'edited' || r.status === 'rejected')
       .map((r) => JSON.stringify(exampleOf(r)));

@@ -20,6 +20,7 @@ import {
   type ReviewExecutionInput,
   type ReviewRuntimeConfig,
   type ReviewStatus,
+  TOKEN_NOT_SAVED,
 } from '../shared/review-schema';
 import type { Telemetry } from '../shared/telemetry';
 import type { ReviewItem, ReviewResolution, ReviewStore } from './store';
@@ -110,6 +111,8 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
   async function finish(r: ReviewItem) {
     const resolution = resolutionOf(r);
     const moved = await store.resolveRequest(r.requestId, resolution, iso());
+    // Applied: the decision API no longer needs the token to resume this execution.
+    if (r.tokenCiphertext) await store.clearToken(r.reviewId);
     if (moved) {
       telemetry.metrics({ [OUTCOME_METRIC[r.status as Exclude<ReviewStatus, 'pending'>]]: 1 });
       telemetry.log('INFO', 'review resolved', { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status });
@@ -148,8 +151,13 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
     async awaitDecision(e) {
       const { reviewId } = ids(e);
       if (!e.taskToken) throw new StepError('InvalidStepInput', 'awaitDecision needs the task token');
-      const ciphertext = await cipher.encrypt(reviewId, e.taskToken);
-      if (!(await store.saveToken(reviewId, ciphertext))) {
+      let saved: boolean;
+      try {
+        saved = await store.saveToken(reviewId, await cipher.encrypt(reviewId, e.taskToken));
+      } catch (err) {
+        throw new StepError(TOKEN_NOT_SAVED, `The task token could not be stored (${(err as Error)?.name})`);
+      }
+      if (!saved) {
         // Decided or expired already (a retried step): nothing to wait for, and nothing to store.
         telemetry.log('WARN', 'review no longer pending when its token arrived', { reviewId });
       }
@@ -170,11 +178,30 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
 
     async recordFailure(e) {
       const { reviewId, requestId } = ids(e);
-      const cause = `${e.error?.Error ?? 'Error'}: ${String(e.error?.Cause ?? '').slice(0, 300)}`;
-      const decided = await store.decide(reviewId, { status: 'failed', decidedAt: iso(), note: cause });
-      const failed = await store.failRequest(requestId, iso(), `The review workflow failed (${e.error?.Error})`);
+      // Only the error's name is kept: its cause can hold a stack trace or data, and the note is shown.
+      const errorName = String(e.error?.Error ?? 'Error').slice(0, 100);
+      const current = await store.getReview(reviewId);
+      if (current && current.status !== 'pending' && current.status !== 'failed') {
+        // A person (or the timeout) already decided: the failure was in applying it. Apply it now if
+        // DynamoDB lets us; a decision is never overwritten by a failure.
+        try {
+          return await finish(current);
+        } catch (err) {
+          telemetry.log('ERROR', 'review decision could not be applied', {
+            reviewId,
+            requestId,
+            error: (err as Error)?.name,
+          });
+        }
+      }
+      const decided = await store.decide(reviewId, {
+        status: 'failed',
+        decidedAt: iso(),
+        note: `The review workflow failed (${errorName})`,
+      });
+      const failed = await store.failRequest(requestId, iso(), `The review workflow failed (${errorName})`);
       if (decided || failed) telemetry.metrics({ reviewsFailed: 1 });
-      telemetry.log('ERROR', 'review workflow failed', { reviewId, requestId, error: e.error?.Error });
+      telemetry.log('ERROR', 'review workflow failed', { reviewId, requestId, error: errorName });
       return { reviewId, requestId, outcome: 'failed' };
     },
 

@@ -34,8 +34,12 @@ export interface ReviewItem {
   /** KMS ciphertext (base64) of the task token: decrypted only by the decision function. */
   readonly tokenCiphertext?: string;
   readonly decidedAt?: string;
+  /** Who decided, as the reviewer named themselves. */
   readonly reviewer?: string;
+  /** Who decided, as AWS authenticated the call (the IAM principal ARN of the review API caller). */
+  readonly reviewerIdentity?: string;
   readonly note?: string;
+  /** The edited answer (only for `edited`; an approval releases `proposedAnswer` without copying it). */
   readonly finalAnswer?: string;
   /** True when the reviewer accepted the model's answer unchanged. */
   readonly modelAnswerAccepted?: boolean;
@@ -199,7 +203,9 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
 
     /**
      * Records a decision or an expiry: only from `pending` (and, for a person's decision, only once the
-     * workflow is waiting, i.e. the token is stored). Moves the review to the decided partition.
+     * workflow is waiting, i.e. the token is stored). Moves the review to the decided partition. A
+     * person's decision keeps the encrypted token until the workflow has applied it (`clearToken`), so a
+     * resume that failed can be sent again; an expiry or a failure removes it at once.
      */
     decide(
       reviewId: string,
@@ -207,6 +213,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
         status: Exclude<ReviewStatus, 'pending'>;
         decidedAt: string;
         reviewer?: string;
+        reviewerIdentity?: string;
         note?: string;
         finalAnswer?: string;
         modelAnswerAccepted?: boolean;
@@ -222,8 +229,21 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
           [REVIEW_GSI.sortKey]: `${d.decidedAt}#${reviewId}`,
         },
         `#status = :pending${requireToken ? ' AND attribute_exists(tokenCiphertext)' : ''}`,
-        { names: { '#status': 'status' }, values: { ':pending': 'pending' }, remove: ['tokenCiphertext'] },
+        {
+          names: { '#status': 'status' },
+          values: { ':pending': 'pending' },
+          remove: requireToken ? [] : ['tokenCiphertext'],
+        },
       );
+    },
+
+    /** Drops the encrypted task token of a review that is no longer pending (its decision was applied). */
+    clearToken(reviewId: string): Promise<boolean> {
+      return update(reviewKey(reviewId), {}, 'attribute_exists(tokenCiphertext) AND #status <> :pending', {
+        names: { '#status': 'status' },
+        values: { ':pending': 'pending' },
+        remove: ['tokenCiphertext'],
+      });
     },
 
     setWebhook(reviewId: string, webhook: 'delivered' | 'failed'): Promise<boolean> {

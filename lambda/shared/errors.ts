@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   budget_exceeded: 429,
   internal_error: 500,
   model_error: 502,
+  review_failed: 502,
   model_unavailable: 503,
   ledger_unavailable: 503,
   gateway_timeout: 504,

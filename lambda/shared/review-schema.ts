@@ -17,13 +17,18 @@
  */
 import * as z from 'zod';
 
-/** The review id of a request: derived, so a hand-off retried after a failure starts the same execution. */
-export function reviewIdFor(requestId: string): string {
-  return `rev_${requestId.replace(/^req_/, '')}`;
+/**
+ * The review id of one run of a request, also the name of its review execution. Derived from the run, so
+ * a hand-off retried after a failure starts the same execution; different per run, because Step
+ * Functions keeps execution names for 90 days and an idempotency key may come back after its record
+ * expired.
+ */
+export function reviewIdFor(requestId: string, runId: string): string {
+  return `rev_${requestId.replace(/^req_/, '')}_${runId}`;
 }
 
-/** Review ids as they appear in paths. */
-export const REVIEW_ID_PATTERN = /^rev_[A-Za-z0-9_-]{10,40}$/;
+/** Review ids as they appear in paths (at most 80 characters: an execution name). */
+export const REVIEW_ID_PATTERN = /^rev_[A-Za-z0-9_-]{10,76}$/;
 
 export const REVIEW_STATUSES = ['pending', 'approved', 'edited', 'rejected', 'expired', 'failed'] as const;
 export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
@@ -78,6 +83,9 @@ export interface ReviewExecutionInput {
 }
 
 /** Encryption context of a stored task token: the key policy lets only the decision role decrypt it. */
+/** The error the awaitDecision step throws when it could not store the task token (the state machine retries it). */
+export const TOKEN_NOT_SAVED = 'TokenNotSaved';
+
 export const TASK_TOKEN_CONTEXT_KEY = 'switchboard:purpose';
 export const TASK_TOKEN_CONTEXT_VALUE = 'review-task-token';
 

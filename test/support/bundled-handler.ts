@@ -78,6 +78,9 @@ export function proxyEvent(opts: {
   rawBody?: string;
   headers?: Record<string, string>;
   pathParameters?: Record<string, string>;
+  query?: Record<string, string>;
+  /** The IAM principal API Gateway authenticated (IAM-authorized routes). */
+  userArn?: string;
 }): APIGatewayProxyEvent {
   seq++;
   const body = opts.rawBody ?? (opts.body === undefined ? null : JSON.stringify(opts.body));
@@ -87,13 +90,17 @@ export function proxyEvent(opts: {
     httpMethod: opts.method,
     headers: { 'content-type': 'application/json', 'x-api-key': 'test-key', ...opts.headers },
     multiValueHeaders: {},
-    queryStringParameters: null,
+    queryStringParameters: opts.query ?? null,
     multiValueQueryStringParameters: null,
     pathParameters: opts.pathParameters ?? null,
     stageVariables: null,
     body,
     isBase64Encoded: false,
-    requestContext: { requestId: `gw-${seq}-${Date.now()}`, stage: 'live' } as APIGatewayProxyEvent['requestContext'],
+    requestContext: {
+      requestId: `gw-${seq}-${Date.now()}`,
+      stage: 'live',
+      ...(opts.userArn ? { identity: { userArn: opts.userArn } } : {}),
+    } as APIGatewayProxyEvent['requestContext'],
   };
 }
 

@@ -82,6 +82,8 @@ export class SfnStandIn {
   private server?: http.Server;
   /** How many of the next StartExecution calls fail with a 500 (to test hand-off recovery). */
   failNextStarts = 0;
+  /** How many of the next SendTaskSuccess calls fail with a 500 (to test resuming a recorded decision). */
+  failNextTaskSuccess = 0;
 
   private readonly machines = new Map<string, { definition: Json; lambda: (payload: Json) => Promise<Json> }>();
 
@@ -179,6 +181,10 @@ export class SfnStandIn {
         return { executionArn: `${body.stateMachineArn}:${body.name}`, startDate: Date.now() / 1000 };
       }
       case 'SendTaskSuccess':
+        if (this.failNextTaskSuccess > 0) {
+          this.failNextTaskSuccess--;
+          throw new SfnError('ServiceUnavailable', 'Injected SendTaskSuccess failure');
+        }
         this.settle(body.taskToken, (w) => w.resolve(JSON.parse(body.output)));
         return {};
       case 'SendTaskFailure':

@@ -326,7 +326,15 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         `idempotencyKey "${existing.idempotencyKey}" was already used for a different request (${existing.requestId}); use a new key`,
       );
     }
-    if (existing.status === 'failed') return 'retry';
+    if (existing.status === 'failed') {
+      // Only a run that charged nothing is run again; a failed review keeps its charged answer.
+      if (existing.costNanoUsd === 0) return 'retry';
+      throw new AcceptedRequestError(
+        existing.requestId,
+        'review_failed',
+        `Request ${existing.requestId} was answered but its review failed (${existing.error?.message ?? 'see the record'}); the answer was not released. Send it again with a new idempotencyKey`,
+      );
+    }
     if (existing.status === 'in_progress') {
       throw new AcceptedRequestError(
         existing.requestId,
@@ -681,7 +689,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     const escalations = attempts.filter((a) => a.reason?.startsWith('escalation')).length;
     const fallbacks = attempts.filter((a) => a.reason?.startsWith('fallback')).length;
 
-    const reviewId = best && review ? reviewIdFor(requestId) : undefined;
+    const reviewId = best && review ? reviewIdFor(requestId, runId) : undefined;
 
     const failure = best ? undefined : errorForFailures(failures, skipped);
     const outcome: RequestOutcome = {

@@ -14,6 +14,7 @@ import {
   type ReviewStep,
   TASK_TOKEN_CONTEXT_KEY,
   TASK_TOKEN_CONTEXT_VALUE,
+  TOKEN_NOT_SAVED,
 } from '../../../lambda/shared/review-schema';
 import { LEDGER_TABLE_ENV } from '../../../lambda/shared/tenant-runtime';
 import { acknowledge } from '../../compliance/acknowledge';
@@ -166,7 +167,19 @@ export class TenantReview extends Construct {
         retryOnServiceExceptions: true,
         taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
       });
+    // Lambda throttling is not among the service exceptions `retryOnServiceExceptions` retries.
+    const retryThrottling = <T extends sfn.TaskStateBase>(t: T): T => {
+      t.addRetry({
+        errors: ['Lambda.TooManyRequestsException'],
+        maxAttempts: 6,
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return t;
+    };
     const withRetry = <T extends sfn.TaskStateBase>(t: T): T => {
+      retryThrottling(t);
       t.addRetry({
         errors: ['States.TaskFailed'],
         maxAttempts: 3,
@@ -225,6 +238,16 @@ export class TenantReview extends Construct {
       taskTimeout: sfn.Timeout.duration(Duration.minutes(esc.reviewTimeoutMinutes)),
       retryOnServiceExceptions: true,
     });
+    // Storing the token can fail transiently (DynamoDB, KMS, Lambda throttling): retried, each retry with a
+    // new token. Named errors only: in a retrier `States.TaskFailed` also matches States.HeartbeatTimeout,
+    // which must reach the timeout policy instead.
+    awaitDecision.addRetry({
+      errors: ['Lambda.TooManyRequestsException', TOKEN_NOT_SAVED],
+      maxAttempts: 3,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     const applyTimeout = catchAll(step('ApplyTimeoutPolicy', 'applyTimeout', { 'error.$': '$.timeout' }, '$.outcome'));
     awaitDecision.addCatch(applyTimeout, {
       errors: [sfn.Errors.TIMEOUT, sfn.Errors.HEARTBEAT_TIMEOUT],
@@ -235,11 +258,11 @@ export class TenantReview extends Construct {
     const done = new sfn.Succeed(this, 'Done');
     let tail: sfn.IChainable = done;
     if (esc.webhookUrl) {
-      const webhookFailed = step('WebhookFailed', 'webhookFailed', { 'error.$': '$.webhookError' });
+      const webhookFailed = retryThrottling(step('WebhookFailed', 'webhookFailed', { 'error.$': '$.webhookError' }));
       // Recording the webhook failure is best effort: the review outcome is already stored.
       webhookFailed.addCatch(done, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
       webhookFailed.next(done);
-      const callWebhook = step('CallWebhook', 'callWebhook');
+      const callWebhook = retryThrottling(step('CallWebhook', 'callWebhook'));
       callWebhook.addRetry({
         errors: ['WebhookFailed'],
         maxAttempts: 3,

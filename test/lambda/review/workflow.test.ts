@@ -10,7 +10,10 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { reviewKey } from '../../../lambda/shared/review-schema';
 import { BedrockStub } from '../../support/bedrock-stub';
 import { lambdaContext, loadBundledModule, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
 import { DynaliteServer } from '../../support/dynalite-server';
@@ -201,12 +204,14 @@ async function ask(id: string, idempotencyKey?: string) {
 }
 const reviewGet = (id: string, reviewId: string) =>
   call(tenants[id]!.reviewApi, { method: 'GET', resource: '/v1/reviews/{reviewId}', pathParameters: { reviewId } });
+const REVIEWER_ARN = 'arn:aws:sts::111111111111:assumed-role/switchboard-reviewer/dana';
 const decide = (id: string, reviewId: string, body: unknown) =>
   call(tenants[id]!.reviewApi, {
     method: 'POST',
     resource: '/v1/reviews/{reviewId}/decision',
     pathParameters: { reviewId },
     body,
+    userArn: REVIEWER_ARN,
   });
 const requestView = async (id: string, requestId: string) =>
   (
@@ -258,6 +263,12 @@ describe('review paths (each ends in its terminal state with the expected record
 
     const d = await decide('revu', reviewId, { action: 'approve', reviewer: 'dana@acme.example', note: 'checked' });
     expect(d.status).toBe(200);
+    // Who AWS authenticated is kept beside the name the reviewer gave.
+    expect((await reviewGet('revu', reviewId)).json.decision).toMatchObject({
+      reviewer: 'dana@acme.example',
+      reviewerIdentity: REVIEWER_ARN,
+      finalAnswer: UNSURE.text,
+    });
     const ex = await sfn.finished(reviewId);
     expect(ex.status).toBe('SUCCEEDED');
     expect(ex.states).toEqual(['RecordPending', 'NotifyReviewers', 'AwaitDecision', 'ApplyDecision', 'CallWebhook']);
@@ -476,6 +487,111 @@ describe('review paths (each ends in its terminal state with the expected record
     expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
     expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
     expect((await requestView('revr', r.json.requestId)).status).toBe('reviewed');
+  });
+
+  it('a decision whose resume failed is kept: the same decision sent again resumes the workflow, a different one is 409', async () => {
+    const { requestId, reviewId } = await ask('revr');
+    sfn.failNextTaskSuccess = 3; // past the SDK's attempts
+    const first = await decide('revr', reviewId, {
+      action: 'edit',
+      answer: 'Enforceable, with caveats.',
+      reviewer: 'lee',
+    });
+    expect(first.status).toBe(202);
+    expect(first.json).toMatchObject({ status: 'edited', resumed: false });
+    expect(first.json.retry).toContain('send the same decision again');
+    expect(sfn.executions.get(reviewId)?.status ?? 'RUNNING').toBe('RUNNING');
+    const other = await decide('revr', reviewId, { action: 'reject', reviewer: 'sam' });
+    expect(other.status).toBe(409);
+    expect(other.json.error.code).toBe('review_decided');
+    const again = await decide('revr', reviewId, {
+      action: 'edit',
+      answer: 'Enforceable, with caveats.',
+      reviewer: 'lee',
+    });
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ status: 'edited', resumed: true, decidedAt: first.json.decidedAt });
+    expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+    expect(await requestView('revr', requestId)).toMatchObject({
+      status: 'reviewed',
+      output: 'Enforceable, with caveats.',
+    });
+    // Applied: the encrypted token is gone from the review item; a repeat now only confirms.
+    const item = await dynalite.dynamo.send(
+      new GetItemCommand({ TableName: tenants.revr!.table, Key: marshall(reviewKey(reviewId)), ConsistentRead: true }),
+    );
+    expect(item.Item?.status?.S).toBe('edited');
+    expect(item.Item?.tokenCiphertext).toBeUndefined();
+    const late = await decide('revr', reviewId, {
+      action: 'edit',
+      answer: 'Enforceable, with caveats.',
+      reviewer: 'lee',
+    });
+    expect([late.status, late.json.resumed]).toEqual([200, true]);
+  });
+
+  it('an edit too large to store is 413 payload_too_large and changes nothing', async () => {
+    const { reviewId } = await ask('revr');
+    const d = await decide('revr', reviewId, { action: 'edit', answer: '字'.repeat(150_000), reviewer: 'lee' });
+    expect(d.status).toBe(413);
+    expect(d.json.error.code).toBe('payload_too_large');
+    expect(d.json.error.message).toMatch(/KB/);
+    expect((await reviewGet('revr', reviewId)).json.status).toBe('pending');
+    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'lee' })).status).toBe(200);
+    await sfn.finished(reviewId);
+  });
+
+  it('a paging cursor that is not one the API returned is 400 invalid_request', async () => {
+    const list = (query: Record<string, string>, resource = '/v1/reviews') =>
+      call(tenants.revr!.reviewApi, { method: 'GET', resource, query });
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    for (const cursor of [
+      'not-base64-json',
+      b64([1, 2]),
+      b64({ pk: 'REV#x' }),
+      b64({ pk: 1, sk: 2, gsi1pk: 3, gsi1sk: 4 }),
+      b64({ pk: 'REV#x', sk: 'REV', gsi1pk: 'REVIEW#decided', gsi1sk: 'x' }), // another listing's cursor
+    ]) {
+      const r = await list({ status: 'pending', cursor });
+      expect([r.status, r.json.error.code]).toEqual([400, 'invalid_request']);
+    }
+    const exp = await list({ cursor: b64({ a: 1 }) }, '/v1/reviews/export');
+    expect([exp.status, exp.json.error.code]).toEqual([400, 'invalid_request']);
+  });
+
+  it('a review whose token cannot be stored is retried, then recorded failed with the error name only; its key is not run again', async () => {
+    proxy.inject((c) =>
+      c.operation === 'UpdateItem' && String(c.body.UpdateExpression).includes('tokenCiphertext = ')
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    const r = await call(tenants.revr!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: askBody('token-fails'),
+    });
+    expect(r.status).toBe(202);
+    const ex = await sfn.finished(r.json.reviewId);
+    proxy.clear();
+    expect(ex.status).toBe('FAILED');
+    expect(ex.states.filter((s) => s === 'AwaitDecision').length).toBeGreaterThan(1);
+    expect(ex.states.at(-1)).toBe('RecordFailure');
+    const review = await reviewGet('revr', r.json.reviewId);
+    expect(review.json.status).toBe('failed');
+    expect(review.json.decision.note).toBe('The review workflow failed (TokenNotSaved)');
+    const view = await requestView('revr', r.json.requestId);
+    expect(view).toMatchObject({ status: 'failed', error: { code: 'review_failed' } });
+    expect(view.costUsd).toBeGreaterThan(0);
+    // Retrying the key does not call the models again (the answer was paid for): 502 review_failed.
+    const calls = bedrock.calls.length;
+    const again = await call(tenants.revr!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: askBody('token-fails'),
+    });
+    expect([again.status, again.json.error.code]).toEqual([502, 'review_failed']);
+    expect(bedrock.calls.length).toBe(calls);
+    expect(await requestView('revr', r.json.requestId)).toEqual(view);
   });
 
   it('bad decisions are refused with 400 and change nothing', async () => {

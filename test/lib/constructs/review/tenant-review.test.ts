@@ -4,7 +4,11 @@
  * this tenant's executions and decrypt task tokens; the inference role can only start them; reviewers can
  * only call the review routes.
  */
-import { TASK_TOKEN_CONTEXT_KEY, TASK_TOKEN_CONTEXT_VALUE } from '../../../../lambda/shared/review-schema';
+import {
+  TASK_TOKEN_CONTEXT_KEY,
+  TASK_TOKEN_CONTEXT_VALUE,
+  TOKEN_NOT_SAVED,
+} from '../../../../lambda/shared/review-schema';
 import { tenantStackName } from '../../../../lib/stacks/tenant-stack';
 import { type Synthesized, synthSwitchboard } from '../../../support/synth';
 import {
@@ -67,6 +71,24 @@ describe.each(TENANTS)('review workflow (%s)', (id) => {
       [['States.Timeout', 'States.HeartbeatTimeout'], 'ApplyTimeoutPolicy'],
       [['States.ALL'], 'RecordFailure'],
     ]);
+    // Transient failures to store the token are retried; no retrier may swallow a timeout (in a retrier
+    // States.TaskFailed and States.ALL also match States.HeartbeatTimeout).
+    const retried = wait.Retry.flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals);
+    expect(retried).toEqual(expect.arrayContaining(['Lambda.TooManyRequestsException', TOKEN_NOT_SAVED]));
+    for (const e of ['States.ALL', 'States.TaskFailed', 'States.Timeout', 'States.HeartbeatTimeout']) {
+      expect(retried).not.toContain(e);
+    }
+    // Every Lambda task retries Lambda throttling too.
+    const lambdaTasks = Object.entries(d.States as Record<string, Record<string, unknown>>).filter(
+      ([, state]) => state.Type === 'Task' && String(state.Resource).includes('lambda'),
+    );
+    expect(lambdaTasks.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['RecordPending', 'AwaitDecision', 'ApplyDecision', 'RecordFailure']),
+    );
+    for (const [name, state] of lambdaTasks) {
+      const errors = ((state.Retry as Array<{ ErrorEquals: string[] }>) ?? []).flatMap((r) => r.ErrorEquals);
+      expect([name, errors.includes('Lambda.TooManyRequestsException')]).toEqual([name, true]);
+    }
   });
 
   it('logs at ALL without execution data (prompts stay out of logs), traces, and encrypts with the tenant key', () => {
