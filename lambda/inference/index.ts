@@ -15,7 +15,12 @@ import { ApiError } from '../shared/errors';
 import { checkRoute, errorResponse, header, internalError, json } from '../shared/http';
 import { REVIEW_ENV } from '../shared/review-schema';
 import { makeTelemetry } from '../shared/telemetry';
-import { LEDGER_TABLE_ENV, TENANT_CONFIG_ENV, TenantRuntimeConfigSchema } from '../shared/tenant-runtime';
+import {
+  LEDGER_TABLE_ENV,
+  RECONCILE_EVENT,
+  TENANT_CONFIG_ENV,
+  TenantRuntimeConfigSchema,
+} from '../shared/tenant-runtime';
 import { makeBedrockInvoker } from './adapters/bedrock-invoker';
 import { makeDynamoLedger } from './adapters/dynamo-ledger';
 import { makeSfnReviewHandOff } from './adapters/sfn-review-handoff';
@@ -76,8 +81,22 @@ const ROUTES: Record<string, string[]> = {
   '/v1/usage': ['GET'],
 };
 
-/** Lambda entry point (API Gateway REST proxy integration). */
+/** The scheduled reconciliation (see RECONCILE_EVENT); its errors fail the invocation, so EventBridge retries. */
+async function reconcileOnSchedule(): Promise<{ reconciled: Record<string, { settled: number; released: number }> }> {
+  const reconciled = await service.reconcileRecent();
+  const totals = Object.values(reconciled).reduce(
+    (t, r) => ({ settled: t.settled + r.settled, released: t.released + r.released }),
+    { settled: 0, released: 0 },
+  );
+  telemetry.log(totals.settled + totals.released ? 'WARN' : 'INFO', 'ledger reconciled', { ...totals, reconciled });
+  return { reconciled };
+}
+
+/** Lambda entry point (API Gateway REST proxy integration, and the scheduled reconciliation). */
 export async function handler(event: APIGatewayProxyEvent, context?: Partial<Context>): Promise<APIGatewayProxyResult> {
+  if ((event as unknown as { switchboard?: string }).switchboard === RECONCILE_EVENT.switchboard) {
+    return (await reconcileOnSchedule()) as unknown as APIGatewayProxyResult;
+  }
   const started = Date.now();
   const gatewayRequestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
   const remaining = context?.getRemainingTimeInMillis?.() ?? 29_000;

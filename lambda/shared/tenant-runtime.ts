@@ -47,3 +47,11 @@ export type TenantRuntimeConfig = z.infer<typeof TenantRuntimeConfigSchema>;
 export const TENANT_CONFIG_ENV = 'TENANT_CONFIG';
 /** Name of the environment variable that carries the ledger table name. */
 export const LEDGER_TABLE_ENV = 'LEDGER_TABLE_NAME';
+
+/**
+ * The scheduled event that asks the inference function to reconcile the ledger (EventBridge schedule in
+ * lib/constructs/inference): close runs that died with budget reservations open, in this month and the last.
+ */
+export const RECONCILE_EVENT = { switchboard: 'reconcile' } as const;
+/** How often the reconciler runs. */
+export const RECONCILE_EVERY_MINUTES = 15;

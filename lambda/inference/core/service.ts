@@ -857,6 +857,20 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     return { settled, released };
   }
 
+  /**
+   * Reconciles this month and the last (a run that died just before a month turned keeps its reservation
+   * on the old month's counter). Run on a schedule, so reservations of dead runs never outlive
+   * `STALE_RESERVATION_MS` plus the schedule's period, whether or not anyone reads the usage.
+   */
+  async function reconcileRecent(): Promise<Record<string, { settled: number; released: number }>> {
+    const now = new Date(clock.now());
+    const thisMonth = monthOf(now.getTime());
+    const lastMonth = monthOf(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+    const out: Record<string, { settled: number; released: number }> = {};
+    for (const m of [lastMonth, thisMonth]) out[m] = await reconcile(m);
+    return out;
+  }
+
   async function getRequest(requestId: string): Promise<ServiceResult> {
     if (!/^req_[A-Za-z0-9_-]{10,40}$/.test(requestId)) {
       throw new ApiError('not_found', `No request "${requestId}" for this tenant`);
@@ -905,7 +919,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     };
   }
 
-  return { infer, getRequest, getUsage, reconcile };
+  return { infer, getRequest, getUsage, reconcile, reconcileRecent };
 }
 
 export type InferenceService = ReturnType<typeof makeInferenceService>;

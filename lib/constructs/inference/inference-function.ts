@@ -1,11 +1,20 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { modelResourceArns } from '../../../lambda/shared/catalog';
-import { LEDGER_TABLE_ENV, TENANT_CONFIG_ENV, type TenantRuntimeConfig } from '../../../lambda/shared/tenant-runtime';
+import {
+  LEDGER_TABLE_ENV,
+  RECONCILE_EVENT,
+  RECONCILE_EVERY_MINUTES,
+  TENANT_CONFIG_ENV,
+  type TenantRuntimeConfig,
+} from '../../../lambda/shared/tenant-runtime';
+import { acknowledge } from '../../compliance/acknowledge';
 import { TenantFunction } from '../functions/tenant-function';
 
 /** Props of {@link InferenceFunction}. */
@@ -90,6 +99,24 @@ export class InferenceFunction extends TenantFunction {
     ].sort();
     this.addStatements(
       new iam.PolicyStatement({ sid: 'InvokeAllowedModels', actions: ['bedrock:InvokeModel'], resources: modelArns }),
+    );
+
+    // Closes runs that died with budget reservations open (this month and the last), so the committed
+    // spend never stays inflated and no record stays in_progress, whether or not anyone reads the usage.
+    const reconcile = new events.Rule(this, 'Reconcile', {
+      description: `Switchboard ${props.runtimeConfig.tenantId}: reconcile the ledger's open budget reservations`,
+      schedule: events.Schedule.rate(Duration.minutes(RECONCILE_EVERY_MINUTES)),
+      targets: [
+        new targets.LambdaFunction(this.fn, {
+          event: events.RuleTargetInput.fromObject(RECONCILE_EVENT),
+          retryAttempts: 2,
+        }),
+      ],
+    });
+    acknowledge(
+      reconcile,
+      'Serverless-EventBusDLQ',
+      `The schedule carries no data: a reconciliation that fails after its retries is repeated in full by the next run ${RECONCILE_EVERY_MINUTES} minutes later (it is idempotent), so a dead-letter queue would hold nothing worth replaying.`,
     );
   }
 }

@@ -187,4 +187,28 @@ describe('monthly budget', () => {
     expect(await t.service.reconcile(month())).toEqual({ settled: 0, released: 0 });
     checkLedger({ records: [record!], counter: await t.counter(), outcomes: [out], harness: h });
   });
+
+  it('the scheduled reconciler also closes last month: a run that died before the month turned is settled there', async () => {
+    const t = await h.tenant({ ...noCascade, monthlyBudgetUsd: 100 });
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'Done before midnight.' });
+    h.proxy.inject((c) =>
+      c.operation === 'UpdateItem' && touchesUsageCounter(c) && String(c.body.UpdateExpression).includes('REMOVE')
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    const out = await outcomeOf(t.service.infer({ prompt: PROMPT, tier: 'fast' }, deadline()));
+    h.proxy.clear();
+    expect(out.status).toBe(200);
+    const month = new Date().toISOString().slice(0, 7);
+    expect(Object.keys(await t.counter()).filter((k) => k.startsWith('rsv_'))).toHaveLength(1);
+    // Ten minutes into the next month: GET /v1/usage only looks at the new month; the schedule closes both.
+    const now = new Date();
+    h.clockOffsetMs = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1, 0, 10) - now.getTime();
+    const next = new Date(Date.now() + h.clockOffsetMs).toISOString().slice(0, 7);
+    expect(await t.service.reconcileRecent()).toEqual({
+      [month]: { settled: 1, released: 0 },
+      [next]: { settled: 0, released: 0 },
+    });
+    checkLedger({ records: await t.records(), counter: await t.counter(), outcomes: [out], harness: h });
+  });
 });

@@ -8,6 +8,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { chooseTier, ROUTER_MODEL, scoreRequest } from '../../../lambda/inference/core/routing/router';
 import { costNanoUsd, DEFAULT_TIER_MODELS, nanoToUsd } from '../../../lambda/shared/catalog';
 import { ERROR_CODES } from '../../../lambda/shared/errors';
+import { RECONCILE_EVENT } from '../../../lambda/shared/tenant-runtime';
 import { RECOMMENDED_THRESHOLDS } from '../../../lib/config/tier-defaults';
 import { BedrockStub } from '../../support/bedrock-stub';
 import { lambdaContext, loadBundledHandler, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
@@ -392,5 +393,24 @@ describe('GET routes', () => {
     expect(na.statusCode).toBe(405);
     expect(JSON.parse(na.body).error.code).toBe('method_not_allowed');
     expect(na.headers?.allow).toBe('GET');
+  });
+});
+
+describe('scheduled reconciliation (bundled handler)', () => {
+  it('answers the schedule event with what it reconciled in this month and the last, and touches nothing live', async () => {
+    bedrock.scriptDefault({ kind: 'answer', text: 'Settled normally.' });
+    expect((await post('acme', { prompt: 'one more request' })).statusCode).toBe(200);
+    const before = await items('acme');
+    const res = (await handlers.acme!(RECONCILE_EVENT as never, lambdaContext())) as unknown as {
+      reconciled: Record<string, { settled: number; released: number }>;
+    };
+    const now = new Date();
+    const thisMonth = now.toISOString().slice(0, 7);
+    const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+    expect(res.reconciled).toEqual({
+      [lastMonth]: { settled: 0, released: 0 },
+      [thisMonth]: { settled: 0, released: 0 },
+    });
+    expect(await items('acme')).toEqual(before);
   });
 });

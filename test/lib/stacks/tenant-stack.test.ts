@@ -4,7 +4,12 @@ import { inferenceRequestJsonSchema } from '../../../lambda/shared/api-schema';
 import { MODELS, modelResourceArns } from '../../../lambda/shared/catalog';
 import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
-import { TENANT_CONFIG_ENV, TenantRuntimeConfigSchema } from '../../../lambda/shared/tenant-runtime';
+import {
+  RECONCILE_EVENT,
+  RECONCILE_EVERY_MINUTES,
+  TENANT_CONFIG_ENV,
+  TenantRuntimeConfigSchema,
+} from '../../../lambda/shared/tenant-runtime';
 import { toRuntimeConfig } from '../../../lib/config/tenant-schema';
 import { TENANT_TAGS, tenantStackName } from '../../../lib/stacks/tenant-stack';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
@@ -373,6 +378,25 @@ describe('TenantStack', () => {
       expect(parsed).toEqual(toRuntimeConfig(configOf(id)));
       expect(parsed.tenantId).toBe(id);
       expect(flatten(env.LEDGER_TABLE_NAME)).toBe(`<${tableId(id)}>`);
+    });
+
+    it.each(TENANTS)('%s: reconciles its ledger on a schedule (RECONCILE_EVENT to the inference function)', (id) => {
+      const rules = resourcesOfType(raw[id]!, 'AWS::Events::Rule').filter(([, r]) =>
+        asArray(props(r).Targets as unknown[]).some(
+          (t) => flatten((t as { Arn: unknown }).Arn) === `<${fnOf(id)[0]}.Arn>`,
+        ),
+      );
+      expect(rules).toHaveLength(1);
+      const rule = props(rules[0]![1]);
+      expect(rule.ScheduleExpression).toBe(`rate(${RECONCILE_EVERY_MINUTES} minutes)`);
+      expect(rule.State ?? 'ENABLED').toBe('ENABLED');
+      const target = asArray(rule.Targets as unknown[])[0] as { Input: string; RetryPolicy?: unknown };
+      expect(JSON.parse(target.Input)).toEqual(RECONCILE_EVENT);
+      // EventBridge may invoke the function (resource policy scoped to this rule).
+      const perms = resourcesOfType(raw[id]!, 'AWS::Lambda::Permission').filter(
+        ([, p]) => flatten(props(p).SourceArn) === `<${rules[0]![0]}.Arn>`,
+      );
+      expect(perms.map(([, p]) => props(p).Principal)).toEqual(['events.amazonaws.com']);
     });
 
     it('carries the values of globex.yaml in TENANT_CONFIG', () => {
