@@ -42,6 +42,7 @@ export class TenantStack extends Stack {
     });
     this.inference = new InferenceFunction(this, 'Inference', {
       environment: { [REVIEW_ENV.stateMachineArn]: this.review.stateMachine.stateMachineArn },
+      schedule: this.review.housekeeping,
       runtimeConfig: toRuntimeConfig(tenant),
       table: this.data.table,
       key: this.data.key,

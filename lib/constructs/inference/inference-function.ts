@@ -49,6 +49,12 @@ export interface InferenceFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Extra environment (e.g. the review state machine ARN). */
   readonly environment?: Record<string, string>;
+  /**
+   * An existing schedule to run the ledger reconciliation on (a target is added to it), so a stack keeps
+   * one housekeeping schedule. Its period should be at most {@link RECONCILE_EVERY_MINUTES} minutes.
+   * @default a schedule of its own, every RECONCILE_EVERY_MINUTES minutes
+   */
+  readonly schedule?: events.Rule;
 }
 
 /**
@@ -103,20 +109,23 @@ export class InferenceFunction extends TenantFunction {
 
     // Closes runs that died with budget reservations open (this month and the last), so the committed
     // spend never stays inflated and no record stays in_progress, whether or not anyone reads the usage.
-    const reconcile = new events.Rule(this, 'Reconcile', {
-      description: `Switchboard ${props.runtimeConfig.tenantId}: reconcile the ledger's open budget reservations`,
-      schedule: events.Schedule.rate(Duration.minutes(RECONCILE_EVERY_MINUTES)),
-      targets: [
-        new targets.LambdaFunction(this.fn, {
-          event: events.RuleTargetInput.fromObject(RECONCILE_EVENT),
-          retryAttempts: 2,
-        }),
-      ],
+    const target = new targets.LambdaFunction(this.fn, {
+      event: events.RuleTargetInput.fromObject(RECONCILE_EVENT),
+      retryAttempts: 2,
     });
-    acknowledge(
-      reconcile,
-      'Serverless-EventBusDLQ',
-      `The schedule carries no data: a reconciliation that fails after its retries is repeated in full by the next run ${RECONCILE_EVERY_MINUTES} minutes later (it is idempotent), so a dead-letter queue would hold nothing worth replaying.`,
-    );
+    if (props.schedule) {
+      props.schedule.addTarget(target);
+    } else {
+      const reconcile = new events.Rule(this, 'Reconcile', {
+        description: `Switchboard ${props.runtimeConfig.tenantId}: reconcile the ledger's open budget reservations`,
+        schedule: events.Schedule.rate(Duration.minutes(RECONCILE_EVERY_MINUTES)),
+        targets: [target],
+      });
+      acknowledge(
+        reconcile,
+        'Serverless-EventBusDLQ',
+        `The schedule carries no data: a reconciliation that fails after its retries is repeated in full by the next run ${RECONCILE_EVERY_MINUTES} minutes later (it is idempotent), so a dead-letter queue would hold nothing worth replaying.`,
+      );
+    }
   }
 }

@@ -48,6 +48,8 @@ const EXECUTION_MARGIN = Duration.minutes(30);
  * can send task success, failure or heartbeat, only for this state machine).
  */
 export class TenantReview extends Construct {
+  /** The five-minute schedule of the tenant's housekeeping; other constructs may add targets to it. */
+  readonly housekeeping: events.Rule;
   readonly stateMachine: sfn.StateMachine;
   readonly topic: sns.Topic;
   readonly steps: TenantFunction;
@@ -303,7 +305,8 @@ export class TenantReview extends Construct {
       new iam.PolicyStatement({ sid: 'NotifyReviewers', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
     );
 
-    // Queue depth and oldest pending age for dashboards and alarms, every five minutes.
+    // Queue depth and oldest pending age for dashboards and alarms, every five minutes. The stack's other
+    // housekeeping (the ledger reconciliation) runs on the same schedule (`housekeeping`).
     const queueMetrics = new events.Rule(this, 'QueueMetrics', {
       description: `Switchboard ${tenant.id}: review queue metrics`,
       schedule: events.Schedule.rate(Duration.minutes(5)),
@@ -318,8 +321,9 @@ export class TenantReview extends Construct {
     acknowledge(
       queueMetrics,
       'Serverless-EventBusDLQ',
-      'The schedule only triggers a queue-metrics emission every five minutes; a missed invocation is superseded by the next one and carries no data, so a dead-letter queue would hold nothing worth replaying.',
+      'The schedule only triggers housekeeping every five minutes (queue metrics, restarting failed hand-offs, the ledger reconciliation); every run is idempotent and repeats in full what a missed one would have done, and the events carry no data, so a dead-letter queue would hold nothing worth replaying.',
     );
+    this.housekeeping = queueMetrics;
     for (const sub of this.topic.node.children.filter((c) => c instanceof sns.Subscription)) {
       acknowledge(
         sub,
