@@ -11,8 +11,9 @@
  *   recordFailure   a step failed after its retries → review and request failed
  *   callWebhook     tells the tenant's webhook the outcome (retried by the state machine)
  *   webhookFailed   records that the webhook could not be told
- *   emitQueueMetrics  pending reviews and the oldest one's age, and restarts hand-offs whose workflow
- *                   never started (scheduled every five minutes)
+ *   emitQueueMetrics  pending reviews and the oldest one's age; restarts hand-offs whose workflow never
+ *                   started; records failed the reviews still pending after the state machine's timeout
+ *                   (their execution was stopped or timed out) (scheduled every five minutes)
  */
 import type { MetricKey } from '../shared/metrics';
 import {
@@ -40,6 +41,8 @@ export interface ReviewStepsDeps {
 
 /** How long after its hand-off a request without a started workflow is considered stuck. */
 const HAND_OFF_GRACE_SECONDS = 120;
+/** Slack past the state machine's timeout before a still-pending review counts as orphaned. */
+const ORPHAN_GRACE_SECONDS = 300;
 
 /** A step's input as the state machine sends it. */
 export interface StepEvent {
@@ -109,6 +112,10 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
   }
 
   async function finish(r: ReviewItem) {
+    if (r.status === 'failed') {
+      // Recorded failed already (the sweeper found it orphaned, or a failure step ran): nothing to apply.
+      return { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status, requestStatus: 'failed' };
+    }
     const resolution = resolutionOf(r);
     const moved = await store.resolveRequest(r.requestId, resolution, iso());
     // Applied: the decision API no longer needs the token to resume this execution.
@@ -259,19 +266,41 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
         }
       }
       if (restarted) telemetry.log('INFO', 'review hand-offs restarted', { restarted });
+      // Pending reviews older than the state machine's timeout have no execution waiting for them any more
+      // (aborted by an operator, or timed out as a whole): record them failed instead of leaving them
+      // pending forever.
+      const orphanGrace = (e as { orphanGraceSeconds?: number }).orphanGraceSeconds ?? ORPHAN_GRACE_SECONDS;
+      const orphanBefore = deps.now() - (config.executionTimeoutSeconds + orphanGrace) * 1000;
+      const orphans: ReviewItem[] = [];
       let pending = 0;
       let oldest: string | undefined;
       let cursor: string | undefined;
       for (let page = 0; page < 20; page++) {
         const p = await store.listPending(500, cursor);
-        if (page === 0) oldest = p.items[0]?.createdAt;
-        pending += p.items.length;
+        for (const r of p.items) {
+          if (Date.parse(r.createdAt) < orphanBefore) orphans.push(r);
+          else {
+            pending++;
+            oldest = oldest ?? r.createdAt;
+          }
+        }
         cursor = p.next;
         if (!cursor) break;
       }
+      let orphaned = 0;
+      for (const r of orphans) {
+        const note = 'The review workflow ended without a decision (execution stopped or timed out)';
+        const decided = await store.decide(r.reviewId, { status: 'failed', decidedAt: iso(), note });
+        const failed = await store.failRequest(r.requestId, iso(), note);
+        if (decided || failed) orphaned++;
+      }
+      if (orphaned) {
+        telemetry.metrics({ reviewsFailed: orphaned });
+        telemetry.log('ERROR', 'orphaned reviews recorded failed', { orphaned });
+      }
       const ageSeconds = oldest ? Math.max(0, Math.round((deps.now() - Date.parse(oldest)) / 1000)) : 0;
       telemetry.metrics({ pendingReviews: pending, oldestPendingReviewAge: ageSeconds });
-      return { pending, oldestAgeSeconds: ageSeconds, restarted };
+      return { pending, oldestAgeSeconds: ageSeconds, restarted, orphaned };
     },
   };
 

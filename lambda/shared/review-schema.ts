@@ -102,5 +102,7 @@ export const ReviewRuntimeConfigSchema = z.strictObject({
   onTimeout: z.enum(['reject', 'release_unreviewed']),
   webhookUrl: z.string().optional(),
   dataRetentionDays: z.number().int().positive(),
+  /** The state machine's timeout: a review still pending after it has no execution waiting for it. */
+  executionTimeoutSeconds: z.number().int().positive(),
 });
 export type ReviewRuntimeConfig = z.infer<typeof ReviewRuntimeConfigSchema>;

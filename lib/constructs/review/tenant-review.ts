@@ -66,6 +66,7 @@ export class TenantReview extends Construct {
       onTimeout: esc.onTimeout,
       ...(esc.webhookUrl ? { webhookUrl: esc.webhookUrl } : {}),
       dataRetentionDays: tenant.dataRetentionDays,
+      executionTimeoutSeconds: Duration.minutes(esc.reviewTimeoutMinutes).plus(EXECUTION_MARGIN).toSeconds(),
     };
     // The state machine's ARN from its fixed name (no reference to the resource: it invokes the steps
     // function, whose role may start it again for hand-offs that failed — a reference would be a cycle).
@@ -280,7 +281,7 @@ export class TenantReview extends Construct {
     applyTimeout.next(tail);
 
     const definition = recordPending.next(notify).next(awaitDecision).next(applyDecision);
-    const timeout = Duration.minutes(esc.reviewTimeoutMinutes).plus(EXECUTION_MARGIN);
+    const timeout = Duration.seconds(reviewConfig.executionTimeoutSeconds);
     this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
       stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,

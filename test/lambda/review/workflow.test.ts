@@ -45,6 +45,8 @@ interface Tenant {
   inference: ProxyHandler;
   reviewApi: ProxyHandler;
   steps: (e: unknown) => Promise<unknown>;
+  /** The steps function loaded again with some review settings changed. */
+  stepsWith: (changes: Record<string, unknown>) => (e: unknown) => Promise<unknown>;
   smArn: string;
   table: string;
   definition: Record<string, unknown>;
@@ -87,15 +89,18 @@ async function loadTenant(id: string, webhookUrl?: string): Promise<void> {
   const reviewConfig = JSON.parse(stepsVars.REVIEW_CONFIG!);
   // The tenant file names an https webhook; the local receiver is plain http on loopback.
   if (webhookUrl) reviewConfig.webhookUrl = webhookUrl;
-  const steps = load<{ handler: (e: unknown) => Promise<unknown> }>('ReviewSteps', {
-    REVIEW_CONFIG: JSON.stringify(reviewConfig),
-  }).handler;
+  const stepsWith = (changes: Record<string, unknown>) =>
+    load<{ handler: (e: unknown) => Promise<unknown> }>('ReviewSteps', {
+      REVIEW_CONFIG: JSON.stringify({ ...reviewConfig, ...changes }),
+    }).handler;
+  const steps = stepsWith({});
   const definition = definitionFromTemplate(template, smId, refs);
   sfn.register(smArn, definition, (payload) => steps(payload));
   tenants[id] = {
     inference: load<{ handler: ProxyHandler }>('Inference').handler,
     reviewApi: load<{ handler: ProxyHandler }>('ReviewDecisions').handler,
     steps,
+    stepsWith,
     smArn,
     table,
     definition,
@@ -592,6 +597,30 @@ describe('review paths (each ends in its terminal state with the expected record
     expect([again.status, again.json.error.code]).toEqual([502, 'review_failed']);
     expect(bedrock.calls.length).toBe(calls);
     expect(await requestView('revr', r.json.requestId)).toEqual(view);
+  });
+
+  it('a review left pending after its execution stopped is recorded failed by the sweeper, not left pending forever', async () => {
+    timing('revr', { timeout: 3 });
+    const { requestId, reviewId } = await ask('revr');
+    // The sweeper as deployed: the execution may still be waiting, so the review stays pending.
+    const live = (await tenants.revr!.steps({ step: 'emitQueueMetrics' })) as { orphaned: number; pending: number };
+    expect(live.orphaned).toBe(0);
+    expect(live.pending).toBeGreaterThanOrEqual(1);
+    // Seen from a sweeper whose state machine timeout has passed (here: 1 s, no grace), nothing can still
+    // be waiting for the review: it is recorded failed, and so is its request.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const sweep = tenants.revr!.stepsWith({ executionTimeoutSeconds: 1 });
+    const swept = (await sweep({ step: 'emitQueueMetrics', orphanGraceSeconds: 0 })) as { orphaned: number };
+    expect(swept.orphaned).toBeGreaterThanOrEqual(1);
+    const review = await reviewGet('revr', reviewId);
+    expect(review.json).toMatchObject({ status: 'failed' });
+    expect(review.json.decision.note).toContain('ended without a decision');
+    expect(await requestView('revr', requestId)).toMatchObject({ status: 'failed', error: { code: 'review_failed' } });
+    const d = await decide('revr', reviewId, { action: 'approve', reviewer: 'late' });
+    expect([d.status, d.json.error.code]).toEqual([409, 'review_decided']);
+    // Its execution (still running in the stand-in) ends at its timeout without undoing anything.
+    expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+    expect((await reviewGet('revr', reviewId)).json.status).toBe('failed');
   });
 
   it('bad decisions are refused with 400 and change nothing', async () => {
