@@ -149,7 +149,15 @@ describe.each(TENANTS)('review workflow (%s)', (id) => {
       StringEquals: { [`kms:EncryptionContext:${TASK_TOKEN_CONTEXT_KEY}`]: TASK_TOKEN_CONTEXT_VALUE },
       ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [decisionRole, 'Arn'] } },
     });
-    // In IAM, the steps role may only encrypt tokens and the decision role only decrypt them (by context).
+    // The context-scoped IAM statements state the intent. They do not enforce it alone: the steps and
+    // inference roles also hold general key use through the ledger grant (DynamoDB, dead-letter topic),
+    // so the deny above is what keeps every role but the decision role from decrypting tokens.
+    for (const fn of ['ReviewSteps', 'Inference']) {
+      const general = statementsOfRole(id, roleOfFunction(id, fn)).filter(
+        (s) => asArray(s.Action).includes('kms:Decrypt') && !s.Condition,
+      );
+      expect(general.length).toBeGreaterThan(0); // hence the deny
+    }
     const ctx = { StringEquals: { [`kms:EncryptionContext:${TASK_TOKEN_CONTEXT_KEY}`]: TASK_TOKEN_CONTEXT_VALUE } };
     const stepsTokenUse = statementsOfRole(id, roleOfFunction(id, 'ReviewSteps')).filter(
       (s) => s.Sid === 'EncryptTaskTokens',
