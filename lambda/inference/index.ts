@@ -111,7 +111,8 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
         body: event.body,
         isBase64Encoded: event.isBase64Encoded,
       });
-      result = await service.infer(body, { deadlineMs });
+      // Outcome writes may use the reserve, but stop half a second before the function's own timeout.
+      result = await service.infer(body, { deadlineMs, recordByMs: started + Math.max(0, remaining - 500) });
       if (result.summary) emitRequestMetrics(result.summary, Date.now() - started);
       else if (result.headers?.['Idempotent-Replay'] === 'true') telemetry.metrics({ idempotentReplays: 1 });
     } else if (route === '/v1/usage') {

@@ -26,10 +26,13 @@ export interface DynamoFault {
    * tell apart from a real conflict).
    */
   readonly afterApplying?: boolean;
+  /** Never answer (the connection stays open until the client gives up or the proxy stops). */
+  readonly hang?: boolean;
 }
 
 export const THROUGHPUT_EXCEEDED: DynamoFault = { status: 400, type: 'ProvisionedThroughputExceededException' };
 export const INTERNAL_ERROR: DynamoFault = { status: 500, type: 'InternalServerError' };
+export const HANG: DynamoFault = { status: 0, type: 'Hang', hang: true };
 
 /** True when a call writes or reads the month usage counter item. */
 export function touchesUsageCounter(call: DynamoCall): boolean {
@@ -100,6 +103,7 @@ export class DynamoFaultProxy {
           }),
         );
       };
+      if (fault?.hang) return;
       if (fault && !fault.afterApplying) {
         answerFault(fault);
         return;

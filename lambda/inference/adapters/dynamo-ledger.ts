@@ -111,7 +111,7 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
       }
     },
 
-    async finishRequest(requestId, runId, outcome: RequestOutcome) {
+    async finishRequest(requestId, runId, outcome: RequestOutcome, signal) {
       const names: Record<string, string> = { '#status': 'status', '#runId': 'runId' };
       const values: Record<string, unknown> = { ':inProgress': 'in_progress', ':runId': runId };
       const sets: string[] = [];
@@ -139,6 +139,7 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
           }),
+          { abortSignal: signal },
         );
         return true;
       } catch (e) {
@@ -188,7 +189,7 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
       }
     },
 
-    async settle(month, settlement: Settlement) {
+    async settle(month, settlement: Settlement, signal) {
       const names: Record<string, string> = {};
       const values: Record<string, number> = {};
       const adds: string[] = [];
@@ -230,6 +231,7 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
             ExpressionAttributeValues: values,
             ReturnValues: 'UPDATED_NEW',
           }),
+          { abortSignal: signal },
         );
         const after = res.Attributes?.costNanoUsd;
         return { result: 'settled' as const, costNanoUsd: typeof after === 'number' ? after : cost };

@@ -10,10 +10,12 @@ import type { ReviewHandOff } from '../core/ports';
 
 export function makeSfnReviewHandOff(sfn: SFNClient, stateMachineArn: string): ReviewHandOff {
   return {
-    async start({ tenantId, requestId, reviewId }) {
+    async start({ tenantId, requestId, reviewId }, signal) {
       const input: ReviewExecutionInput = { tenantId, requestId, reviewId };
       try {
-        await sfn.send(new StartExecutionCommand({ stateMachineArn, name: reviewId, input: JSON.stringify(input) }));
+        await sfn.send(new StartExecutionCommand({ stateMachineArn, name: reviewId, input: JSON.stringify(input) }), {
+          abortSignal: signal,
+        });
       } catch (e) {
         if (e instanceof ExecutionAlreadyExists || (e as Error)?.name === 'ExecutionAlreadyExists') return;
         throw e;

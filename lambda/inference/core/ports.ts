@@ -183,7 +183,7 @@ export interface Ledger {
    * Writes the terminal outcome; only from `in_progress` and only by the run that owns the record.
    * Returns false if the record was not in progress under `runId` (and this run had not already written it).
    */
-  finishRequest(requestId: string, runId: string, outcome: RequestOutcome): Promise<boolean>;
+  finishRequest(requestId: string, runId: string, outcome: RequestOutcome, signal?: AbortSignal): Promise<boolean>;
   /**
    * Holds `nanoUsd` of the month's budget for a running request, in one conditional update: only if the
    * month's committed spend (settled + held) is at most `maxCommittedBefore` now. `over_budget` writes nothing.
@@ -201,6 +201,8 @@ export interface Ledger {
   settle(
     month: string,
     settlement: Settlement,
+    /** Aborts the write (and its retries) when the time to record an outcome is up. */
+    signal?: AbortSignal,
   ): Promise<{ result: 'settled'; costNanoUsd: number } | { result: 'already_settled' }>;
   getUsage(month: string): Promise<UsageCounters>;
 }
@@ -216,13 +218,16 @@ export interface ReviewHandOff {
    * Starts the review of a request already recorded as `pending_review` (its record holds the review
    * input). Idempotent per review id: a repeat starts nothing new.
    */
-  start(input: {
-    requestId: string;
-    tenantId: string;
-    reviewId: string;
-    confidence: number;
-    reason: string;
-  }): Promise<void>;
+  start(
+    input: {
+      requestId: string;
+      tenantId: string;
+      reviewId: string;
+      confidence: number;
+      reason: string;
+    },
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 /** The learned router as the service sees it: pure, fast, no I/O. */

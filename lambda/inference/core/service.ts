@@ -102,6 +102,8 @@ export interface InferenceServiceDeps {
 const MODEL_RETRY_AFTER_SECONDS = 5;
 /** How long a caller should wait before retrying after DynamoDB refused a request before it was accepted. */
 const LEDGER_RETRY_AFTER_SECONDS = 3;
+/** Time after the call deadline for writing the outcome, unless the caller says otherwise (`recordByMs`). */
+const RECORD_TIME_MS = 3_000;
 /** No model call starts with less time than this before the deadline. */
 export const MIN_CALL_MS = 1_000;
 /** A call may use at most this share of the time left (or all but `FALLBACK_KEEP_MS`), so a fallback can run. */
@@ -408,7 +410,15 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     );
   }
 
-  async function infer(req: InferenceRequest, opts: { deadlineMs: number }): Promise<ServiceResult> {
+  /**
+   * `deadlineMs`: no model call runs past it. `recordByMs` (default: 3 s later): the writes after the calls
+   * (outcome, settlement, review hand-off) are cut off then, so a hanging DynamoDB cannot hold the function
+   * past its timeout; what was not written is closed by the reconciliation.
+   */
+  async function infer(
+    req: InferenceRequest,
+    opts: { deadlineMs: number; recordByMs?: number },
+  ): Promise<ServiceResult> {
     let resolved = resolveRequest(config, req, deps.route);
     const now = clock.now();
     const at = new Date(now).toISOString();
@@ -716,9 +726,11 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     };
 
     // The record is the commit point; the counter follows it exactly once.
+    const recordBy = opts.recordByMs ?? opts.deadlineMs + RECORD_TIME_MS;
+    const recordSignal = AbortSignal.timeout(Math.max(1, recordBy - clock.now()));
     let finished: boolean;
     try {
-      finished = await ledger.finishRequest(requestId, runId, outcome);
+      finished = await ledger.finishRequest(requestId, runId, outcome, recordSignal);
     } catch (e) {
       // The reservation stays open (the budget stays conservative) and `reconcile` closes the run later.
       throw new AcceptedRequestError(
@@ -731,15 +743,19 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     let budgetUsedShare: number | undefined;
     let settlementDeferred = false;
     try {
-      const settled = await ledger.settle(month, {
-        requestId,
-        reservationIds: hold.reservationIds,
-        reservedNanoUsd: hold.held,
-        // Answered requests count; failed runs (charged nothing) do not.
-        requests: finished && outcome.status !== 'failed' ? 1 : 0,
-        // A run whose record was already closed by someone else (the reconciler) charges nothing here.
-        byTier: finished ? byTier : {},
-      });
+      const settled = await ledger.settle(
+        month,
+        {
+          requestId,
+          reservationIds: hold.reservationIds,
+          reservedNanoUsd: hold.held,
+          // Answered requests count; failed runs (charged nothing) do not.
+          requests: finished && outcome.status !== 'failed' ? 1 : 0,
+          // A run whose record was already closed by someone else (the reconciler) charges nothing here.
+          byTier: finished ? byTier : {},
+        },
+        recordSignal,
+      );
       if (settled.result === 'settled' && capNano > 0) {
         budgetUsedShare = Math.round((settled.costNanoUsd / capNano) * 10_000) / 10_000;
       }
@@ -752,13 +768,16 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     let reviewHandOffFailed = false;
     if (best && reviewId && finished) {
       try {
-        await deps.review.start({
-          requestId,
-          tenantId: config.tenantId,
-          reviewId,
-          confidence: best.confidence,
-          reason: cascadeReason ?? 'below the review threshold',
-        });
+        await deps.review.start(
+          {
+            requestId,
+            tenantId: config.tenantId,
+            reviewId,
+            confidence: best.confidence,
+            reason: cascadeReason ?? 'below the review threshold',
+          },
+          recordSignal,
+        );
       } catch {
         reviewHandOffFailed = true;
       }

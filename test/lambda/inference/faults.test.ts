@@ -7,6 +7,7 @@
 import { DEFAULT_TIER_FALLBACKS, DEFAULT_TIER_MODELS } from '../../../lambda/shared/catalog';
 import {
   type DynamoCall,
+  HANG,
   INTERNAL_ERROR,
   THROUGHPUT_EXCEEDED,
   touchesUsageCounter,
@@ -37,7 +38,7 @@ const prompt = (i: number) => `Fault scenario request ${i}: summarise the quarte
 
 async function run(
   t: Awaited<ReturnType<InferenceHarness['tenant']>>,
-  opts: { deadlineMs?: number; tier?: string; key?: (i: number) => string | undefined } = {},
+  opts: { deadlineMs?: number; recordMs?: number; tier?: string; key?: (i: number) => string | undefined } = {},
 ) {
   return inBatches(N, 10, (i) =>
     outcomeOf(
@@ -47,7 +48,10 @@ async function run(
           tier: (opts.tier ?? 'fast') as 'fast',
           ...(opts.key?.(i) ? { idempotencyKey: opts.key(i) } : {}),
         },
-        { deadlineMs: Date.now() + (opts.deadlineMs ?? 20_000) },
+        {
+          deadlineMs: Date.now() + (opts.deadlineMs ?? 20_000),
+          ...(opts.recordMs ? { recordByMs: Date.now() + opts.recordMs } : {}),
+        },
       ),
     ),
   );
@@ -315,6 +319,36 @@ describe('faults (50 requests each)', () => {
       harness: h,
       allowedStatuses: ['completed'],
     });
+  });
+
+  it('F12: DynamoDB hangs while the outcome is written: the writes are cut off in time, the caller is told, the reconciler closes the runs', async () => {
+    const t = await h.tenant(noCascade, { ownDynamoClient: true });
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'Answered, but not recorded.' });
+    // The outcome write (conditional on the run owning the in-progress record) never gets an answer.
+    h.proxy.inject((c) =>
+      c.operation === 'UpdateItem' && String(c.body.ConditionExpression).includes('#runId = :runId') ? HANG : undefined,
+    );
+    const started = Date.now();
+    const out = await run(t, { recordMs: 1_000 });
+    // 5 batches of 10, each cut off about a second after its writes began.
+    expect(Date.now() - started).toBeLessThan(5 * 1_000 + 4_000);
+    h.proxy.clear();
+    for (const o of out) {
+      expect([o.status, o.code]).toEqual([503, 'ledger_unavailable']);
+      expect(o.requestId).toMatch(/^req_/);
+      expect(o.retryAfter).toBeGreaterThan(0);
+    }
+    // Until reconciled the records say in_progress and the budget holds their worst case.
+    expect((await t.records()).every((r) => r.status === 'in_progress')).toBe(true);
+    h.clockOffsetMs = 6 * 60_000;
+    const month = new Date(Date.now() + h.clockOffsetMs).toISOString().slice(0, 7);
+    expect(await t.service.reconcile(month)).toEqual({ settled: 0, released: N });
+    const records = await t.records();
+    for (const r of records) expect((r.error as { code: string }).code).toBe('interrupted');
+    // The outcome never reached the ledger, so the tenant is not charged for answers it never received
+    // (the platform absorbs that model cost; see the README's known limits).
+    checkLedger({ records, counter: await t.counter(), outcomes: out, allowedStatuses: ['failed'] });
+    expect(h.usedNanoUsd()).toBeGreaterThan(0);
   });
 
   it('F10: a model slower than the deadline is cut off in time for the fallback; when all are slow, 504 before the deadline', async () => {
