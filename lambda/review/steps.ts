@@ -232,6 +232,8 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'switchboard-review/1' },
           body: JSON.stringify(body),
+          // A redirect is a failure, never followed: the tenant file names the one endpoint we may call.
+          redirect: 'manual',
           signal: AbortSignal.timeout(5_000),
         });
         status = res.status;

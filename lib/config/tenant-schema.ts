@@ -27,6 +27,9 @@ const TierEnum = z.enum(TIERS);
 const knownModels = Object.keys(MODELS);
 
 /** Tenant ids: lowercase letters, digits and dashes, 3–32 characters, not starting or ending with a dash. */
+/** How long the review state machine may run past the review timeout (its own timeout's margin). */
+export const REVIEW_EXECUTION_MARGIN_MINUTES = 30;
+
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$/;
 
 /** `{ warning, critical }` alarm thresholds between `min` and `max`; either may be left to the plan default. */
@@ -291,6 +294,15 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       message: `${escalation.reviewThreshold} is above escalation.confidenceThreshold (${escalation.confidenceThreshold}); it must be at most that`,
     });
   }
+  const retentionDays = file.dataRetentionDays ?? d.dataRetentionDays;
+  // A request's record (and its review) must outlive the longest review, or TTL removes what the workflow reads.
+  const reviewLifetimeMinutes = escalation.reviewTimeoutMinutes + REVIEW_EXECUTION_MARGIN_MINUTES;
+  if (retentionDays * 1440 <= reviewLifetimeMinutes) {
+    problems.push({
+      path: 'dataRetentionDays',
+      message: `${retentionDays} day(s) is not longer than a review may run (escalation.reviewTimeoutMinutes ${escalation.reviewTimeoutMinutes} + ${REVIEW_EXECUTION_MARGIN_MINUTES} min); keep records at least ${Math.floor(reviewLifetimeMinutes / 1440) + 1} days`,
+    });
+  }
   const limits = { ...d.limits, ...file.limits };
   if (limits.defaultMaxTokens > limits.maxOutputTokens) {
     problems.push({
@@ -326,7 +338,7 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       throttle,
       quota: { ...d.quota, ...file.quota },
       escalation,
-      dataRetentionDays: file.dataRetentionDays ?? d.dataRetentionDays,
+      dataRetentionDays: retentionDays,
       limits,
       lambda: { ...d.lambda, ...file.lambda },
       tags: file.tags ?? {},

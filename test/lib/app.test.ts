@@ -111,6 +111,15 @@ describe('buildSwitchboard', () => {
       );
     });
 
+    it('records would expire before a review can end (dataRetentionDays vs reviewTimeoutMinutes)', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: standard\ndataRetentionDays: 2\nescalation:\n  reviewTimeoutMinutes: 2880\n',
+      });
+      expect(e.message).toMatch(
+        /acme\.yaml: dataRetentionDays: 2 day\(s\) is not longer than a review may run \(escalation\.reviewTimeoutMinutes 2880 \+ 30 min\); keep records at least 3 days/,
+      );
+    });
+
     it('fallbacks name an unknown model or a tier the tenant does not have', () => {
       const e = buildError({
         acme: 'id: acme\ntier: basic\nmodels:\n  fallbacks:\n    fast: [gpt-4o]\n',

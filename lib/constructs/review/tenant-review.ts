@@ -18,7 +18,7 @@ import {
 } from '../../../lambda/shared/review-schema';
 import { LEDGER_TABLE_ENV } from '../../../lambda/shared/tenant-runtime';
 import { acknowledge } from '../../compliance/acknowledge';
-import type { TenantConfig } from '../../config/tenant-schema';
+import { REVIEW_EXECUTION_MARGIN_MINUTES, type TenantConfig } from '../../config/tenant-schema';
 import { TenantFunction } from '../functions/tenant-function';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import type { TenantData } from '../tenant-data/tenant-data';
@@ -34,7 +34,7 @@ export interface TenantReviewProps {
 }
 
 /** Margin of the whole execution over the decision wait (notify, apply, webhook with retries). */
-const EXECUTION_MARGIN = Duration.minutes(30);
+const EXECUTION_MARGIN = Duration.minutes(REVIEW_EXECUTION_MARGIN_MINUTES);
 
 /**
  * A tenant's human review workflow: a Standard state machine that records a review as pending, notifies
@@ -221,7 +221,7 @@ export class TenantReview extends Construct {
         topic: this.topic,
         subject: `Switchboard ${tenant.id}: an answer is waiting for review`,
         message: sfn.TaskInput.fromJsonPathAt(
-          `States.Format('Review {} of request {} is waiting for a decision. Open it with GET /v1/reviews/{} (reviewer credentials). It expires in ${esc.reviewTimeoutMinutes} minutes.', $.reviewId, $.requestId, $.reviewId)`,
+          `States.Format('Review {} of request {} is waiting for a decision. Open it with GET /v1/reviews/{} (reviewer credentials). It expires ${esc.reviewTimeoutMinutes} minutes after it was created at the latest, and earlier if nobody opens it for ${esc.reviewHeartbeatMinutes} minutes.', $.reviewId, $.requestId, $.reviewId)`,
         ),
         resultPath: sfn.JsonPath.DISCARD,
         taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
