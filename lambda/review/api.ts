@@ -33,6 +33,12 @@ export interface TaskCallbacks {
 const TASK_GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
 export interface ReviewApiDeps {
+  /**
+   * Largest response body a listing or export may build (Lambda answers at most 6 MB); a page is cut short
+   * to fit and its cursor continues after the last review it holds.
+   * @default 5 MiB
+   */
+  readonly maxResponseBytes?: number;
   readonly store: ReviewStore;
   readonly cipher: TokenCipher;
   readonly tasks: TaskCallbacks;
@@ -142,6 +148,26 @@ export function exampleOf(r: ReviewItem) {
 
 export function makeReviewApi(deps: ReviewApiDeps) {
   const { store, cipher, tasks, telemetry } = deps;
+  const maxBytes = deps.maxResponseBytes ?? 5 * 1024 * 1024;
+
+  /** Keeps the page's first items whose serialised size fits the response (always at least one). */
+  function fit<T>(
+    page: { items: ReviewItem[]; next?: string },
+    partition: 'pending' | 'decided',
+    render: (r: ReviewItem) => T,
+    sizeOf: (v: T) => number,
+  ): { items: T[]; next?: string } {
+    const out: T[] = [];
+    let bytes = 1024; // envelope
+    for (const [i, r] of page.items.entries()) {
+      const v = render(r);
+      bytes += sizeOf(v) + 1;
+      if (bytes > maxBytes && i > 0) return { items: out, next: store.cursorAfter(page.items[i - 1]!, partition) };
+      out.push(v);
+    }
+    return { items: out, ...(page.next ? { next: page.next } : {}) };
+  }
+  const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
   async function found(reviewId: string): Promise<ReviewItem> {
     const r = REVIEW_ID_PATTERN.test(reviewId) ? await store.getReview(reviewId) : undefined;
@@ -158,7 +184,8 @@ export function makeReviewApi(deps: ReviewApiDeps) {
       pageSize(q),
       cursorOf(q, status === 'pending' ? REVIEW_PARTITIONS.pending : REVIEW_PARTITIONS.decided),
     );
-    return { status: 200, body: { reviews: page.items.map(reviewView), next: page.next ?? null } };
+    const fitted = fit(page, status, reviewView, jsonBytes);
+    return { status: 200, body: { reviews: fitted.items, next: fitted.next ?? null } };
   }
 
   async function get(reviewId: string): Promise<ApiResult> {
@@ -279,14 +306,19 @@ export function makeReviewApi(deps: ReviewApiDeps) {
       pageSize({ limit: q.limit ?? String(MAX_PAGE) }),
       cursorOf(q, REVIEW_PARTITIONS.decided),
     );
-    const lines = page.items
-      .filter((r) => r.status === 'approved' || r.status === 'edited' || r.status === 'rejected')
-      .map((r) => JSON.stringify(exampleOf(r)));
+    const labelled = (r: ReviewItem) => r.status === 'approved' || r.status === 'edited' || r.status === 'rejected';
+    const fitted = fit(
+      page,
+      'decided',
+      (r) => (labelled(r) ? JSON.stringify(exampleOf(r)) : ''),
+      (line) => Buffer.byteLength(line, 'utf8'),
+    );
+    const lines = fitted.items.filter((l) => l !== '');
     return {
       status: 200,
       body: null,
       raw: lines.length ? `${lines.join('\n')}\n` : '',
-      headers: { 'content-type': 'application/x-ndjson', ...(page.next ? { 'x-next-cursor': page.next } : {}) },
+      headers: { 'content-type': 'application/x-ndjson', ...(fitted.next ? { 'x-next-cursor': fitted.next } : {}) },
     };
   }
 

@@ -307,6 +307,17 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
       );
     },
 
+    /** The cursor that continues a listing of `partition` right after `item` (for pages cut short). */
+    cursorAfter(item: ReviewItem, partition: 'pending' | 'decided'): string {
+      const sortTime = partition === 'pending' ? item.createdAt : item.decidedAt;
+      const key = {
+        ...reviewKey(item.reviewId),
+        [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS[partition],
+        [REVIEW_GSI.sortKey]: `${sortTime}#${item.reviewId}`,
+      };
+      return Buffer.from(JSON.stringify(key)).toString('base64url');
+    },
+
     /** Pending reviews, oldest first. */
     listPending: (limit: number, cursor?: string) => query(REVIEW_PARTITIONS.pending, limit, cursor),
     /** Decided and expired reviews in decision order (the labelled examples). */

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { reviewKey } from '../../../lambda/shared/review-schema';
+import { REVIEW_PARTITIONS, reviewKey } from '../../../lambda/shared/review-schema';
 import { BedrockStub } from '../../support/bedrock-stub';
 import { lambdaContext, loadBundledModule, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
 import { DynaliteServer } from '../../support/dynalite-server';
@@ -555,7 +555,7 @@ describe('review paths (each ends in its terminal state with the expected record
       b64([1, 2]),
       b64({ pk: 'REV#x' }),
       b64({ pk: 1, sk: 2, gsi1pk: 3, gsi1sk: 4 }),
-      b64({ pk: 'REV#x', sk: 'REV', gsi1pk: 'REVIEW#decided', gsi1sk: 'x' }), // another listing's cursor
+      b64({ pk: 'REV#x', sk: 'REVIEW', gsi1pk: REVIEW_PARTITIONS.decided, gsi1sk: 'x' }), // another listing's cursor
     ]) {
       const r = await list({ status: 'pending', cursor });
       expect([r.status, r.json.error.code]).toEqual([400, 'invalid_request']);

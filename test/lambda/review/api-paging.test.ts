@@ -1,0 +1,153 @@
+/**
+ * Review listings and the export against the real store on dynalite: a page never outgrows what a Lambda
+ * may answer (6 MB). With a small response budget, pages are cut short and their cursor continues right
+ * after the last review they hold, so walking the cursors returns every review exactly once, in order.
+ */
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { makeReviewApi } from '../../../lambda/review/api';
+import { makeReviewStore, type ReviewItem } from '../../../lambda/review/store';
+import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
+import { REVIEW_GSI } from '../../../lambda/shared/review-schema';
+import { makeTelemetry } from '../../../lambda/shared/telemetry';
+import { DynaliteServer } from '../../support/dynalite-server';
+
+const dynalite = new DynaliteServer();
+const TABLE = 'ledger-paging';
+let store: ReturnType<typeof makeReviewStore>;
+
+const REVIEWS = 12;
+/** Each review carries a prompt of about 3 KB, so a 10 KB budget holds two or three of them. */
+const prompt = (i: number) => `Review ${i}: ${'clause '.repeat(450)}`;
+
+beforeAll(async () => {
+  await dynalite.start();
+  const S = 'S' as const;
+  await dynalite.dynamo.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: LEDGER_KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: LEDGER_KEYS.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: LEDGER_KEYS.partitionKey, AttributeType: S },
+        { AttributeName: LEDGER_KEYS.sortKey, AttributeType: S },
+        { AttributeName: REVIEW_GSI.partitionKey, AttributeType: S },
+        { AttributeName: REVIEW_GSI.sortKey, AttributeType: S },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: REVIEW_GSI.name,
+          KeySchema: [
+            { AttributeName: REVIEW_GSI.partitionKey, KeyType: 'HASH' },
+            { AttributeName: REVIEW_GSI.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+  const doc = DynamoDBDocumentClient.from(dynalite.dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  store = makeReviewStore(doc, TABLE);
+  for (let i = 0; i < REVIEWS; i++) {
+    const at = new Date(Date.UTC(2026, 10, 1, 12, 0, i)).toISOString();
+    const review: ReviewItem = {
+      reviewId: `rev_paging${String(i).padStart(4, '0')}_abc`,
+      requestId: `req_paging${String(i).padStart(4, '0')}`,
+      tenantId: 'acme',
+      status: 'pending',
+      createdAt: at,
+      input: { messages: [{ role: 'user', content: prompt(i) }] },
+      attempts: [],
+      proposedAnswer: `answer ${i}`,
+      confidence: 0.1,
+      tier: 'deep',
+      modelId: 'm',
+      expiresAt: 2_000_000_000,
+    };
+    await store.createPending(review);
+    // Half of them decided (in creation order), so both listings have pages to walk.
+    if (i % 2 === 0) {
+      await store.decide(review.reviewId, {
+        status: i % 4 === 0 ? 'approved' : 'rejected',
+        decidedAt: new Date(Date.UTC(2026, 10, 2, 12, 0, i)).toISOString(),
+        reviewer: 'dana',
+      });
+    }
+  }
+}, 60_000);
+
+afterAll(() => dynalite.stop());
+
+function api(maxResponseBytes?: number) {
+  return makeReviewApi({
+    store,
+    // Listing and export never touch tokens or tasks.
+    cipher: {
+      encrypt: () => Promise.reject(new Error('unused')),
+      decrypt: () => Promise.reject(new Error('unused')),
+    },
+    tasks: { success: () => Promise.reject(new Error('unused')), heartbeat: () => Promise.reject(new Error('unused')) },
+    telemetry: makeTelemetry({ tenantId: 'acme', service: 'test', level: 'ERROR' }),
+    now: Date.now,
+    ...(maxResponseBytes ? { maxResponseBytes } : {}),
+  });
+}
+
+async function walkList(status: 'pending' | 'decided', maxBytes?: number) {
+  const ids: string[] = [];
+  const sizes: number[] = [];
+  let cursor: string | undefined;
+  for (let n = 0; n < 50; n++) {
+    const r = (await api(maxBytes).list({ status, limit: '100', ...(cursor ? { cursor } : {}) })) as {
+      body: { reviews: Array<{ reviewId: string }>; next: string | null };
+    };
+    sizes.push(Buffer.byteLength(JSON.stringify(r.body)));
+    ids.push(...r.body.reviews.map((x) => x.reviewId));
+    if (!r.body.next) break;
+    cursor = r.body.next;
+  }
+  return { ids, sizes };
+}
+
+describe('review listing and export pages fit the response', () => {
+  it.each(['pending', 'decided'] as const)(
+    '%s: pages cut to the byte budget continue right after their last review; every review once, in order',
+    async (status) => {
+      const whole = await walkList(status);
+      expect(whole.sizes).toHaveLength(1);
+      expect(whole.ids).toHaveLength(REVIEWS / 2);
+      const cut = await walkList(status, 10_000);
+      expect(cut.sizes.length).toBeGreaterThan(2);
+      for (const size of cut.sizes) expect(size).toBeLessThanOrEqual(10_000);
+      expect(cut.ids).toEqual(whole.ids);
+    },
+  );
+
+  it('export: JSONL pages cut to the budget, continued by x-next-cursor, hold every labelled example once', async () => {
+    const lines: Array<{ reviewId: string; label: string }> = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    for (; pages < 50; pages++) {
+      const r = await api(8_000).exportExamples(cursor ? { cursor } : {});
+      expect(Buffer.byteLength(r.raw ?? '')).toBeLessThanOrEqual(8_000);
+      lines.push(
+        ...(r.raw ?? '')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      );
+      cursor = r.headers?.['x-next-cursor'];
+      if (!cursor) break;
+    }
+    expect(pages).toBeGreaterThan(1);
+    expect(lines.map((l) => l.reviewId)).toEqual(
+      Array.from({ length: REVIEWS / 2 }, (_, k) => `rev_paging${String(2 * k).padStart(4, '0')}_abc`),
+    );
+    expect(lines.map((l) => l.label)).toEqual(
+      Array.from({ length: REVIEWS / 2 }, (_, k) => (k % 2 === 0 ? 'approved' : 'rejected')),
+    );
+  });
+});
