@@ -151,7 +151,7 @@ export function makeReviewApi(deps: ReviewApiDeps) {
   const maxBytes = deps.maxResponseBytes ?? 5 * 1024 * 1024;
 
   /** Keeps the page's first items whose serialised size fits the response (always at least one). */
-  function fit<T>(
+  function fitToResponse<T>(
     page: { items: ReviewItem[]; next?: string },
     partition: 'pending' | 'decided',
     render: (r: ReviewItem) => T,
@@ -184,7 +184,7 @@ export function makeReviewApi(deps: ReviewApiDeps) {
       pageSize(q),
       cursorOf(q, status === 'pending' ? REVIEW_PARTITIONS.pending : REVIEW_PARTITIONS.decided),
     );
-    const fitted = fit(page, status, reviewView, jsonBytes);
+    const fitted = fitToResponse(page, status, reviewView, jsonBytes);
     return { status: 200, body: { reviews: fitted.items, next: fitted.next ?? null } };
   }
 
@@ -307,7 +307,7 @@ export function makeReviewApi(deps: ReviewApiDeps) {
       cursorOf(q, REVIEW_PARTITIONS.decided),
     );
     const labelled = (r: ReviewItem) => r.status === 'approved' || r.status === 'edited' || r.status === 'rejected';
-    const fitted = fit(
+    const fitted = fitToResponse(
       page,
       'decided',
       (r) => (labelled(r) ? JSON.stringify(exampleOf(r)) : ''),
