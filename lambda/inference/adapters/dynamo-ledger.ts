@@ -47,14 +47,15 @@ function stripKeys(item: Record<string, unknown>): RequestRecord {
 
 /** Creates the ledger on a shared DocumentClient (created once per container by the caller). */
 export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string): Ledger {
-  async function readRecord(requestId: string): Promise<RequestRecord | undefined> {
+  async function readRecord(requestId: string, signal?: AbortSignal): Promise<RequestRecord | undefined> {
     const res = await doc.send(
       new GetCommand({ TableName: tableName, Key: requestKey(requestId), ConsistentRead: true }),
+      { abortSignal: signal },
     );
     return res.Item ? stripKeys(res.Item) : undefined;
   }
   return {
-    getRequest: readRecord,
+    getRequest: (requestId) => readRecord(requestId),
 
     async createRequest(record) {
       try {
@@ -145,7 +146,7 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
       } catch (e) {
         if (!isConditionFailure(e)) throw e;
         // Our own write, applied before its response was lost: same run, same outcome, same timestamp.
-        const now = await readRecord(requestId);
+        const now = await readRecord(requestId, signal);
         return now?.runId === runId && now.status === outcome.status && now.updatedAt === outcome.updatedAt;
       }
     },

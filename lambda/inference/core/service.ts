@@ -358,11 +358,29 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
    */
   function budgetHold(requestId: string, runId: string, month: string) {
     const reservationIds: string[] = [];
+    /** Reservations whose write failed with an error: DynamoDB may or may not have applied them. */
+    const uncertain: Array<{ id: string; nanoUsd: number }> = [];
+    let seq = 0;
     let held = 0;
     let spent = 0;
     return {
       get reservationIds(): readonly string[] {
         return reservationIds;
+      },
+      /**
+       * Releases the reservations whose outcome is unknown, each on its own (a no-op for one that was never
+       * written), so a write that DynamoDB applied but reported as failed never stays held or gets charged.
+       */
+      async releaseUncertain(signal?: AbortSignal): Promise<void> {
+        for (const u of uncertain.splice(0)) {
+          await ledger
+            .settle(
+              month,
+              { requestId, reservationIds: [u.id], reservedNanoUsd: u.nanoUsd, requests: 0, byTier: {} },
+              signal,
+            )
+            .catch(() => undefined); // still open: the reconciler releases it with its run
+        }
       },
       get held() {
         return held;
@@ -380,8 +398,15 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         const extra = need - free;
         const limit = guard === 'near-cap' ? Math.min(capNano - extra, nearCapNano) : capNano - extra;
         // `<requestId>.<runId>.<n>`: the reconciler finds a run's reservations (and its record) by runId.
-        const id = `${requestId}.${runId}.${reservationIds.length + 1}`;
-        const r = await ledger.reserve(month, { id, requestId, nanoUsd: extra, at: clock.now() }, limit);
+        // A new number for every attempt, so a write that failed is never mistaken for a later one.
+        const id = `${requestId}.${runId}.${++seq}`;
+        let r: 'reserved' | 'over_budget';
+        try {
+          r = await ledger.reserve(month, { id, requestId, nanoUsd: extra, at: clock.now() }, limit);
+        } catch (e) {
+          uncertain.push({ id, nanoUsd: extra });
+          throw e;
+        }
         if (r !== 'reserved') return false;
         reservationIds.push(id);
         held += extra;
@@ -449,8 +474,13 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     };
     let budgetDowngrade = false;
     const firstGuard = resolved.auto && resolved.tier !== cheapest ? 'near-cap' : 'cap';
-    if (!(await hold.ensure(primaryWorst(resolved.tier), firstGuard).catch(ledgerDown))) {
-      if (firstGuard === 'near-cap' && (await hold.ensure(primaryWorst(cheapest), 'cap').catch(ledgerDown))) {
+    // A reservation write that failed may still have been applied: release it before answering 503.
+    const holdDown = async (e: unknown): Promise<never> => {
+      await hold.releaseUncertain();
+      return ledgerDown(e);
+    };
+    if (!(await hold.ensure(primaryWorst(resolved.tier), firstGuard).catch(holdDown))) {
+      if (firstGuard === 'near-cap' && (await hold.ensure(primaryWorst(cheapest), 'cap').catch(holdDown))) {
         const modelId = config.tierModels[cheapest]!;
         resolved = {
           ...resolved,
@@ -464,8 +494,8 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         throw await budgetExceeded(month, cheapest);
       }
     }
-    const release = () =>
-      ledger
+    const release = async () => {
+      await ledger
         .settle(month, {
           requestId,
           reservationIds: hold.reservationIds,
@@ -474,14 +504,36 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
           byTier: {},
         })
         .catch(() => undefined);
+      await hold.releaseUncertain();
+    };
+
+    /**
+     * The create or reopen write failed with an error, but DynamoDB may have applied it. Read back: if
+     * the record is in progress under this run, the request was accepted after all; if it is not, release
+     * and refuse; if even that cannot be read, keep the hold (the reconciler closes the run whichever way
+     * it went) and refuse.
+     */
+    const acceptanceFailed = async (e: unknown): Promise<true> => {
+      let owned: boolean;
+      try {
+        const r = await ledger.getRequest(requestId);
+        owned = r?.runId === runId && r.status === 'in_progress';
+      } catch {
+        throw new ApiError(
+          'ledger_unavailable',
+          `The ledger is unavailable (${(e as Error)?.name ?? 'Error'}); nothing was charged, but request ${requestId} may show as in progress for a few minutes; retry later`,
+          LEDGER_RETRY_AFTER_SECONDS,
+        );
+      }
+      if (owned) return true;
+      await release();
+      return ledgerDown(e);
+    };
 
     if (existing) {
       const reopened = await ledger
         .reopenFailedRequest(requestId, { at, runs, runId, month, expiresAt })
-        .catch(async (e) => {
-          await release();
-          return ledgerDown(e);
-        });
+        .catch(acceptanceFailed);
       if (!reopened) {
         await release();
         throw new AcceptedRequestError(
@@ -514,13 +566,10 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         expiresAt,
         ...(req.metadata ? { metadata: req.metadata } : {}),
       };
-      let created: 'created' | 'exists';
-      try {
-        created = await ledger.createRequest(record);
-      } catch (e) {
-        await release();
-        ledgerDown(e);
-      }
+      const created = await ledger.createRequest(record).catch(async (e) => {
+        await acceptanceFailed(e);
+        return 'created' as const;
+      });
       if (created === 'exists') {
         await release();
         // Lost a race with the same key: answer from the winner's record.
@@ -762,6 +811,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     } catch {
       settlementDeferred = true;
     }
+    await hold.releaseUncertain(recordSignal);
 
     // Hand-off after the record says pending_review, so the workflow finds what it needs. A failed start
     // leaves the record pending_review with its review id; starting again (same execution name) is safe.
@@ -837,42 +887,49 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     }
     let settled = 0;
     let released = 0;
+    let failed = 0;
     for (const [run, rs] of byRun) {
       // The run may still be alive while its newest reservation is recent.
       if (rs.some((r) => now - r.at <= STALE_RESERVATION_MS)) continue;
-      const requestId = rs[0]!.requestId;
-      const runId = run.slice(run.lastIndexOf('.') + 1);
-      let record = await ledger.getRequest(requestId);
-      if (record?.status === 'in_progress' && record.runId === runId) {
-        await ledger.finishRequest(requestId, runId, {
-          status: 'failed',
-          updatedAt: new Date(now).toISOString(),
-          tier: record.tier,
-          modelId: record.modelId,
-          inputTokens: 0,
-          outputTokens: 0,
-          costNanoUsd: 0,
-          latencyMs: 0,
-          attempts: [],
-          error: { code: 'interrupted', message: 'The run was interrupted before it recorded an outcome; retry' },
+      try {
+        const requestId = rs[0]!.requestId;
+        const runId = run.slice(run.lastIndexOf('.') + 1);
+        let record = await ledger.getRequest(requestId);
+        if (record?.status === 'in_progress' && record.runId === runId) {
+          await ledger.finishRequest(requestId, runId, {
+            status: 'failed',
+            updatedAt: new Date(now).toISOString(),
+            tier: record.tier,
+            modelId: record.modelId,
+            inputTokens: 0,
+            outputTokens: 0,
+            costNanoUsd: 0,
+            latencyMs: 0,
+            attempts: [],
+            error: { code: 'interrupted', message: 'The run was interrupted before it recorded an outcome; retry' },
+          });
+          record = await ledger.getRequest(requestId);
+        }
+        // Only the run that wrote the record's outcome charges it; any other run of the key only releases.
+        const ours = !!record && record.runId === runId && record.status !== 'in_progress';
+        const counts = ours && record!.status !== 'failed';
+        const r = await ledger.settle(month, {
+          requestId,
+          reservationIds: rs.map((x) => x.id),
+          reservedNanoUsd: rs.reduce((n, x) => n + x.nanoUsd, 0),
+          requests: counts ? 1 : 0,
+          byTier: ours ? usageOfRecord(record!) : {},
         });
-        record = await ledger.getRequest(requestId);
-      }
-      // Only the run that wrote the record's outcome charges it; any other run of the key only releases.
-      const ours = !!record && record.runId === runId && record.status !== 'in_progress';
-      const counts = ours && record!.status !== 'failed';
-      const r = await ledger.settle(month, {
-        requestId,
-        reservationIds: rs.map((x) => x.id),
-        reservedNanoUsd: rs.reduce((n, x) => n + x.nanoUsd, 0),
-        requests: counts ? 1 : 0,
-        byTier: ours ? usageOfRecord(record!) : {},
-      });
-      if (r.result === 'settled') {
-        if (counts) settled++;
-        else released++;
+        if (r.result === 'settled') {
+          if (counts) settled++;
+          else released++;
+        }
+      } catch {
+        // One run DynamoDB refused to close does not stop the others; the next pass retries it.
+        failed++;
       }
     }
+    if (failed && !settled && !released) throw new Error(`reconcile: ${failed} run(s) could not be closed`);
     return { settled, released };
   }
 
@@ -886,7 +943,15 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     const thisMonth = monthOf(now.getTime());
     const lastMonth = monthOf(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
     const out: Record<string, { settled: number; released: number }> = {};
-    for (const m of [lastMonth, thisMonth]) out[m] = await reconcile(m);
+    let error: unknown;
+    for (const m of [lastMonth, thisMonth]) {
+      // A month DynamoDB refuses does not keep the other from being reconciled.
+      out[m] = await reconcile(m).catch((e) => {
+        error = error ?? e;
+        return { settled: 0, released: 0 };
+      });
+    }
+    if (error) throw error;
     return out;
   }
 
@@ -904,7 +969,8 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     const month = monthOf(clock.now());
     let u = await ledger.getUsage(month);
     if (u.openReservations.some((r) => clock.now() - r.at > STALE_RESERVATION_MS)) {
-      await reconcile(month);
+      // Best effort: the usage is answered either way (committedUsd shows what is still held).
+      await reconcile(month).catch(() => undefined);
       u = await ledger.getUsage(month);
     }
     const share = (nano: number) => (capNano > 0 ? Math.round((nano / capNano) * 10_000) / 10_000 : null);

@@ -351,6 +351,62 @@ describe('faults (50 requests each)', () => {
     expect(h.usedNanoUsd()).toBeGreaterThan(0);
   });
 
+  it('F13: DynamoDB applies a write, then fails the call and every retry: the write is found and accounted for', async () => {
+    // The first time a matching write arrives it is applied and answered with a 500; every retry gets a
+    // 500 too, so the SDK gives up and the caller sees an error although the write is in the table.
+    const appliedThenFailing = (match: (c: DynamoCall) => boolean) => {
+      const seen = new Set<string>();
+      h.proxy.inject((c) => {
+        if (!match(c)) return undefined;
+        const sig = JSON.stringify(c.body);
+        if (seen.has(sig)) return INTERNAL_ERROR;
+        seen.add(sig);
+        return { ...INTERNAL_ERROR, afterApplying: true };
+      });
+    };
+
+    // (a) The escalation's budget top-up: it is held in the table, but the run cannot know. That model is
+    // skipped, the tier's fallback gets a reservation of its own (a new id) and answers, and the uncertain
+    // reservation is released at the end instead of staying open (or being charged by the reconciler).
+    const t = await h.tenant(
+      { escalation: { confidenceThreshold: 0.6, reviewThreshold: 0 } },
+      { ownDynamoClient: true },
+    );
+    h.bedrock.script(FAST, { kind: 'answer', text: 'The quarter', stopReason: 'max_tokens' });
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'The quarter closed up 4%.' });
+    appliedThenFailing(
+      (c) =>
+        c.operation === 'UpdateItem' &&
+        touchesUsageCounter(c) &&
+        !String(c.body.UpdateExpression).includes('REMOVE') &&
+        /\.2$/.test(String((c.body.ExpressionAttributeNames as Record<string, string>)['#rsv'])),
+    );
+    const out = await run(t);
+    h.proxy.clear();
+    for (const o of out) expect([o.status, o.body.output]).toEqual([200, 'The quarter closed up 4%.']);
+    let records = await t.records();
+    for (const r of records) {
+      expect(attemptsOf(r).map((a) => [a.modelId, a.outcome])).toEqual([
+        [FAST, 'ok'],
+        [BALANCED_ALT, 'ok'],
+      ]);
+    }
+    checkLedger({ records, counter: await t.counter(), outcomes: out, harness: h, allowedStatuses: ['completed'] });
+
+    // (b) Creating the record: it is in the table, so the request was accepted after all and is answered,
+    // instead of a 503 that leaves a record stuck in progress under its key.
+    const t2 = await h.tenant(noCascade, { ownDynamoClient: true });
+    h.bedrock.reset();
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'Recorded after all.' });
+    appliedThenFailing((c) => c.operation === 'PutItem');
+    const out2 = await run(t2, { key: (i) => `applied-${i}` });
+    h.proxy.clear();
+    for (const o of out2) expect([o.status, o.body.output]).toEqual([200, 'Recorded after all.']);
+    records = await t2.records();
+    expect(records.every((r) => r.status === 'completed')).toBe(true);
+    checkLedger({ records, counter: await t2.counter(), outcomes: out2, harness: h, allowedStatuses: ['completed'] });
+  });
+
   it('F10: a model slower than the deadline is cut off in time for the fallback; when all are slow, 504 before the deadline', async () => {
     const t = await h.tenant(noCascade);
     h.bedrock.script(FAST, { kind: 'hang' });
