@@ -167,7 +167,9 @@ export function makeReviewApi(deps: ReviewApiDeps) {
     }
     return { items: out, ...(page.next ? { next: page.next } : {}) };
   }
-  const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
+  // Measured as Lambda sends it: the body is a string inside the proxy response, so it is escaped again.
+  const escapedBytes = (text: string) => Buffer.byteLength(JSON.stringify(text), 'utf8');
+  const jsonBytes = (v: unknown) => escapedBytes(JSON.stringify(v));
 
   async function found(reviewId: string): Promise<ReviewItem> {
     const r = REVIEW_ID_PATTERN.test(reviewId) ? await store.getReview(reviewId) : undefined;
@@ -311,7 +313,7 @@ export function makeReviewApi(deps: ReviewApiDeps) {
       page,
       'decided',
       (r) => (labelled(r) ? JSON.stringify(exampleOf(r)) : ''),
-      (line) => Buffer.byteLength(line, 'utf8'),
+      (line) => escapedBytes(line),
     );
     const lines = fitted.items.filter((l) => l !== '');
     return {

@@ -18,6 +18,7 @@
 import type { MetricKey } from '../shared/metrics';
 import {
   REVIEW_ID_PATTERN,
+  REVIEW_NOT_PENDING,
   type ReviewExecutionInput,
   type ReviewRuntimeConfig,
   type ReviewStatus,
@@ -43,6 +44,13 @@ export interface ReviewStepsDeps {
 const HAND_OFF_GRACE_SECONDS = 120;
 /** Slack past the state machine's timeout before a still-pending review counts as orphaned. */
 const ORPHAN_GRACE_SECONDS = 300;
+/**
+ * A decision not applied this long after it was recorded is applied by the sweeper (a live execution
+ * applies it within seconds, or fails applying it within minutes). Applying twice is harmless: moving the
+ * request out of pending_review happens once.
+ */
+const UNAPPLIED_AFTER_MINUTES = 20;
+const UNAPPLIED_WINDOW_MINUTES = 60;
 
 /** A step's input as the state machine sends it. */
 export interface StepEvent {
@@ -118,8 +126,8 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
     }
     const resolution = resolutionOf(r);
     const moved = await store.resolveRequest(r.requestId, resolution, iso());
-    // Applied: the decision API no longer needs the token to resume this execution.
-    if (r.tokenCiphertext) await store.clearToken(r.reviewId);
+    // Applied: the decision API no longer needs the token to resume this execution, nor the sweeper to apply it.
+    if (!r.appliedAt) await store.markApplied(r.reviewId, iso());
     if (moved) {
       telemetry.metrics({ [OUTCOME_METRIC[r.status as Exclude<ReviewStatus, 'pending'>]]: 1 });
       telemetry.log('INFO', 'review resolved', { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status });
@@ -165,8 +173,8 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
         throw new StepError(TOKEN_NOT_SAVED, `The task token could not be stored (${(err as Error)?.name})`);
       }
       if (!saved) {
-        // Decided or expired already (a retried step): nothing to wait for, and nothing to store.
-        telemetry.log('WARN', 'review no longer pending when its token arrived', { reviewId });
+        // Decided (or closed) while this step was being retried: nothing will resume this token.
+        throw new StepError(REVIEW_NOT_PENDING, `Review ${reviewId} is no longer pending; applying it`);
       }
       return { waiting: true };
     },
@@ -189,17 +197,10 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       const errorName = String(e.error?.Error ?? 'Error').slice(0, 100);
       const current = await store.getReview(reviewId);
       if (current && current.status !== 'pending' && current.status !== 'failed') {
-        // A person (or the timeout) already decided: the failure was in applying it. Apply it now if
-        // DynamoDB lets us; a decision is never overwritten by a failure.
-        try {
-          return await finish(current);
-        } catch (err) {
-          telemetry.log('ERROR', 'review decision could not be applied', {
-            reviewId,
-            requestId,
-            error: (err as Error)?.name,
-          });
-        }
+        // A person (or the timeout) already decided: the failure was in applying it. Apply it now; if that
+        // fails too, fail the step (retried, then the execution fails) and leave the decision and its
+        // token for the sweeper to apply. A decision is never overwritten by a failure.
+        return finish(current);
       }
       const decided = await store.decide(reviewId, {
         status: 'failed',
@@ -289,6 +290,26 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
         cursor = p.next;
         if (!cursor) break;
       }
+      // Decisions recorded but never applied (the execution was stopped, or failed applying them).
+      const at = deps.now();
+      const unappliedAfter = (e as { unappliedAfterMinutes?: number }).unappliedAfterMinutes ?? UNAPPLIED_AFTER_MINUTES;
+      let applied = 0;
+      for (const r of await store.listUnapplied(
+        new Date(at - UNAPPLIED_WINDOW_MINUTES * 60_000).toISOString(),
+        new Date(at - unappliedAfter * 60_000).toISOString(),
+        100,
+      )) {
+        try {
+          await finish(r);
+          applied++;
+        } catch (err) {
+          telemetry.log('WARN', 'unapplied decision still failing', {
+            reviewId: r.reviewId,
+            error: (err as Error)?.name,
+          });
+        }
+      }
+      if (applied) telemetry.log('WARN', 'unapplied decisions applied by the sweeper', { applied });
       let orphaned = 0;
       for (const r of orphans) {
         const note = 'The review workflow ended without a decision (execution stopped or timed out)';
@@ -302,7 +323,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       }
       const ageSeconds = oldest ? Math.max(0, Math.round((deps.now() - Date.parse(oldest)) / 1000)) : 0;
       telemetry.metrics({ pendingReviews: pending, oldestPendingReviewAge: ageSeconds });
-      return { pending, oldestAgeSeconds: ageSeconds, restarted, orphaned };
+      return { pending, oldestAgeSeconds: ageSeconds, restarted, orphaned, applied };
     },
   };
 

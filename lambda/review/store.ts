@@ -44,6 +44,8 @@ export interface ReviewItem {
   /** True when the reviewer accepted the model's answer unchanged. */
   readonly modelAnswerAccepted?: boolean;
   readonly webhook?: 'delivered' | 'failed';
+  /** When the decision (or expiry) was written to the request record. */
+  readonly appliedAt?: string;
   readonly expiresAt: number;
 }
 
@@ -204,7 +206,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
     /**
      * Records a decision or an expiry: only from `pending` (and, for a person's decision, only once the
      * workflow is waiting, i.e. the token is stored). Moves the review to the decided partition. A
-     * person's decision keeps the encrypted token until the workflow has applied it (`clearToken`), so a
+     * person's decision keeps the encrypted token until the workflow has applied it (`markApplied`), so a
      * resume that failed can be sent again; an expiry or a failure removes it at once.
      */
     decide(
@@ -237,13 +239,35 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
       );
     },
 
-    /** Drops the encrypted task token of a review that is no longer pending (its decision was applied). */
-    clearToken(reviewId: string): Promise<boolean> {
-      return update(reviewKey(reviewId), {}, 'attribute_exists(tokenCiphertext) AND #status <> :pending', {
+    /**
+     * Marks a decided review as applied to its request and drops its encrypted task token (the decision API
+     * no longer needs it to resume the execution).
+     */
+    markApplied(reviewId: string, at: string): Promise<boolean> {
+      return update(reviewKey(reviewId), { appliedAt: at }, 'attribute_exists(pk) AND #status <> :pending', {
         names: { '#status': 'status' },
         values: { ':pending': 'pending' },
         remove: ['tokenCiphertext'],
       });
+    },
+
+    /**
+     * Reviews decided between `from` and `to` (ISO times) whose decision was never applied to the request
+     * (their execution stopped, or failed while applying it). Reads only that window of the decided index.
+     */
+    async listUnapplied(from: string, to: string, limit: number): Promise<ReviewItem[]> {
+      const res = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: REVIEW_GSI.name,
+          KeyConditionExpression: '#p = :p AND #s BETWEEN :from AND :to',
+          FilterExpression: 'attribute_not_exists(appliedAt) AND #status <> :failed',
+          ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey, '#status': 'status' },
+          ExpressionAttributeValues: { ':p': REVIEW_PARTITIONS.decided, ':from': from, ':to': to, ':failed': 'failed' },
+          Limit: limit,
+        }),
+      );
+      return (res.Items ?? []).map((i) => strip<ReviewItem>(i));
     },
 
     setWebhook(reviewId: string, webhook: 'delivered' | 'failed'): Promise<boolean> {

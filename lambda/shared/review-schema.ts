@@ -85,6 +85,8 @@ export interface ReviewExecutionInput {
 /** Encryption context of a stored task token: the key policy lets only the decision role decrypt it. */
 /** The error the awaitDecision step throws when it could not store the task token (the state machine retries it). */
 export const TOKEN_NOT_SAVED = 'TokenNotSaved';
+/** The error the awaitDecision step throws when the review was decided (or closed) before its token was stored. */
+export const REVIEW_NOT_PENDING = 'ReviewNotPending';
 
 export const TASK_TOKEN_CONTEXT_KEY = 'switchboard:purpose';
 export const TASK_TOKEN_CONTEXT_VALUE = 'review-task-token';

@@ -10,6 +10,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import {
   REVIEW_ENV,
+  REVIEW_NOT_PENDING,
   type ReviewRuntimeConfig,
   type ReviewStep,
   TASK_TOKEN_CONTEXT_KEY,
@@ -201,14 +202,20 @@ export class TenantReview extends Construct {
         'requestId.$': '$.requestId',
         'error.$': '$.error',
       }),
-      resultPath: sfn.JsonPath.DISCARD,
+      resultSelector: { 'outcome.$': '$.Payload.outcome' },
+      resultPath: '$.recovered',
       retryOnServiceExceptions: true,
       taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
     });
     withRetry(recordFailure);
-    recordFailure.next(
-      new sfn.Fail(this, 'ReviewFailed', { error: 'ReviewFailed', cause: 'A review step failed after its retries' }),
-    );
+    const reviewFailed = new sfn.Fail(this, 'ReviewFailed', {
+      error: 'ReviewFailed',
+      cause: 'A review step failed after its retries',
+    });
+    // RecordFailure applies a decision that was already made (the failure was in applying it); the review
+    // then ends like any other decided review, webhook included. Otherwise the execution fails.
+    const recovered = new sfn.Choice(this, 'DecisionApplied');
+    recordFailure.next(recovered);
     const catchAll = <T extends sfn.TaskStateBase>(t: T): T => {
       withRetry(t);
       t.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
@@ -256,8 +263,10 @@ export class TenantReview extends Construct {
       errors: [sfn.Errors.TIMEOUT, sfn.Errors.HEARTBEAT_TIMEOUT],
       resultPath: '$.timeout',
     });
-    awaitDecision.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
     const applyDecision = catchAll(step('ApplyDecision', 'applyDecision', {}, '$.outcome'));
+    // A decision recorded while the token step was being retried: nothing to wait for, apply it now.
+    awaitDecision.addCatch(applyDecision, { errors: [REVIEW_NOT_PENDING], resultPath: '$.decision' });
+    awaitDecision.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
     const done = new sfn.Succeed(this, 'Done');
     let tail: sfn.IChainable = done;
     if (esc.webhookUrl) {
@@ -279,6 +288,16 @@ export class TenantReview extends Construct {
     }
     applyDecision.next(tail);
     applyTimeout.next(tail);
+    recovered
+      .when(
+        sfn.Condition.or(
+          ...['approved', 'edited', 'rejected', 'expired'].map((o) =>
+            sfn.Condition.stringEquals('$.recovered.outcome', o),
+          ),
+        ),
+        tail,
+      )
+      .otherwise(reviewFailed);
 
     const definition = recordPending.next(notify).next(awaitDecision).next(applyDecision);
     const timeout = Duration.seconds(reviewConfig.executionTimeoutSeconds);

@@ -17,8 +17,13 @@ const TABLE = 'ledger-paging';
 let store: ReturnType<typeof makeReviewStore>;
 
 const REVIEWS = 12;
-/** Each review carries a prompt of about 3 KB, so a 10 KB budget holds two or three of them. */
-const prompt = (i: number) => `Review ${i}: ${'clause '.repeat(450)}`;
+/**
+ * Each review carries a prompt of about 3 KB, quotes included (escaped twice in the Lambda response), so
+ * a 10 KB budget holds two or three of them.
+ */
+const prompt = (i: number) => `Review ${i}: ${'"clause" '.repeat(350)}`;
+/** Bytes of a body as the Lambda proxy response carries it (a JSON string inside JSON). */
+const wireBytes = (body: string) => Buffer.byteLength(JSON.stringify(body));
 
 beforeAll(async () => {
   await dynalite.start();
@@ -104,7 +109,7 @@ async function walkList(status: 'pending' | 'decided', maxBytes?: number) {
     const r = (await api(maxBytes).list({ status, limit: '100', ...(cursor ? { cursor } : {}) })) as {
       body: { reviews: Array<{ reviewId: string }>; next: string | null };
     };
-    sizes.push(Buffer.byteLength(JSON.stringify(r.body)));
+    sizes.push(wireBytes(JSON.stringify(r.body)));
     ids.push(...r.body.reviews.map((x) => x.reviewId));
     if (!r.body.next) break;
     cursor = r.body.next;
@@ -132,7 +137,7 @@ describe('review listing and export pages fit the response', () => {
     let pages = 0;
     for (; pages < 50; pages++) {
       const r = await api(8_000).exportExamples(cursor ? { cursor } : {});
-      expect(Buffer.byteLength(r.raw ?? '')).toBeLessThanOrEqual(8_000);
+      expect(wireBytes(r.raw ?? '')).toBeLessThanOrEqual(8_000);
       lines.push(
         ...(r.raw ?? '')
           .split('\n')

@@ -623,6 +623,64 @@ describe('review paths (each ends in its terminal state with the expected record
     expect((await reviewGet('revr', reviewId)).json.status).toBe('failed');
   });
 
+  it('a decision that fails to apply is applied by RecordFailure, and the review ends as decided (webhook included)', async () => {
+    const { requestId, reviewId } = await ask('revu');
+    // Writing the outcome to the request fails until the execution reaches RecordFailure.
+    proxy.inject((c) =>
+      c.operation === 'UpdateItem' &&
+      String(c.body.ConditionExpression).includes(':pendingReview') &&
+      !sfn.executions.get(reviewId)?.states.includes('RecordFailure')
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    expect((await decide('revu', reviewId, { action: 'approve', reviewer: 'dana' })).status).toBe(200);
+    const ex = await sfn.finished(reviewId);
+    expect(ex.status).toBe('SUCCEEDED');
+    expect(ex.states.filter((s) => s === 'ApplyDecision')).toHaveLength(4);
+    expect(ex.states.slice(-2)).toEqual(['RecordFailure', 'CallWebhook']);
+    expect(await requestView('revu', requestId)).toMatchObject({ status: 'reviewed', output: UNSURE.text });
+    expect((await reviewGet('revu', reviewId)).json.status).toBe('approved');
+    expect(webhookCalls.map((w) => w.body.outcome)).toEqual(['approved']);
+  });
+
+  it('a decision its execution could not apply at all is kept, never overwritten, and applied later by the sweeper', async () => {
+    const { requestId, reviewId } = await ask('revr');
+    proxy.inject((c) =>
+      c.operation === 'UpdateItem' && String(c.body.ConditionExpression).includes(':pendingReview')
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    expect(
+      (await decide('revr', reviewId, { action: 'edit', answer: 'Only with notice.', reviewer: 'lee' })).status,
+    ).toBe(200);
+    const ex = await sfn.finished(reviewId);
+    expect(ex.status).toBe('FAILED');
+    expect(ex.states.at(-1)).toBe('RecordFailure');
+    proxy.clear();
+    // The request still waits; the decision stands (not overwritten as failed).
+    expect((await requestView('revr', requestId)).status).toBe('pending_review');
+    expect((await reviewGet('revr', reviewId)).json).toMatchObject({ status: 'edited' });
+    // The sweep applies decisions left unapplied (here without waiting the usual 20 minutes).
+    const swept = (await tenants.revr!.steps({ step: 'emitQueueMetrics', unappliedAfterMinutes: 0 })) as {
+      applied: number;
+    };
+    expect(swept.applied).toBe(1);
+    expect(await requestView('revr', requestId)).toMatchObject({ status: 'reviewed', output: 'Only with notice.' });
+    const again = (await tenants.revr!.steps({ step: 'emitQueueMetrics', unappliedAfterMinutes: 0 })) as {
+      applied: number;
+    };
+    expect(again.applied).toBe(0);
+  });
+
+  it('a token that arrives for a review decided meanwhile is not waited on: the step says ReviewNotPending', async () => {
+    const { reviewId, requestId } = await ask('revr');
+    expect((await decide('revr', reviewId, { action: 'reject', reviewer: 'kim' })).status).toBe(200);
+    await sfn.finished(reviewId);
+    await expect(
+      tenants.revr!.steps({ step: 'awaitDecision', reviewId, requestId, taskToken: 'tok-late-retry' }),
+    ).rejects.toMatchObject({ name: 'ReviewNotPending' });
+  });
+
   it('bad decisions are refused with 400 and change nothing', async () => {
     const { reviewId } = await ask('revr');
     for (const body of [

@@ -5,6 +5,7 @@
  * only call the review routes.
  */
 import {
+  REVIEW_NOT_PENDING,
   TASK_TOKEN_CONTEXT_KEY,
   TASK_TOKEN_CONTEXT_VALUE,
   TOKEN_NOT_SAVED,
@@ -69,8 +70,13 @@ describe.each(TENANTS)('review workflow (%s)', (id) => {
     const catches = wait.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals, c.Next]);
     expect(catches).toEqual([
       [['States.Timeout', 'States.HeartbeatTimeout'], 'ApplyTimeoutPolicy'],
+      [[REVIEW_NOT_PENDING], 'ApplyDecision'],
       [['States.ALL'], 'RecordFailure'],
     ]);
+    // RecordFailure ends the execution as failed unless it applied a decision that was already made.
+    expect(d.States.RecordFailure.Next).toBe('DecisionApplied');
+    expect(d.States.DecisionApplied.Default).toBe('ReviewFailed');
+    expect(d.States.DecisionApplied.Choices).toHaveLength(1);
     // Transient failures to store the token are retried; no retrier may swallow a timeout (in a retrier
     // States.TaskFailed and States.ALL also match States.HeartbeatTimeout).
     const retried = wait.Retry.flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals);
