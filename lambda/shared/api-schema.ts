@@ -2,7 +2,8 @@
  * The tenant API's request and response shapes. The zod schema validates bodies in the handler, and the
  * same schema, converted to JSON Schema draft 4, is the API Gateway request model (lib/constructs/tenant-api).
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages';
 
 /** Hard limits that hold for every tenant (a tenant may set lower ones). */
 export const API_LIMITS = {
@@ -22,7 +23,7 @@ export const REQUEST_TIERS = ['auto', 'fast', 'balanced', 'deep'] as const;
 
 const MessageSchema = z.strictObject({
   role: z.enum(['user', 'assistant']),
-  content: z.string().min(1, 'must not be empty').max(API_LIMITS.maxPromptChars),
+  content: z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(API_LIMITS.maxPromptChars)),
 });
 
 /**
@@ -30,38 +31,46 @@ const MessageSchema = z.strictObject({
  * (422 `unknown_tier`), not a malformed body.
  */
 export const InferenceRequestObject = z.strictObject({
-  messages: z.array(MessageSchema).min(1, 'must hold at least one message').max(API_LIMITS.maxMessages).optional(),
-  prompt: z.string().min(1, 'must not be empty').max(API_LIMITS.maxPromptChars).optional(),
-  system: z.string().max(API_LIMITS.maxSystemChars).optional(),
-  maxTokens: z.number().int().min(1).max(API_LIMITS.maxOutputTokens).optional(),
-  tier: z.string().min(1).max(32).optional(),
-  idempotencyKey: z.string().regex(new RegExp(API_LIMITS.idempotencyKeyPattern)).optional(),
-  metadata: z.record(z.string().max(64), z.string().max(256)).optional(),
+  messages: z.optional(
+    z.array(MessageSchema).check(z.minLength(1, 'must hold at least one message'), z.maxLength(API_LIMITS.maxMessages)),
+  ),
+  prompt: z.optional(z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(API_LIMITS.maxPromptChars))),
+  system: z.optional(z.string().check(z.maxLength(API_LIMITS.maxSystemChars))),
+  maxTokens: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(API_LIMITS.maxOutputTokens))),
+  tier: z.optional(z.string().check(z.minLength(1), z.maxLength(32))),
+  idempotencyKey: z.optional(z.string().check(z.regex(new RegExp(API_LIMITS.idempotencyKeyPattern)))),
+  metadata: z.optional(z.record(z.string().check(z.maxLength(64)), z.string().check(z.maxLength(256)))),
 });
 
 /** The full request schema: the object plus the rules JSON Schema draft 4 expresses as `oneOf`/`maxProperties`. */
-export const InferenceRequestSchema = InferenceRequestObject.superRefine((body, ctx) => {
-  if ((body.messages === undefined) === (body.prompt === undefined)) {
-    ctx.addIssue({ code: 'custom', path: [], message: 'exactly one of "messages" or "prompt" is required' });
-  }
-  if (body.metadata && Object.keys(body.metadata).length > API_LIMITS.maxMetadataKeys) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['metadata'],
-      message: `at most ${API_LIMITS.maxMetadataKeys} keys are allowed`,
-    });
-  }
-  if (body.messages) {
-    if (body.messages[0]?.role !== 'user' || body.messages[body.messages.length - 1]?.role !== 'user') {
-      ctx.addIssue({ code: 'custom', path: ['messages'], message: 'must start and end with a "user" message' });
+export const InferenceRequestSchema = InferenceRequestObject.check(
+  z.superRefine((body, ctx) => {
+    if ((body.messages === undefined) === (body.prompt === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'exactly one of "messages" or "prompt" is required' });
     }
-    for (let i = 1; i < body.messages.length; i++) {
-      if (body.messages[i]?.role === body.messages[i - 1]?.role) {
-        ctx.addIssue({ code: 'custom', path: ['messages', i, 'role'], message: 'roles must alternate user/assistant' });
+    if (body.metadata && Object.keys(body.metadata).length > API_LIMITS.maxMetadataKeys) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metadata'],
+        message: `at most ${API_LIMITS.maxMetadataKeys} keys are allowed`,
+      });
+    }
+    if (body.messages) {
+      if (body.messages[0]?.role !== 'user' || body.messages[body.messages.length - 1]?.role !== 'user') {
+        ctx.addIssue({ code: 'custom', path: ['messages'], message: 'must start and end with a "user" message' });
+      }
+      for (let i = 1; i < body.messages.length; i++) {
+        if (body.messages[i]?.role === body.messages[i - 1]?.role) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['messages', i, 'role'],
+            message: 'roles must alternate user/assistant',
+          });
+        }
       }
     }
-  }
-});
+  }),
+);
 
 export type InferenceRequest = z.infer<typeof InferenceRequestObject>;
 

@@ -15,7 +15,8 @@
  * flywheel) in decision order, and requests whose workflow has not started yet (the sweeper starts those
  * whose hand-off failed), with no scan.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages';
 
 /**
  * The review id of one run of a request, also the name of its review execution. Derived from the run, so
@@ -50,18 +51,20 @@ export function reviewKey(reviewId: string) {
 export const DecisionSchema = z
   .strictObject({
     action: z.enum(['approve', 'edit', 'reject']),
-    answer: z.string().min(1).max(200_000).optional(),
-    reviewer: z.string().min(1).max(200),
-    note: z.string().max(2_000).optional(),
+    answer: z.optional(z.string().check(z.minLength(1), z.maxLength(200_000))),
+    reviewer: z.string().check(z.minLength(1), z.maxLength(200)),
+    note: z.optional(z.string().check(z.maxLength(2_000))),
   })
-  .superRefine((d, ctx) => {
-    if (d.action === 'edit' && d.answer === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['answer'], message: 'required when action is "edit"' });
-    }
-    if (d.action !== 'edit' && d.answer !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['answer'], message: 'only allowed when action is "edit"' });
-    }
-  });
+  .check(
+    z.superRefine((d, ctx) => {
+      if (d.action === 'edit' && d.answer === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['answer'], message: 'required when action is "edit"' });
+      }
+      if (d.action !== 'edit' && d.answer !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['answer'], message: 'only allowed when action is "edit"' });
+      }
+    }),
+  );
 export type Decision = z.infer<typeof DecisionSchema>;
 
 /** What the state machine's tasks ask the review steps function to do. */
@@ -82,12 +85,12 @@ export interface ReviewExecutionInput {
   readonly reviewId: string;
 }
 
-/** Encryption context of a stored task token: the key policy lets only the decision role decrypt it. */
 /** The error the awaitDecision step throws when it could not store the task token (the state machine retries it). */
 export const TOKEN_NOT_SAVED = 'TokenNotSaved';
 /** The error the awaitDecision step throws when the review was decided (or closed) before its token was stored. */
 export const REVIEW_NOT_PENDING = 'ReviewNotPending';
 
+/** Encryption context of a stored task token: the key policy lets only the decision role decrypt it. */
 export const TASK_TOKEN_CONTEXT_KEY = 'switchboard:purpose';
 export const TASK_TOKEN_CONTEXT_VALUE = 'review-task-token';
 
@@ -102,9 +105,9 @@ export const REVIEW_ENV = {
 export const ReviewRuntimeConfigSchema = z.strictObject({
   tenantId: z.string(),
   onTimeout: z.enum(['reject', 'release_unreviewed']),
-  webhookUrl: z.string().optional(),
-  dataRetentionDays: z.number().int().positive(),
+  webhookUrl: z.optional(z.string()),
+  dataRetentionDays: z.number().check(z.int(), z.positive()),
   /** The state machine's timeout: a review still pending after it has no execution waiting for it. */
-  executionTimeoutSeconds: z.number().int().positive(),
+  executionTimeoutSeconds: z.number().check(z.int(), z.positive()),
 });
 export type ReviewRuntimeConfig = z.infer<typeof ReviewRuntimeConfigSchema>;

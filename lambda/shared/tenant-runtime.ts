@@ -3,42 +3,46 @@
  * `TENANT_CONFIG` environment variable (JSON); the handler parses it once at init with this schema, so the
  * two sides cannot drift.
  */
-import * as z from 'zod';
+
+import * as z from 'zod/mini';
 import { API_LIMITS } from './api-schema';
 import { isKnownModel, TIERS } from './catalog';
+import './zod-messages';
 
 const TierEnum = z.enum(TIERS);
+const KnownModel = z.string().check(z.refine(isKnownModel, 'unknown model'));
+const Share = z.number().check(z.minimum(0), z.maximum(1));
 
 export const TenantRuntimeConfigSchema = z.strictObject({
-  tenantId: z.string().regex(/^[a-z0-9-]{3,32}$/),
+  tenantId: z.string().check(z.regex(/^[a-z0-9-]{3,32}$/)),
   plan: z.enum(['basic', 'standard', 'premium']),
   /** Tier used when a request says `auto` or names none. */
   defaultTier: TierEnum,
   /** Which model backs each allowed tier; tiers missing here are not allowed. */
-  tierModels: z.partialRecord(TierEnum, z.string().refine(isKnownModel, 'unknown model')),
+  tierModels: z.partialRecord(TierEnum, KnownModel),
   /** Alternatives per allowed tier, tried in order when the tier's model fails (throttling, outage, timeout). */
-  tierFallbacks: z.partialRecord(TierEnum, z.array(z.string().refine(isKnownModel, 'unknown model')).max(3)),
+  tierFallbacks: z.partialRecord(TierEnum, z.array(KnownModel).check(z.maxLength(3))),
   /** The learned router's thresholds on its score (P(the strong model is needed)) and the budget guard. */
   routing: z.strictObject({
     /** `learned`: tier `auto` is chosen by the router; `default-tier`: auto always means `defaultTier`. */
     mode: z.enum(['learned', 'default-tier']),
-    deepThreshold: z.number().min(0).max(1),
-    balancedThreshold: z.number().min(0).max(1),
+    deepThreshold: Share,
+    balancedThreshold: Share,
     /** Share of the monthly budget from which `auto` requests go to the cheapest allowed tier. */
-    nearCapShare: z.number().min(0).max(1),
+    nearCapShare: Share,
   }),
   /** The cascade: re-ask a stronger tier below `confidenceThreshold`; hand to people below `reviewThreshold`. */
   escalation: z.strictObject({
-    confidenceThreshold: z.number().min(0).max(1),
-    reviewThreshold: z.number().min(0).max(1),
+    confidenceThreshold: Share,
+    reviewThreshold: Share,
   }),
-  monthlyBudgetUsd: z.number().nonnegative(),
+  monthlyBudgetUsd: z.number().check(z.nonnegative()),
   limits: z.strictObject({
-    maxPromptChars: z.number().int().positive().max(API_LIMITS.maxPromptChars),
-    maxOutputTokens: z.number().int().positive().max(API_LIMITS.maxOutputTokens),
-    defaultMaxTokens: z.number().int().positive().max(API_LIMITS.maxOutputTokens),
+    maxPromptChars: z.number().check(z.int(), z.positive(), z.maximum(API_LIMITS.maxPromptChars)),
+    maxOutputTokens: z.number().check(z.int(), z.positive(), z.maximum(API_LIMITS.maxOutputTokens)),
+    defaultMaxTokens: z.number().check(z.int(), z.positive(), z.maximum(API_LIMITS.maxOutputTokens)),
   }),
-  dataRetentionDays: z.number().int().positive(),
+  dataRetentionDays: z.number().check(z.int(), z.positive()),
 });
 
 export type TenantRuntimeConfig = z.infer<typeof TenantRuntimeConfigSchema>;
@@ -53,5 +57,5 @@ export const LEDGER_TABLE_ENV = 'LEDGER_TABLE_NAME';
  * lib/constructs/inference): close runs that died with budget reservations open, in this month and the last.
  */
 export const RECONCILE_EVENT = { switchboard: 'reconcile' } as const;
-/** How often the reconciler runs. */
+/** How often the reconciler runs when the inference function gets no housekeeping schedule to join. */
 export const RECONCILE_EVERY_MINUTES = 15;
