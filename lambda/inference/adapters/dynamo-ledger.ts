@@ -82,7 +82,7 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
             TableName: tableName,
             Key: requestKey(requestId),
             UpdateExpression:
-              'SET #status = :inProgress, #updatedAt = :at, #runs = :runs, #runId = :runId, #month = :month, #expiresAt = :expiresAt REMOVE #error',
+              'SET #status = :inProgress, #updatedAt = :at, #runs = :runs, #runId = :runId, #month = :month, #expiresAt = :expiresAt REMOVE #error, #reservationIds',
             ConditionExpression: '#status = :failed',
             ExpressionAttributeNames: {
               '#status': 'status',
@@ -92,6 +92,7 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
               '#month': 'month',
               '#expiresAt': 'expiresAt',
               '#error': 'error',
+              '#reservationIds': 'reservationIds',
             },
             ExpressionAttributeValues: {
               ':inProgress': 'in_progress',

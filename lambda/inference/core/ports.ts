@@ -95,6 +95,12 @@ export interface RequestRecord {
   };
   /** Why the cascade stopped where it did (accepted, review, budget, deadline). */
   readonly cascadeReason?: string;
+  /**
+   * The budget reservations the run that wrote the outcome held (its settlement removes exactly these).
+   * If none of them is open any more, that settlement happened, and whatever else of the run is still open
+   * (a reservation whose write reported an error) is released without charging the record again.
+   */
+  readonly reservationIds?: readonly string[];
   /** Epoch seconds when TTL removes the record. */
   readonly expiresAt: number;
   readonly metadata?: Record<string, string>;
@@ -117,6 +123,8 @@ export interface RequestOutcome {
   readonly error?: { readonly code: string; readonly message: string };
   readonly reviewId?: string;
   readonly cascadeReason?: string;
+  /** See `RequestRecord.reservationIds`. */
+  readonly reservationIds?: readonly string[];
   /** What the reviewers need to see (system and messages); only on `pending_review`. */
   readonly reviewInput?: { readonly system?: string; readonly messages: readonly ChatMessage[] };
 }

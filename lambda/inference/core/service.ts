@@ -772,6 +772,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
           }
         : {}),
       ...(cascadeReason ? { cascadeReason } : {}),
+      reservationIds: [...hold.reservationIds],
     };
 
     // The record is the commit point; the counter follows it exactly once.
@@ -910,8 +911,10 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
           });
           record = await ledger.getRequest(requestId);
         }
-        // Only the run that wrote the record's outcome charges it; any other run of the key only releases.
-        const ours = !!record && record.runId === runId && record.status !== 'in_progress';
+        // Only the run that wrote the record's outcome charges it, and only if its settlement has not
+        // happened (some reservation it settles is still open); anything else is released.
+        const settledBefore = !!record?.reservationIds && !rs.some((x) => record!.reservationIds!.includes(x.id));
+        const ours = !!record && record.runId === runId && record.status !== 'in_progress' && !settledBefore;
         const counts = ours && record!.status !== 'failed';
         const r = await ledger.settle(month, {
           requestId,

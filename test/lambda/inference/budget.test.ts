@@ -211,4 +211,34 @@ describe('monthly budget', () => {
     });
     checkLedger({ records: await t.records(), counter: await t.counter(), outcomes: [out], harness: h });
   });
+
+  it('a reservation whose write errored but landed, left open after the run settled, is released by the reconciler, never charged again', async () => {
+    const t = await h.tenant({ monthlyBudgetUsd: 100, escalation: { confidenceThreshold: 0.6, reviewThreshold: 0 } });
+    h.bedrock.script(DEFAULT_TIER_MODELS.fast, { kind: 'answer', text: 'The migration is', stopReason: 'max_tokens' });
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'The migration is on track for June.' });
+    const rsv2 = (c: { body: Record<string, unknown> }) =>
+      Object.values((c.body.ExpressionAttributeNames as Record<string, string>) ?? {}).some((n) =>
+        /^rsv_.*\.2$/.test(n),
+      );
+    const seen = new Set<string>();
+    h.proxy.inject((c) => {
+      if (c.operation !== 'UpdateItem' || !touchesUsageCounter(c) || !rsv2(c)) return undefined;
+      // The escalation's top-up (.2) is applied but reported failed on every attempt; releasing it fails too.
+      if (String(c.body.UpdateExpression).includes('REMOVE')) return INTERNAL_ERROR;
+      const sig = JSON.stringify(c.body);
+      if (seen.has(sig)) return INTERNAL_ERROR;
+      seen.add(sig);
+      return { ...INTERNAL_ERROR, afterApplying: true };
+    });
+    const out = await outcomeOf(t.service.infer({ prompt: PROMPT, tier: 'fast' }, deadline()));
+    h.proxy.clear();
+    expect(out.status).toBe(200);
+    const [record] = await t.records();
+    // The run settled its own reservations; only the uncertain one is still open.
+    expect(Object.keys(await t.counter()).filter((k) => k.startsWith('rsv_'))).toEqual([expect.stringMatching(/\.2$/)]);
+    h.clockOffsetMs = 6 * 60_000;
+    const month = new Date(Date.now() + h.clockOffsetMs).toISOString().slice(0, 7);
+    expect(await t.service.reconcile(month)).toEqual({ settled: 0, released: 1 });
+    checkLedger({ records: [record!], counter: await t.counter(), outcomes: [out], harness: h });
+  });
 });
