@@ -256,6 +256,18 @@ export function makeReviewApi(deps: ReviewApiDeps) {
           );
         }
       }
+      // First list the request as waiting for a decision to be applied: the safety net if no execution
+      // applies it (stopped, or failing to write). Written before the decision, so a decision is never
+      // recorded without it; a listed request whose review is still pending is simply skipped.
+      try {
+        await store.markToApply(r.requestId, new Date(deps.now()).toISOString());
+      } catch (e) {
+        throw new ApiError(
+          'ledger_unavailable',
+          `The decision could not be recorded (${(e as Error)?.name ?? 'Error'}); nothing changed, send it again in a few seconds`,
+          2,
+        );
+      }
       const recorded = await store.decide(reviewId, {
         status,
         decidedAt: new Date(deps.now()).toISOString(),

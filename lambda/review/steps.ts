@@ -50,7 +50,6 @@ const ORPHAN_GRACE_SECONDS = 300;
  * request out of pending_review happens once.
  */
 const UNAPPLIED_AFTER_MINUTES = 20;
-const UNAPPLIED_WINDOW_MINUTES = 60;
 
 /** A step's input as the state machine sends it. */
 export interface StepEvent {
@@ -186,6 +185,8 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
 
     async applyTimeout(e) {
       const { reviewId } = ids(e);
+      // Listed first (see the decision API), so an expiry is never recorded without its safety net.
+      await store.markToApply(ids(e).requestId, iso());
       await store.decide(reviewId, { status: 'expired', decidedAt: iso(), note: e.error?.Error });
       // A decision recorded just before the timeout wins over the expiry.
       return finish(await mustGetReview(reviewId));
@@ -290,21 +291,30 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
         cursor = p.next;
         if (!cursor) break;
       }
-      // Decisions recorded but never applied (the execution was stopped, or failed applying them).
-      const at = deps.now();
+      // Decisions recorded but never applied (the execution was stopped, or failed applying them): apply
+      // them, and tell the webhook as the execution would have.
       const unappliedAfter = (e as { unappliedAfterMinutes?: number }).unappliedAfterMinutes ?? UNAPPLIED_AFTER_MINUTES;
       let applied = 0;
-      for (const r of await store.listUnapplied(
-        new Date(at - UNAPPLIED_WINDOW_MINUTES * 60_000).toISOString(),
-        new Date(at - unappliedAfter * 60_000).toISOString(),
-        100,
-      )) {
+      for (const t of await store.listToApply(new Date(deps.now() - unappliedAfter * 60_000).toISOString(), 50)) {
         try {
+          const r = await store.getReview(t.reviewId);
+          if (!r || r.status === 'pending') continue;
           await finish(r);
           applied++;
+          if (config.webhookUrl && r.status !== 'failed') {
+            await steps
+              .callWebhook({ step: 'callWebhook', reviewId: r.reviewId, requestId: r.requestId })
+              .catch(async (err: unknown) =>
+                steps.webhookFailed({
+                  step: 'webhookFailed',
+                  reviewId: r.reviewId,
+                  error: { Error: (err as Error)?.name },
+                }),
+              );
+          }
         } catch (err) {
           telemetry.log('WARN', 'unapplied decision still failing', {
-            reviewId: r.reviewId,
+            reviewId: t.reviewId,
             error: (err as Error)?.name,
           });
         }

@@ -252,22 +252,31 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
     },
 
     /**
-     * Reviews decided between `from` and `to` (ISO times) whose decision was never applied to the request
-     * (their execution stopped, or failed while applying it). Reads only that window of the decided index.
+     * Lists a request whose review was just decided (or expired) as waiting for the decision to be applied:
+     * a sparse index entry that `resolveRequest` removes. If no execution applies it, the sweeper will.
      */
-    async listUnapplied(from: string, to: string, limit: number): Promise<ReviewItem[]> {
+    markToApply(requestId: string, at: string): Promise<boolean> {
+      return update(
+        requestKey(requestId),
+        { [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.apply, [REVIEW_GSI.sortKey]: `${at}#${requestId}` },
+        '#status = :pendingReview',
+        { names: { '#status': 'status' }, values: { ':pendingReview': 'pending_review' } },
+      );
+    },
+
+    /** Requests whose review decision was recorded before `before` (ISO time) and is still not applied. */
+    async listToApply(before: string, limit: number): Promise<Array<{ requestId: string; reviewId: string }>> {
       const res = await doc.send(
         new QueryCommand({
           TableName: tableName,
           IndexName: REVIEW_GSI.name,
-          KeyConditionExpression: '#p = :p AND #s BETWEEN :from AND :to',
-          FilterExpression: 'attribute_not_exists(appliedAt) AND #status <> :failed',
-          ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey, '#status': 'status' },
-          ExpressionAttributeValues: { ':p': REVIEW_PARTITIONS.decided, ':from': from, ':to': to, ':failed': 'failed' },
+          KeyConditionExpression: '#p = :p AND #s < :before',
+          ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey },
+          ExpressionAttributeValues: { ':p': REVIEW_PARTITIONS.apply, ':before': before },
           Limit: limit,
         }),
       );
-      return (res.Items ?? []).map((i) => strip<ReviewItem>(i));
+      return (res.Items ?? []).map((i) => ({ requestId: i.requestId as string, reviewId: i.reviewId as string }));
     },
 
     setWebhook(reviewId: string, webhook: 'delivered' | 'failed'): Promise<boolean> {

@@ -40,6 +40,8 @@ export const REVIEW_PARTITIONS = {
   decided: 'REVIEWS#decided',
   /** Request records waiting for their review workflow to start (cleared by its first step). */
   handoff: 'HANDOFF#pending',
+  /** Request records whose review is decided but not yet applied to them (cleared when it is). */
+  apply: 'APPLY#pending',
 } as const;
 
 /** Key of a review item. */

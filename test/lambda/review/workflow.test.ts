@@ -426,7 +426,10 @@ describe('review paths (each ends in its terminal state with the expected record
     let failures = 0;
     // The first two attempts to resolve the request record fail (DynamoDB 500s past the SDK's retries).
     proxy.inject((c) =>
-      c.operation === 'UpdateItem' && String(c.body.ConditionExpression).includes(':pendingReview') && failures++ < 10
+      c.operation === 'UpdateItem' &&
+      String(c.body.ConditionExpression).includes(':pendingReview') &&
+      String(c.body.UpdateExpression).includes('#status =') &&
+      failures++ < 10
         ? INTERNAL_ERROR
         : undefined,
     );
@@ -629,6 +632,7 @@ describe('review paths (each ends in its terminal state with the expected record
     proxy.inject((c) =>
       c.operation === 'UpdateItem' &&
       String(c.body.ConditionExpression).includes(':pendingReview') &&
+      String(c.body.UpdateExpression).includes('#status =') &&
       !sfn.executions.get(reviewId)?.states.includes('RecordFailure')
         ? INTERNAL_ERROR
         : undefined,
@@ -644,32 +648,53 @@ describe('review paths (each ends in its terminal state with the expected record
   });
 
   it('a decision its execution could not apply at all is kept, never overwritten, and applied later by the sweeper', async () => {
-    const { requestId, reviewId } = await ask('revr');
+    const { requestId, reviewId } = await ask('revu');
+    // Every write that moves the request out of pending_review fails, for as long as the execution lives.
     proxy.inject((c) =>
-      c.operation === 'UpdateItem' && String(c.body.ConditionExpression).includes(':pendingReview')
+      c.operation === 'UpdateItem' &&
+      String(c.body.ConditionExpression).includes(':pendingReview') &&
+      String(c.body.UpdateExpression).includes('#status =')
         ? INTERNAL_ERROR
         : undefined,
     );
     expect(
-      (await decide('revr', reviewId, { action: 'edit', answer: 'Only with notice.', reviewer: 'lee' })).status,
+      (await decide('revu', reviewId, { action: 'edit', answer: 'Only with notice.', reviewer: 'lee' })).status,
     ).toBe(200);
     const ex = await sfn.finished(reviewId);
     expect(ex.status).toBe('FAILED');
     expect(ex.states.at(-1)).toBe('RecordFailure');
     proxy.clear();
     // The request still waits; the decision stands (not overwritten as failed).
-    expect((await requestView('revr', requestId)).status).toBe('pending_review');
-    expect((await reviewGet('revr', reviewId)).json).toMatchObject({ status: 'edited' });
+    expect((await requestView('revu', requestId)).status).toBe('pending_review');
+    expect((await reviewGet('revu', reviewId)).json).toMatchObject({ status: 'edited' });
     // The sweep applies decisions left unapplied (here without waiting the usual 20 minutes).
-    const swept = (await tenants.revr!.steps({ step: 'emitQueueMetrics', unappliedAfterMinutes: 0 })) as {
+    const swept = (await tenants.revu!.steps({ step: 'emitQueueMetrics', unappliedAfterMinutes: 0 })) as {
       applied: number;
     };
     expect(swept.applied).toBe(1);
-    expect(await requestView('revr', requestId)).toMatchObject({ status: 'reviewed', output: 'Only with notice.' });
-    const again = (await tenants.revr!.steps({ step: 'emitQueueMetrics', unappliedAfterMinutes: 0 })) as {
+    expect(await requestView('revu', requestId)).toMatchObject({ status: 'reviewed', output: 'Only with notice.' });
+    // The tenant's webhook hears of it as it would from the workflow.
+    expect(webhookCalls.map((w) => [w.body.reviewId, w.body.outcome])).toEqual([[reviewId, 'edited']]);
+    const again = (await tenants.revu!.steps({ step: 'emitQueueMetrics', unappliedAfterMinutes: 0 })) as {
       applied: number;
     };
     expect(again.applied).toBe(0);
+  });
+
+  it('a decision that cannot list its request for the safety net is refused with 503 and records nothing', async () => {
+    const { reviewId, requestId } = await ask('revr');
+    proxy.inject((c) =>
+      c.operation === 'UpdateItem' && String(c.body.UpdateExpression).includes('gsi1pk = ')
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    const d = await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' });
+    proxy.clear();
+    expect([d.status, d.json.error.code]).toEqual([503, 'ledger_unavailable']);
+    expect((await reviewGet('revr', reviewId)).json.status).toBe('pending');
+    expect((await requestView('revr', requestId)).status).toBe('pending_review');
+    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
+    expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
   });
 
   it('a token that arrives for a review decided meanwhile is not waited on: the step says ReviewNotPending', async () => {
