@@ -158,6 +158,25 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
     };
   }
 
+  /** Request records listed in a sparse partition of the index (hand-offs, decisions to apply) before `before`. */
+  async function requestsListedIn(
+    partition: string,
+    before: string,
+    limit: number,
+  ): Promise<Array<{ requestId: string; reviewId: string }>> {
+    const res = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: REVIEW_GSI.name,
+        KeyConditionExpression: '#p = :p AND #s < :before',
+        ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey },
+        ExpressionAttributeValues: { ':p': partition, ':before': before },
+        Limit: limit,
+      }),
+    );
+    return (res.Items ?? []).map((i) => ({ requestId: i.requestId as string, reviewId: i.reviewId as string }));
+  }
+
   return {
     async getRequest(requestId: string): Promise<RequestForReview | undefined> {
       const res = await doc.send(
@@ -265,19 +284,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
     },
 
     /** Requests whose review decision was recorded before `before` (ISO time) and is still not applied. */
-    async listToApply(before: string, limit: number): Promise<Array<{ requestId: string; reviewId: string }>> {
-      const res = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: REVIEW_GSI.name,
-          KeyConditionExpression: '#p = :p AND #s < :before',
-          ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey },
-          ExpressionAttributeValues: { ':p': REVIEW_PARTITIONS.apply, ':before': before },
-          Limit: limit,
-        }),
-      );
-      return (res.Items ?? []).map((i) => ({ requestId: i.requestId as string, reviewId: i.reviewId as string }));
-    },
+    listToApply: (before: string, limit: number) => requestsListedIn(REVIEW_PARTITIONS.apply, before, limit),
 
     setWebhook(reviewId: string, webhook: 'delivered' | 'failed'): Promise<boolean> {
       return update(reviewKey(reviewId), { webhook }, 'attribute_exists(pk)');
@@ -292,19 +299,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
     },
 
     /** Requests still waiting for their workflow to start, handed off before `before` (ISO time). */
-    async listHandOffs(before: string, limit: number): Promise<Array<{ requestId: string; reviewId: string }>> {
-      const res = await doc.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: REVIEW_GSI.name,
-          KeyConditionExpression: '#p = :p AND #s < :before',
-          ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey },
-          ExpressionAttributeValues: { ':p': REVIEW_PARTITIONS.handoff, ':before': before },
-          Limit: limit,
-        }),
-      );
-      return (res.Items ?? []).map((i) => ({ requestId: i.requestId as string, reviewId: i.reviewId as string }));
-    },
+    listHandOffs: (before: string, limit: number) => requestsListedIn(REVIEW_PARTITIONS.handoff, before, limit),
 
     /** Moves a request out of `pending_review` (once). */
     resolveRequest(requestId: string, r: ReviewResolution, at: string): Promise<boolean> {
