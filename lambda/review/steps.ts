@@ -50,6 +50,8 @@ const ORPHAN_GRACE_SECONDS = 300;
  * request out of pending_review happens once.
  */
 const UNAPPLIED_AFTER_MINUTES = 20;
+/** Time the sweep spends applying decisions (a webhook call takes up to 5 s; the function has 30 s in all). */
+const APPLY_TIME_BUDGET_MS = 12_000;
 
 /** A step's input as the state machine sends it. */
 export interface StepEvent {
@@ -121,7 +123,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
   async function finish(r: ReviewItem) {
     if (r.status === 'failed') {
       // Recorded failed already (the sweeper found it orphaned, or a failure step ran): nothing to apply.
-      return { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status, requestStatus: 'failed' };
+      return { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status, requestStatus: 'failed', moved: false };
     }
     const resolution = resolutionOf(r);
     const moved = await store.resolveRequest(r.requestId, resolution, iso());
@@ -131,7 +133,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       telemetry.metrics({ [OUTCOME_METRIC[r.status as Exclude<ReviewStatus, 'pending'>]]: 1 });
       telemetry.log('INFO', 'review resolved', { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status });
     }
-    return { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status, requestStatus: resolution.status };
+    return { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status, requestStatus: resolution.status, moved };
   }
 
   const steps: Record<string, (e: StepEvent) => Promise<unknown>> = {
@@ -295,13 +297,25 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       // them, and tell the webhook as the execution would have.
       const unappliedAfter = (e as { unappliedAfterMinutes?: number }).unappliedAfterMinutes ?? UNAPPLIED_AFTER_MINUTES;
       let applied = 0;
-      for (const t of await store.listToApply(new Date(deps.now() - unappliedAfter * 60_000).toISOString(), 50)) {
+      const sweepStarted = deps.now();
+      for (const t of await store.listToApply(new Date(deps.now() - unappliedAfter * 60_000).toISOString(), 200)) {
+        // Leave time for the rest of the sweep; what is left waits for the next one.
+        if (deps.now() - sweepStarted > APPLY_TIME_BUDGET_MS) break;
         try {
           const r = await store.getReview(t.reviewId);
+          // Still pending: the listing came before a decision that was never recorded; the review's own end
+          // (decision or timeout) clears it.
           if (!r || r.status === 'pending') continue;
-          await finish(r);
+          if (r.status === 'failed') {
+            // Recorded failed, but the request was not: finish that (it also clears the listing).
+            await store.failRequest(r.requestId, iso(), r.note ?? 'The review workflow failed');
+            continue;
+          }
+          const done = await finish(r);
+          if (!done.moved) continue;
           applied++;
-          if (config.webhookUrl && r.status !== 'failed') {
+          // Only the run that moved the request tells the webhook, so it hears of each outcome once.
+          if (config.webhookUrl) {
             await steps
               .callWebhook({ step: 'callWebhook', reviewId: r.reviewId, requestId: r.requestId })
               .catch(async (err: unknown) =>
@@ -323,9 +337,18 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       let orphaned = 0;
       for (const r of orphans) {
         const note = 'The review workflow ended without a decision (execution stopped or timed out)';
-        const decided = await store.decide(r.reviewId, { status: 'failed', decidedAt: iso(), note });
-        const failed = await store.failRequest(r.requestId, iso(), note);
-        if (decided || failed) orphaned++;
+        try {
+          // List the request first, so a failure between the two writes is finished by the next sweep.
+          await store.markToApply(r.requestId, iso());
+          const decided = await store.decide(r.reviewId, { status: 'failed', decidedAt: iso(), note });
+          const failed = await store.failRequest(r.requestId, iso(), note);
+          if (decided || failed) orphaned++;
+        } catch (err) {
+          telemetry.log('WARN', 'orphaned review not yet recorded', {
+            reviewId: r.reviewId,
+            error: (err as Error)?.name,
+          });
+        }
       }
       if (orphaned) {
         telemetry.metrics({ reviewsFailed: orphaned });

@@ -164,17 +164,25 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
     before: string,
     limit: number,
   ): Promise<Array<{ requestId: string; reviewId: string }>> {
-    const res = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: REVIEW_GSI.name,
-        KeyConditionExpression: '#p = :p AND #s < :before',
-        ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey },
-        ExpressionAttributeValues: { ':p': partition, ':before': before },
-        Limit: limit,
-      }),
-    );
-    return (res.Items ?? []).map((i) => ({ requestId: i.requestId as string, reviewId: i.reviewId as string }));
+    const out: Array<{ requestId: string; reviewId: string }> = [];
+    let start: Record<string, unknown> | undefined;
+    // Paged, so entries that stay listed for a while (skipped for now) never hide the ones behind them.
+    do {
+      const res = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: REVIEW_GSI.name,
+          KeyConditionExpression: '#p = :p AND #s < :before',
+          ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey },
+          ExpressionAttributeValues: { ':p': partition, ':before': before },
+          Limit: Math.min(100, limit - out.length),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const i of res.Items ?? []) out.push({ requestId: i.requestId as string, reviewId: i.reviewId as string });
+      start = res.LastEvaluatedKey;
+    } while (start && out.length < limit);
+    return out;
   }
 
   return {

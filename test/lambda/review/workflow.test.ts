@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { requestKey } from '../../../lambda/shared/ledger-schema';
 import { REVIEW_PARTITIONS, reviewKey } from '../../../lambda/shared/review-schema';
 import { BedrockStub } from '../../support/bedrock-stub';
 import { lambdaContext, loadBundledModule, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
@@ -695,6 +696,44 @@ describe('review paths (each ends in its terminal state with the expected record
     expect((await requestView('revr', requestId)).status).toBe('pending_review');
     expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
     expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+  });
+
+  it('the sweep clears what it cannot apply: a listing whose review stays pending is skipped, one whose review failed fails its request', async () => {
+    timing('revr', { timeout: 3 });
+    const { reviewId, requestId } = await ask('revr');
+    // The decision API lists the request, then cannot record the decision: the listing stays, the review pending.
+    proxy.inject((c) =>
+      c.operation === 'UpdateItem' && String(c.body.ConditionExpression).includes('attribute_exists(tokenCiphertext)')
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(500);
+    proxy.clear();
+    const sweep = (extra: Record<string, unknown> = {}) =>
+      tenants.revr!.stepsWith({ executionTimeoutSeconds: 1 })({
+        step: 'emitQueueMetrics',
+        unappliedAfterMinutes: 0,
+        ...extra,
+      }) as Promise<{ applied: number; orphaned: number }>;
+    expect((await sweep()).applied).toBe(0); // pending: skipped, left listed
+    expect((await requestView('revr', requestId)).status).toBe('pending_review');
+    // Orphaned (its execution "stopped"), but failing the request fails: review failed, request still listed.
+    await new Promise((r) => setTimeout(r, 1_100));
+    proxy.inject((c) =>
+      c.operation === 'UpdateItem' && String(c.body.UpdateExpression).includes('#error =') ? INTERNAL_ERROR : undefined,
+    );
+    await sweep({ orphanGraceSeconds: 0 });
+    proxy.clear();
+    expect((await reviewGet('revr', reviewId)).json.status).toBe('failed');
+    expect((await requestView('revr', requestId)).status).toBe('pending_review');
+    // The next sweep fails the request from its listing and clears it; nothing is left to retry.
+    expect((await sweep()).applied).toBe(0);
+    expect(await requestView('revr', requestId)).toMatchObject({ status: 'failed', error: { code: 'review_failed' } });
+    const left = await dynalite.dynamo.send(
+      new GetItemCommand({ TableName: tenants.revr!.table, Key: marshall(requestKey(requestId)) }),
+    );
+    expect(left.Item?.gsi1pk).toBeUndefined();
+    await sfn.finished(reviewId);
   });
 
   it('a token that arrives for a review decided meanwhile is not waited on: the step says ReviewNotPending', async () => {
