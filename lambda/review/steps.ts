@@ -136,6 +136,13 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
     return { reviewId: r.reviewId, requestId: r.requestId, outcome: r.status, requestStatus: resolution.status, moved };
   }
 
+  /** Records a review and its request as failed (each only if still open); true if either changed. */
+  async function recordFailed(reviewId: string, requestId: string, note: string): Promise<boolean> {
+    const decided = await store.decide(reviewId, { status: 'failed', decidedAt: iso(), note });
+    const failed = await store.failRequest(requestId, iso(), note);
+    return decided || failed;
+  }
+
   const steps: Record<string, (e: StepEvent) => Promise<unknown>> = {
     async recordPending(e) {
       const { reviewId, requestId } = ids(e);
@@ -186,9 +193,9 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
     },
 
     async applyTimeout(e) {
-      const { reviewId } = ids(e);
+      const { reviewId, requestId } = ids(e);
       // Listed first (see the decision API), so an expiry is never recorded without its safety net.
-      await store.markToApply(ids(e).requestId, iso());
+      await store.markToApply(requestId, iso());
       await store.decide(reviewId, { status: 'expired', decidedAt: iso(), note: e.error?.Error });
       // A decision recorded just before the timeout wins over the expiry.
       return finish(await mustGetReview(reviewId));
@@ -205,13 +212,9 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
         // token for the sweeper to apply. A decision is never overwritten by a failure.
         return finish(current);
       }
-      const decided = await store.decide(reviewId, {
-        status: 'failed',
-        decidedAt: iso(),
-        note: `The review workflow failed (${errorName})`,
-      });
-      const failed = await store.failRequest(requestId, iso(), `The review workflow failed (${errorName})`);
-      if (decided || failed) telemetry.metrics({ reviewsFailed: 1 });
+      if (await recordFailed(reviewId, requestId, `The review workflow failed (${errorName})`)) {
+        telemetry.metrics({ reviewsFailed: 1 });
+      }
       telemetry.log('ERROR', 'review workflow failed', { reviewId, requestId, error: errorName });
       return { reviewId, requestId, outcome: 'failed' };
     },
@@ -258,24 +261,12 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
     },
 
     async emitQueueMetrics(e) {
-      // Hand-offs whose workflow never started (StartExecution failed after the request was recorded):
-      // start them now. The execution name is the review id, so a start that did happen is not repeated.
-      const grace = (e as { handOffGraceSeconds?: number }).handOffGraceSeconds ?? HAND_OFF_GRACE_SECONDS;
-      const before = new Date(deps.now() - grace * 1000).toISOString();
-      let restarted = 0;
-      for (const h of await store.listHandOffs(before, 50)) {
-        try {
-          await deps.handOff.start({ tenantId: config.tenantId, requestId: h.requestId, reviewId: h.reviewId });
-          restarted++;
-        } catch (err) {
-          telemetry.log('WARN', 'review hand-off still failing', { reviewId: h.reviewId, error: (err as Error)?.name });
-        }
-      }
-      if (restarted) telemetry.log('INFO', 'review hand-offs restarted', { restarted });
+      const opts = e as { handOffGraceSeconds?: number; orphanGraceSeconds?: number; unappliedAfterMinutes?: number };
+      const restarted = await restartHandOffs(opts.handOffGraceSeconds ?? HAND_OFF_GRACE_SECONDS);
       // Pending reviews older than the state machine's timeout have no execution waiting for them any more
       // (aborted by an operator, or timed out as a whole): record them failed instead of leaving them
       // pending forever.
-      const orphanGrace = (e as { orphanGraceSeconds?: number }).orphanGraceSeconds ?? ORPHAN_GRACE_SECONDS;
+      const orphanGrace = opts.orphanGraceSeconds ?? ORPHAN_GRACE_SECONDS;
       const orphanBefore = deps.now() - (config.executionTimeoutSeconds + orphanGrace) * 1000;
       const orphans: ReviewItem[] = [];
       let pending = 0;
@@ -293,72 +284,102 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
         cursor = p.next;
         if (!cursor) break;
       }
-      // Decisions recorded but never applied (the execution was stopped, or failed applying them): apply
-      // them, and tell the webhook as the execution would have.
-      const unappliedAfter = (e as { unappliedAfterMinutes?: number }).unappliedAfterMinutes ?? UNAPPLIED_AFTER_MINUTES;
-      let applied = 0;
-      const sweepStarted = deps.now();
-      for (const t of await store.listToApply(new Date(deps.now() - unappliedAfter * 60_000).toISOString(), 200)) {
-        // Leave time for the rest of the sweep; what is left waits for the next one.
-        if (deps.now() - sweepStarted > APPLY_TIME_BUDGET_MS) break;
-        try {
-          const r = await store.getReview(t.reviewId);
-          // Still pending: the listing came before a decision that was never recorded; the review's own end
-          // (decision or timeout) clears it.
-          if (!r || r.status === 'pending') continue;
-          if (r.status === 'failed') {
-            // Recorded failed, but the request was not: finish that (it also clears the listing).
-            await store.failRequest(r.requestId, iso(), r.note ?? 'The review workflow failed');
-            continue;
-          }
-          const done = await finish(r);
-          if (!done.moved) continue;
-          applied++;
-          // Only the run that moved the request tells the webhook, so it hears of each outcome once.
-          if (config.webhookUrl) {
-            await steps
-              .callWebhook({ step: 'callWebhook', reviewId: r.reviewId, requestId: r.requestId })
-              .catch(async (err: unknown) =>
-                steps.webhookFailed({
-                  step: 'webhookFailed',
-                  reviewId: r.reviewId,
-                  error: { Error: (err as Error)?.name },
-                }),
-              );
-          }
-        } catch (err) {
-          telemetry.log('WARN', 'unapplied decision still failing', {
-            reviewId: t.reviewId,
-            error: (err as Error)?.name,
-          });
-        }
-      }
-      if (applied) telemetry.log('WARN', 'unapplied decisions applied by the sweeper', { applied });
-      let orphaned = 0;
-      for (const r of orphans) {
-        const note = 'The review workflow ended without a decision (execution stopped or timed out)';
-        try {
-          // List the request first, so a failure between the two writes is finished by the next sweep.
-          await store.markToApply(r.requestId, iso());
-          const decided = await store.decide(r.reviewId, { status: 'failed', decidedAt: iso(), note });
-          const failed = await store.failRequest(r.requestId, iso(), note);
-          if (decided || failed) orphaned++;
-        } catch (err) {
-          telemetry.log('WARN', 'orphaned review not yet recorded', {
-            reviewId: r.reviewId,
-            error: (err as Error)?.name,
-          });
-        }
-      }
-      if (orphaned) {
-        telemetry.metrics({ reviewsFailed: orphaned });
-        telemetry.log('ERROR', 'orphaned reviews recorded failed', { orphaned });
-      }
+      const applied = await applyListedDecisions(opts.unappliedAfterMinutes ?? UNAPPLIED_AFTER_MINUTES);
+      const orphaned = await recordOrphans(orphans);
       const ageSeconds = oldest ? Math.max(0, Math.round((deps.now() - Date.parse(oldest)) / 1000)) : 0;
       telemetry.metrics({ pendingReviews: pending, oldestPendingReviewAge: ageSeconds });
       return { pending, oldestAgeSeconds: ageSeconds, restarted, orphaned, applied };
     },
   };
+
+  /**
+   * Hand-offs whose workflow never started (StartExecution failed after the request was recorded): start
+   * them now. The execution name is the review id, so a start that did happen is not repeated.
+   */
+  async function restartHandOffs(graceSeconds: number): Promise<number> {
+    const before = new Date(deps.now() - graceSeconds * 1000).toISOString();
+    let restarted = 0;
+    for (const h of await store.listHandOffs(before, 50)) {
+      try {
+        await deps.handOff.start({ tenantId: config.tenantId, requestId: h.requestId, reviewId: h.reviewId });
+        restarted++;
+      } catch (err) {
+        telemetry.log('WARN', 'review hand-off still failing', { reviewId: h.reviewId, error: (err as Error)?.name });
+      }
+    }
+    if (restarted) telemetry.log('INFO', 'review hand-offs restarted', { restarted });
+    return restarted;
+  }
+
+  /**
+   * Decisions recorded but never applied (the execution was stopped, or failed applying them): applies
+   * them and tells the webhook as the execution would have. Returns how many requests it moved.
+   */
+  async function applyListedDecisions(afterMinutes: number): Promise<number> {
+    let applied = 0;
+    const started = deps.now();
+    for (const t of await store.listToApply(new Date(started - afterMinutes * 60_000).toISOString(), 200)) {
+      // Leave time for the rest of the sweep; what is left waits for the next one.
+      if (deps.now() - started > APPLY_TIME_BUDGET_MS) break;
+      try {
+        if (await applyListed(t.reviewId)) applied++;
+      } catch (err) {
+        telemetry.log('WARN', 'unapplied decision still failing', {
+          reviewId: t.reviewId,
+          error: (err as Error)?.name,
+        });
+      }
+    }
+    if (applied) telemetry.log('WARN', 'unapplied decisions applied by the sweeper', { applied });
+    return applied;
+  }
+
+  /** Applies one listed review's decision; true if this moved its request. */
+  async function applyListed(reviewId: string): Promise<boolean> {
+    const r = await store.getReview(reviewId);
+    // Still pending: the listing came before a decision that was never recorded; the review's own end
+    // (decision or timeout) clears it.
+    if (!r || r.status === 'pending') return false;
+    if (r.status === 'failed') {
+      // Recorded failed, but the request was not: finish that (it also clears the listing).
+      await store.failRequest(r.requestId, iso(), r.note ?? 'The review workflow failed');
+      return false;
+    }
+    if (!(await finish(r)).moved) return false;
+    // Only the run that moved the request tells the webhook, so it hears of each outcome once.
+    if (config.webhookUrl) {
+      const event = { reviewId: r.reviewId, requestId: r.requestId };
+      await steps
+        .callWebhook({ step: 'callWebhook', ...event })
+        .catch((err: unknown) =>
+          steps.webhookFailed({ step: 'webhookFailed', ...event, error: { Error: (err as Error)?.name } }),
+        );
+    }
+    return true;
+  }
+
+  /** Records orphaned pending reviews (and their requests) failed; returns how many changed. */
+  async function recordOrphans(orphans: readonly ReviewItem[]): Promise<number> {
+    const note = 'The review workflow ended without a decision (execution stopped or timed out)';
+    let orphaned = 0;
+    for (const r of orphans) {
+      try {
+        // List the request first, so a failure between the two writes is finished by the next sweep.
+        await store.markToApply(r.requestId, iso());
+        if (await recordFailed(r.reviewId, r.requestId, note)) orphaned++;
+      } catch (err) {
+        telemetry.log('WARN', 'orphaned review not yet recorded', {
+          reviewId: r.reviewId,
+          error: (err as Error)?.name,
+        });
+      }
+    }
+    if (orphaned) {
+      telemetry.metrics({ reviewsFailed: orphaned });
+      telemetry.log('ERROR', 'orphaned reviews recorded failed', { orphaned });
+    }
+    return orphaned;
+  }
 
   return {
     async run(e: StepEvent): Promise<unknown> {
