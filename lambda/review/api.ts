@@ -259,8 +259,9 @@ export function makeReviewApi(deps: ReviewApiDeps) {
       // First list the request as waiting for a decision to be applied: the safety net if no execution
       // applies it (stopped, or failing to write). Written before the decision, so a decision is never
       // recorded without it; a listed request whose review is still pending is simply skipped.
+      const decidedAt = new Date(deps.now()).toISOString();
       try {
-        await store.markToApply(r.requestId, new Date(deps.now()).toISOString());
+        await store.markToApply(r.requestId, decidedAt);
       } catch (e) {
         throw new ApiError(
           'ledger_unavailable',
@@ -270,7 +271,7 @@ export function makeReviewApi(deps: ReviewApiDeps) {
       }
       const recorded = await store.decide(reviewId, {
         status,
-        decidedAt: new Date(deps.now()).toISOString(),
+        decidedAt,
         reviewer: d.reviewer,
         ...(caller ? { reviewerIdentity: caller } : {}),
         ...(d.note ? { note: d.note } : {}),
