@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { App } from 'aws-cdk-lib';
 import { buildSwitchboard } from '../lib/switchboard';
+import { repoPlatformConfig } from '../test/support/synth';
 
 /** What the child reports. */
 export interface SynthChildResult {
@@ -46,7 +47,12 @@ const resultFile = required('result');
 
 const t0 = performance.now();
 const app = new App({ outdir, builtinCloudFormationValidation: validation });
-const built = buildSwitchboard(app, { tenantsDir, only, env: { region: 'us-east-1' } });
+const built = buildSwitchboard(app, {
+  platform: repoPlatformConfig(),
+  tenantsDir,
+  only,
+  env: { region: 'us-east-1' },
+});
 const t1 = performance.now();
 app.synth();
 const t2 = performance.now();

@@ -6,12 +6,16 @@
  */
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { PLATFORM_CONTEXT_KEY, resolvePlatformConfig } from '../lib/config/platform-config';
 import { buildSwitchboard } from '../lib/switchboard';
 
 const app = new App();
 const ctx = (k: string) => app.node.tryGetContext(k) as string | undefined;
 try {
+  const platform = app.node.tryGetContext(PLATFORM_CONTEXT_KEY) as unknown;
   buildSwitchboard(app, {
+    // `-c switchboard='{...}'` arrives as a string.
+    platform: resolvePlatformConfig(typeof platform === 'string' ? JSON.parse(platform) : platform),
     tenantsDir: path.resolve(ctx('tenantsDir') ?? path.join(__dirname, '..', 'tenants')),
     only: ctx('tenant'),
     env: {
@@ -21,7 +25,7 @@ try {
   });
 } catch (e) {
   // A bad tenant file is a user error: print the problems, not a stack trace.
-  if ((e as Error).name === 'TenantConfigError') {
+  if (['TenantConfigError', 'PlatformConfigError'].includes((e as Error).name)) {
     console.error((e as Error).message);
     process.exit(1);
   }

@@ -5,6 +5,7 @@
 import { type App, type Environment, Validations } from 'aws-cdk-lib';
 import { CompliancePlugin } from './compliance/plugin';
 import { loadTenants } from './config/load-tenants';
+import type { PlatformConfig } from './config/platform-config';
 import type { TenantConfig } from './config/tenant-schema';
 import { PlatformStack } from './stacks/platform-stack';
 import { TenantStack, tenantStackName } from './stacks/tenant-stack';
@@ -13,6 +14,8 @@ import { TenantStack, tenantStackName } from './stacks/tenant-stack';
 export interface SwitchboardOptions {
   /** Folder of tenant files. */
   readonly tenantsDir: string;
+  /** The platform configuration (`cdk.json` → `context.switchboard`, resolved). */
+  readonly platform: PlatformConfig;
   /**
    * Build only this tenant's stack (plus the platform stack it references); other files are not read.
    * @default - every tenant
@@ -46,6 +49,7 @@ export function buildSwitchboard(app: App, opts: SwitchboardOptions): Switchboar
   const env = opts.env ?? { region: 'us-east-1' };
   const platform = new PlatformStack(app, PLATFORM_STACK_NAME, {
     env,
+    config: opts.platform,
     description: 'Switchboard platform: shared key, ops alerts, WAF, backup plan, API Gateway logging role',
     // Known only when every tenant file is read; a `-c tenant=<id>` synth leaves the fleet budget line out.
     fleetMonthlyBudgetUsd: opts.only ? undefined : configs.reduce((sum, t) => sum + t.monthlyBudgetUsd, 0),

@@ -32,10 +32,22 @@ export function acknowledge(scope: IConstruct, ruleId: string, reason: string): 
   MADE.push({ constructPath: scope.node.path, ruleId, reason });
 }
 
+/** The packs whose rules share names (HIPAA, NIST 800-53 R5, PCI DSS). */
+export const REGULATED_PACKS = ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'] as const;
+
+/** Acknowledges the same rule name in each of `packs`. */
+export function acknowledgeInPacks(
+  scope: IConstruct,
+  packs: readonly (typeof REGULATED_PACKS)[number][],
+  ruleName: string,
+  reason: string,
+): void {
+  for (const pack of packs) acknowledge(scope, `${pack}-${ruleName}`, reason);
+}
+
 /** Acknowledges the same rule name in each of the HIPAA, NIST 800-53 R5 and PCI DSS packs. */
 export function acknowledgeInRegulatedPacks(scope: IConstruct, ruleName: string, reason: string): void {
-  for (const pack of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'])
-    acknowledge(scope, `${pack}-${ruleName}`, reason);
+  acknowledgeInPacks(scope, REGULATED_PACKS, ruleName, reason);
 }
 
 /** Every acknowledgement made in this process (for tests and the compliance report). */

@@ -12,9 +12,11 @@ import type { IConstruct } from 'constructs';
 
 /** Key actions that let a principal use key material (directly or by granting itself use). */
 const CRYPTO_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:CreateGrant'];
+/** Key administration that can be turned into key use: whoever may rewrite the policy may give itself use. */
+const POLICY_ACTIONS = ['kms:PutKeyPolicy'];
 
-/** True when an IAM action pattern (`*`, `kms:*`, `kms:De*`) covers any of the key-use actions. */
-function coversKeyUse(action: string): boolean {
+/** True when an IAM action pattern (`*`, `kms:*`, `kms:De*`) covers one of `actions`. */
+export function actionCoversAny(action: string, actions: readonly string[]): boolean {
   const re = new RegExp(
     `^${action
       .replace(/[.+^${}()|[\]\\]/g, '\\$&')
@@ -22,7 +24,7 @@ function coversKeyUse(action: string): boolean {
       .replace(/\?/g, '.')}$`,
     'i',
   );
-  return CRYPTO_ACTIONS.some((a) => re.test(a));
+  return actions.some((a) => re.test(a));
 }
 
 /** True when a resolved `Principal` is the account root, a bare account id or everyone. */
@@ -41,6 +43,63 @@ function statementsOf(doc: unknown): Array<Record<string, unknown>> {
 }
 const asArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
+/** The values a statement's condition gives `key` under one of `operators` (case-insensitive key). */
+function conditionValues(st: Record<string, unknown>, operators: readonly string[], key: string): unknown[] {
+  const cond = (st.Condition ?? {}) as Record<string, Record<string, unknown>>;
+  const out: unknown[] = [];
+  for (const op of operators) {
+    for (const [k, v] of Object.entries(cond[op] ?? {}))
+      if (k.toLowerCase() === key.toLowerCase()) out.push(...asArray(v));
+  }
+  return out;
+}
+
+/** A resolved value as text: `Ref` → `<Name>`, `Fn::Join` joined, anything else as JSON. */
+export function flattenIntrinsic(v: unknown): string {
+  if (typeof v === 'string') return v;
+  const o = (v ?? {}) as Record<string, unknown>;
+  if (typeof o.Ref === 'string') return `<${o.Ref}>`;
+  const join = o['Fn::Join'];
+  if (Array.isArray(join) && Array.isArray(join[1])) return join[1].map(flattenIntrinsic).join(String(join[0]));
+  return JSON.stringify(v);
+}
+
+/** A value that is an AWS service endpoint (`dynamodb.<region>.amazonaws.com`), the region possibly a token. */
+function isServiceEndpoint(v: unknown): boolean {
+  const text = flattenIntrinsic(v);
+  return !text.includes('*') && /^[a-z0-9-]+\.[a-z0-9<>:-]+\.amazonaws\.com(\.cn)?$/i.test(text);
+}
+
+/**
+ * Why an Allow statement of a key policy lets the whole account use or take over the key, or `undefined`:
+ * - key use (Encrypt, Decrypt, data keys, re-encryption, grants) for an account-wide principal is allowed
+ *   only through services (`kms:ViaService` naming service endpoints, no wildcards), and grants only for AWS
+ *   resources (`kms:GrantIsForAWSResource`);
+ * - `kms:PutKeyPolicy` for an account-wide principal is allowed only for named principals
+ *   (`aws:PrincipalArn` without wildcards).
+ */
+export function accountWideKeyUse(st: Record<string, unknown>): string | undefined {
+  if (st.Effect !== 'Allow' || !isAccountWide(st.Principal)) return undefined;
+  const actions = asArray(st.Action).map(String);
+  if (actions.some((a) => actionCoversAny(a, CRYPTO_ACTIONS))) {
+    const via = conditionValues(st, ['StringEquals', 'ForAnyValue:StringEquals'], 'kms:ViaService');
+    if (via.length === 0 || !via.every(isServiceEndpoint)) {
+      return 'gives the account cryptographic use not limited to AWS services (kms:ViaService)';
+    }
+    const grant = conditionValues(st, ['Bool'], 'kms:GrantIsForAWSResource');
+    if (actions.some((a) => actionCoversAny(a, ['kms:CreateGrant'])) && !grant.map(String).includes('true')) {
+      return 'lets the account create grants not limited to AWS resources (kms:GrantIsForAWSResource)';
+    }
+  }
+  if (actions.some((a) => actionCoversAny(a, POLICY_ACTIONS))) {
+    const who = conditionValues(st, ['ArnEquals', 'ArnLike', 'StringEquals', 'StringLike'], 'aws:PrincipalArn');
+    if (who.length === 0 || who.some((v) => JSON.stringify(v).includes('*'))) {
+      return 'lets any principal of the account rewrite the key policy (kms:PutKeyPolicy without aws:PrincipalArn)';
+    }
+  }
+  return undefined;
+}
+
 /** DynamoDB tables and KMS keys are retained when their stack is deleted (tenant data outlives a stack). */
 export function RetainTenantData(node: CfnResource): NagRuleCompliance {
   if (!(node instanceof dynamodb.CfnTable) && !(node instanceof kms.CfnKey)) return NagRuleCompliance.NOT_APPLICABLE;
@@ -48,17 +107,16 @@ export function RetainTenantData(node: CfnResource): NagRuleCompliance {
   return retained ? NagRuleCompliance.COMPLIANT : NagRuleCompliance.NON_COMPLIANT;
 }
 
-/** A key policy gives cryptographic use only to named principals, never to the whole account (root). */
+/**
+ * A key policy gives cryptographic use only to named principals and, for the whole account, only through AWS
+ * services; and lets only named principals change the policy ({@link accountWideKeyUse}).
+ */
 export function KeyNotUsableByAccount(node: CfnResource): NagRuleCompliance {
   if (!(node instanceof kms.CfnKey)) return NagRuleCompliance.NOT_APPLICABLE;
   const policy = Stack.of(node).resolve(node.keyPolicy);
-  for (const st of statementsOf(policy)) {
-    if (st.Effect !== 'Allow') continue;
-    if (isAccountWide(st.Principal) && asArray(st.Action).some((a) => coversKeyUse(String(a)))) {
-      return NagRuleCompliance.NON_COMPLIANT;
-    }
-  }
-  return NagRuleCompliance.COMPLIANT;
+  return statementsOf(policy).some((st) => accountWideKeyUse(st) !== undefined)
+    ? NagRuleCompliance.NON_COMPLIANT
+    : NagRuleCompliance.COMPLIANT;
 }
 
 /** Bedrock invoke permissions name model or inference-profile ARNs, never a wildcard. */
@@ -105,9 +163,9 @@ export class SwitchboardChecks extends NagPack {
       node,
     });
     this.applyRule({
-      info: 'The KMS key policy lets the whole account (root) use the key for cryptography.',
+      info: 'The KMS key policy lets the whole account use the key directly, or lets any principal of the account rewrite the policy (kms:PutKeyPolicy).',
       explanation:
-        'A tenant key must be usable only by that tenant’s roles; root keeps administration but no Encrypt/Decrypt, so another tenant’s role cannot be granted use by IAM alone.',
+        'A tenant key must be usable only by that tenant’s roles and, for the account, only through the services that encrypt with it (kms:ViaService, grants only for AWS resources); administration, PutKeyPolicy included, belongs to named administrators (aws:PrincipalArn), so another tenant’s role cannot be given use by IAM alone. https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html',
       level: NagMessageLevel.ERROR,
       rule: KeyNotUsableByAccount,
       node,

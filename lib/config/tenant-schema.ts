@@ -160,7 +160,15 @@ export const TenantFileSchema = z.strictObject({
     .optional(),
   lambda: z
     .strictObject({
-      reservedConcurrency: z.number().int().min(1).max(1000).optional(),
+      reservedConcurrency: z
+        .number()
+        .int()
+        .min(0)
+        .max(1000)
+        .optional()
+        .describe(
+          "Concurrency reserved for the inference function (0: unreserved). Taken from the account's quota, so the capacity model counts it",
+        ),
       memoryMb: z.number().int().min(128).max(10_240).optional(),
       timeoutSeconds: z
         .number()
@@ -172,6 +180,13 @@ export const TenantFileSchema = z.strictObject({
     })
     .optional(),
   tags: z.record(z.string().min(1).max(128), z.string().max(256)).optional(),
+  opsEmails: z
+    .array(z.email())
+    .max(10)
+    .optional()
+    .describe(
+      "The tenant's operations contacts, told of every alarm of the tenant (default: the platform's ops contacts)",
+    ),
   alarms: z
     .strictObject({
       errorRate5xxPercent: severity(0, 100).describe('5xx answers as a share of API requests, in percent'),
@@ -226,8 +241,11 @@ export interface TenantConfig {
     readonly maxOutputTokens: number;
     readonly defaultMaxTokens: number;
   };
+  /** `reservedConcurrency` 0: unreserved. */
   readonly lambda: { readonly reservedConcurrency: number; readonly memoryMb: number; readonly timeoutSeconds: number };
   readonly tags: Readonly<Record<string, string>>;
+  /** The tenant's own ops contacts; empty: the platform's ops contacts receive its alarms. */
+  readonly opsEmails: readonly string[];
   /** Alarm thresholds by severity (plan defaults applied; the review SLA follows the review timeout). */
   readonly alarms: AlarmDefaults & { readonly reviewSlaMinutes: SeverityThresholds };
 }
@@ -342,6 +360,7 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       limits,
       lambda: { ...d.lambda, ...file.lambda },
       tags: file.tags ?? {},
+      opsEmails: file.opsEmails ?? [],
       alarms,
     },
   };

@@ -97,6 +97,10 @@ export interface PlanDefaults {
     readonly maxOutputTokens: number;
     readonly defaultMaxTokens: number;
   };
+  /**
+   * `reservedConcurrency` 0: unreserved. Only premium reserves: a guaranteed share for the plan that pays for
+   * it, while every reservation counts against the account's concurrency quota (capacity model).
+   */
   readonly lambda: { readonly reservedConcurrency: number; readonly memoryMb: number; readonly timeoutSeconds: number };
   readonly alarms: AlarmDefaults;
 }
@@ -116,7 +120,7 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
     },
     dataRetentionDays: 30,
     limits: { maxPromptChars: 20_000, maxOutputTokens: 1024, defaultMaxTokens: 512 },
-    lambda: { reservedConcurrency: 5, memoryMb: 512, timeoutSeconds: 29 },
+    lambda: { reservedConcurrency: 0, memoryMb: 512, timeoutSeconds: 29 },
     alarms: {
       errorRate5xxPercent: { warning: 5, critical: 10 },
       p99LatencyMs: { warning: 20_000, critical: 27_000 },
@@ -141,7 +145,7 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
     },
     dataRetentionDays: 90,
     limits: { maxPromptChars: 100_000, maxOutputTokens: 4096, defaultMaxTokens: 1024 },
-    lambda: { reservedConcurrency: 10, memoryMb: 1024, timeoutSeconds: 29 },
+    lambda: { reservedConcurrency: 0, memoryMb: 1024, timeoutSeconds: 29 },
     alarms: {
       errorRate5xxPercent: { warning: 2, critical: 5 },
       p99LatencyMs: { warning: 15_000, critical: 25_000 },

@@ -1,36 +1,119 @@
-/** Key policy statements shared by the platform key and every tenant key. */
-import { Stack } from 'aws-cdk-lib';
+/**
+ * Key policy statements shared by the platform key and every tenant key.
+ *
+ * The shape follows AWS's guidance for customer managed keys of service-integrated resources: administration
+ * only for named principals, cryptographic use by the account only *through* the services that encrypt with
+ * the key (`kms:ViaService`), grants only for AWS resources (`kms:GrantIsForAWSResource`), and direct use only
+ * for the roles named in the key policy.
+ */
+import { DefaultStackSynthesizer, Fn, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 
+/** Where the statements below come from (cited in the deploy-readiness rules and the README). */
+export const KEY_POLICY_SOURCES = {
+  dynamodb: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html',
+  backup: 'https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html',
+  grants:
+    'https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource',
+  lockout: 'https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#prevent-unmanageable-key',
+  controlTower: 'https://docs.aws.amazon.com/controltower/latest/controlreference/kms-rules.html',
+} as const;
+
+/** Services that encrypt a resource with a customer managed key on the caller's behalf. */
+export type KeyIntegratedService = 'dynamodb' | 'backup';
+
+/** Administrative key actions: no Encrypt, Decrypt, GenerateDataKey or CreateGrant. */
+const ADMIN_ACTIONS = [
+  'kms:CreateAlias',
+  'kms:Describe*',
+  'kms:Enable*',
+  'kms:List*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Revoke*',
+  'kms:Disable*',
+  'kms:Get*',
+  'kms:Delete*',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+  'kms:RotateKeyOnDemand',
+];
+
 /**
- * Key administration for the account root, without cryptographic use: nobody can encrypt or decrypt
- * with the key unless the key policy names them.
+ * The principals that may administer Switchboard keys, as ARNs for an `aws:PrincipalArn` condition:
+ * - the CDK deploy role CloudFormation runs as (it creates the key, so KMS's lockout check requires it to be
+ *   able to change the policy, and every later deploy updates the policy through it);
+ * - the roles named in the platform configuration (`keyAdminRoles`);
+ * - the account's root user: break-glass, for when the roles above are gone (sign in as root, fix the policy).
  */
-export function keyAdministrationStatement(): iam.PolicyStatement {
+export function keyAdministratorArns(scope: IConstruct, adminRoles: readonly string[]): string[] {
+  const stack = Stack.of(scope);
+  const arns: string[] = [];
+  if (stack.synthesizer instanceof DefaultStackSynthesizer) {
+    // `${AWS::Partition}`-style placeholders: resolved by Fn::Sub.
+    arns.push(Fn.sub(stack.synthesizer.cloudFormationExecutionRoleArn));
+  }
+  for (const name of adminRoles) arns.push(`arn:${stack.partition}:iam::${stack.account}:role/${name}`);
+  arns.push(`arn:${stack.partition}:iam::${stack.account}:root`);
+  return arns;
+}
+
+/**
+ * Key administration (including `kms:PutKeyPolicy`) for the key administrators only: the account root is the
+ * principal (so the administrators' IAM policies must allow it too) and `aws:PrincipalArn` names who. Without
+ * that condition any principal given `kms:PutKeyPolicy` by IAM could rewrite the policy and use the key.
+ */
+export function keyAdministrationStatement(scope: IConstruct, adminRoles: readonly string[] = []): iam.PolicyStatement {
   return new iam.PolicyStatement({
-    sid: 'KeyAdministrationByAccount',
+    sid: 'KeyAdministrationByNamedAdmins',
     principals: [new iam.AccountRootPrincipal()],
-    actions: [
-      // Not kms:Create*: that includes kms:CreateGrant, with which a principal could grant itself key use.
-      'kms:CreateAlias',
-      'kms:Describe*',
-      'kms:Enable*',
-      'kms:List*',
-      'kms:Put*',
-      'kms:Update*',
-      'kms:Revoke*',
-      'kms:Disable*',
-      'kms:Get*',
-      'kms:Delete*',
-      'kms:TagResource',
-      'kms:UntagResource',
-      'kms:ScheduleKeyDeletion',
-      'kms:CancelKeyDeletion',
-      'kms:RotateKeyOnDemand',
-    ],
+    actions: ADMIN_ACTIONS,
     resources: ['*'],
+    conditions: { ArnEquals: { 'aws:PrincipalArn': keyAdministratorArns(scope, adminRoles) } },
   });
+}
+
+/**
+ * The account's principals may use the key only through `service` (DynamoDB for a table, AWS Backup for a
+ * vault): they need the service's permissions on the resource and KMS permissions in IAM, and then the
+ * service encrypts and decrypts for them and creates the grants it needs for the resource. Direct use
+ * (`kms:Decrypt` from the CLI) is not covered. CloudFormation creating the table or vault relies on this.
+ */
+export function serviceIntegrationStatements(scope: IConstruct, service: KeyIntegratedService): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const name = service === 'dynamodb' ? 'DynamoDb' : 'Backup';
+  const via = { 'kms:ViaService': `${service}.${stack.region}.amazonaws.com`, 'kms:CallerAccount': stack.account };
+  const statements = [
+    new iam.PolicyStatement({
+      sid: `${name}UsesKeyForAccount`,
+      principals: [new iam.AccountRootPrincipal()],
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+      resources: ['*'],
+      conditions: { StringEquals: via },
+    }),
+    new iam.PolicyStatement({
+      sid: `${name}CreatesGrantsForAwsResources`,
+      principals: [new iam.AccountRootPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { StringEquals: via, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    }),
+  ];
+  if (service === 'dynamodb') {
+    // DynamoDB reads the key's metadata itself (documented in the DynamoDB encryption usage notes).
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'DynamoDbReadsKeyMetadata',
+        principals: [new iam.ServicePrincipal('dynamodb.amazonaws.com')],
+        actions: ['kms:Describe*', 'kms:Get*', 'kms:List*'],
+        resources: ['*'],
+      }),
+    );
+  }
+  return statements;
 }
 
 /** CloudWatch Logs may use the key for log groups of this account and region only. */
@@ -51,14 +134,16 @@ export function logsServiceStatement(scope: IConstruct): iam.PolicyStatement {
 
 /**
  * CloudWatch alarms may use the key to publish to topics it encrypts (an alarm action on a KMS-encrypted SNS
- * topic fails silently without this). Only `kms:Decrypt` and `kms:GenerateDataKey*`, as the SNS documentation
- * for AWS service event sources prescribes; the topic policy still decides who may publish.
+ * topic fails silently without this), for alarms of this account only. Only `kms:Decrypt` and
+ * `kms:GenerateDataKey*`, as the SNS documentation for AWS service event sources prescribes; the topic policy
+ * still decides who may publish.
  */
-export function cloudWatchAlarmsStatement(): iam.PolicyStatement {
+export function cloudWatchAlarmsStatement(scope: IConstruct): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: 'AllowCloudWatchAlarmsToUseKey',
     principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
     actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
     resources: ['*'],
+    conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(scope).account } },
   });
 }

@@ -34,7 +34,11 @@ export class TenantStack extends Stack {
     super(scope, id, props);
     const { tenant, platform } = props;
 
-    this.data = new TenantData(this, 'Data', { tenantId: tenant.id, backup: platform.backup });
+    this.data = new TenantData(this, 'Data', {
+      tenantId: tenant.id,
+      backupRole: platform.backup.role,
+      keyAdminRoles: platform.config.keyAdminRoles,
+    });
     this.review = new TenantReview(this, 'Review', {
       tenant,
       data: this.data,
@@ -47,7 +51,7 @@ export class TenantStack extends Stack {
       table: this.data.table,
       key: this.data.key,
       sharedPolicies: [platform.lambdaRuntimePolicy],
-      reservedConcurrency: tenant.lambda.reservedConcurrency,
+      reservedConcurrency: tenant.lambda.reservedConcurrency || undefined,
       memoryMb: tenant.lambda.memoryMb,
       timeout: Duration.seconds(tenant.lambda.timeoutSeconds),
     });
@@ -91,6 +95,7 @@ export class TenantStack extends Stack {
       table: this.data.table,
       key: this.data.key,
       platformOpsTopic: platform.opsTopic,
+      opsEmails: tenant.opsEmails,
       monthlyBudgetUsd: tenant.monthlyBudgetUsd,
       tiers: tenant.models.allowed,
       bedrockModelIds: [

@@ -1,13 +1,13 @@
 import { App } from 'aws-cdk-lib';
 import { TenantConfigError } from '../../lib/config/load-tenants';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../lib/switchboard';
-import { synthSwitchboard, tenantDir } from '../support/synth';
+import { repoPlatformConfig, synthSwitchboard, tenantDir } from '../support/synth';
 
 /** Builds the app on a tenant folder and returns the error it throws (fails the test when it does not). */
 function buildError(files: Record<string, string>, only?: string): TenantConfigError {
   const dir = tenantDir(files);
   try {
-    buildSwitchboard(new App(), { tenantsDir: dir, only, compliance: false });
+    buildSwitchboard(new App(), { platform: repoPlatformConfig(), tenantsDir: dir, only, compliance: false });
   } catch (e) {
     expect(e).toBeInstanceOf(TenantConfigError);
     return e as TenantConfigError;
@@ -28,6 +28,7 @@ describe('buildSwitchboard', () => {
   it('builds every tenant of the folder without `only`, each in its own stack', () => {
     const app = new App();
     const built = buildSwitchboard(app, {
+      platform: repoPlatformConfig(),
       tenantsDir: tenantDir({ alpha: 'id: alpha\ntier: basic\n', beta: 'id: beta\ntier: premium\n' }),
       compliance: false,
     });
@@ -53,7 +54,10 @@ describe('buildSwitchboard', () => {
   });
 
   it('registers the compliance plugin by default', () => {
-    const built = buildSwitchboard(new App(), { tenantsDir: tenantDir({ good: 'id: good\ntier: basic\n' }) });
+    const built = buildSwitchboard(new App(), {
+      platform: repoPlatformConfig(),
+      tenantsDir: tenantDir({ good: 'id: good\ntier: basic\n' }),
+    });
     expect(built.compliance?.name).toBe('switchboard-compliance');
   });
 

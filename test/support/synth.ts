@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { PLATFORM_CONTEXT_KEY, type PlatformConfig, resolvePlatformConfig } from '../../lib/config/platform-config';
 import { buildSwitchboard, type SwitchboardApp } from '../../lib/switchboard';
 import type { TemplateJson } from './dynalite-server';
 
@@ -22,6 +23,14 @@ export function tenantDir(files: Record<string, string>): string {
   return dir;
 }
 
+/** The platform configuration of the repository's `cdk.json` (what `npx cdk synth` uses). */
+export function repoPlatformConfig(): PlatformConfig {
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  return resolvePlatformConfig(cdkJson.context[PLATFORM_CONTEXT_KEY]);
+}
+
 export interface Synthesized {
   readonly app: App;
   readonly built: SwitchboardApp;
@@ -31,7 +40,9 @@ export interface Synthesized {
 }
 
 /** Builds and synthesizes the app. Built-in CloudFormation validation is off (a unit-test speed choice). */
-export function synthSwitchboard(opts: { tenantsDir?: string; only?: string; compliance?: boolean } = {}): Synthesized {
+export function synthSwitchboard(
+  opts: { tenantsDir?: string; only?: string; compliance?: boolean; platform?: Partial<PlatformConfig> } = {},
+): Synthesized {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-cdkout-'));
   // Asset metadata (aws:asset:path) is what the CLI enables; tests use it to find the packaged handler.
   const app = new App({
@@ -40,6 +51,7 @@ export function synthSwitchboard(opts: { tenantsDir?: string; only?: string; com
     context: { 'aws:cdk:enable-asset-metadata': true },
   });
   const built = buildSwitchboard(app, {
+    platform: { ...repoPlatformConfig(), ...opts.platform },
     tenantsDir: opts.tenantsDir ?? REPO_TENANTS,
     only: opts.only,
     env: { region: 'us-east-1' },

@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { acknowledgeInRegulatedPacks } from '../../compliance/acknowledge';
+import { acknowledgeInPacks, acknowledgeInRegulatedPacks } from '../../compliance/acknowledge';
 import { type HandlerName, handlerCode } from '../bundling';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
 
@@ -21,7 +21,17 @@ export interface TenantFunctionProps {
   /** Shared customer-managed policies to attach (X-Ray). */
   readonly sharedPolicies: readonly iam.IManagedPolicy[];
   readonly environment: Record<string, string>;
-  /** @default 5 */
+  /**
+   * What the function calls, as a phrase ("Bedrock Runtime and DynamoDB"): the reason it needs no VPC, as
+   * the compliance report states it.
+   */
+  readonly calls: string;
+  /**
+   * Reserved concurrency. Every reservation comes out of the account's concurrency quota (1,000 by default, of
+   * which 100 must stay unreserved), so the capacity model counts it; reserve only where a plan needs a
+   * guaranteed share.
+   * @default - unreserved (the API usage plan's throttle bounds the traffic)
+   */
   readonly reservedConcurrency?: number;
   /** @default 512 */
   readonly memoryMb?: number;
@@ -34,7 +44,7 @@ export interface TenantFunctionProps {
 /**
  * A tenant's Lambda function as every Switchboard function is built: the shared esbuild bundle of its
  * handler, Node.js 24 on arm64, X-Ray, its own role whose permissions live in a customer-managed policy,
- * a KMS-encrypted log group, a KMS-encrypted dead-letter topic, reserved concurrency. Permissions beyond
+ * a KMS-encrypted log group, a KMS-encrypted dead-letter topic, reserved concurrency where asked. Permissions beyond
  * its logs and dead letters are added by the owner (`addStatements`, or grants on `grantPrincipal`).
  */
 export class TenantFunction extends Construct implements iam.IGrantable {
@@ -75,7 +85,7 @@ export class TenantFunction extends Construct implements iam.IGrantable {
       memorySize: props.memoryMb ?? 512,
       timeout,
       tracing: lambda.Tracing.ACTIVE,
-      reservedConcurrentExecutions: props.reservedConcurrency ?? 5,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       role: this.role.boundRole,
       logGroup,
       deadLetterTopic: dlq,
@@ -94,8 +104,16 @@ export class TenantFunction extends Construct implements iam.IGrantable {
     acknowledgeInRegulatedPacks(
       fn,
       'LambdaInsideVPC',
-      'The function calls only AWS public service endpoints (Bedrock Runtime, DynamoDB, KMS, Step Functions) over TLS with SigV4 and reaches no VPC resource; placing it in a VPC would add NAT or interface endpoints without reducing exposure.',
+      `The function calls ${props.calls}, over TLS, and reaches no VPC resource: a VPC would add a NAT gateway or interface endpoints and no private resource to protect.`,
     );
+    if (props.reservedConcurrency === undefined) {
+      acknowledgeInPacks(
+        fn,
+        ['HIPAA.Security', 'NIST.800.53.R5'],
+        'LambdaConcurrency',
+        "Unreserved on purpose: every reservation is taken from the account's concurrency quota (1,000 by default, 100 of which must stay unreserved; new accounts have less), so reserving for every tenant function would cap the fleet at a few dozen tenants. The tenant API's usage plan throttle bounds this function's traffic; plans that need a guaranteed share reserve it (lambda.reservedConcurrency), and the capacity model counts what is reserved.",
+      );
+    }
     this.fn = fn;
     this.logGroup = logGroup;
   }

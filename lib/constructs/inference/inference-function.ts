@@ -28,8 +28,8 @@ export interface InferenceFunctionProps {
   /** Shared customer-managed policies to attach (X-Ray). */
   readonly sharedPolicies: readonly iam.IManagedPolicy[];
   /**
-   * Reserved concurrency: caps the tenant's share of the account's concurrency.
-   * @default 10
+   * Reserved concurrency: a guaranteed (and capped) share of the account's concurrency.
+   * @default - unreserved
    */
   readonly reservedConcurrency?: number;
   /**
@@ -87,7 +87,8 @@ export class InferenceFunction extends TenantFunction {
         [LEDGER_TABLE_ENV]: props.table.tableName,
         ...props.environment,
       },
-      reservedConcurrency: props.reservedConcurrency ?? 10,
+      calls: 'only AWS public service endpoints (Bedrock Runtime, DynamoDB, KMS, Step Functions) with SigV4',
+      reservedConcurrency: props.reservedConcurrency,
       memoryMb: props.memoryMb ?? 1024,
       timeout,
       logRetention: props.logRetention,

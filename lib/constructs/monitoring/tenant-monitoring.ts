@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import {
   type AlarmFactory,
@@ -24,7 +24,7 @@ import { Construct } from 'constructs';
 import { METRICS } from '../../../lambda/shared/metrics';
 import type { TenantConfig } from '../../config/tenant-schema';
 import { PLAN_DEFAULTS, REVIEW_SLA_SHARE_OF_TIMEOUT, type SeverityThresholds } from '../../config/tier-defaults';
-import { cloudWatchAlarmsStatement } from '../key-policies';
+import { AlarmTopic } from './alarm-topic';
 import { SwitchboardMetrics } from './switchboard-metrics';
 
 /** Alarm thresholds of a tenant by severity (the resolved `alarms` block of the tenant file). */
@@ -46,8 +46,14 @@ export interface TenantMonitoringProps {
   readonly table: dynamodb.ITable;
   /** The tenant key: it encrypts the tenant ops topic (CloudWatch alarms are allowed to use it). */
   readonly key: kms.IKey;
-  /** The platform team's ops topic: every alarm also notifies it. */
+  /** The platform team's ops topic: every alarm notifies it. */
   readonly platformOpsTopic: sns.ITopic;
+  /**
+   * The tenant's own operations contacts: a tenant ops topic (encrypted with the tenant key) with one e-mail
+   * subscription each, notified by every alarm besides the platform topic.
+   * @default - no tenant topic: the platform's ops contacts receive the tenant's alarms
+   */
+  readonly opsEmails?: readonly string[];
   /**
    * Monthly budget in USD (shown on the budget widget).
    * @default 0 - no budget line
@@ -78,8 +84,8 @@ export interface TenantMonitoringProps {
 
 /**
  * One tenant's dashboard (`Switchboard-<tenant>`) and alarms. Every alarm, including the composite
- * "tenant unhealthy", notifies the tenant's ops topic (KMS-encrypted with the tenant key, TLS only) and the
- * platform ops topic, on ALARM and on OK.
+ * "tenant unhealthy", notifies the platform ops topic and, when the tenant has ops contacts of its own, the
+ * tenant's ops topic (KMS-encrypted with the tenant key, TLS only), on ALARM and on OK.
  *
  * Built on cdk-monitoring-constructs where it fits: its alarm factory (names, descriptions, severity
  * disambiguators, the two-topic action, the composite alarm) and its API Gateway, Lambda, DynamoDB and Step
@@ -88,8 +94,8 @@ export interface TenantMonitoringProps {
  * alarms are written here from {@link SwitchboardMetrics}.
  */
 export class TenantMonitoring extends Construct {
-  /** The tenant's ops topic (alarm notifications). */
-  readonly opsTopic: sns.ITopic;
+  /** The tenant's own ops topic (alarm notifications), when the tenant has ops contacts of its own. */
+  readonly opsTopic?: sns.ITopic;
   readonly dashboard: cloudwatch.Dashboard;
   /** Every metric alarm (not the composite). */
   readonly alarms: readonly cloudwatch.AlarmBase[];
@@ -107,19 +113,21 @@ export class TenantMonitoring extends Construct {
     const m = new SwitchboardMetrics(tenant);
     this.metrics = m;
 
-    const topic = new sns.Topic(this, 'OpsTopic', {
-      displayName: `Switchboard ${tenant} operations alerts`,
-      masterKey: props.key,
-      enforceSSL: true,
-    });
-    props.key.addToResourcePolicy(cloudWatchAlarmsStatement());
-    this.opsTopic = topic;
+    const topics: sns.ITopic[] = [props.platformOpsTopic];
+    if (props.opsEmails?.length) {
+      this.opsTopic = new AlarmTopic(this, 'OpsTopic', {
+        displayName: `Switchboard ${tenant} operations alerts`,
+        key: props.key,
+        emails: props.opsEmails,
+      }).topic;
+      topics.unshift(this.opsTopic);
+    }
 
     const facade = new MonitoringFacade(this, 'Monitoring', {
       alarmFactoryDefaults: {
         alarmNamePrefix: `Switchboard-${tenant}`,
         actionsEnabled: true,
-        action: multipleActions(notifySns(topic, topic), notifySns(props.platformOpsTopic, props.platformOpsTopic)),
+        action: multipleActions(...topics.map((t) => notifySns(t, t))),
         useDefaultDedupeForError: false,
         useDefaultDedupeForLatency: false,
       },

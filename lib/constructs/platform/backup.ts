@@ -1,10 +1,19 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../compliance/acknowledge';
+import { deploymentUniqueSuffix } from '../unique-names';
+
+/**
+ * The tag that puts a DynamoDB table into the platform backup plan. One tag-based selection serves every
+ * tenant: AWS Backup limits the resource assignments (selections) of a plan, so one selection per tenant
+ * would stop the fleet growing (AWS Backup quotas:
+ * https://docs.aws.amazon.com/aws-backup/latest/devguide/aws-backup-limits.html).
+ */
+export const LEDGER_BACKUP_TAG = { key: 'switchboard:backup', value: 'ledger' } as const;
 
 /** Props of {@link PlatformBackup}. */
 export interface PlatformBackupProps {
@@ -18,8 +27,10 @@ export interface PlatformBackupProps {
 }
 
 /**
- * The AWS Backup vault, plan and service role shared by every tenant. Tenant stacks add their own
- * `BackupSelection` (it must live beside the table for the compliance rules to see it).
+ * The AWS Backup vault, plan, service role and the one selection shared by every tenant: DynamoDB tables of
+ * this account and region tagged {@link LEDGER_BACKUP_TAG}. Tenant stacks only tag their ledger. cdk-nag's
+ * DynamoDBInBackupPlan does not recognise a tag-based selection in another stack; the Switchboard rule
+ * `LedgerInBackupSelection` checks this selection instead.
  */
 export class PlatformBackup extends Construct {
   readonly plan: backup.IBackupPlan;
@@ -27,7 +38,10 @@ export class PlatformBackup extends Construct {
 
   constructor(scope: Construct, id: string, props: PlatformBackupProps) {
     super(scope, id);
+    const stack = Stack.of(this);
     const vault = new backup.BackupVault(this, 'Vault', {
+      // New with every stack: the retained vault of a deleted platform stack keeps its name.
+      backupVaultName: `switchboard-${deploymentUniqueSuffix()}`,
       encryptionKey: props.key,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -48,7 +62,7 @@ export class PlatformBackup extends Construct {
     );
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('backup.amazonaws.com'),
-      description: 'Switchboard: AWS Backup service role shared by every tenant backup selection',
+      description: 'Switchboard: AWS Backup service role of the tenant ledger selection',
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSBackupServiceRolePolicyForBackup')],
     });
     acknowledge(
@@ -74,6 +88,20 @@ export class PlatformBackup extends Construct {
         conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
       }),
     );
+    // Selected by tag: Resources and Conditions are ANDed (ListOfTags would be ORed with Resources).
+    new backup.CfnBackupSelection(this, 'Ledgers', {
+      backupPlanId: plan.backupPlanId,
+      backupSelection: {
+        selectionName: 'switchboard-tenant-ledgers',
+        iamRoleArn: role.roleArn,
+        resources: [`arn:${stack.partition}:dynamodb:${stack.region}:${stack.account}:table/*`],
+        conditions: {
+          StringEquals: [
+            { ConditionKey: `aws:ResourceTag/${LEDGER_BACKUP_TAG.key}`, ConditionValue: LEDGER_BACKUP_TAG.value },
+          ],
+        },
+      },
+    });
     this.plan = plan;
     this.role = role;
   }

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -23,6 +23,7 @@ import { REVIEW_EXECUTION_MARGIN_MINUTES, type TenantConfig } from '../../config
 import { TenantFunction } from '../functions/tenant-function';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import type { TenantData } from '../tenant-data/tenant-data';
+import { deploymentUniqueSuffix } from '../unique-names';
 
 /** Props of {@link TenantReview}. */
 export interface TenantReviewProps {
@@ -69,9 +70,10 @@ export class TenantReview extends Construct {
       dataRetentionDays: tenant.dataRetentionDays,
       executionTimeoutSeconds: Duration.minutes(esc.reviewTimeoutMinutes).plus(EXECUTION_MARGIN).toSeconds(),
     };
-    // The state machine's ARN from its fixed name (no reference to the resource: it invokes the steps
-    // function, whose role may start it again for hand-offs that failed — a reference would be a cycle).
-    const stateMachineName = `switchboard-${tenant.id}-review`;
+    // The state machine's ARN from its name (no reference to the resource: it invokes the steps function,
+    // whose role may start it again for hand-offs that failed — a reference would be a cycle). The name ends
+    // in a suffix new with every stack: a deleted state machine keeps its name while executions still run.
+    const stateMachineName = `switchboard-${tenant.id}-review-${deploymentUniqueSuffix()}`;
     const stateMachineArn = Stack.of(this).formatArn({
       service: 'states',
       resource: 'stateMachine',
@@ -96,6 +98,9 @@ export class TenantReview extends Construct {
       tenantId: tenant.id,
       handler: 'review-steps',
       purpose: 'review workflow steps',
+      calls: esc.webhookUrl
+        ? "AWS public service endpoints (DynamoDB, KMS, Step Functions, CloudWatch) with SigV4 and the tenant's review webhook on the internet (https only, the one URL of the tenant file, redirects not followed)"
+        : 'only AWS public service endpoints (DynamoDB, KMS, Step Functions, CloudWatch) with SigV4',
       key: data.key,
       sharedPolicies: props.sharedPolicies,
       environment,
@@ -106,6 +111,7 @@ export class TenantReview extends Construct {
       tenantId: tenant.id,
       handler: 'review-api',
       purpose: 'review API (list, show, decide, export)',
+      calls: 'only AWS public service endpoints (DynamoDB, KMS, Step Functions) with SigV4',
       key: data.key,
       sharedPolicies: props.sharedPolicies,
       environment,
@@ -146,7 +152,9 @@ export class TenantReview extends Construct {
     });
     data.grantKeyUse(role); // publish to the encrypted topic
     this.logGroup = new logs.LogGroup(this, 'WorkflowLogs', {
-      logGroupName: `/aws/vendedlogs/states/switchboard-${tenant.id}-review`,
+      // Vended-log groups need the /aws/vendedlogs/ prefix; retained, so unique per stack like the name above.
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
+      removalPolicy: RemovalPolicy.RETAIN,
       encryptionKey: data.key,
       retention,
     });

@@ -11,6 +11,7 @@ import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
 import { acknowledge, acknowledgeInRegulatedPacks, nagArnPrefix } from '../../compliance/acknowledge';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import { API_GATEWAY_LOG_GROUP_PREFIX } from '../platform/api-gateway-account';
+import { deploymentUniqueSuffix } from '../unique-names';
 import { toCdkJsonSchema } from './request-model';
 
 /** Props of {@link TenantApi}. */
@@ -60,8 +61,8 @@ const GATEWAY_RESPONSES: ReadonlyArray<{
   {
     type: apigw.ResponseType.BAD_REQUEST_BODY,
     code: 'invalid_request',
-    message:
-      'Request body does not match the inference request schema: send a JSON object with exactly one of \\"messages\\" or \\"prompt\\" and only documented fields',
+    // No route validates its body at the gateway (the handlers do, with field-by-field messages).
+    message: 'Invalid request body',
   },
   {
     type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
@@ -141,13 +142,12 @@ export class TenantApi extends Construct {
 
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      logGroupName: `${API_GATEWAY_LOG_GROUP_PREFIX}Access-Logs_switchboard-${props.tenantId}`,
+      // API Gateway's role writes only to API-Gateway-* groups; the suffix is new with every stack, so a
+      // redeploy after a delete does not collide with the retained group.
+      logGroupName: `${API_GATEWAY_LOG_GROUP_PREFIX}Access-Logs_switchboard-${props.tenantId}-${deploymentUniqueSuffix()}`,
       encryptionKey: props.key,
       retention,
       removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const certificate = new apigw.CfnClientCertificate(this, 'ClientCertificate', {
-      description: `Switchboard ${props.tenantId}: identifies API Gateway to integrations`,
     });
 
     const api = new apigw.RestApi(this, 'Api', {
@@ -167,7 +167,6 @@ export class TenantApi extends Construct {
         metricsEnabled: true,
         throttlingRateLimit: props.throttle.rateLimit,
         throttlingBurstLimit: props.throttle.burstLimit,
-        clientCertificateId: certificate.ref,
       },
     });
     // API Gateway would create the execution log group itself (unencrypted, kept forever): create it first.
@@ -199,6 +198,14 @@ export class TenantApi extends Construct {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
+    // The inference body is validated by the handler (the same zod schema the model is generated from), so
+    // callers on AWS get the documented field-by-field message; API Gateway's own body validation would answer
+    // first with one fixed text. The model stays attached as the route's documentation.
+    const parametersOnly = api.addRequestValidator('ParametersValidator', {
+      requestValidatorName: 'parameters-only',
+      validateRequestBody: false,
+      validateRequestParameters: true,
+    });
     const model = api.addModel('InferenceRequest', {
       modelName: 'InferenceRequest',
       contentType: 'application/json',
@@ -213,7 +220,7 @@ export class TenantApi extends Construct {
     const methods = [
       v1.addResource('inference').addMethod('POST', integration, {
         apiKeyRequired: true,
-        requestValidator: validator,
+        requestValidator: parametersOnly,
         requestModels: { 'application/json': model },
       }),
       v1
@@ -302,6 +309,11 @@ export class TenantApi extends Construct {
         'No Cognito user pool: the tenant API is machine-to-machine, authenticated by the per-tenant API key and usage plan, behind WAF.',
       );
     }
+    acknowledgeInRegulatedPacks(
+      api.deploymentStage,
+      'APIGWSSLEnabled',
+      'Every integration is a Lambda proxy integration: a client certificate only authenticates API Gateway to HTTP backends and is never presented to Lambda, so it would protect nothing, while costing one of the 60 client certificates a region allows per account (one per tenant would cap the fleet). Callers reach the API over TLS only.',
+    );
     acknowledgeInRegulatedPacks(
       api.deploymentStage,
       'APIGWCacheEnabledAndEncrypted',

@@ -1,22 +1,30 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as backup from 'aws-cdk-lib/aws-backup';
+import { Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
 import { REVIEW_GSI } from '../../../lambda/shared/review-schema';
-import { keyAdministrationStatement, logsServiceStatement } from '../key-policies';
+import { acknowledgeInPacks } from '../../compliance/acknowledge';
+import { keyAdministrationStatement, logsServiceStatement, serviceIntegrationStatements } from '../key-policies';
+import { LEDGER_BACKUP_TAG } from '../platform/backup';
 
 /** Props of {@link TenantData}. */
 export interface TenantDataProps {
   /** Tenant id (alias and descriptions). */
   readonly tenantId: string;
   /**
-   * Backup plan the ledger joins, with the role AWS Backup uses.
-   * @default - no AWS Backup selection (point-in-time recovery only)
+   * The role of the platform backup selection: the ledger is tagged into the platform's tag-based backup
+   * selection ({@link LEDGER_BACKUP_TAG}) and the key lets this role use it through DynamoDB and AWS Backup.
+   * @default - not in AWS Backup (point-in-time recovery only)
    */
-  readonly backup?: { readonly plan: backup.IBackupPlan; readonly role: iam.IRole };
+  readonly backupRole?: iam.IRole;
+  /**
+   * IAM roles (name with optional path) that may administer the key besides the CDK deploy role and the root
+   * user.
+   * @default - none
+   */
+  readonly keyAdminRoles?: readonly string[];
 }
 
 /** DynamoDB actions the inference path needs on the ledger (no scans, no deletes). */
@@ -27,9 +35,12 @@ const KEY_USE = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:Descr
 /**
  * A tenant's data plane: its customer-managed KMS key and its ledger table.
  *
- * The key policy gives the account root key administration only, no cryptographic use: only principals
- * granted through {@link grantKeyUse} (this tenant's roles) and CloudWatch Logs for this account's log
- * groups can use the key. Key and table are retained when the stack is deleted.
+ * The key policy gives administration to named administrators only (the deploy role, `keyAdminRoles`, the root
+ * user for break-glass); the account's principals may use the key only through DynamoDB (which is how
+ * CloudFormation creates the table and how IAM-authorized principals read it); direct cryptographic use is
+ * only for principals granted through {@link grantKeyUse} (this tenant's roles), CloudWatch Logs for this
+ * account's log groups, and the backup role through DynamoDB and AWS Backup. Key and table are retained when
+ * the stack is deleted.
  */
 export class TenantData extends Construct {
   readonly key: kms.IKey;
@@ -45,7 +56,13 @@ export class TenantData extends Construct {
       rotationPeriod: Duration.days(365),
       pendingWindow: Duration.days(30),
       removalPolicy: RemovalPolicy.RETAIN,
-      policy: new iam.PolicyDocument({ statements: [keyAdministrationStatement(), logsServiceStatement(this)] }),
+      policy: new iam.PolicyDocument({
+        statements: [
+          keyAdministrationStatement(this, props.keyAdminRoles),
+          logsServiceStatement(this),
+          ...serviceIntegrationStatements(this, 'dynamodb'),
+        ],
+      }),
     });
     const table = new dynamodb.Table(this, 'Ledger', {
       partitionKey: { name: LEDGER_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -65,18 +82,31 @@ export class TenantData extends Construct {
       sortKey: { name: REVIEW_GSI.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
-    if (props.backup) {
-      new backup.BackupSelection(this, 'Backup', {
-        backupPlan: props.backup.plan,
-        resources: [backup.BackupResource.fromDynamoDbTable(table)],
-        role: props.backup.role,
-        allowRestores: false,
-      });
-    }
     this.keyImpl = key;
-    // The shared backup role lives in the platform stack; the key policy alone authorizes it (adding to its
-    // IAM policy from here would make the platform stack depend on this one).
-    if (props.backup) this.allowKeyUseInKeyPolicy(props.backup.role);
+    if (props.backupRole) {
+      Tags.of(table).add(LEDGER_BACKUP_TAG.key, LEDGER_BACKUP_TAG.value);
+      // The shared backup role lives in the platform stack; the key policy alone authorizes it (adding to its
+      // IAM policy from here would make the platform stack depend on this one), and only through the services
+      // that back the table up.
+      const region = Stack.of(this).region;
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'BackupRoleUsesKeyThroughBackupServices',
+          principals: [props.backupRole],
+          actions: KEY_USE,
+          resources: ['*'],
+          conditions: {
+            StringEquals: { 'kms:ViaService': [`dynamodb.${region}.amazonaws.com`, `backup.${region}.amazonaws.com`] },
+          },
+        }),
+      );
+      acknowledgeInPacks(
+        table,
+        ['HIPAA.Security', 'NIST.800.53.R5'],
+        'DynamoDBInBackupPlan',
+        `The ledger is in the platform backup plan through its one tag-based selection (tag ${LEDGER_BACKUP_TAG.key}=${LEDGER_BACKUP_TAG.value}, one selection for every tenant because AWS Backup limits the selections of a plan); cdk-nag only recognises a selection in the table's own stack that names the table. Switchboard-LedgerInBackupSelection checks the real selection.`,
+      );
+    }
     this.key = key;
     this.table = table;
   }

@@ -1,8 +1,9 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { accountWideKeyUse } from '../../../lib/compliance/switchboard-checks';
+import { LEDGER_BACKUP_TAG } from '../../../lib/constructs/platform/backup';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
-import { synthSwitchboard } from '../../support/synth';
+import { repoPlatformConfig, synthSwitchboard } from '../../support/synth';
 import {
-  actionCovers,
   asArray,
   flatten,
   onlyResource,
@@ -34,15 +35,25 @@ describe('PlatformStack', () => {
       });
     });
 
-    it('gives the account root no encrypt, decrypt or data-key use', () => {
-      const root = statementsOf(props(onlyResource(raw, 'AWS::KMS::Key')[1]).KeyPolicy).filter((s) =>
-        /:root$/.test(flatten((s.Principal as { AWS?: unknown })?.AWS)),
+    it('gives the account no direct key use: administration by named principals, use only through services', () => {
+      const statements = statementsOf(props(onlyResource(raw, 'AWS::KMS::Key')[1]).KeyPolicy);
+      expect(statements.map((st) => accountWideKeyUse(st as unknown as Record<string, unknown>))).toEqual(
+        statements.map(() => undefined),
       );
-      expect(root.length).toBeGreaterThan(0);
-      for (const a of root.flatMap((s) => asArray(s.Action))) {
-        for (const crypto of ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'])
-          expect(actionCovers(a, crypto)).toBe(false);
-      }
+      const admin = statements.find((st) => asArray(st.Action).includes('kms:Put*'));
+      expect(Object.keys((admin!.Condition as { ArnEquals: object }).ArnEquals)).toEqual(['aws:PrincipalArn']);
+      // AWS Backup creates the vault (and its grants) with this key on behalf of CloudFormation.
+      const backupUse = statements.filter((st) =>
+        JSON.stringify(st.Condition ?? {}).includes('"kms:ViaService":"backup.us-east-1.amazonaws.com"'),
+      );
+      expect(backupUse.flatMap((st) => asArray(st.Action)).sort()).toEqual([
+        'kms:CreateGrant',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:Encrypt',
+        'kms:GenerateDataKey*',
+        'kms:ReEncrypt*',
+      ]);
     });
   });
 
@@ -84,10 +95,28 @@ describe('PlatformStack', () => {
       );
       for (const r of managed) expect(r.Statement.ManagedRuleGroupStatement!.VendorName).toBe('AWS');
       const rate = rules.filter((r) => r.Statement.RateBasedStatement);
-      expect(rate).toHaveLength(1);
+      expect(rate).toHaveLength(2);
+      // Per client: IP address and API key together, at the configured limit.
       expect(rate[0]).toMatchObject({
         Action: { Block: {} },
-        Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: expect.any(Number) } },
+        Statement: {
+          RateBasedStatement: {
+            AggregateKeyType: 'CUSTOM_KEYS',
+            CustomKeys: [{ IP: {} }, { Header: { Name: 'x-api-key' } }],
+            Limit: repoPlatformConfig().waf.requestsPer5MinPerClient,
+          },
+        },
+      });
+      // Without an API key: per IP address, stricter.
+      expect(rate[1]).toMatchObject({
+        Action: { Block: {} },
+        Statement: {
+          RateBasedStatement: {
+            AggregateKeyType: 'IP',
+            Limit: repoPlatformConfig().waf.unauthenticatedRequestsPer5MinPerIp,
+            ScopeDownStatement: { NotStatement: expect.any(Object) },
+          },
+        },
       });
       expect(new Set(rules.map((r) => r.Priority)).size).toBe(rules.length);
     });
@@ -105,7 +134,8 @@ describe('PlatformStack', () => {
       const groupId = dest[0]!.replace(/^.*log-group:<(.+)>$/, '$1');
       const group = raw.Resources[groupId]!;
       expect(group.Type).toBe('AWS::Logs::LogGroup');
-      expect(props(group).LogGroupName).toMatch(/^aws-waf-logs-/);
+      // The aws-waf-logs- prefix WAF requires, and a suffix new with every stack (the group is retained).
+      expect(flatten(props(group).LogGroupName)).toMatch(/^aws-waf-logs-switchboard-.*AWS::StackId/);
       expect(props(group).KmsKeyId).toEqual(keyArn());
       expect(props(group).RetentionInDays).toEqual(expect.any(Number));
     });
@@ -139,9 +169,36 @@ describe('PlatformStack', () => {
       const forRole = statements.filter((s) => flatten((s.Principal as { AWS?: unknown })?.AWS) === `<${roleId}.Arn>`);
       expect(forRole.flatMap((s) => asArray(s.Action))).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt']));
     });
+
+    it('selects every tenant ledger with one selection: DynamoDB tables of this account and region carrying the backup tag', () => {
+      const [planId] = onlyResource(raw, 'AWS::Backup::BackupPlan');
+      const [, selection] = onlyResource(raw, 'AWS::Backup::BackupSelection');
+      const sel = props(selection).BackupSelection as Record<string, unknown>;
+      expect(props(selection).BackupPlanId).toEqual({ 'Fn::GetAtt': [planId, 'BackupPlanId'] });
+      expect(asArray(sel.Resources as unknown[]).map(flatten)).toEqual([
+        'arn:<AWS::Partition>:dynamodb:us-east-1:<AWS::AccountId>:table/*',
+      ]);
+      // Conditions are ANDed with Resources (ListOfTags would be ORed with them and select every table).
+      expect(sel.ListOfTags).toBeUndefined();
+      expect(sel.Conditions).toEqual({
+        StringEquals: [
+          { ConditionKey: `aws:ResourceTag/${LEDGER_BACKUP_TAG.key}`, ConditionValue: LEDGER_BACKUP_TAG.value },
+        ],
+      });
+    });
   });
 
-  it('sets the account-wide API Gateway CloudWatch role, scoped to API-Gateway-* log groups', () => {
+  it('leaves the account-wide API Gateway CloudWatch role alone unless apiGatewayAccountRole is "manage"', () => {
+    expect(repoPlatformConfig().apiGatewayAccountRole).toBe('existing');
+    t.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+
+  it('with apiGatewayAccountRole "manage", sets the account-wide API Gateway CloudWatch role, scoped to API-Gateway-* log groups', () => {
+    const raw = synthSwitchboard({
+      only: 'acme',
+      compliance: false,
+      platform: { apiGatewayAccountRole: 'manage' },
+    }).template(PLATFORM_STACK_NAME) as unknown as TemplateLike;
     const [, account] = onlyResource(raw, 'AWS::ApiGateway::Account');
     const roleId = flatten(props(account).CloudWatchRoleArn).replace(/^<(.+)\.Arn>$/, '$1');
     const role = raw.Resources[roleId]!;

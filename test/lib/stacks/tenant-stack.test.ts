@@ -10,7 +10,9 @@ import {
   TENANT_CONFIG_ENV,
   TenantRuntimeConfigSchema,
 } from '../../../lambda/shared/tenant-runtime';
+import { accountWideKeyUse } from '../../../lib/compliance/switchboard-checks';
 import { toRuntimeConfig } from '../../../lib/config/tenant-schema';
+import { LEDGER_BACKUP_TAG } from '../../../lib/constructs/platform/backup';
 import { TENANT_TAGS, tenantStackName } from '../../../lib/stacks/tenant-stack';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { type Synthesized, synthSwitchboard } from '../../support/synth';
@@ -96,13 +98,24 @@ describe('TenantStack', () => {
       });
     });
 
-    it('gives the account root key administration but no encrypt, decrypt or data-key use', () => {
+    it('gives the account administration for named principals only, and key use only through DynamoDB', () => {
       const statements = statementsOf(props(resource(id, keyId(id))).KeyPolicy);
       const root = statements.filter((s) => /:root$/.test(flatten((s.Principal as { AWS?: unknown })?.AWS)));
-      expect(root).toHaveLength(1);
-      const actions = asArray(root[0]!.Action);
+      const admin = root.filter((s) => asArray(s.Action).includes('kms:Put*'));
+      expect(admin).toHaveLength(1);
+      const actions = asArray(admin[0]!.Action);
       expect(actions).toEqual(expect.arrayContaining(['kms:CreateAlias', 'kms:Put*', 'kms:ScheduleKeyDeletion']));
       for (const crypto of CRYPTO) expect(actions.filter((a) => actionCovers(a, crypto))).toEqual([]);
+      expect(Object.keys((admin[0]!.Condition as { ArnEquals: object }).ArnEquals)).toEqual(['aws:PrincipalArn']);
+      // Every other root statement is use through DynamoDB (how CloudFormation creates the table).
+      for (const s of root.filter((st) => st !== admin[0])) {
+        expect((s.Condition as { StringEquals: Record<string, unknown> }).StringEquals['kms:ViaService']).toBe(
+          'dynamodb.us-east-1.amazonaws.com',
+        );
+      }
+      expect(statements.map((s) => accountWideKeyUse(s as unknown as Record<string, unknown>))).toEqual(
+        statements.map(() => undefined),
+      );
     });
 
     it("lets the inference function's role encrypt, decrypt and generate data keys", () => {
@@ -138,12 +151,13 @@ describe('TenantStack', () => {
       });
     });
 
-    it('joins the platform backup plan', () => {
-      const [, sel] = onlyResource(raw[id]!, 'AWS::Backup::BackupSelection');
-      const p = props(sel) as { BackupPlanId: unknown; BackupSelection: { Resources: unknown[] } };
-      expect(p.BackupSelection.Resources.map(flatten)).toEqual([`<${tableId(id)}.Arn>`]);
-      const [planId] = onlyResource(raw.platform!, 'AWS::Backup::BackupPlan');
-      expect(flatten(p.BackupPlanId)).toBe(`<Import:${exportNameOf(raw.platform!, planId, 'BackupPlanId')}>`);
+    it('joins the platform backup plan through its tag (one selection in the platform stack selects it)', () => {
+      expect(raw[id]!.Resources[tableId(id)]!.Properties?.Tags).toEqual(
+        expect.arrayContaining([{ Key: LEDGER_BACKUP_TAG.key, Value: LEDGER_BACKUP_TAG.value }]),
+      );
+      expect(resourcesOfType(raw[id]!, 'AWS::Backup::BackupSelection')).toEqual([]);
+      const [, sel] = onlyResource(raw.platform!, 'AWS::Backup::BackupSelection');
+      expect(JSON.stringify(props(sel))).toContain(`aws:ResourceTag/${LEDGER_BACKUP_TAG.key}`);
     });
   });
 
@@ -193,21 +207,25 @@ describe('TenantStack', () => {
       });
     });
 
-    it('validates request body and parameters, and the inference route uses the validator and model', () => {
+    it('validates parameters at the gateway and leaves the inference body to the handler, so callers get its field-by-field message', () => {
       const t = tpl('globex');
-      t.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
-        ValidateRequestBody: true,
-        ValidateRequestParameters: true,
-      });
-      const [validatorId] = onlyResource(raw.globex!, 'AWS::ApiGateway::RequestValidator');
+      const validators = resourcesOfType(raw.globex!, 'AWS::ApiGateway::RequestValidator');
+      const bodyAndParams = validators.find(([, v]) => props(v).ValidateRequestBody === true)!;
+      const paramsOnly = validators.find(([, v]) => props(v).ValidateRequestBody === false)!;
+      expect(props(bodyAndParams[1]).ValidateRequestParameters).toBe(true);
+      expect(props(paramsOnly[1]).ValidateRequestParameters).toBe(true);
       const [modelId] = onlyResource(raw.globex!, 'AWS::ApiGateway::Model');
       t.hasResourceProperties('AWS::ApiGateway::Method', {
         HttpMethod: 'POST',
-        RequestValidatorId: { Ref: validatorId },
+        RequestValidatorId: { Ref: paramsOnly[0] },
         RequestModels: { 'application/json': { Ref: modelId } },
       });
+      // No route validates a body against a model at the gateway: API Gateway would answer first, with one
+      // fixed text instead of the documented message of the handler.
       for (const [, m] of resourcesOfType(raw.globex!, 'AWS::ApiGateway::Method')) {
-        expect(props(m).RequestValidatorId).toEqual({ Ref: validatorId });
+        const validator = validators.find(([vid]) => flatten(props(m).RequestValidatorId) === `<${vid}>`);
+        expect(validator).toBeDefined();
+        if (props(m).RequestModels) expect(props(validator![1]).ValidateRequestBody).toBe(false);
       }
     });
 
@@ -343,12 +361,17 @@ describe('TenantStack', () => {
         MemorySize: 1536,
         ReservedConcurrentExecutions: 50,
       });
-      // Without lambda settings in its file, initech takes the basic plan's.
+      // Without lambda settings in its file, initech takes the basic plan's: no reserved concurrency.
       tpl('initech').hasResourceProperties('AWS::Lambda::Function', {
         Timeout: 29,
         MemorySize: 512,
-        ReservedConcurrentExecutions: 5,
+        ReservedConcurrentExecutions: Match.absent(),
       });
+      // The review functions never reserve: they carry a few requests per review.
+      for (const [, fn] of resourcesOfType(raw.globex!, 'AWS::Lambda::Function')) {
+        if (!/review/i.test(String(props(fn).Description))) continue;
+        expect(props(fn).ReservedConcurrentExecutions).toBeUndefined();
+      }
     });
 
     it.each(TENANTS)('logs to its own log group encrypted with the tenant key, with a retention (%s)', (id) => {

@@ -1,5 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -73,13 +73,19 @@ describe('InferenceFunction', () => {
       t = Template.fromStack(built.stack);
     });
 
-    it('sets explicit memory, timeout, reserved concurrency and log retention', () => {
+    it('sets explicit memory, timeout and log retention, and reserves no concurrency unless asked', () => {
       t.hasResourceProperties('AWS::Lambda::Function', {
         MemorySize: 1024,
         Timeout: 29,
-        ReservedConcurrentExecutions: 10,
+        ReservedConcurrentExecutions: Match.absent(),
       });
       t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    });
+
+    it('reserves the concurrency it is given', () => {
+      Template.fromStack(build({ reservedConcurrency: 25 }).stack).hasResourceProperties('AWS::Lambda::Function', {
+        ReservedConcurrentExecutions: 25,
+      });
     });
 
     it('attaches the shared policies and creates no inline policy', () => {

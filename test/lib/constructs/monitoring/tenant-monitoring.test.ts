@@ -38,13 +38,18 @@ beforeAll(() => {
 const configOf = (id: string) => synth.built.configs.find((t) => t.id === id)!;
 const alarmsOf = (t: TemplateLike) => resourcesOfType(t, 'AWS::CloudWatch::Alarm');
 const compositesOf = (t: TemplateLike) => resourcesOfType(t, 'AWS::CloudWatch::CompositeAlarm');
-/** The tenant ops topic: the SNS topic that is not the function's dead-letter topic. */
-const opsTopicId = (t: TemplateLike) => {
+/** The tenant ops topic (tenants with ops contacts of their own), or `undefined`. */
+const opsTopicIdOrNone = (t: TemplateLike) => {
   const ids = resourcesOfType(t, 'AWS::SNS::Topic')
     .map(([id]) => id)
     .filter((id) => id.startsWith('MonitoringOpsTopic'));
-  expect(ids).toHaveLength(1);
-  return ids[0]!;
+  expect(ids.length).toBeLessThanOrEqual(1);
+  return ids[0];
+};
+const opsTopicId = (t: TemplateLike) => {
+  const id = opsTopicIdOrNone(t);
+  expect(id).toBeDefined();
+  return id!;
 };
 const platformTopicImport = () => {
   const [topicId] = onlyResource(raw.platform!, 'AWS::SNS::Topic');
@@ -54,30 +59,36 @@ const platformTopicImport = () => {
 };
 
 describe('TenantMonitoring in the Switchboard app', () => {
-  it.each(TENANTS)('sends every alarm, the composite included, to both ops topics on ALARM and OK (%s)', (id) => {
-    const t = raw[id]!;
-    const all = [...alarmsOf(t), ...compositesOf(t)];
-    expect(all.length).toBeGreaterThanOrEqual(17);
-    const expected = [`<${opsTopicId(t)}>`, platformTopicImport()].sort();
-    for (const [lid, a] of all) {
-      expect({
-        lid,
-        enabled: props(a).ActionsEnabled,
-        alarm: asArray(props(a).AlarmActions as unknown[])
-          .map(flatten)
-          .sort(),
-      }).toEqual({
-        lid,
-        enabled: true,
-        alarm: expected,
-      });
-      expect(
-        asArray(props(a).OKActions as unknown[])
-          .map(flatten)
-          .sort(),
-      ).toEqual(expected);
-    }
-  });
+  it.each(TENANTS)(
+    'sends every alarm, the composite included, to the platform topic and the tenant topic if any, on ALARM and OK (%s)',
+    (id) => {
+      const t = raw[id]!;
+      const all = [...alarmsOf(t), ...compositesOf(t)];
+      expect(all.length).toBeGreaterThanOrEqual(17);
+      // globex names ops contacts of its own; acme and initech take the platform's.
+      const own = opsTopicIdOrNone(t);
+      expect(own !== undefined).toBe(configOf(id).opsEmails.length > 0);
+      const expected = [...(own ? [`<${own}>`] : []), platformTopicImport()].sort();
+      for (const [lid, a] of all) {
+        expect({
+          lid,
+          enabled: props(a).ActionsEnabled,
+          alarm: asArray(props(a).AlarmActions as unknown[])
+            .map(flatten)
+            .sort(),
+        }).toEqual({
+          lid,
+          enabled: true,
+          alarm: expected,
+        });
+        expect(
+          asArray(props(a).OKActions as unknown[])
+            .map(flatten)
+            .sort(),
+        ).toEqual(expected);
+      }
+    },
+  );
 
   it.each(TENANTS)('sets a warning and a critical alarm at the thresholds of the tenant file (%s)', (id) => {
     const a = configOf(id).alarms;
@@ -160,22 +171,35 @@ describe('TenantMonitoring in the Switchboard app', () => {
     expect(props(composite).AlarmName).toBe(`Switchboard-${id}-Tenant-Unhealthy-Critical`);
   });
 
-  it.each(TENANTS)(
-    'encrypts the tenant ops topic with the tenant key, TLS only, usable by CloudWatch alarms (%s)',
-    (id) => {
-      const t = raw[id]!;
-      const [keyId, key] = onlyResource(t, 'AWS::KMS::Key');
-      expect(props(t.Resources[opsTopicId(t)]!).KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
-      Template.fromJSON(t as unknown as Record<string, unknown>).hasResourceProperties('AWS::SNS::TopicPolicy', {
-        Topics: [{ Ref: opsTopicId(t) }],
-      });
-      const cw = statementsOf(props(key).KeyPolicy).filter(
-        (s) => (s.Principal as { Service?: string })?.Service === 'cloudwatch.amazonaws.com',
-      );
-      expect(cw).toHaveLength(1);
-      expect(asArray(cw[0]!.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
-    },
-  );
+  it('encrypts the tenant ops topic with the tenant key, TLS only, lets CloudWatch alarms of this account publish, and subscribes the contacts (globex)', () => {
+    const t = raw.globex!;
+    const [keyId, key] = onlyResource(t, 'AWS::KMS::Key');
+    const topicId = opsTopicId(t);
+    expect(props(t.Resources[topicId]!).KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    const [, policy] = resourcesOfType(t, 'AWS::SNS::TopicPolicy').find(([, p]) =>
+      asArray(props(p).Topics as unknown[]).some((x) => flatten(x) === `<${topicId}>`),
+    )!;
+    const statements = statementsOf(props(policy).PolicyDocument);
+    expect(statements.find((s) => s.Effect === 'Deny')?.Condition).toEqual({
+      Bool: { 'aws:SecureTransport': 'false' },
+    });
+    const publish = statements.find(
+      (s) => (s.Principal as { Service?: string })?.Service === 'cloudwatch.amazonaws.com',
+    );
+    expect(publish?.Action).toBe('sns:Publish');
+    expect(
+      flatten((publish!.Condition as { StringEquals: Record<string, unknown> }).StringEquals['aws:SourceAccount']),
+    ).toBe('<AWS::AccountId>');
+    const cw = statementsOf(props(key).KeyPolicy).filter(
+      (s) => (s.Principal as { Service?: string })?.Service === 'cloudwatch.amazonaws.com',
+    );
+    expect(cw).toHaveLength(1);
+    expect(asArray(cw[0]!.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    const subscribed = resourcesOfType(t, 'AWS::SNS::Subscription')
+      .filter(([, sub]) => flatten(props(sub).TopicArn) === `<${topicId}>`)
+      .map(([, sub]) => props(sub).Endpoint);
+    expect(subscribed).toEqual([...configOf('globex').opsEmails]);
+  });
 
   it.each(TENANTS)("graphs Bedrock throttles of exactly the tenant's models and fallbacks (%s)", (id) => {
     const rc = toRuntimeConfig(configOf(id));

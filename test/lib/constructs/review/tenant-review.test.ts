@@ -137,7 +137,7 @@ describe.each(TENANTS)('review workflow (%s)', (id) => {
     // The steps function may start this state machine again (failed hand-offs), by its name, nothing else.
     const restart = allows(statementsOfRole(id, roleOfFunction(id, 'ReviewSteps')), 'states:StartExecution');
     expect(restart.flatMap((s) => asArray(s.Resource as unknown[]).map(flatten))).toEqual([
-      `arn:<AWS::Partition>:states:us-east-1:<AWS::AccountId>:stateMachine:${props(sm()[1]).StateMachineName}`,
+      `arn:<AWS::Partition>:states:us-east-1:<AWS::AccountId>:stateMachine:${flatten(props(sm()[1]).StateMachineName)}`,
     ]);
     // The inference function may start this state machine and nothing else.
     const start = allows(statementsOfRole(id, roleOfFunction(id, 'Inference')), 'states:StartExecution');

@@ -1,10 +1,10 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as backup from 'aws-cdk-lib/aws-backup';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ManagedPolicyRole } from '../../../../lib/constructs/iam/managed-policy-role';
+import { LEDGER_BACKUP_TAG } from '../../../../lib/constructs/platform/backup';
 import { TenantData } from '../../../../lib/constructs/tenant-data/tenant-data';
-import { asArray, flatten, statementsOf, testApp } from '../../template-utils';
+import { asArray, type CfnResourceJson, flatten, statementsOf, tagsOf, testApp } from '../../template-utils';
 
 function build(withBackup: boolean) {
   const stack = new Stack(testApp(), 'DataTest', { env: { region: 'eu-west-1' } });
@@ -13,7 +13,7 @@ function build(withBackup: boolean) {
     : undefined;
   const data = new TenantData(stack, 'Data', {
     tenantId: 'demo',
-    backup: backupRole ? { plan: backup.BackupPlan.daily35DayRetention(stack, 'Plan'), role: backupRole } : undefined,
+    backupRole,
   });
   return { stack, data };
 }
@@ -22,9 +22,13 @@ const keyPolicy = (t: Template) => {
   const [key] = Object.values(t.findResources('AWS::KMS::Key'));
   return statementsOf(key!.Properties.KeyPolicy);
 };
+/** `kms:ViaService` values of a statement (use only through those services). */
+const viaService = (s: { Condition?: unknown }) =>
+  asArray((s.Condition as { StringEquals?: Record<string, unknown> } | undefined)?.StringEquals?.['kms:ViaService']);
+/** Principals that may decrypt directly (not only through a service). */
 const principalsWithDecrypt = (t: Template) =>
   keyPolicy(t)
-    .filter((s) => asArray(s.Action).includes('kms:Decrypt'))
+    .filter((s) => asArray(s.Action).includes('kms:Decrypt') && viaService(s).length === 0)
     .map((s) => flatten((s.Principal as { AWS?: unknown }).AWS));
 
 describe('TenantData', () => {
@@ -43,23 +47,31 @@ describe('TenantData', () => {
     expect(flatten(arn)).toBe('arn:<AWS::Partition>:logs:eu-west-1:<AWS::AccountId>:log-group:*');
   });
 
-  it('without a backup plan creates no backup selection and names nobody in the key policy', () => {
+  it('without a backup role leaves the table out of AWS Backup and names nobody in the key policy', () => {
     const t = Template.fromStack(build(false).stack);
-    t.resourceCountIs('AWS::Backup::BackupSelection', 0);
+    const [table] = Object.values(t.findResources('AWS::DynamoDB::Table'));
+    expect(tagsOf(table as CfnResourceJson)[LEDGER_BACKUP_TAG.key]).toBeUndefined();
     expect(principalsWithDecrypt(t)).toEqual([]);
+    // The account (CloudFormation creating the table, principals with DynamoDB access) only through DynamoDB.
+    const throughServices = keyPolicy(t).filter((s) => viaService(s).length > 0);
+    expect(throughServices.flatMap(viaService).map(flatten)).toEqual([
+      'dynamodb.eu-west-1.amazonaws.com',
+      'dynamodb.eu-west-1.amazonaws.com',
+    ]);
   });
 
-  it('with a backup plan selects the table and lets the backup role use the key through the key policy', () => {
+  it('with a backup role tags the table into the platform selection and lets the role use the key only through DynamoDB and AWS Backup', () => {
     const t = Template.fromStack(build(true).stack);
-    const [tableId] = Object.keys(t.findResources('AWS::DynamoDB::Table'));
+    const [table] = Object.values(t.findResources('AWS::DynamoDB::Table'));
     const [roleId] = Object.keys(t.findResources('AWS::IAM::Role'));
-    t.hasResourceProperties('AWS::Backup::BackupSelection', {
-      BackupSelection: {
-        IamRoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] },
-        Resources: [{ 'Fn::GetAtt': [tableId, 'Arn'] }],
-      },
+    expect(tagsOf(table as CfnResourceJson)[LEDGER_BACKUP_TAG.key]).toBe(LEDGER_BACKUP_TAG.value);
+    // One selection in the platform stack selects every tagged ledger: none per tenant.
+    t.resourceCountIs('AWS::Backup::BackupSelection', 0);
+    const backupUse = keyPolicy(t).filter((s) => flatten((s.Principal as { AWS?: unknown }).AWS) === `<${roleId}.Arn>`);
+    expect(backupUse).toHaveLength(1);
+    expect((backupUse[0]!.Condition as { StringEquals: unknown }).StringEquals).toEqual({
+      'kms:ViaService': ['dynamodb.eu-west-1.amazonaws.com', 'backup.eu-west-1.amazonaws.com'],
     });
-    expect(principalsWithDecrypt(t)).toEqual([`<${roleId}.Arn>`]);
     // The backup role's own IAM policy is left alone (it lives in the platform stack in the app).
     t.resourceCountIs('AWS::IAM::Policy', 0);
   });

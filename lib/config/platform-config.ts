@@ -1,0 +1,116 @@
+/**
+ * The platform's own configuration: what is decided once per account and region rather than per tenant. It
+ * lives in `cdk.json` under the context key `switchboard` (so `-c`/`--context` and a team's own `cdk.json`
+ * can set it), is validated like a tenant file, and is read only by `bin/app.ts` (and the tests, from the
+ * same `cdk.json`).
+ */
+import { z } from 'zod';
+
+/** The context key in `cdk.json` that holds the platform configuration. */
+export const PLATFORM_CONTEXT_KEY = 'switchboard';
+
+/** IAM role name with an optional path (`KeyAdmins`, `security/KeyAdmins`), as in an IAM role ARN. */
+const ROLE_NAME = /^([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+/** What `cdk.json` → `context.switchboard` may hold. */
+export const PlatformFileSchema = z.strictObject({
+  opsEmails: z
+    .array(z.email())
+    .min(1)
+    .max(20)
+    .describe(
+      'Who receives platform alarms (subscribed to the platform ops topic), and every tenant alarm of tenants without opsEmails of their own',
+    ),
+  keyAdminRoles: z
+    .array(z.string().regex(ROLE_NAME, { message: 'must be an IAM role name, optionally with a path (a/b/Name)' }))
+    .max(10)
+    .optional()
+    .describe(
+      'IAM roles (name with optional path) that may administer every Switchboard KMS key, besides the CDK deploy role and the root user (break-glass)',
+    ),
+  apiGatewayAccountRole: z
+    .enum(['existing', 'manage'])
+    .optional()
+    .describe(
+      '"existing": the account already has an API Gateway CloudWatch role (aws apigateway get-account); "manage": the platform stack sets it (account-wide, replaces any other)',
+    ),
+  waf: z
+    .strictObject({
+      requestsPer5MinPerClient: z
+        .number()
+        .int()
+        .min(10)
+        .max(2_000_000_000)
+        .optional()
+        .describe('WAF rate limit per (client IP, API key) over 5 minutes; every tenant throttle must fit under it'),
+      unauthenticatedRequestsPer5MinPerIp: z
+        .number()
+        .int()
+        .min(10)
+        .max(2_000_000_000)
+        .optional()
+        .describe(
+          'WAF rate limit per client IP over 5 minutes for requests without an API key (review routes, probes)',
+        ),
+    })
+    .optional(),
+  quotas: z
+    .record(z.string(), z.number().int().positive())
+    .optional()
+    .describe('Raised AWS quotas of this account and region, by capacity-model quota id (defaults: AWS)'),
+});
+
+/** The platform configuration with defaults applied. */
+export interface PlatformConfig {
+  readonly opsEmails: readonly string[];
+  readonly keyAdminRoles: readonly string[];
+  readonly apiGatewayAccountRole: 'existing' | 'manage';
+  readonly waf: { readonly requestsPer5MinPerClient: number; readonly unauthenticatedRequestsPer5MinPerIp: number };
+  /** Raised quotas by capacity-model quota id (checked against the quota catalog by the capacity model). */
+  readonly quotas: Readonly<Record<string, number>>;
+}
+
+/** Defaults of the WAF rate rules. */
+export const WAF_DEFAULTS = { requestsPer5MinPerClient: 100_000, unauthenticatedRequestsPer5MinPerIp: 1_000 } as const;
+
+/** Thrown when the platform configuration is invalid (printed without a stack trace, like tenant files). */
+export class PlatformConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Invalid platform configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
+    );
+    this.name = 'PlatformConfigError';
+  }
+}
+
+const WHERE = `cdk.json context "${PLATFORM_CONTEXT_KEY}"`;
+
+/** Validates the `switchboard` context value and applies the defaults; throws {@link PlatformConfigError}. */
+export function resolvePlatformConfig(input: unknown): PlatformConfig {
+  if (input === undefined) {
+    throw new PlatformConfigError([
+      `${WHERE}: is missing; add {"opsEmails": ["<on-call address>"]} under "context" in cdk.json (see README, "Deploying to AWS")`,
+    ]);
+  }
+  const parsed = PlatformFileSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new PlatformConfigError(
+      parsed.error.issues.map((i) => `${WHERE}: ${i.path.map(String).join('.') || '(value)'}: ${i.message}`),
+    );
+  }
+  const p = parsed.data;
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const e of p.opsEmails) {
+    if (seen.has(e.toLowerCase())) problems.push(`${WHERE}: opsEmails: "${e}" is listed twice`);
+    seen.add(e.toLowerCase());
+  }
+  if (problems.length) throw new PlatformConfigError(problems);
+  return {
+    opsEmails: p.opsEmails,
+    keyAdminRoles: p.keyAdminRoles ?? [],
+    apiGatewayAccountRole: p.apiGatewayAccountRole ?? 'existing',
+    waf: { ...WAF_DEFAULTS, ...p.waf },
+    quotas: p.quotas ?? {},
+  };
+}
