@@ -21,7 +21,7 @@ import { type ComplianceReport, type PackResult, runPack } from '../../../lib/co
 import { SwitchboardChecks } from '../../../lib/compliance/switchboard-checks';
 import { keyAdministrationStatement } from '../../../lib/constructs/key-policies';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
-import { type Synthesized, synthSwitchboard } from '../../support/synth';
+import { REPO_ROOT, type Synthesized, synthSwitchboard } from '../../support/synth';
 
 const REASON = 'Test fixture: this finding is accepted here to check how acknowledgements are scoped.';
 const TENANT_STACKS = ['Switchboard-Tenant-acme', 'Switchboard-Tenant-globex', 'Switchboard-Tenant-initech'];
@@ -187,6 +187,25 @@ describe('compliance packs', () => {
     for (const f of result.findings) {
       expect(f.ruleId.startsWith(`${result.pack}-`)).toBe(true);
       expect(f.resources.every((r) => r.startsWith('NonCompliant/'))).toBe(true);
+    }
+  });
+
+  // The report links these instead of listing every rule checked; a pack added without its link fails here.
+  const CDK_NAG_RULES_ANCHORS: Record<string, string> = {
+    AwsSolutions: 'awssolutions',
+    'HIPAA.Security': 'hipaa-security',
+    'NIST.800.53.R5': 'nist-800-53-rev-5',
+    'PCI.DSS.321': 'pci-dss-321',
+    Serverless: 'serverless',
+  };
+  it.each(PACKS.map((p) => [p.name, p] as const))('%s links the documentation of its rules', (name, pack) => {
+    if (name.startsWith('Switchboard')) {
+      // Switchboard's own packs: the source file in this repository that defines the pack.
+      expect(pack.docs).toMatch(/^lib\/compliance\/[a-z0-9-]+\.ts$/);
+      expect(fs.readFileSync(path.join(REPO_ROOT, pack.docs), 'utf8')).toMatch(/extends NagPack/);
+    } else {
+      expect(CDK_NAG_RULES_ANCHORS[name]).toBeDefined();
+      expect(pack.docs).toBe(`https://github.com/cdklabs/cdk-nag/blob/main/RULES.md#${CDK_NAG_RULES_ANCHORS[name]}`);
     }
   });
 
