@@ -15,7 +15,8 @@ import {
 import { WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { PACKS } from './packs';
-import { buildComplianceReport, type ComplianceReport, renderComplianceMarkdown } from './report';
+import { renderComplianceMarkdown } from './render-markdown';
+import { buildComplianceReport, type ComplianceReport } from './report';
 
 /** File names of the report inside the cloud assembly (`cdk.out`). */
 export const REPORT_FILES = { markdown: 'compliance-report.md', json: 'compliance-report.json' } as const;

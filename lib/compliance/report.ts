@@ -1,7 +1,8 @@
 /**
  * Runs the compliance packs over each stack and builds the compliance report: per stack and pack, the
  * rules checked, the unacknowledged findings and every acknowledgement with its reason. Sorted
- * throughout, so two releases' reports diff cleanly.
+ * throughout, so two releases' reports diff cleanly. This is the JSON report; `render-markdown.ts` and
+ * `render-html.ts` present it to a reviewer.
  */
 import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import type { NagPack } from 'cdk-nag';
@@ -35,6 +36,8 @@ export interface StackResult {
 export interface ComplianceReport {
   readonly title: string;
   readonly packs: readonly string[];
+  /** Pack name → where its rules are documented: a URL, or a file path in this repository. */
+  readonly packDocs: Readonly<Record<string, string>>;
   readonly stacks: readonly StackResult[];
   readonly totals: { readonly findings: number; readonly acknowledged: number };
 }
@@ -117,59 +120,8 @@ export function buildComplianceReport(root: IConstruct): ComplianceReport {
   return {
     title: 'Switchboard compliance report',
     packs: PACKS.map((p) => p.name),
+    packDocs: Object.fromEntries(PACKS.map((p) => [p.name, p.docs])),
     stacks,
     totals: { findings, acknowledged },
   };
-}
-
-const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
-/** The report as Markdown for a security reviewer. */
-export function renderComplianceMarkdown(r: ComplianceReport): string {
-  const out: string[] = [
-    `# ${r.title}`,
-    '',
-    `Packs: ${r.packs.join(', ')}. Unacknowledged findings: **${r.totals.findings}**. Acknowledged findings: **${r.totals.acknowledged}**.`,
-    '',
-    'Every acknowledgement is scoped to the construct named in "acknowledged on" and its children only.',
-    '',
-    '## Summary',
-    '',
-    '| stack | resources | ' + r.packs.map((p) => `${p} (checked / findings / acknowledged)`).join(' | ') + ' |',
-    '|---|---|' + r.packs.map(() => '---').join('|') + '|',
-  ];
-  for (const s of r.stacks) {
-    out.push(
-      `| ${s.stack} | ${s.resources} | ` +
-        s.packs.map((p) => `${p.rulesChecked.length} / ${p.findings.length} / ${p.acknowledged.length}`).join(' | ') +
-        ' |',
-    );
-  }
-  for (const s of r.stacks) {
-    out.push('', `## ${s.stack}`, '');
-    for (const p of s.packs) {
-      out.push(`### ${p.pack}`, '', `Rules checked (${p.rulesChecked.length}): ${p.rulesChecked.join(', ')}`, '');
-      if (p.findings.length) {
-        out.push(
-          '**Unacknowledged findings**',
-          '',
-          '| rule | severity | resources | description |',
-          '|---|---|---|---|',
-        );
-        for (const f of p.findings) {
-          out.push(`| ${f.ruleId} | ${f.severity} | ${f.resources.join('<br>')} | ${esc(f.description)} |`);
-        }
-        out.push('');
-      } else {
-        out.push('Unacknowledged findings: none.', '');
-      }
-      if (p.acknowledged.length) {
-        out.push('| acknowledged rule | resource | acknowledged on | reason |', '|---|---|---|---|');
-        for (const a of p.acknowledged)
-          out.push(`| ${a.ruleId} | ${a.resource} | ${a.acknowledgedOn} | ${esc(a.reason)} |`);
-        out.push('');
-      }
-    }
-  }
-  return `${out.join('\n')}\n`;
 }

@@ -22,6 +22,7 @@ import { SwitchboardChecks } from '../../../lib/compliance/switchboard-checks';
 import { keyAdministrationStatement } from '../../../lib/constructs/key-policies';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { REPO_ROOT, type Synthesized, synthSwitchboard } from '../../support/synth';
+import { mdSection, mdTableRows } from './report-fixtures';
 
 const REASON = 'Test fixture: this finding is accepted here to check how acknowledgements are scoped.';
 const TENANT_STACKS = ['Switchboard-Tenant-acme', 'Switchboard-Tenant-globex', 'Switchboard-Tenant-initech'];
@@ -81,6 +82,56 @@ describe('compliance report of the Switchboard app', () => {
     for (const s of [PLATFORM_STACK_NAME, ...TENANT_STACKS]) expect(md).toContain(`## ${s}`);
     expect(md).toContain('Unacknowledged findings: **0**');
     expect(report).toEqual(JSON.parse(JSON.stringify(synth.built.compliance?.lastReport)));
+  });
+
+  it('shows per pack the count of rules checked and a link to the rules, never the rule lists (those are in the JSON)', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    const packRows = mdTableRows(mdSection(md, 'Packs'), 'pack');
+    expect(packRows).toHaveLength(PACKS.length);
+    PACKS.forEach((pack, i) => {
+      const count = packOf(TENANT_STACKS[0]!, pack.name).rulesChecked.length;
+      const docs = pack.docs.startsWith('https://') ? `<${pack.docs}>` : `[\`${pack.docs}\`](../${pack.docs})`;
+      expect(packRows[i]).toBe(`| ${pack.name} | ${count} | ${docs} |`);
+    });
+    expect(md).not.toContain('Rules checked (');
+    // No rule appears unless something was found or acknowledged under it.
+    const named = new Set(
+      report.stacks.flatMap((s) =>
+        s.packs.flatMap((p) => [...p.findings, ...p.acknowledged].map((f) => f.ruleId.replace(/\[.*$/, ''))),
+      ),
+    );
+    const quiet = [...new Set(report.stacks.flatMap((s) => s.packs.flatMap((p) => p.rulesChecked)))].filter(
+      (r) => !named.has(r),
+    );
+    expect(quiet.length).toBeGreaterThan(300);
+    expect(quiet.filter((r) => new RegExp(`${r.replace(/\./g, '\\.')}(?![A-Za-z0-9])`).test(md))).toEqual([]);
+  });
+
+  it('shows one acknowledgement row per reason in each stack, naming every rule and resource under it', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    for (const s of report.stacks) {
+      const acks = s.packs.flatMap((p) => p.acknowledged);
+      const reasons = [...new Set(acks.map((a) => a.reason))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const rows = mdTableRows(mdSection(md, s.stack), 'reason');
+      expect(rows).toHaveLength(reasons.length);
+      for (const a of acks) {
+        const row = rows[reasons.indexOf(a.reason)]!;
+        expect(row).toContain(`\`${a.ruleId}\``);
+        expect(row.split(`\`${a.resource}\``)).toHaveLength(2); // each resource once
+      }
+    }
+  });
+
+  it('opens with the acknowledgements by reason across the fleet: rules, number of findings, stacks', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    const all = report.stacks.flatMap((s) => s.packs.flatMap((p) => p.acknowledged));
+    const rows = mdTableRows(mdSection(md, 'Acknowledgements by reason'), 'reason');
+    expect(rows).toHaveLength(new Set(all.map((a) => a.reason)).size);
+    const counts = rows.map((r) => Number(r.split(' | ').at(-2)));
+    expect(counts.reduce((n, c) => n + c, 0)).toBe(report.totals.acknowledged);
+    expect(md.indexOf('## Acknowledgements by reason')).toBeLessThan(md.indexOf(`## ${PLATFORM_STACK_NAME}`));
+    // Far shorter than one row per acknowledged finding.
+    expect(rows.length).toBeLessThan(all.length / 4);
   });
 
   it('lists the stacks sorted by name, each checked against the six packs in order', () => {

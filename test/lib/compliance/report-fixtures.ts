@@ -1,0 +1,73 @@
+/** Hand-built compliance reports for rendering tests (no synth). */
+import type { AcknowledgedFinding, ComplianceReport, Finding } from '../../../lib/compliance/report';
+
+export const FIXTURE_PACKS = ['AwsSolutions', 'HIPAA.Security', 'Switchboard'] as const;
+
+export const FIXTURE_DOCS: Record<string, string> = {
+  AwsSolutions: 'https://github.com/cdklabs/cdk-nag/blob/main/RULES.md#awssolutions',
+  'HIPAA.Security': 'https://github.com/cdklabs/cdk-nag/blob/main/RULES.md#hipaa-security',
+  Switchboard: 'lib/compliance/switchboard-checks.ts',
+};
+
+export interface FixtureStack {
+  readonly acknowledged?: readonly AcknowledgedFinding[];
+  readonly findings?: readonly Finding[];
+}
+
+/** A report over `stacks` (in the given order); each finding goes to the pack its rule id starts with. */
+export function reportOf(
+  stacks: Record<string, FixtureStack>,
+  extra: Partial<ComplianceReport> = {},
+): ComplianceReport {
+  const packOf = (ruleId: string) => ruleId.slice(0, ruleId.indexOf('-'));
+  const built = Object.entries(stacks).map(([stack, s]) => ({
+    stack,
+    resources: 10,
+    packs: FIXTURE_PACKS.map((pack) => ({
+      pack,
+      rulesChecked: [`${pack}-RuleA`, `${pack}-RuleB`],
+      findings: (s.findings ?? []).filter((f) => packOf(f.ruleId) === pack),
+      acknowledged: (s.acknowledged ?? []).filter((a) => packOf(a.ruleId) === pack),
+    })),
+  }));
+  const count = (f: (s: FixtureStack) => number) => Object.values(stacks).reduce((n, s) => n + f(s), 0);
+  return {
+    title: 'Switchboard compliance report',
+    packs: [...FIXTURE_PACKS],
+    packDocs: FIXTURE_DOCS,
+    stacks: built,
+    totals: {
+      findings: count((s) => (s.findings ?? []).reduce((n, f) => n + f.resources.length, 0)),
+      acknowledged: count((s) => (s.acknowledged ?? []).length),
+    },
+    ...extra,
+  };
+}
+
+/** An acknowledgement made on the resource's L2 construct (`<path>/Resource` acknowledged on `<path>`). */
+export function ack(
+  ruleId: string,
+  construct: string,
+  reason: string,
+  acknowledgedOn = construct,
+): AcknowledgedFinding {
+  return { ruleId, resource: `${construct}/Resource`, acknowledgedOn, reason };
+}
+
+/** The lines of one `## <title>` section of a Markdown report (up to the next `## `). */
+export function mdSection(md: string, title: string): string[] {
+  const lines = md.split('\n');
+  const start = lines.indexOf(`## ${title}`);
+  if (start < 0) throw new Error(`no section ${title}`);
+  const end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
+  return lines.slice(start, end < 0 ? undefined : end);
+}
+
+/** The body rows of the first Markdown table in `lines` after a header row starting with `header`. */
+export function mdTableRows(lines: readonly string[], header: string): string[] {
+  const at = lines.findIndex((l) => l.startsWith(`| ${header}`));
+  if (at < 0) throw new Error(`no table "${header}"`);
+  const rows: string[] = [];
+  for (let i = at + 2; i < lines.length && lines[i]!.startsWith('|'); i++) rows.push(lines[i]!);
+  return rows;
+}
