@@ -16,10 +16,20 @@ import { WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { PACKS } from './packs';
 import { renderComplianceMarkdown } from './render-markdown';
-import { buildComplianceReport, type ComplianceReport } from './report';
+import { buildComplianceReport, type ComplianceReport, type PartialScope } from './report';
 
 /** File names of the report inside the cloud assembly (`cdk.out`). */
 export const REPORT_FILES = { markdown: 'compliance-report.md', json: 'compliance-report.json' } as const;
+
+/** Props of {@link CompliancePlugin}. */
+export interface CompliancePluginProps {
+  /**
+   * The app was built for one tenant only (`cdk synth -c tenant=<id>`): the report says it is partial, in its
+   * title, a warning line and the JSON (`partial: { only }`), since it replaces the fleet report in `cdk.out`.
+   * @default - a full report of the fleet
+   */
+  readonly partial?: PartialScope;
+}
 
 /** Validation plugin: checks and reports. Register with `Validations.of(app).addPlugins(...)`. */
 export class CompliancePlugin implements IPolicyValidationPlugin {
@@ -29,14 +39,20 @@ export class CompliancePlugin implements IPolicyValidationPlugin {
   /** The last report built (for tests and tools). */
   lastReport?: ComplianceReport;
 
-  constructor(private readonly app: IConstruct) {
+  private readonly partial?: PartialScope;
+
+  constructor(
+    private readonly app: IConstruct,
+    props: CompliancePluginProps = {},
+  ) {
+    this.partial = props.partial;
     // Keep acknowledgements visible in the templates themselves (Metadata.cdk_nag.rules_to_suppress).
     Aspects.of(app).add(new WriteNagSuppressionsToCloudFormationAspect());
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const root = context.appConstruct ?? this.app;
-    const report = buildComplianceReport(root);
+    const report = buildComplianceReport(root, { partial: this.partial });
     this.lastReport = report;
     const outdir = context.templatePaths[0] ? path.dirname(context.templatePaths[0]) : undefined;
     if (outdir) {

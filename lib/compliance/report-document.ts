@@ -205,7 +205,25 @@ function stackSection(s: StackResult, anchor: string): Section {
 export function complianceDocument(report: ComplianceReport): ReportDocument {
   const anchor = anchorMaker();
   const fleet = fleetAcknowledgementsByReason(report);
-  const intro: Block[] = [
+  const intro: Block[] = [];
+  if (report.partial) {
+    const only = report.partial.only;
+    intro.push({
+      kind: 'warning',
+      content: [
+        strong('Warning: partial report.'),
+        text(` A single-tenant synth (`),
+        code(`-c tenant=${only}`),
+        text(
+          `) wrote it, over any fleet report in this folder: it covers tenant ${only} and the platform stack only. `,
+        ),
+        text('The fleet report needs a full '),
+        code('cdk synth'),
+        text('.'),
+      ],
+    });
+  }
+  intro.push(
     {
       kind: 'paragraph',
       content: [
@@ -229,7 +247,7 @@ export function complianceDocument(report: ComplianceReport): ReportDocument {
         text('.'),
       ],
     },
-  ];
+  );
   const stackAnchors = new Map<string, string>();
   const sections: Section[] = [];
   sections.push({

@@ -33,8 +33,19 @@ export interface StackResult {
   readonly resources: number;
   readonly packs: readonly PackResult[];
 }
+/** What a partial report covers: one tenant's stack and the platform stack. */
+export interface PartialScope {
+  /** The tenant id of `cdk synth -c tenant=<id>`. */
+  readonly only: string;
+}
 export interface ComplianceReport {
+  /** Says "partial" when the report is. */
   readonly title: string;
+  /**
+   * `{ only }` when a single-tenant synth wrote the report (it covers that tenant and the platform stack only,
+   * and replaced the fleet report in the same folder); `false` for a full report of the fleet.
+   */
+  readonly partial: false | PartialScope;
   readonly packs: readonly string[];
   /** Pack name → where its rules are documented: a URL, or a file path in this repository. */
   readonly packDocs: Readonly<Record<string, string>>;
@@ -102,8 +113,23 @@ function stacksOf(root: IConstruct): Stack[] {
     .sort((a, b) => a.stackName.localeCompare(b.stackName));
 }
 
+/** Options of {@link buildComplianceReport}. */
+export interface ComplianceReportOptions {
+  /**
+   * The synth built one tenant only (`cdk synth -c tenant=<id>`): the report is marked partial.
+   * @default - a full report of the fleet
+   */
+  readonly partial?: PartialScope;
+}
+
+/** Title of a report: a partial one says what it covers. */
+export function reportTitle(partial: false | PartialScope): string {
+  const title = 'Switchboard compliance report';
+  return partial ? `${title} (partial: tenant ${partial.only} and the platform stack only)` : title;
+}
+
 /** Runs every pack over every stack under `root`. */
-export function buildComplianceReport(root: IConstruct): ComplianceReport {
+export function buildComplianceReport(root: IConstruct, options: ComplianceReportOptions = {}): ComplianceReport {
   const stacks: StackResult[] = stacksOf(root).map((stack) => ({
     stack: stack.stackName,
     resources: stack.node.findAll().filter((c) => CfnResource.isCfnResource(c) && Stack.of(c) === stack).length,
@@ -117,8 +143,10 @@ export function buildComplianceReport(root: IConstruct): ComplianceReport {
       acknowledged += p.acknowledged.length;
     }
   }
+  const partial = options.partial ? { only: options.partial.only } : false;
   return {
-    title: 'Switchboard compliance report',
+    title: reportTitle(partial),
+    partial,
     packs: PACKS.map((p) => p.name),
     packDocs: Object.fromEntries(PACKS.map((p) => [p.name, p.docs])),
     stacks,

@@ -134,6 +134,14 @@ describe('compliance report of the Switchboard app', () => {
     expect(rows.length).toBeLessThan(all.length / 4);
   });
 
+  it('is a full report: not marked partial in the JSON, the title or a warning', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    expect(report.partial).toBe(false);
+    expect(report.title).toBe('Switchboard compliance report');
+    expect(md.split('\n')[0]).toBe('# Switchboard compliance report');
+    expect(md).not.toMatch(/partial/i);
+  });
+
   it('lists the stacks sorted by name, each checked against the six packs in order', () => {
     const names = report.stacks.map((s) => s.stack);
     expect(names).toEqual([PLATFORM_STACK_NAME, ...TENANT_STACKS].sort());
@@ -222,6 +230,31 @@ describe('compliance report of the Switchboard app', () => {
       'NIST.800.53.R5-LambdaInsideVPC',
       'PCI.DSS.321-LambdaInsideVPC',
     ]);
+  });
+});
+
+describe('compliance report of a single-tenant synth (cdk synth -c tenant=acme)', () => {
+  let partial: Synthesized;
+  beforeAll(() => {
+    partial = synthSwitchboard({ only: 'acme' });
+  });
+  const read = (file: string) => fs.readFileSync(path.join(partial.outdir, file), 'utf8');
+
+  it('is marked partial in the JSON, naming the tenant', () => {
+    const json = JSON.parse(read(REPORT_FILES.json)) as ComplianceReport;
+    expect(json.partial).toEqual({ only: 'acme' });
+    expect(json.title).toBe('Switchboard compliance report (partial: tenant acme and the platform stack only)');
+    expect(json.stacks.map((s) => s.stack)).toEqual([PLATFORM_STACK_NAME, 'Switchboard-Tenant-acme']);
+  });
+
+  it('says so in the Markdown title and a warning line that the fleet report needs a full cdk synth', () => {
+    const lines = read(REPORT_FILES.markdown).split('\n');
+    expect(lines[0]).toBe('# Switchboard compliance report (partial: tenant acme and the platform stack only)');
+    const warning = lines.find((l) => l.startsWith('> **Warning: partial report.**'));
+    expect(warning).toContain('`-c tenant=acme`');
+    expect(warning).toContain('The fleet report needs a full `cdk synth`.');
+    // Before the figures a reader would otherwise take for the fleet's.
+    expect(lines.indexOf(warning!)).toBeLessThan(lines.findIndex((l) => l.startsWith('Packs:')));
   });
 });
 

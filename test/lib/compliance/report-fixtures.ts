@@ -1,5 +1,11 @@
 /** Hand-built compliance reports for rendering tests (no synth). */
-import type { AcknowledgedFinding, ComplianceReport, Finding } from '../../../lib/compliance/report';
+import {
+  type AcknowledgedFinding,
+  type ComplianceReport,
+  type Finding,
+  type PartialScope,
+  reportTitle,
+} from '../../../lib/compliance/report';
 
 export const FIXTURE_PACKS = ['AwsSolutions', 'HIPAA.Security', 'Switchboard'] as const;
 
@@ -17,7 +23,7 @@ export interface FixtureStack {
 /** A report over `stacks` (in the given order); each finding goes to the pack its rule id starts with. */
 export function reportOf(
   stacks: Record<string, FixtureStack>,
-  extra: Partial<ComplianceReport> = {},
+  options: { partial?: PartialScope } = {},
 ): ComplianceReport {
   const packOf = (ruleId: string) => ruleId.slice(0, ruleId.indexOf('-'));
   const built = Object.entries(stacks).map(([stack, s]) => ({
@@ -32,7 +38,8 @@ export function reportOf(
   }));
   const count = (f: (s: FixtureStack) => number) => Object.values(stacks).reduce((n, s) => n + f(s), 0);
   return {
-    title: 'Switchboard compliance report',
+    title: reportTitle(options.partial ?? false),
+    partial: options.partial ?? false,
     packs: [...FIXTURE_PACKS],
     packDocs: FIXTURE_DOCS,
     stacks: built,
@@ -40,7 +47,6 @@ export function reportOf(
       findings: count((s) => (s.findings ?? []).reduce((n, f) => n + f.resources.length, 0)),
       acknowledged: count((s) => (s.acknowledged ?? []).length),
     },
-    ...extra,
   };
 }
 
