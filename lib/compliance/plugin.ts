@@ -1,7 +1,7 @@
 /**
  * The compliance validation plugin: during every synth it runs the packs once per stack, writes
- * `compliance-report.md` and `compliance-report.json` into the cloud assembly folder, and fails the synth
- * on any unacknowledged finding (errors and warnings alike).
+ * `compliance-report.json`, `compliance-report.md` and `compliance-report.html` into the cloud assembly
+ * folder, and fails the synth on any unacknowledged finding (errors and warnings alike).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,11 +15,16 @@ import {
 import { WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { PACKS } from './packs';
+import { renderComplianceHtml } from './render-html';
 import { renderComplianceMarkdown } from './render-markdown';
 import { buildComplianceReport, type ComplianceReport, type PartialScope } from './report';
 
 /** File names of the report inside the cloud assembly (`cdk.out`). */
-export const REPORT_FILES = { markdown: 'compliance-report.md', json: 'compliance-report.json' } as const;
+export const REPORT_FILES = {
+  markdown: 'compliance-report.md',
+  json: 'compliance-report.json',
+  html: 'compliance-report.html',
+} as const;
 
 /** Props of {@link CompliancePlugin}. */
 export interface CompliancePluginProps {
@@ -58,6 +63,7 @@ export class CompliancePlugin implements IPolicyValidationPlugin {
     if (outdir) {
       fs.writeFileSync(path.join(outdir, REPORT_FILES.json), `${JSON.stringify(report, null, 2)}\n`);
       fs.writeFileSync(path.join(outdir, REPORT_FILES.markdown), renderComplianceMarkdown(report));
+      fs.writeFileSync(path.join(outdir, REPORT_FILES.html), renderComplianceHtml(report));
     }
     const violations: PolicyViolation[] = [];
     for (const s of report.stacks) {

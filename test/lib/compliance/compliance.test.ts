@@ -142,6 +142,21 @@ describe('compliance report of the Switchboard app', () => {
     expect(md).not.toMatch(/partial/i);
   });
 
+  it('is written as compliance-report.html too: one section per stack, each in the table of contents', () => {
+    const html = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.html), 'utf8');
+    expect(html).toContain('<h1>Switchboard compliance report</h1>');
+    expect(html).not.toMatch(/<script|<link|\bsrc=/i);
+    for (const s of report.stacks) {
+      const anchor = s.stack.toLowerCase();
+      expect(html).toContain(`<li><a href="#${anchor}">${s.stack}</a></li>`);
+      expect(html).toContain(`<section id="${anchor}">\n<h2>${s.stack}</h2>`);
+    }
+    expect(html.match(/<section id=/g)).toHaveLength(3 + report.stacks.length);
+    // Unacknowledged findings: 0, with every acknowledged finding behind a reason.
+    expect(html).toContain('Unacknowledged findings: <strong>0</strong>');
+    expect(html).toContain(`Acknowledged findings: <strong>${report.totals.acknowledged}</strong>`);
+  });
+
   it('lists the stacks sorted by name, each checked against the six packs in order', () => {
     const names = report.stacks.map((s) => s.stack);
     expect(names).toEqual([PLATFORM_STACK_NAME, ...TENANT_STACKS].sort());
@@ -255,6 +270,13 @@ describe('compliance report of a single-tenant synth (cdk synth -c tenant=acme)'
     expect(warning).toContain('The fleet report needs a full `cdk synth`.');
     // Before the figures a reader would otherwise take for the fleet's.
     expect(lines.indexOf(warning!)).toBeLessThan(lines.findIndex((l) => l.startsWith('Packs:')));
+  });
+
+  it('says so in the HTML title, heading and warning too', () => {
+    const html = read(REPORT_FILES.html);
+    const title = 'Switchboard compliance report (partial: tenant acme and the platform stack only)';
+    expect(html).toContain(`<title>${title}</title>`);
+    expect(html).toContain(`<h1>${title}</h1>\n<p class="warning" role="note"><strong>Warning: partial report.`);
   });
 });
 
