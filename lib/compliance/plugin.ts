@@ -14,6 +14,7 @@ import {
 } from 'aws-cdk-lib';
 import { WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import type { CapacityReport } from '../capacity/types';
 import { PACKS } from './packs';
 import { renderComplianceHtml } from './render-html';
 import { renderComplianceMarkdown } from './render-markdown';
@@ -34,6 +35,12 @@ export interface CompliancePluginProps {
    * @default - a full report of the fleet
    */
   readonly partial?: PartialScope;
+  /**
+   * The capacity model's report: written into the JSON as given and rendered in the Markdown and HTML
+   * (quotas, tenants that still fit per plan, idle cost per tenant).
+   * @default - no capacity section
+   */
+  readonly capacity?: CapacityReport;
 }
 
 /** Validation plugin: checks and reports. Register with `Validations.of(app).addPlugins(...)`. */
@@ -45,19 +52,21 @@ export class CompliancePlugin implements IPolicyValidationPlugin {
   lastReport?: ComplianceReport;
 
   private readonly partial?: PartialScope;
+  private readonly capacity?: CapacityReport;
 
   constructor(
     private readonly app: IConstruct,
     props: CompliancePluginProps = {},
   ) {
     this.partial = props.partial;
+    this.capacity = props.capacity;
     // Keep acknowledgements visible in the templates themselves (Metadata.cdk_nag.rules_to_suppress).
     Aspects.of(app).add(new WriteNagSuppressionsToCloudFormationAspect());
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const root = context.appConstruct ?? this.app;
-    const report = buildComplianceReport(root, { partial: this.partial });
+    const report = buildComplianceReport(root, { partial: this.partial, capacity: this.capacity });
     this.lastReport = report;
     const outdir = context.templatePaths[0] ? path.dirname(context.templatePaths[0]) : undefined;
     if (outdir) {

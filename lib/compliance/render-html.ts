@@ -5,8 +5,9 @@
  * escaped: reasons, construct paths and rule ids are text, never markup.
  */
 
+import type { Block, Inline, Inlines } from './document-model';
 import type { ComplianceReport } from './report';
-import { type Block, complianceDocument, type Inline, type Inlines } from './report-document';
+import { complianceDocument } from './report-document';
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = {
   '&': '&amp;',

@@ -4,8 +4,9 @@
  * and construct paths are code spans, shown verbatim.
  */
 
+import type { Block, Inline, Inlines } from './document-model';
 import type { ComplianceReport } from './report';
-import { type Block, complianceDocument, type Inline, type Inlines } from './report-document';
+import { complianceDocument } from './report-document';
 
 /** Backslash-escapes what Markdown would read as markup (CommonMark escapes any ASCII punctuation). */
 function mdText(s: string): string {

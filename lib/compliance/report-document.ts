@@ -4,76 +4,24 @@
  * written as Markdown and as HTML, so both files show the same content and each escapes in one place.
  *
  * What it shows: per pack the number of rules checked with a link to the pack's rule documentation (the
- * full rule lists stay in the JSON), unacknowledged findings, and acknowledgements grouped by reason, per
- * stack and fleet-wide.
+ * full rule lists stay in the JSON), unacknowledged findings, acknowledgements grouped by reason, per stack
+ * and fleet-wide, and the capacity model's report when there is one.
  */
 import { acknowledgementsOfStack, fleetAcknowledgementsByReason, groupByReason } from './acknowledgement-groups';
+import { capacitySection } from './capacity-section';
+import {
+  type Block,
+  BREAK,
+  code,
+  type Inline,
+  joined,
+  link,
+  type ReportDocument,
+  type Section,
+  strong,
+  text,
+} from './document-model';
 import type { ComplianceReport, StackResult } from './report';
-
-/** A run of text inside a paragraph or a table cell. */
-export type Inline =
-  | { readonly kind: 'text'; readonly text: string }
-  | { readonly kind: 'strong'; readonly text: string }
-  /** A rule id, construct path or file name: shown verbatim. */
-  | { readonly kind: 'code'; readonly text: string }
-  | { readonly kind: 'link'; readonly text: string; readonly href: string; readonly code?: boolean }
-  | { readonly kind: 'break' };
-
-/** The content of a paragraph or a table cell. */
-export type Inlines = readonly Inline[];
-
-export interface TableRow {
-  readonly cells: readonly Inlines[];
-  /** Something a reviewer must act on (a crossed quota): highlighted. */
-  readonly alert?: boolean;
-}
-
-export type Block =
-  | { readonly kind: 'heading'; readonly text: string }
-  | { readonly kind: 'paragraph'; readonly content: Inlines }
-  | { readonly kind: 'warning'; readonly content: Inlines }
-  | {
-      readonly kind: 'table';
-      readonly head: readonly Inlines[];
-      /** Indexes of the columns holding numbers (right-aligned). */
-      readonly numeric?: readonly number[];
-      readonly rows: readonly TableRow[];
-    }
-  | { readonly kind: 'list'; readonly items: readonly Inlines[] };
-
-/** A top-level section, with an anchor unique in the document (the HTML table of contents links it). */
-export interface Section {
-  readonly title: string;
-  readonly anchor: string;
-  readonly blocks: readonly Block[];
-}
-
-export interface ReportDocument {
-  readonly title: string;
-  /** Shown before the first section. */
-  readonly intro: readonly Block[];
-  readonly sections: readonly Section[];
-}
-
-export const text = (t: string): Inline => ({ kind: 'text', text: t });
-export const strong = (t: string): Inline => ({ kind: 'strong', text: t });
-export const code = (t: string): Inline => ({ kind: 'code', text: t });
-export const BREAK: Inline = { kind: 'break' };
-
-/**
- * A link, or plain text when `href` is neither http(s), an in-document anchor nor a relative path: links
- * come from data (the capacity model's sources), and a `javascript:` or `data:` link must not become live.
- */
-export function link(label: string, href: string, asCode = false): Inline {
-  const safe = /^https?:\/\//i.test(href) || href.startsWith('#') || !/^[^/?#]*:/.test(href);
-  if (!safe) return asCode ? code(label) : text(label);
-  return { kind: 'link', text: label, href, code: asCode };
-}
-
-/** `items` separated by `sep` (one inline list). */
-export function joined(items: readonly Inlines[], sep: Inline): Inline[] {
-  return items.flatMap((item, i) => (i === 0 ? [...item] : [sep, ...item]));
-}
 
 /**
  * Paths in this repository are linked relative to the report's folder: `cdk.out/` at the repository root
@@ -325,6 +273,7 @@ export function complianceDocument(report: ComplianceReport): ReportDocument {
         ]
       : [{ kind: 'paragraph', content: [text('None.')] }],
   });
+  if (report.capacity) sections.push(capacitySection(report.capacity, anchor('Capacity')));
   for (const s of report.stacks) sections.push(stackSection(s, stackAnchors.get(s.stack)!));
   return { title: report.title, intro, sections };
 }

@@ -7,6 +7,7 @@
 import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import type { NagPack } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import type { CapacityReport } from '../capacity/types';
 import { PACKS } from './packs';
 
 export interface Finding {
@@ -51,6 +52,8 @@ export interface ComplianceReport {
   readonly packDocs: Readonly<Record<string, string>>;
   readonly stacks: readonly StackResult[];
   readonly totals: { readonly findings: number; readonly acknowledged: number };
+  /** The capacity model's report, as given (absent when none was given). */
+  readonly capacity?: CapacityReport;
 }
 
 const ACK_KEY = Validations.ACKNOWLEDGED_RULES_METADATA_KEY;
@@ -120,6 +123,11 @@ export interface ComplianceReportOptions {
    * @default - a full report of the fleet
    */
   readonly partial?: PartialScope;
+  /**
+   * The capacity model's report: carried into the report as given and rendered in a capacity section.
+   * @default - no capacity section
+   */
+  readonly capacity?: CapacityReport;
 }
 
 /** Title of a report: a partial one says what it covers. */
@@ -151,5 +159,6 @@ export function buildComplianceReport(root: IConstruct, options: ComplianceRepor
     packDocs: Object.fromEntries(PACKS.map((p) => [p.name, p.docs])),
     stacks,
     totals: { findings, acknowledged },
+    ...(options.capacity ? { capacity: options.capacity } : {}),
   };
 }

@@ -22,7 +22,7 @@ import { SwitchboardChecks } from '../../../lib/compliance/switchboard-checks';
 import { keyAdministrationStatement } from '../../../lib/constructs/key-policies';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { REPO_ROOT, type Synthesized, synthSwitchboard } from '../../support/synth';
-import { mdSection, mdTableRows } from './report-fixtures';
+import { CAPACITY, mdSection, mdTableRows } from './report-fixtures';
 
 const REASON = 'Test fixture: this finding is accepted here to check how acknowledgements are scoped.';
 const TENANT_STACKS = ['Switchboard-Tenant-acme', 'Switchboard-Tenant-globex', 'Switchboard-Tenant-initech'];
@@ -132,6 +132,12 @@ describe('compliance report of the Switchboard app', () => {
     expect(md.indexOf('## Acknowledgements by reason')).toBeLessThan(md.indexOf(`## ${PLATFORM_STACK_NAME}`));
     // Far shorter than one row per acknowledged finding.
     expect(rows.length).toBeLessThan(all.length / 4);
+  });
+
+  it('has no capacity section when no capacity report was given', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    expect(report).not.toHaveProperty('capacity');
+    expect(md).not.toContain('## Capacity');
   });
 
   it('is a full report: not marked partial in the JSON, the title or a warning', () => {
@@ -489,6 +495,20 @@ describe('CompliancePlugin', () => {
     expect(validation).toContain('Leaky/Table/Resource');
     const written = JSON.parse(fs.readFileSync(path.join(outdir, REPORT_FILES.json), 'utf8')) as ComplianceReport;
     expect(written.totals.findings).toBeGreaterThan(0);
+  });
+
+  it('writes a capacity report given to it into the JSON as given, and renders it in Markdown and HTML', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-compliance-'));
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    Validations.of(app).addPlugins(new CompliancePlugin(app, { capacity: CAPACITY }));
+    new Stack(app, 'Empty');
+    quietly(() => app.synth());
+    const written = JSON.parse(fs.readFileSync(path.join(outdir, REPORT_FILES.json), 'utf8')) as ComplianceReport;
+    expect(written.capacity).toEqual(CAPACITY);
+    const md = fs.readFileSync(path.join(outdir, REPORT_FILES.markdown), 'utf8');
+    expect(md).toContain('| Concurrent executions<br>`lambda.concurrentExecutions` | Lambda | runtime | 1200 | 1000 |');
+    const html = fs.readFileSync(path.join(outdir, REPORT_FILES.html), 'utf8');
+    expect(html).toContain('<tr class="alert"><td>Concurrent executions<br><code>lambda.concurrentExecutions</code>');
   });
 
   it('lets the synth through once the only finding is acknowledged, and reports the acknowledgement', () => {

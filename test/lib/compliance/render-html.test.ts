@@ -1,6 +1,6 @@
 import { escapeHtml, renderComplianceHtml } from '../../../lib/compliance/render-html';
 import type { ComplianceReport } from '../../../lib/compliance/report';
-import { ack, reportOf } from './report-fixtures';
+import { ack, CAPACITY, reportOf } from './report-fixtures';
 
 const REASON = 'Test fixture: this finding is accepted here to check how acknowledgements are grouped.';
 
@@ -136,5 +136,54 @@ describe('renderComplianceHtml', () => {
     expect(html).toMatch(
       /<p class="warning" role="note"><strong>Warning: partial report\.<\/strong>.*The fleet report needs a full <code>cdk synth<\/code>\.<\/p>/,
     );
+  });
+});
+
+describe('renderComplianceHtml: capacity section', () => {
+  const html = renderComplianceHtml(reportOf({ S: {} }, { capacity: CAPACITY }));
+
+  it('is a section of its own in the table of contents, with the quota, plan and idle cost tables', () => {
+    expect(html).toContain('<li><a href="#capacity">Capacity</a></li>');
+    const section = sectionOf(html, 'capacity');
+    for (const h of [
+      'Quotas',
+      'Tenants that still fit per plan',
+      'Idle cost per tenant (USD a month)',
+      'Price sources',
+    ]) {
+      expect(section).toContain(`<h3>${h}</h3>`);
+    }
+    expect(section).toContain('<tr><td>basic</td><td class="num">no deploy-time limit</td><td>—</td></tr>');
+    expect(section).toContain(
+      '<tr><td>acme</td><td>standard</td><td class="num">1.40</td><td>KMS key: 1 × 1.00 = 1.00<br>CloudWatch alarms: 4 × 0.10 = 0.40</td></tr>',
+    );
+    expect(section).toContain(
+      '<li><a href="https://aws.amazon.com/kms/pricing/">aws.amazon.com/kms/pricing/</a>, read 2025-06-01</li>',
+    );
+  });
+
+  it('highlights a crossed quota and names the tenants that pushed it over', () => {
+    const rows = sectionOf(html, 'capacity')
+      .split('\n')
+      .filter((l) => l.includes('<td>Lambda</td>'));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(
+      /^<tr class="alert"><td>Concurrent executions<br><code>lambda\.concurrentExecutions<\/code><\/td>/,
+    );
+    expect(rows[0]).toContain(
+      '<td class="num">1200</td><td class="num">1000</td><td>cdk.json</td><td class="num">-200</td><td><strong>yes</strong></td><td>globex, initech</td>',
+    );
+    expect(html).toMatch(/<tr><td>Regional APIs per account per Region<br>.*<td>no<\/td><td>—<\/td>/);
+    // A plan with no room left is highlighted too.
+    expect(html).toContain('<tr class="alert"><td>premium</td><td class="num">0</td>');
+  });
+
+  it('links only http(s) sources: another scheme from the data is shown as text', () => {
+    const [q] = CAPACITY.quotas;
+    const capacity = { ...CAPACITY, quotas: [{ ...q!, source: { url: 'javascript:alert(1)', readOn: '2025-06-02' } }] };
+    const page = renderComplianceHtml(reportOf({ S: {} }, { capacity }));
+    expect(page).not.toContain('href="javascript:');
+    expect(page).toContain('<td>javascript:alert(1), read 2025-06-02</td>');
+    assertBalanced(page);
   });
 });

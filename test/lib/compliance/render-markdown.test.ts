@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { acknowledge } from '../../../lib/compliance/acknowledge';
 import { renderComplianceMarkdown } from '../../../lib/compliance/render-markdown';
 import { buildComplianceReport } from '../../../lib/compliance/report';
-import { ack, mdSection, mdTableRows, reportOf } from './report-fixtures';
+import { ack, CAPACITY, mdSection, mdTableRows, reportOf } from './report-fixtures';
 
 const REASON = 'Test fixture: this finding is accepted here to check how acknowledgements are grouped.';
 const OTHER = 'Another reason, long enough for acknowledge(), shared by rules of two different packs.';
@@ -134,5 +134,57 @@ describe('renderComplianceMarkdown', () => {
     const section = mdSection(md, 'S');
     expect(section).toContain('### Unacknowledged findings: 2');
     expect(mdTableRows(section, 'rule')).toEqual(['| `AwsSolutions-RuleA` | error | `S/A`<br>`S/B` | Bad thing. |']);
+  });
+});
+
+describe('renderComplianceMarkdown: capacity section', () => {
+  const md = renderComplianceMarkdown(reportOf({ S: {} }, { capacity: CAPACITY }));
+  const section = mdSection(md, 'Capacity');
+
+  it('is there only when the report carries a capacity report, before the stacks', () => {
+    expect(renderComplianceMarkdown(reportOf({ S: {} }))).not.toContain('## Capacity');
+    expect(md.indexOf('\n## Capacity\n')).toBeLessThan(md.indexOf('\n## S\n'));
+    expect(section).toContain(
+      'Tenants: 3 (premium 1, standard 2). Quotas: 2, **1 crossed** (0 deploy-time, 1 runtime).',
+    );
+  });
+
+  it('shows each quota against its limit with its source, and a crossed one with the tenants that pushed it over', () => {
+    expect(mdTableRows(section, 'quota')).toEqual([
+      '| Regional APIs per account per Region<br>`apigateway.regionalRestApis` | API Gateway | deploy | 3 | 600 | ' +
+        'AWS default | 597 | no | — | ' +
+        '[docs.aws.amazon.com](https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html), read 2025-06-02 |',
+      '| Concurrent executions<br>`lambda.concurrentExecutions` | Lambda | runtime | 1200 | 1000 | ' +
+        'cdk.json | -200 | **yes** | globex, initech | ' +
+        '[docs.aws.amazon.com](https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), read 2025-06-02 |',
+    ]);
+  });
+
+  it('shows how many more tenants of each plan fit and the quota that stops them first', () => {
+    expect(mdTableRows(section, 'plan')).toEqual([
+      '| premium | 0 | Concurrent executions<br>`lambda.concurrentExecutions` |',
+      '| standard | 597 | Regional APIs per account per Region<br>`apigateway.regionalRestApis` |',
+      '| basic | no deploy-time limit | — |',
+    ]);
+  });
+
+  it('shows the idle cost of each tenant with its items, and the price sources', () => {
+    expect(section).toContain('### Idle cost per tenant (USD a month)');
+    expect(mdTableRows(section, 'tenant')).toEqual([
+      '| acme | standard | 1.40 | KMS key: 1 × 1.00 = 1.00<br>CloudWatch alarms: 4 × 0.10 = 0.40 |',
+      '| globex | premium | 2.0000004 | KMS key: 2 × 1.00 = 2.00<br>Lambda requests: 2 × 0.0000002 = 0.0000004 |',
+    ]);
+    expect(section).toContain('- [aws.amazon.com/kms/pricing/](https://aws.amazon.com/kms/pricing/), read 2025-06-01');
+    expect(section).toContain(
+      '- [aws.amazon.com/cloudwatch/pricing/](https://aws.amazon.com/cloudwatch/pricing/), read 2025-06-01',
+    );
+  });
+
+  it('warns when the capacity figures count only some tenant files', () => {
+    const partial = renderComplianceMarkdown(reportOf({ S: {} }, { capacity: { ...CAPACITY, partial: true } }));
+    expect(mdSection(partial, 'Capacity')).toContain(
+      "> **Partial capacity figures.** Only some tenant files were read: the use below is not the fleet's.",
+    );
+    expect(section.join('\n')).not.toContain('Partial capacity figures');
   });
 });

@@ -1,4 +1,5 @@
-/** Hand-built compliance reports for rendering tests (no synth). */
+/** Hand-built compliance and capacity reports for rendering tests (no synth). */
+import type { CapacityReport } from '../../../lib/capacity/types';
 import {
   type AcknowledgedFinding,
   type ComplianceReport,
@@ -23,7 +24,7 @@ export interface FixtureStack {
 /** A report over `stacks` (in the given order); each finding goes to the pack its rule id starts with. */
 export function reportOf(
   stacks: Record<string, FixtureStack>,
-  options: { partial?: PartialScope } = {},
+  options: { partial?: PartialScope; capacity?: CapacityReport } = {},
 ): ComplianceReport {
   const packOf = (ruleId: string) => ruleId.slice(0, ruleId.indexOf('-'));
   const built = Object.entries(stacks).map(([stack, s]) => ({
@@ -47,6 +48,7 @@ export function reportOf(
       findings: count((s) => (s.findings ?? []).reduce((n, f) => n + f.resources.length, 0)),
       acknowledged: count((s) => (s.acknowledged ?? []).length),
     },
+    ...(options.capacity ? { capacity: options.capacity } : {}),
   };
 }
 
@@ -77,3 +79,73 @@ export function mdTableRows(lines: readonly string[], header: string): string[] 
   for (let i = at + 2; i < lines.length && lines[i]!.startsWith('|'); i++) rows.push(lines[i]!);
   return rows;
 }
+
+/** A capacity report as the capacity model writes it: one quota crossed (Lambda concurrency), one not. */
+export const CAPACITY: CapacityReport = {
+  partial: false,
+  tenants: { total: 3, byPlan: { standard: 2, premium: 1 } },
+  quotas: [
+    {
+      id: 'apigateway.regionalRestApis',
+      name: 'Regional APIs per account per Region',
+      service: 'API Gateway',
+      kind: 'deploy',
+      used: 3,
+      limit: 600,
+      limitFrom: 'aws-default',
+      headroom: 597,
+      crossed: false,
+      pushedOverBy: [],
+      perTenant: { standard: 1, premium: 1 },
+      source: { url: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html', readOn: '2025-06-02' },
+      counting: 'One REST API per tenant.',
+    },
+    {
+      id: 'lambda.concurrentExecutions',
+      name: 'Concurrent executions',
+      service: 'Lambda',
+      kind: 'runtime',
+      used: 1200,
+      limit: 1000,
+      limitFrom: 'cdk.json',
+      headroom: -200,
+      crossed: true,
+      pushedOverBy: ['globex', 'initech'],
+      perTenant: { standard: 300, premium: 600 },
+      source: { url: 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html', readOn: '2025-06-02' },
+      counting: 'Reserved concurrency of every tenant function at its plan peak.',
+    },
+  ],
+  headroomByPlan: [
+    { plan: 'premium', moreTenants: 0, firstCeiling: 'lambda.concurrentExecutions' },
+    { plan: 'standard', moreTenants: 597, firstCeiling: 'apigateway.regionalRestApis' },
+    { plan: 'basic', moreTenants: null, firstCeiling: null },
+  ],
+  idleCost: {
+    currency: 'USD',
+    priceSources: [
+      { url: 'https://aws.amazon.com/kms/pricing/', readOn: '2025-06-01' },
+      { url: 'https://aws.amazon.com/cloudwatch/pricing/', readOn: '2025-06-01' },
+    ],
+    tenants: [
+      {
+        tenant: 'acme',
+        plan: 'standard',
+        monthlyUsd: 1.4,
+        items: [
+          { item: 'KMS key', quantity: 1, unitUsd: 1, usd: 1 },
+          { item: 'CloudWatch alarms', quantity: 4, unitUsd: 0.1, usd: 0.4 },
+        ],
+      },
+      {
+        tenant: 'globex',
+        plan: 'premium',
+        monthlyUsd: 2.0000004,
+        items: [
+          { item: 'KMS key', quantity: 2, unitUsd: 1, usd: 2 },
+          { item: 'Lambda requests', quantity: 2, unitUsd: 0.0000002, usd: 0.0000004 },
+        ],
+      },
+    ],
+  },
+};
