@@ -4,7 +4,7 @@
  * fleet-wide. Everything is sorted by plain code-unit order, independent of the order findings were
  * reported in and of the machine's locale, so two releases' reports diff cleanly.
  */
-import type { AcknowledgedFinding, ComplianceReport } from './report';
+import type { AcknowledgedFinding, ComplianceReport, StackResult } from './report';
 
 /** A resource under one reason. */
 export interface AcknowledgedResource {
@@ -78,7 +78,7 @@ export function groupByReason(acknowledged: readonly AcknowledgedFinding[]): Rea
 }
 
 /** Every acknowledgement of one stack, all packs together. */
-export function acknowledgementsOfStack(stack: ComplianceReport['stacks'][number]): AcknowledgedFinding[] {
+export function acknowledgementsOfStack(stack: StackResult): AcknowledgedFinding[] {
   return stack.packs.flatMap((p) => p.acknowledged);
 }
 

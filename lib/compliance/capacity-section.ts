@@ -4,6 +4,7 @@
  * plan fit, and what an idle tenant costs a month, with the sources of limits and prices.
  */
 import type { CapacityReport, QuotaUse, Source } from '../capacity/types';
+import { byCodeUnit } from './acknowledgement-groups';
 import {
   type Block,
   BREAK,
@@ -39,7 +40,6 @@ function sourceLink(s: Source, withPath = false): Inlines {
   return [link(label, s.url), text(`, read ${s.readOn}`)];
 }
 
-const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const dash: Inlines = [text('—')];
 
 function quotaTable(c: CapacityReport): Block {

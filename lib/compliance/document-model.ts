@@ -16,12 +16,14 @@ export type Inline =
 /** The content of a paragraph or a table cell. */
 export type Inlines = readonly Inline[];
 
+/** A table row. */
 export interface TableRow {
   readonly cells: readonly Inlines[];
   /** Something a reviewer must act on (a crossed quota): highlighted. */
   readonly alert?: boolean;
 }
 
+/** A block of a section: a sub-heading, a paragraph, a warning, a table or a bulleted list. */
 export type Block =
   | { readonly kind: 'heading'; readonly text: string }
   | { readonly kind: 'paragraph'; readonly content: Inlines }
@@ -42,6 +44,7 @@ export interface Section {
   readonly blocks: readonly Block[];
 }
 
+/** The whole report: a title, an introduction and the sections (each a table-of-contents entry). */
 export interface ReportDocument {
   readonly title: string;
   /** Shown before the first section. */
@@ -49,9 +52,13 @@ export interface ReportDocument {
   readonly sections: readonly Section[];
 }
 
+/** Plain text. */
 export const text = (t: string): Inline => ({ kind: 'text', text: t });
+/** Text a reader must not miss (a total, a crossed quota). */
 export const strong = (t: string): Inline => ({ kind: 'strong', text: t });
+/** Verbatim text: a rule id, a construct path, a file name. */
 export const code = (t: string): Inline => ({ kind: 'code', text: t });
+/** A line break inside a table cell. */
 export const BREAK: Inline = { kind: 'break' };
 
 /**

@@ -39,6 +39,7 @@ export interface PartialScope {
   /** The tenant id of `cdk synth -c tenant=<id>`. */
   readonly only: string;
 }
+/** The compliance report of one synth, as written to `compliance-report.json`. */
 export interface ComplianceReport {
   /** Says "partial" when the report is. */
   readonly title: string;
