@@ -69,7 +69,8 @@ export function buildSwitchboard(app: App, opts: SwitchboardOptions): Switchboar
   }
   let compliance: CompliancePlugin | undefined;
   if (opts.compliance ?? true) {
-    compliance = new CompliancePlugin(app);
+    // A single-tenant synth writes its report where the fleet's was: mark it, so nobody reads it as the fleet's.
+    compliance = new CompliancePlugin(app, { partial: opts.only ? { only: opts.only } : undefined });
     Validations.of(app).addPlugins(compliance);
   }
   return { platform, tenants, configs, compliance };

@@ -1,7 +1,7 @@
 /**
  * The compliance validation plugin: during every synth it runs the packs once per stack, writes
- * `compliance-report.md` and `compliance-report.json` into the cloud assembly folder, and fails the synth
- * on any unacknowledged finding (errors and warnings alike).
+ * `compliance-report.json`, `compliance-report.md` and `compliance-report.html` into the cloud assembly
+ * folder, and fails the synth on any unacknowledged finding (errors and warnings alike).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,11 +14,34 @@ import {
 } from 'aws-cdk-lib';
 import { WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import type { CapacityReport } from '../capacity/types';
 import { PACKS } from './packs';
-import { buildComplianceReport, type ComplianceReport, renderComplianceMarkdown } from './report';
+import { renderComplianceHtml } from './render-html';
+import { renderComplianceMarkdown } from './render-markdown';
+import { buildComplianceReport, type ComplianceReport, type PartialScope } from './report';
 
 /** File names of the report inside the cloud assembly (`cdk.out`). */
-export const REPORT_FILES = { markdown: 'compliance-report.md', json: 'compliance-report.json' } as const;
+export const REPORT_FILES = {
+  markdown: 'compliance-report.md',
+  json: 'compliance-report.json',
+  html: 'compliance-report.html',
+} as const;
+
+/** Props of {@link CompliancePlugin}. */
+export interface CompliancePluginProps {
+  /**
+   * The app was built for one tenant only (`cdk synth -c tenant=<id>`): the report says it is partial, in its
+   * title, a warning line and the JSON (`partial: { only }`), since it replaces the fleet report in `cdk.out`.
+   * @default - a full report of the fleet
+   */
+  readonly partial?: PartialScope;
+  /**
+   * The capacity model's report: written into the JSON as given and rendered in the Markdown and HTML
+   * (quotas, tenants that still fit per plan, idle cost per tenant).
+   * @default - no capacity section
+   */
+  readonly capacity?: CapacityReport;
+}
 
 /** Validation plugin: checks and reports. Register with `Validations.of(app).addPlugins(...)`. */
 export class CompliancePlugin implements IPolicyValidationPlugin {
@@ -28,19 +51,28 @@ export class CompliancePlugin implements IPolicyValidationPlugin {
   /** The last report built (for tests and tools). */
   lastReport?: ComplianceReport;
 
-  constructor(private readonly app: IConstruct) {
+  private readonly partial?: PartialScope;
+  private readonly capacity?: CapacityReport;
+
+  constructor(
+    private readonly app: IConstruct,
+    props: CompliancePluginProps = {},
+  ) {
+    this.partial = props.partial;
+    this.capacity = props.capacity;
     // Keep acknowledgements visible in the templates themselves (Metadata.cdk_nag.rules_to_suppress).
     Aspects.of(app).add(new WriteNagSuppressionsToCloudFormationAspect());
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const root = context.appConstruct ?? this.app;
-    const report = buildComplianceReport(root);
+    const report = buildComplianceReport(root, { partial: this.partial, capacity: this.capacity });
     this.lastReport = report;
     const outdir = context.templatePaths[0] ? path.dirname(context.templatePaths[0]) : undefined;
     if (outdir) {
       fs.writeFileSync(path.join(outdir, REPORT_FILES.json), `${JSON.stringify(report, null, 2)}\n`);
       fs.writeFileSync(path.join(outdir, REPORT_FILES.markdown), renderComplianceMarkdown(report));
+      fs.writeFileSync(path.join(outdir, REPORT_FILES.html), renderComplianceHtml(report));
     }
     const violations: PolicyViolation[] = [];
     for (const s of report.stacks) {

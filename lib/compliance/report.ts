@@ -1,11 +1,13 @@
 /**
  * Runs the compliance packs over each stack and builds the compliance report: per stack and pack, the
  * rules checked, the unacknowledged findings and every acknowledgement with its reason. Sorted
- * throughout, so two releases' reports diff cleanly.
+ * throughout, so two releases' reports diff cleanly. This is the JSON report; `render-markdown.ts` and
+ * `render-html.ts` present it to a reviewer.
  */
 import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import type { NagPack } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import type { CapacityReport } from '../capacity/types';
 import { PACKS } from './packs';
 
 export interface Finding {
@@ -32,11 +34,27 @@ export interface StackResult {
   readonly resources: number;
   readonly packs: readonly PackResult[];
 }
+/** What a partial report covers: one tenant's stack and the platform stack. */
+export interface PartialScope {
+  /** The tenant id of `cdk synth -c tenant=<id>`. */
+  readonly only: string;
+}
+/** The compliance report of one synth, as written to `compliance-report.json`. */
 export interface ComplianceReport {
+  /** Says "partial" when the report is. */
   readonly title: string;
+  /**
+   * `{ only }` when a single-tenant synth wrote the report (it covers that tenant and the platform stack only,
+   * and replaced the fleet report in the same folder); `false` for a full report of the fleet.
+   */
+  readonly partial: false | PartialScope;
   readonly packs: readonly string[];
+  /** Pack name → where its rules are documented: a URL, or a file path in this repository. */
+  readonly packDocs: Readonly<Record<string, string>>;
   readonly stacks: readonly StackResult[];
   readonly totals: { readonly findings: number; readonly acknowledged: number };
+  /** The capacity model's report, as given (absent when none was given). */
+  readonly capacity?: CapacityReport;
 }
 
 const ACK_KEY = Validations.ACKNOWLEDGED_RULES_METADATA_KEY;
@@ -99,8 +117,28 @@ function stacksOf(root: IConstruct): Stack[] {
     .sort((a, b) => a.stackName.localeCompare(b.stackName));
 }
 
+/** Options of {@link buildComplianceReport}. */
+export interface ComplianceReportOptions {
+  /**
+   * The synth built one tenant only (`cdk synth -c tenant=<id>`): the report is marked partial.
+   * @default - a full report of the fleet
+   */
+  readonly partial?: PartialScope;
+  /**
+   * The capacity model's report: carried into the report as given and rendered in a capacity section.
+   * @default - no capacity section
+   */
+  readonly capacity?: CapacityReport;
+}
+
+/** Title of a report: a partial one says what it covers. */
+export function reportTitle(partial: false | PartialScope): string {
+  const title = 'Switchboard compliance report';
+  return partial ? `${title} (partial: tenant ${partial.only} and the platform stack only)` : title;
+}
+
 /** Runs every pack over every stack under `root`. */
-export function buildComplianceReport(root: IConstruct): ComplianceReport {
+export function buildComplianceReport(root: IConstruct, options: ComplianceReportOptions = {}): ComplianceReport {
   const stacks: StackResult[] = stacksOf(root).map((stack) => ({
     stack: stack.stackName,
     resources: stack.node.findAll().filter((c) => CfnResource.isCfnResource(c) && Stack.of(c) === stack).length,
@@ -114,62 +152,14 @@ export function buildComplianceReport(root: IConstruct): ComplianceReport {
       acknowledged += p.acknowledged.length;
     }
   }
+  const partial = options.partial ? { only: options.partial.only } : false;
   return {
-    title: 'Switchboard compliance report',
+    title: reportTitle(partial),
+    partial,
     packs: PACKS.map((p) => p.name),
+    packDocs: Object.fromEntries(PACKS.map((p) => [p.name, p.docs])),
     stacks,
     totals: { findings, acknowledged },
+    ...(options.capacity ? { capacity: options.capacity } : {}),
   };
-}
-
-const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
-/** The report as Markdown for a security reviewer. */
-export function renderComplianceMarkdown(r: ComplianceReport): string {
-  const out: string[] = [
-    `# ${r.title}`,
-    '',
-    `Packs: ${r.packs.join(', ')}. Unacknowledged findings: **${r.totals.findings}**. Acknowledged findings: **${r.totals.acknowledged}**.`,
-    '',
-    'Every acknowledgement is scoped to the construct named in "acknowledged on" and its children only.',
-    '',
-    '## Summary',
-    '',
-    '| stack | resources | ' + r.packs.map((p) => `${p} (checked / findings / acknowledged)`).join(' | ') + ' |',
-    '|---|---|' + r.packs.map(() => '---').join('|') + '|',
-  ];
-  for (const s of r.stacks) {
-    out.push(
-      `| ${s.stack} | ${s.resources} | ` +
-        s.packs.map((p) => `${p.rulesChecked.length} / ${p.findings.length} / ${p.acknowledged.length}`).join(' | ') +
-        ' |',
-    );
-  }
-  for (const s of r.stacks) {
-    out.push('', `## ${s.stack}`, '');
-    for (const p of s.packs) {
-      out.push(`### ${p.pack}`, '', `Rules checked (${p.rulesChecked.length}): ${p.rulesChecked.join(', ')}`, '');
-      if (p.findings.length) {
-        out.push(
-          '**Unacknowledged findings**',
-          '',
-          '| rule | severity | resources | description |',
-          '|---|---|---|---|',
-        );
-        for (const f of p.findings) {
-          out.push(`| ${f.ruleId} | ${f.severity} | ${f.resources.join('<br>')} | ${esc(f.description)} |`);
-        }
-        out.push('');
-      } else {
-        out.push('Unacknowledged findings: none.', '');
-      }
-      if (p.acknowledged.length) {
-        out.push('| acknowledged rule | resource | acknowledged on | reason |', '|---|---|---|---|');
-        for (const a of p.acknowledged)
-          out.push(`| ${a.ruleId} | ${a.resource} | ${a.acknowledgedOn} | ${esc(a.reason)} |`);
-        out.push('');
-      }
-    }
-  }
-  return `${out.join('\n')}\n`;
 }

@@ -21,7 +21,8 @@ import { type ComplianceReport, type PackResult, runPack } from '../../../lib/co
 import { SwitchboardChecks } from '../../../lib/compliance/switchboard-checks';
 import { keyAdministrationStatement, serviceIntegrationStatements } from '../../../lib/constructs/key-policies';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
-import { type Synthesized, synthSwitchboard } from '../../support/synth';
+import { REPO_ROOT, type Synthesized, synthSwitchboard } from '../../support/synth';
+import { CAPACITY, mdSection, mdTableRows } from './report-fixtures';
 
 const REASON = 'Test fixture: this finding is accepted here to check how acknowledgements are scoped.';
 const TENANT_STACKS = ['Switchboard-Tenant-acme', 'Switchboard-Tenant-globex', 'Switchboard-Tenant-initech'];
@@ -81,6 +82,85 @@ describe('compliance report of the Switchboard app', () => {
     for (const s of [PLATFORM_STACK_NAME, ...TENANT_STACKS]) expect(md).toContain(`## ${s}`);
     expect(md).toContain('Unacknowledged findings: **0**');
     expect(report).toEqual(JSON.parse(JSON.stringify(synth.built.compliance?.lastReport)));
+  });
+
+  it('shows per pack the count of rules checked and a link to the rules, never the rule lists (those are in the JSON)', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    const packRows = mdTableRows(mdSection(md, 'Packs'), 'pack');
+    expect(packRows).toHaveLength(PACKS.length);
+    PACKS.forEach((pack, i) => {
+      const count = packOf(TENANT_STACKS[0]!, pack.name).rulesChecked.length;
+      const docs = pack.docs.startsWith('https://') ? `<${pack.docs}>` : `[\`${pack.docs}\`](../${pack.docs})`;
+      expect(packRows[i]).toBe(`| ${pack.name} | ${count} | ${docs} |`);
+    });
+    expect(md).not.toContain('Rules checked (');
+    // No rule appears unless something was found or acknowledged under it.
+    const named = new Set(
+      report.stacks.flatMap((s) =>
+        s.packs.flatMap((p) => [...p.findings, ...p.acknowledged].map((f) => f.ruleId.replace(/\[.*$/, ''))),
+      ),
+    );
+    const quiet = [...new Set(report.stacks.flatMap((s) => s.packs.flatMap((p) => p.rulesChecked)))].filter(
+      (r) => !named.has(r),
+    );
+    expect(quiet.length).toBeGreaterThan(300);
+    expect(quiet.filter((r) => new RegExp(`${r.replace(/\./g, '\\.')}(?![A-Za-z0-9])`).test(md))).toEqual([]);
+  });
+
+  it('shows one acknowledgement row per reason in each stack, naming every rule and resource under it', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    for (const s of report.stacks) {
+      const acks = s.packs.flatMap((p) => p.acknowledged);
+      const reasons = [...new Set(acks.map((a) => a.reason))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const rows = mdTableRows(mdSection(md, s.stack), 'reason');
+      expect(rows).toHaveLength(reasons.length);
+      for (const a of acks) {
+        const row = rows[reasons.indexOf(a.reason)]!;
+        expect(row).toContain(`\`${a.ruleId}\``);
+        expect(row.split(`\`${a.resource}\``)).toHaveLength(2); // each resource once
+      }
+    }
+  });
+
+  it('opens with the acknowledgements by reason across the fleet: rules, number of findings, stacks', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    const all = report.stacks.flatMap((s) => s.packs.flatMap((p) => p.acknowledged));
+    const rows = mdTableRows(mdSection(md, 'Acknowledgements by reason'), 'reason');
+    expect(rows).toHaveLength(new Set(all.map((a) => a.reason)).size);
+    const counts = rows.map((r) => Number(r.split(' | ').at(-2)));
+    expect(counts.reduce((n, c) => n + c, 0)).toBe(report.totals.acknowledged);
+    expect(md.indexOf('## Acknowledgements by reason')).toBeLessThan(md.indexOf(`## ${PLATFORM_STACK_NAME}`));
+    // Far shorter than one row per acknowledged finding.
+    expect(rows.length).toBeLessThan(all.length / 4);
+  });
+
+  it('has no capacity section when no capacity report was given', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    expect(report).not.toHaveProperty('capacity');
+    expect(md).not.toContain('## Capacity');
+  });
+
+  it('is a full report: not marked partial in the JSON, the title or a warning', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    expect(report.partial).toBe(false);
+    expect(report.title).toBe('Switchboard compliance report');
+    expect(md.split('\n')[0]).toBe('# Switchboard compliance report');
+    expect(md).not.toMatch(/partial/i);
+  });
+
+  it('is written as compliance-report.html too: one section per stack, each in the table of contents', () => {
+    const html = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.html), 'utf8');
+    expect(html).toContain('<h1>Switchboard compliance report</h1>');
+    expect(html).not.toMatch(/<script|<link|\bsrc=/i);
+    for (const s of report.stacks) {
+      const anchor = s.stack.toLowerCase();
+      expect(html).toContain(`<li><a href="#${anchor}">${s.stack}</a></li>`);
+      expect(html).toContain(`<section id="${anchor}">\n<h2>${s.stack}</h2>`);
+    }
+    expect(html.match(/<section id=/g)).toHaveLength(3 + report.stacks.length);
+    // Unacknowledged findings: 0, with every acknowledged finding behind a reason.
+    expect(html).toContain('Unacknowledged findings: <strong>0</strong>');
+    expect(html).toContain(`Acknowledged findings: <strong>${report.totals.acknowledged}</strong>`);
   });
 
   it('lists the stacks sorted by name, each checked against the six packs in order', () => {
@@ -214,6 +294,38 @@ describe('compliance report of the Switchboard app', () => {
   });
 });
 
+describe('compliance report of a single-tenant synth (cdk synth -c tenant=acme)', () => {
+  let partial: Synthesized;
+  beforeAll(() => {
+    partial = synthSwitchboard({ only: 'acme' });
+  });
+  const read = (file: string) => fs.readFileSync(path.join(partial.outdir, file), 'utf8');
+
+  it('is marked partial in the JSON, naming the tenant', () => {
+    const json = JSON.parse(read(REPORT_FILES.json)) as ComplianceReport;
+    expect(json.partial).toEqual({ only: 'acme' });
+    expect(json.title).toBe('Switchboard compliance report (partial: tenant acme and the platform stack only)');
+    expect(json.stacks.map((s) => s.stack)).toEqual([PLATFORM_STACK_NAME, 'Switchboard-Tenant-acme']);
+  });
+
+  it('says so in the Markdown title and a warning line that the fleet report needs a full cdk synth', () => {
+    const lines = read(REPORT_FILES.markdown).split('\n');
+    expect(lines[0]).toBe('# Switchboard compliance report (partial: tenant acme and the platform stack only)');
+    const warning = lines.find((l) => l.startsWith('> **Warning: partial report.**'));
+    expect(warning).toContain('`-c tenant=acme`');
+    expect(warning).toContain('The fleet report needs a full `cdk synth`.');
+    // Before the figures a reader would otherwise take for the fleet's.
+    expect(lines.indexOf(warning!)).toBeLessThan(lines.findIndex((l) => l.startsWith('Packs:')));
+  });
+
+  it('says so in the HTML title, heading and warning too', () => {
+    const html = read(REPORT_FILES.html);
+    const title = 'Switchboard compliance report (partial: tenant acme and the platform stack only)';
+    expect(html).toContain(`<title>${title}</title>`);
+    expect(html).toContain(`<h1>${title}</h1>\n<p class="warning" role="note"><strong>Warning: partial report.`);
+  });
+});
+
 describe('compliance packs', () => {
   let fixture: Stack;
   beforeAll(() => {
@@ -227,6 +339,25 @@ describe('compliance packs', () => {
     for (const f of result.findings) {
       expect(f.ruleId.startsWith(`${result.pack}-`)).toBe(true);
       expect(f.resources.every((r) => r.startsWith('NonCompliant/'))).toBe(true);
+    }
+  });
+
+  // The report links these instead of listing every rule checked; a pack added without its link fails here.
+  const CDK_NAG_RULES_ANCHORS: Record<string, string> = {
+    AwsSolutions: 'awssolutions',
+    'HIPAA.Security': 'hipaa-security',
+    'NIST.800.53.R5': 'nist-800-53-rev-5',
+    'PCI.DSS.321': 'pci-dss-321',
+    Serverless: 'serverless',
+  };
+  it.each(PACKS.map((p) => [p.name, p] as const))('%s links the documentation of its rules', (name, pack) => {
+    if (name.startsWith('Switchboard')) {
+      // Switchboard's own packs: the source file in this repository that defines the pack.
+      expect(pack.docs).toMatch(/^lib\/compliance\/[a-z0-9-]+\.ts$/);
+      expect(fs.readFileSync(path.join(REPO_ROOT, pack.docs), 'utf8')).toMatch(/extends NagPack/);
+    } else {
+      expect(CDK_NAG_RULES_ANCHORS[name]).toBeDefined();
+      expect(pack.docs).toBe(`https://github.com/cdklabs/cdk-nag/blob/main/RULES.md#${CDK_NAG_RULES_ANCHORS[name]}`);
     }
   });
 
@@ -425,6 +556,20 @@ describe('CompliancePlugin', () => {
     expect(validation).toContain('Leaky/Table/Resource');
     const written = JSON.parse(fs.readFileSync(path.join(outdir, REPORT_FILES.json), 'utf8')) as ComplianceReport;
     expect(written.totals.findings).toBeGreaterThan(0);
+  });
+
+  it('writes a capacity report given to it into the JSON as given, and renders it in Markdown and HTML', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-compliance-'));
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    Validations.of(app).addPlugins(new CompliancePlugin(app, { capacity: CAPACITY }));
+    new Stack(app, 'Empty');
+    quietly(() => app.synth());
+    const written = JSON.parse(fs.readFileSync(path.join(outdir, REPORT_FILES.json), 'utf8')) as ComplianceReport;
+    expect(written.capacity).toEqual(CAPACITY);
+    const md = fs.readFileSync(path.join(outdir, REPORT_FILES.markdown), 'utf8');
+    expect(md).toContain('| Concurrent executions<br>`lambda.concurrentExecutions` | Lambda | runtime | 1200 | 1000 |');
+    const html = fs.readFileSync(path.join(outdir, REPORT_FILES.html), 'utf8');
+    expect(html).toContain('<tr class="alert"><td>Concurrent executions<br><code>lambda.concurrentExecutions</code>');
   });
 
   it('lets the synth through once the only finding is acknowledged, and reports the acknowledgement', () => {
