@@ -21,6 +21,7 @@ import {
   TENANT_CONFIG_ENV,
   TenantRuntimeConfigSchema,
 } from '../shared/tenant-runtime';
+import { CALL_TIMING } from '../shared/timing';
 import { makeBedrockInvoker } from './adapters/bedrock-invoker';
 import { makeDynamoLedger } from './adapters/dynamo-ledger';
 import { makeSfnReviewHandOff } from './adapters/sfn-review-handoff';
@@ -28,9 +29,6 @@ import { scoreConfidence } from './core/confidence';
 import { ROUTER_MODEL, scoreRequest } from './core/routing/router';
 import { AcceptedRequestError, makeInferenceService, type RequestSummary } from './core/service';
 import { parseInferenceBody } from './core/validate';
-
-/** Time kept back from the Lambda deadline to write the outcome after a model call. */
-const RECORD_RESERVE_MS = 3_000;
 
 const config = TenantRuntimeConfigSchema.parse(JSON.parse(requireEnv(TENANT_CONFIG_ENV)));
 const tableName = requireEnv(LEDGER_TABLE_ENV);
@@ -70,6 +68,7 @@ function emitRequestMetrics(s: RequestSummary, latency: number): void {
       settlementsDeferred: s.settlementDeferred ? 1 : 0,
       ...(s.reviewHandOffFailed ? { reviewHandOffFailures: 1 } : {}),
       ...(s.status === 'failed' ? { modelErrors: 1 } : {}),
+      ...(s.accessDenied ? { modelAccessDenied: s.accessDenied } : {}),
     },
     { tier: s.tier },
   );
@@ -100,7 +99,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
   const started = Date.now();
   const gatewayRequestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
   const remaining = context?.getRemainingTimeInMillis?.() ?? 29_000;
-  const deadlineMs = started + Math.max(0, remaining - RECORD_RESERVE_MS);
+  const deadlineMs = started + Math.max(0, remaining - CALL_TIMING.recordReserveMs);
   const route = event.resource;
   try {
     checkRoute(ROUTES, event);
@@ -111,8 +110,11 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
         body: event.body,
         isBase64Encoded: event.isBase64Encoded,
       });
-      // Outcome writes may use the reserve, but stop half a second before the function's own timeout.
-      result = await service.infer(body, { deadlineMs, recordByMs: started + Math.max(0, remaining - 500) });
+      // Outcome writes may use the reserve, but stop before the function's own timeout.
+      result = await service.infer(body, {
+        deadlineMs,
+        recordByMs: started + Math.max(0, remaining - CALL_TIMING.recordStopMs),
+      });
       if (result.summary) emitRequestMetrics(result.summary, Date.now() - started);
       else if (result.headers?.['Idempotent-Replay'] === 'true') telemetry.metrics({ idempotentReplays: 1 });
     } else if (route === '/v1/usage') {

@@ -94,7 +94,7 @@ export function inferenceRequestJsonSchema(): Record<string, unknown> {
 export interface Attempt {
   readonly tier: string;
   readonly modelId: string;
-  readonly outcome: 'ok' | 'throttled' | 'unavailable' | 'timeout' | 'error';
+  readonly outcome: 'ok' | 'throttled' | 'unavailable' | 'timeout' | 'denied' | 'error';
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly costUsd: number;

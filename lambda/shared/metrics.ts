@@ -10,6 +10,8 @@ export const METRICS = {
   requests: { name: 'Requests', unit: 'Count' },
   rejected: { name: 'RejectedRequests', unit: 'Count' },
   modelErrors: { name: 'ModelErrors', unit: 'Count' },
+  /** Model calls refused with AccessDeniedException (IAM or model access), each answered by a fallback if any. */
+  modelAccessDenied: { name: 'ModelAccessDenied', unit: 'Count' },
   latency: { name: 'Latency', unit: 'Milliseconds' },
   modelLatency: { name: 'ModelLatency', unit: 'Milliseconds' },
   inputTokens: { name: 'InputTokens', unit: 'Count' },

@@ -24,6 +24,12 @@ const UNAVAILABLE = new Set([
   'ModelErrorException',
 ]);
 const TIMEOUT = new Set(['ModelTimeoutException', 'AbortError', 'TimeoutError', 'RequestTimeout']);
+/**
+ * The function may not call this model: an inference profile routed the call to a destination region its IAM
+ * policy does not name, or the model's access (subscription, use-case form) is missing. A platform fault, not the
+ * caller's: another model may answer.
+ */
+const DENIED = new Set(['AccessDeniedException']);
 
 /** Maps an SDK error to a failure kind. */
 export function classifyBedrockError(e: unknown): ModelFailureKind {
@@ -32,6 +38,7 @@ export function classifyBedrockError(e: unknown): ModelFailureKind {
   if (THROTTLED.has(name)) return 'throttled';
   if (TIMEOUT.has(name)) return 'timeout';
   if (UNAVAILABLE.has(name)) return 'unavailable';
+  if (DENIED.has(name)) return 'denied';
   if (err?.$fault === 'server') return 'unavailable';
   if (err?.$fault === 'client') return 'error';
   // Socket-level failures (connection refused/reset, HTTP/2 session errors) mean the endpoint is unreachable.

@@ -30,7 +30,11 @@ export interface ModelReply {
 }
 
 /** Why a model call failed, as far as routing and the caller care. */
-export type ModelFailureKind = 'throttled' | 'unavailable' | 'timeout' | 'error';
+/**
+ * `denied`: this function may not call the model (AccessDeniedException: an inference profile routed the call to a
+ * region its IAM policy does not name, or the model's access was revoked). Another model may well answer.
+ */
+export type ModelFailureKind = 'throttled' | 'unavailable' | 'timeout' | 'denied' | 'error';
 
 /** Thrown by a `ModelInvoker` when a call fails after the SDK's own retries. */
 export class ModelCallError extends Error {

@@ -17,6 +17,7 @@
  * model call and no charge. A settlement that could not be written (DynamoDB down) leaves the reservation
  * open; `reconcile` settles it later from the record, which is the source of truth.
  */
+
 import { createHash, randomBytes } from 'node:crypto';
 import type { Attempt, InferenceRequest, InferenceResponse } from '../../shared/api-schema';
 import { costNanoUsd, nanoToUsd, type Tier, usdToNano } from '../../shared/catalog';
@@ -24,6 +25,7 @@ import { ApiError } from '../../shared/errors';
 import { monthOf } from '../../shared/ledger-schema';
 import { reviewIdFor } from '../../shared/review-schema';
 import type { TenantRuntimeConfig } from '../../shared/tenant-runtime';
+import { CALL_TIMING } from '../../shared/timing';
 import { cascadeDecision } from './cascade';
 import {
   type Clock,
@@ -71,6 +73,8 @@ export interface RequestSummary {
   readonly reviewHandOffFailed: boolean;
   /** Time spent in model calls (all attempts), ms. */
   readonly modelLatencyMs: number;
+  /** Model calls refused with AccessDeniedException. */
+  readonly accessDenied: number;
 }
 
 /** An `ApiError` raised after a request was accepted: the envelope carries the ledger's request id. */
@@ -103,12 +107,12 @@ const MODEL_RETRY_AFTER_SECONDS = 5;
 /** How long a caller should wait before retrying after DynamoDB refused a request before it was accepted. */
 const LEDGER_RETRY_AFTER_SECONDS = 3;
 /** Time after the call deadline for writing the outcome, unless the caller says otherwise (`recordByMs`). */
-const RECORD_TIME_MS = 3_000;
+const RECORD_TIME_MS = CALL_TIMING.recordReserveMs;
 /** No model call starts with less time than this before the deadline. */
-export const MIN_CALL_MS = 1_000;
+export const MIN_CALL_MS = CALL_TIMING.minCallMs;
 /** A call may use at most this share of the time left (or all but `FALLBACK_KEEP_MS`), so a fallback can run. */
-const CALL_TIME_SHARE = 0.6;
-const FALLBACK_KEEP_MS = 10_000;
+const CALL_TIME_SHARE = CALL_TIMING.callTimeShare;
+const FALLBACK_KEEP_MS = CALL_TIMING.fallbackKeepMs;
 /** Open reservations older than this belong to runs that cannot still be alive (Lambda timeout ≤ 29 s). */
 export const STALE_RESERVATION_MS = 5 * 60_000;
 /** Tokens a message costs beyond its characters (role and framing), for the worst-case input estimate. */
@@ -237,6 +241,12 @@ function errorForFailures(
     return {
       code: 'model_error',
       message: `The model rejected the call (${names}); see the request record`,
+    };
+  }
+  if (failures.length > 0 && failures.every((f) => f.kind === 'denied')) {
+    return {
+      code: 'model_unavailable',
+      message: `This API may not call any of the models available to this request (${names}); the platform team has been alerted; retry later`,
     };
   }
   if (failures.length > 0 && failures.every((f) => f.kind === 'timeout')) {
@@ -850,6 +860,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       budgetDowngrade,
       reviewHandOffFailed,
       modelLatencyMs: attempts.reduce((n, a) => n + a.latencyMs, 0),
+      accessDenied: attempts.filter((a) => a.outcome === 'denied').length,
     };
 
     if (!best) {

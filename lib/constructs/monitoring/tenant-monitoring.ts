@@ -210,6 +210,14 @@ export class TenantMonitoring extends Construct {
       evaluationPeriods: 3,
       datapointsToAlarm: 3,
     });
+    const accessDenied = m.metric('modelAccessDenied', { label: METRICS.modelAccessDenied.name });
+    const denied = addSeverityAlarms(factory, accessDenied, MODEL_ACCESS_DENIED_ALARM, {
+      alarmNameSuffix: 'ModelAccessDenied',
+      alarmDescription: `Bedrock refused calls of ${tenant} with AccessDeniedException: the function's IAM policy does not name a region an inference profile routed to, or a model's access (subscription, use-case form) is missing. Fallbacks answered meanwhile.`,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+    });
     const budgetShare = m.metricBudgetUsedShare({ label: 'Share of monthly budget used' });
     const budget = addSeverityAlarms(factory, budgetShare, thresholds.budgetShare, {
       alarmNameSuffix: 'Budget',
@@ -237,15 +245,15 @@ export class TenantMonitoring extends Construct {
     }
 
     const segmentAlarms = segments.flatMap((s) => s.createdAlarms());
-    const all = [...segmentAlarms, ...errorRate, ...fallback, ...budget, ...reviewSla];
+    const all = [...segmentAlarms, ...errorRate, ...fallback, ...denied, ...budget, ...reviewSla];
     // "Unhealthy" = any critical availability alarm; budget and review SLA are business signals, not health.
-    const healthCritical = [...segmentAlarms, ...errorRate, ...fallback].filter(
+    const healthCritical = [...segmentAlarms, ...errorRate, ...fallback, ...denied].filter(
       (a) => a.disambiguator === SEVERITIES.critical,
     );
     this.unhealthyAlarm = factory.addCompositeAlarm(healthCritical, {
       disambiguator: SEVERITIES.critical,
       alarmNameSuffix: 'Unhealthy',
-      alarmDescription: `Tenant ${tenant} is unhealthy: at least one critical availability alarm (API 5xx rate or p99 latency, inference errors or throttles, ledger throttles, review failures, fallback rate) is in ALARM.`,
+      alarmDescription: `Tenant ${tenant} is unhealthy: at least one critical availability alarm (API 5xx rate or p99 latency, inference errors or throttles, ledger throttles, review failures, fallback rate, model access denied) is in ALARM.`,
     });
     this.alarms = all.map((a) => a.alarm);
 
@@ -322,6 +330,7 @@ export class TenantMonitoring extends Construct {
           m.metric('budgetRejected', { label: METRICS.budgetRejected.name }),
           m.metric('modelErrors', { label: METRICS.modelErrors.name }),
           m.metric('budgetDowngrades', { label: METRICS.budgetDowngrades.name }),
+          accessDenied,
         ]),
       ],
     ];
@@ -360,6 +369,12 @@ export class TenantMonitoring extends Construct {
     });
   }
 }
+
+/**
+ * Model calls refused with AccessDeniedException per 5 minutes: any is a platform misconfiguration (warning), many
+ * mean a tier relies on its fallbacks (critical).
+ */
+const MODEL_ACCESS_DENIED_ALARM: SeverityThresholds = { warning: 1, critical: 10 };
 
 /** Thresholds that deploy sensibly without a tenant file: the standard plan, a 24-hour review timeout. */
 function defaultThresholds(): TenantAlarmThresholds {

@@ -100,6 +100,13 @@ describe('faults (50 requests each)', () => {
       kind: 'unavailable',
     },
     { id: 'F5', what: 'model timeout', errorType: 'ModelTimeoutException', status: 408, kind: 'timeout' },
+    {
+      id: 'F5b',
+      what: 'access denied (an inference profile routed the call to a region the IAM policy does not name)',
+      errorType: 'AccessDeniedException',
+      status: 403,
+      kind: 'denied',
+    },
   ])(
     '$id: $what on the primary model falls back to the tier alternative; the record shows both calls',
     async ({ errorType, status, kind }) => {

@@ -3,6 +3,7 @@
  * dimension sets. Checked twice: against the shared constants, and against the EMF lines the packaged
  * inference handler printed while answering requests on dynalite and the Bedrock stand-in.
  */
+import { DEFAULT_TIER_MODELS } from '../../../../lambda/shared/catalog';
 import { METRIC_DIMENSIONS, METRIC_NAMESPACE, METRICS } from '../../../../lambda/shared/metrics';
 import { tenantStackName } from '../../../../lib/stacks/tenant-stack';
 import { BedrockStub } from '../../../support/bedrock-stub';
@@ -43,6 +44,13 @@ beforeAll(async () => {
     for (const body of [{ prompt: 'What is 6 times 7?' }, { prompt: 'Name a colour.', tier: 'fast' }, { prompt: '' }]) {
       await handler(proxyEvent({ method: 'POST', resource: '/v1/inference', body }), lambdaContext());
     }
+    // The fast model refuses the call (IAM does not cover where the profile routed it): its fallback answers.
+    bedrock.script(DEFAULT_TIER_MODELS.fast, { kind: 'error', errorType: 'AccessDeniedException', status: 403 });
+    const denied = await handler(
+      proxyEvent({ method: 'POST', resource: '/v1/inference', body: { prompt: 'Name a shape.', tier: 'fast' } }),
+      lambdaContext(),
+    );
+    expect(denied.statusCode).toBe(200);
   } finally {
     spy.mockRestore();
   }
