@@ -42,6 +42,28 @@ function severity(min: number, max: number) {
     .optional();
 }
 
+/**
+ * Each reviewer once: SNS subscribes an address once per topic (a second subscription is a construct id
+ * collision at synth), and mailboxes do not differ by case, so `A@x.com` and `a@x.com` are the same reviewer.
+ */
+function rejectDuplicateEmails(emails: readonly string[], ctx: z.RefinementCtx): void {
+  const first = new Map<string, number>();
+  emails.forEach((email, i) => {
+    const key = email.toLowerCase();
+    const j = first.get(key);
+    if (j === undefined) {
+      first.set(key, i);
+      return;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      path: [i],
+      input: email,
+      message: `already listed as escalation.reviewerEmails.${j} (${JSON.stringify(emails[j])}); e-mail addresses are compared ignoring case, list each reviewer once`,
+    });
+  });
+}
+
 /** What a tenant file may contain. */
 export const TenantFileSchema = z.strictObject({
   id: z.string().regex(TENANT_ID_PATTERN, {
@@ -128,7 +150,12 @@ export const TenantFileSchema = z.strictObject({
         .max(1)
         .optional()
         .describe('Answers of the strongest tier scored below this go to human review (at most confidenceThreshold)'),
-      reviewerEmails: z.array(z.email()).max(20).optional(),
+      reviewerEmails: z
+        .array(z.email())
+        .max(20)
+        .superRefine(rejectDuplicateEmails)
+        .optional()
+        .describe('Addresses told about every answer waiting for review (each once)'),
       reviewTimeoutMinutes: z
         .number()
         .int()

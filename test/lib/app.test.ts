@@ -120,6 +120,21 @@ describe('buildSwitchboard', () => {
       );
     });
 
+    it('a reviewer e-mail is listed twice, also when the two differ only in case', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: standard\nescalation:\n  reviewerEmails: [a@x.com, ops@x.com, a@x.com]\n',
+        globex: 'id: globex\ntier: standard\nescalation:\n  reviewerEmails: [Review@X.com, review@x.COM]\n',
+      });
+      expect(e.problems).toEqual([
+        expect.stringMatching(
+          /acme\.yaml: escalation\.reviewerEmails\.2: got "a@x\.com"; already listed as escalation\.reviewerEmails\.0 \("a@x\.com"\)/,
+        ),
+        expect.stringMatching(
+          /globex\.yaml: escalation\.reviewerEmails\.1: got "review@x\.COM"; already listed as escalation\.reviewerEmails\.0 \("Review@X\.com"\).*ignoring case/,
+        ),
+      ]);
+    });
+
     it('fallbacks name an unknown model or a tier the tenant does not have', () => {
       const e = buildError({
         acme: 'id: acme\ntier: basic\nmodels:\n  fallbacks:\n    fast: [gpt-4o]\n',
