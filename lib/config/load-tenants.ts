@@ -35,9 +35,13 @@ function valueAt(obj: unknown, p: readonly PropertyKey[]): unknown {
   return cur;
 }
 
+/** A field path as messages show it (`escalation.reviewerEmails.0`; the whole file is `(file)`). */
+function at(p: readonly PropertyKey[]): string {
+  return p.length ? p.map(String).join('.') : '(file)';
+}
+
 /** One zod issue as a field problem that says what was given and what is allowed. */
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): FieldProblem[] {
-  const at = (p: readonly PropertyKey[]) => (p.length ? p.map(String).join('.') : '(file)');
   const got = show(valueAt(input, issue.path));
   switch (issue.code) {
     case 'unrecognized_keys':
@@ -66,6 +70,19 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): FieldProblem[] 
       const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : '';
       return [{ path: at(issue.path), message: `got ${got}; must be ${bound} ${String(limit)}${unit}` }];
     }
+    case 'invalid_key':
+      // A record key that breaks its rules: say "got key ..." so the key, not its value, is what was given.
+      return issue.issues.flatMap((inner) =>
+        // zod drops the issue's input when it reports it; the key is the last step of the path.
+        describeIssue(inner as z.core.$ZodIssue, issue.path[issue.path.length - 1]).map((p) => ({
+          path: at(issue.path),
+          message: p.message.replace(/^got /, 'got key '),
+        })),
+      );
+    case 'custom': {
+      const given = typeof issue.params?.given === 'string' ? issue.params.given : got;
+      return [{ path: at(issue.path), message: `got ${given}; ${issue.message}` }];
+    }
     default:
       return [{ path: at(issue.path), message: `got ${got}; ${issue.message}` }];
   }
@@ -81,6 +98,36 @@ function parentShape(p: readonly PropertyKey[]): Record<string, unknown> | undef
   }
   while (schema?.def?.type === 'optional') schema = schema.def.innerType;
   return schema?.shape;
+}
+
+/**
+ * Paths of `__proto__` keys anywhere in the input. Zod skips such a key in a record (`tags`) without a word,
+ * so a tag named `__proto__` would vanish; it is reported instead.
+ */
+function protoKeyPaths(input: unknown): PropertyKey[][] {
+  const found: PropertyKey[][] = [];
+  const seen = new Set<object>();
+  const todo: Array<[unknown, PropertyKey[]]> = [[input, []]];
+  for (let next = todo.pop(); next; next = todo.pop()) {
+    const [value, p] = next;
+    if (value === null || typeof value !== 'object' || seen.has(value)) continue;
+    seen.add(value);
+    for (const k of Object.keys(value)) {
+      const child = [...p, k];
+      if (k === '__proto__') found.push(child);
+      else todo.push([(value as Record<string, unknown>)[k], child]);
+    }
+  }
+  return found;
+}
+
+/** `__proto__` keys that no other problem covers (zod reports them in strict objects itself). */
+function protoKeyProblems(input: unknown, reported: readonly FieldProblem[]): FieldProblem[] {
+  const covered = (p: string) => reported.some((r) => p === r.path || p.startsWith(`${r.path}.`));
+  return protoKeyPaths(input)
+    .map(at)
+    .filter((p) => !covered(p))
+    .map((p) => ({ path: p, message: 'got key "__proto__"; JavaScript reserves this name, so it cannot be a key' }));
 }
 
 /** Parses one tenant file's text. Returns the tenant or the problems (already prefixed with the file). */
@@ -100,12 +147,10 @@ export function parseTenantFile(file: string, text: string): { tenant?: TenantCo
     return { problems: [`${file}: (file): expected a YAML mapping with at least "id" and "tier"`] };
   }
   const parsed = TenantFileSchema.safeParse(input);
-  if (!parsed.success) {
-    return {
-      problems: parsed.error.issues
-        .flatMap((i) => describeIssue(i, input))
-        .map((p) => `${file}: ${p.path}: ${p.message}`),
-    };
+  const schemaProblems = parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i, input));
+  const fieldProblems = [...schemaProblems, ...protoKeyProblems(input, schemaProblems)];
+  if (!parsed.success || fieldProblems.length) {
+    return { problems: fieldProblems.map((p) => `${file}: ${p.path}: ${p.message}`) };
   }
   const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
   const problems: string[] = [];

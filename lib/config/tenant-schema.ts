@@ -15,6 +15,17 @@ import {
 } from '../../lambda/shared/catalog';
 import type { TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
 import {
+  MAX_TENANT_TAGS,
+  RESERVED_KEY_PREFIX_PATTERN,
+  RESERVED_VALUE_PREFIX_PATTERN,
+  TAG_KEY_MAX_CHARS,
+  TAG_PATTERN,
+  TAG_VALUE_MAX_CHARS,
+  tagCountProblem,
+  tagKeyProblems,
+  tagValueProblems,
+} from './tags';
+import {
   type AlarmDefaults,
   PLAN_DEFAULTS,
   PLANS,
@@ -41,6 +52,31 @@ function severity(min: number, max: number) {
     })
     .optional();
 }
+
+/** A tag key a tenant may set (AWS's rules, no reserved prefix); checked in code points, as AWS counts. */
+const TagKeySchema = z
+  .string()
+  .superRefine((key, ctx) => {
+    for (const message of tagKeyProblems(key)) ctx.addIssue({ code: 'custom', input: key, message });
+  })
+  .meta({
+    minLength: 1,
+    maxLength: TAG_KEY_MAX_CHARS,
+    pattern: TAG_PATTERN.source,
+    not: { pattern: RESERVED_KEY_PREFIX_PATTERN },
+  });
+
+/** A tag value (AWS's rules; may be empty). */
+const TagValueSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    for (const message of tagValueProblems(value)) ctx.addIssue({ code: 'custom', input: value, message });
+  })
+  .meta({
+    maxLength: TAG_VALUE_MAX_CHARS,
+    pattern: TAG_PATTERN.source,
+    not: { pattern: RESERVED_VALUE_PREFIX_PATTERN },
+  });
 
 /**
  * Each reviewer once: SNS subscribes an address once per topic (a second subscription is a construct id
@@ -198,7 +234,18 @@ export const TenantFileSchema = z.strictObject({
         .describe('At most 29: API Gateway REST integrations time out at 29 s'),
     })
     .optional(),
-  tags: z.record(z.string().min(1).max(128), z.string().max(256)).optional(),
+  tags: z
+    .record(TagKeySchema, TagValueSchema)
+    .superRefine((tags, ctx) => {
+      const n = Object.keys(tags).length;
+      const message = tagCountProblem(n);
+      if (message) ctx.addIssue({ code: 'custom', input: tags, message, params: { given: `${n} tags` } });
+    })
+    .meta({
+      maxProperties: MAX_TENANT_TAGS,
+      description: `Tags on every resource of the tenant (at most ${MAX_TENANT_TAGS}; no aws: or switchboard: prefix)`,
+    })
+    .optional(),
   alarms: z
     .strictObject({
       errorRate5xxPercent: severity(0, 100).describe('5xx answers as a share of API requests, in percent'),

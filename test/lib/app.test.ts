@@ -1,7 +1,13 @@
 import { App } from 'aws-cdk-lib';
-import { TenantConfigError } from '../../lib/config/load-tenants';
+import { parseTenantFile, TenantConfigError } from '../../lib/config/load-tenants';
+import { RESERVED_TAG_KEYS } from '../../lib/config/tags';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../lib/switchboard';
 import { synthSwitchboard, tenantDir } from '../support/synth';
+
+/** Matches one problem line exactly, whatever folder the file name is shown relative to. */
+function line(text: string) {
+  return expect.stringMatching(new RegExp(`(^|/)${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+}
 
 /** Builds the app on a tenant folder and returns the error it throws (fails the test when it does not). */
 function buildError(files: Record<string, string>, only?: string): TenantConfigError {
@@ -144,6 +150,66 @@ describe('buildSwitchboard', () => {
       expect(e.message).toMatch(
         /globex\.yaml: models\.fallbacks\.deep: tier "deep" is not in models\.allowed \(fast, balanced\)/,
       );
+    });
+
+    it('a tag key or value breaks the AWS tag rules or uses a reserved prefix', () => {
+      const long = 'k'.repeat(129);
+      const e = buildError({
+        acme: [
+          'id: acme',
+          'tier: standard',
+          'tags:',
+          '  aws:team: a',
+          '  AWS:Owner: b',
+          '  switchboard:tier: gold',
+          '  Switchboard:owner: c',
+          '  "cost#center": "4711"',
+          '  "": empty',
+          `  ${long}: v`,
+          '  note: "aws:copied"',
+          '  path: "a|b"',
+          `  long-value: ${'v'.repeat(257)}`,
+          '  __proto__: x',
+          '  fine: "Ünïcode letters and digits 42 _ . : / = + - @"',
+        ].join('\n'),
+      });
+      const allowed = 'allowed: letters, digits, spaces and _ . : / = + - @';
+      expect(e.problems).toEqual(
+        expect.arrayContaining([
+          line('acme.yaml: tags.aws:team: got key "aws:team"; the prefix "aws:" (in any case) is reserved by AWS'),
+          line('acme.yaml: tags.AWS:Owner: got key "AWS:Owner"; the prefix "aws:" (in any case) is reserved by AWS'),
+          expect.stringMatching(
+            /acme\.yaml: tags\.switchboard:tier: got key "switchboard:tier"; the prefix "switchboard:" \(in any case\) is reserved for Switchboard's own tags \(switchboard:tenant, switchboard:tier, switchboard:backup\)$/,
+          ),
+          expect.stringMatching(
+            /acme\.yaml: tags\.Switchboard:owner: got key "Switchboard:owner"; the prefix "switchboard:"/,
+          ),
+          line(`acme.yaml: tags.cost#center: got key "cost#center"; "#" is not allowed in a tag key; ${allowed}`),
+          line('acme.yaml: tags.: got key ""; must be 1–128 characters'),
+          line(`acme.yaml: tags.${long}: got key "${long.slice(0, 76)}...; must be 1–128 characters (has 129)`),
+          line('acme.yaml: tags.note: got "aws:copied"; the prefix "aws:" (in any case) is reserved by AWS'),
+          line(`acme.yaml: tags.path: got "a|b"; "|" is not allowed in a tag value; ${allowed}`),
+          expect.stringMatching(
+            /acme\.yaml: tags\.long-value: got "v+\.\.\.; must be at most 256 characters \(has 257\)$/,
+          ),
+          expect.stringMatching(/acme\.yaml: tags\.__proto__: got key "__proto__"; /),
+        ]),
+      );
+      expect(e.problems).toHaveLength(11);
+    });
+
+    it('a tenant sets more tags than AWS allows beside the tags Switchboard adds itself', () => {
+      const max = 50 - RESERVED_TAG_KEYS.length;
+      const tags = (n: number) => Array.from({ length: n }, (_, i) => `  t${i}: v${i}`).join('\n');
+      const e = buildError({ acme: `id: acme\ntier: standard\ntags:\n${tags(max + 1)}\n` });
+      expect(e.problems).toEqual([
+        line(
+          `acme.yaml: tags: got ${max + 1} tags; at most ${max} allowed: AWS allows 50 tags per resource and Switchboard adds ${RESERVED_TAG_KEYS.length} of its own (${RESERVED_TAG_KEYS.join(', ')})`,
+        ),
+      ]);
+      const ok = parseTenantFile('acme.yaml', `id: acme\ntier: standard\ntags:\n${tags(max)}\n`);
+      expect(ok.problems).toEqual([]);
+      expect(Object.keys(ok.tenant?.tags ?? {})).toHaveLength(max);
     });
 
     it('the file has an unknown field', () => {
