@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isScalar, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type FieldProblem, resolveTenant, type TenantConfig, TenantFileSchema } from './tenant-schema';
 
@@ -20,10 +20,52 @@ export class TenantConfigError extends Error {
 
 const EXTENSIONS = ['.yaml', '.yml'];
 
+/** How long a shown value may get before it is cut off with "...". */
+const SHOW_MAX_CHARS = 80;
+
+/** A value as messages show it: JSON, except non-finite numbers in YAML's spelling; cut off when long. */
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  const s = preview(v, SHOW_MAX_CHARS);
+  return s.length > SHOW_MAX_CHARS ? `${s.slice(0, SHOW_MAX_CHARS - 3)}...` : s;
+}
+
+/** YAML's spelling of a non-finite number (JSON has none and would say null). */
+function yamlNumber(n: number): string {
+  return Number.isNaN(n) ? '.nan' : n > 0 ? '.inf' : '-.inf';
+}
+
+/** JSON text of a value, stopped once it is longer than `max` (a huge value costs no more than a small one). */
+function preview(v: unknown, max: number): string {
+  let out = '';
+  const write = (x: unknown): void => {
+    if (out.length > max) return;
+    if (typeof x === 'number') out += Number.isFinite(x) ? JSON.stringify(x) : yamlNumber(x);
+    else if (typeof x === 'string') out += JSON.stringify(x.length > max ? x.slice(0, max) : x);
+    else if (typeof x === 'bigint') out += String(x);
+    else if (x === null || typeof x !== 'object') out += JSON.stringify(x) ?? String(x);
+    else if (typeof (x as { toJSON?: unknown }).toJSON === 'function') write((x as { toJSON(): unknown }).toJSON());
+    else if (Array.isArray(x)) {
+      out += '[';
+      for (let i = 0; i < x.length && out.length <= max; i++) {
+        if (i) out += ',';
+        write(x[i]);
+      }
+      out += ']';
+    } else {
+      out += '{';
+      let first = true;
+      for (const k of Object.keys(x)) {
+        if (out.length > max) break;
+        out += `${first ? '' : ','}${JSON.stringify(k.length > max ? k.slice(0, max) : k)}:`;
+        first = false;
+        write((x as Record<string, unknown>)[k]);
+      }
+      out += '}';
+    }
+  };
+  write(v);
+  return out;
 }
 
 function valueAt(obj: unknown, p: readonly PropertyKey[]): unknown {
@@ -41,8 +83,15 @@ function at(p: readonly PropertyKey[]): string {
 }
 
 /** One zod issue as a field problem that says what was given and what is allowed. */
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): FieldProblem[] {
-  const got = show(valueAt(input, issue.path));
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  input: unknown,
+  written?: (p: readonly PropertyKey[]) => string | undefined,
+): FieldProblem[] {
+  const value = valueAt(input, issue.path);
+  // .inf, -.inf, .nan or a number too large for a double: show what the file says.
+  const nonFinite = typeof value === 'number' && !Number.isFinite(value);
+  const got = (nonFinite && written?.(issue.path)) || show(value);
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((k) => ({
@@ -60,7 +109,10 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): FieldProblem[] 
       return [
         {
           path: at(issue.path),
-          message: got === 'nothing' ? `is required (${issue.expected})` : `got ${got}; expected ${issue.expected}`,
+          message:
+            got === 'nothing'
+              ? `is required (${issue.expected})`
+              : `got ${got}; expected ${nonFinite && issue.expected === 'number' ? 'a finite number' : issue.expected}`,
         },
       ];
     case 'too_small':
@@ -147,7 +199,11 @@ export function parseTenantFile(file: string, text: string): { tenant?: TenantCo
     return { problems: [`${file}: (file): expected a YAML mapping with at least "id" and "tier"`] };
   }
   const parsed = TenantFileSchema.safeParse(input);
-  const schemaProblems = parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i, input));
+  const written = (p: readonly PropertyKey[]) => {
+    const node = doc.getIn(p, true);
+    return isScalar(node) && node.range ? text.slice(node.range[0], node.range[1]).trim() : undefined;
+  };
+  const schemaProblems = parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i, input, written));
   const fieldProblems = [...schemaProblems, ...protoKeyProblems(input, schemaProblems)];
   if (!parsed.success || fieldProblems.length) {
     return { problems: fieldProblems.map((p) => `${file}: ${p.path}: ${p.message}`) };

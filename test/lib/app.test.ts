@@ -90,6 +90,23 @@ describe('buildSwitchboard', () => {
       expect(e.message).toMatch(/acme\.yaml: monthlyBudgetUsd: got -5; must be at least 0/);
     });
 
+    it('a number is .inf, -.inf or .nan (shown as written, not as null)', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: basic\nmonthlyBudgetUsd: .inf\nthrottle:\n  rateLimit: -.Inf\n  burstLimit: .NaN\n',
+        globex: 'id: globex\ntier: basic\ndataRetentionDays: 1e400\ndisplayName: .inf\n',
+      });
+      expect(e.problems).toEqual(
+        expect.arrayContaining([
+          line('acme.yaml: monthlyBudgetUsd: got .inf; expected a finite number'),
+          line('acme.yaml: throttle.rateLimit: got -.Inf; expected a finite number'),
+          line('acme.yaml: throttle.burstLimit: got .NaN; expected a finite number'),
+          line('globex.yaml: dataRetentionDays: got 1e400; expected a finite number'),
+          line('globex.yaml: displayName: got .inf; expected string'),
+        ]),
+      );
+      expect(e.problems).toHaveLength(5);
+    });
+
     it('a model override names a model outside the catalog', () => {
       const e = buildError({ acme: 'id: acme\ntier: standard\nmodels:\n  overrides:\n    fast: gpt-4o\n' });
       expect(e.message).toMatch(
