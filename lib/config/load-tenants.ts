@@ -20,6 +20,25 @@ export class TenantConfigError extends Error {
 
 const EXTENSIONS = ['.yaml', '.yml'];
 
+/**
+ * What a folder entry is: a tenant file, a file that is one but for the case of its extension (`acme.YAML`:
+ * not read, and said so), or something else (ignored, like hidden files such as editors' `.#acme.yaml` locks).
+ */
+function kindOf(name: string): 'tenant' | 'miscased' | 'other' {
+  if (name.startsWith('.')) return 'other';
+  const ext = path.extname(name);
+  if (EXTENSIONS.includes(ext)) return 'tenant';
+  return EXTENSIONS.includes(ext.toLowerCase()) ? 'miscased' : 'other';
+}
+
+/** The problem of a file whose extension is not lower-case, with the name to give it. */
+function miscasedProblem(shown: string, name: string): string {
+  const ext = path.extname(name);
+  // Tenant ids are lower-case and must equal the file name, so the whole name is lower-cased.
+  const rename = `${path.basename(name, ext).toLowerCase()}${ext.toLowerCase()}`;
+  return `${shown}: (file): got extension "${ext}"; only files ending in lower-case ${EXTENSIONS.join(' or ')} are read: rename it to ${rename}`;
+}
+
 /** How long a shown value may get before it is cut off with "...". */
 const SHOW_MAX_CHARS = 80;
 
@@ -232,22 +251,29 @@ export interface LoadTenantsOptions {
 export function loadTenants(opts: LoadTenantsOptions): TenantConfig[] {
   const display = (f: string) => path.relative(opts.displayRoot ?? process.cwd(), f) || f;
   if (!fs.existsSync(opts.dir)) throw new TenantConfigError([`${display(opts.dir)}: tenant folder does not exist`]);
+  const entries = fs.readdirSync(opts.dir).sort();
+  const problems: string[] = [];
   let files: string[];
   if (opts.only !== undefined) {
-    files = EXTENSIONS.map((e) => path.join(opts.dir, `${opts.only}${e}`)).filter((f) => fs.existsSync(f));
-    if (files.length === 0) {
+    // Only the named tenant's file is read; the listing tells a mis-cased extension from a missing file.
+    const names = EXTENSIONS.map((e) => `${opts.only}${e}`);
+    files = entries.filter((f) => names.includes(f) && kindOf(f) === 'tenant').map((f) => path.join(opts.dir, f));
+    const lower = names.map((n) => n.toLowerCase());
+    const miscased = entries.filter((f) => kindOf(f) === 'miscased' && lower.includes(f.toLowerCase()));
+    problems.push(...miscased.map((f) => miscasedProblem(display(path.join(opts.dir, f)), f)));
+    if (files.length === 0 && miscased.length === 0) {
       throw new TenantConfigError([
         `-c tenant=${opts.only}: no tenant file ${display(path.join(opts.dir, `${opts.only}.yaml`))}`,
       ]);
     }
   } else {
-    files = fs
-      .readdirSync(opts.dir)
-      .filter((f) => EXTENSIONS.includes(path.extname(f)))
-      .sort()
-      .map((f) => path.join(opts.dir, f));
+    files = entries.filter((f) => kindOf(f) === 'tenant').map((f) => path.join(opts.dir, f));
+    problems.push(
+      ...entries
+        .filter((f) => kindOf(f) === 'miscased')
+        .map((f) => miscasedProblem(display(path.join(opts.dir, f)), f)),
+    );
   }
-  const problems: string[] = [];
   const tenants: TenantConfig[] = [];
   const seen = new Map<string, string>();
   for (const f of files) {

@@ -247,6 +247,33 @@ describe('buildSwitchboard', () => {
       expect(e.message).toMatch(/acme\.yaml:\d+:\d+: YAML syntax error: Flow sequence/);
     });
 
+    it('a tenant file has an upper-case extension (TENANT.YAML, acme.Yml); hidden files and other files are not read', () => {
+      const e = buildError({
+        'TENANT.YAML': 'id: tenant\ntier: basic\n',
+        'acme.Yml': 'id: acme\ntier: basic\n',
+        '.draft.YAML': 'not: [a tenant\n',
+        '.#acme.yaml': 'an editor lock file',
+        'notes.txt': 'not a tenant',
+      });
+      expect(e.problems).toEqual([
+        line(
+          'TENANT.YAML: (file): got extension ".YAML"; only files ending in lower-case .yaml or .yml are read: rename it to tenant.yaml',
+        ),
+        line(
+          'acme.Yml: (file): got extension ".Yml"; only files ending in lower-case .yaml or .yml are read: rename it to acme.yml',
+        ),
+      ]);
+    });
+
+    it('`only` names a tenant whose file has an upper-case extension', () => {
+      const e = buildError({ 'acme.YML': 'id: acme\ntier: basic\n' }, 'acme');
+      expect(e.problems).toEqual([
+        line(
+          'acme.YML: (file): got extension ".YML"; only files ending in lower-case .yaml or .yml are read: rename it to acme.yml',
+        ),
+      ]);
+    });
+
     it('several files are bad: every problem is listed in one error', () => {
       const e = buildError({ a1x: 'id: a1x\ntier: gold\n', b2y: 'id: b2y\ntier: basic\nmonthlyBudgetUsd: -1\n' });
       expect(e.problems).toHaveLength(2);
