@@ -1,6 +1,6 @@
 /**
- * The tenant file schema (`tenants/<id>.yaml`). Only `id` and `tier` are required; everything else
- * defaults from the plan (tier-defaults.ts). The JSON Schema editors use (`tenant.schema.json`) is
+ * The tenant file schema (`tenants/<id>.yaml`). Only `id` and `tier` are required (and, by a rule across
+ * fields, a reviewer e-mail while human review is on); everything else defaults from the plan (tier-defaults.ts). The JSON Schema editors use (`tenant.schema.json`) is
  * generated from this schema by `npm run schema:tenant`.
  */
 import { z } from 'zod';
@@ -366,6 +366,14 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
     problems.push({
       path: 'escalation.reviewThreshold',
       message: `${escalation.reviewThreshold} is above escalation.confidenceThreshold (${escalation.confidenceThreshold}); it must be at most that`,
+    });
+  }
+  // Review on with nobody to tell: answers would wait in a queue nobody knows about until they time out.
+  if (escalation.reviewThreshold > 0 && escalation.reviewerEmails.length === 0) {
+    const from = file.escalation?.reviewThreshold === undefined ? ` (the ${file.tier} plan's)` : '';
+    problems.push({
+      path: 'escalation.reviewerEmails',
+      message: `got none; escalation.reviewThreshold is ${escalation.reviewThreshold}${from}, so answers can go to human review, but no reviewer would be told: add a reviewer e-mail, or set escalation.reviewThreshold: 0 to turn human review off`,
     });
   }
   const retentionDays = file.dataRetentionDays ?? d.dataRetentionDays;

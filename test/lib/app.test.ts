@@ -1,8 +1,12 @@
 import { App } from 'aws-cdk-lib';
 import { parseTenantFile, TenantConfigError } from '../../lib/config/load-tenants';
 import { RESERVED_TAG_KEYS } from '../../lib/config/tags';
+import { PLAN_DEFAULTS } from '../../lib/config/tier-defaults';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../lib/switchboard';
 import { synthSwitchboard, tenantDir } from '../support/synth';
+
+/** What a minimal valid tenant file needs besides id and tier: a reviewer to tell about answers in review. */
+const REVIEWER = 'escalation:\n  reviewerEmails: [ai-review@example.com]\n';
 
 /** Matches one problem line exactly, whatever folder the file name is shown relative to. */
 function line(text: string) {
@@ -34,7 +38,10 @@ describe('buildSwitchboard', () => {
   it('builds every tenant of the folder without `only`, each in its own stack', () => {
     const app = new App();
     const built = buildSwitchboard(app, {
-      tenantsDir: tenantDir({ alpha: 'id: alpha\ntier: basic\n', beta: 'id: beta\ntier: premium\n' }),
+      tenantsDir: tenantDir({
+        alpha: `id: alpha\ntier: basic\n${REVIEWER}`,
+        beta: `id: beta\ntier: premium\n${REVIEWER}`,
+      }),
       compliance: false,
     });
     expect([...built.tenants.keys()].sort()).toEqual(['alpha', 'beta']);
@@ -44,7 +51,7 @@ describe('buildSwitchboard', () => {
 
   it('with `only`, does not read the other tenant files (a broken one does not stop the synth)', () => {
     const dir = tenantDir({
-      good: 'id: good\ntier: standard\n',
+      good: `id: good\ntier: standard\n${REVIEWER}`,
       broken: 'id: broken\ntier: [unclosed\n',
       other: 'id: other\ntier: gold\n',
     });
@@ -54,12 +61,14 @@ describe('buildSwitchboard', () => {
       'Switchboard-Tenant-good',
     ]);
     // The same folder without `only` fails, naming the broken files.
-    const e = buildError({ good: 'id: good\ntier: standard\n', broken: 'id: broken\ntier: [unclosed\n' });
+    const e = buildError({ good: `id: good\ntier: standard\n${REVIEWER}`, broken: 'id: broken\ntier: [unclosed\n' });
     expect(e.message).toContain('broken.yaml');
   });
 
   it('registers the compliance plugin by default', () => {
-    const built = buildSwitchboard(new App(), { tenantsDir: tenantDir({ good: 'id: good\ntier: basic\n' }) });
+    const built = buildSwitchboard(new App(), {
+      tenantsDir: tenantDir({ good: `id: good\ntier: basic\n${REVIEWER}` }),
+    });
     expect(built.compliance?.name).toBe('switchboard-compliance');
   });
 
@@ -80,7 +89,10 @@ describe('buildSwitchboard', () => {
     });
 
     it('two files declare the same id (acme.yaml and acme.yml)', () => {
-      const e = buildError({ 'acme.yaml': 'id: acme\ntier: basic\n', 'acme.yml': 'id: acme\ntier: standard\n' });
+      const e = buildError({
+        'acme.yaml': `id: acme\ntier: basic\n${REVIEWER}`,
+        'acme.yml': `id: acme\ntier: standard\n${REVIEWER}`,
+      });
       expect(e.message).toMatch(/acme\.yml: id: "acme" is already used by \S*acme\.yaml; tenant ids must be unique/);
       expect(e.problems).toHaveLength(1);
     });
@@ -132,6 +144,25 @@ describe('buildSwitchboard', () => {
       expect(e.message).toMatch(
         /acme\.yaml: escalation\.reviewThreshold: 0\.7 is above escalation\.confidenceThreshold \(0\.5\)/,
       );
+    });
+
+    it('answers can go to human review but no reviewer would be told (reviewThreshold > 0, no reviewerEmails)', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: basic\n',
+        globex: 'id: globex\ntier: standard\nescalation:\n  reviewThreshold: 0.2\n  reviewerEmails: []\n',
+      });
+      const fix = 'add a reviewer e-mail, or set escalation.reviewThreshold: 0 to turn human review off';
+      expect(e.problems).toEqual([
+        line(
+          `acme.yaml: escalation.reviewerEmails: got none; escalation.reviewThreshold is ${PLAN_DEFAULTS.basic.escalation.reviewThreshold} (the basic plan's), so answers can go to human review, but no reviewer would be told: ${fix}`,
+        ),
+        line(
+          `globex.yaml: escalation.reviewerEmails: got none; escalation.reviewThreshold is 0.2, so answers can go to human review, but no reviewer would be told: ${fix}`,
+        ),
+      ]);
+      // Review off: nobody needs to be told.
+      const off = parseTenantFile('initech.yaml', 'id: initech\ntier: basic\nescalation:\n  reviewThreshold: 0\n');
+      expect(off.problems).toEqual([]);
     });
 
     it('records would expire before a review can end (dataRetentionDays vs reviewTimeoutMinutes)', () => {
@@ -224,7 +255,7 @@ describe('buildSwitchboard', () => {
           `acme.yaml: tags: got ${max + 1} tags; at most ${max} allowed: AWS allows 50 tags per resource and Switchboard adds ${RESERVED_TAG_KEYS.length} of its own (${RESERVED_TAG_KEYS.join(', ')})`,
         ),
       ]);
-      const ok = parseTenantFile('acme.yaml', `id: acme\ntier: standard\ntags:\n${tags(max)}\n`);
+      const ok = parseTenantFile('acme.yaml', `id: acme\ntier: standard\n${REVIEWER}tags:\n${tags(max)}\n`);
       expect(ok.problems).toEqual([]);
       expect(Object.keys(ok.tenant?.tags ?? {})).toHaveLength(max);
     });
