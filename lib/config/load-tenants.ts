@@ -31,6 +31,19 @@ function kindOf(name: string): 'tenant' | 'miscased' | 'other' {
   return EXTENSIONS.includes(ext.toLowerCase()) ? 'miscased' : 'other';
 }
 
+/** How many known tenant ids an unknown `-c tenant=` lists before it only counts the rest. */
+const KNOWN_TENANTS_SHOWN = 20;
+
+/** The tenant ids of a folder listing (by file name; the files are not read), for an unknown `-c tenant=`. */
+function knownTenants(entries: readonly string[]): string {
+  const ids = [
+    ...new Set(entries.filter((f) => kindOf(f) === 'tenant').map((f) => path.basename(f, path.extname(f)))),
+  ].sort();
+  if (ids.length === 0) return 'the folder has no tenant files';
+  const more = ids.length - KNOWN_TENANTS_SHOWN;
+  return `known tenants: ${ids.slice(0, KNOWN_TENANTS_SHOWN).join(', ')}${more > 0 ? ` … and ${more} more` : ''}`;
+}
+
 /** The problem of a file whose extension is not lower-case, with the name to give it. */
 function miscasedProblem(shown: string, name: string): string {
   const ext = path.extname(name);
@@ -263,7 +276,7 @@ export function loadTenants(opts: LoadTenantsOptions): TenantConfig[] {
     problems.push(...miscased.map((f) => miscasedProblem(display(path.join(opts.dir, f)), f)));
     if (files.length === 0 && miscased.length === 0) {
       throw new TenantConfigError([
-        `-c tenant=${opts.only}: no tenant file ${display(path.join(opts.dir, `${opts.only}.yaml`))}`,
+        `-c tenant=${opts.only}: no tenant file ${display(path.join(opts.dir, `${opts.only}.yaml`))}; ${knownTenants(entries)}`,
       ]);
     }
   } else {

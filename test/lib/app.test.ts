@@ -313,9 +313,35 @@ describe('buildSwitchboard', () => {
       expect(e.problems[1]).toMatch(/b2y\.yaml: monthlyBudgetUsd:/);
     });
 
-    it('`only` names a tenant without a file', () => {
-      const e = buildError({ acme: 'id: acme\ntier: basic\n' }, 'nobody');
-      expect(e.message).toMatch(/tenant=nobody: no tenant file \S*nobody\.yaml/);
+    it('`only` names a tenant without a file: the known tenants are listed, sorted', () => {
+      const e = buildError(
+        {
+          zeta: 'id: zeta\ntier: basic\n',
+          acme: 'id: acme\ntier: basic\n',
+          'acme.yml': 'id: acme\ntier: basic\n',
+          globex: 'id: globex\ntier: basic\n',
+          '.hidden.yaml': '',
+          'notes.txt': '',
+        },
+        'nobody',
+      );
+      expect(e.problems).toEqual([
+        expect.stringMatching(/^-c tenant=nobody: no tenant file \S*nobody\.yaml; known tenants: acme, globex, zeta$/),
+      ]);
+    });
+
+    it('`only` names a tenant without a file in a large folder: the first 20 known tenants and how many more', () => {
+      const ids = Array.from({ length: 25 }, (_, i) => `t${String(25 - i).padStart(2, '0')}`);
+      const e = buildError(Object.fromEntries(ids.map((id) => [id, `id: ${id}\ntier: basic\n`])), 'nobody');
+      const first20 = [...ids].sort().slice(0, 20).join(', ');
+      expect(e.problems).toEqual([expect.stringMatching(new RegExp(`; known tenants: ${first20} … and 5 more$`))]);
+    });
+
+    it('`only` names a tenant in a folder without tenant files', () => {
+      const e = buildError({ 'notes.txt': '' }, 'nobody');
+      expect(e.problems).toEqual([
+        expect.stringMatching(/^-c tenant=nobody: no tenant file \S*nobody\.yaml; the folder has no tenant files$/),
+      ]);
     });
   });
 });
