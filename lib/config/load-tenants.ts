@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isScalar, LineCounter, parseDocument } from 'yaml';
+import { isScalar, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type FieldProblem, resolveTenant, type TenantConfig, TenantFileSchema } from './tenant-schema';
 
@@ -222,6 +222,12 @@ export function parseTenantFile(file: string, text: string): { tenant?: TenantCo
     return {
       problems: doc.errors.map((e) => {
         const line = lineCounter.linePos(e.pos[0]);
+        if (e.code === 'MULTIPLE_DOCS') {
+          // The parser's advice (parseAllDocuments) is for programmers; say what the file should look like.
+          const found = parseAllDocuments(text);
+          const count = Array.isArray(found) ? found.length : 0;
+          return `${file}: (file): got ${count} YAML documents (the second starts on line ${line.line}); a tenant file holds exactly one YAML document`;
+        }
         return `${file}${line ? `:${line.line}:${line.col}` : ''}: YAML syntax error: ${e.message.split('\n')[0]}`;
       }),
     };

@@ -305,6 +305,21 @@ describe('buildSwitchboard', () => {
       ]);
     });
 
+    it('the file holds more than one YAML document (separated by ---)', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: basic\n---\nid: other\ntier: basic\n',
+        globex: '---\nid: globex\ntier: basic\n---\nid: x\n---\nid: y\n',
+      });
+      expect(e.problems).toEqual([
+        line(
+          'acme.yaml: (file): got 2 YAML documents (the second starts on line 3); a tenant file holds exactly one YAML document',
+        ),
+        line(
+          'globex.yaml: (file): got 3 YAML documents (the second starts on line 4); a tenant file holds exactly one YAML document',
+        ),
+      ]);
+    });
+
     it('several files are bad: every problem is listed in one error', () => {
       const e = buildError({ a1x: 'id: a1x\ntier: gold\n', b2y: 'id: b2y\ntier: basic\nmonthlyBudgetUsd: -1\n' });
       expect(e.problems).toHaveLength(2);
