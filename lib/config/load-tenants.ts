@@ -128,7 +128,7 @@ function describeIssue(
     case 'unrecognized_keys':
       return issue.keys.map((k) => ({
         path: at([...issue.path, k]),
-        message: `unknown field; allowed fields here: ${Object.keys(parentShape(issue.path) ?? {}).join(', ')}`,
+        message: `unknown field; allowed fields here: ${fieldNamesAt(issue.path).join(', ')}`,
       }));
     case 'invalid_value':
       return [
@@ -172,16 +172,22 @@ function describeIssue(
   }
 }
 
-/** The known field names of the object schema at a path (for "unknown field" messages). */
-function parentShape(p: readonly PropertyKey[]): Record<string, unknown> | undefined {
+/** The known field names at a path (for "unknown field" messages): an object's fields or a record's keys. */
+function fieldNamesAt(p: readonly PropertyKey[]): string[] {
   // biome-ignore lint/suspicious/noExplicitAny: walking zod's internal shape
   let schema: any = TenantFileSchema;
-  for (const k of p) {
+  const unwrap = () => {
     while (schema?.def?.type === 'optional') schema = schema.def.innerType;
-    schema = schema?.shape?.[k as string];
+  };
+  for (const k of p) {
+    unwrap();
+    schema = schema?.shape && Object.hasOwn(schema.shape, k) ? schema.shape[k as string] : undefined;
   }
-  while (schema?.def?.type === 'optional') schema = schema.def.innerType;
-  return schema?.shape;
+  unwrap();
+  if (schema?.shape) return Object.keys(schema.shape);
+  // A record with a fixed set of keys (models.overrides: the tiers).
+  const keys: Set<unknown> | undefined = schema?.def?.type === 'record' ? schema.def.keyType?._zod?.values : undefined;
+  return keys ? [...keys].map(String) : [];
 }
 
 /**

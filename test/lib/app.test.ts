@@ -126,6 +126,13 @@ describe('buildSwitchboard', () => {
       );
     });
 
+    it('a model override or fallback names a tier that does not exist', () => {
+      const e = buildError({ acme: 'id: acme\ntier: standard\nmodels:\n  overrides:\n    ultra: gpt-4o\n' });
+      expect(e.problems).toEqual([
+        line('acme.yaml: models.overrides.ultra: unknown field; allowed fields here: fast, balanced, deep'),
+      ]);
+    });
+
     it('the routing thresholds are out of order or out of range', () => {
       const e = buildError({
         acme: 'id: acme\ntier: standard\nrouting:\n  deepThreshold: 0.4\n  balancedThreshold: 0.6\n',
