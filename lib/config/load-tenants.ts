@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isScalar, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type FieldProblem, resolveTenant, type TenantConfig, TenantFileSchema } from './tenant-schema';
 
@@ -111,7 +111,20 @@ function valueAt(obj: unknown, p: readonly PropertyKey[]): unknown {
 
 /** A field path as messages show it (`escalation.reviewerEmails.0`; the whole file is `(file)`). */
 function at(p: readonly PropertyKey[]): string {
-  return p.length ? p.map(String).join('.') : '(file)';
+  return p.length ? p.map(segment).join('.') : '(file)';
+}
+
+/** A path step that reads as itself (field names, tiers, indexes, most tag keys). */
+const PLAIN_SEGMENT = /^[\p{L}\p{N}_:@/+=#-]+$/u;
+/** Longer keys are cut in paths (the value or key shown after "got" says the rest). */
+const SEGMENT_MAX_CHARS = 64;
+
+/** One path step; a key with dots, spaces, line breaks or nothing at all is quoted, so a problem stays one line. */
+function segment(k: PropertyKey): string {
+  const s = String(k);
+  const chars = [...s];
+  if (PLAIN_SEGMENT.test(s) && chars.length <= SEGMENT_MAX_CHARS) return s;
+  return JSON.stringify(chars.length > SEGMENT_MAX_CHARS ? `${chars.slice(0, SEGMENT_MAX_CHARS).join('')}…` : s);
 }
 
 /** One zod issue as a field problem that says what was given and what is allowed. */
@@ -220,10 +233,45 @@ function protoKeyProblems(input: unknown, reported: readonly FieldProblem[]): Fi
     .map((p) => ({ path: p, message: 'got key "__proto__"; JavaScript reserves this name, so it cannot be a key' }));
 }
 
+/**
+ * Keys repeated within one mapping, in linear time, each as `:<line>:<col>: ...` (the file name goes first).
+ * Walks the parsed document without recursion, so nesting depth costs no stack.
+ */
+function repeatedKeyProblems(doc: Document, lineCounter: LineCounter): string[] {
+  const problems: string[] = [];
+  const todo: unknown[] = [doc.contents];
+  while (todo.length) {
+    const node = todo.pop();
+    if (isMap(node)) {
+      const first = new Map<unknown, number>();
+      for (const pair of node.items) {
+        todo.push(pair.key, pair.value);
+        if (!isScalar(pair.key) || !pair.key.range) continue;
+        const start = pair.key.range[0];
+        const earlier = first.get(pair.key.value);
+        if (earlier === undefined) {
+          first.set(pair.key.value, start);
+          continue;
+        }
+        const here = lineCounter.linePos(start);
+        problems.push(
+          `:${here.line}:${here.col}: YAML syntax error: key ${show(pair.key.value)} is already on line ${lineCounter.linePos(earlier).line}; each key may appear once in a mapping`,
+        );
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) todo.push(item);
+    }
+  }
+  return problems;
+}
+
 /** Parses one tenant file's text. Returns the tenant or the problems (already prefixed with the file). */
 export function parseTenantFile(file: string, text: string): { tenant?: TenantConfig; problems: string[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
+  // Duplicate keys are found by repeatedKeyProblems: the library's own check compares every key with every
+  // other key of its map, which is quadratic (a file with 10,000 tags took seconds).
+  // logLevel 'error': what the library would print as a warning (a mapping used as a key) is not for the console.
+  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, lineCounter, logLevel: 'error' });
   if (doc.errors.length) {
     return {
       problems: doc.errors.map((e) => {
@@ -234,11 +282,26 @@ export function parseTenantFile(file: string, text: string): { tenant?: TenantCo
           const count = Array.isArray(found) ? found.length : 0;
           return `${file}: (file): got ${count} YAML documents (the second starts on line ${line.line}); a tenant file holds exactly one YAML document`;
         }
-        return `${file}${line ? `:${line.line}:${line.col}` : ''}: YAML syntax error: ${e.message.split('\n')[0]}`;
+        const reason = e.message.startsWith('Maximum call stack size exceeded')
+          ? 'nested too deeply'
+          : e.message.split('\n')[0];
+        return `${file}${line ? `:${line.line}:${line.col}` : ''}: YAML syntax error: ${reason}`;
       }),
     };
   }
-  const input = doc.toJS();
+  const repeated = repeatedKeyProblems(doc, lineCounter);
+  if (repeated.length) return { problems: repeated.map((p) => `${file}${p}`) };
+  let input: unknown;
+  try {
+    input = doc.toJS();
+  } catch (e) {
+    // Aliases are resolved here: one with no anchor, or so many that they expand to a flood of data.
+    const message = (e as Error).message.split('\n')[0] ?? '';
+    const reason = /alias count/i.test(message)
+      ? 'aliases (*name) expand to too much data; write the values out instead'
+      : message;
+    return { problems: [`${file}: YAML syntax error: ${reason}`] };
+  }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { problems: [`${file}: (file): expected a YAML mapping with at least "id" and "tier"`] };
   }

@@ -240,8 +240,10 @@ describe('buildSwitchboard', () => {
             /acme\.yaml: tags\.Switchboard:owner: got key "Switchboard:owner"; the prefix "switchboard:"/,
           ),
           line(`acme.yaml: tags.cost#center: got key "cost#center"; "#" is not allowed in a tag key; ${allowed}`),
-          line('acme.yaml: tags.: got key ""; must be 1–128 characters'),
-          line(`acme.yaml: tags.${long}: got key "${long.slice(0, 76)}...; must be 1–128 characters (has 129)`),
+          line('acme.yaml: tags."": got key ""; must be 1–128 characters'),
+          line(
+            `acme.yaml: tags."${long.slice(0, 64)}…": got key "${long.slice(0, 76)}...; must be 1–128 characters (has 129)`,
+          ),
           line('acme.yaml: tags.note: got "aws:copied"; the prefix "aws:" (in any case) is reserved by AWS'),
           line(`acme.yaml: tags.path: got "a|b"; "|" is not allowed in a tag value; ${allowed}`),
           expect.stringMatching(
@@ -323,6 +325,52 @@ describe('buildSwitchboard', () => {
         ),
         line(
           'globex.yaml: (file): got 3 YAML documents (the second starts on line 4); a tenant file holds exactly one YAML document',
+        ),
+      ]);
+    });
+
+    it('a key is repeated in a mapping', () => {
+      const e = buildError({ acme: 'id: acme\ntier: basic\ntier: premium\n' });
+      expect(e.problems).toEqual([
+        line(
+          'acme.yaml:3:1: YAML syntax error: key "tier" is already on line 2; each key may appear once in a mapping',
+        ),
+      ]);
+    });
+
+    it('an alias has no anchor, refers to itself, or expands to too much data (no stack trace)', () => {
+      const bomb = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+      for (let i = 1; i < 9; i++)
+        bomb.push(
+          `a${i}: &a${i} [${Array(10)
+            .fill(`*a${i - 1}`)
+            .join(', ')}]`,
+        );
+      const e = buildError({
+        acme: 'id: *nothing\ntier: basic\n',
+        globex: `${bomb.join('\n')}\nid: globex\ntier: basic\n`,
+        initech: 'id: &x [*x]\ntier: basic\n',
+      });
+      expect(e.problems).toEqual([
+        expect.stringMatching(/acme\.yaml: YAML syntax error: Unresolved alias .*: nothing$/),
+        line('globex.yaml: YAML syntax error: aliases (*name) expand to too much data; write the values out instead'),
+        expect.stringMatching(/initech\.yaml: id: got \[\[\[\[.*\.\.\.; expected string$/),
+      ]);
+    });
+
+    it('the YAML is nested deeper than the parser can go', () => {
+      const e = buildError({ acme: `id: acme\ntier: basic\nx: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n` });
+      expect(e.problems[0]).toMatch(/acme\.yaml:3:\d+: YAML syntax error: nested too deeply$/);
+    });
+
+    it('a key holds a line break or dots (the path quotes it, and the problem stays on one line)', () => {
+      const e = buildError({ acme: 'id: acme\ntier: basic\n"col\\nour": blue\ntags: { "a.b c": "x|y" }\n' });
+      expect(e.problems).toEqual([
+        line(
+          'acme.yaml: tags."a.b c": got "x|y"; "|" is not allowed in a tag value; allowed: letters, digits, spaces and _ . : / = + - @',
+        ),
+        line(
+          'acme.yaml: "col\\nour": unknown field; allowed fields here: id, displayName, tier, models, routing, monthlyBudgetUsd, throttle, quota, escalation, dataRetentionDays, limits, lambda, tags, alarms',
         ),
       ]);
     });
