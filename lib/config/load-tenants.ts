@@ -365,7 +365,17 @@ export function loadTenants(opts: LoadTenantsOptions): TenantConfig[] {
   const tenants: TenantConfig[] = [];
   const seen = new Map<string, string>();
   for (const f of files) {
-    const r = parseTenantFile(display(f), fs.readFileSync(f, 'utf8'));
+    let text: string;
+    try {
+      text = fs.readFileSync(f, 'utf8');
+    } catch (e) {
+      // A dangling link (an editor's, a moved file) or a folder named like a tenant file.
+      problems.push(
+        `${display(f)}: (file): cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
+      continue;
+    }
+    const r = parseTenantFile(display(f), text);
     problems.push(...r.problems);
     if (!r.tenant) continue;
     const first = seen.get(r.tenant.id);

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { parseTenantFile, TenantConfigError } from '../../lib/config/load-tenants';
 import { RESERVED_TAG_KEYS } from '../../lib/config/tags';
@@ -372,6 +374,23 @@ describe('buildSwitchboard', () => {
         line(
           'acme.yaml: "col\\nour": unknown field; allowed fields here: id, displayName, tier, models, routing, monthlyBudgetUsd, throttle, quota, escalation, dataRetentionDays, limits, lambda, tags, alarms',
         ),
+      ]);
+    });
+
+    it('a tenant file cannot be read (a dangling link, a folder named like a file)', () => {
+      const dir = tenantDir({});
+      fs.symlinkSync(path.join(dir, 'gone.yaml'), path.join(dir, 'acme.yaml'));
+      fs.mkdirSync(path.join(dir, 'globex.yaml'));
+      let e: unknown;
+      try {
+        buildSwitchboard(new App(), { tenantsDir: dir, compliance: false });
+      } catch (caught) {
+        e = caught;
+      }
+      expect(e).toBeInstanceOf(TenantConfigError);
+      expect((e as TenantConfigError).problems).toEqual([
+        expect.stringMatching(/acme\.yaml: \(file\): cannot be read \(ENOENT\)$/),
+        expect.stringMatching(/globex\.yaml: \(file\): cannot be read \(EISDIR\)$/),
       ]);
     });
 
