@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { atMost, type Check, childEnv, midpoint, round, runChild } from './stats';
 import type { SynthChildResult } from './synth-child';
+import { minimalTenantFile } from './tenant-file';
 
 const ROOT = path.resolve(__dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -59,7 +60,7 @@ function tenantsFolder(root: string, n: number): string {
   fs.mkdirSync(dir, { recursive: true });
   for (let i = 1; i <= n; i++) {
     const id = tenantId(i);
-    fs.writeFileSync(path.join(dir, `${id}.yaml`), `id: ${id}\ntier: standard\n`);
+    fs.writeFileSync(path.join(dir, `${id}.yaml`), minimalTenantFile(id));
   }
   return dir;
 }

@@ -1,6 +1,6 @@
 /**
- * The tenant file schema (`tenants/<id>.yaml`). Only `id` and `tier` are required; everything else
- * defaults from the plan (tier-defaults.ts). The JSON Schema editors use (`tenant.schema.json`) is
+ * The tenant file schema (`tenants/<id>.yaml`). Only `id` and `tier` are required (and, by a rule across
+ * fields, a reviewer e-mail while human review is on); everything else defaults from the plan (tier-defaults.ts). The JSON Schema editors use (`tenant.schema.json`) is
  * generated from this schema by `npm run schema:tenant`.
  */
 import { z } from 'zod';
@@ -14,6 +14,17 @@ import {
   type Tier,
 } from '../../lambda/shared/catalog';
 import type { TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
+import {
+  MAX_TENANT_TAGS,
+  RESERVED_KEY_PREFIX_PATTERN,
+  RESERVED_VALUE_PREFIX_PATTERN,
+  TAG_KEY_MAX_CHARS,
+  TAG_PATTERN,
+  TAG_VALUE_MAX_CHARS,
+  tagCountProblem,
+  tagKeyProblems,
+  tagValueProblems,
+} from './tags';
 import {
   type AlarmDefaults,
   PLAN_DEFAULTS,
@@ -40,6 +51,53 @@ function severity(min: number, max: number) {
       critical: z.number().min(min).max(max).optional().describe('Threshold of the Critical alarm'),
     })
     .optional();
+}
+
+/** A tag key a tenant may set (AWS's rules, no reserved prefix); checked in code points, as AWS counts. */
+const TagKeySchema = z
+  .string()
+  .superRefine((key, ctx) => {
+    for (const message of tagKeyProblems(key)) ctx.addIssue({ code: 'custom', input: key, message });
+  })
+  .meta({
+    minLength: 1,
+    maxLength: TAG_KEY_MAX_CHARS,
+    pattern: TAG_PATTERN.source,
+    not: { pattern: RESERVED_KEY_PREFIX_PATTERN },
+  });
+
+/** A tag value (AWS's rules; may be empty). */
+const TagValueSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    for (const message of tagValueProblems(value)) ctx.addIssue({ code: 'custom', input: value, message });
+  })
+  .meta({
+    maxLength: TAG_VALUE_MAX_CHARS,
+    pattern: TAG_PATTERN.source,
+    not: { pattern: RESERVED_VALUE_PREFIX_PATTERN },
+  });
+
+/**
+ * Each reviewer once: SNS subscribes an address once per topic (a second subscription is a construct id
+ * collision at synth), and mailboxes do not differ by case, so `A@x.com` and `a@x.com` are the same reviewer.
+ */
+function rejectDuplicateEmails(emails: readonly string[], ctx: z.RefinementCtx): void {
+  const first = new Map<string, number>();
+  emails.forEach((email, i) => {
+    const key = email.toLowerCase();
+    const j = first.get(key);
+    if (j === undefined) {
+      first.set(key, i);
+      return;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      path: [i],
+      input: email,
+      message: `already listed as escalation.reviewerEmails.${j} (${JSON.stringify(emails[j])}); e-mail addresses are compared ignoring case, list each reviewer once`,
+    });
+  });
 }
 
 /** What a tenant file may contain. */
@@ -128,7 +186,12 @@ export const TenantFileSchema = z.strictObject({
         .max(1)
         .optional()
         .describe('Answers of the strongest tier scored below this go to human review (at most confidenceThreshold)'),
-      reviewerEmails: z.array(z.email()).max(20).optional(),
+      reviewerEmails: z
+        .array(z.email())
+        .max(20)
+        .superRefine(rejectDuplicateEmails)
+        .optional()
+        .describe('Addresses told about every answer waiting for review (each once)'),
       reviewTimeoutMinutes: z
         .number()
         .int()
@@ -179,7 +242,18 @@ export const TenantFileSchema = z.strictObject({
         .describe('At most 29: API Gateway REST integrations time out at 29 s'),
     })
     .optional(),
-  tags: z.record(z.string().min(1).max(128), z.string().max(256)).optional(),
+  tags: z
+    .record(TagKeySchema, TagValueSchema)
+    .superRefine((tags, ctx) => {
+      const n = Object.keys(tags).length;
+      const message = tagCountProblem(n);
+      if (message) ctx.addIssue({ code: 'custom', input: tags, message, params: { given: `${n} tags` } });
+    })
+    .meta({
+      maxProperties: MAX_TENANT_TAGS,
+      description: `Tags on every resource of the tenant (at most ${MAX_TENANT_TAGS}; no aws: or switchboard: prefix)`,
+    })
+    .optional(),
   opsEmails: z
     .array(z.email())
     .max(10)
@@ -310,6 +384,14 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
     problems.push({
       path: 'escalation.reviewThreshold',
       message: `${escalation.reviewThreshold} is above escalation.confidenceThreshold (${escalation.confidenceThreshold}); it must be at most that`,
+    });
+  }
+  // Review on with nobody to tell: answers would wait in a queue nobody knows about until they time out.
+  if (escalation.reviewThreshold > 0 && escalation.reviewerEmails.length === 0) {
+    const from = file.escalation?.reviewThreshold === undefined ? ` (the ${file.tier} plan's)` : '';
+    problems.push({
+      path: 'escalation.reviewerEmails',
+      message: `got none; escalation.reviewThreshold is ${escalation.reviewThreshold}${from}, so answers can go to human review, but no reviewer would be told: add a reviewer e-mail, or set escalation.reviewThreshold: 0 to turn human review off`,
     });
   }
   const retentionDays = file.dataRetentionDays ?? d.dataRetentionDays;

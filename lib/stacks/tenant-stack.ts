@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { REVIEW_ENV } from '../../lambda/shared/review-schema';
+import { SWITCHBOARD_TAGS } from '../config/tags';
 import { type TenantConfig, toRuntimeConfig } from '../config/tenant-schema';
 import { InferenceFunction } from '../constructs/inference/inference-function';
 import { TenantMonitoring } from '../constructs/monitoring/tenant-monitoring';
@@ -9,8 +10,8 @@ import { STAGE_NAME, TenantApi } from '../constructs/tenant-api/tenant-api';
 import { TenantData } from '../constructs/tenant-data/tenant-data';
 import type { PlatformStack } from './platform-stack';
 
-/** Tag keys every tenant resource carries. */
-export const TENANT_TAGS = { tenant: 'switchboard:tenant', tier: 'switchboard:tier' } as const;
+/** Tag keys every tenant resource carries (reserved in tenant files: lib/config/tags.ts). */
+export const TENANT_TAGS = { tenant: SWITCHBOARD_TAGS.tenant, tier: SWITCHBOARD_TAGS.tier } as const;
 
 /** Props of {@link TenantStack}. */
 export interface TenantStackProps extends StackProps {

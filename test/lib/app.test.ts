@@ -1,7 +1,19 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { TenantConfigError } from '../../lib/config/load-tenants';
+import { parseTenantFile, TenantConfigError } from '../../lib/config/load-tenants';
+import { RESERVED_TAG_KEYS } from '../../lib/config/tags';
+import { PLAN_DEFAULTS } from '../../lib/config/tier-defaults';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../lib/switchboard';
 import { repoPlatformConfig, synthSwitchboard, tenantDir } from '../support/synth';
+
+/** What a minimal valid tenant file needs besides id and tier: a reviewer to tell about answers in review. */
+const REVIEWER = 'escalation:\n  reviewerEmails: [ai-review@example.com]\n';
+
+/** Matches one problem line exactly, whatever folder the file name is shown relative to. */
+function line(text: string) {
+  return expect.stringMatching(new RegExp(`(^|/)${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+}
 
 /** Builds the app on a tenant folder and returns the error it throws (fails the test when it does not). */
 function buildError(files: Record<string, string>, only?: string): TenantConfigError {
@@ -29,7 +41,10 @@ describe('buildSwitchboard', () => {
     const app = new App();
     const built = buildSwitchboard(app, {
       platform: repoPlatformConfig(),
-      tenantsDir: tenantDir({ alpha: 'id: alpha\ntier: basic\n', beta: 'id: beta\ntier: premium\n' }),
+      tenantsDir: tenantDir({
+        alpha: `id: alpha\ntier: basic\n${REVIEWER}`,
+        beta: `id: beta\ntier: premium\n${REVIEWER}`,
+      }),
       compliance: false,
     });
     expect([...built.tenants.keys()].sort()).toEqual(['alpha', 'beta']);
@@ -39,7 +54,7 @@ describe('buildSwitchboard', () => {
 
   it('with `only`, does not read the other tenant files (a broken one does not stop the synth)', () => {
     const dir = tenantDir({
-      good: 'id: good\ntier: standard\n',
+      good: `id: good\ntier: standard\n${REVIEWER}`,
       broken: 'id: broken\ntier: [unclosed\n',
       other: 'id: other\ntier: gold\n',
     });
@@ -49,14 +64,14 @@ describe('buildSwitchboard', () => {
       'Switchboard-Tenant-good',
     ]);
     // The same folder without `only` fails, naming the broken files.
-    const e = buildError({ good: 'id: good\ntier: standard\n', broken: 'id: broken\ntier: [unclosed\n' });
+    const e = buildError({ good: `id: good\ntier: standard\n${REVIEWER}`, broken: 'id: broken\ntier: [unclosed\n' });
     expect(e.message).toContain('broken.yaml');
   });
 
   it('registers the compliance plugin by default', () => {
     const built = buildSwitchboard(new App(), {
       platform: repoPlatformConfig(),
-      tenantsDir: tenantDir({ good: 'id: good\ntier: basic\n' }),
+      tenantsDir: tenantDir({ good: `id: good\ntier: basic\n${REVIEWER}` }),
     });
     expect(built.compliance?.name).toBe('switchboard-compliance');
   });
@@ -78,7 +93,10 @@ describe('buildSwitchboard', () => {
     });
 
     it('two files declare the same id (acme.yaml and acme.yml)', () => {
-      const e = buildError({ 'acme.yaml': 'id: acme\ntier: basic\n', 'acme.yml': 'id: acme\ntier: standard\n' });
+      const e = buildError({
+        'acme.yaml': `id: acme\ntier: basic\n${REVIEWER}`,
+        'acme.yml': `id: acme\ntier: standard\n${REVIEWER}`,
+      });
       expect(e.message).toMatch(/acme\.yml: id: "acme" is already used by \S*acme\.yaml; tenant ids must be unique/);
       expect(e.problems).toHaveLength(1);
     });
@@ -88,11 +106,35 @@ describe('buildSwitchboard', () => {
       expect(e.message).toMatch(/acme\.yaml: monthlyBudgetUsd: got -5; must be at least 0/);
     });
 
+    it('a number is .inf, -.inf or .nan (shown as written, not as null)', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: basic\nmonthlyBudgetUsd: .inf\nthrottle:\n  rateLimit: -.Inf\n  burstLimit: .NaN\n',
+        globex: 'id: globex\ntier: basic\ndataRetentionDays: 1e400\ndisplayName: .inf\n',
+      });
+      expect(e.problems).toEqual(
+        expect.arrayContaining([
+          line('acme.yaml: monthlyBudgetUsd: got .inf; expected a finite number'),
+          line('acme.yaml: throttle.rateLimit: got -.Inf; expected a finite number'),
+          line('acme.yaml: throttle.burstLimit: got .NaN; expected a finite number'),
+          line('globex.yaml: dataRetentionDays: got 1e400; expected a finite number'),
+          line('globex.yaml: displayName: got .inf; expected string'),
+        ]),
+      );
+      expect(e.problems).toHaveLength(5);
+    });
+
     it('a model override names a model outside the catalog', () => {
       const e = buildError({ acme: 'id: acme\ntier: standard\nmodels:\n  overrides:\n    fast: gpt-4o\n' });
       expect(e.message).toMatch(
         /acme\.yaml: models\.overrides\.fast: got "gpt-4o"; unknown model; known models: .*us\.amazon\.nova-micro-v1:0/,
       );
+    });
+
+    it('a model override or fallback names a tier that does not exist', () => {
+      const e = buildError({ acme: 'id: acme\ntier: standard\nmodels:\n  overrides:\n    ultra: gpt-4o\n' });
+      expect(e.problems).toEqual([
+        line('acme.yaml: models.overrides.ultra: unknown field; allowed fields here: fast, balanced, deep'),
+      ]);
     });
 
     it('the routing thresholds are out of order or out of range', () => {
@@ -115,6 +157,25 @@ describe('buildSwitchboard', () => {
       );
     });
 
+    it('answers can go to human review but no reviewer would be told (reviewThreshold > 0, no reviewerEmails)', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: basic\n',
+        globex: 'id: globex\ntier: standard\nescalation:\n  reviewThreshold: 0.2\n  reviewerEmails: []\n',
+      });
+      const fix = 'add a reviewer e-mail, or set escalation.reviewThreshold: 0 to turn human review off';
+      expect(e.problems).toEqual([
+        line(
+          `acme.yaml: escalation.reviewerEmails: got none; escalation.reviewThreshold is ${PLAN_DEFAULTS.basic.escalation.reviewThreshold} (the basic plan's), so answers can go to human review, but no reviewer would be told: ${fix}`,
+        ),
+        line(
+          `globex.yaml: escalation.reviewerEmails: got none; escalation.reviewThreshold is 0.2, so answers can go to human review, but no reviewer would be told: ${fix}`,
+        ),
+      ]);
+      // Review off: nobody needs to be told.
+      const off = parseTenantFile('initech.yaml', 'id: initech\ntier: basic\nescalation:\n  reviewThreshold: 0\n');
+      expect(off.problems).toEqual([]);
+    });
+
     it('records would expire before a review can end (dataRetentionDays vs reviewTimeoutMinutes)', () => {
       const e = buildError({
         acme: 'id: acme\ntier: standard\ndataRetentionDays: 2\nescalation:\n  reviewTimeoutMinutes: 2880\n',
@@ -122,6 +183,21 @@ describe('buildSwitchboard', () => {
       expect(e.message).toMatch(
         /acme\.yaml: dataRetentionDays: 2 day\(s\) is not longer than a review may run \(escalation\.reviewTimeoutMinutes 2880 \+ 30 min\); keep records at least 3 days/,
       );
+    });
+
+    it('a reviewer e-mail is listed twice, also when the two differ only in case', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: standard\nescalation:\n  reviewerEmails: [a@x.com, ops@x.com, a@x.com]\n',
+        globex: 'id: globex\ntier: standard\nescalation:\n  reviewerEmails: [Review@X.com, review@x.COM]\n',
+      });
+      expect(e.problems).toEqual([
+        expect.stringMatching(
+          /acme\.yaml: escalation\.reviewerEmails\.2: got "a@x\.com"; already listed as escalation\.reviewerEmails\.0 \("a@x\.com"\)/,
+        ),
+        expect.stringMatching(
+          /globex\.yaml: escalation\.reviewerEmails\.1: got "review@x\.COM"; already listed as escalation\.reviewerEmails\.0 \("Review@X\.com"\).*ignoring case/,
+        ),
+      ]);
     });
 
     it('fallbacks name an unknown model or a tier the tenant does not have', () => {
@@ -133,6 +209,68 @@ describe('buildSwitchboard', () => {
       expect(e.message).toMatch(
         /globex\.yaml: models\.fallbacks\.deep: tier "deep" is not in models\.allowed \(fast, balanced\)/,
       );
+    });
+
+    it('a tag key or value breaks the AWS tag rules or uses a reserved prefix', () => {
+      const long = 'k'.repeat(129);
+      const e = buildError({
+        acme: [
+          'id: acme',
+          'tier: standard',
+          'tags:',
+          '  aws:team: a',
+          '  AWS:Owner: b',
+          '  switchboard:tier: gold',
+          '  Switchboard:owner: c',
+          '  "cost#center": "4711"',
+          '  "": empty',
+          `  ${long}: v`,
+          '  note: "aws:copied"',
+          '  path: "a|b"',
+          `  long-value: ${'v'.repeat(257)}`,
+          '  __proto__: x',
+          '  fine: "Ünïcode letters and digits 42 _ . : / = + - @"',
+        ].join('\n'),
+      });
+      const allowed = 'allowed: letters, digits, spaces and _ . : / = + - @';
+      expect(e.problems).toEqual(
+        expect.arrayContaining([
+          line('acme.yaml: tags.aws:team: got key "aws:team"; the prefix "aws:" (in any case) is reserved by AWS'),
+          line('acme.yaml: tags.AWS:Owner: got key "AWS:Owner"; the prefix "aws:" (in any case) is reserved by AWS'),
+          expect.stringMatching(
+            /acme\.yaml: tags\.switchboard:tier: got key "switchboard:tier"; the prefix "switchboard:" \(in any case\) is reserved for Switchboard's own tags \(switchboard:tenant, switchboard:tier, switchboard:backup\)$/,
+          ),
+          expect.stringMatching(
+            /acme\.yaml: tags\.Switchboard:owner: got key "Switchboard:owner"; the prefix "switchboard:"/,
+          ),
+          line(`acme.yaml: tags.cost#center: got key "cost#center"; "#" is not allowed in a tag key; ${allowed}`),
+          line('acme.yaml: tags."": got key ""; must be 1–128 characters'),
+          line(
+            `acme.yaml: tags."${long.slice(0, 64)}…": got key "${long.slice(0, 76)}...; must be 1–128 characters (has 129)`,
+          ),
+          line('acme.yaml: tags.note: got "aws:copied"; the prefix "aws:" (in any case) is reserved by AWS'),
+          line(`acme.yaml: tags.path: got "a|b"; "|" is not allowed in a tag value; ${allowed}`),
+          expect.stringMatching(
+            /acme\.yaml: tags\.long-value: got "v+\.\.\.; must be at most 256 characters \(has 257\)$/,
+          ),
+          expect.stringMatching(/acme\.yaml: tags\.__proto__: got key "__proto__"; /),
+        ]),
+      );
+      expect(e.problems).toHaveLength(11);
+    });
+
+    it('a tenant sets more tags than AWS allows beside the tags Switchboard adds itself', () => {
+      const max = 50 - RESERVED_TAG_KEYS.length;
+      const tags = (n: number) => Array.from({ length: n }, (_, i) => `  t${i}: v${i}`).join('\n');
+      const e = buildError({ acme: `id: acme\ntier: standard\ntags:\n${tags(max + 1)}\n` });
+      expect(e.problems).toEqual([
+        line(
+          `acme.yaml: tags: got ${max + 1} tags; at most ${max} allowed: AWS allows 50 tags per resource and Switchboard adds ${RESERVED_TAG_KEYS.length} of its own (${RESERVED_TAG_KEYS.join(', ')})`,
+        ),
+      ]);
+      const ok = parseTenantFile('acme.yaml', `id: acme\ntier: standard\n${REVIEWER}tags:\n${tags(max)}\n`);
+      expect(ok.problems).toEqual([]);
+      expect(Object.keys(ok.tenant?.tags ?? {})).toHaveLength(max);
     });
 
     it('the file has an unknown field', () => {
@@ -153,6 +291,111 @@ describe('buildSwitchboard', () => {
       expect(e.message).toMatch(/acme\.yaml:\d+:\d+: YAML syntax error: Flow sequence/);
     });
 
+    it('a tenant file has an upper-case extension (TENANT.YAML, acme.Yml); hidden files and other files are not read', () => {
+      const e = buildError({
+        'TENANT.YAML': 'id: tenant\ntier: basic\n',
+        'acme.Yml': 'id: acme\ntier: basic\n',
+        '.draft.YAML': 'not: [a tenant\n',
+        '.#acme.yaml': 'an editor lock file',
+        'notes.txt': 'not a tenant',
+      });
+      expect(e.problems).toEqual([
+        line(
+          'TENANT.YAML: (file): got extension ".YAML"; only files ending in lower-case .yaml or .yml are read: rename it to tenant.yaml',
+        ),
+        line(
+          'acme.Yml: (file): got extension ".Yml"; only files ending in lower-case .yaml or .yml are read: rename it to acme.yml',
+        ),
+      ]);
+    });
+
+    it('`only` names a tenant whose file has an upper-case extension', () => {
+      const e = buildError({ 'acme.YML': 'id: acme\ntier: basic\n' }, 'acme');
+      expect(e.problems).toEqual([
+        line(
+          'acme.YML: (file): got extension ".YML"; only files ending in lower-case .yaml or .yml are read: rename it to acme.yml',
+        ),
+      ]);
+    });
+
+    it('the file holds more than one YAML document (separated by ---)', () => {
+      const e = buildError({
+        acme: 'id: acme\ntier: basic\n---\nid: other\ntier: basic\n',
+        globex: '---\nid: globex\ntier: basic\n---\nid: x\n---\nid: y\n',
+      });
+      expect(e.problems).toEqual([
+        line(
+          'acme.yaml: (file): got 2 YAML documents (the second starts on line 3); a tenant file holds exactly one YAML document',
+        ),
+        line(
+          'globex.yaml: (file): got 3 YAML documents (the second starts on line 4); a tenant file holds exactly one YAML document',
+        ),
+      ]);
+    });
+
+    it('a key is repeated in a mapping', () => {
+      const e = buildError({ acme: 'id: acme\ntier: basic\ntier: premium\n' });
+      expect(e.problems).toEqual([
+        line(
+          'acme.yaml:3:1: YAML syntax error: key "tier" is already on line 2; each key may appear once in a mapping',
+        ),
+      ]);
+    });
+
+    it('an alias has no anchor, refers to itself, or expands to too much data (no stack trace)', () => {
+      const bomb = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+      for (let i = 1; i < 9; i++)
+        bomb.push(
+          `a${i}: &a${i} [${Array(10)
+            .fill(`*a${i - 1}`)
+            .join(', ')}]`,
+        );
+      const e = buildError({
+        acme: 'id: *nothing\ntier: basic\n',
+        globex: `${bomb.join('\n')}\nid: globex\ntier: basic\n`,
+        initech: 'id: &x [*x]\ntier: basic\n',
+      });
+      expect(e.problems).toEqual([
+        expect.stringMatching(/acme\.yaml: YAML syntax error: Unresolved alias .*: nothing$/),
+        line('globex.yaml: YAML syntax error: aliases (*name) expand to too much data; write the values out instead'),
+        expect.stringMatching(/initech\.yaml: id: got \[\[\[\[.*\.\.\.; expected string$/),
+      ]);
+    });
+
+    it('the YAML is nested deeper than the parser can go', () => {
+      const e = buildError({ acme: `id: acme\ntier: basic\nx: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n` });
+      expect(e.problems[0]).toMatch(/acme\.yaml:3:\d+: YAML syntax error: nested too deeply$/);
+    });
+
+    it('a key holds a line break or dots (the path quotes it, and the problem stays on one line)', () => {
+      const e = buildError({ acme: 'id: acme\ntier: basic\n"col\\nour": blue\ntags: { "a.b c": "x|y" }\n' });
+      expect(e.problems).toEqual([
+        line(
+          'acme.yaml: tags."a.b c": got "x|y"; "|" is not allowed in a tag value; allowed: letters, digits, spaces and _ . : / = + - @',
+        ),
+        line(
+          'acme.yaml: "col\\nour": unknown field; allowed fields here: id, displayName, tier, models, routing, monthlyBudgetUsd, throttle, quota, escalation, dataRetentionDays, limits, lambda, tags, alarms',
+        ),
+      ]);
+    });
+
+    it('a tenant file cannot be read (a dangling link, a folder named like a file)', () => {
+      const dir = tenantDir({});
+      fs.symlinkSync(path.join(dir, 'gone.yaml'), path.join(dir, 'acme.yaml'));
+      fs.mkdirSync(path.join(dir, 'globex.yaml'));
+      let e: unknown;
+      try {
+        buildSwitchboard(new App(), { tenantsDir: dir, compliance: false });
+      } catch (caught) {
+        e = caught;
+      }
+      expect(e).toBeInstanceOf(TenantConfigError);
+      expect((e as TenantConfigError).problems).toEqual([
+        expect.stringMatching(/acme\.yaml: \(file\): cannot be read \(ENOENT\)$/),
+        expect.stringMatching(/globex\.yaml: \(file\): cannot be read \(EISDIR\)$/),
+      ]);
+    });
+
     it('several files are bad: every problem is listed in one error', () => {
       const e = buildError({ a1x: 'id: a1x\ntier: gold\n', b2y: 'id: b2y\ntier: basic\nmonthlyBudgetUsd: -1\n' });
       expect(e.problems).toHaveLength(2);
@@ -161,9 +404,35 @@ describe('buildSwitchboard', () => {
       expect(e.problems[1]).toMatch(/b2y\.yaml: monthlyBudgetUsd:/);
     });
 
-    it('`only` names a tenant without a file', () => {
-      const e = buildError({ acme: 'id: acme\ntier: basic\n' }, 'nobody');
-      expect(e.message).toMatch(/tenant=nobody: no tenant file \S*nobody\.yaml/);
+    it('`only` names a tenant without a file: the known tenants are listed, sorted', () => {
+      const e = buildError(
+        {
+          zeta: 'id: zeta\ntier: basic\n',
+          acme: 'id: acme\ntier: basic\n',
+          'acme.yml': 'id: acme\ntier: basic\n',
+          globex: 'id: globex\ntier: basic\n',
+          '.hidden.yaml': '',
+          'notes.txt': '',
+        },
+        'nobody',
+      );
+      expect(e.problems).toEqual([
+        expect.stringMatching(/^-c tenant=nobody: no tenant file \S*nobody\.yaml; known tenants: acme, globex, zeta$/),
+      ]);
+    });
+
+    it('`only` names a tenant without a file in a large folder: the first 20 known tenants and how many more', () => {
+      const ids = Array.from({ length: 25 }, (_, i) => `t${String(25 - i).padStart(2, '0')}`);
+      const e = buildError(Object.fromEntries(ids.map((id) => [id, `id: ${id}\ntier: basic\n`])), 'nobody');
+      const first20 = [...ids].sort().slice(0, 20).join(', ');
+      expect(e.problems).toEqual([expect.stringMatching(new RegExp(`; known tenants: ${first20} … and 5 more$`))]);
+    });
+
+    it('`only` names a tenant in a folder without tenant files', () => {
+      const e = buildError({ 'notes.txt': '' }, 'nobody');
+      expect(e.problems).toEqual([
+        expect.stringMatching(/^-c tenant=nobody: no tenant file \S*nobody\.yaml; the folder has no tenant files$/),
+      ]);
     });
   });
 });

@@ -28,9 +28,13 @@ import { DynamoFaultProxy } from './dynamo-fault-proxy';
 
 const CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' };
 
-/** A runtime config from a tenant file's fields (plan defaults applied exactly as at synth). */
+/**
+ * A runtime config from a tenant file's fields (plan defaults applied exactly as at synth). The file has a
+ * reviewer unless it names its own: a file that can send answers to review must say who is told.
+ */
 export function runtimeConfigOf(file: Record<string, unknown>): TenantRuntimeConfig {
-  const parsed = TenantFileSchema.parse({ id: 'faulty', tier: 'standard', ...file });
+  const escalation = { reviewerEmails: ['ai-review@example.com'], ...(file.escalation as object | undefined) };
+  const parsed = TenantFileSchema.parse({ id: 'faulty', tier: 'standard', ...file, escalation });
   const { tenant, problems } = resolveTenant(parsed);
   if (!tenant) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   return toRuntimeConfig(tenant);

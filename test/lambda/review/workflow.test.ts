@@ -136,7 +136,15 @@ beforeAll(async () => {
         '  webhookUrl: https://hooks.example.com/switchboard',
         '  reviewerEmails: [legal-review@example.com]',
       ].join('\n'),
-      revr: 'id: revr\ntier: standard\nescalation:\n  confidenceThreshold: 0.6\n  reviewThreshold: 0.3\n  onTimeout: reject\n',
+      revr: [
+        'id: revr',
+        'tier: standard',
+        'escalation:',
+        '  confidenceThreshold: 0.6',
+        '  reviewThreshold: 0.3',
+        '  onTimeout: reject',
+        '  reviewerEmails: [reject-review@example.com]',
+      ].join('\n'),
     }),
     compliance: false,
   });

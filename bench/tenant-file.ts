@@ -1,0 +1,6 @@
+/** The tenant file the benchmarks use. */
+
+/** The smallest valid tenant file: id, plan, and a reviewer (the standard plan's answers can go to review). */
+export function minimalTenantFile(id: string): string {
+  return `id: ${id}\ntier: standard\nescalation:\n  reviewerEmails: [ai-review@example.com]\n`;
+}
