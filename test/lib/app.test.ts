@@ -385,7 +385,7 @@ describe('buildSwitchboard', () => {
       fs.mkdirSync(path.join(dir, 'globex.yaml'));
       let e: unknown;
       try {
-        buildSwitchboard(new App(), { tenantsDir: dir, compliance: false });
+        buildSwitchboard(new App(), { platform: repoPlatformConfig(), tenantsDir: dir, compliance: false });
       } catch (caught) {
         e = caught;
       }
