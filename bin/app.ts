@@ -24,8 +24,8 @@ try {
     },
   });
 } catch (e) {
-  // A bad tenant file is a user error: print the problems, not a stack trace.
-  if (['TenantConfigError', 'PlatformConfigError'].includes((e as Error).name)) {
+  // A bad tenant file, platform setting or a fleet over quota is a user error: print the problems, no stack trace.
+  if (['TenantConfigError', 'PlatformConfigError', 'CapacityError'].includes((e as Error).name)) {
     console.error((e as Error).message);
     process.exit(1);
   }

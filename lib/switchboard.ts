@@ -2,10 +2,13 @@
  * Builds the whole Switchboard app on a given `App`: used by bin/app.ts and by tests and benchmarks, so
  * they synthesize exactly what `cdk synth` does.
  */
-import { type App, type Environment, Validations } from 'aws-cdk-lib';
+import { type App, type Environment, Token, Validations } from 'aws-cdk-lib';
+import { catalogRegions, isKnownModel, MODELS } from '../lambda/shared/catalog';
+import { assessCapacity, CapacityError } from './capacity/model';
+import { tenantDeploymentProblems } from './capacity/tenant-rules';
 import { CompliancePlugin } from './compliance/plugin';
 import { loadTenants } from './config/load-tenants';
-import type { PlatformConfig } from './config/platform-config';
+import { type PlatformConfig, PlatformConfigError } from './config/platform-config';
 import type { TenantConfig } from './config/tenant-schema';
 import { PlatformStack } from './stacks/platform-stack';
 import { TenantStack, tenantStackName } from './stacks/tenant-stack';
@@ -44,9 +47,45 @@ export interface SwitchboardApp {
 /** Name of the platform stack. */
 export const PLATFORM_STACK_NAME = 'Switchboard-Platform';
 
+/** Platform settings that name catalog entries, and a region the catalog can serve at all. */
+function checkPlatformAgainstCatalog(platform: PlatformConfig, region: string): void {
+  const problems: string[] = [];
+  for (const id of Object.keys(platform.modelSpeeds)) {
+    if (!isKnownModel(id)) {
+      problems.push(
+        `cdk.json context "switchboard": modelSpeeds: "${id}" is not a catalog model; known: ${Object.keys(MODELS).join(', ')}`,
+      );
+    }
+  }
+  if (!Object.values(MODELS).some((m) => m.sourceRegions.includes(region))) {
+    problems.push(
+      `region: ${region} has no inference profile in the model catalog (lambda/shared/catalog.ts); deploy to ${catalogRegions().join(', ')}`,
+    );
+  }
+  if (problems.length) throw new PlatformConfigError(problems);
+}
+
 export function buildSwitchboard(app: App, opts: SwitchboardOptions): SwitchboardApp {
-  const configs = loadTenants({ dir: opts.tenantsDir, only: opts.only });
   const env = opts.env ?? { region: 'us-east-1' };
+  const region = env.region;
+  if (region === undefined || Token.isUnresolved(region)) {
+    throw new PlatformConfigError([
+      'region: must be known at synth (models, quotas and IAM depend on it); pass -c region=<region> or set CDK_DEFAULT_REGION',
+    ]);
+  }
+  checkPlatformAgainstCatalog(opts.platform, region);
+  const configs = loadTenants({
+    dir: opts.tenantsDir,
+    only: opts.only,
+    checks: (t) => tenantDeploymentProblems(t, region, opts.platform),
+  });
+  // Fail fast, before a construct is built, when the fleet does not fit the account's quotas.
+  const { report: capacity, crossed } = assessCapacity({
+    tenants: configs,
+    platform: opts.platform,
+    partial: opts.only !== undefined,
+  });
+  if (crossed.length) throw new CapacityError(crossed);
   const platform = new PlatformStack(app, PLATFORM_STACK_NAME, {
     env,
     config: opts.platform,
@@ -70,7 +109,7 @@ export function buildSwitchboard(app: App, opts: SwitchboardOptions): Switchboar
   let compliance: CompliancePlugin | undefined;
   if (opts.compliance ?? true) {
     // A single-tenant synth writes its report where the fleet's was: mark it, so nobody reads it as the fleet's.
-    compliance = new CompliancePlugin(app, { partial: opts.only ? { only: opts.only } : undefined });
+    compliance = new CompliancePlugin(app, { partial: opts.only ? { only: opts.only } : undefined, capacity });
     Validations.of(app).addPlugins(compliance);
   }
   return { platform, tenants, configs, compliance };

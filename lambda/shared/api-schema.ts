@@ -5,14 +5,22 @@
 import * as z from 'zod/mini';
 import './zod-messages';
 
+const MAX_PROMPT_CHARS = 200_000;
+const MAX_SYSTEM_CHARS = 20_000;
+/** Bytes a character can take in a JSON body: a `\uXXXX` escape. */
+const MAX_JSON_BYTES_PER_CHAR = 6;
+
 /** Hard limits that hold for every tenant (a tenant may set lower ones). */
 export const API_LIMITS = {
-  /** Largest request body the handler reads, in bytes. */
-  maxBodyBytes: 256 * 1024,
+  /**
+   * Largest request body the handler reads, in bytes: the longest prompt and system text any tenant may allow,
+   * every character escaped, plus 64 KiB for the other fields (well under API Gateway's 10 MB and Lambda's 6 MB).
+   */
+  maxBodyBytes: MAX_JSON_BYTES_PER_CHAR * (MAX_PROMPT_CHARS + MAX_SYSTEM_CHARS) + 64 * 1024,
   /** Largest prompt (all message contents plus system) any tenant may allow, in characters. */
-  maxPromptChars: 200_000,
+  maxPromptChars: MAX_PROMPT_CHARS,
   maxMessages: 100,
-  maxSystemChars: 20_000,
+  maxSystemChars: MAX_SYSTEM_CHARS,
   maxMetadataKeys: 16,
   maxOutputTokens: 64_000,
   idempotencyKeyPattern: '^[A-Za-z0-9._:-]{1,128}$',

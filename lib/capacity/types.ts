@@ -8,6 +8,8 @@
 export interface Source {
   readonly url: string;
   readonly readOn: string;
+  /** How the figure was read or derived, when not verbatim. */
+  readonly note?: string;
 }
 
 /**

@@ -16,7 +16,7 @@ const MADE: Acknowledgement[] = [];
 
 /** Packs whose rule ids may be acknowledged, by prefix. */
 const RULE_ID =
-  /^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321|Serverless|Switchboard)-[A-Za-z0-9]+(\[[^\]]+\])?$/;
+  /^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321|Serverless|Switchboard|SwitchboardDeploy)-[A-Za-z0-9]+(\[[^\]]+\])?$/;
 
 /**
  * Acknowledges `ruleId` on `scope` (and only its subtree). Ids are unprefixed (`AwsSolutions-IAM5[Resource::*]`):

@@ -7,6 +7,7 @@ import {
   PCIDSS321Checks,
   ServerlessChecks,
 } from 'cdk-nag';
+import { SwitchboardDeployChecks } from './deploy-readiness';
 import { SwitchboardChecks } from './switchboard-checks';
 
 /** One compliance pack. */
@@ -32,4 +33,9 @@ export const PACKS: readonly PackDefinition[] = [
   { name: 'PCI.DSS.321', create: () => new PCIDSS321Checks(), docs: `${CDK_NAG_RULES}#pci-dss-321` },
   { name: 'Serverless', create: () => new ServerlessChecks(), docs: `${CDK_NAG_RULES}#serverless` },
   { name: 'Switchboard', create: () => new SwitchboardChecks(), docs: 'lib/compliance/switchboard-checks.ts' },
+  {
+    name: 'SwitchboardDeploy',
+    create: () => new SwitchboardDeployChecks(),
+    docs: 'lib/compliance/deploy-readiness.ts',
+  },
 ];

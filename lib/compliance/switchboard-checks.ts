@@ -4,6 +4,7 @@
  * to named models.
  */
 import { CfnResource, Stack } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -143,6 +144,59 @@ export function BedrockScopedToModels(node: CfnResource): NagRuleCompliance {
   return NagRuleCompliance.COMPLIANT;
 }
 
+/** The `Key`→`Value` tags CloudFormation puts on a table (rendered from its tag manager). */
+function tagsOfTable(table: dynamodb.CfnTable): Record<string, string> {
+  // The L1 renders `key`/`value` (CloudFormation's `Key`/`Value` come later).
+  const rendered = Stack.of(table).resolve(table.tags.renderTags()) as
+    | Array<{ key?: string; value?: string; Key?: string; Value?: string }>
+    | undefined;
+  return Object.fromEntries((rendered ?? []).map((t) => [t.key ?? t.Key, t.value ?? t.Value]));
+}
+
+/** The tag conditions (key → value) of a backup selection that selects DynamoDB tables of its stack's account. */
+function tableSelectionTags(sel: backup.CfnBackupSelection): Record<string, string> | undefined {
+  const stack = Stack.of(sel);
+  // Resolved L1 props are camelCase at the top; `conditions` is passed through as written (CloudFormation case).
+  const body = stack.resolve(sel.backupSelection) as {
+    resources?: unknown[];
+    conditions?: { StringEquals?: Array<{ ConditionKey?: string; ConditionValue?: string }> };
+  };
+  const tables = (body.resources ?? []).some((r) => /:dynamodb:.*:table\/\*$|^\*$/.test(flattenIntrinsic(r)));
+  if (!tables) return undefined;
+  return Object.fromEntries(
+    (body.conditions?.StringEquals ?? [])
+      .filter((c) => c.ConditionKey?.startsWith('aws:ResourceTag/'))
+      .map((c) => [c.ConditionKey!.slice('aws:ResourceTag/'.length), String(c.ConditionValue)]),
+  );
+}
+
+/**
+ * A retained DynamoDB table (tenant data) is selected by an AWS Backup selection of the app in its region: a
+ * tag-based selection (Resources naming the region's tables, Conditions on tags) whose every tag condition the
+ * table carries. Covers what cdk-nag's DynamoDBInBackupPlan cannot see (it only finds same-stack selections
+ * naming the table).
+ */
+export function LedgerInBackupSelection(node: CfnResource): NagRuleCompliance {
+  if (!(node instanceof dynamodb.CfnTable) || node.cfnOptions.deletionPolicy !== 'Retain') {
+    return NagRuleCompliance.NOT_APPLICABLE;
+  }
+  const tags = tagsOfTable(node);
+  const region = Stack.of(node).region;
+  const selected = node.node.root.node
+    .findAll()
+    .filter((c): c is backup.CfnBackupSelection => c instanceof backup.CfnBackupSelection)
+    .filter((sel) => Stack.of(sel).region === region)
+    .some((sel) => {
+      const wanted = tableSelectionTags(sel);
+      return (
+        wanted !== undefined &&
+        Object.keys(wanted).length > 0 &&
+        Object.entries(wanted).every(([k, v]) => tags[k] === v)
+      );
+    });
+  return selected ? NagRuleCompliance.COMPLIANT : NagRuleCompliance.NON_COMPLIANT;
+}
+
 /** The Switchboard rule pack. Ids: `Switchboard-<RuleName>`. */
 export class SwitchboardChecks extends NagPack {
   readonly name = 'Switchboard';
@@ -176,6 +230,14 @@ export class SwitchboardChecks extends NagPack {
         'Tenants may call only the models of their allowed tiers; a wildcard would let a tenant reach every model (and its price).',
       level: NagMessageLevel.ERROR,
       rule: BedrockScopedToModels,
+      node,
+    });
+    this.applyRule({
+      info: 'A retained DynamoDB table (tenant data) is not selected by any AWS Backup selection of the app in its region.',
+      explanation:
+        'Tenant ledgers are backed up by the platform’s one tag-based selection (AWS Backup limits the selections of a plan); a ledger without the selection’s tags is only point-in-time recoverable for 35 days. https://docs.aws.amazon.com/aws-backup/latest/devguide/assigning-resources.html',
+      level: NagMessageLevel.ERROR,
+      rule: LedgerInBackupSelection,
       node,
     });
   }

@@ -333,6 +333,12 @@ export interface LoadTenantsOptions {
   readonly only?: string;
   /** How file names appear in messages (relative to this folder). @default process.cwd() */
   readonly displayRoot?: string;
+  /**
+   * Rules that need more than the file (the deployment region, the platform configuration): their problems are
+   * reported like the file's own, with the file name.
+   * @default - none
+   */
+  readonly checks?: (tenant: TenantConfig) => readonly FieldProblem[];
 }
 
 /** Loads and validates tenants; throws one `TenantConfigError` listing every problem. */
@@ -384,7 +390,9 @@ export function loadTenants(opts: LoadTenantsOptions): TenantConfig[] {
       continue;
     }
     seen.set(r.tenant.id, display(f));
-    tenants.push(r.tenant);
+    const extra = opts.checks?.(r.tenant) ?? [];
+    problems.push(...extra.map((p) => `${display(f)}: ${p.path}: ${p.message}`));
+    if (extra.length === 0) tenants.push(r.tenant);
   }
   if (problems.length) throw new TenantConfigError(problems);
   return tenants;

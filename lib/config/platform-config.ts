@@ -58,6 +58,18 @@ export const PlatformFileSchema = z.strictObject({
     .record(z.string(), z.number().int().positive())
     .optional()
     .describe('Raised AWS quotas of this account and region, by capacity-model quota id (defaults: AWS)'),
+  modelSpeeds: z
+    .record(
+      z.string(),
+      z.strictObject({
+        outputTokensPerSecond: z.number().positive().max(100_000),
+        firstTokenMs: z.number().int().min(0).max(600_000).optional(),
+      }),
+    )
+    .optional()
+    .describe(
+      'Measured output speeds of models in this account (CloudWatch AWS/Bedrock), replacing the catalog figures in the answer-time check',
+    ),
 });
 
 /** The platform configuration with defaults applied. */
@@ -68,6 +80,8 @@ export interface PlatformConfig {
   readonly waf: { readonly requestsPer5MinPerClient: number; readonly unauthenticatedRequestsPer5MinPerIp: number };
   /** Raised quotas by capacity-model quota id (checked against the quota catalog by the capacity model). */
   readonly quotas: Readonly<Record<string, number>>;
+  /** Measured model speeds by model id (checked against the catalog at synth). */
+  readonly modelSpeeds: Readonly<Record<string, { outputTokensPerSecond: number; firstTokenMs?: number }>>;
 }
 
 /** Defaults of the WAF rate rules. */
@@ -112,5 +126,6 @@ export function resolvePlatformConfig(input: unknown): PlatformConfig {
     apiGatewayAccountRole: p.apiGatewayAccountRole ?? 'existing',
     waf: { ...WAF_DEFAULTS, ...p.waf },
     quotas: p.quotas ?? {},
+    modelSpeeds: p.modelSpeeds ?? {},
   };
 }

@@ -26,7 +26,9 @@ import {
   tagValueProblems,
 } from './tags';
 import {
+  ALARM_SETS,
   type AlarmDefaults,
+  type MonitoringDefaults,
   PLAN_DEFAULTS,
   PLANS,
   type Plan,
@@ -237,9 +239,11 @@ export const TenantFileSchema = z.strictObject({
         .number()
         .int()
         .min(5)
-        .max(29)
+        .max(900)
         .optional()
-        .describe('At most 29: API Gateway REST integrations time out at 29 s'),
+        .describe(
+          "Function timeout; at most the account's API Gateway integration timeout (29 s unless raised, see cdk.json quotas)",
+        ),
     })
     .optional(),
   tags: z
@@ -252,6 +256,17 @@ export const TenantFileSchema = z.strictObject({
     .meta({
       maxProperties: MAX_TENANT_TAGS,
       description: `Tags on every resource of the tenant (at most ${MAX_TENANT_TAGS}; no aws: or switchboard: prefix)`,
+    })
+    .optional(),
+  monitoring: z
+    .strictObject({
+      dashboard: z.boolean().optional().describe("A dashboard of the tenant's own ($3 a month; default: plan)"),
+      alarms: z
+        .enum(ALARM_SETS)
+        .optional()
+        .describe(
+          '"full": warning and critical of every alarm; "essential": critical only, of what a person must act on',
+        ),
     })
     .optional(),
   opsEmails: z
@@ -320,6 +335,7 @@ export interface TenantConfig {
   readonly tags: Readonly<Record<string, string>>;
   /** The tenant's own ops contacts; empty: the platform's ops contacts receive its alarms. */
   readonly opsEmails: readonly string[];
+  readonly monitoring: MonitoringDefaults;
   /** Alarm thresholds by severity (plan defaults applied; the review SLA follows the review timeout). */
   readonly alarms: AlarmDefaults & { readonly reviewSlaMinutes: SeverityThresholds };
 }
@@ -443,6 +459,7 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       lambda: { ...d.lambda, ...file.lambda },
       tags: file.tags ?? {},
       opsEmails: file.opsEmails ?? [],
+      monitoring: { ...d.monitoring, ...file.monitoring },
       alarms,
     },
   };

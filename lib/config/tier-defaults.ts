@@ -69,6 +69,20 @@ export const REVIEW_SLA_SHARE_OF_TIMEOUT: SeverityThresholds = { warning: 0.5, c
 
 const BUDGET_ALARMS: SeverityThresholds = { warning: 0.8, critical: 1.0 };
 
+/**
+ * Alarm sets of a tenant: `full` (warning and critical of every alarm, a composite "unhealthy"), `essential`
+ * (critical only, of what a person must act on; see TenantMonitoring).
+ */
+export const ALARM_SETS = ['full', 'essential'] as const;
+export type AlarmSet = (typeof ALARM_SETS)[number];
+
+/** What a tenant's monitoring costs while idle is mostly its dashboard and alarms: chosen per plan. */
+export interface MonitoringDefaults {
+  /** A dashboard of the tenant's own ($3 a month); every tenant is on the fleet dashboard regardless. */
+  readonly dashboard: boolean;
+  readonly alarms: AlarmSet;
+}
+
 /** Plans a tenant can be on. */
 export const PLANS = ['basic', 'standard', 'premium'] as const;
 export type Plan = (typeof PLANS)[number];
@@ -103,6 +117,7 @@ export interface PlanDefaults {
    */
   readonly lambda: { readonly reservedConcurrency: number; readonly memoryMb: number; readonly timeoutSeconds: number };
   readonly alarms: AlarmDefaults;
+  readonly monitoring: MonitoringDefaults;
 }
 
 export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
@@ -119,7 +134,7 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
       onTimeout: 'reject',
     },
     dataRetentionDays: 30,
-    limits: { maxPromptChars: 20_000, maxOutputTokens: 1024, defaultMaxTokens: 512 },
+    limits: { maxPromptChars: 20_000, maxOutputTokens: 800, defaultMaxTokens: 512 },
     lambda: { reservedConcurrency: 0, memoryMb: 512, timeoutSeconds: 29 },
     alarms: {
       errorRate5xxPercent: { warning: 5, critical: 10 },
@@ -130,6 +145,7 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
       throttles: { warning: 5, critical: 50 },
       stateMachineFailures: { warning: 1, critical: 5 },
     },
+    monitoring: { dashboard: false, alarms: 'essential' },
   },
   standard: {
     models: { allowed: ['fast', 'balanced', 'deep'], default: 'balanced' },
@@ -144,7 +160,7 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
       onTimeout: 'reject',
     },
     dataRetentionDays: 90,
-    limits: { maxPromptChars: 100_000, maxOutputTokens: 4096, defaultMaxTokens: 1024 },
+    limits: { maxPromptChars: 100_000, maxOutputTokens: 750, defaultMaxTokens: 512 },
     lambda: { reservedConcurrency: 0, memoryMb: 1024, timeoutSeconds: 29 },
     alarms: {
       errorRate5xxPercent: { warning: 2, critical: 5 },
@@ -155,6 +171,7 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
       throttles: { warning: 1, critical: 20 },
       stateMachineFailures: { warning: 1, critical: 3 },
     },
+    monitoring: { dashboard: true, alarms: 'full' },
   },
   premium: {
     models: { allowed: ['fast', 'balanced', 'deep'], default: 'balanced' },
@@ -169,7 +186,7 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
       onTimeout: 'release_unreviewed',
     },
     dataRetentionDays: 365,
-    limits: { maxPromptChars: 200_000, maxOutputTokens: 16_000, defaultMaxTokens: 2048 },
+    limits: { maxPromptChars: 200_000, maxOutputTokens: 750, defaultMaxTokens: 750 },
     lambda: { reservedConcurrency: 25, memoryMb: 1024, timeoutSeconds: 29 },
     alarms: {
       errorRate5xxPercent: { warning: 1, critical: 2 },
@@ -180,5 +197,6 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
       throttles: { warning: 1, critical: 10 },
       stateMachineFailures: { warning: 1, critical: 2 },
     },
+    monitoring: { dashboard: true, alarms: 'full' },
   },
 };

@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { REVIEW_ENV } from '../../lambda/shared/review-schema';
+import { integrationTimeoutSeconds } from '../capacity/tenant-rules';
 import { SWITCHBOARD_TAGS } from '../config/tags';
 import { type TenantConfig, toRuntimeConfig } from '../config/tenant-schema';
 import { InferenceFunction } from '../constructs/inference/inference-function';
@@ -55,6 +56,7 @@ export class TenantStack extends Stack {
       reservedConcurrency: tenant.lambda.reservedConcurrency || undefined,
       memoryMb: tenant.lambda.memoryMb,
       timeout: Duration.seconds(tenant.lambda.timeoutSeconds),
+      maxTimeout: Duration.seconds(integrationTimeoutSeconds(platform.config)),
     });
     this.data.grantLedgerReadWrite(this.inference);
     this.review.stateMachine.grantStartExecution(this.inference);
@@ -97,6 +99,8 @@ export class TenantStack extends Stack {
       key: this.data.key,
       platformOpsTopic: platform.opsTopic,
       opsEmails: tenant.opsEmails,
+      alarmSet: tenant.monitoring.alarms,
+      dashboard: tenant.monitoring.dashboard,
       monthlyBudgetUsd: tenant.monthlyBudgetUsd,
       tiers: tenant.models.allowed,
       bedrockModelIds: [

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { parseTenantFile, TenantConfigError } from '../../lib/config/load-tenants';
 import { RESERVED_TAG_KEYS } from '../../lib/config/tags';
+import { TenantFileSchema } from '../../lib/config/tenant-schema';
 import { PLAN_DEFAULTS } from '../../lib/config/tier-defaults';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../lib/switchboard';
 import { repoPlatformConfig, synthSwitchboard, tenantDir } from '../support/synth';
@@ -374,7 +375,7 @@ describe('buildSwitchboard', () => {
           'acme.yaml: tags."a.b c": got "x|y"; "|" is not allowed in a tag value; allowed: letters, digits, spaces and _ . : / = + - @',
         ),
         line(
-          'acme.yaml: "col\\nour": unknown field; allowed fields here: id, displayName, tier, models, routing, monthlyBudgetUsd, throttle, quota, escalation, dataRetentionDays, limits, lambda, tags, alarms',
+          `acme.yaml: "col\\nour": unknown field; allowed fields here: ${Object.keys(TenantFileSchema.shape).join(', ')}`,
         ),
       ]);
     });

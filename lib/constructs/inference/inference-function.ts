@@ -38,10 +38,15 @@ export interface InferenceFunctionProps {
    */
   readonly memoryMb?: number;
   /**
-   * Timeout (at most 29 s: the API Gateway integration timeout).
+   * Timeout (at most `maxTimeout`: API Gateway gives up on the integration after it).
    * @default Duration.seconds(29)
    */
   readonly timeout?: Duration;
+  /**
+   * The API Gateway integration timeout of the account: 29 s unless raised for Regional REST APIs.
+   * @default Duration.seconds(29)
+   */
+  readonly maxTimeout?: Duration;
   /**
    * Log retention.
    * @default logs.RetentionDays.ONE_YEAR
@@ -67,8 +72,11 @@ export class InferenceFunction extends TenantFunction {
   constructor(scope: Construct, id: string, props: InferenceFunctionProps) {
     const timeout = props.timeout ?? Duration.seconds(29);
     const problems: string[] = [];
-    if (!timeout.isUnresolved() && timeout.toSeconds() > 29) {
-      problems.push(`timeout: ${timeout.toSeconds()} s is above 29 s, the API Gateway integration limit`);
+    const maxTimeout = props.maxTimeout ?? Duration.seconds(29);
+    if (!timeout.isUnresolved() && timeout.toSeconds() > maxTimeout.toSeconds()) {
+      problems.push(
+        `timeout: ${timeout.toSeconds()} s is above ${maxTimeout.toSeconds()} s, the API Gateway integration timeout`,
+      );
     }
     if (props.reservedConcurrency !== undefined && props.reservedConcurrency < 1) {
       problems.push(`reservedConcurrency: ${props.reservedConcurrency} must be at least 1`);

@@ -23,7 +23,12 @@ import {
 import { Construct } from 'constructs';
 import { METRICS } from '../../../lambda/shared/metrics';
 import type { TenantConfig } from '../../config/tenant-schema';
-import { PLAN_DEFAULTS, REVIEW_SLA_SHARE_OF_TIMEOUT, type SeverityThresholds } from '../../config/tier-defaults';
+import {
+  type AlarmSet,
+  PLAN_DEFAULTS,
+  REVIEW_SLA_SHARE_OF_TIMEOUT,
+  type SeverityThresholds,
+} from '../../config/tier-defaults';
 import { AlarmTopic } from './alarm-topic';
 import { SwitchboardMetrics } from './switchboard-metrics';
 
@@ -80,6 +85,18 @@ export interface TenantMonitoringProps {
    * @default - no review widgets or alarms
    */
   readonly reviewStateMachine?: sfn.IStateMachine;
+  /**
+   * Which alarms: `full` (warning and critical of every alarm, and the composite "unhealthy"), or `essential`
+   * (critical only, of what a person must act on: API 5xx share and p99 latency, budget, review SLA and failed
+   * reviews, models refused; what those already say, such as Lambda errors behind 5xx answers, is left out).
+   * @default 'full'
+   */
+  readonly alarmSet?: AlarmSet;
+  /**
+   * Whether the tenant gets a dashboard of its own (the fleet dashboard shows every tenant regardless).
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /**
@@ -96,11 +113,12 @@ export interface TenantMonitoringProps {
 export class TenantMonitoring extends Construct {
   /** The tenant's own ops topic (alarm notifications), when the tenant has ops contacts of its own. */
   readonly opsTopic?: sns.ITopic;
-  readonly dashboard: cloudwatch.Dashboard;
+  /** The tenant dashboard, unless `dashboard: false`. */
+  readonly dashboard?: cloudwatch.Dashboard;
   /** Every metric alarm (not the composite). */
   readonly alarms: readonly cloudwatch.AlarmBase[];
-  /** ALARM when any critical availability alarm is in ALARM. */
-  readonly unhealthyAlarm: cloudwatch.CompositeAlarm;
+  /** ALARM when any critical availability alarm is in ALARM (the full alarm set only). */
+  readonly unhealthyAlarm?: cloudwatch.CompositeAlarm;
   /** The tenant's Switchboard metrics, as the handlers emit them. */
   readonly metrics: SwitchboardMetrics;
 
@@ -135,8 +153,12 @@ export class TenantMonitoring extends Construct {
       dashboardFactory: { addDynamicSegment: () => undefined, getDashboard: () => undefined },
     });
     const gte = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
-    const counts = (t: SeverityThresholds) =>
-      bySeverity(t, (v) => ({ maxErrorCount: v, comparisonOperatorOverride: gte }) as const);
+    const full = (props.alarmSet ?? 'full') === 'full';
+    /** Severities of the essential alarms; `none` for what the full set alone has. */
+    const severities = full ? (['warning', 'critical'] as const) : (['critical'] as const);
+    const only = full ? severities : ([] as const);
+    const counts = (t: SeverityThresholds, sev: readonly Severity[] = only) =>
+      bySeverity(t, (v) => ({ maxErrorCount: v, comparisonOperatorOverride: gte }) as const, sev);
 
     // AWS services: cdk-monitoring-constructs segments (widgets and alarms).
     const segments: Monitoring[] = [];
@@ -146,12 +168,16 @@ export class TenantMonitoring extends Construct {
       alarmFriendlyName: 'Api',
       humanReadableName: `Tenant API (API Gateway, stage ${props.stageName})`,
       latencyTypesToRender: [LatencyType.P50, LatencyType.P90, LatencyType.P99],
-      addLatencyP99Alarm: bySeverity(thresholds.p99LatencyMs, (v) => ({
-        maxLatency: Duration.millis(v),
-        comparisonOperatorOverride: gte,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 3,
-      })),
+      addLatencyP99Alarm: bySeverity(
+        thresholds.p99LatencyMs,
+        (v) => ({
+          maxLatency: Duration.millis(v),
+          comparisonOperatorOverride: gte,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 3,
+        }),
+        severities,
+      ),
     });
     const fn = new LambdaFunctionMonitoring(facade, {
       lambdaFunction: props.fn,
@@ -164,14 +190,16 @@ export class TenantMonitoring extends Construct {
       table: props.table,
       alarmFriendlyName: 'Ledger',
       humanReadableName: 'Ledger (DynamoDB)',
-      addReadThrottledEventsCountAlarm: bySeverity(thresholds.throttles, (v) => ({
-        maxThrottledEventsThreshold: v,
-        comparisonOperatorOverride: gte,
-      })),
-      addWriteThrottledEventsCountAlarm: bySeverity(thresholds.throttles, (v) => ({
-        maxThrottledEventsThreshold: v,
-        comparisonOperatorOverride: gte,
-      })),
+      addReadThrottledEventsCountAlarm: bySeverity(
+        thresholds.throttles,
+        (v) => ({ maxThrottledEventsThreshold: v, comparisonOperatorOverride: gte }),
+        only,
+      ),
+      addWriteThrottledEventsCountAlarm: bySeverity(
+        thresholds.throttles,
+        (v) => ({ maxThrottledEventsThreshold: v, comparisonOperatorOverride: gte }),
+        only,
+      ),
     });
     segments.push(api, fn, table);
     let review: StepFunctionMonitoring | undefined;
@@ -180,7 +208,8 @@ export class TenantMonitoring extends Construct {
         stateMachine: props.reviewStateMachine,
         alarmFriendlyName: 'Review',
         humanReadableName: 'Review workflow (Step Functions)',
-        addFailedExecutionCountAlarm: counts(thresholds.stateMachineFailures),
+        addFailedExecutionCountAlarm: counts(thresholds.stateMachineFailures, severities),
+        // Reviews that time out are already late: the review SLA alarm says so first.
         addTimedOutExecutionCountAlarm: counts(thresholds.stateMachineFailures),
       });
       segments.push(review);
@@ -195,7 +224,7 @@ export class TenantMonitoring extends Construct {
       label: '5xx share of requests (%)',
       period: Duration.minutes(5),
     });
-    const errorRate = addSeverityAlarms(factory, fiveXx, thresholds.errorRate5xxPercent, {
+    const errorRate = addSeverityAlarms(factory, fiveXx, thresholds.errorRate5xxPercent, severities, {
       alarmNameSuffix: '5xxRate',
       alarmDescription: `5xx answers of the ${tenant} API are at or above the threshold share of requests (2 of 3 five-minute periods).`,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -203,7 +232,8 @@ export class TenantMonitoring extends Construct {
       datapointsToAlarm: 2,
     });
     const fallbackRate = m.ratePer100Requests('fallbacks', 'Fallback calls per 100 requests');
-    const fallback = addSeverityAlarms(factory, fallbackRate, thresholds.fallbackRatePercent, {
+    // Fallbacks keep answers coming; the essential set relies on the 5xx share once they stop sufficing.
+    const fallback = addSeverityAlarms(factory, fallbackRate, thresholds.fallbackRatePercent, only, {
       alarmNameSuffix: 'FallbackRate',
       alarmDescription: `Fallback model calls of ${tenant} have been at or above the threshold per 100 requests for 15 minutes: a tier's model is throttled or failing.`,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -211,7 +241,7 @@ export class TenantMonitoring extends Construct {
       datapointsToAlarm: 3,
     });
     const accessDenied = m.metric('modelAccessDenied', { label: METRICS.modelAccessDenied.name });
-    const denied = addSeverityAlarms(factory, accessDenied, MODEL_ACCESS_DENIED_ALARM, {
+    const denied = addSeverityAlarms(factory, accessDenied, MODEL_ACCESS_DENIED_ALARM, severities, {
       alarmNameSuffix: 'ModelAccessDenied',
       alarmDescription: `Bedrock refused calls of ${tenant} with AccessDeniedException: the function's IAM policy does not name a region an inference profile routed to, or a model's access (subscription, use-case form) is missing. Fallbacks answered meanwhile.`,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -219,7 +249,7 @@ export class TenantMonitoring extends Construct {
       datapointsToAlarm: 1,
     });
     const budgetShare = m.metricBudgetUsedShare({ label: 'Share of monthly budget used' });
-    const budget = addSeverityAlarms(factory, budgetShare, thresholds.budgetShare, {
+    const budget = addSeverityAlarms(factory, budgetShare, thresholds.budgetShare, severities, {
       alarmNameSuffix: 'Budget',
       alarmDescription: `${tenant} has spent at least the threshold share of its monthly budget (${props.monthlyBudgetUsd ?? 0} USD).`,
       // No requests means no new spend: keep the last state until a new value (or a new month) arrives.
@@ -234,6 +264,7 @@ export class TenantMonitoring extends Construct {
         factory,
         reviewAge,
         { warning: thresholds.reviewSlaMinutes.warning * 60, critical: thresholds.reviewSlaMinutes.critical * 60 },
+        severities,
         {
           alarmNameSuffix: 'ReviewSla',
           alarmDescription: `The oldest pending review of ${tenant} has waited at least the review SLA (warning ${thresholds.reviewSlaMinutes.warning} min, critical ${thresholds.reviewSlaMinutes.critical} min).`,
@@ -250,11 +281,14 @@ export class TenantMonitoring extends Construct {
     const healthCritical = [...segmentAlarms, ...errorRate, ...fallback, ...denied].filter(
       (a) => a.disambiguator === SEVERITIES.critical,
     );
-    this.unhealthyAlarm = factory.addCompositeAlarm(healthCritical, {
-      disambiguator: SEVERITIES.critical,
-      alarmNameSuffix: 'Unhealthy',
-      alarmDescription: `Tenant ${tenant} is unhealthy: at least one critical availability alarm (API 5xx rate or p99 latency, inference errors or throttles, ledger throttles, review failures, fallback rate, model access denied) is in ALARM.`,
-    });
+    // The essential set has only critical alarms, each notifying on its own: a composite would repeat them.
+    this.unhealthyAlarm = full
+      ? factory.addCompositeAlarm(healthCritical, {
+          disambiguator: SEVERITIES.critical,
+          alarmNameSuffix: 'Unhealthy',
+          alarmDescription: `Tenant ${tenant} is unhealthy: at least one critical availability alarm (API 5xx rate or p99 latency, inference errors or throttles, ledger throttles, review failures, fallback rate, model access denied) is in ALARM.`,
+        })
+      : undefined;
     this.alarms = all.map((a) => a.alarm);
 
     // The dashboard: alarm status first, then Switchboard's own view, then the AWS services.
@@ -275,7 +309,7 @@ export class TenantMonitoring extends Construct {
       [
         new cloudwatch.AlarmStatusWidget({
           title: 'Alarms',
-          alarms: [this.unhealthyAlarm, ...this.alarms],
+          alarms: [...(this.unhealthyAlarm ? [this.unhealthyAlarm] : []), ...this.alarms],
           width: 24,
           height: Math.min(10, 2 + Math.ceil((this.alarms.length + 1) / 4)),
         }),
@@ -362,6 +396,7 @@ export class TenantMonitoring extends Construct {
         ]),
       ]);
     }
+    if (props.dashboard === false) return;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `Switchboard-${tenant}`,
       defaultInterval: Duration.hours(3),
@@ -388,16 +423,23 @@ function defaultThresholds(): TenantAlarmThresholds {
   };
 }
 
-/** `{ Warning: f(warning), Critical: f(critical) }`: the library's severity-keyed alarm props. */
-function bySeverity<T extends CustomAlarmThreshold>(t: SeverityThresholds, f: (v: number) => T): Record<string, T> {
-  return { [SEVERITIES.warning]: f(t.warning), [SEVERITIES.critical]: f(t.critical) };
+type Severity = keyof SeverityThresholds;
+
+/** `{ Warning: f(warning), Critical: f(critical) }` for `severities`: the library's severity-keyed alarm props. */
+function bySeverity<T extends CustomAlarmThreshold>(
+  t: SeverityThresholds,
+  f: (v: number) => T,
+  severities: readonly Severity[],
+): Record<string, T> {
+  return Object.fromEntries(severities.map((sev) => [SEVERITIES[sev], f(t[sev])]));
 }
 
-/** A warning and a critical alarm on `metric` (at or above each threshold). */
+/** An alarm on `metric` at or above each threshold of `severities`. */
 function addSeverityAlarms(
   factory: AlarmFactory,
   metric: cloudwatch.Metric | cloudwatch.MathExpression,
   t: SeverityThresholds,
+  severities: readonly Severity[],
   props: {
     alarmNameSuffix: string;
     alarmDescription: string;
@@ -406,7 +448,7 @@ function addSeverityAlarms(
     datapointsToAlarm: number;
   },
 ): AlarmWithAnnotation[] {
-  return (['warning', 'critical'] as const).map((sev) =>
+  return severities.map((sev) =>
     factory.addAlarm(metric, {
       ...props,
       disambiguator: SEVERITIES[sev],

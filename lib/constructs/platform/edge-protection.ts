@@ -87,7 +87,7 @@ export class EdgeProtection extends Construct {
     const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
-      description: 'Switchboard tenant APIs: AWS managed rules (body rules counted) and rate limits per client',
+      description: 'Switchboard tenant APIs: AWS managed rules with body rules counted, rate limits per client',
       visibilityConfig: visibility('SwitchboardWebAcl'),
       rules: [
         managed('AWSManagedRulesAmazonIpReputationList', 10),

@@ -6,10 +6,11 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { chooseTier, ROUTER_MODEL, scoreRequest } from '../../../lambda/inference/core/routing/router';
+import { API_LIMITS } from '../../../lambda/shared/api-schema';
 import { costNanoUsd, DEFAULT_TIER_MODELS, nanoToUsd } from '../../../lambda/shared/catalog';
 import { ERROR_CODES } from '../../../lambda/shared/errors';
 import { RECONCILE_EVENT } from '../../../lambda/shared/tenant-runtime';
-import { RECOMMENDED_THRESHOLDS } from '../../../lib/config/tier-defaults';
+import { PLAN_DEFAULTS, RECOMMENDED_THRESHOLDS } from '../../../lib/config/tier-defaults';
 import { BedrockStub } from '../../support/bedrock-stub';
 import { lambdaContext, loadBundledHandler, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
 import { DynaliteServer } from '../../support/dynalite-server';
@@ -175,8 +176,8 @@ describe('POST /v1/inference (bundled handler)', () => {
       mentions: '100000',
     },
     {
-      name: 'a body over 256 KiB',
-      req: { rawBody: JSON.stringify({ prompt: 'y'.repeat(300_000) }) },
+      name: 'a body over API_LIMITS.maxBodyBytes',
+      req: { rawBody: JSON.stringify({ prompt: 'y'.repeat(API_LIMITS.maxBodyBytes) }) },
       code: 'payload_too_large',
     },
     {
@@ -201,7 +202,7 @@ describe('POST /v1/inference (bundled handler)', () => {
       name: 'maxTokens above the tenant limit',
       req: { body: { prompt: 'hi', maxTokens: 5000 } },
       code: 'max_tokens_too_large',
-      mentions: '4096',
+      mentions: String(PLAN_DEFAULTS.standard.limits.maxOutputTokens),
     },
     {
       name: 'an unknown tier',

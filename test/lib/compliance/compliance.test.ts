@@ -6,6 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { modelResourceArns } from '../../../lambda/shared/catalog';
@@ -62,6 +63,8 @@ function nonCompliantStack(): Stack {
     statements: [new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] })],
   });
   new kms.Key(stack, 'Key', { enableKeyRotation: true });
+  // Retained with a fixed name: the next deploy after a delete fails with "already exists".
+  new logs.LogGroup(stack, 'Logs', { logGroupName: 'fixed-name', removalPolicy: RemovalPolicy.RETAIN });
   return stack;
 }
 
@@ -134,10 +137,11 @@ describe('compliance report of the Switchboard app', () => {
     expect(rows.length).toBeLessThan(all.length / 4);
   });
 
-  it('has no capacity section when no capacity report was given', () => {
+  it('carries the capacity section of the capacity model, for the whole fleet', () => {
     const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
-    expect(report).not.toHaveProperty('capacity');
-    expect(md).not.toContain('## Capacity');
+    expect(report.capacity?.partial).toBe(false);
+    expect(report.capacity?.tenants.total).toBe(TENANT_STACKS.length);
+    expect(md).toContain('## Capacity');
   });
 
   it('is a full report: not marked partial in the JSON, the title or a warning', () => {
@@ -157,17 +161,18 @@ describe('compliance report of the Switchboard app', () => {
       expect(html).toContain(`<li><a href="#${anchor}">${s.stack}</a></li>`);
       expect(html).toContain(`<section id="${anchor}">\n<h2>${s.stack}</h2>`);
     }
-    expect(html.match(/<section id=/g)).toHaveLength(3 + report.stacks.length);
+    // Summary, packs, acknowledgements by reason and capacity, then one per stack.
+    expect(html.match(/<section id=/g)).toHaveLength(4 + report.stacks.length);
     // Unacknowledged findings: 0, with every acknowledged finding behind a reason.
     expect(html).toContain('Unacknowledged findings: <strong>0</strong>');
     expect(html).toContain(`Acknowledged findings: <strong>${report.totals.acknowledged}</strong>`);
   });
 
-  it('lists the stacks sorted by name, each checked against the six packs in order', () => {
+  it('lists the stacks sorted by name, each checked against the seven packs in order', () => {
     const names = report.stacks.map((s) => s.stack);
     expect(names).toEqual([PLATFORM_STACK_NAME, ...TENANT_STACKS].sort());
     expect(report.packs).toEqual(PACKS.map((p) => p.name));
-    expect(report.packs).toHaveLength(6);
+    expect(report.packs).toHaveLength(7);
     for (const s of report.stacks) {
       expect(s.packs.map((p) => p.pack)).toEqual(report.packs);
       for (const p of s.packs) expect(p.rulesChecked.length).toBeGreaterThan(0);
@@ -176,7 +181,16 @@ describe('compliance report of the Switchboard app', () => {
     expect(packOf(TENANT_STACKS[0]!, 'Switchboard').rulesChecked).toEqual([
       'Switchboard-BedrockScopedToModels',
       'Switchboard-KeyNotUsableByAccount',
+      'Switchboard-LedgerInBackupSelection',
       'Switchboard-RetainTenantData',
+    ]);
+    expect(packOf(TENANT_STACKS[0]!, 'SwitchboardDeploy').rulesChecked).toEqual([
+      'SwitchboardDeploy-AlarmTopicReachable',
+      'SwitchboardDeploy-KeyPolicyFits',
+      'SwitchboardDeploy-PerTenantResourceWithinQuota',
+      'SwitchboardDeploy-RetainedWithoutFixedName',
+      'SwitchboardDeploy-ServiceCanUseKey',
+      'SwitchboardDeploy-WafAllowsLargestPrompt',
     ]);
   });
 
@@ -370,7 +384,8 @@ describe('compliance packs', () => {
       expect.arrayContaining(['HIPAA.Security-DynamoDBPITREnabled', 'HIPAA.Security-IAMNoInlinePolicy']),
     );
     expect(run('Serverless')).toEqual(expect.arrayContaining(['Serverless-LambdaTracing']));
-    expect(run('Switchboard')).toEqual(['Switchboard-KeyNotUsableByAccount']);
+    expect(run('Switchboard')).toEqual(['Switchboard-KeyNotUsableByAccount', 'Switchboard-LedgerInBackupSelection']);
+    expect(run('SwitchboardDeploy')).toEqual(['SwitchboardDeploy-RetainedWithoutFixedName']);
   });
 });
 

@@ -1,4 +1,5 @@
 import { parseInferenceBody } from '../../../../lambda/inference/core/validate';
+import { API_LIMITS } from '../../../../lambda/shared/api-schema';
 import type { ApiError } from '../../../../lambda/shared/errors';
 
 const json = 'application/json';
@@ -46,9 +47,21 @@ describe('parseInferenceBody', () => {
       `{"prompt":"hi","metadata":{${Array.from({ length: 17 }, (_, i) => `"k${i}":"v"`).join(',')}}}`,
       'invalid_request',
     ],
-    [json, JSON.stringify({ prompt: 'z'.repeat(270_000) }), 'payload_too_large'],
   ])('rejects %s %s with %s', (ct, body, code) => {
     expect(codeOf(ct, body)).toBe(code);
+  });
+
+  it('rejects a body over API_LIMITS.maxBodyBytes with payload_too_large (413)', () => {
+    expect(codeOf(json, JSON.stringify({ prompt: 'z'.repeat(API_LIMITS.maxBodyBytes) }))).toBe('payload_too_large');
+  });
+
+  it('reads the largest prompt any tenant may allow, even when every character is escaped (CJK, JSON escapes)', () => {
+    const cjk = '漢'.repeat(API_LIMITS.maxPromptChars);
+    expect(codeOf(json, JSON.stringify({ prompt: cjk }))).toBeUndefined();
+    // 6 bytes per character as \uXXXX escapes, plus the longest system text.
+    const escaped = `{"prompt":"${'\\u6f22'.repeat(API_LIMITS.maxPromptChars)}","system":"${'\\u6f22'.repeat(API_LIMITS.maxSystemChars)}"}`;
+    expect(Buffer.byteLength(escaped)).toBeGreaterThan(1_000_000);
+    expect(codeOf(json, escaped)).toBeUndefined();
   });
 
   it('decodes base64 bodies', () => {

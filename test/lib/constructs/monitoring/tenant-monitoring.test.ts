@@ -26,6 +26,8 @@ import {
 import { alarmMetrics, dashboardBody, graphedMetrics, type WidgetJson } from './dashboard-metrics';
 
 const TENANTS = ['acme', 'globex', 'initech'] as const;
+/** Tenants on the full alarm set with a dashboard (standard and premium plans); initech (basic) is essential. */
+const FULL = ['acme', 'globex'] as const;
 let synth: Synthesized;
 const raw: Record<string, TemplateLike> = {};
 
@@ -64,7 +66,7 @@ describe('TenantMonitoring in the Switchboard app', () => {
     (id) => {
       const t = raw[id]!;
       const all = [...alarmsOf(t), ...compositesOf(t)];
-      expect(all.length).toBeGreaterThanOrEqual(17);
+      expect(all.length).toBeGreaterThanOrEqual(configOf(id).monitoring.alarms === 'full' ? 17 : 6);
       // globex names ops contacts of its own; acme and initech take the platform's.
       const own = opsTopicIdOrNone(t);
       expect(own !== undefined).toBe(configOf(id).opsEmails.length > 0);
@@ -90,7 +92,7 @@ describe('TenantMonitoring in the Switchboard app', () => {
     },
   );
 
-  it.each(TENANTS)('sets a warning and a critical alarm at the thresholds of the tenant file (%s)', (id) => {
+  it.each(FULL)('sets a warning and a critical alarm at the thresholds of the tenant file (%s)', (id) => {
     const a = configOf(id).alarms;
     const byName = Object.fromEntries(
       alarmsOf(raw[id]!).map(([, r]) => [props(r).AlarmName as string, props(r)] as const),
@@ -139,7 +141,26 @@ describe('TenantMonitoring in the Switchboard app', () => {
     }
   });
 
-  it.each(TENANTS)('shows every alarm on the dashboard: in the alarm status widget and graphed (%s)', (id) => {
+  it('gives a basic tenant (initech) the essential alarms only: critical, at the thresholds of its file, no composite, no dashboard', () => {
+    const t = raw.initech!;
+    const a = configOf('initech').alarms;
+    expect(configOf('initech').monitoring).toEqual({ dashboard: false, alarms: 'essential' });
+    const thresholds = Object.fromEntries(
+      alarmsOf(t).map(([, r]) => [props(r).AlarmName as string, props(r).Threshold] as const),
+    );
+    expect(thresholds).toEqual({
+      'Switchboard-initech-Tenant-5xxRate-Critical': a.errorRate5xxPercent.critical,
+      'Switchboard-initech-Api-Latency-P99-Critical': a.p99LatencyMs.critical,
+      'Switchboard-initech-Tenant-Budget-Critical': a.budgetShare.critical,
+      'Switchboard-initech-Tenant-ReviewSla-Critical': a.reviewSlaMinutes.critical * 60,
+      'Switchboard-initech-Review-Failure-Count-Critical': a.stateMachineFailures.critical,
+      'Switchboard-initech-Tenant-ModelAccessDenied-Critical': 10,
+    });
+    expect(compositesOf(t)).toEqual([]);
+    expect(resourcesOfType(t, 'AWS::CloudWatch::Dashboard')).toEqual([]);
+  });
+
+  it.each(FULL)('shows every alarm on the dashboard: in the alarm status widget and graphed (%s)', (id) => {
     const t = raw[id]!;
     const body = dashboardBody(t);
     const status = body.widgets.filter((w) => w.type === 'alarm');
@@ -153,7 +174,7 @@ describe('TenantMonitoring in the Switchboard app', () => {
     }
   });
 
-  it.each(TENANTS)('makes "tenant unhealthy" any critical availability alarm, not budget (%s)', (id) => {
+  it.each(FULL)('makes "tenant unhealthy" any critical availability alarm, not budget (%s)', (id) => {
     const t = raw[id]!;
     const [, composite] = onlyResource(t, 'AWS::CloudWatch::CompositeAlarm');
     const rule = flatten(props(composite).AlarmRule);
@@ -201,7 +222,7 @@ describe('TenantMonitoring in the Switchboard app', () => {
     expect(subscribed).toEqual([...configOf('globex').opsEmails]);
   });
 
-  it.each(TENANTS)("graphs Bedrock throttles of exactly the tenant's models and fallbacks (%s)", (id) => {
+  it.each(FULL)("graphs Bedrock throttles of exactly the tenant's models and fallbacks (%s)", (id) => {
     const rc = toRuntimeConfig(configOf(id));
     const expected = new Set([...Object.values(rc.tierModels), ...Object.values(rc.tierFallbacks).flat()]);
     const bedrock = dashboardBody(raw[id]!)
@@ -209,14 +230,6 @@ describe('TenantMonitoring in the Switchboard app', () => {
       .filter((m) => m.namespace === 'AWS/Bedrock');
     expect(new Set(bedrock.map((m) => m.name))).toEqual(new Set(['InvocationThrottles']));
     expect(new Set(bedrock.map((m) => m.dimensions.ModelId))).toEqual(expected);
-  });
-
-  it('graphs one series per allowed tier (initech: fast and balanced only)', () => {
-    const tiers = dashboardBody(raw.initech!)
-      .widgets.flatMap(graphedMetrics)
-      .filter((m) => m.namespace === METRIC_NAMESPACE && m.dimensions.Tier)
-      .map((m) => m.dimensions.Tier);
-    expect(new Set(tiers)).toEqual(new Set(['fast', 'balanced']));
   });
 
   it('matches the dashboard body snapshot (logical id hashes and the platform export normalised)', () => {
@@ -267,6 +280,15 @@ function constructStack(
 }
 
 describe('TenantMonitoring construct', () => {
+  it('graphs one series per allowed tier (a basic tenant: fast and balanced only)', () => {
+    const { template } = constructStack(false, { tiers: ['fast', 'balanced'] });
+    const tiers = dashboardBody(template)
+      .widgets.flatMap(graphedMetrics)
+      .filter((m) => m.namespace === METRIC_NAMESPACE && m.dimensions.Tier)
+      .map((m) => m.dimensions.Tier);
+    expect(new Set(tiers)).toEqual(new Set(['fast', 'balanced']));
+  });
+
   it('deploys with one new: standard plan thresholds, one dashboard named after the tenant', () => {
     const { template } = constructStack(false);
     const names = alarmsOf(template).map(([, r]) => props(r));

@@ -1,0 +1,135 @@
+/**
+ * What one silo tenant and the platform stack use of each quota, and what an idle tenant costs, computed from
+ * the configuration alone (before any construct is built). A test synthesizes the stacks and compares them
+ * with these figures, so the model cannot drift from what the constructs create.
+ */
+import { getModel } from '../../lambda/shared/catalog';
+import type { PlatformConfig } from '../config/platform-config';
+import type { TenantConfig } from '../config/tenant-schema';
+import type { AlarmSet } from '../config/tier-defaults';
+import { PRICES } from './prices';
+import { QUOTA_IDS } from './quotas';
+import type { IdleCostItem } from './types';
+
+/** Roles of a tenant stack: inference, review steps, review decisions, review workflow, reviewer. */
+const TENANT_ROLES = 5;
+/** Dead-letter topics (one per function) and the reviewers' topic. */
+const TENANT_BASE_TOPICS = 3 + 1;
+/** Resources of a tenant stack besides its monitoring and its e-mail subscriptions. */
+const TENANT_BASE_RESOURCES = 88;
+
+/** Alarms of each alarm set, and the metrics they are billed for (a metric-math alarm per metric). */
+export const ALARM_SET_SIZE: Readonly<Record<AlarmSet, { alarms: number; alarmMetrics: number; composite: number }>> = {
+  full: { alarms: 24, alarmMetrics: 26, composite: 1 },
+  essential: { alarms: 6, alarmMetrics: 6, composite: 0 },
+};
+
+/** Custom metrics an idle tenant still publishes: the review queue depth and oldest age, every 5 minutes. */
+const IDLE_CUSTOM_METRICS = 2;
+/** Housekeeping: one EventBridge rule every 5 minutes with two targets (review sweep, ledger reconciliation). */
+const HOUSEKEEPING_INVOCATIONS_PER_MONTH = 2 * 12 * 24 * 30;
+/** Assumed duration of an idle housekeeping run (a few DynamoDB queries). */
+const HOUSEKEEPING_SECONDS = 0.2;
+/** Memory of the review steps function (MB). */
+const REVIEW_STEPS_MEMORY_MB = 512;
+/** Input tokens assumed per request when estimating a model's tokens per minute at the tenants' throttles. */
+export const ASSUMED_INPUT_TOKENS = 1_000;
+
+/** Resources of a tenant's stack (CloudFormation's 500 per template). */
+export function tenantStackResources(t: TenantConfig): number {
+  const set = ALARM_SET_SIZE[t.monitoring.alarms];
+  const opsTopic = t.opsEmails.length ? 2 + t.opsEmails.length : 0;
+  return (
+    TENANT_BASE_RESOURCES +
+    set.alarms +
+    set.composite +
+    (t.monitoring.dashboard ? 1 : 0) +
+    t.escalation.reviewerEmails.length +
+    opsTopic
+  );
+}
+
+/** What one silo tenant uses of each quota (quota id → use). */
+export function tenantUse(t: TenantConfig): Record<string, number> {
+  return {
+    [QUOTA_IDS.restApis]: 1,
+    [QUOTA_IDS.usagePlans]: 1,
+    [QUOTA_IDS.apiKeys]: 1,
+    [QUOTA_IDS.clientCertificates]: 0,
+    [QUOTA_IDS.accountThrottle]: t.throttle.rateLimit,
+    [QUOTA_IDS.concurrency]: t.lambda.reservedConcurrency,
+    [QUOTA_IDS.roles]: TENANT_ROLES,
+    [QUOTA_IDS.policies]: TENANT_ROLES,
+    [QUOTA_IDS.rules]: 1,
+    [QUOTA_IDS.stacks]: 1,
+    [QUOTA_IDS.searchSeries]: 1,
+    [QUOTA_IDS.topics]: TENANT_BASE_TOPICS + (t.opsEmails.length ? 1 : 0),
+    [QUOTA_IDS.keys]: 1,
+    [QUOTA_IDS.stateMachines]: 1,
+    [QUOTA_IDS.webAcls]: 0,
+    [QUOTA_IDS.backupSelections]: 0,
+  };
+}
+
+/** What the platform stack uses of each quota. */
+export function platformUse(p: PlatformConfig): Record<string, number> {
+  const apiGatewayRole = p.apiGatewayAccountRole === 'manage' ? 1 : 0;
+  return {
+    // Lambda keeps 100 executions unreserved: a reservation may not cut into them.
+    [QUOTA_IDS.concurrency]: 100,
+    [QUOTA_IDS.roles]: 1 + apiGatewayRole,
+    [QUOTA_IDS.policies]: 1 + apiGatewayRole,
+    [QUOTA_IDS.stacks]: 1,
+    [QUOTA_IDS.topics]: 1,
+    [QUOTA_IDS.keys]: 1,
+    [QUOTA_IDS.webAcls]: 1,
+    [QUOTA_IDS.backupSelections]: 1,
+  };
+}
+
+/** Models a tenant may call: tier models and fallbacks. */
+export function tenantModels(t: TenantConfig): string[] {
+  return [...new Set([...Object.values(t.models.byTier), ...Object.values(t.models.fallbacks).flat()])] as string[];
+}
+
+/**
+ * Tokens per minute a tenant may send to `modelId` at its throttle, every request at its default `maxTokens`
+ * (output tokens weighted by the model's burndown) and {@link ASSUMED_INPUT_TOKENS} input tokens.
+ */
+export function tenantTokensPerMinute(t: TenantConfig, modelId: string): number {
+  if (!tenantModels(t).includes(modelId)) return 0;
+  const burndown = getModel(modelId).tokensPerMinute.outputTokenBurndown;
+  return Math.round(t.throttle.rateLimit * 60 * (ASSUMED_INPUT_TOKENS + t.limits.defaultMaxTokens * burndown));
+}
+
+/** The fixed monthly cost of a tenant that sends no requests. */
+export function idleCost(t: TenantConfig): IdleCostItem[] {
+  const set = ALARM_SET_SIZE[t.monitoring.alarms];
+  const item = (item: string, quantity: number, unitUsd: number): IdleCostItem => ({
+    item,
+    quantity,
+    unitUsd,
+    usd: Math.round(quantity * unitUsd * 10_000) / 10_000,
+  });
+  const gbSeconds =
+    (HOUSEKEEPING_INVOCATIONS_PER_MONTH / 2) *
+    HOUSEKEEPING_SECONDS *
+    ((REVIEW_STEPS_MEMORY_MB + t.lambda.memoryMb) / 1024);
+  return [
+    item('KMS key (first year; rotations add up to $2)', 1, PRICES.kmsKey.usd),
+    item('CloudWatch alarm metrics', set.alarmMetrics, PRICES.alarmMetric.usd),
+    item('CloudWatch composite alarm', set.composite, PRICES.compositeAlarm.usd),
+    item('CloudWatch dashboard', t.monitoring.dashboard ? 1 : 0, PRICES.dashboard.usd),
+    item('Custom metrics published while idle (review queue)', IDLE_CUSTOM_METRICS, PRICES.customMetric.usd),
+    item(
+      'Housekeeping Lambda requests (every 5 minutes, 2 targets)',
+      HOUSEKEEPING_INVOCATIONS_PER_MONTH,
+      PRICES.lambdaRequest.usd,
+    ),
+    item(
+      `Housekeeping Lambda GB-seconds (${HOUSEKEEPING_SECONDS * 1000} ms a run, arm64)`,
+      gbSeconds,
+      PRICES.lambdaArmGbSecond.usd,
+    ),
+  ].filter((i) => i.quantity > 0);
+}

@@ -1,0 +1,214 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import {
+  ALARM_SET_SIZE,
+  idleCost,
+  platformUse,
+  tenantStackResources,
+  tenantUse,
+} from '../../../lib/capacity/footprint';
+import { assessCapacity, CapacityError } from '../../../lib/capacity/model';
+import { QUOTA_IDS } from '../../../lib/capacity/quotas';
+import { PlatformConfigError } from '../../../lib/config/platform-config';
+import { resolveTenant, type TenantConfig } from '../../../lib/config/tenant-schema';
+import type { PLANS } from '../../../lib/config/tier-defaults';
+import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../../lib/switchboard';
+import { repoPlatformConfig, type Synthesized, synthSwitchboard, tenantDir } from '../../support/synth';
+import { resourcesOfType, type TemplateLike } from '../template-utils';
+
+const REVIEWER = 'escalation:\n  reviewerEmails: [ai-review@example.com]\n';
+
+/** Tenants that exercise every term of the footprint: plans, ops contacts, reviewers, reserved concurrency. */
+const VARIANTS: Record<string, string> = {
+  alpha: `id: alpha\ntier: basic\n${REVIEWER}`,
+  beta: `id: beta\ntier: premium\n${REVIEWER}opsEmails: [a@example.com, b@example.com]\n`,
+  gamma: `id: gamma\ntier: standard\nescalation:\n  reviewerEmails: [x@example.com, y@example.com, z@example.com]\nmonitoring: { dashboard: false }\n`,
+  delta: `id: delta\ntier: basic\n${REVIEWER}monitoring: { alarms: full, dashboard: true }\nlambda: { reservedConcurrency: 3 }\n`,
+};
+
+const count = (t: TemplateLike, type: string) => resourcesOfType(t, type).length;
+
+describe('capacity model', () => {
+  let synth: Synthesized;
+  beforeAll(() => {
+    synth = synthSwitchboard({ tenantsDir: tenantDir(VARIANTS), compliance: false });
+  });
+  const template = (name: string) => synth.template(name) as unknown as TemplateLike;
+
+  it.each(Object.keys(VARIANTS))('counts what the tenant stack of %s really creates', (id) => {
+    const config = synth.built.configs.find((c) => c.id === id)!;
+    const t = template(`Switchboard-Tenant-${id}`);
+    const use = tenantUse(config);
+    expect({
+      resources: Object.keys(t.Resources).length,
+      roles: count(t, 'AWS::IAM::Role'),
+      policies: count(t, 'AWS::IAM::ManagedPolicy'),
+      rules: count(t, 'AWS::Events::Rule'),
+      topics: count(t, 'AWS::SNS::Topic'),
+      apis: count(t, 'AWS::ApiGateway::RestApi'),
+      plans: count(t, 'AWS::ApiGateway::UsagePlan'),
+      keys: count(t, 'AWS::ApiGateway::ApiKey'),
+      certificates: count(t, 'AWS::ApiGateway::ClientCertificate'),
+      kmsKeys: count(t, 'AWS::KMS::Key'),
+      stateMachines: count(t, 'AWS::StepFunctions::StateMachine'),
+      webAcls: count(t, 'AWS::WAFv2::WebACL'),
+      selections: count(t, 'AWS::Backup::BackupSelection'),
+      reserved: resourcesOfType(t, 'AWS::Lambda::Function').reduce(
+        (n, [, f]) => n + ((f.Properties?.ReservedConcurrentExecutions as number | undefined) ?? 0),
+        0,
+      ),
+    }).toEqual({
+      resources: tenantStackResources(config),
+      roles: use[QUOTA_IDS.roles],
+      policies: use[QUOTA_IDS.policies],
+      rules: use[QUOTA_IDS.rules],
+      topics: use[QUOTA_IDS.topics],
+      apis: use[QUOTA_IDS.restApis],
+      plans: use[QUOTA_IDS.usagePlans],
+      keys: use[QUOTA_IDS.apiKeys],
+      certificates: use[QUOTA_IDS.clientCertificates],
+      kmsKeys: use[QUOTA_IDS.keys],
+      stateMachines: use[QUOTA_IDS.stateMachines],
+      webAcls: use[QUOTA_IDS.webAcls],
+      selections: use[QUOTA_IDS.backupSelections],
+      reserved: use[QUOTA_IDS.concurrency],
+    });
+  });
+
+  it.each(Object.keys(VARIANTS))('bills the alarms and the dashboard the tenant stack of %s really has', (id) => {
+    const config = synth.built.configs.find((c) => c.id === id)!;
+    const t = template(`Switchboard-Tenant-${id}`);
+    const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm');
+    const metrics = alarms.reduce((n, [, a]) => {
+      const math = ((a.Properties?.Metrics as Array<{ MetricStat?: unknown }> | undefined) ?? []).filter(
+        (m) => m.MetricStat,
+      );
+      return n + (a.Properties?.MetricName ? 1 : math.length);
+    }, 0);
+    const billed = Object.fromEntries(idleCost(config).map((i) => [i.item, i.quantity]));
+    expect({
+      alarms: alarms.length,
+      metrics,
+      composite: count(t, 'AWS::CloudWatch::CompositeAlarm'),
+      dashboard: count(t, 'AWS::CloudWatch::Dashboard'),
+    }).toEqual({
+      alarms: ALARM_SET_SIZE[config.monitoring.alarms].alarms,
+      metrics: billed['CloudWatch alarm metrics'],
+      composite: billed['CloudWatch composite alarm'] ?? 0,
+      dashboard: billed['CloudWatch dashboard'] ?? 0,
+    });
+  });
+
+  it('counts what the platform stack really creates', () => {
+    const t = template(PLATFORM_STACK_NAME);
+    const use = platformUse(synth.built.platform.config);
+    expect({
+      roles: count(t, 'AWS::IAM::Role'),
+      policies: count(t, 'AWS::IAM::ManagedPolicy'),
+      topics: count(t, 'AWS::SNS::Topic'),
+      kmsKeys: count(t, 'AWS::KMS::Key'),
+      webAcls: count(t, 'AWS::WAFv2::WebACL'),
+      selections: count(t, 'AWS::Backup::BackupSelection'),
+      rules: count(t, 'AWS::Events::Rule'),
+    }).toEqual({
+      roles: use[QUOTA_IDS.roles],
+      policies: use[QUOTA_IDS.policies],
+      topics: use[QUOTA_IDS.topics],
+      kmsKeys: use[QUOTA_IDS.keys],
+      webAcls: use[QUOTA_IDS.webAcls],
+      selections: use[QUOTA_IDS.backupSelections],
+      rules: 0,
+    });
+  });
+
+  it('puts the capacity section into the compliance report of a synth', () => {
+    const full = synthSwitchboard();
+    const report = JSON.parse(fs.readFileSync(path.join(full.outdir, 'compliance-report.json'), 'utf8')) as {
+      capacity: { partial: boolean; quotas: Array<{ id: string; used: number }>; tenants: { total: number } };
+    };
+    expect(report.capacity.partial).toBe(false);
+    expect(report.capacity.tenants.total).toBe(full.built.configs.length);
+    expect(report.capacity.quotas.find((q) => q.id === QUOTA_IDS.restApis)?.used).toBe(full.built.configs.length);
+    expect(fs.readFileSync(path.join(full.outdir, 'compliance-report.md'), 'utf8')).toContain(
+      'Regional APIs per Region',
+    );
+  });
+});
+
+describe('capacity limits at synth', () => {
+  /** A folder of `n` generated silo tenants of `plan`. */
+  function fleet(n: number, plan = 'standard'): string {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < n; i++) {
+      const id = `tenant-${String(i).padStart(4, '0')}`;
+      files[id] = `id: ${id}\ntier: ${plan}\n${REVIEWER}`;
+    }
+    return tenantDir(files);
+  }
+
+  it('fails a synth of 700 silo tenants before building any stack, one line per crossed quota, naming the REST API quota and who pushes it over', () => {
+    const app = new App();
+    let error: unknown;
+    try {
+      buildSwitchboard(app, { platform: repoPlatformConfig(), tenantsDir: fleet(700), compliance: false });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CapacityError);
+    const message = (error as CapacityError).message;
+    const lines = message.split('\n').slice(1);
+    expect(lines.length).toBe((error as CapacityError).crossed.length);
+    expect(message).toMatch(
+      /API Gateway "Regional APIs per Region" \(apigateway\.regionalRestApis\): 700 needed, limit 600 \(AWS default\); pushed over by tenant-0600, tenant-0601, .* and 90 more/,
+    );
+    expect(message).toContain('iam.roles');
+    expect(message).toContain('apigateway.usagePlans');
+    // Nothing was constructed: the check runs on the files alone.
+    expect(app.node.children).toHaveLength(0);
+  });
+
+  it('lets a fleet through once cdk.json states the raised quotas', () => {
+    const tenants = Array.from({ length: 250 }, (_, i) => sample('standard', `t-${i}`));
+    const platform = repoPlatformConfig();
+    expect(assessCapacity({ tenants, platform, partial: false }).crossed.map((q) => q.id)).toEqual([QUOTA_IDS.roles]);
+    const raised = { ...platform, quotas: { [QUOTA_IDS.roles]: 5_000 } };
+    const { crossed, report } = assessCapacity({ tenants, platform: raised, partial: false });
+    expect(crossed).toEqual([]);
+    expect(report.quotas.find((q) => q.id === QUOTA_IDS.roles)).toMatchObject({ limit: 5_000, limitFrom: 'cdk.json' });
+  });
+
+  it('refuses a quota id cdk.json cannot mean', () => {
+    const platform = { ...repoPlatformConfig(), quotas: { 'apigateway.restApis': 900 } };
+    expect(() => assessCapacity({ tenants: [], platform, partial: false })).toThrow(PlatformConfigError);
+  });
+
+  it('counts reserved concurrency against the account quota minus the 100 Lambda keeps unreserved', () => {
+    const tenants = Array.from({ length: 37 }, (_, i) => sample('premium', `p-${i}`));
+    const { crossed } = assessCapacity({ tenants, platform: repoPlatformConfig(), partial: false });
+    // 37 × 25 + 100 = 1,025 > 1,000.
+    expect(crossed.map((q) => q.id)).toEqual([QUOTA_IDS.concurrency]);
+    expect(crossed[0]!.used).toBe(37 * 25 + 100);
+  });
+
+  it('says how many more tenants of each plan fit, and which quota stops them first', () => {
+    const { report } = assessCapacity({ tenants: [], platform: repoPlatformConfig(), partial: false });
+    const byPlan = Object.fromEntries(report.headroomByPlan.map((h) => [h.plan, h]));
+    // IAM's 1,000 roles (5 per tenant, 1 for the platform) stop basic and standard; premium reserves concurrency.
+    expect(byPlan.basic).toEqual({ plan: 'basic', moreTenants: 199, firstCeiling: QUOTA_IDS.roles });
+    expect(byPlan.standard).toEqual({ plan: 'standard', moreTenants: 199, firstCeiling: QUOTA_IDS.roles });
+    expect(byPlan.premium).toEqual({ plan: 'premium', moreTenants: 36, firstCeiling: QUOTA_IDS.concurrency });
+  });
+
+  it('keeps an idle basic tenant at or under $3 a month, and says what a standard one costs', () => {
+    const cost = (plan: (typeof PLANS)[number]) => idleCost(sample(plan)).reduce((s, i) => s + i.usd, 0);
+    expect(cost('basic')).toBeLessThanOrEqual(3);
+    expect(cost('standard')).toBeGreaterThan(7);
+    expect(cost('standard')).toBeLessThan(8);
+  });
+});
+
+function sample(plan: (typeof PLANS)[number], id = `sample-${plan}`): TenantConfig {
+  const r = resolveTenant({ id, tier: plan, escalation: { reviewerEmails: ['r@example.com'] } });
+  return r.tenant!;
+}
