@@ -104,7 +104,7 @@ export class TenantData extends Construct {
         table,
         ['HIPAA.Security', 'NIST.800.53.R5'],
         'DynamoDBInBackupPlan',
-        `The ledger is in the platform backup plan through its one tag-based selection (tag ${LEDGER_BACKUP_TAG.key}=${LEDGER_BACKUP_TAG.value}, one selection for every tenant because AWS Backup limits the selections of a plan); cdk-nag only recognises a selection in the table's own stack that names the table. the Switchboard pack's LedgerInBackupSelection rule checks the real selection.`,
+        `The ledger is in the platform backup plan through its one tag-based selection (tag ${LEDGER_BACKUP_TAG.key}=${LEDGER_BACKUP_TAG.value}, one selection for every tenant because AWS Backup limits the selections of a plan); cdk-nag only recognises a selection in the table's own stack that names the table. The Switchboard pack's LedgerInBackupSelection rule checks the real selection.`,
       );
     }
     this.key = key;
