@@ -43,7 +43,10 @@ function referenced(node: CfnResource, value: unknown): CfnResource[] {
   const resolved = stack.resolve(value) as unknown;
   const out: CfnResource[] = [];
   const visit = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(visit);
+    if (Array.isArray(v)) {
+      for (const x of v) visit(x);
+      return;
+    }
     if (v === null || typeof v !== 'object') return;
     const o = v as Json;
     if (typeof o.Ref === 'string') {
@@ -67,7 +70,7 @@ function referenced(node: CfnResource, value: unknown): CfnResource[] {
       }
       return;
     }
-    Object.values(o).forEach(visit);
+    for (const x of Object.values(o)) visit(x);
   };
   visit(resolved);
   return out;

@@ -251,7 +251,8 @@ describe('the synthesized web ACL', () => {
       PLATFORM_STACK_NAME,
     ) as unknown as TemplateLike;
     const [, acl] = onlyResource(template, 'AWS::WAFv2::WebACL');
-    const code = '<script>alert(1)</script> ../../etc/passwd http://169.254.169.254/latest ${jndi:ldap://x} ';
+    const jndi = ['$', '{jndi:ldap://x}'].join('');
+    const code = `<script>alert(1)</script> ../../etc/passwd http://169.254.169.254/latest ${jndi} `;
     const prompt = code.repeat(Math.ceil(100_000 / code.length)).slice(0, 100_000);
     const bytes = Buffer.byteLength(JSON.stringify({ prompt }));
     expect(bytes).toBeGreaterThan(100_000);
