@@ -4,7 +4,8 @@
  * not a target is met (it is non-zero only when a benchmark could not run at all).
  *
  * Knobs (environment): BENCH_SYNTH_RUNS (default 2), BENCH_IMPORT_RUNS (5), BENCH_REQUESTS (300),
- * BENCH_WARMUP (50), BENCH_ROUTER_PASSES (3), BENCH_ONLY (comma list of: bundle, import, request, synth, router).
+ * BENCH_WARMUP (50), BENCH_ROUTER_PASSES (3), BENCH_SCORER_ANSWERS (200), BENCH_ONLY (comma list of: bundle, import,
+ * request, synth, router, scorer).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { benchBundleSize, benchColdImport } from './bundle';
 import { benchRequests } from './request';
 import { benchRouter } from './router';
+import { benchScorer } from './scorer';
 import { type Check, fmt, table } from './stats';
 import { benchSynth } from './synth';
 
@@ -26,7 +28,7 @@ const num = (name: string, dflt: number) => {
   return Number.isFinite(v) && v > 0 ? v : dflt;
 };
 const selected = new Set(
-  (process.env.BENCH_ONLY ?? 'bundle,import,request,synth,router')
+  (process.env.BENCH_ONLY ?? 'bundle,import,request,synth,router,scorer')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean),
@@ -149,6 +151,17 @@ async function main(): Promise<void> {
     );
   }
 
+  if (selected.has('scorer')) {
+    log('confidence scorer on adversarial answers ...');
+    const r = benchScorer({ answers: num('BENCH_SCORER_ANSWERS', 200) });
+    out.scorer = r;
+    checks.push(...r.checks);
+    sections.push(
+      `Confidence scorer, ${r.answers} generated answers of ${r.chars.toLocaleString('en-US')} characters (warm, one timed run each)\n` +
+        table(['p50', 'max', 'slowest unit'], [[fmt(r.p50Ms, 'ms', 2), fmt(r.maxMs, 'ms', 2), r.slowestUnit]]),
+    );
+  }
+
   const totalS = Math.round((performance.now() - started) / 100) / 10;
   // Other work on this 2-core machine (tests, builds) skews absolute times; record how busy it was.
   const load = `load average (1 min) ${loadAtStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end`;
@@ -178,7 +191,7 @@ async function main(): Promise<void> {
     ...out,
   };
   // A partial run (BENCH_ONLY) keeps the sections it did not re-measure.
-  if (selected.size < 5 && fs.existsSync(RESULTS_FILE)) {
+  if (selected.size < 6 && fs.existsSync(RESULTS_FILE)) {
     const prev = JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>;
     const merged = { ...prev, ...result, checks: mergeChecks(prev.checks as Check[] | undefined, checks) };
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 2)}\n`);

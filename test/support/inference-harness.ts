@@ -15,7 +15,7 @@ import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { makeBedrockInvoker } from '../../lambda/inference/adapters/bedrock-invoker';
 import { makeDynamoLedger } from '../../lambda/inference/adapters/dynamo-ledger';
 import { scoreConfidence } from '../../lambda/inference/core/confidence';
-import type { ReviewHandOff } from '../../lambda/inference/core/ports';
+import type { ConfidenceFn, ReviewHandOff } from '../../lambda/inference/core/ports';
 import { ROUTER_MODEL, scoreRequest } from '../../lambda/inference/core/routing/router';
 import { makeInferenceService } from '../../lambda/inference/core/service';
 import { costNanoUsd } from '../../lambda/shared/catalog';
@@ -88,7 +88,10 @@ export class InferenceHarness {
    * gives the tenant a DynamoDB client of its own, as a fresh Lambda container has: the SDK's retry quota
    * starts full instead of carrying what earlier fault scenarios used up.
    */
-  async tenant(file: Record<string, unknown> = {}, opts: { ownDynamoClient?: boolean } = {}) {
+  async tenant(
+    file: Record<string, unknown> = {},
+    opts: { ownDynamoClient?: boolean; confidence?: ConfidenceFn } = {},
+  ) {
     const tableName = `ledger-${++this.tables}`;
     await this.dynalite.dynamo.send(
       new CreateTableCommand({
@@ -120,7 +123,7 @@ export class InferenceHarness {
       clock: { now: () => Date.now() + this.clockOffsetMs },
       ids: { newRequestId: () => `req_${tableName.replace(/\W/g, '')}x${String(++seq).padStart(8, '0')}` },
       route: (text) => scoreRequest(ROUTER_MODEL, text),
-      confidence: scoreConfidence,
+      confidence: opts.confidence ?? scoreConfidence,
       review,
     });
     const scan = async () => {

@@ -26,13 +26,25 @@
  * and is clamped to 0..1. Evaluated on the GSM8K rows of the routing data set by `npm run eval:routing`.
  */
 
+import { inlineArithmeticClaims } from './arithmetic-scan';
+
 /** What the scorer looks at: the request, the answer text and the model's stop reason. */
 export interface ConfidenceInput {
   readonly prompt: string;
   readonly text: string;
   /** The Converse stop reason (`end_turn`, `max_tokens`, `content_filtered`, `guardrail_intervened`, …). */
   readonly stopReason: string;
+  /**
+   * A time budget: checks stop once `now()` passes `deadline` (signal `scoring:over-budget`, score capped at
+   * {@link OVER_BUDGET_CAP}, so an answer that could not be checked is never trusted). Every check is linear in
+   * the answer, so this is a safety net, not the plan.
+   * @default - no time budget
+   */
+  readonly budget?: { readonly now: () => number; readonly deadline: number };
 }
+
+/** The highest score an answer gets when its checks ran out of time. */
+export const OVER_BUDGET_CAP = 0.5;
 
 /** A confidence in 0..1 and the names of the signals that moved it (for the record and for debugging). */
 export interface ConfidenceResult {
@@ -55,14 +67,17 @@ const HEDGES: readonly [string, RegExp][] = [
   ['hedge:assuming', /\b(?:assum(?:e|ing|ption)|if we assume)\b/i],
 ];
 
-const NUM = String.raw`\d[\d,]*(?:\.\d+)?|\.\d+`;
 const ANNOTATION = /<<([^<>]*)>>/g;
-const TERM = String.raw`\(*\s*\$?(?:${NUM})\s*\)*`;
-const OP = String.raw`\s*(?:[-+*/x×÷]|\\\*)\s*`;
-const EXPR = `${TERM}(?:${OP}${TERM})*`;
-/** A chain of equalities between expressions: `4 * 125 - 2 = 500 - 2 = 498`. */
-const INLINE = new RegExp(String.raw`(?<![\d.,%$]|[-+*/×÷%^]\s*)${EXPR}(?:\s*=\s*-?${EXPR})+(?![\d.,]|\s*[%/(])`, 'g');
-const STATED = /(?:^|\n)\s*[*_]*confidence[*_]*\s*[:=]\s*(\d+(?:\.\d+)?)\s*(%?)|"confidence"\s*:\s*"?(\d+(?:\.\d+)?)/gi;
+/** At most this many arithmetic claims are re-computed (work bound; the rest are not counted). */
+const MAX_CLAIMS = 2_000;
+/** Parentheses nested deeper than this are not evaluated (bounded recursion). */
+const MAX_NESTING = 64;
+/**
+ * A stated confidence: a line (indentation allowed, no blank lines: `[ \t]`, so a run of newlines cannot make the
+ * pattern re-scan it from every line start) `Confidence: 0.8`, or a JSON member `"confidence": 0.8`.
+ */
+const STATED =
+  /(?:^|\n)[ \t]*[*_]*confidence[*_]*\s*[:=]\s*(\d+(?:\.\d+)?)\s*(%?)|"confidence"\s*:\s*"?(\d+(?:\.\d+)?)/gi;
 const FINAL = /####\s*([^\n]*)|\b(?:the (?:final )?answer is|answer:)\s*\$?\s*([^\n]*)/gi;
 
 /** Scores an answer; see the file header for the signals and their weights. */
@@ -85,9 +100,15 @@ export function scoreConfidence(input: ConfidenceInput): ConfidenceResult {
     signals.push('refusal');
   }
 
+  const overBudget = () => input.budget !== undefined && input.budget.now() > input.budget.deadline;
+  const stopped = (score: number) => {
+    signals.push('scoring:over-budget');
+    return { confidence: round3(Math.min(clamp01(score), cap, OVER_BUDGET_CAP)), signals };
+  };
+
   let score = BASE;
   // Arithmetic is re-checked in the last ARITHMETIC_WINDOW characters only (where the working and the final
-  // answer are): bounded work however long the answer is (under 0.1 s on adversarial 180k-char answers).
+  // answer are): bounded work however long the answer is.
   const arithmetic = checkArithmetic(text.length > ARITHMETIC_WINDOW ? text.slice(-ARITHMETIC_WINDOW) : text);
   if (arithmetic.wrong > 0) {
     score -= 0.4 * arithmetic.wrong;
@@ -95,7 +116,9 @@ export function scoreConfidence(input: ConfidenceInput): ConfidenceResult {
   } else if (arithmetic.checked > 0) {
     signals.push(`arithmetic:ok×${arithmetic.checked}`);
   }
+  if (overBudget()) return stopped(score);
   score -= mathAnswerPenalty(input.prompt, text, arithmetic.lastResult, signals);
+  if (overBudget()) return stopped(score);
 
   let hedge = 0;
   for (const [name, re] of HEDGES) {
@@ -106,6 +129,7 @@ export function scoreConfidence(input: ConfidenceInput): ConfidenceResult {
   }
   score -= Math.min(hedge, 0.3);
   score = clamp01(score);
+  if (overBudget()) return stopped(score);
 
   const stated = statedConfidence(text);
   if (stated !== undefined) {
@@ -134,6 +158,7 @@ export function checkArithmetic(text: string): { checked: number; wrong: number;
   let lastAt = -1;
   const annotated: [number, number][] = [];
   for (const m of text.matchAll(ANNOTATION)) {
+    if (checked >= MAX_CLAIMS) break;
     const at = m.index ?? 0;
     annotated.push([at, at + m[0].length]);
     const parts = (m[1] ?? '').split('=');
@@ -151,11 +176,16 @@ export function checkArithmetic(text: string): { checked: number; wrong: number;
       lastResult = claimed;
     }
   }
-  for (const m of text.matchAll(INLINE)) {
-    const at = m.index ?? 0;
-    // The inline form next to an annotation ("60 * 3 = <<60*3=180>>180") is the same claim; skip it.
-    if (annotated.some(([s, e]) => at >= s - 2 && at < e)) continue;
-    const parts = m[0].split('=');
+  let annotation = 0;
+  for (const m of inlineArithmeticClaims(text)) {
+    if (checked >= MAX_CLAIMS) break;
+    const at = m.index;
+    // The inline form next to an annotation ("60 * 3 = <<60*3=180>>180") is the same claim; skip it. Both lists
+    // are in text order, so one pass over the annotations serves every claim.
+    while (annotation < annotated.length && annotated[annotation]![1] <= at) annotation++;
+    const near = annotated[annotation];
+    if (near && at >= near[0] - 2 && at < near[1]) continue;
+    const parts = m.text.split('=');
     // A chain of plain numbers ("2 = 2") or without any operator claims nothing worth checking.
     if (!parts.some((p) => /\d\s*(?:[-+*/x×÷]|\\\*)\s*[\d($(]/.test(p))) continue;
     const last = parts[parts.length - 1]!;
@@ -248,7 +278,9 @@ export function evaluate(expr: string): number | undefined {
     .replace(/[$,\s]/g, '');
   if (src === '' || /[^\d.+\-*/()]/.test(src)) return undefined;
   let i = 0;
+  let depth = 0;
   const peek = () => src[i];
+  const NUMBER = /\d*\.?\d+/y;
   const parseExpr = (): number | undefined => {
     let left = parseTerm();
     while (left !== undefined && (peek() === '+' || peek() === '-')) {
@@ -271,18 +303,24 @@ export function evaluate(expr: string): number | undefined {
   };
   const parseFactor = (): number | undefined => {
     if (peek() === '-') {
+      // "--…-1" nests like parentheses.
+      if (++depth > MAX_NESTING) return undefined;
       i++;
       const v = parseFactor();
+      depth--;
       return v === undefined ? undefined : -v;
     }
     if (peek() === '(') {
+      if (++depth > MAX_NESTING) return undefined;
       i++;
       const v = parseExpr();
+      depth--;
       if (peek() !== ')') return undefined;
       i++;
       return v;
     }
-    const m = /^\d*\.?\d+/.exec(src.slice(i));
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(src);
     if (!m) return undefined;
     i += m[0].length;
     return Number(m[0]);

@@ -246,7 +246,13 @@ export interface ReviewHandOff {
 export type RouteFn = (text: string) => { readonly score: number };
 
 /** Scores an answer's confidence (0–1) from what the response shows. */
-export type ConfidenceFn = (input: { prompt: string; text: string; stopReason: string }) => {
+export type ConfidenceFn = (input: {
+  prompt: string;
+  text: string;
+  stopReason: string;
+  /** Checks stop once `now()` passes `deadline`. */
+  budget?: { now: () => number; deadline: number };
+}) => {
   readonly confidence: number;
   readonly signals: readonly string[];
 };

@@ -113,6 +113,8 @@ export const MIN_CALL_MS = CALL_TIMING.minCallMs;
 /** A call may use at most this share of the time left (or all but `FALLBACK_KEEP_MS`), so a fallback can run. */
 const CALL_TIME_SHARE = CALL_TIMING.callTimeShare;
 const FALLBACK_KEEP_MS = CALL_TIMING.fallbackKeepMs;
+/** Time scoring may take when the call's own time box has run out. */
+const SCORING_BUDGET_MS = 250;
 /** Open reservations older than this belong to runs that cannot still be alive (Lambda timeout ≤ 29 s). */
 export const STALE_RESERVATION_MS = 5 * 60_000;
 /** Tokens a message costs beyond its characters (role and framing), for the worst-case input estimate. */
@@ -597,6 +599,23 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     const failures: ModelCallError[] = [];
     let skipped: string | undefined;
 
+    /**
+     * The answer's confidence, within the call's time box (a scorer that runs out of time caps its score); a
+     * scorer that fails scores 0, so the answer goes up the cascade rather than out unchecked.
+     */
+    function scoreWithin(reply: { text: string; stopReason: string }, deadline: number) {
+      try {
+        return deps.confidence({
+          prompt: resolved.routingText,
+          text: reply.text,
+          stopReason: reply.stopReason,
+          budget: { now: clock.now, deadline: Math.max(deadline, clock.now() + SCORING_BUDGET_MS) },
+        });
+      } catch {
+        return { confidence: 0, signals: ['scoring:failed'] };
+      }
+    }
+
     /** One model call, with its budget top-up and time box. */
     async function callModel(
       tier: Tier,
@@ -627,25 +646,22 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         });
         const cost = costNanoUsd(modelId, reply);
         hold.spend(cost);
-        const scored = deps.confidence({
-          prompt: resolved.routingText,
-          text: reply.text,
-          stopReason: reply.stopReason,
-        });
-        const confidence = Math.round(scored.confidence * 1000) / 1000;
-        attempts.push({
+        // The paid call is recorded before its answer is scored: whatever scoring does, the usage is kept.
+        const attempt = {
           tier,
           modelId,
-          outcome: 'ok',
+          outcome: 'ok' as const,
           inputTokens: reply.inputTokens,
           outputTokens: reply.outputTokens,
           costUsd: nanoToUsd(cost),
           latencyMs: reply.latencyMs,
           stopReason: reply.stopReason,
-          confidence,
-          signals: [...scored.signals],
           reason,
-        });
+        };
+        attempts.push(attempt);
+        const scored = scoreWithin(reply, callDeadline);
+        const confidence = Math.round(scored.confidence * 1000) / 1000;
+        attempts[attempts.indexOf(attempt)] = { ...attempt, confidence, signals: [...scored.signals] };
         return { kind: 'ok', tier, modelId, reply, confidence };
       } catch (e) {
         if (!(e instanceof ModelCallError)) throw e;

@@ -55,6 +55,34 @@ describe('cascade', () => {
     });
   });
 
+  it('a scorer that fails never loses a paid call: every answer is recorded and charged, and the unchecked one escalates', async () => {
+    const t = await h.tenant(THRESHOLDS, {
+      confidence: (input) => {
+        if (input.text === SURE.text) return { confidence: 0.9, signals: [] };
+        throw new RangeError('Maximum call stack size exceeded');
+      },
+    });
+    h.bedrock.script(DEFAULT_TIER_MODELS.fast, { kind: 'answer', text: '2 + 2 = 4' });
+    h.bedrock.script(DEFAULT_TIER_MODELS.balanced, SURE);
+    const o = await outcomeOf(t.service.infer({ prompt: 'What is 2 + 2?', tier: 'fast' }, deadline()));
+    expect(o.status).toBe(200);
+    const [r] = await t.records();
+    const a = attemptsOf(r!);
+    expect(a.map((x) => [x.tier, x.outcome, x.confidence])).toEqual([
+      ['fast', 'ok', 0],
+      ['balanced', 'ok', 0.9],
+    ]);
+    expect(a[0]!.signals).toEqual(['scoring:failed']);
+    expect(a[0]!.outputTokens as number).toBeGreaterThan(0);
+    checkLedger({
+      records: [r!],
+      counter: await t.counter(),
+      outcomes: [o],
+      harness: h,
+      allowedStatuses: ['completed'],
+    });
+  });
+
   it('a sure first answer is not escalated', async () => {
     const t = await h.tenant(THRESHOLDS);
     h.bedrock.scriptDefault(SURE);
