@@ -7,7 +7,7 @@ import { catalogRegions, isKnownModel, MODELS } from '../lambda/shared/catalog';
 import { assessCapacity, CapacityError } from './capacity/model';
 import { tenantDeploymentProblems } from './capacity/tenant-rules';
 import { CompliancePlugin } from './compliance/plugin';
-import { loadTenants } from './config/load-tenants';
+import { loadTenants, loadTenantsForCapacity } from './config/load-tenants';
 import { type PlatformConfig, PlatformConfigError } from './config/platform-config';
 import type { TenantConfig } from './config/tenant-schema';
 import { PlatformStack } from './stacks/platform-stack';
@@ -79,11 +79,13 @@ export function buildSwitchboard(app: App, opts: SwitchboardOptions): Switchboar
     only: opts.only,
     checks: (t) => tenantDeploymentProblems(t, region, opts.platform),
   });
-  // Fail fast, before a construct is built, when the fleet does not fit the account's quotas.
+  // Fail fast, before a construct is built, when the fleet does not fit the account's quotas. A single-tenant
+  // synth (the deploy path of one tenant) still counts every tenant file of the folder.
+  const fleet = opts.only === undefined ? { tenants: configs, uncounted: [] } : loadTenantsForCapacity(opts.tenantsDir);
   const { report: capacity, crossed } = assessCapacity({
-    tenants: configs,
+    tenants: fleet.tenants,
     platform: opts.platform,
-    partial: opts.only !== undefined,
+    partial: fleet.uncounted.length > 0,
   });
   if (crossed.length) throw new CapacityError(crossed);
   const platform = new PlatformStack(app, PLATFORM_STACK_NAME, {

@@ -32,6 +32,8 @@ const HOUSEKEEPING_INVOCATIONS_PER_MONTH = 2 * 12 * 24 * 30;
 const HOUSEKEEPING_SECONDS = 0.2;
 /** Memory of the review steps function (MB). */
 const REVIEW_STEPS_MEMORY_MB = 512;
+/** Roles `cdk bootstrap` creates in the account and region. */
+export const CDK_BOOTSTRAP_ROLES = 5;
 /** Input tokens assumed per request when estimating a model's tokens per minute at the tenants' throttles. */
 export const ASSUMED_INPUT_TOKENS = 1_000;
 
@@ -75,9 +77,8 @@ export function tenantUse(t: TenantConfig): Record<string, number> {
 export function platformUse(p: PlatformConfig): Record<string, number> {
   const apiGatewayRole = p.apiGatewayAccountRole === 'manage' ? 1 : 0;
   return {
-    // Lambda keeps 100 executions unreserved: a reservation may not cut into them.
-    [QUOTA_IDS.concurrency]: 100,
-    [QUOTA_IDS.roles]: 1 + apiGatewayRole,
+    // The CDK bootstrap stack's roles (deploy, CloudFormation execution, file and image publishing, lookup).
+    [QUOTA_IDS.roles]: CDK_BOOTSTRAP_ROLES + 1 + apiGatewayRole,
     [QUOTA_IDS.policies]: 1 + apiGatewayRole,
     [QUOTA_IDS.stacks]: 1,
     [QUOTA_IDS.topics]: 1,

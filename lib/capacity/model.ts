@@ -3,7 +3,7 @@
  * configuration, against AWS's defaults or the raised values in `cdk.json`. It runs at synth before any stack
  * is built: a crossed deploy-time quota fails the synth in seconds, one line per quota.
  */
-import { getModel } from '../../lambda/shared/catalog';
+import { getModel, isKnownModel } from '../../lambda/shared/catalog';
 import { type PlatformConfig, PlatformConfigError } from '../config/platform-config';
 import { resolveTenant, type TenantConfig } from '../config/tenant-schema';
 import { PLANS, type Plan } from '../config/tier-defaults';
@@ -16,7 +16,15 @@ import {
   tenantUse,
 } from './footprint';
 import { PRICES } from './prices';
-import { BEDROCK_TPM_PREFIX, BEDROCK_TPM_SOURCE, knownQuotaIds, QUOTA_IDS, QUOTAS, type QuotaSpec } from './quotas';
+import {
+  BEDROCK_TPM_PREFIX,
+  BEDROCK_TPM_SOURCE,
+  knownQuotaIds,
+  LAMBDA_UNRESERVED_MINIMUM,
+  QUOTA_IDS,
+  QUOTAS,
+  type QuotaSpec,
+} from './quotas';
 import type { CapacityReport, PlanHeadroom, QuotaUse } from './types';
 
 /** Thrown when the fleet would cross deploy-time quotas (printed without a stack trace). */
@@ -32,7 +40,8 @@ export class CapacityError extends Error {
 function describeCrossing(q: QuotaUse): string {
   const shown = q.pushedOverBy.slice(0, 10);
   const more = q.pushedOverBy.length > shown.length ? ` and ${q.pushedOverBy.length - shown.length} more` : '';
-  return `${q.service} "${q.name}" (${q.id}): ${fmt(q.used)} needed, limit ${fmt(q.limit)} (${q.limitFrom === 'cdk.json' ? 'raised in cdk.json' : 'AWS default'}); pushed over by ${shown.join(', ')}${more}`;
+  const who = shown.length ? `; pushed over by ${shown.join(', ')}${more}` : '';
+  return `${q.service} "${q.name}" (${q.id}): ${fmt(q.used)} needed, limit ${fmt(q.limit)} (${q.limitFrom === 'cdk.json' ? 'raised in cdk.json' : 'AWS default'})${who}`;
 }
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -58,7 +67,9 @@ function limitsFrom(
   modelIds: readonly string[],
 ): (id: string, dflt: number) => [number, 'aws-default' | 'cdk.json'] {
   const known = new Set(knownQuotaIds(modelIds));
-  const unknown = Object.keys(platform.quotas).filter((k) => !known.has(k) && !k.startsWith(BEDROCK_TPM_PREFIX));
+  const unknown = Object.keys(platform.quotas).filter(
+    (k) => !known.has(k) && !(k.startsWith(BEDROCK_TPM_PREFIX) && isKnownModel(k.slice(BEDROCK_TPM_PREFIX.length))),
+  );
   if (unknown.length) {
     throw new PlatformConfigError([
       `cdk.json context "switchboard": quotas: unknown quota id(s) ${unknown.map((k) => `"${k}"`).join(', ')}; known ids: ${[...known].join(', ')}`,
@@ -77,7 +88,9 @@ export function assessCapacity(input: CapacityInput): { report: CapacityReport; 
 
   const quotas: QuotaUse[] = QUOTAS.map((spec) => {
     const perTenant = Object.fromEntries(PLANS.map((p) => [p, useOf(spec, samples[p])]));
-    const [limit, limitFrom] = limitOf(spec.id, spec.defaultLimit);
+    const [quota, limitFrom] = limitOf(spec.id, spec.defaultLimit);
+    // Reservations may not cut into the executions Lambda keeps unreserved.
+    const limit = spec.id === QUOTA_IDS.concurrency ? Math.max(0, quota - LAMBDA_UNRESERVED_MINIMUM) : quota;
     if (spec.id === QUOTA_IDS.resourcesPerStack) {
       const sizes = tenants.map((t) => [t.id, tenantStackResources(t)] as const);
       const used = Math.max(0, ...sizes.map(([, n]) => n));

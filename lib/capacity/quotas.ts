@@ -124,13 +124,13 @@ export const QUOTAS: readonly QuotaSpec[] = [
   ),
   q(
     QUOTA_IDS.concurrency,
-    'Concurrent executions (reservations leave 100 unreserved)',
+    'Concurrent executions, of which 100 stay unreserved (the limit shown is what may be reserved)',
     'Lambda',
     'deploy',
     1_000,
     true,
     LAMBDA_RESERVED,
-    'Reserved concurrency of every function plus the 100 executions Lambda keeps unreserved (new accounts have a lower quota: any reservation then fails).',
+    'Reserved concurrency of every function, against the account quota minus the 100 executions Lambda keeps unreserved. New accounts have a lower quota: any reservation fails until it is at least 100 above what is reserved.',
   ),
   q(
     QUOTA_IDS.roles,
@@ -234,6 +234,9 @@ export const QUOTAS: readonly QuotaSpec[] = [
     'One tag-based selection selects every tenant ledger (one selection per tenant would cross this at 10 tenants).',
   ),
 ];
+
+/** Executions Lambda keeps unreserved: what may be reserved is the account quota minus this. */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;
 
 /**
  * The API Gateway integration timeout of Regional REST APIs: 29 s unless raised (the quota "Maximum integration

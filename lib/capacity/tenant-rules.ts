@@ -60,13 +60,18 @@ export function tenantDeploymentProblems(t: TenantConfig, region: string, platfo
       });
     }
   }
-  // WAF never blocks what the usage plan allows.
+  // WAF never blocks what the usage plan allows (one client at the tenant's full rate, from one address).
   const perWindow = Math.ceil(t.throttle.rateLimit * WAF_WINDOW_SECONDS);
-  if (perWindow > platform.waf.requestsPer5MinPerClient) {
-    problems.push({
-      path: 'throttle.rateLimit',
-      message: `${t.throttle.rateLimit} requests/s allows ${perWindow.toLocaleString('en-US')} requests in 5 minutes, above the WAF rate limit per client of ${platform.waf.requestsPer5MinPerClient.toLocaleString('en-US')} (cdk.json context.switchboard.waf.requestsPer5MinPerClient); raise that limit or lower the rate`,
-    });
+  for (const [name, limit] of [
+    ['requestsPer5MinPerClient', platform.waf.requestsPer5MinPerClient],
+    ['requestsPer5MinPerIp', platform.waf.requestsPer5MinPerIp],
+  ] as const) {
+    if (perWindow > limit) {
+      problems.push({
+        path: 'throttle.rateLimit',
+        message: `${t.throttle.rateLimit} requests/s allows ${perWindow.toLocaleString('en-US')} requests in 5 minutes, above the WAF rate limit of ${limit.toLocaleString('en-US')} (cdk.json context.switchboard.waf.${name}); raise that limit or lower the rate`,
+      });
+    }
   }
   // The function must answer before API Gateway gives up on it.
   const limit = integrationTimeoutSeconds(platform);

@@ -69,7 +69,10 @@ export interface TenantIdleCost {
 
 /** The capacity section of the compliance report. */
 export interface CapacityReport {
-  /** True when only some tenant files were read (`-c tenant=<id>`): the use is not the fleet's. */
+  /**
+   * True when some tenant files could not be counted (a single-tenant synth counts every file of the folder that
+   * parses, and skips the others): the use may be below the fleet's.
+   */
   readonly partial: boolean;
   readonly tenants: { readonly total: number; readonly byPlan: Readonly<Record<string, number>> };
   readonly quotas: readonly QuotaUse[];

@@ -35,8 +35,9 @@ function byLogicalId(stack: Stack, logicalId: string): CfnResource | undefined {
 }
 
 /**
- * The L1 resources a property of `node` points at: `Ref` and `Fn::GetAtt` in its stack, and `Fn::ImportValue` of
- * another stack's export (a cross-stack reference). Lists and lazy values are resolved first.
+ * The L1 resources a property of `node` points at: `Ref` and `Fn::GetAtt` in its stack, and another stack's output
+ * (`Fn::GetStackOutput`, a weak cross-stack reference, or `Fn::ImportValue` of an export). Lists and lazy values
+ * are resolved first.
  */
 function referenced(node: CfnResource, value: unknown): CfnResource[] {
   const stack = Stack.of(node);
@@ -58,6 +59,17 @@ function referenced(node: CfnResource, value: unknown): CfnResource[] {
     if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') {
       const r = byLogicalId(stack, getAtt[0]);
       if (r) out.push(r);
+      return;
+    }
+    const weak = o['Fn::GetStackOutput'] as { StackName?: unknown; OutputName?: unknown } | undefined;
+    if (weak !== undefined) {
+      // A weak cross-stack reference (cdk.json: defaultCrossStackReferences "weak"): the producer's output.
+      for (const output of node.node.root.node.findAll()) {
+        if (!(output instanceof CfnOutput)) continue;
+        const other = Stack.of(output);
+        if (other.stackName !== weak.StackName || other.resolve(output.logicalId) !== weak.OutputName) continue;
+        out.push(...referencedIn(other, other.resolve(output.value)));
+      }
       return;
     }
     if (o['Fn::ImportValue'] !== undefined) {
@@ -271,8 +283,17 @@ export const SMALL_QUOTA_TYPES: Readonly<Record<string, { readonly quota: number
   'AWS::EC2::EIP': { quota: 5, source: 'https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html' },
 };
 
-/** The stack tag that marks a tenant stack (the tenant's id). */
-export const TENANT_STACK_TAG = 'switchboard:tenant';
+/** Construct metadata that marks a tenant stack (its value: the tenant id). */
+export const TENANT_STACK_METADATA = 'switchboard:tenant-stack';
+
+/** Marks `stack` as a tenant's: what it creates, it creates once per tenant. */
+export function markTenantStack(stack: Stack, tenantId: string): void {
+  stack.node.addMetadata(TENANT_STACK_METADATA, tenantId);
+}
+
+function isTenantStack(stack: Stack): boolean {
+  return stack.node.metadata.some((m) => m.type === TENANT_STACK_METADATA);
+}
 
 /**
  * No resource created once per tenant is of a type whose regional quota is below the fleet Switchboard promises
@@ -282,8 +303,7 @@ export const TENANT_STACK_TAG = 'switchboard:tenant';
 export function PerTenantResourceWithinQuota(node: CfnResource): NagRuleCompliance {
   const small = SMALL_QUOTA_TYPES[node.cfnResourceType];
   if (!small) return NagRuleCompliance.NOT_APPLICABLE;
-  const perTenant = Stack.of(node).tags.tagValues()[TENANT_STACK_TAG] !== undefined;
-  if (!perTenant) return NagRuleCompliance.NOT_APPLICABLE;
+  if (!isTenantStack(Stack.of(node))) return NagRuleCompliance.NOT_APPLICABLE;
   return small.quota < PROMISED_SILO_TENANTS ? NagRuleCompliance.NON_COMPLIANT : NagRuleCompliance.COMPLIANT;
 }
 

@@ -397,3 +397,32 @@ export function loadTenants(opts: LoadTenantsOptions): TenantConfig[] {
   if (problems.length) throw new TenantConfigError(problems);
   return tenants;
 }
+
+/**
+ * Every tenant of the folder that parses, for the capacity model of a single-tenant synth: the fleet's use of the
+ * account's quotas counts every tenant, while only one stack is built. Files with problems are not counted (and
+ * do not stop that synth); their names are returned.
+ */
+export function loadTenantsForCapacity(dir: string): { tenants: TenantConfig[]; uncounted: string[] } {
+  const tenants: TenantConfig[] = [];
+  const uncounted: string[] = [];
+  const seen = new Set<string>();
+  for (const name of fs.readdirSync(dir).sort()) {
+    if (kindOf(name) !== 'tenant') continue;
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, name), 'utf8');
+    } catch {
+      uncounted.push(name);
+      continue;
+    }
+    const r = parseTenantFile(name, text);
+    if (!r.tenant || seen.has(r.tenant.id)) {
+      uncounted.push(name);
+      continue;
+    }
+    seen.add(r.tenant.id);
+    tenants.push(r.tenant);
+  }
+  return { tenants, uncounted };
+}

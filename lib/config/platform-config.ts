@@ -43,6 +43,15 @@ export const PlatformFileSchema = z.strictObject({
         .max(2_000_000_000)
         .optional()
         .describe('WAF rate limit per (client IP, API key) over 5 minutes; every tenant throttle must fit under it'),
+      requestsPer5MinPerIp: z
+        .number()
+        .int()
+        .min(10)
+        .max(2_000_000_000)
+        .optional()
+        .describe(
+          'WAF rate limit per client IP over 5 minutes, whatever API key it sends (random keys open no new bucket); every tenant throttle must fit under it',
+        ),
       unauthenticatedRequestsPer5MinPerIp: z
         .number()
         .int()
@@ -77,7 +86,11 @@ export interface PlatformConfig {
   readonly opsEmails: readonly string[];
   readonly keyAdminRoles: readonly string[];
   readonly apiGatewayAccountRole: 'existing' | 'manage';
-  readonly waf: { readonly requestsPer5MinPerClient: number; readonly unauthenticatedRequestsPer5MinPerIp: number };
+  readonly waf: {
+    readonly requestsPer5MinPerClient: number;
+    readonly requestsPer5MinPerIp: number;
+    readonly unauthenticatedRequestsPer5MinPerIp: number;
+  };
   /** Raised quotas by capacity-model quota id (checked against the quota catalog by the capacity model). */
   readonly quotas: Readonly<Record<string, number>>;
   /** Measured model speeds by model id (checked against the catalog at synth). */
@@ -85,7 +98,12 @@ export interface PlatformConfig {
 }
 
 /** Defaults of the WAF rate rules. */
-export const WAF_DEFAULTS = { requestsPer5MinPerClient: 100_000, unauthenticatedRequestsPer5MinPerIp: 1_000 } as const;
+export const WAF_DEFAULTS = {
+  requestsPer5MinPerClient: 100_000,
+  /** Several tenants' clients can share one NAT address: room for three at the largest default throttle. */
+  requestsPer5MinPerIp: 300_000,
+  unauthenticatedRequestsPer5MinPerIp: 1_000,
+} as const;
 
 /** Thrown when the platform configuration is invalid (printed without a stack trace, like tenant files). */
 export class PlatformConfigError extends Error {

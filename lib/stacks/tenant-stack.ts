@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { REVIEW_ENV } from '../../lambda/shared/review-schema';
 import { integrationTimeoutSeconds } from '../capacity/tenant-rules';
+import { markTenantStack } from '../compliance/deploy-readiness';
 import { SWITCHBOARD_TAGS } from '../config/tags';
 import { type TenantConfig, toRuntimeConfig } from '../config/tenant-schema';
 import { InferenceFunction } from '../constructs/inference/inference-function';
@@ -35,6 +36,7 @@ export class TenantStack extends Stack {
   constructor(scope: Construct, id: string, props: TenantStackProps) {
     super(scope, id, props);
     const { tenant, platform } = props;
+    markTenantStack(this, tenant.id);
 
     this.data = new TenantData(this, 'Data', {
       tenantId: tenant.id,

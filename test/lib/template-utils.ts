@@ -37,10 +37,12 @@ export function asArray<T>(v: T | T[] | undefined): T[] {
 
 /**
  * A value with intrinsics flattened to text: `Ref` → `<Name>` (so `<AWS::Partition>`), `Fn::GetAtt` → `<Id.Attr>`,
- * `Fn::Join` joined, `Fn::ImportValue` → `<Import:Name>`. Anything else is JSON.
+ * `Fn::Join` joined, `Fn::ImportValue` → `<Import:Name>`, `Fn::GetStackOutput` (a weak cross-stack reference) →
+ * `<Output:Stack.OutputName>`; a literal `arn:aws:` partition reads as `arn:<AWS::Partition>:`. Anything else is JSON.
  */
 export function flatten(v: unknown): string {
-  if (typeof v === 'string') return v;
+  // The partition is a literal once the region is known (cdk.json feature flags): read both forms alike.
+  if (typeof v === 'string') return v.replace(/^arn:aws:/, 'arn:<AWS::Partition>:');
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (typeof o.Ref === 'string') return `<${o.Ref}>`;
@@ -49,6 +51,8 @@ export function flatten(v: unknown): string {
     const join = o['Fn::Join'];
     if (Array.isArray(join)) return (join[1] as unknown[]).map(flatten).join(join[0] as string);
     if (o['Fn::ImportValue'] !== undefined) return `<Import:${flatten(o['Fn::ImportValue'])}>`;
+    const output = o['Fn::GetStackOutput'] as { StackName?: unknown; OutputName?: unknown } | undefined;
+    if (output !== undefined) return `<Output:${flatten(output.StackName)}.${flatten(output.OutputName)}>`;
   }
   return JSON.stringify(v);
 }
@@ -100,6 +104,24 @@ export function exportNameOf(t: TemplateLike, logicalId: string, attr?: string):
   for (const o of Object.values(t.Outputs ?? {})) {
     const v = flatten(o.Value);
     if (v === (attr ? `<${logicalId}.${attr}>` : `<${logicalId}>`)) return o.Export?.Name;
+  }
+  return undefined;
+}
+
+/**
+ * How a consumer stack reads `logicalId` (or its `attr`) of the producer stack `stackName` through a weak
+ * cross-stack reference (`Fn::GetStackOutput` of the producer's output), flattened; undefined when the producer
+ * has no such output.
+ */
+export function outputRefOf(
+  producer: TemplateLike,
+  stackName: string,
+  logicalId: string,
+  attr?: string,
+): string | undefined {
+  for (const [outputId, o] of Object.entries(producer.Outputs ?? {})) {
+    const v = flatten(o.Value);
+    if (v === (attr ? `<${logicalId}.${attr}>` : `<${logicalId}>`)) return `<Output:${stackName}.${outputId}>`;
   }
   return undefined;
 }

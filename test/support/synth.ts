@@ -23,12 +23,15 @@ export function tenantDir(files: Record<string, string>): string {
   return dir;
 }
 
+/** The context of the repository's `cdk.json`: feature flags and the platform settings. */
+export function repoContext(): Record<string, unknown> {
+  return (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+    .context;
+}
+
 /** The platform configuration of the repository's `cdk.json` (what `npx cdk synth` uses). */
 export function repoPlatformConfig(): PlatformConfig {
-  const cdkJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
-    context: Record<string, unknown>;
-  };
-  return resolvePlatformConfig(cdkJson.context[PLATFORM_CONTEXT_KEY]);
+  return resolvePlatformConfig(repoContext()[PLATFORM_CONTEXT_KEY]);
 }
 
 export interface Synthesized {
@@ -45,10 +48,12 @@ export function synthSwitchboard(
 ): Synthesized {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-cdkout-'));
   // Asset metadata (aws:asset:path) is what the CLI enables; tests use it to find the packaged handler.
+  // The context of cdk.json (feature flags included: weak cross-stack references, explicit stack tags, ...), so
+  // tests synthesize what `cdk synth` does.
   const app = new App({
     outdir,
     builtinCloudFormationValidation: false,
-    context: { 'aws:cdk:enable-asset-metadata': true },
+    context: { ...repoContext(), 'aws:cdk:enable-asset-metadata': true },
   });
   const built = buildSwitchboard(app, {
     platform: { ...repoPlatformConfig(), ...opts.platform },

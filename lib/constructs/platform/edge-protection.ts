@@ -17,6 +17,12 @@ export interface EdgeProtectionProps {
    */
   readonly requestsPer5MinPerClient?: number;
   /**
+   * Requests per 5 minutes from one IP address, whatever API key it sends: a client sending a random key with
+   * every request would otherwise open a new per-client bucket each time.
+   * @default WAF_DEFAULTS.requestsPer5MinPerIp
+   */
+  readonly requestsPer5MinPerIp?: number;
+  /**
    * Requests per 5 minutes from one IP address without an API key (review routes, probes).
    * @default WAF_DEFAULTS.unauthenticatedRequestsPer5MinPerIp
    */
@@ -54,8 +60,8 @@ export const COUNTED_BODY_RULES: Readonly<Record<string, readonly string[]>> = {
 /**
  * One regional WAF web ACL shared by every tenant API: AWS managed rule groups (with the body rules that do
  * not fit an LLM API counted, see {@link COUNTED_BODY_RULES}), a rate rule per client (IP address and API
- * key, consistent with the tenants' throttles) and a stricter one per IP address for requests without an API
- * key, with logging to a KMS-encrypted log group. Each tenant stack associates its own stage with it.
+ * key, consistent with the tenants' throttles), one per IP address whatever key it sends, and a stricter one per
+ * IP address for requests without an API key, with logging to a KMS-encrypted log group. Each tenant stack associates its own stage with it.
  *
  * Body size is not limited here: WAF inspects at most the first 64 KB of a body, while prompts may be far
  * larger. API Gateway refuses bodies over 10 MB and the handler over `API_LIMITS.maxBodyBytes` (413).
@@ -109,6 +115,19 @@ export class EdgeProtection extends Construct {
             },
           },
           visibilityConfig: visibility('RatePerClient'),
+        },
+        {
+          name: 'RatePerIp',
+          priority: 45,
+          action: { block: {} },
+          statement: {
+            rateBasedStatement: {
+              limit: props.requestsPer5MinPerIp ?? WAF_DEFAULTS.requestsPer5MinPerIp,
+              evaluationWindowSec: 300,
+              aggregateKeyType: 'IP',
+            },
+          },
+          visibilityConfig: visibility('RatePerIp'),
         },
         {
           name: 'RateWithoutApiKeyPerIp',

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import {
   ALARM_SET_SIZE,
+  CDK_BOOTSTRAP_ROLES,
   idleCost,
   platformUse,
   tenantStackResources,
@@ -104,7 +105,8 @@ describe('capacity model', () => {
     const t = template(PLATFORM_STACK_NAME);
     const use = platformUse(synth.built.platform.config);
     expect({
-      roles: count(t, 'AWS::IAM::Role'),
+      // The roles of `cdk bootstrap` are in the account, not in the template.
+      roles: count(t, 'AWS::IAM::Role') + CDK_BOOTSTRAP_ROLES,
       policies: count(t, 'AWS::IAM::ManagedPolicy'),
       topics: count(t, 'AWS::SNS::Topic'),
       kmsKeys: count(t, 'AWS::KMS::Key'),
@@ -168,6 +170,19 @@ describe('capacity limits at synth', () => {
     expect(app.node.children).toHaveLength(0);
   });
 
+  it('fails the single-tenant synth of the deploy path too: it counts every tenant file of the folder', () => {
+    const app = new App();
+    expect(() =>
+      buildSwitchboard(app, {
+        platform: repoPlatformConfig(),
+        tenantsDir: fleet(700),
+        only: 'tenant-0001',
+        compliance: false,
+      }),
+    ).toThrow(/apigateway\.regionalRestApis\): 700 needed, limit 600/);
+    expect(app.node.children).toHaveLength(0);
+  });
+
   it('lets a fleet through once cdk.json states the raised quotas', () => {
     const tenants = Array.from({ length: 250 }, (_, i) => sample('standard', `t-${i}`));
     const platform = repoPlatformConfig();
@@ -186,17 +201,32 @@ describe('capacity limits at synth', () => {
   it('counts reserved concurrency against the account quota minus the 100 Lambda keeps unreserved', () => {
     const tenants = Array.from({ length: 37 }, (_, i) => sample('premium', `p-${i}`));
     const { crossed } = assessCapacity({ tenants, platform: repoPlatformConfig(), partial: false });
-    // 37 × 25 + 100 = 1,025 > 1,000.
-    expect(crossed.map((q) => q.id)).toEqual([QUOTA_IDS.concurrency]);
-    expect(crossed[0]!.used).toBe(37 * 25 + 100);
+    // 37 × 25 = 925 > 1,000 − 100.
+    expect(crossed.map((q) => [q.id, q.used, q.limit])).toEqual([[QUOTA_IDS.concurrency, 925, 900]]);
+  });
+
+  it('lets a new account (concurrency quota 50) deploy tenants that reserve nothing, and names the one that reserves', () => {
+    const platform = { ...repoPlatformConfig(), quotas: { [QUOTA_IDS.concurrency]: 50 } };
+    const unreserved = [sample('basic', 'b-1'), sample('standard', 's-1')];
+    expect(assessCapacity({ tenants: unreserved, platform, partial: false }).crossed).toEqual([]);
+    const { crossed } = assessCapacity({
+      tenants: [...unreserved, sample('premium', 'p-1')],
+      platform,
+      partial: false,
+    });
+    expect(crossed.map((q) => [q.id, q.used, q.limit, q.pushedOverBy])).toEqual([
+      [QUOTA_IDS.concurrency, 25, 0, ['p-1']],
+    ]);
+    expect(new CapacityError(crossed).message).toContain('pushed over by p-1');
   });
 
   it('says how many more tenants of each plan fit, and which quota stops them first', () => {
     const { report } = assessCapacity({ tenants: [], platform: repoPlatformConfig(), partial: false });
     const byPlan = Object.fromEntries(report.headroomByPlan.map((h) => [h.plan, h]));
-    // IAM's 1,000 roles (5 per tenant, 1 for the platform) stop basic and standard; premium reserves concurrency.
-    expect(byPlan.basic).toEqual({ plan: 'basic', moreTenants: 199, firstCeiling: QUOTA_IDS.roles });
-    expect(byPlan.standard).toEqual({ plan: 'standard', moreTenants: 199, firstCeiling: QUOTA_IDS.roles });
+    // IAM's 1,000 roles (5 per tenant; the platform 1 and cdk bootstrap 5) stop basic and standard; premium
+    // reserves 25 of the 900 reservable executions.
+    expect(byPlan.basic).toEqual({ plan: 'basic', moreTenants: 198, firstCeiling: QUOTA_IDS.roles });
+    expect(byPlan.standard).toEqual({ plan: 'standard', moreTenants: 198, firstCeiling: QUOTA_IDS.roles });
     expect(byPlan.premium).toEqual({ plan: 'premium', moreTenants: 36, firstCeiling: QUOTA_IDS.concurrency });
   });
 

@@ -35,12 +35,19 @@ describe('tenant deployment rules', () => {
   it('refuse a throttle the WAF rate limit per client would block', () => {
     const out = problems(tenant({ tier: 'premium', throttle: { rateLimit: 400, burstLimit: 800 } }));
     expect(out).toEqual([
-      'throttle.rateLimit: 400 requests/s allows 120,000 requests in 5 minutes, above the WAF rate limit per client of 100,000 (cdk.json context.switchboard.waf.requestsPer5MinPerClient); raise that limit or lower the rate',
+      'throttle.rateLimit: 400 requests/s allows 120,000 requests in 5 minutes, above the WAF rate limit of 100,000 (cdk.json context.switchboard.waf.requestsPer5MinPerClient); raise that limit or lower the rate',
     ]);
     const raised = { ...platform, waf: { ...platform.waf, requestsPer5MinPerClient: 120_000 } };
     expect(
       problems(tenant({ tier: 'premium', throttle: { rateLimit: 400, burstLimit: 800 } }), 'us-east-1', raised),
     ).toEqual([]);
+    // One address at the tenant's full rate must fit the per-IP limit too.
+    const wide = { ...platform, waf: { ...platform.waf, requestsPer5MinPerClient: 1_000_000 } };
+    expect(
+      problems(tenant({ tier: 'premium', throttle: { rateLimit: 1_100, burstLimit: 1_100 } }), 'us-east-1', wide),
+    ).toEqual([
+      'throttle.rateLimit: 1100 requests/s allows 330,000 requests in 5 minutes, above the WAF rate limit of 300,000 (cdk.json context.switchboard.waf.requestsPer5MinPerIp); raise that limit or lower the rate',
+    ]);
   });
 
   it('refuse a function timeout above the integration timeout of the account, unless cdk.json raises it', () => {

@@ -11,22 +11,21 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { API_LIMITS } from '../../../lambda/shared/api-schema';
-import { SwitchboardDeployChecks, TENANT_STACK_TAG } from '../../../lib/compliance/deploy-readiness';
+import { markTenantStack, SwitchboardDeployChecks } from '../../../lib/compliance/deploy-readiness';
 import { runPack } from '../../../lib/compliance/report';
 import { rulesBlockingBody } from '../../../lib/compliance/waf-body';
 import { keyAdministrationStatement, serviceIntegrationStatements } from '../../../lib/constructs/key-policies';
 import { AlarmTopic } from '../../../lib/constructs/monitoring/alarm-topic';
 import { EdgeProtection } from '../../../lib/constructs/platform/edge-protection';
 import { deploymentUniqueSuffix } from '../../../lib/constructs/unique-names';
-import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
-import { synthSwitchboard } from '../../support/synth';
+import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../../lib/switchboard';
+import { REPO_TENANTS, repoContext, repoPlatformConfig, synthSwitchboard } from '../../support/synth';
 import { onlyResource, props, type TemplateLike } from '../template-utils';
 
 /** Findings of the deploy-readiness pack on a fixture stack, as "rule resource" lines. */
 function findings(build: (stack: Stack) => void, tenant = false): string[] {
   const stack = new Stack(new App(), 'Fixture', { env: { region: 'us-east-1', account: '111122223333' } });
-  // What Tags.of(tenantStack) leaves on the stack once its aspects ran (synth runs them before validation).
-  if (tenant) stack.tags.setTag(TENANT_STACK_TAG, 'demo');
+  if (tenant) markTenantStack(stack, 'demo');
   build(stack);
   return runPack(new SwitchboardDeployChecks(), stack).findings.flatMap((f) =>
     f.resources.map((r) => `${f.ruleId} ${r.replace(/^Fixture\//, '')}`),
@@ -137,18 +136,28 @@ describe('SwitchboardDeploy-AlarmTopicReachable', () => {
     expect(out).toEqual([]);
   });
 
-  it('follows an alarm action into another stack (a tenant alarm notifying the platform topic)', () => {
-    const app = new App();
-    const env = { region: 'us-east-1', account: '111122223333' };
-    const platform = new Stack(app, 'P', { env });
-    const topic = new sns.Topic(platform, 'Topic');
-    const tenant = new Stack(app, 'T', { env });
-    alarm(tenant, topic);
-    // Synthesis turns the reference into an export and an Fn::ImportValue, as in `cdk synth`.
-    app.synth();
-    const out = runPack(new SwitchboardDeployChecks(), tenant).findings.map((f) => f.ruleId);
-    expect(out).toEqual(['SwitchboardDeploy-AlarmTopicReachable']);
-  });
+  it.each(['weak', 'strong'])(
+    'follows an alarm action into another stack through a %s cross-stack reference (a tenant alarm notifying the platform topic)',
+    (strength) => {
+      const app = new App({ context: { '@aws-cdk/core:defaultCrossStackReferences': strength } });
+      const env = { region: 'us-east-1', account: '111122223333' };
+      const platform = new Stack(app, 'P', { env });
+      const topic = new sns.Topic(platform, 'Topic');
+      const tenant = new Stack(app, 'T', { env });
+      alarm(tenant, topic);
+      // Synthesis turns the reference into Fn::GetStackOutput (weak) or an export and Fn::ImportValue (strong).
+      app.synth();
+      const reference = JSON.stringify(
+        tenant.resolve((tenant.node.findChild('Alarm').node.defaultChild as cloudwatch.CfnAlarm).alarmActions),
+      );
+      expect(reference).toContain(strength === 'weak' ? 'Fn::GetStackOutput' : 'Fn::ImportValue');
+      const out = runPack(new SwitchboardDeployChecks(), tenant).findings.map((f) => f.ruleId);
+      expect(out).toEqual(['SwitchboardDeploy-AlarmTopicReachable']);
+      // Subscribed: reachable.
+      topic.addSubscription(new subs.EmailSubscription('ops@example.com'));
+      expect(runPack(new SwitchboardDeployChecks(), tenant).findings).toEqual([]);
+    },
+  );
 });
 
 describe('SwitchboardDeploy-RetainedWithoutFixedName', () => {
@@ -181,6 +190,24 @@ describe('SwitchboardDeploy-RetainedWithoutFixedName', () => {
 });
 
 describe('SwitchboardDeploy-PerTenantResourceWithinQuota', () => {
+  it('catches a client certificate added to a tenant stack of the app as cdk synth builds it', () => {
+    const app = new App({ context: repoContext() });
+    const built = buildSwitchboard(app, {
+      platform: repoPlatformConfig(),
+      tenantsDir: REPO_TENANTS,
+      only: 'acme',
+      env: { region: 'us-east-1' },
+      compliance: false,
+    });
+    const tenant = built.tenants.get('acme')!;
+    new apigw.CfnClientCertificate(tenant, 'Cert', {});
+    app.synth();
+    expect(runPack(new SwitchboardDeployChecks(), tenant).findings.map((f) => f.ruleId)).toEqual([
+      'SwitchboardDeploy-PerTenantResourceWithinQuota',
+    ]);
+    expect(runPack(new SwitchboardDeployChecks(), built.platform).findings).toEqual([]);
+  });
+
   it('catches a client certificate in a tenant stack (60 per region), not in the platform stack', () => {
     const cert = (s: Stack) => new apigw.CfnClientCertificate(s, 'Cert', {});
     expect(findings(cert, true)).toEqual(['SwitchboardDeploy-PerTenantResourceWithinQuota Cert']);

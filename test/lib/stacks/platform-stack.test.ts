@@ -95,7 +95,7 @@ describe('PlatformStack', () => {
       );
       for (const r of managed) expect(r.Statement.ManagedRuleGroupStatement!.VendorName).toBe('AWS');
       const rate = rules.filter((r) => r.Statement.RateBasedStatement);
-      expect(rate).toHaveLength(2);
+      expect(rate).toHaveLength(3);
       // Per client: IP address and API key together, at the configured limit.
       expect(rate[0]).toMatchObject({
         Action: { Block: {} },
@@ -107,8 +107,16 @@ describe('PlatformStack', () => {
           },
         },
       });
-      // Without an API key: per IP address, stricter.
+      // Per IP address whatever key it sends: random keys open no new bucket.
       expect(rate[1]).toMatchObject({
+        Action: { Block: {} },
+        Statement: {
+          RateBasedStatement: { AggregateKeyType: 'IP', Limit: repoPlatformConfig().waf.requestsPer5MinPerIp },
+        },
+      });
+      expect((rate[1]!.Statement.RateBasedStatement as Record<string, unknown>).ScopeDownStatement).toBeUndefined();
+      // Without an API key: per IP address, stricter.
+      expect(rate[2]).toMatchObject({
         Action: { Block: {} },
         Statement: {
           RateBasedStatement: {

@@ -17,6 +17,7 @@ import {
   asArray,
   flatten,
   onlyResource,
+  outputRefOf,
   props,
   resourcesOfType,
   statementsOf,
@@ -53,11 +54,12 @@ const opsTopicId = (t: TemplateLike) => {
   expect(id).toBeDefined();
   return id!;
 };
+/** How a tenant stack refers to the platform ops topic (a weak cross-stack reference). */
 const platformTopicImport = () => {
   const [topicId] = onlyResource(raw.platform!, 'AWS::SNS::Topic');
-  const out = Object.values(raw.platform!.Outputs ?? {}).find((o) => flatten(o.Value) === `<${topicId}>`);
-  expect(out?.Export?.Name).toBeDefined();
-  return `<Import:${out!.Export!.Name}>`;
+  const ref = outputRefOf(raw.platform!, PLATFORM_STACK_NAME, topicId);
+  expect(ref).toBeDefined();
+  return ref!;
 };
 
 describe('TenantMonitoring in the Switchboard app', () => {
