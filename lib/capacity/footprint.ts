@@ -68,6 +68,7 @@ export function tenantUse(t: TenantConfig): Record<string, number> {
     [QUOTA_IDS.topics]: TENANT_BASE_TOPICS + (t.opsEmails.length ? 1 : 0),
     [QUOTA_IDS.keys]: 1,
     [QUOTA_IDS.stateMachines]: 1,
+    [QUOTA_IDS.tables]: 1,
     [QUOTA_IDS.webAcls]: 0,
     [QUOTA_IDS.backupSelections]: 0,
   };

@@ -37,6 +37,7 @@ const STATES = 'https://docs.aws.amazon.com/step-functions/latest/dg/limits-over
 const WAF = 'https://docs.aws.amazon.com/waf/latest/developerguide/limits.html';
 const BACKUP = 'https://docs.aws.amazon.com/aws-backup/latest/devguide/aws-backup-limits.html';
 const BEDROCK = 'https://docs.aws.amazon.com/bedrock/latest/userguide/quotas-runtime.html';
+const DYNAMODB = 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html';
 
 const q = (
   id: string,
@@ -66,6 +67,7 @@ export const QUOTA_IDS = {
   topics: 'sns.topics',
   keys: 'kms.customerManagedKeys',
   stateMachines: 'states.stateMachines',
+  tables: 'dynamodb.tables',
   webAcls: 'wafv2.webAcls',
   backupSelections: 'backup.tagSelectionsPerPlan',
 } as const;
@@ -201,7 +203,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     100_000,
     true,
     KMS,
-    'The platform key and one key per silo tenant.',
+    'The platform key and one key per silo tenant. The keys of deleted tenants are retained and count until they are deleted (scheduled deletion).',
   ),
   q(
     QUOTA_IDS.stateMachines,
@@ -212,6 +214,16 @@ export const QUOTAS: readonly QuotaSpec[] = [
     true,
     STATES,
     "Each silo tenant's review workflow.",
+  ),
+  q(
+    QUOTA_IDS.tables,
+    'Tables per account per Region',
+    'DynamoDB',
+    'deploy',
+    2_500,
+    true,
+    DYNAMODB,
+    'One ledger per silo tenant. The ledgers of deleted tenants are retained and still count until deleted.',
   ),
   q(
     QUOTA_IDS.webAcls,

@@ -3,7 +3,7 @@
  * account, or stop a fleet from growing, though CDK and the compliance packs see nothing wrong. Each rule names the
  * AWS page it comes from. Rule ids: `SwitchboardDeploy-<Rule>`.
  */
-import { CfnOutput, CfnResource, Stack } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, CfnOutput, CfnResource, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -100,18 +100,39 @@ function keyPolicyOf(node: CfnResource, keyRef: unknown): Json[] | undefined {
   return key ? statementsOf(Stack.of(key).resolve(key.keyPolicy)) : undefined;
 }
 
-/** True when some Allow statement lets the account use the key for `action` through `service.<region>`. */
-function keyUsableThrough(statements: Json[], region: string, service: string, action: string): boolean {
-  return statements.some((st) => {
-    if (st.Effect !== 'Allow' || !actionsOf(st).some((a) => covers(a, action))) return false;
+/** True when a resolved principal is the account (root, account id or `*`). */
+function accountPrincipal(principal: unknown): boolean {
+  if (principal === '*') return true;
+  return asArray((principal as { AWS?: unknown })?.AWS).some((p) => {
+    const text = flattenIntrinsic(p);
+    return text === '*' || /^\d{12}$/.test(text) || /:root$/.test(text);
+  });
+}
+
+/**
+ * True when one Allow statement gives the account every one of `actions` through `service.<region>` (how the
+ * service uses the key for whoever created the resource, CloudFormation included), and another (or the same) lets it
+ * create grants for AWS resources through the service.
+ */
+function keyUsableThrough(statements: Json[], region: string, service: string, actions: readonly string[]): boolean {
+  const through = (st: Json) => {
+    if (st.Effect !== 'Allow' || !accountPrincipal(st.Principal)) return false;
     const cond = (st.Condition ?? {}) as Record<string, Json>;
-    const via = asArray(cond.StringEquals?.['kms:ViaService'] ?? cond.StringLike?.['kms:ViaService']).map(
-      flattenIntrinsic,
-    );
+    const via = asArray(cond.StringEquals?.['kms:ViaService']).map(flattenIntrinsic);
     return via.some(
       (v) => v === `${service}.${region}.amazonaws.com` || v === `${service}.<AWS::Region>.amazonaws.com`,
     );
-  });
+  };
+  const use = statements.some((st) => through(st) && actions.every((a) => actionsOf(st).some((p) => covers(p, a))));
+  const grants = statements.some(
+    (st) =>
+      through(st) &&
+      actionsOf(st).some((p) => covers(p, 'kms:CreateGrant')) &&
+      asArray((st.Condition as Record<string, Json> | undefined)?.Bool?.['kms:GrantIsForAWSResource'])
+        .map(String)
+        .includes('true'),
+  );
+  return use && grants;
 }
 
 /** True when some Allow statement names `principal` (a service) for `action`. */
@@ -139,26 +160,26 @@ export function ServiceCanUseKey(node: CfnResource): NagRuleCompliance {
     if (!statements) return NagRuleCompliance.NOT_APPLICABLE;
     return ok(statements) ? NagRuleCompliance.COMPLIANT : NagRuleCompliance.NON_COMPLIANT;
   };
+  const use = ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
   if (node instanceof dynamodb.CfnTable) {
     const ref = (Stack.of(node).resolve(node.sseSpecification) as { kmsMasterKeyId?: unknown } | undefined)
       ?.kmsMasterKeyId;
     if (!ref) return NagRuleCompliance.NOT_APPLICABLE;
-    return check(ref, (s) =>
-      ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant', 'kms:DescribeKey'].every((a) =>
-        keyUsableThrough(s, region, 'dynamodb', a),
-      ),
-    );
+    return check(ref, (s) => keyUsableThrough(s, region, 'dynamodb', use));
   }
   if (node instanceof backup.CfnBackupVault) {
-    return check(node.encryptionKeyArn, (s) =>
-      ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant', 'kms:DescribeKey'].every((a) =>
-        keyUsableThrough(s, region, 'backup', a),
-      ),
-    );
+    return check(node.encryptionKeyArn, (s) => keyUsableThrough(s, region, 'backup', use));
   }
   if (node instanceof logs.CfnLogGroup) {
+    // CloudWatch Logs of this region (the service principal is regional).
+    const logs = new RegExp(`^logs\\.(${region}|<AWS::Region>)\\.amazonaws\\.com$`);
     return check(node.kmsKeyId, (s) =>
-      ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'].every((a) => allowsService(s, /^logs\./, a)),
+      s.some(
+        (st) =>
+          st.Effect === 'Allow' &&
+          asArray((st.Principal as { Service?: unknown })?.Service).some((p) => logs.test(flattenIntrinsic(p))) &&
+          ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'].every((a) => actionsOf(st).some((p) => covers(p, a))),
+      ),
     );
   }
   return NagRuleCompliance.NOT_APPLICABLE;
@@ -225,14 +246,41 @@ const ASYNC_DELETE = new Set([
   'AWS::StepFunctions::StateMachine',
 ]);
 
-/** True when a resolved name has a part that is new with every deployment (the stack id, another resource's id). */
+/** Types whose `Ref` is an id AWS generates at creation (new with every deployment), not a name given to it. */
+const GENERATED_ID_TYPES = new Set(['AWS::ApiGateway::RestApi', 'AWS::ApiGateway::Deployment', 'AWS::KMS::Key']);
+
+/** The part of the stack id that is new with every stack creation: `Fn::Select [2, Fn::Split ['/', AWS::StackId]]`. */
+function isStackUuid(v: unknown): boolean {
+  const sel = (v as { 'Fn::Select'?: unknown[] } | null)?.['Fn::Select'];
+  if (!Array.isArray(sel) || Number(sel[0]) !== 2) return false;
+  const split = (sel[1] as { 'Fn::Split'?: unknown[] } | null)?.['Fn::Split'];
+  return Array.isArray(split) && split[0] === '/' && (split[1] as { Ref?: unknown } | null)?.Ref === 'AWS::StackId';
+}
+
+/**
+ * True when a resolved name has a part that is new with every deployment: the stack's UUID (the shape of
+ * `deploymentUniqueSuffix`), or the generated id of a resource of the same stack (an API id), never a parameter,
+ * the stack name, or another resource's given name.
+ */
 function uniquePerDeployment(stack: Stack, resolved: unknown): boolean {
-  const text = JSON.stringify(resolved);
-  if (text.includes('"AWS::StackId"')) return true;
-  return [...text.matchAll(/"(?:Ref|Fn::GetAtt)":\s*\[?"([^"]+)"/g)].some(([, id]) => {
-    const target = stack.resolve({ Ref: id }) as unknown;
-    return typeof id === 'string' && !id.startsWith('AWS::') && target !== undefined;
-  });
+  let unique = false;
+  const visit = (v: unknown): void => {
+    if (unique || v === null || typeof v !== 'object') return;
+    if (isStackUuid(v)) {
+      unique = true;
+      return;
+    }
+    const o = v as Json;
+    const id = typeof o.Ref === 'string' ? o.Ref : Array.isArray(o['Fn::GetAtt']) ? o['Fn::GetAtt'][0] : undefined;
+    if (typeof id === 'string') {
+      const target = byLogicalId(stack, id);
+      if (target && GENERATED_ID_TYPES.has(target.cfnResourceType) && typeof o.Ref === 'string') unique = true;
+      return;
+    }
+    for (const x of Array.isArray(v) ? v : Object.values(o)) visit(x);
+  };
+  visit(resolved);
+  return unique;
 }
 
 /**
@@ -244,7 +292,11 @@ function uniquePerDeployment(stack: Stack, resolved: unknown): boolean {
 export function RetainedWithoutFixedName(node: CfnResource): NagRuleCompliance {
   const prop = NAME_PROPERTIES[node.cfnResourceType];
   if (!prop) return NagRuleCompliance.NOT_APPLICABLE;
-  const outlives = node.cfnOptions.deletionPolicy === 'Retain' || ASYNC_DELETE.has(node.cfnResourceType);
+  const policy = node.cfnOptions.deletionPolicy;
+  const outlives =
+    policy === CfnDeletionPolicy.RETAIN ||
+    policy === CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE ||
+    ASYNC_DELETE.has(node.cfnResourceType);
   if (!outlives) return NagRuleCompliance.NOT_APPLICABLE;
   const stack = Stack.of(node);
   const name = stack.resolve((node as unknown as Record<string, unknown>)[prop]);
@@ -331,12 +383,24 @@ export function WafAllowsLargestPrompt(node: CfnResource): NagRuleCompliance {
 export const KEY_POLICY_MAX_BYTES = 32 * 1024;
 
 /**
- * A key policy stays under KMS's 32 KB. Measured on the resolved template, whose intrinsic functions are longer
- * than the ARNs they become, so a policy that passes here fits.
+ * The longest an intrinsic function's value can be once deployed: a role ARN (`arn:aws-us-gov:iam::` + account +
+ * `:role/` + a path and a 64-character name) stays well under this.
  */
+const INTRINSIC_WORST_CASE = 'x'.repeat(160);
+
+/** A resolved policy with every intrinsic function replaced by its worst-case length. */
+function worstCase(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(worstCase);
+  if (v === null || typeof v !== 'object') return v;
+  const keys = Object.keys(v);
+  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::'))) return INTRINSIC_WORST_CASE;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, worstCase(x)]));
+}
+
+/** A key policy stays under KMS's 32 KB, every ARN counted at its longest. */
 export function KeyPolicyFits(node: CfnResource): NagRuleCompliance {
   if (!(node instanceof kms.CfnKey)) return NagRuleCompliance.NOT_APPLICABLE;
-  const size = Buffer.byteLength(JSON.stringify(Stack.of(node).resolve(node.keyPolicy)), 'utf8');
+  const size = Buffer.byteLength(JSON.stringify(worstCase(Stack.of(node).resolve(node.keyPolicy))), 'utf8');
   return size <= KEY_POLICY_MAX_BYTES ? NagRuleCompliance.COMPLIANT : NagRuleCompliance.NON_COMPLIANT;
 }
 

@@ -65,10 +65,21 @@ export function flattenIntrinsic(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** A value that is an AWS service endpoint (`dynamodb.<region>.amazonaws.com`), the region possibly a token. */
+/**
+ * The services whose resources Switchboard encrypts with a customer managed key on the caller's behalf: the only
+ * ones the account may use a key through. (Through another service, such as SSM SecureString, any principal could
+ * encrypt and decrypt what it likes.)
+ */
+export const KEY_INTEGRATED_SERVICES = ['dynamodb', 'backup'] as const;
+
+/** A value that names one of {@link KEY_INTEGRATED_SERVICES}' endpoints (the region possibly a token). */
 function isServiceEndpoint(v: unknown): boolean {
   const text = flattenIntrinsic(v);
-  return !text.includes('*') && /^[a-z0-9-]+\.[a-z0-9<>:-]+\.amazonaws\.com(\.cn)?$/i.test(text);
+  return (
+    KEY_INTEGRATED_SERVICES.some((svc) =>
+      new RegExp(`^${svc}\\.[a-z0-9<>:-]+\\.amazonaws\\.com(\\.cn)?$`, 'i').test(text),
+    ) && !text.includes('*')
+  );
 }
 
 /**
@@ -81,11 +92,13 @@ function isServiceEndpoint(v: unknown): boolean {
  */
 export function accountWideKeyUse(st: Record<string, unknown>): string | undefined {
   if (st.Effect !== 'Allow' || !isAccountWide(st.Principal)) return undefined;
+  // NotAction allows everything it does not name: key use and PutKeyPolicy included, whatever the conditions.
+  if (st.NotAction !== undefined) return 'allows the account every action but those in NotAction';
   const actions = asArray(st.Action).map(String);
   if (actions.some((a) => actionCoversAny(a, CRYPTO_ACTIONS))) {
     const via = conditionValues(st, ['StringEquals', 'ForAnyValue:StringEquals'], 'kms:ViaService');
     if (via.length === 0 || !via.every(isServiceEndpoint)) {
-      return 'gives the account cryptographic use not limited to AWS services (kms:ViaService)';
+      return `gives the account cryptographic use not limited to the services that encrypt with the key (kms:ViaService: ${KEY_INTEGRATED_SERVICES.join(', ')})`;
     }
     const grant = conditionValues(st, ['Bool'], 'kms:GrantIsForAWSResource');
     if (actions.some((a) => actionCoversAny(a, ['kms:CreateGrant'])) && !grant.map(String).includes('true')) {
@@ -153,31 +166,50 @@ function tagsOfTable(table: dynamodb.CfnTable): Record<string, string> {
   return Object.fromEntries((rendered ?? []).map((t) => [t.key ?? t.Key, t.value ?? t.Value]));
 }
 
-/** The tag conditions (key → value) of a backup selection that selects DynamoDB tables of its stack's account. */
-function tableSelectionTags(sel: backup.CfnBackupSelection): Record<string, string> | undefined {
+type TagCondition = { ConditionKey?: string; ConditionValue?: string };
+
+/** A glob of AWS Backup's StringLike (`*` any characters) as a regular expression. */
+const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+
+/**
+ * Whether a backup selection selects a DynamoDB table with `tags`, evaluated as AWS Backup does: Resources (any
+ * may match) AND every Conditions entry (StringEquals, StringLike, StringNotEquals, StringNotLike on
+ * `aws:ResourceTag/…`), minus NotResources; or any ListOfTags entry (ORed).
+ */
+function selects(sel: backup.CfnBackupSelection, tags: Record<string, string>): boolean {
   const stack = Stack.of(sel);
   // Resolved L1 props are camelCase at the top; `conditions` is passed through as written (CloudFormation case).
   const body = stack.resolve(sel.backupSelection) as {
     resources?: unknown[];
-    conditions?: { StringEquals?: Array<{ ConditionKey?: string; ConditionValue?: string }> };
+    notResources?: unknown[];
+    listOfTags?: Array<{ conditionKey?: string; conditionValue?: string; conditionType?: string }>;
+    conditions?: Record<string, TagCondition[] | undefined>;
   };
-  const tables = (body.resources ?? []).some((r) => /:dynamodb:.*:table\/\*$|^\*$/.test(flattenIntrinsic(r)));
-  if (!tables) return undefined;
-  return Object.fromEntries(
-    (body.conditions?.StringEquals ?? [])
-      .filter((c) => c.ConditionKey?.startsWith('aws:ResourceTag/'))
-      .map((c) => [c.ConditionKey!.slice('aws:ResourceTag/'.length), String(c.ConditionValue)]),
-  );
+  const isTables = (r: unknown) => /:dynamodb:.*:table\/\*$|^\*$/.test(flattenIntrinsic(r));
+  const tag = (c: { ConditionKey?: string; conditionKey?: string }) =>
+    tags[(c.ConditionKey ?? c.conditionKey ?? '').replace(/^aws:ResourceTag\//, '')];
+  if ((body.notResources ?? []).some(isTables)) return false;
+  if ((body.listOfTags ?? []).some((c) => tag(c) === c.conditionValue)) return true;
+  if (!(body.resources ?? []).some(isTables)) return false;
+  const c = body.conditions ?? {};
+  const all = [
+    ...(c.StringEquals ?? []).map((x) => tag(x) === x.ConditionValue),
+    ...(c.StringNotEquals ?? []).map((x) => tag(x) !== x.ConditionValue),
+    ...(c.StringLike ?? []).map((x) => tag(x) !== undefined && glob(String(x.ConditionValue)).test(tag(x)!)),
+    ...(c.StringNotLike ?? []).map((x) => tag(x) === undefined || !glob(String(x.ConditionValue)).test(tag(x)!)),
+  ];
+  // A selection of every table of the account, without a tag condition, is not the tenant ledgers' selection.
+  return all.length > 0 && all.every(Boolean);
 }
 
 /**
- * A retained DynamoDB table (tenant data) is selected by an AWS Backup selection of the app in its region: a
- * tag-based selection (Resources naming the region's tables, Conditions on tags) whose every tag condition the
- * table carries. Covers what cdk-nag's DynamoDBInBackupPlan cannot see (it only finds same-stack selections
+ * A retained DynamoDB table (tenant data) is selected by an AWS Backup selection of the app in its region (see
+ * {@link selects}). Covers what cdk-nag's DynamoDBInBackupPlan cannot see (it only finds same-stack selections
  * naming the table).
  */
 export function LedgerInBackupSelection(node: CfnResource): NagRuleCompliance {
-  if (!(node instanceof dynamodb.CfnTable) || node.cfnOptions.deletionPolicy !== 'Retain') {
+  const policy = node.cfnOptions.deletionPolicy;
+  if (!(node instanceof dynamodb.CfnTable) || (policy !== 'Retain' && policy !== 'RetainExceptOnCreate')) {
     return NagRuleCompliance.NOT_APPLICABLE;
   }
   const tags = tagsOfTable(node);
@@ -185,15 +217,7 @@ export function LedgerInBackupSelection(node: CfnResource): NagRuleCompliance {
   const selected = node.node.root.node
     .findAll()
     .filter((c): c is backup.CfnBackupSelection => c instanceof backup.CfnBackupSelection)
-    .filter((sel) => Stack.of(sel).region === region)
-    .some((sel) => {
-      const wanted = tableSelectionTags(sel);
-      return (
-        wanted !== undefined &&
-        Object.keys(wanted).length > 0 &&
-        Object.entries(wanted).every(([k, v]) => tags[k] === v)
-      );
-    });
+    .some((sel) => Stack.of(sel).region === region && selects(sel, tags));
   return selected ? NagRuleCompliance.COMPLIANT : NagRuleCompliance.NON_COMPLIANT;
 }
 

@@ -42,6 +42,11 @@ function pascal(v: unknown): unknown {
 const obj = (v: unknown): Json => (v !== null && typeof v === 'object' ? (v as Json) : {});
 const has = (o: Json, k: string) => Object.hasOwn(o, k);
 
+/** True when a statement (at any depth) looks at the request body. */
+function touchesBody(statement: Json): boolean {
+  return /"(Body|JsonBody)"\s*:/.test(JSON.stringify(statement));
+}
+
 /** Why a statement may match a body of `bytes` bytes of free text, or `undefined`. */
 function bodyMatch(statement: Json, bytes: number, path: string): string[] {
   const s = obj(statement);
@@ -49,7 +54,16 @@ function bodyMatch(statement: Json, bytes: number, path: string): string[] {
     const inner = obj(s.AndStatement ?? s.OrStatement).Statements;
     return (Array.isArray(inner) ? inner : []).flatMap((x, i) => bodyMatch(obj(x), bytes, `${path}/${i}`));
   }
-  if (has(s, 'NotStatement')) return [];
+  if (has(s, 'NotStatement')) {
+    // Negated body conditions (NOT body ≤ 8 KB) block what they do not describe: treated as matching.
+    const inner = obj(obj(s.NotStatement).Statement);
+    return touchesBody(inner) ? [`${path}: negates a condition on the body`] : [];
+  }
+  if (has(s, 'RateBasedStatement')) {
+    const scope = obj(obj(s.RateBasedStatement).ScopeDownStatement);
+    return touchesBody(scope) ? [`${path}: rate-limits requests by their body`] : [];
+  }
+  if (has(s, 'RuleGroupReferenceStatement')) return [`${path}: a rule group this check cannot read`];
   for (const key of [
     'SizeConstraintStatement',
     'ByteMatchStatement',
@@ -91,6 +105,7 @@ export function rulesBlockingBody(rules: unknown, bytes: number): string[] {
     const managed = obj(statement.ManagedRuleGroupStatement);
     if (has(statement, 'ManagedRuleGroupStatement')) {
       if (has(obj(rule.OverrideAction), 'Count')) continue;
+      // Rules overridden to Captcha or Challenge still stop API clients: only Count and Allow let them through.
       const group = String(managed.Name);
       const known = MANAGED_BODY_RULES[group];
       if (!known) {
@@ -113,8 +128,9 @@ export function rulesBlockingBody(rules: unknown, bytes: number): string[] {
       }
       continue;
     }
+    // Captcha and Challenge stop an API client as surely as Block does.
     const action = obj(rule.Action);
-    if (!has(action, 'Block')) continue;
+    if (!has(action, 'Block') && !has(action, 'Captcha') && !has(action, 'Challenge')) continue;
     out.push(...bodyMatch(statement, bytes, name));
   }
   return out;

@@ -44,18 +44,23 @@ const ADMIN_ACTIONS = [
 
 /**
  * The principals that may administer Switchboard keys, as ARNs for an `aws:PrincipalArn` condition:
- * - the CDK deploy role CloudFormation runs as (it creates the key, so KMS's lockout check requires it to be
- *   able to change the policy, and every later deploy updates the policy through it);
+ * - the CloudFormation execution role of the CDK bootstrap (`cdk-…-cfn-exec-role-…`), which CloudFormation runs
+ *   as: it creates the key, so KMS's lockout check requires it to be able to change the policy, and every later
+ *   deploy updates the policy through it. Whoever may deploy through the bootstrap roles may therefore change key
+ *   policies: restrict who may assume the bootstrap's deploy role (`cdk bootstrap --trust`, IAM);
  * - the roles named in the platform configuration (`keyAdminRoles`);
  * - the account's root user: break-glass, for when the roles above are gone (sign in as root, fix the policy).
  */
 export function keyAdministratorArns(scope: IConstruct, adminRoles: readonly string[]): string[] {
   const stack = Stack.of(scope);
-  const arns: string[] = [];
-  if (stack.synthesizer instanceof DefaultStackSynthesizer) {
-    // `${AWS::Partition}`-style placeholders: resolved by Fn::Sub.
-    arns.push(Fn.sub(stack.synthesizer.cloudFormationExecutionRoleArn));
+  if (!(stack.synthesizer instanceof DefaultStackSynthesizer)) {
+    // Without the CloudFormation execution role in the policy, KMS's lockout check refuses to create the key.
+    throw new Error(
+      `${stack.stackName}: key administration names the CloudFormation execution role of the CDK bootstrap; use the DefaultStackSynthesizer (another synthesizer has no such role to name)`,
+    );
   }
+  // `${AWS::Partition}`-style placeholders: resolved by Fn::Sub.
+  const arns: string[] = [Fn.sub(stack.synthesizer.cloudFormationExecutionRoleArn)];
   for (const name of adminRoles) arns.push(`arn:${stack.partition}:iam::${stack.account}:role/${name}`);
   arns.push(`arn:${stack.partition}:iam::${stack.account}:root`);
   return arns;

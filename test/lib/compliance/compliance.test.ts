@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -490,6 +491,61 @@ describe('Switchboard pack', () => {
         }),
     );
     expect(resourcesOf(result, 'Switchboard-KeyNotUsableByAccount')).toEqual(['Fixture/Key/Resource']);
+  });
+
+  it.each([
+    [
+      'selected by a tag condition it carries',
+      { StringEquals: [{ ConditionKey: 'aws:ResourceTag/b', ConditionValue: 'ledger' }] },
+      {},
+      true,
+    ],
+    [
+      'not carrying the tag a condition asks for',
+      { StringEquals: [{ ConditionKey: 'aws:ResourceTag/b', ConditionValue: 'other' }] },
+      {},
+      false,
+    ],
+    [
+      'excluded by StringNotEquals',
+      { StringNotEquals: [{ ConditionKey: 'aws:ResourceTag/b', ConditionValue: 'ledger' }] },
+      {},
+      false,
+    ],
+    [
+      'matched by StringLike',
+      { StringLike: [{ ConditionKey: 'aws:ResourceTag/b', ConditionValue: 'led*' }] },
+      {},
+      true,
+    ],
+    [
+      'excluded by NotResources',
+      { StringEquals: [{ ConditionKey: 'aws:ResourceTag/b', ConditionValue: 'ledger' }] },
+      { notResources: ['arn:aws:dynamodb:us-east-1:111122223333:table/*'] },
+      false,
+    ],
+    ['in a selection without any tag condition (every table of the account)', {}, {}, false],
+  ])('Switchboard-LedgerInBackupSelection: a retained table %s', (_name, conditions, extra, selected) => {
+    const result = run((s) => {
+      const table = new dynamodb.Table(s, 'Table', {
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      (table.node.defaultChild as dynamodb.CfnTable).tags.setTag('b', 'ledger');
+      new backup.CfnBackupSelection(s, 'Selection', {
+        backupPlanId: 'plan',
+        backupSelection: {
+          selectionName: 'ledgers',
+          iamRoleArn: 'arn:aws:iam::111122223333:role/backup',
+          resources: ['arn:aws:dynamodb:us-east-1:111122223333:table/*'],
+          conditions,
+          ...extra,
+        },
+      });
+    });
+    expect(resourcesOf(result, 'Switchboard-LedgerInBackupSelection')).toEqual(
+      selected ? [] : ['Fixture/Table/Resource'],
+    );
   });
 
   it('flags a table that is destroyed with its stack: Switchboard-RetainTenantData', () => {

@@ -1,4 +1,4 @@
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnParameter, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -10,8 +10,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { NagRuleCompliance } from 'cdk-nag';
 import { API_LIMITS } from '../../../lambda/shared/api-schema';
-import { markTenantStack, SwitchboardDeployChecks } from '../../../lib/compliance/deploy-readiness';
+import { KeyPolicyFits, markTenantStack, SwitchboardDeployChecks } from '../../../lib/compliance/deploy-readiness';
 import { runPack } from '../../../lib/compliance/report';
 import { rulesBlockingBody } from '../../../lib/compliance/waf-body';
 import { keyAdministrationStatement, serviceIntegrationStatements } from '../../../lib/constructs/key-policies';
@@ -72,6 +73,26 @@ describe('SwitchboardDeploy-ServiceCanUseKey', () => {
           }),
       ),
     ).toEqual([]);
+  });
+
+  it('catches a key that lets only one role use it through DynamoDB (CloudFormation is not that role)', () => {
+    const out = findings((s) => {
+      const key = new kms.Key(s, 'Key', { policy: adminOnly(s) });
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ArnPrincipal('arn:aws:iam::111122223333:role/app')],
+          actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com' } },
+        }),
+      );
+      new dynamodb.Table(s, 'Table', {
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: key,
+      });
+    });
+    expect(out).toContain('SwitchboardDeploy-ServiceCanUseKey Table/Resource');
   });
 
   it('catches a log group whose key does not let CloudWatch Logs use it', () => {
@@ -170,6 +191,17 @@ describe('SwitchboardDeploy-RetainedWithoutFixedName', () => {
       });
       new logs.LogGroup(s, 'Generated', { removalPolicy: RemovalPolicy.RETAIN });
       new logs.LogGroup(s, 'Destroyed', { logGroupName: 'gone', removalPolicy: RemovalPolicy.DESTROY });
+      // Names that look per-deployment but are not: a parameter, the stack's name, a RetainExceptOnCreate group.
+      const param = new CfnParameter(s, 'Name', { default: 'x' });
+      new logs.LogGroup(s, 'FromParameter', { logGroupName: param.valueAsString, removalPolicy: RemovalPolicy.RETAIN });
+      new logs.LogGroup(s, 'FromStackName', {
+        logGroupName: `logs-${Aws.STACK_NAME}`,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      new logs.LogGroup(s, 'KeptAfterCreate', {
+        logGroupName: 'kept',
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+      });
       new backup.BackupVault(s, 'Vault', { backupVaultName: 'switchboard', removalPolicy: RemovalPolicy.RETAIN });
       new (require('aws-cdk-lib/aws-stepfunctions') as typeof import('aws-cdk-lib/aws-stepfunctions')).CfnStateMachine(
         s,
@@ -183,6 +215,9 @@ describe('SwitchboardDeploy-RetainedWithoutFixedName', () => {
     });
     expect(out.filter((f) => f.includes('RetainedWithoutFixedName')).sort()).toEqual([
       'SwitchboardDeploy-RetainedWithoutFixedName Fixed/Resource',
+      'SwitchboardDeploy-RetainedWithoutFixedName FromParameter/Resource',
+      'SwitchboardDeploy-RetainedWithoutFixedName FromStackName/Resource',
+      'SwitchboardDeploy-RetainedWithoutFixedName KeptAfterCreate/Resource',
       'SwitchboardDeploy-RetainedWithoutFixedName Machine',
       'SwitchboardDeploy-RetainedWithoutFixedName Vault/Resource',
     ]);
@@ -269,6 +304,27 @@ describe('SwitchboardDeploy-WafAllowsLargestPrompt', () => {
       'SmallBodies: blocks bodies GT 65536 bytes',
       'NoScript: matches body text (ByteMatchStatement)',
     ]);
+    const small = { SizeConstraintStatement: { FieldToMatch: { Body: {} }, ComparisonOperator: 'LE', Size: 8192 } };
+    expect(
+      rulesBlockingBody(
+        [
+          rule('NotSmall', { NotStatement: { Statement: small } }),
+          {
+            Name: 'Puzzle',
+            Action: { Captcha: {} },
+            Statement: { ByteMatchStatement: { FieldToMatch: { Body: {} } } },
+          },
+          rule('Group', { RuleGroupReferenceStatement: { Arn: 'arn:aws:wafv2:...' } }),
+          rule('RateByBody', { RateBasedStatement: { Limit: 100, AggregateKeyType: 'IP', ScopeDownStatement: small } }),
+        ],
+        API_LIMITS.maxBodyBytes,
+      ),
+    ).toEqual([
+      'NotSmall: negates a condition on the body',
+      'Puzzle: matches body text (ByteMatchStatement)',
+      'Group: a rule group this check cannot read',
+      'RateByBody: rate-limits requests by their body',
+    ]);
   });
 });
 
@@ -312,12 +368,13 @@ describe('SwitchboardDeploy-KeyPolicyFits', () => {
     expect(out.filter((f) => f.includes('KeyPolicyFits'))).toEqual(['SwitchboardDeploy-KeyPolicyFits Key/Resource']);
   });
 
-  it('accepts the tenant keys of the sample tenants (measured on the template)', () => {
+  it('measures every ARN at its longest, and the sample tenant keys fit', () => {
     const synth = synthSwitchboard({ compliance: false });
     for (const name of ['Switchboard-Tenant-acme', 'Switchboard-Tenant-globex']) {
-      const [, key] = onlyResource(synth.template(name) as unknown as TemplateLike, 'AWS::KMS::Key');
-      expect(JSON.stringify(props(key).KeyPolicy).length).toBeLessThan(32 * 1024);
+      const tenant = synth.built.tenants.get(name.replace('Switchboard-Tenant-', ''))!;
+      const key = tenant.node.findAll().find((c): c is kms.CfnKey => c instanceof kms.CfnKey)!;
+      expect(runPack(new SwitchboardDeployChecks(), tenant).findings).toEqual([]);
+      expect(KeyPolicyFits(key)).toBe(NagRuleCompliance.COMPLIANT);
     }
-    expect(Duration.days(1).toSeconds()).toBe(86_400);
   });
 });

@@ -112,6 +112,16 @@ describe('key policies', () => {
         },
       ],
       ['kms:Put* for the account', { Effect: 'Allow', Principal: root, Action: ['kms:Describe*', 'kms:Put*'] }],
+      ['NotAction for the account', { Effect: 'Allow', Principal: root, NotAction: ['kms:PutKeyPolicy'] }],
+      [
+        'use through a service that encrypts anything the caller asks (SSM SecureString)',
+        {
+          Effect: 'Allow',
+          Principal: root,
+          Action: 'kms:Decrypt',
+          Condition: { StringEquals: { 'kms:ViaService': 'ssm.us-east-1.amazonaws.com' } },
+        },
+      ],
       [
         'kms:PutKeyPolicy for any principal ARN',
         {
@@ -142,7 +152,7 @@ describe('key policies', () => {
     const key = new kms.Key(stack, 'Key');
     const policy = stack.resolve((key.node.defaultChild as kms.CfnKey).keyPolicy) as { Statement: unknown[] };
     expect(policy.Statement.map((s) => accountWideKeyUse(s as Record<string, unknown>))).toContain(
-      'gives the account cryptographic use not limited to AWS services (kms:ViaService)',
+      'gives the account cryptographic use not limited to the services that encrypt with the key (kms:ViaService: dynamodb, backup)',
     );
   });
 });
