@@ -24,7 +24,7 @@ describe('README commands', () => {
     }
   });
 
-  it('synthesizes and deploys from the platform settings of cdk.json, which the README documents', () => {
+  it('documents every platform setting cdk.json holds', () => {
     const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'));
     for (const key of Object.keys(cdkJson.context.switchboard)) expect(README).toContain(`\`${key}\``);
   });

@@ -98,7 +98,7 @@ describe('capacity model', () => {
       tables: count(t, 'AWS::DynamoDB::Table'),
       webAcls: count(t, 'AWS::WAFv2::WebACL'),
       throttle: resourcesOfType(t, 'AWS::ApiGateway::UsagePlan').map(
-        ([, u]) => (u.Properties?.Throttle as { RateLimit: number }).RateLimit,
+        ([, u]) => (u.Properties!.Throttle as { RateLimit: number }).RateLimit,
       ),
       selections: count(t, 'AWS::Backup::BackupSelection'),
       reserved: resourcesOfType(t, 'AWS::Lambda::Function').reduce(
