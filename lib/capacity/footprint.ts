@@ -16,7 +16,7 @@ const TENANT_ROLES = 5;
 /** Dead-letter topics (one per function) and the reviewers' topic. */
 const TENANT_BASE_TOPICS = 3 + 1;
 /** Resources of a tenant stack besides its monitoring and its e-mail subscriptions. */
-const TENANT_BASE_RESOURCES = 88;
+const TENANT_BASE_RESOURCES = 81;
 
 /** Alarms of each alarm set, and the metrics they are billed for (a metric-math alarm per metric). */
 export const ALARM_SET_SIZE: Readonly<Record<AlarmSet, { alarms: number; alarmMetrics: number; composite: number }>> = {

@@ -212,9 +212,12 @@ export class TenantApi extends Construct {
       description: 'POST /v1/inference body (generated from the handler zod schema)',
       schema: toCdkJsonSchema(inferenceRequestJsonSchema()),
     });
+    // No `test-invoke-stage` permission: a console or TestInvokeMethod call reaches the function without the API
+    // key, IAM authorization, the resource policy or WAF. Only the deployed stage may invoke the handlers.
     const integration = new apigw.LambdaIntegration(props.handler, {
       proxy: true,
       timeout: props.integrationTimeout ?? Duration.seconds(29),
+      allowTestInvoke: false,
     });
     const v1 = api.root.addResource('v1');
     const methods = [
@@ -235,7 +238,10 @@ export class TenantApi extends Construct {
     ];
 
     if (props.reviewHandler) {
-      const reviewIntegration = new apigw.LambdaIntegration(props.reviewHandler, { proxy: true });
+      const reviewIntegration = new apigw.LambdaIntegration(props.reviewHandler, {
+        proxy: true,
+        allowTestInvoke: false,
+      });
       const iamAuth = { authorizationType: apigw.AuthorizationType.IAM, requestValidator: validator };
       const reviews = v1.addResource('reviews');
       const review = reviews.addResource('{reviewId}');

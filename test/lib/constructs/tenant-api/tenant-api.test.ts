@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,20 +6,28 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { STAGE_NAME, TenantApi, type TenantApiProps } from '../../../../lib/constructs/tenant-api/tenant-api';
 import { testApp } from '../../template-utils';
 
-/** A TenantApi in a fresh stack, with an inline handler (no bundling needed). */
-function build(overrides: Partial<TenantApiProps> = {}): { stack: Stack; api: TenantApi } {
-  const stack = new Stack(testApp(), 'ApiTest', { env: { region: 'us-east-1' } });
-  const handler = new lambda.Function(stack, 'Handler', {
+/** An inline function in `stack` (no bundling needed). */
+function inlineFunction(stack: Stack, id: string): lambda.Function {
+  return new lambda.Function(stack, id, {
     runtime: lambda.Runtime.NODEJS_22_X,
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200 });'),
   });
+}
+
+/** A TenantApi in a fresh stack, with an inline handler; `reviews` adds the review routes. */
+function build(
+  overrides: Partial<TenantApiProps> = {},
+  opts: { reviews?: boolean } = {},
+): { stack: Stack; api: TenantApi } {
+  const stack = new Stack(testApp(), 'ApiTest', { env: { region: 'us-east-1' } });
   const api = new TenantApi(stack, 'Api', {
     tenantId: 'demo',
-    handler,
+    handler: inlineFunction(stack, 'Handler'),
     key: new kms.Key(stack, 'Key'),
     throttle: { rateLimit: 10, burstLimit: 20 },
     quota: { limit: 1000, period: 'DAY' },
+    ...(opts.reviews ? { reviewHandler: inlineFunction(stack, 'ReviewHandler') } : {}),
     ...overrides,
   });
   return { stack, api };
@@ -79,6 +87,19 @@ describe('TenantApi', () => {
     t.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
       WebACLArn: 'arn:aws:wafv2:us-east-1:111122223333:regional/webacl/x/1',
     });
+  });
+
+  it('lets API Gateway invoke the handlers only through the live stage, never from a test invocation (which skips API key, IAM and WAF)', () => {
+    const { stack, api } = build({}, { reviews: true });
+    const stage = stack.getLogicalId(api.api.deploymentStage.node.defaultChild as CfnElement);
+    const perms = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Permission'));
+    const sources = perms.map((p) => JSON.stringify(stack.resolve(p.Properties.SourceArn)));
+    // One permission per method (3 API-key routes, 4 review routes), each for the deployed stage only.
+    expect(sources).toHaveLength(7);
+    for (const s of sources) {
+      expect(s).not.toContain('test-invoke-stage');
+      expect(s).toContain(`"/",{"Ref":"${stage}"},"/`);
+    }
   });
 
   it('exposes the base URL of the live stage', () => {
