@@ -80,7 +80,8 @@ export function platformUse(p: PlatformConfig): Record<string, number> {
   return {
     // The CDK bootstrap stack's roles (deploy, CloudFormation execution, file and image publishing, lookup).
     [QUOTA_IDS.roles]: CDK_BOOTSTRAP_ROLES + 1 + apiGatewayRole,
-    [QUOTA_IDS.policies]: 1 + apiGatewayRole,
+    // The shared tracing and state machine log-delivery policies.
+    [QUOTA_IDS.policies]: 2 + apiGatewayRole,
     [QUOTA_IDS.stacks]: 1,
     [QUOTA_IDS.topics]: 1,
     [QUOTA_IDS.keys]: 1,

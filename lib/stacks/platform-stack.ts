@@ -25,13 +25,16 @@ export interface PlatformStackProps extends StackProps {
 
 /**
  * What every tenant shares, deployed once per account and region: the platform key, the ops alarm topic,
- * the shared runtime policy, the WAF web ACL, the backup plan and, when configured, the API Gateway account
+ * the shared runtime policies (tracing; state machine log delivery), the WAF web ACL, the backup plan and, when configured, the API Gateway account
  * logging role.
  */
 export class PlatformStack extends Stack {
   readonly config: PlatformConfig;
   readonly opsTopic: sns.ITopic;
-  readonly lambdaRuntimePolicy: iam.IManagedPolicy;
+  /** X-Ray tracing: for every tenant function and state machine role. */
+  readonly tracingPolicy: iam.IManagedPolicy;
+  /** Vended log delivery: for tenant state machine roles only (never a function role). */
+  readonly stateMachineLogDeliveryPolicy: iam.IManagedPolicy;
   readonly webAclArn: string;
   readonly backup: { readonly plan: backup.IBackupPlan; readonly role: iam.IRole };
 
@@ -44,7 +47,9 @@ export class PlatformStack extends Stack {
       key,
       emails: props.config.opsEmails,
     }).topic;
-    this.lambdaRuntimePolicy = new SharedRuntimePolicies(this, 'RuntimePolicies').lambdaRuntimePolicy;
+    const runtime = new SharedRuntimePolicies(this, 'RuntimePolicies');
+    this.tracingPolicy = runtime.tracingPolicy;
+    this.stateMachineLogDeliveryPolicy = runtime.stateMachineLogDeliveryPolicy;
     this.webAclArn = new EdgeProtection(this, 'Edge', { key, ...props.config.waf }).webAclArn;
     const b = new PlatformBackup(this, 'Backup', { key });
     this.backup = { plan: b.plan, role: b.role };

@@ -46,7 +46,8 @@ export class TenantStack extends Stack {
     this.review = new TenantReview(this, 'Review', {
       tenant,
       data: this.data,
-      sharedPolicies: [platform.lambdaRuntimePolicy],
+      sharedPolicies: [platform.tracingPolicy],
+      stateMachinePolicies: [platform.tracingPolicy, platform.stateMachineLogDeliveryPolicy],
     });
     this.inference = new InferenceFunction(this, 'Inference', {
       environment: { [REVIEW_ENV.stateMachineArn]: this.review.stateMachine.stateMachineArn },
@@ -54,7 +55,7 @@ export class TenantStack extends Stack {
       runtimeConfig: toRuntimeConfig(tenant),
       table: this.data.table,
       key: this.data.key,
-      sharedPolicies: [platform.lambdaRuntimePolicy],
+      sharedPolicies: [platform.tracingPolicy],
       reservedConcurrency: tenant.lambda.reservedConcurrency || undefined,
       memoryMb: tenant.lambda.memoryMb,
       timeout: Duration.seconds(tenant.lambda.timeoutSeconds),

@@ -126,6 +126,27 @@ export function outputRefOf(
   return undefined;
 }
 
+/**
+ * Every statement a role of `consumer` holds through customer-managed policies: its own (`Roles` naming it) and
+ * those of `producer` (stack `producerName`) it attaches through a cross-stack reference (`ManagedPolicyArns`).
+ */
+export function roleStatements(
+  consumer: TemplateLike,
+  roleLogicalId: string,
+  producer: TemplateLike,
+  producerName: string,
+): StatementJson[] {
+  const own = resourcesOfType(consumer, 'AWS::IAM::ManagedPolicy').filter(([, p]) =>
+    asArray(props(p).Roles as unknown[]).some((r) => flatten(r) === `<${roleLogicalId}>`),
+  );
+  const attached = asArray(props(consumer.Resources[roleLogicalId]!).ManagedPolicyArns as unknown[]).map(flatten);
+  const shared = resourcesOfType(producer, 'AWS::IAM::ManagedPolicy').filter(([id]) =>
+    attached.includes(outputRefOf(producer, producerName, id) ?? '-'),
+  );
+  if (shared.length !== attached.length) throw new Error(`${roleLogicalId}: not every attached policy was found`);
+  return [...own, ...shared].flatMap(([, p]) => statementsOf(props(p).PolicyDocument));
+}
+
 /** An App for construct tests: CDK's built-in template validation is off (slow, and not what these tests check). */
 export function testApp(): App {
   return new App({ builtinCloudFormationValidation: false });

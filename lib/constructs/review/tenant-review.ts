@@ -29,8 +29,14 @@ import { deploymentUniqueSuffix } from '../unique-names';
 export interface TenantReviewProps {
   readonly tenant: TenantConfig;
   readonly data: TenantData;
-  /** Shared customer-managed policies for the functions and the state machine (X-Ray). */
+  /** Shared customer-managed policies for the functions (X-Ray). */
   readonly sharedPolicies: readonly iam.IManagedPolicy[];
+  /**
+   * Shared customer-managed policies for the state machine role: X-Ray and the vended log delivery a logging
+   * state machine needs (function roles never get the latter).
+   * @default - sharedPolicies
+   */
+  readonly stateMachinePolicies?: readonly iam.IManagedPolicy[];
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -148,7 +154,7 @@ export class TenantReview extends Construct {
     const role = new ManagedPolicyRole(this, 'WorkflowRole', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description: `Switchboard ${tenant.id}: review state machine`,
-      sharedPolicies: props.sharedPolicies,
+      sharedPolicies: props.stateMachinePolicies ?? props.sharedPolicies,
     });
     data.grantKeyUse(role); // publish to the encrypted topic
     this.logGroup = new logs.LogGroup(this, 'WorkflowLogs', {
@@ -323,7 +329,7 @@ export class TenantReview extends Construct {
     this.stateMachine.grantTaskResponse(this.api);
     // The workflow role's permissions, written out (the construct cannot add any to the bound role): the
     // steps function (unqualified ARN only), the reviewers topic; key use is granted above; X-Ray and log
-    // delivery come from the shared platform policy.
+    // delivery come from the shared platform policies (stateMachinePolicies).
     role.addStatements(
       new iam.PolicyStatement({
         sid: 'InvokeReviewSteps',

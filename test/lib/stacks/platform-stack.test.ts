@@ -223,13 +223,21 @@ describe('PlatformStack', () => {
     ]);
   });
 
-  it('shares a runtime policy holding only the X-Ray and log-delivery actions that accept no resource', () => {
-    const shared = resourcesOfType(raw, 'AWS::IAM::ManagedPolicy').filter(([id]) =>
-      id.startsWith('RuntimePoliciesLambdaRuntimePolicy'),
-    );
-    expect(shared).toHaveLength(1);
-    const actions = statementsOf(props(shared[0]![1]).PolicyDocument).flatMap((s) => asArray(s.Action));
-    expect(actions.sort()).toEqual([
+  it('shares two policies holding only the actions that accept no resource: X-Ray (tracing) and state machine log delivery', () => {
+    const actionsOf = (prefix: string) => {
+      const found = resourcesOfType(raw, 'AWS::IAM::ManagedPolicy').filter(([id]) => id.startsWith(prefix));
+      expect(found).toHaveLength(1);
+      return statementsOf(props(found[0]![1]).PolicyDocument)
+        .flatMap((s) => asArray(s.Action))
+        .sort();
+    };
+    expect(actionsOf('RuntimePoliciesTracingPolicy')).toEqual([
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+    expect(actionsOf('RuntimePoliciesStateMachineLogDeliveryPolicy')).toEqual([
       'logs:CreateLogDelivery',
       'logs:DeleteLogDelivery',
       'logs:DescribeLogGroups',
@@ -238,10 +246,6 @@ describe('PlatformStack', () => {
       'logs:ListLogDeliveries',
       'logs:PutResourcePolicy',
       'logs:UpdateLogDelivery',
-      'xray:GetSamplingRules',
-      'xray:GetSamplingTargets',
-      'xray:PutTelemetryRecords',
-      'xray:PutTraceSegments',
     ]);
   });
 

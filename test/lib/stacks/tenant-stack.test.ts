@@ -25,6 +25,7 @@ import {
   outputRefOf,
   props,
   resourcesOfType,
+  roleStatements,
   type StatementJson,
   statementsOf,
   type TemplateLike,
@@ -540,9 +541,36 @@ describe('TenantStack', () => {
       },
     );
 
-    it("attaches the platform's shared runtime policy to the function role", () => {
+    it.each(TENANTS)(
+      'lets no function role change log deliveries or CloudWatch Logs resource policies; only the state machine role may (%s)',
+      (id) => {
+        const logDelivery = ['logs:PutResourcePolicy', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery'];
+        const allows = (statements: StatementJson[], action: string) =>
+          statements.some((s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => actionCovers(a, action)));
+        const roleIdOf = (r: CfnResourceJson) => flatten(props(r).Role).replace(/^<(.+)\.Arn>$/, '$1');
+        const fnRoles = resourcesOfType(raw[id]!, 'AWS::Lambda::Function').map(([, fn]) => roleIdOf(fn));
+        expect(fnRoles).toHaveLength(3);
+        for (const role of fnRoles) {
+          const statements = roleStatements(raw[id]!, role, raw.platform!, PLATFORM_STACK_NAME);
+          expect(statements.length).toBeGreaterThan(0);
+          for (const action of [...logDelivery, 'xray:PutTraceSegments'])
+            expect({ role, action, allowed: allows(statements, action) }).toEqual({
+              role,
+              action,
+              allowed: action.startsWith('xray:'),
+            });
+        }
+        const [, sm] = onlyResource(raw[id]!, 'AWS::StepFunctions::StateMachine');
+        const smRole = flatten(props(sm).RoleArn).replace(/^<(.+)\.Arn>$/, '$1');
+        const smStatements = roleStatements(raw[id]!, smRole, raw.platform!, PLATFORM_STACK_NAME);
+        for (const action of [...logDelivery, 'logs:CreateLogDelivery', 'xray:PutTraceSegments'])
+          expect({ action, allowed: allows(smStatements, action) }).toEqual({ action, allowed: true });
+      },
+    );
+
+    it("attaches the platform's shared tracing policy, and only that, to the function role", () => {
       const [policyId] = resourcesOfType(raw.platform!, 'AWS::IAM::ManagedPolicy').find(([lid]) =>
-        lid.startsWith('RuntimePoliciesLambdaRuntimePolicy'),
+        lid.startsWith('RuntimePoliciesTracingPolicy'),
       )!;
       const ref = outputRefOf(raw.platform!, PLATFORM_STACK_NAME, policyId);
       expect(ref).toBeDefined();
