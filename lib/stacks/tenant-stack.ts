@@ -61,7 +61,7 @@ export class TenantStack extends Stack {
       timeout: Duration.seconds(tenant.lambda.timeoutSeconds),
       maxTimeout: Duration.seconds(integrationTimeoutSeconds(platform.config)),
     });
-    this.data.grantLedgerReadWrite(this.inference);
+    this.data.grantLedgerReadWrite(this.inference, 'inference');
     this.review.stateMachine.grantStartExecution(this.inference);
     this.api = new TenantApi(this, 'Api', {
       tenantId: tenant.id,

@@ -124,8 +124,8 @@ export class TenantReview extends Construct {
       timeout: Duration.seconds(29),
       logRetention: retention,
     });
-    data.grantLedgerReadWrite(this.steps);
-    data.grantLedgerReadWrite(this.api);
+    data.grantLedgerReadWrite(this.steps, 'reviewSteps');
+    data.grantLedgerReadWrite(this.api, 'reviewDecisions');
     // Task tokens: the steps role encrypts them, only the decision role can decrypt them (key policy deny).
     const tokenContext = { [`kms:EncryptionContext:${TASK_TOKEN_CONTEXT_KEY}`]: TASK_TOKEN_CONTEXT_VALUE };
     this.steps.addStatements(

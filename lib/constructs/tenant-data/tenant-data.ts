@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { LEDGER_WRITERS, type LedgerWriter } from '../../../lambda/shared/ledger-access';
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
 import { REVIEW_GSI } from '../../../lambda/shared/review-schema';
 import { acknowledgeInPacks } from '../../compliance/acknowledge';
@@ -27,8 +28,18 @@ export interface TenantDataProps {
   readonly keyAdminRoles?: readonly string[];
 }
 
-/** DynamoDB actions the inference path needs on the ledger (no scans, no deletes). */
-const LEDGER_READ_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
+/** DynamoDB reads the tenant roles need on the ledger and its index (no scans). */
+const LEDGER_READS = ['dynamodb:GetItem', 'dynamodb:Query'];
+/** DynamoDB writes the tenant roles need, each limited to the items the role owns (no deletes, no batches). */
+const LEDGER_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+/**
+ * How `dynamodb:LeadingKeys` limits writes: every partition key value of a write request must match one of the
+ * role's prefixes (`ForAllValues`), and the key must be present (`Null` false: `ForAllValues` alone is true for a
+ * request without it). BatchWriteItem is not granted at all; a TransactWriteItems is authorized item by item as
+ * the PutItem or UpdateItem it contains. {@link LEADING_KEYS_SOURCE}
+ */
+export const LEADING_KEYS_SOURCE =
+  'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html';
 /** KMS actions a role needs to use the tenant key through DynamoDB, SNS and Logs. */
 const KEY_USE = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
 
@@ -111,14 +122,32 @@ export class TenantData extends Construct {
     this.table = table;
   }
 
-  /** Lets `grantee` read and write ledger items (no scans, no deletes) and use the key for it. */
-  grantLedgerReadWrite(grantee: iam.IGrantable): iam.Grant {
+  /**
+   * Lets `grantee` read ledger items and write the items `writer` owns ({@link LEDGER_WRITERS}, by partition key
+   * prefix: `dynamodb:LeadingKeys`), and use the key for it. No scans, no deletes.
+   *
+   * Reads are not limited by prefix: a read cannot forge a decision, every role reads items of its own tenant
+   * only, and the review roles list reviews through the index, where AWS does not document whether
+   * `dynamodb:LeadingKeys` is the table's or the index's partition key (nothing local can evaluate it; a wrong
+   * guess would silently break the review queue).
+   */
+  grantLedgerReadWrite(grantee: iam.IGrantable, writer: LedgerWriter): iam.Grant {
     this.grantKeyUse(grantee);
-    return iam.Grant.addToPrincipal({
+    const reads = iam.Grant.addToPrincipal({
       grantee,
-      actions: LEDGER_READ_WRITE,
+      actions: LEDGER_READS,
       resourceArns: [this.table.tableArn, `${this.table.tableArn}/index/${REVIEW_GSI.name}`],
     });
+    const writes = iam.Grant.addToPrincipal({
+      grantee,
+      actions: LEDGER_WRITES,
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': LEDGER_WRITERS[writer].map((p) => `${p}*`) },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    });
+    return reads.combine(writes);
   }
 
   /**

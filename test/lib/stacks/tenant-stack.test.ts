@@ -3,7 +3,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { inferenceRequestJsonSchema } from '../../../lambda/shared/api-schema';
 import { MODELS, modelResourceArns } from '../../../lambda/shared/catalog';
 import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
-import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
+import { LEDGER_KEYS, requestKey, usageKey } from '../../../lambda/shared/ledger-schema';
+import { reviewKey } from '../../../lambda/shared/review-schema';
 import {
   RECONCILE_EVENT,
   RECONCILE_EVERY_MINUTES,
@@ -15,6 +16,7 @@ import { toRuntimeConfig } from '../../../lib/config/tenant-schema';
 import { LEDGER_BACKUP_TAG } from '../../../lib/constructs/platform/backup';
 import { TENANT_TAGS, tenantStackName } from '../../../lib/stacks/tenant-stack';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
+import { allows } from '../../support/iam-eval';
 import { type Synthesized, synthSwitchboard } from '../../support/synth';
 import {
   actionCovers,
@@ -497,6 +499,43 @@ describe('TenantStack', () => {
       expect(resources.filter((r) => r.includes('nova-micro'))).toEqual([]);
     });
 
+    it.each(TENANTS)(
+      'lets each role write only the ledger items it owns: inference never a review (REV#), so it cannot forge a decision (%s)',
+      (id) => {
+        const table = `<${tableId(id)}.Arn>`;
+        const roleOfFunction = (prefix: string) => {
+          const [, fn] = resourcesOfType(raw[id]!, 'AWS::Lambda::Function').find(([lid]) => lid.startsWith(prefix))!;
+          return flatten(props(fn).Role).replace(/^<(.+)\.Arn>$/, '$1');
+        };
+        const writes = (role: string, pk: string) =>
+          ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'].filter(
+            (action) =>
+              allows(roleStatements(raw[id]!, role, raw.platform!, PLATFORM_STACK_NAME), {
+                action,
+                resource: table,
+                context: { 'dynamodb:LeadingKeys': [pk] },
+              }),
+          );
+        const items = { request: requestKey('r1').pk!, usage: usageKey('2026-01').pk!, review: reviewKey('rev_x').pk };
+        const expected = {
+          Inference: { request: true, usage: true, review: false },
+          ReviewSteps: { request: true, usage: false, review: true },
+          ReviewDecisions: { request: true, usage: false, review: true },
+        };
+        for (const [fn, can] of Object.entries(expected)) {
+          const role = roleOfFunction(fn);
+          for (const [item, pk] of Object.entries(items)) {
+            const allowed = writes(role, pk);
+            expect({ fn, item, allowed }).toEqual({
+              fn,
+              item,
+              allowed: can[item as keyof typeof can] ? ['dynamodb:PutItem', 'dynamodb:UpdateItem'] : [],
+            });
+          }
+        }
+      },
+    );
+
     it.each(TENANTS)('scopes DynamoDB access to its own table without scans or deletes (%s)', (id) => {
       const ddb = fnRoleStatements(id).filter((s) => asArray(s.Action).some((a) => a.startsWith('dynamodb:')));
       expect(ddb.length).toBeGreaterThan(0);
@@ -510,11 +549,13 @@ describe('TenantStack', () => {
       ]) {
         expect(actions.filter((a) => actionCovers(a, forbidden))).toEqual([]);
       }
+      // Reads: the table and its index; writes: table items only.
       for (const s of ddb) {
-        expect(asArray(s.Resource as unknown[]).map(flatten)).toEqual([
-          `<${tableId(id)}.Arn>`,
-          `<${tableId(id)}.Arn>/index/gsi1`,
-        ]);
+        expect(asArray(s.Resource as unknown[]).map(flatten)).toEqual(
+          asArray(s.Action).includes('dynamodb:Query')
+            ? [`<${tableId(id)}.Arn>`, `<${tableId(id)}.Arn>/index/gsi1`]
+            : [`<${tableId(id)}.Arn>`],
+        );
       }
     });
 

@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { LEDGER_WRITERS } from '../../../../lambda/shared/ledger-access';
 import { ManagedPolicyRole } from '../../../../lib/constructs/iam/managed-policy-role';
 import { LEDGER_BACKUP_TAG } from '../../../../lib/constructs/platform/backup';
 import { TenantData } from '../../../../lib/constructs/tenant-data/tenant-data';
@@ -76,13 +77,13 @@ describe('TenantData', () => {
     t.resourceCountIs('AWS::IAM::Policy', 0);
   });
 
-  it('grantLedgerReadWrite gives item reads and writes on the table (no scans, no deletes) and key use in both policies', () => {
+  it('grantLedgerReadWrite gives item reads, writes of the items the role owns only (no scans, no deletes) and key use in both policies', () => {
     const { stack, data } = build(false);
     const role = new ManagedPolicyRole(stack, 'Fn', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'test',
     });
-    data.grantLedgerReadWrite(role);
+    data.grantLedgerReadWrite(role, 'inference');
     const t = Template.fromStack(stack);
     const [tableId] = Object.keys(t.findResources('AWS::DynamoDB::Table'));
     const [keyId] = Object.keys(t.findResources('AWS::KMS::Key'));
@@ -100,7 +101,15 @@ describe('TenantData', () => {
     expect(ddb.flatMap((s) => asArray(s.Resource as unknown[])).map(flatten)).toEqual([
       `<${tableId}.Arn>`,
       `<${tableId}.Arn>/index/gsi1`,
+      `<${tableId}.Arn>`,
     ]);
+    const write = ddb.find((s) => asArray(s.Action).includes('dynamodb:PutItem'))!;
+    expect(write.Condition).toEqual({
+      'ForAllValues:StringLike': {
+        'dynamodb:LeadingKeys': LEDGER_WRITERS.inference.map((p) => `${p}*`),
+      },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
     const kmsUse = statements.filter((s) => asArray(s.Action).includes('kms:Decrypt'));
     expect(kmsUse.flatMap((s) => asArray(s.Resource as unknown[])).map(flatten)).toEqual([`<${keyId}.Arn>`]);
     expect(principalsWithDecrypt(t)).toEqual([`<${roleId}.Arn>`]);
