@@ -114,6 +114,69 @@ export function accountWideKeyUse(st: Record<string, unknown>): string | undefin
   return undefined;
 }
 
+/** Condition keys that name the source on whose behalf a service acts (the confused-deputy guards). */
+const SOURCE_KEYS = ['aws:SourceAccount', 'aws:SourceArn', 'aws:SourceOrgID', 'aws:SourceOrgPaths'];
+
+/**
+ * Guards a service documents instead of the source keys, by service principal: CloudWatch Logs names the log group
+ * in the encryption context (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+ */
+const EQUIVALENT_GUARDS: ReadonlyArray<{ readonly service: RegExp; readonly keys: readonly string[] }> = [
+  { service: /^logs\.[a-z0-9<>:-]+\.amazonaws\.com$/, keys: ['kms:EncryptionContext:aws:logs:arn'] },
+];
+
+/**
+ * Service principals that may assume a role without a source guard, and why: AWS documents no source keys for
+ * them, and a condition on a key the service does not send would deny it (IAM: a positive condition on an absent
+ * key is false).
+ */
+export const SERVICES_WITHOUT_SOURCE_KEYS: Readonly<Record<string, string>> = {
+  'lambda.amazonaws.com':
+    'Lambda documents no aws:SourceArn/aws:SourceAccount for assuming an execution role (it documents lambda:SourceFunctionArn for using the credentials: https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html); only a principal of this account allowed iam:PassRole on the role can attach it to a function.',
+};
+
+/** Key actions that only read a key's metadata: a service using them on another's behalf reads nothing secret. */
+const isMetadataAction = (a: string) => /^kms:(Describe|Get|List)[A-Za-z*]*$/i.test(a);
+
+/** The service principals a statement names (regional names and tokens flattened). */
+function servicePrincipals(st: Record<string, unknown>): string[] {
+  const service = (st.Principal as { Service?: unknown } | undefined)?.Service;
+  return asArray(service).map(flattenIntrinsic);
+}
+
+/** Whether any condition of `st` (under any operator, IfExists and set operators included) names one of `keys`. */
+function conditionNames(st: Record<string, unknown>, keys: readonly string[]): boolean {
+  const wanted = keys.map((k) => k.toLowerCase());
+  return Object.values((st.Condition ?? {}) as Record<string, Record<string, unknown>>).some((byKey) =>
+    Object.keys(byKey ?? {}).some((k) => wanted.includes(k.toLowerCase())),
+  );
+}
+
+/**
+ * Why an Allow statement of a key policy (`kind` "key") or trust policy ("trust") lets an AWS service act for
+ * anyone — another account, or a resource it was not meant for — or `undefined`: every service principal it
+ * names needs `aws:SourceAccount`, `aws:SourceArn` (or the organization source keys) or the guard its service
+ * documents instead, except for statements that only read key metadata and, in trust policies, the services of
+ * {@link SERVICES_WITHOUT_SOURCE_KEYS}.
+ */
+export function unguardedServicePrincipal(st: Record<string, unknown>, kind: 'key' | 'trust'): string | undefined {
+  if (st.Effect !== 'Allow') return undefined;
+  const services = servicePrincipals(st);
+  if (services.length === 0) return undefined;
+  if (kind === 'key' && st.NotAction === undefined && asArray(st.Action).map(String).every(isMetadataAction)) {
+    return undefined;
+  }
+  if (conditionNames(st, SOURCE_KEYS)) return undefined;
+  const unguarded = services.filter(
+    (svc) =>
+      !(kind === 'trust' && SERVICES_WITHOUT_SOURCE_KEYS[svc] !== undefined) &&
+      !EQUIVALENT_GUARDS.some((g) => g.service.test(svc) && conditionNames(st, g.keys)),
+  );
+  return unguarded.length
+    ? `lets ${unguarded.join(', ')} act without aws:SourceAccount or aws:SourceArn (confused deputy)`
+    : undefined;
+}
+
 /** DynamoDB tables and KMS keys are retained when their stack is deleted (tenant data outlives a stack). */
 export function RetainTenantData(node: CfnResource): NagRuleCompliance {
   if (!(node instanceof dynamodb.CfnTable) && !(node instanceof kms.CfnKey)) return NagRuleCompliance.NOT_APPLICABLE;
@@ -129,6 +192,21 @@ export function KeyNotUsableByAccount(node: CfnResource): NagRuleCompliance {
   if (!(node instanceof kms.CfnKey)) return NagRuleCompliance.NOT_APPLICABLE;
   const policy = Stack.of(node).resolve(node.keyPolicy);
   return statementsOf(policy).some((st) => accountWideKeyUse(st) !== undefined)
+    ? NagRuleCompliance.NON_COMPLIANT
+    : NagRuleCompliance.COMPLIANT;
+}
+
+/**
+ * Key policies and role trust policies give AWS services access only on behalf of this account's sources
+ * ({@link unguardedServicePrincipal}).
+ */
+export function ServicePrincipalsHaveSourceGuard(node: CfnResource): NagRuleCompliance {
+  let doc: unknown;
+  let kind: 'key' | 'trust';
+  if (node instanceof kms.CfnKey) [doc, kind] = [node.keyPolicy, 'key'];
+  else if (node instanceof iam.CfnRole) [doc, kind] = [node.assumeRolePolicyDocument, 'trust'];
+  else return NagRuleCompliance.NOT_APPLICABLE;
+  return statementsOf(Stack.of(node).resolve(doc)).some((st) => unguardedServicePrincipal(st, kind) !== undefined)
     ? NagRuleCompliance.NON_COMPLIANT
     : NagRuleCompliance.COMPLIANT;
 }
@@ -246,6 +324,14 @@ export class SwitchboardChecks extends NagPack {
         'A tenant key must be usable only by that tenant’s roles and, for the account, only through the services that encrypt with it (kms:ViaService, grants only for AWS resources); administration, PutKeyPolicy included, belongs to named administrators (aws:PrincipalArn), so another tenant’s role cannot be given use by IAM alone. https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html',
       level: NagMessageLevel.ERROR,
       rule: KeyNotUsableByAccount,
+      node,
+    });
+    this.applyRule({
+      info: 'A key policy or role trust policy lets an AWS service principal act without aws:SourceAccount or aws:SourceArn.',
+      explanation:
+        'Without a source guard, the service can be made to use the key or the role on behalf of another account or another resource (the cross-service confused deputy): name this account (aws:SourceAccount) and, where the service documents it, the resource (aws:SourceArn). https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html#cross-service-confused-deputy-prevention',
+      level: NagMessageLevel.ERROR,
+      rule: ServicePrincipalsHaveSourceGuard,
       node,
     });
     this.applyRule({

@@ -8,6 +8,7 @@
  */
 import { DefaultStackSynthesizer, Fn, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { IConstruct } from 'constructs';
 
 /** Where the statements below come from (cited in the deploy-readiness rules and the README). */
@@ -18,6 +19,11 @@ export const KEY_POLICY_SOURCES = {
     'https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource',
   lockout: 'https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#prevent-unmanageable-key',
   controlTower: 'https://docs.aws.amazon.com/controltower/latest/controlreference/kms-rules.html',
+  /** The aws:SourceAccount / aws:SourceArn guard CloudWatch Logs documents for delivery.logs.amazonaws.com on a key. */
+  logDelivery: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html',
+  /** Why AWS Backup's role may use the vault key only through AWS Backup. */
+  backupViaService:
+    'https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service',
 } as const;
 
 /** Services that encrypt a resource with a customer managed key on the caller's behalf. */
@@ -150,5 +156,46 @@ export function cloudWatchAlarmsStatement(scope: IConstruct): iam.PolicyStatemen
     actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
     resources: ['*'],
     conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(scope).account } },
+  });
+}
+
+/** The service principal of CloudWatch Logs' vended log delivery (Step Functions logs are delivered by it). */
+export const LOG_DELIVERY_SERVICE = 'delivery.logs.amazonaws.com';
+
+/**
+ * The confused-deputy guard CloudWatch Logs documents for `delivery.logs.amazonaws.com` in a key policy: deliveries
+ * of this account (`aws:SourceAccount`) whose source is a log delivery of this account and region
+ * (`aws:SourceArn` `arn:…:logs:<region>:<account>:*`). {@link KEY_POLICY_SOURCES.logDelivery}
+ */
+export function logDeliverySourceConditions(scope: IConstruct): Record<string, Record<string, unknown>> {
+  const stack = Stack.of(scope);
+  return {
+    StringEquals: { 'aws:SourceAccount': stack.account },
+    ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:*` },
+  };
+}
+
+/**
+ * `key` as a construct that adds its own log-delivery statement should see it (a Step Functions state machine
+ * with encrypted logs adds `kms:Decrypt*` for {@link LOG_DELIVERY_SERVICE} without any condition): every statement
+ * it adds for that service gets {@link logDeliverySourceConditions}; everything else passes through unchanged.
+ */
+export function withLogDeliveryGuard(key: kms.IKey): kms.IKey {
+  const guard = (statement: iam.PolicyStatement) => {
+    const forDelivery = statement.principals.some(
+      (p) => p instanceof iam.ServicePrincipal && p.service === LOG_DELIVERY_SERVICE,
+    );
+    if (forDelivery) statement.addConditions(logDeliverySourceConditions(key));
+    return statement;
+  };
+  return new Proxy(key, {
+    get(target, prop) {
+      if (prop === 'addToResourcePolicy') {
+        return (statement: iam.PolicyStatement, allowNoOp?: boolean) =>
+          target.addToResourcePolicy(guard(statement), allowNoOp);
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
   });
 }

@@ -16,7 +16,12 @@ export class ApiGatewayAccountLogging extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      // Confused-deputy guard that cannot break logging: API Gateway does not document that it sends
+      // aws:SourceAccount when it assumes this role, and a StringEquals on an absent key would deny it (and fail the
+      // AWS::ApiGateway::Account update). IfExists: when the key is sent, it must be this account.
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com', {
+        conditions: { StringEqualsIfExists: { 'aws:SourceAccount': stack.account } },
+      }),
       description: 'Switchboard: API Gateway account role for execution and access logs',
     });
     const policy = new iam.ManagedPolicy(this, 'Policy', {

@@ -61,7 +61,11 @@ export class PlatformBackup extends Construct {
       }),
     );
     const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('backup.amazonaws.com'),
+      // Confused-deputy guard: AWS Backup may assume the role only on behalf of this account. (AWS Backup documents
+      // no aws:SourceArn for its service role, so the account is the narrowest source to name.)
+      assumedBy: new iam.ServicePrincipal('backup.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
       description: 'Switchboard: AWS Backup service role of the tenant ledger selection',
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSBackupServiceRolePolicyForBackup')],
     });
@@ -70,13 +74,16 @@ export class PlatformBackup extends Construct {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
       'AWS Backup service role policy maintained by AWS for the service it names; one role shared by all tenants. A hand-written copy would need tag:GetResources and dynamodb:ListBackups on Resource * (two IAM5 findings per tenant).',
     );
-    // The vault key's policy names its users; AWS Backup encrypts recovery points through this role.
+    // The vault key's policy names its users; AWS Backup encrypts recovery points through this role, and only
+    // through AWS Backup (kms:ViaService): the role's credentials cannot decrypt with the key directly.
+    const viaBackup = { 'kms:ViaService': `backup.${stack.region}.amazonaws.com` };
     props.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'BackupRoleUsesVaultKey',
         principals: [role],
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*', 'kms:DescribeKey'],
         resources: ['*'],
+        conditions: { StringEquals: viaBackup },
       }),
     );
     props.key.addToResourcePolicy(
@@ -85,7 +92,7 @@ export class PlatformBackup extends Construct {
         principals: [role],
         actions: ['kms:CreateGrant'],
         resources: ['*'],
-        conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+        conditions: { StringEquals: viaBackup, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
       }),
     );
     // Selected by tag: Resources and Conditions are ANDed (ListOfTags would be ORed with Resources).

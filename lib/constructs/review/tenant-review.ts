@@ -22,6 +22,7 @@ import { acknowledge } from '../../compliance/acknowledge';
 import { REVIEW_EXECUTION_MARGIN_MINUTES, type TenantConfig } from '../../config/tenant-schema';
 import { TenantFunction } from '../functions/tenant-function';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
+import { withLogDeliveryGuard } from '../key-policies';
 import type { TenantData } from '../tenant-data/tenant-data';
 import { deploymentUniqueSuffix } from '../unique-names';
 
@@ -152,7 +153,15 @@ export class TenantReview extends Construct {
     data.restrictDecryptByPurpose(TASK_TOKEN_CONTEXT_KEY, TASK_TOKEN_CONTEXT_VALUE, this.api.roleArn);
 
     const role = new ManagedPolicyRole(this, 'WorkflowRole', {
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      // Confused-deputy guard as Step Functions documents it: only this state machine of this account may have the
+      // service assume the role (another state machine, even one a principal of this account may pass the role
+      // to, cannot). https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html#prevent-cross-service-confused-deputy
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+          ArnLike: { 'aws:SourceArn': stateMachineArn },
+        },
+      }),
       description: `Switchboard ${tenant.id}: review state machine`,
       sharedPolicies: props.stateMachinePolicies ?? props.sharedPolicies,
     });
@@ -323,7 +332,8 @@ export class TenantReview extends Construct {
       tracingEnabled: true,
       role: role.boundRole,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(data.key),
+      // The log-delivery statement the state machine adds to the key gets the documented source guard.
+      encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(withLogDeliveryGuard(data.key)),
     });
 
     this.stateMachine.grantTaskResponse(this.api);

@@ -9,6 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { modelResourceArns } from '../../../lambda/shared/catalog';
 import {
@@ -21,7 +22,13 @@ import { PACKS } from '../../../lib/compliance/packs';
 import { CompliancePlugin, REPORT_FILES } from '../../../lib/compliance/plugin';
 import { type ComplianceReport, type PackResult, runPack } from '../../../lib/compliance/report';
 import { SwitchboardChecks } from '../../../lib/compliance/switchboard-checks';
-import { keyAdministrationStatement, serviceIntegrationStatements } from '../../../lib/constructs/key-policies';
+import {
+  cloudWatchAlarmsStatement,
+  keyAdministrationStatement,
+  logsServiceStatement,
+  serviceIntegrationStatements,
+  withLogDeliveryGuard,
+} from '../../../lib/constructs/key-policies';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { REPO_ROOT, type Synthesized, synthSwitchboard } from '../../support/synth';
 import { CAPACITY, mdSection, mdTableRows } from './report-fixtures';
@@ -184,6 +191,7 @@ describe('compliance report of the Switchboard app', () => {
       'Switchboard-KeyNotUsableByAccount',
       'Switchboard-LedgerInBackupSelection',
       'Switchboard-RetainTenantData',
+      'Switchboard-ServicePrincipalsHaveSourceGuard',
     ]);
     expect(packOf(TENANT_STACKS[0]!, 'SwitchboardDeploy').rulesChecked).toEqual([
       'SwitchboardDeploy-AlarmTopicReachable',
@@ -546,6 +554,87 @@ describe('Switchboard pack', () => {
     expect(resourcesOf(result, 'Switchboard-LedgerInBackupSelection')).toEqual(
       selected ? [] : ['Fixture/Table/Resource'],
     );
+  });
+
+  describe('Switchboard-ServicePrincipalsHaveSourceGuard', () => {
+    const RULE = 'Switchboard-ServicePrincipalsHaveSourceGuard';
+    const keyWith = (s: Stack, statement: iam.PolicyStatement) =>
+      new kms.Key(s, 'Key', {
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+        policy: new iam.PolicyDocument({ statements: [keyAdministrationStatement(s), statement] }),
+      });
+    const alarmsUse = (conditions?: Record<string, Record<string, unknown>>) =>
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions,
+      });
+
+    it('flags a key policy letting cloudwatch.amazonaws.com use the key for anyone', () => {
+      const result = run((s) => keyWith(s, alarmsUse()));
+      expect(resourcesOf(result, RULE)).toEqual(['Fixture/Key/Resource']);
+    });
+
+    it('accepts it for alarms of this account (aws:SourceAccount)', () => {
+      const result = run((s) => keyWith(s, cloudWatchAlarmsStatement(s)));
+      expect(resourcesOf(result, RULE)).toEqual([]);
+    });
+
+    it('accepts a service reading key metadata only, and CloudWatch Logs limited by its encryption context', () => {
+      const result = run((s) => {
+        const key = keyWith(s, logsServiceStatement(s));
+        key.addToResourcePolicy(
+          new iam.PolicyStatement({
+            principals: [new iam.ServicePrincipal('dynamodb.amazonaws.com')],
+            actions: ['kms:Describe*', 'kms:Get*', 'kms:List*'],
+            resources: ['*'],
+          }),
+        );
+      });
+      expect(resourcesOf(result, RULE)).toEqual([]);
+    });
+
+    const loggingStateMachine = (s: Stack, key: kms.IKey) =>
+      new sfn.StateMachine(s, 'Machine', {
+        definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(s, 'Noop')),
+        logs: { destination: new logs.LogGroup(s, 'MachineLogs'), level: sfn.LogLevel.ALL },
+        encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(key),
+      });
+
+    it("flags the log-delivery statement CDK's StateMachine adds to the key of its encrypted logs", () => {
+      const result = run((s) => loggingStateMachine(s, keyWith(s, cloudWatchAlarmsStatement(s))));
+      expect(resourcesOf(result, RULE)).toContain('Fixture/Key/Resource');
+    });
+
+    it('accepts that statement once the key is handed over through withLogDeliveryGuard', () => {
+      const result = run((s) => loggingStateMachine(s, withLogDeliveryGuard(keyWith(s, cloudWatchAlarmsStatement(s)))));
+      expect(resourcesOf(result, RULE).filter((r) => r.startsWith('Fixture/Key'))).toEqual([]);
+    });
+
+    it.each([
+      ['states.amazonaws.com without a condition', 'states.amazonaws.com', undefined, true],
+      [
+        'states.amazonaws.com for this account',
+        'states.amazonaws.com',
+        { StringEquals: { 'aws:SourceAccount': '111122223333' } },
+        false,
+      ],
+      ['backup.amazonaws.com without a condition', 'backup.amazonaws.com', undefined, true],
+      [
+        'apigateway.amazonaws.com with StringEqualsIfExists aws:SourceAccount',
+        'apigateway.amazonaws.com',
+        { StringEqualsIfExists: { 'aws:SourceAccount': '111122223333' } },
+        false,
+      ],
+      ['lambda.amazonaws.com (Lambda documents no source keys)', 'lambda.amazonaws.com', undefined, false],
+    ])('on a role trusting %s: flagged %s', (_name, service, conditions, flagged) => {
+      const result = run(
+        (s) => new iam.Role(s, 'Role', { assumedBy: new iam.ServicePrincipal(service, { conditions }) }),
+      );
+      expect(resourcesOf(result, RULE)).toEqual(flagged ? ['Fixture/Role/Resource'] : []);
+    });
   });
 
   it('flags a table that is destroyed with its stack: Switchboard-RetainTenantData', () => {

@@ -43,8 +43,10 @@ describe('PlatformStack', () => {
       const admin = statements.find((st) => asArray(st.Action).includes('kms:Put*'));
       expect(Object.keys((admin!.Condition as { ArnEquals: object }).ArnEquals)).toEqual(['aws:PrincipalArn']);
       // AWS Backup creates the vault (and its grants) with this key on behalf of CloudFormation.
-      const backupUse = statements.filter((st) =>
-        JSON.stringify(st.Condition ?? {}).includes('"kms:ViaService":"backup.us-east-1.amazonaws.com"'),
+      const backupUse = statements.filter(
+        (st) =>
+          /:root$/.test(flatten((st.Principal as { AWS?: unknown })?.AWS)) &&
+          JSON.stringify(st.Condition ?? {}).includes('"kms:ViaService":"backup.us-east-1.amazonaws.com"'),
       );
       expect(backupUse.flatMap((st) => asArray(st.Action)).sort()).toEqual([
         'kms:CreateGrant',
@@ -169,13 +171,28 @@ describe('PlatformStack', () => {
       }
     });
 
-    it('has a backup service role that may use the vault key', () => {
+    it('has a backup service role that may use the vault key, only through AWS Backup', () => {
       const [roleId] = resourcesOfType(raw, 'AWS::IAM::Role').find(([, r]) =>
         JSON.stringify(props(r).AssumeRolePolicyDocument).includes('backup.amazonaws.com'),
       )!;
       const statements = statementsOf(props(onlyResource(raw, 'AWS::KMS::Key')[1]).KeyPolicy);
       const forRole = statements.filter((s) => flatten((s.Principal as { AWS?: unknown })?.AWS) === `<${roleId}.Arn>`);
       expect(forRole.flatMap((s) => asArray(s.Action))).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt']));
+      for (const s of forRole) {
+        expect((s.Condition as { StringEquals?: Record<string, unknown> }).StringEquals?.['kms:ViaService']).toBe(
+          'backup.us-east-1.amazonaws.com',
+        );
+      }
+    });
+
+    it('trusts AWS Backup with its role only on behalf of this account (confused-deputy guard)', () => {
+      const [, role] = resourcesOfType(raw, 'AWS::IAM::Role').find(([, r]) =>
+        JSON.stringify(props(r).AssumeRolePolicyDocument).includes('backup.amazonaws.com'),
+      )!;
+      const trust = statementsOf(props(role).AssumeRolePolicyDocument);
+      expect(trust).toHaveLength(1);
+      const cond = trust[0]!.Condition as Record<string, Record<string, unknown>>;
+      expect(flatten(cond.StringEquals?.['aws:SourceAccount'])).toBe('<AWS::AccountId>');
     });
 
     it('selects every tenant ledger with one selection: DynamoDB tables of this account and region carrying the backup tag', () => {
@@ -210,7 +227,11 @@ describe('PlatformStack', () => {
     const [, account] = onlyResource(raw, 'AWS::ApiGateway::Account');
     const roleId = flatten(props(account).CloudWatchRoleArn).replace(/^<(.+)\.Arn>$/, '$1');
     const role = raw.Resources[roleId]!;
-    expect(JSON.stringify(props(role).AssumeRolePolicyDocument)).toContain('apigateway.amazonaws.com');
+    const trust = statementsOf(props(role).AssumeRolePolicyDocument);
+    expect(trust.map((s) => s.Principal)).toEqual([{ Service: 'apigateway.amazonaws.com' }]);
+    // A confused-deputy guard API Gateway cannot trip if it does not send the key (AWS does not document it).
+    const cond = trust[0]!.Condition as Record<string, Record<string, unknown>>;
+    expect(flatten(cond.StringEqualsIfExists?.['aws:SourceAccount'])).toBe('<AWS::AccountId>');
     const policy = resourcesOfType(raw, 'AWS::IAM::ManagedPolicy').find(([, p]) =>
       asArray(props(p).Roles as unknown[]).some((r) => flatten(r) === `<${roleId}>`),
     );

@@ -183,6 +183,30 @@ describe.each(TENANTS)('review workflow (%s)', (id) => {
     expect(resources).toEqual([`<${keyId}.Arn>`, `<${stepsFn}.Arn>`, `<${topicId}>`].sort());
   });
 
+  it('trusts Step Functions only for this state machine of this account (confused-deputy guard)', () => {
+    const roleId = flatten(props(sm()[1]).RoleArn).replace(/^<(.+)\.Arn>$/, '$1');
+    const trust = statementsOf(props(raw[id]!.Resources[roleId]!).AssumeRolePolicyDocument);
+    expect(trust).toHaveLength(1);
+    expect(trust[0]!.Principal).toEqual({ Service: 'states.amazonaws.com' });
+    const cond = trust[0]!.Condition as Record<string, Record<string, unknown>>;
+    expect(flatten(cond.StringEquals?.['aws:SourceAccount'])).toBe('<AWS::AccountId>');
+    const smName = flatten(props(sm()[1]).StateMachineName);
+    expect(asArray(cond.ArnLike?.['aws:SourceArn'] as unknown[]).map(flatten)).toEqual([
+      `arn:<AWS::Partition>:states:us-east-1:<AWS::AccountId>:stateMachine:${smName}`,
+    ]);
+  });
+
+  it('lets CloudWatch Logs delivery decrypt with the tenant key only for log deliveries of this account (confused-deputy guard)', () => {
+    const statements = statementsOf(props(onlyResource(raw[id]!, 'AWS::KMS::Key')[1]).KeyPolicy);
+    const delivery = statements.filter((s) =>
+      asArray((s.Principal as { Service?: string | string[] })?.Service).includes('delivery.logs.amazonaws.com'),
+    );
+    expect(delivery).toHaveLength(1);
+    const cond = delivery[0]!.Condition as Record<string, Record<string, unknown>>;
+    expect(flatten(cond.StringEquals?.['aws:SourceAccount'])).toBe('<AWS::AccountId>');
+    expect(flatten(cond.ArnLike?.['aws:SourceArn'])).toBe('arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:*');
+  });
+
   it('lets the reviewer role call the review routes and nothing else', () => {
     const [roleId] = byPrefix(id, 'AWS::IAM::Role', 'ApiReviewerRole');
     const own = statementsOfRole(id, roleId);
