@@ -81,6 +81,41 @@ const TagValueSchema = z
   });
 
 /**
+ * An IAM role or user ARN (path allowed, no wildcards): who may assume a tenant's reviewer role. Linear: every
+ * path segment ends at a `/` its characters exclude.
+ */
+export const IAM_PRINCIPAL_ARN_PATTERN =
+  /^arn:aws(?:-[a-z]+){0,3}:iam::(\d{12}):(role|user)\/(?:[\w+=,.@-]+\/){0,64}[\w+=,.@-]{1,128}$/;
+
+/** Each reviewer principal once, all of one account (the tenant's stack trusts its own account only). */
+function rejectForeignOrRepeatedPrincipals(arns: readonly string[], ctx: z.RefinementCtx): void {
+  const first = new Map<string, number>();
+  const account = IAM_PRINCIPAL_ARN_PATTERN.exec(arns[0] ?? '')?.[1];
+  arns.forEach((arn, i) => {
+    const j = first.get(arn);
+    if (j !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        input: arn,
+        message: `already listed as escalation.reviewerPrincipals.${j}; list each principal once`,
+      });
+      return;
+    }
+    first.set(arn, i);
+    const own = IAM_PRINCIPAL_ARN_PATTERN.exec(arn)?.[1];
+    if (account && own && own !== account) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        input: arn,
+        message: `names account ${own}, but escalation.reviewerPrincipals.0 names ${account}; every reviewer principal must be in the account the tenant is deployed to`,
+      });
+    }
+  });
+}
+
+/**
  * Each reviewer once: SNS subscribes an address once per topic (a second subscription is a construct id
  * collision at synth), and mailboxes do not differ by case, so `A@x.com` and `a@x.com` are the same reviewer.
  */
@@ -194,6 +229,19 @@ export const TenantFileSchema = z.strictObject({
         .superRefine(rejectDuplicateEmails)
         .optional()
         .describe('Addresses told about every answer waiting for review (each once)'),
+      reviewerPrincipals: z
+        .array(
+          z.string().max(2048).regex(IAM_PRINCIPAL_ARN_PATTERN, {
+            message:
+              'must be the ARN of an IAM role or user of the account the tenant is deployed to, such as arn:aws:iam::111122223333:role/AcmeReviewers (a path is allowed, wildcards are not)',
+          }),
+        )
+        .max(20)
+        .superRefine(rejectForeignOrRepeatedPrincipals)
+        .optional()
+        .describe(
+          'IAM roles or users that may assume the reviewer role (with a source identity that becomes the session name); default: principals of the account tagged switchboard:reviewer=<tenant id>',
+        ),
       reviewTimeoutMinutes: z
         .number()
         .int()
@@ -319,6 +367,8 @@ export interface TenantConfig {
     readonly confidenceThreshold: number;
     readonly reviewThreshold: number;
     readonly reviewerEmails: readonly string[];
+    /** IAM role or user ARNs that may assume the reviewer role; empty: principals tagged for the tenant. */
+    readonly reviewerPrincipals: readonly string[];
     readonly reviewTimeoutMinutes: number;
     readonly reviewHeartbeatMinutes: number;
     readonly webhookUrl?: string;
@@ -388,6 +438,7 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
     ...d.escalation,
     reviewHeartbeatMinutes: Math.min(d.escalation.reviewHeartbeatMinutes, Math.max(1, Math.floor(timeout / 2))),
     reviewerEmails: [] as string[],
+    reviewerPrincipals: [] as string[],
     ...file.escalation,
   };
   if (escalation.reviewHeartbeatMinutes >= escalation.reviewTimeoutMinutes) {

@@ -72,6 +72,7 @@ export class TenantStack extends Stack {
       webAclArn: platform.webAclArn,
       integrationTimeout: Duration.seconds(tenant.lambda.timeoutSeconds),
       reviewHandler: this.review.api.fn,
+      reviewerPrincipals: tenant.escalation.reviewerPrincipals,
     });
 
     for (const [k, v] of Object.entries(tenant.tags)) Tags.of(this).add(k, v);

@@ -69,6 +69,30 @@ describe('buildSwitchboard', () => {
     expect(e.message).toContain('broken.yaml');
   });
 
+  it("gives the reviewer role of a tenant the trust its file asks for: named principals, else the tenant's reviewer tag", () => {
+    const role = 'arn:aws:iam::111122223333:role/AcmeReviewers';
+    const synth = synthSwitchboard({
+      compliance: false,
+      tenantsDir: tenantDir({
+        acme: `id: acme\ntier: standard\n${REVIEWER}  reviewerPrincipals: [${role}]\n`,
+        globex: `id: globex\ntier: standard\n${REVIEWER}`,
+      }),
+    });
+    const trustOf = (stack: string) => {
+      const t = synth.template(stack) as unknown as {
+        Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+      };
+      const roles = Object.entries(t.Resources).filter(
+        ([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith('ApiReviewerRole'),
+      );
+      expect(roles).toHaveLength(1);
+      return JSON.stringify(roles[0]![1].Properties.AssumeRolePolicyDocument);
+    };
+    expect(trustOf('Switchboard-Tenant-acme')).toContain(`"aws:PrincipalArn":["${role}"]`);
+    expect(trustOf('Switchboard-Tenant-acme')).not.toContain('aws:PrincipalTag');
+    expect(trustOf('Switchboard-Tenant-globex')).toContain('"aws:PrincipalTag/switchboard:reviewer":"globex"');
+  });
+
   it('registers the compliance plugin by default', () => {
     const built = buildSwitchboard(new App(), {
       platform: repoPlatformConfig(),
@@ -197,6 +221,36 @@ describe('buildSwitchboard', () => {
         ),
         expect.stringMatching(
           /globex\.yaml: escalation\.reviewerEmails\.1: got "review@x\.COM"; already listed as escalation\.reviewerEmails\.0 \("Review@X\.com"\).*ignoring case/,
+        ),
+      ]);
+    });
+
+    it('a reviewer principal is not one IAM role or user ARN of one account (wildcards, other services, two accounts, repeats)', () => {
+      const principals = (list: string[]) =>
+        `${REVIEWER}  reviewerPrincipals: [${list.map((a) => JSON.stringify(a)).join(', ')}]\n`;
+      const e = buildError({
+        acme: `id: acme\ntier: standard\n${principals(['arn:aws:iam::111122223333:role/*', 'arn:aws:s3:::bucket'])}`,
+        globex: `id: globex\ntier: standard\n${principals([
+          'arn:aws:iam::111122223333:role/Reviewers',
+          'arn:aws:iam::444455556666:user/dana',
+          'arn:aws:iam::111122223333:role/Reviewers',
+        ])}`,
+      });
+      const allowed = 'must be the ARN of an IAM role or user of the account the tenant is deployed to';
+      expect(e.problems).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `acme\\.yaml: escalation\\.reviewerPrincipals\\.0: got "arn:aws:iam::111122223333:role/\\*"; ${allowed}`,
+          ),
+        ),
+        expect.stringMatching(
+          new RegExp(`acme\\.yaml: escalation\\.reviewerPrincipals\\.1: got "arn:aws:s3:::bucket"; ${allowed}`),
+        ),
+        expect.stringMatching(
+          /globex\.yaml: escalation\.reviewerPrincipals\.1: got "arn:aws:iam::444455556666:user\/dana"; names account 444455556666, but escalation\.reviewerPrincipals\.0 names 111122223333/,
+        ),
+        expect.stringMatching(
+          /globex\.yaml: escalation\.reviewerPrincipals\.2: got "arn:aws:iam::111122223333:role\/Reviewers"; already listed as escalation\.reviewerPrincipals\.0/,
         ),
       ]);
     });

@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,7 +9,9 @@ import { Construct } from 'constructs';
 import { inferenceRequestJsonSchema } from '../../../lambda/shared/api-schema';
 import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
 import { acknowledge, acknowledgeInRegulatedPacks, nagArnPrefix } from '../../compliance/acknowledge';
+import { IAM_PRINCIPAL_ARN_PATTERN } from '../../config/tenant-schema';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
+import { TrustStatementsPrincipal } from '../iam/trust';
 import { API_GATEWAY_LOG_GROUP_PREFIX } from '../platform/api-gateway-account';
 import { deploymentUniqueSuffix } from '../unique-names';
 import { toCdkJsonSchema } from './request-model';
@@ -46,6 +48,73 @@ export interface TenantApiProps {
    * @default - no review routes
    */
   readonly reviewHandler?: lambda.IFunction;
+  /**
+   * Who may assume the reviewer role: ARNs of IAM roles or users of this account (path allowed, no wildcards).
+   * Whoever assumes it must set a source identity (an IAM user: its own user name) and use it as the role session
+   * name, so the identity the review API records (`userArn`) names the source identity.
+   * @default - principals of this account tagged `switchboard:reviewer` = tenantId ({@link REVIEWER_TAG_KEY})
+   */
+  readonly reviewerPrincipals?: readonly string[];
+}
+
+/**
+ * The principal tag that lets a role or user of the account assume a tenant's reviewer role when the tenant file
+ * names no reviewer principals. Not `switchboard:tenant`: the tenant stack puts that tag on all its own roles.
+ */
+export const REVIEWER_TAG_KEY = 'switchboard:reviewer';
+
+/** Where the reviewer trust and the resource policy come from (code comments, README). */
+export const REVIEWER_TRUST_SOURCES = {
+  /** sts:SourceIdentity / sts:RoleSessionName keys; "any single-valued condition key as a variable". */
+  stsKeys:
+    'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_rolesessionname',
+  sourceIdentity: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html',
+  /** `execute-api:/stage/METHOD/path`: the API's own ARN, without referring to the API. */
+  resourcePolicy:
+    'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-examples.html',
+  /** Same account: allowed when IAM or the resource policy allows, unless either denies. */
+  authorizationFlow: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-authorization-flow.html',
+} as const;
+
+/**
+ * The reviewer role's trust: sts:AssumeRole with sts:SetSourceIdentity, only with a source identity present and
+ * used as the session name (`${sts:SourceIdentity}` as a policy variable: the IAM user guide allows any
+ * single-valued key as a variable), for the named principals (IAM users: the source identity is their own user
+ * name) or, without names, for principals of the account tagged {@link REVIEWER_TAG_KEY} = tenantId.
+ */
+export function reviewerTrustStatements(tenantId: string, principals: readonly string[]): iam.PolicyStatement[] {
+  const account = new iam.AccountRootPrincipal();
+  const actions = ['sts:AssumeRole', 'sts:SetSourceIdentity'];
+  const sessionIsSourceIdentity = { 'sts:RoleSessionName': '${sts:SourceIdentity}' };
+  const present = { Null: { 'sts:SourceIdentity': 'false' } };
+  const named = (arns: string[], extra: Record<string, string> = {}) =>
+    new iam.PolicyStatement({
+      principals: [account],
+      actions,
+      conditions: {
+        ArnEquals: { 'aws:PrincipalArn': arns },
+        StringEquals: { ...sessionIsSourceIdentity, ...extra },
+        ...present,
+      },
+    });
+  if (principals.length === 0) {
+    return [
+      new iam.PolicyStatement({
+        principals: [account],
+        actions,
+        conditions: {
+          StringEquals: { [`aws:PrincipalTag/${REVIEWER_TAG_KEY}`]: tenantId, ...sessionIsSourceIdentity },
+          ...present,
+        },
+      }),
+    ];
+  }
+  const roles = principals.filter((a) => IAM_PRINCIPAL_ARN_PATTERN.exec(a)?.[2] === 'role');
+  const users = principals.filter((a) => IAM_PRINCIPAL_ARN_PATTERN.exec(a)?.[2] === 'user');
+  return [
+    ...(roles.length ? [named(roles)] : []),
+    ...(users.length ? [named(users, { 'sts:SourceIdentity': '${aws:username}' })] : []),
+  ];
 }
 
 /** The deployed stage name: URLs are `https://<api>.execute-api.<region>.amazonaws.com/live/v1/...`. */
@@ -138,6 +207,15 @@ export class TenantApi extends Construct {
     if (props.throttle.rateLimit <= 0) problems.push(`throttle.rateLimit: ${props.throttle.rateLimit} must be > 0`);
     if (props.throttle.burstLimit < 1) problems.push(`throttle.burstLimit: ${props.throttle.burstLimit} must be >= 1`);
     if (props.quota.limit < 1) problems.push(`quota.limit: ${props.quota.limit} must be >= 1`);
+    const account = Stack.of(this).account;
+    for (const arn of props.reviewerPrincipals ?? []) {
+      if (Token.isUnresolved(arn)) continue;
+      const m = IAM_PRINCIPAL_ARN_PATTERN.exec(arn);
+      if (!m) problems.push(`reviewerPrincipals: ${arn} is not the ARN of an IAM role or user`);
+      else if (!Token.isUnresolved(account) && m[1] !== account) {
+        problems.push(`reviewerPrincipals: ${arn} is not in this stack's account ${account}`);
+      }
+    }
     if (problems.length) throw new Error(`TenantApi ${this.node.path}: ${problems.join('; ')}`);
 
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
@@ -150,7 +228,10 @@ export class TenantApi extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // The resource policy: filled below, once the routes and the reviewer role exist.
+    const resourcePolicy = new iam.PolicyDocument();
     const api = new apigw.RestApi(this, 'Api', {
+      policy: resourcePolicy,
       restApiName: `switchboard-${props.tenantId}`,
       description: `Switchboard tenant API for ${props.tenantId}`,
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
@@ -237,6 +318,20 @@ export class TenantApi extends Construct {
       v1.addResource('usage').addMethod('GET', integration, { apiKeyRequired: true, requestValidator: validator }),
     ];
 
+    /** A method in the resource policy's own-API form (`execute-api:/live/GET/v1/requests/*`): no reference cycle. */
+    const route = (m: apigw.Method) =>
+      `execute-api:/${STAGE_NAME}/${m.httpMethod}${m.resource.path.replace(/\{[^}]+\}/g, '*')}`;
+    // API-key routes: for every caller (API key, usage plan and WAF decide). With a resource policy, an
+    // unauthenticated route is refused unless the policy allows it.
+    resourcePolicy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'ApiKeyRoutesForEveryCaller',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: methods.map(route),
+      }),
+    );
+
     if (props.reviewHandler) {
       const reviewIntegration = new apigw.LambdaIntegration(props.reviewHandler, {
         proxy: true,
@@ -255,7 +350,10 @@ export class TenantApi extends Construct {
           .addMethod('POST', reviewIntegration, { ...iamAuth, requestParameters: pathParam }),
       ];
       const reviewer = new ManagedPolicyRole(this, 'ReviewerRole', {
-        assumedBy: new iam.AccountRootPrincipal(),
+        assumedBy: new TrustStatementsPrincipal(
+          new iam.AccountRootPrincipal(),
+          reviewerTrustStatements(props.tenantId, props.reviewerPrincipals ?? []),
+        ),
         description: `Switchboard ${props.tenantId}: reviewers (the review API only)`,
       });
       reviewer.addStatements(
@@ -284,7 +382,29 @@ export class TenantApi extends Construct {
         );
       }
       this.reviewerRole = reviewer.role;
+      // In one account, IAM authorization lets any principal whose own policy allows execute-api:Invoke call the
+      // review routes (an administrator's `*` included). The resource policy allows them to the reviewer role and
+      // denies them to every other principal: an explicit deny wins over any allow.
+      resourcePolicy.addStatements(
+        new iam.PolicyStatement({
+          sid: 'ReviewRoutesForTheReviewerRole',
+          principals: [reviewer.role],
+          actions: ['execute-api:Invoke'],
+          resources: reviewMethods.map(route),
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReviewRoutesForNobodyElse',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['execute-api:Invoke'],
+          resources: ['execute-api:/*/*/v1/reviews', 'execute-api:/*/*/v1/reviews/*'],
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': reviewer.role.roleArn } },
+        }),
+      );
     }
+    // API Gateway applies a changed resource policy only with a new deployment. CDK's deployment logical id
+    // already hashes the RestApi's own properties, the policy included (aws-apigateway LatestDeploymentResource,
+    // aws-cdk-lib 2.276), so a policy change creates a new deployment; a test holds that.
 
     const apiKey = api.addApiKey('ApiKey', { description: `Switchboard ${props.tenantId} tenant key` });
     const usagePlan = api.addUsagePlan('UsagePlan', {
