@@ -76,6 +76,9 @@ export const REVIEWER_TRUST_SOURCES = {
   authorizationFlow: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-authorization-flow.html',
 } as const;
 
+/** An IAM policy variable (`${key}`), resolved by IAM from the request, not by CloudFormation or CDK. */
+const policyVariable = (key: string) => `\${${key}}`;
+
 /**
  * The reviewer role's trust: sts:AssumeRole with sts:SetSourceIdentity, only with a source identity present and
  * used as the session name (`${sts:SourceIdentity}` as a policy variable: the IAM user guide allows any
@@ -85,7 +88,7 @@ export const REVIEWER_TRUST_SOURCES = {
 export function reviewerTrustStatements(tenantId: string, principals: readonly string[]): iam.PolicyStatement[] {
   const account = new iam.AccountRootPrincipal();
   const actions = ['sts:AssumeRole', 'sts:SetSourceIdentity'];
-  const sessionIsSourceIdentity = { 'sts:RoleSessionName': '${sts:SourceIdentity}' };
+  const sessionIsSourceIdentity = { 'sts:RoleSessionName': policyVariable('sts:SourceIdentity') };
   const present = { Null: { 'sts:SourceIdentity': 'false' } };
   const named = (arns: string[], extra: Record<string, string> = {}) =>
     new iam.PolicyStatement({
@@ -113,7 +116,7 @@ export function reviewerTrustStatements(tenantId: string, principals: readonly s
   const users = principals.filter((a) => IAM_PRINCIPAL_ARN_PATTERN.exec(a)?.[2] === 'user');
   return [
     ...(roles.length ? [named(roles)] : []),
-    ...(users.length ? [named(users, { 'sts:SourceIdentity': '${aws:username}' })] : []),
+    ...(users.length ? [named(users, { 'sts:SourceIdentity': policyVariable('aws:username') })] : []),
   ];
 }
 
