@@ -88,7 +88,8 @@ export class TenantStack extends Stack {
     if (this.api.reviewerRole) {
       new CfnOutput(this, 'ReviewerRoleArn', {
         value: this.api.reviewerRole.roleArn,
-        description: 'Role reviewers assume to call /v1/reviews (SigV4); grant sts:AssumeRole on it to your reviewers',
+        description:
+          'Role reviewers assume to call /v1/reviews (SigV4), with a source identity equal to the session name; allow sts:AssumeRole and sts:SetSourceIdentity on it to your reviewers',
       });
     }
 
