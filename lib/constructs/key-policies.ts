@@ -14,14 +14,15 @@ import type { IConstruct } from 'constructs';
 export const KEY_POLICY_SOURCES = {
   dynamodb: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html',
   backup: 'https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html',
+  bedrock: 'https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-kms.html',
   grants:
     'https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource',
   lockout: 'https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#prevent-unmanageable-key',
   controlTower: 'https://docs.aws.amazon.com/controltower/latest/controlreference/kms-rules.html',
 } as const;
 
-/** Services that encrypt a resource with a customer managed key on the caller's behalf. */
-export type KeyIntegratedService = 'dynamodb' | 'backup';
+/** Services that encrypt a resource with a customer managed key on the caller's behalf (Bedrock: guardrails). */
+export type KeyIntegratedService = 'dynamodb' | 'backup' | 'bedrock';
 
 /** Administrative key actions: no Encrypt, Decrypt, GenerateDataKey or CreateGrant. */
 const ADMIN_ACTIONS = [
@@ -89,7 +90,7 @@ export function keyAdministrationStatement(scope: IConstruct, adminRoles: readon
  */
 export function serviceIntegrationStatements(scope: IConstruct, service: KeyIntegratedService): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
-  const name = service === 'dynamodb' ? 'DynamoDb' : 'Backup';
+  const name = ({ dynamodb: 'DynamoDb', backup: 'Backup', bedrock: 'Bedrock' } as const)[service];
   const via = { 'kms:ViaService': `${service}.${stack.region}.amazonaws.com`, 'kms:CallerAccount': stack.account };
   const statements = [
     new iam.PolicyStatement({
