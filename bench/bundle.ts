@@ -28,6 +28,9 @@ export function handlerEnv(endpoints: { bedrock: string; dynamodb: string }, tab
   return {
     TENANT_CONFIG: benchTenantConfig(),
     LEDGER_TABLE_NAME: tableName,
+    // The guardrail every call applies (GUARDRAIL_ENV); the stand-in accepts any.
+    GUARDRAIL_ARN: 'arn:aws:bedrock:us-east-1:111111111111:guardrail/benchguardrail',
+    GUARDRAIL_VERSION: '1',
     // Never started in the benchmark (its answers are sure), but the handler reads it at init.
     REVIEW_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:111111111111:stateMachine:switchboard-bench-review',
     AWS_REGION: 'us-east-1',

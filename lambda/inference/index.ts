@@ -16,6 +16,7 @@ import { checkRoute, errorResponse, header, internalError, json } from '../share
 import { REVIEW_ENV } from '../shared/review-schema';
 import { makeTelemetry } from '../shared/telemetry';
 import {
+  guardrailFromEnv,
   LEDGER_TABLE_ENV,
   RECONCILE_EVENT,
   TENANT_CONFIG_ENV,
@@ -25,12 +26,14 @@ import { CALL_TIMING } from '../shared/timing';
 import { makeBedrockInvoker } from './adapters/bedrock-invoker';
 import { makeDynamoLedger } from './adapters/dynamo-ledger';
 import { makeSfnReviewHandOff } from './adapters/sfn-review-handoff';
-import { scoreConfidence } from './core/confidence';
+import { confidenceScorer } from './core/confidence';
 import { ROUTER_MODEL, scoreRequest } from './core/routing/router';
 import { AcceptedRequestError, makeInferenceService, type RequestSummary } from './core/service';
 import { parseInferenceBody } from './core/validate';
 
 const config = TenantRuntimeConfigSchema.parse(JSON.parse(requireEnv(TENANT_CONFIG_ENV)));
+// Every model call applies it; the function's IAM policy refuses a call that does not.
+const guardrail = guardrailFromEnv();
 const tableName = requireEnv(LEDGER_TABLE_ENV);
 const telemetry = makeTelemetry({ tenantId: config.tenantId, service: 'inference' });
 const bedrock = new BedrockRuntimeClient({ maxAttempts: 3 });
@@ -39,12 +42,12 @@ const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), 
 });
 const service = makeInferenceService({
   config,
-  invoker: makeBedrockInvoker(bedrock),
+  invoker: makeBedrockInvoker(bedrock, { guardrail, preamble: config.preamble }),
   ledger: makeDynamoLedger(doc, tableName),
   clock: { now: Date.now },
   ids: { newRequestId: () => `req_${randomUUID().replace(/-/g, '')}` },
   route: (text) => scoreRequest(ROUTER_MODEL, text),
-  confidence: scoreConfidence,
+  confidence: confidenceScorer({ honourStated: config.escalation.honourStatedConfidence }),
   review: makeSfnReviewHandOff(new SFNClient({ maxAttempts: 3 }), requireEnv(REVIEW_ENV.stateMachineArn)),
 });
 
@@ -69,6 +72,7 @@ function emitRequestMetrics(s: RequestSummary, latency: number): void {
       ...(s.reviewHandOffFailed ? { reviewHandOffFailures: 1 } : {}),
       ...(s.status === 'failed' ? { modelErrors: 1 } : {}),
       ...(s.accessDenied ? { modelAccessDenied: s.accessDenied } : {}),
+      ...(s.guardrailInterventions ? { guardrailInterventions: s.guardrailInterventions } : {}),
     },
     { tier: s.tier },
   );

@@ -3,6 +3,7 @@
  * same schema, converted to JSON Schema draft 4, is the API Gateway request model (lib/constructs/tenant-api).
  */
 import * as z from 'zod/mini';
+import type { GuardrailUnits } from './catalog';
 import './zod-messages';
 
 const MAX_PROMPT_CHARS = 200_000;
@@ -114,6 +115,8 @@ export interface Attempt {
   readonly errorCode?: string;
   /** Why this call was made: `route`, `fallback`, `escalation`. */
   readonly reason?: string;
+  /** Text units the tenant's guardrail evaluated on this call, per billed policy (included in `costUsd`). */
+  readonly guardrailUnits?: GuardrailUnits;
 }
 
 /** `200` (completed) or `202` (pending_review) answer of `POST /v1/inference`. */
@@ -135,6 +138,11 @@ export interface InferenceResponse {
   readonly costUsd: number;
   readonly escalated: boolean;
   readonly attempts: readonly Attempt[];
+  /**
+   * `intervened`: the tenant's guardrail blocked the prompt or replaced or masked the answer; `output` is then
+   * the guardrail's text. Absent otherwise.
+   */
+  readonly guardrail?: 'intervened';
 }
 
 /** Request record statuses (`GET /v1/requests/{requestId}`). */

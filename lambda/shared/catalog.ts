@@ -294,19 +294,62 @@ export function getModel(id: string): ModelSpec {
   return m;
 }
 
-/** Token usage as Bedrock reports it. */
+/**
+ * Amazon Bedrock Guardrails policies that are billed per text unit (word filters and regular expressions are
+ * free). `sensitiveInformation` is the managed PII entities.
+ */
+export const GUARDRAIL_POLICIES = ['content', 'topics', 'sensitiveInformation'] as const;
+export type GuardrailPolicy = (typeof GUARDRAIL_POLICIES)[number];
+
+/** Characters in one guardrail text unit: longer text is evaluated (and billed) as several units. */
+export const GUARDRAIL_TEXT_UNIT_CHARS = 1000;
+
+/**
+ * Guardrail prices: USD per 1,000 text units per policy, on-demand, since the December 2024 price reduction.
+ * Exact in nano-USD (150,000 per content-filter unit).
+ */
+export const GUARDRAIL_PRICES: {
+  readonly usdPer1000Units: Readonly<Record<GuardrailPolicy, number>>;
+  readonly source: CatalogSource;
+} = {
+  usdPer1000Units: { content: 0.15, topics: 0.15, sensitiveInformation: 0.1 },
+  source: {
+    url: 'https://aws.amazon.com/bedrock/pricing/',
+    readOn: READ_ON,
+    note: "Guardrails tab: content filters and denied topics $0.15, sensitive information filters (PII) $0.10 per 1,000 text units of up to 1,000 characters; word filters and regular expressions free (the page renders its tabs client-side; figures as summarised on hivebook.wiki and techjacksolutions.com, matching the AWS What's New of 2024-12-02). Verify before chargeback.",
+  },
+};
+
+/** Text units a guardrail evaluated, per billed policy (the Converse trace reports them per assessment). */
+export type GuardrailUnits = Partial<Record<GuardrailPolicy, number>>;
+
+/** Nano-USD of guardrail text units (an integer). */
+export function guardrailCostNanoUsd(units: GuardrailUnits | undefined): number {
+  if (!units) return 0;
+  let nano = 0;
+  for (const p of GUARDRAIL_POLICIES) nano += (units[p] ?? 0) * Math.round(GUARDRAIL_PRICES.usdPer1000Units[p] * 1e6);
+  return nano;
+}
+
+/** Token usage as Bedrock reports it, and the guardrail text units the call was billed. */
 export interface TokenUsage {
   readonly inputTokens: number;
   readonly outputTokens: number;
+  /** Text units the call's guardrail evaluated (input and output), billed on top of the tokens. */
+  readonly guardrailUnits?: GuardrailUnits;
 }
 
 /**
- * Cost of a call in nano-USD (an integer): tokens × USD per 1M tokens × 1000.
- * Exact because every catalog price has at most 3 decimals (checked at module load).
+ * Cost of a call in nano-USD (an integer): tokens × USD per 1M tokens × 1000, plus the guardrail's text units ×
+ * their price. Exact because every catalog price has at most 3 decimals (checked at module load).
  */
 export function costNanoUsd(modelId: string, usage: TokenUsage): number {
   const p = getModel(modelId).priceUsdPerMillion;
-  return usage.inputTokens * Math.round(p.input * 1000) + usage.outputTokens * Math.round(p.output * 1000);
+  return (
+    usage.inputTokens * Math.round(p.input * 1000) +
+    usage.outputTokens * Math.round(p.output * 1000) +
+    guardrailCostNanoUsd(usage.guardrailUnits)
+  );
 }
 
 /** Converts nano-USD to USD for display (rounded to 9 decimals to avoid float noise). */
@@ -334,6 +377,11 @@ export function modelResourceArns(modelId: string, env: { partition: string; reg
   ];
 }
 
+for (const price of Object.values(GUARDRAIL_PRICES.usdPer1000Units)) {
+  if (!Number.isInteger(Math.round(price * 1e9) / 1000)) {
+    throw new Error(`Guardrail price ${price} has more than 6 decimals; costs would not be exact`);
+  }
+}
 for (const m of Object.values(MODELS)) {
   for (const price of [m.priceUsdPerMillion.input, m.priceUsdPerMillion.output]) {
     if (!Number.isInteger(Math.round(price * 1e6) / 1000)) {

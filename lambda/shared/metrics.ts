@@ -24,6 +24,11 @@ export const METRICS = {
   fallbacks: { name: 'Fallbacks', unit: 'Count' },
   /** Calls made because an answer's confidence was below the tenant's threshold (the cascade). */
   escalations: { name: 'Escalations', unit: 'Count' },
+  /**
+   * Requests whose answer the tenant's Bedrock guardrail replaced or masked (stop reason `guardrail_intervened`:
+   * a blocked prompt, a blocked or anonymized answer). The guardrail's answer is final: no escalation, no review.
+   */
+  guardrailInterventions: { name: 'GuardrailInterventions', unit: 'Count' },
   /** Requests handed to human review. */
   reviews: { name: 'ReviewsRequested', unit: 'Count' },
   /** Confidence of the final answer (0–1). */

@@ -6,12 +6,39 @@
 
 import * as z from 'zod/mini';
 import { API_LIMITS } from './api-schema';
-import { isKnownModel, TIERS } from './catalog';
+import { GUARDRAIL_POLICIES, isKnownModel, TIERS } from './catalog';
 import './zod-messages';
 
 const TierEnum = z.enum(TIERS);
 const KnownModel = z.string().check(z.refine(isKnownModel, 'unknown model'));
 const Share = z.number().check(z.minimum(0), z.maximum(1));
+
+/** Longest platform or tenant system preamble, in characters (each also at most this many UTF-8 bytes). */
+export const PREAMBLE_MAX_CHARS = 1000;
+
+/** A guardrail ARN as Bedrock takes it in `guardrailIdentifier` (API reference pattern). */
+export const GUARDRAIL_ARN_PATTERN = /^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail\/[a-z0-9]+$/;
+/** A numbered guardrail version (calls pin one; `DRAFT` is never used). */
+export const GUARDRAIL_VERSION_PATTERN = /^[1-9][0-9]{0,7}$/;
+
+/**
+ * Environment variables that carry the tenant's guardrail: its ARN and the version every model call pins. They
+ * are deploy-time values (the guardrail may live in the platform stack), so they sit beside `TENANT_CONFIG`
+ * rather than inside its JSON.
+ */
+export const GUARDRAIL_ENV = { arn: 'GUARDRAIL_ARN', version: 'GUARDRAIL_VERSION' } as const;
+
+/** The guardrail every model call of the function applies (read from {@link GUARDRAIL_ENV} at init). */
+export const GuardrailRefSchema = z.strictObject({
+  arn: z.string().check(z.regex(GUARDRAIL_ARN_PATTERN, 'must be a guardrail ARN')),
+  version: z.string().check(z.regex(GUARDRAIL_VERSION_PATTERN, 'must be a numbered version')),
+});
+export type GuardrailRef = z.infer<typeof GuardrailRefSchema>;
+
+/** The guardrail of {@link GUARDRAIL_ENV}; throws at init when a variable is missing or malformed. */
+export function guardrailFromEnv(env: NodeJS.ProcessEnv = process.env): GuardrailRef {
+  return GuardrailRefSchema.parse({ arn: env[GUARDRAIL_ENV.arn], version: env[GUARDRAIL_ENV.version] });
+}
 
 export const TenantRuntimeConfigSchema = z.strictObject({
   tenantId: z.string().check(z.regex(/^[a-z0-9-]{3,32}$/)),
@@ -35,6 +62,27 @@ export const TenantRuntimeConfigSchema = z.strictObject({
   escalation: z.strictObject({
     confidenceThreshold: Share,
     reviewThreshold: Share,
+    /**
+     * Whether a "Confidence: x" line in an answer counts toward its score. Off unless the tenant file opts in:
+     * a prompt can make the model write any such line.
+     */
+    honourStatedConfidence: z.boolean(),
+  }),
+  /**
+   * The tenant's Bedrock guardrail (its identity, ARN and version, comes in {@link GUARDRAIL_ENV}): whose it is
+   * and which billed policies it has, for the worst-case cost a call reserves.
+   */
+  guardrail: z.strictObject({
+    source: z.enum(['plan', 'tenant']),
+    policies: z.array(z.enum(GUARDRAIL_POLICIES)),
+  }),
+  /**
+   * System text put before the caller's own `system` on every model call: the platform's, then the tenant's.
+   * Not part of the request body, so a caller can neither remove nor replace it.
+   */
+  preamble: z.strictObject({
+    platform: z.optional(z.string().check(z.minLength(1), z.maxLength(PREAMBLE_MAX_CHARS))),
+    tenant: z.optional(z.string().check(z.minLength(1), z.maxLength(PREAMBLE_MAX_CHARS))),
   }),
   monthlyBudgetUsd: z.number().check(z.nonnegative()),
   limits: z.strictObject({

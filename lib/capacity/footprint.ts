@@ -6,7 +6,7 @@
 import { getModel } from '../../lambda/shared/catalog';
 import type { PlatformConfig } from '../config/platform-config';
 import type { TenantConfig } from '../config/tenant-schema';
-import type { AlarmSet } from '../config/tier-defaults';
+import { type AlarmSet, PLANS } from '../config/tier-defaults';
 import { PRICES } from './prices';
 import { QUOTA_IDS } from './quotas';
 import type { IdleCostItem } from './types';
@@ -15,8 +15,14 @@ import type { IdleCostItem } from './types';
 const TENANT_ROLES = 5;
 /** Dead-letter topics (one per function) and the reviewers' topic. */
 const TENANT_BASE_TOPICS = 3 + 1;
-/** Resources of a tenant stack besides its monitoring and its e-mail subscriptions. */
+/** Resources of a tenant stack besides its monitoring, its e-mail subscriptions and a guardrail of its own. */
 const TENANT_BASE_RESOURCES = 81;
+/** A tenant's own guardrail: the guardrail and its published version. */
+const TENANT_GUARDRAIL_RESOURCES = 2;
+/** Guardrails of the platform stack: one per plan. */
+export const PLAN_GUARDRAIL_COUNT = PLANS.length;
+/** KMS keys of the platform stack: the platform key and the guardrail key. */
+const PLATFORM_KEYS = 2;
 
 /** Alarms of each alarm set, and the metrics they are billed for (a metric-math alarm per metric). */
 export const ALARM_SET_SIZE: Readonly<Record<AlarmSet, { alarms: number; alarmMetrics: number; composite: number }>> = {
@@ -47,7 +53,8 @@ export function tenantStackResources(t: TenantConfig): number {
     set.composite +
     (t.monitoring.dashboard ? 1 : 0) +
     t.escalation.reviewerEmails.length +
-    opsTopic
+    opsTopic +
+    (t.guardrail.source === 'tenant' ? TENANT_GUARDRAIL_RESOURCES : 0)
   );
 }
 
@@ -71,6 +78,7 @@ export function tenantUse(t: TenantConfig): Record<string, number> {
     [QUOTA_IDS.tables]: 1,
     [QUOTA_IDS.webAcls]: 0,
     [QUOTA_IDS.backupSelections]: 0,
+    [QUOTA_IDS.guardrails]: t.guardrail.source === 'tenant' ? 1 : 0,
   };
 }
 
@@ -84,9 +92,10 @@ export function platformUse(p: PlatformConfig): Record<string, number> {
     [QUOTA_IDS.policies]: 2 + apiGatewayRole,
     [QUOTA_IDS.stacks]: 1,
     [QUOTA_IDS.topics]: 1,
-    [QUOTA_IDS.keys]: 1,
+    [QUOTA_IDS.keys]: PLATFORM_KEYS,
     [QUOTA_IDS.webAcls]: 1,
     [QUOTA_IDS.backupSelections]: 1,
+    [QUOTA_IDS.guardrails]: PLAN_GUARDRAIL_COUNT,
   };
 }
 

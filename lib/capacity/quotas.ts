@@ -38,6 +38,7 @@ const WAF = 'https://docs.aws.amazon.com/waf/latest/developerguide/limits.html';
 const BACKUP = 'https://docs.aws.amazon.com/aws-backup/latest/devguide/aws-backup-limits.html';
 const BEDROCK = 'https://docs.aws.amazon.com/bedrock/latest/userguide/quotas-runtime.html';
 const DYNAMODB = 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html';
+const BEDROCK_QUOTAS = 'https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock';
 
 const q = (
   id: string,
@@ -70,6 +71,7 @@ export const QUOTA_IDS = {
   tables: 'dynamodb.tables',
   webAcls: 'wafv2.webAcls',
   backupSelections: 'backup.tagSelectionsPerPlan',
+  guardrails: 'bedrock.guardrails',
 } as const;
 
 /** The quotas of the capacity model, in report order. */
@@ -203,7 +205,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     100_000,
     true,
     KMS,
-    'The platform key and one key per silo tenant. The keys of deleted tenants are retained and count until they are deleted (scheduled deletion).',
+    'The platform key, the guardrail key and one key per silo tenant. The keys of deleted tenants are retained and count until they are deleted (scheduled deletion).',
   ),
   q(
     QUOTA_IDS.stateMachines,
@@ -245,6 +247,23 @@ export const QUOTAS: readonly QuotaSpec[] = [
     BACKUP,
     'One tag-based selection selects every tenant ledger (one selection per tenant would cross this at 10 tenants).',
   ),
+  {
+    ...q(
+      QUOTA_IDS.guardrails,
+      'Guardrails per account',
+      'Bedrock',
+      'deploy',
+      100,
+      true,
+      BEDROCK_QUOTAS,
+      "One shared guardrail per plan (platform stack) and one per tenant whose file customizes its guardrail (a tenant that does not shares its plan's): a guardrail per tenant would stop the fleet at about 100 tenants.",
+    ),
+    source: {
+      url: BEDROCK_QUOTAS,
+      readOn: READ_ON,
+      note: 'The General Reference table was not readable on the day; 100 as stated by secondary sources (and "Versions per guardrail" 20). Check the applied value: aws service-quotas list-service-quotas --service-code bedrock',
+    },
+  },
 ];
 
 /** Executions Lambda keeps unreserved: what may be reserved is the account quota minus this. */

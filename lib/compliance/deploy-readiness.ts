@@ -5,6 +5,7 @@
  */
 import { CfnDeletionPolicy, CfnOutput, CfnResource, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
+import * as bedrock from 'aws-cdk-lib/aws-bedrock';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -14,6 +15,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { NagMessageLevel, NagPack, type NagPackProps, NagRuleCompliance } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { API_LIMITS } from '../../lambda/shared/api-schema';
+import { QUOTA_IDS } from '../capacity/quotas';
 import { flattenIntrinsic } from './switchboard-checks';
 import { rulesBlockingBody } from './waf-body';
 
@@ -147,8 +149,8 @@ function allowsService(statements: Json[], principal: RegExp, action: string): b
 
 /**
  * A customer managed key encrypting a service-integrated resource lets that service use it on the account's
- * behalf: DynamoDB for a table and AWS Backup for a vault (through `kms:ViaService`, with grants), CloudWatch Logs
- * for a log group. Otherwise CloudFormation cannot create the resource. Sources:
+ * behalf: DynamoDB for a table, AWS Backup for a vault and Bedrock for a guardrail (through `kms:ViaService`, with
+ * grants), CloudWatch Logs for a log group. Otherwise CloudFormation cannot create the resource. Sources:
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html,
  * https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html,
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
@@ -169,6 +171,13 @@ export function ServiceCanUseKey(node: CfnResource): NagRuleCompliance {
   }
   if (node instanceof backup.CfnBackupVault) {
     return check(node.encryptionKeyArn, (s) => keyUsableThrough(s, region, 'backup', use));
+  }
+  if (node instanceof bedrock.CfnGuardrail) {
+    // https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-kms.html
+    if (!node.kmsKeyArn) return NagRuleCompliance.NOT_APPLICABLE;
+    return check(node.kmsKeyArn, (s) =>
+      keyUsableThrough(s, region, 'bedrock', ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']),
+    );
   }
   if (node instanceof logs.CfnLogGroup) {
     // CloudWatch Logs of this region (the service principal is regional).
@@ -335,6 +344,14 @@ export const SMALL_QUOTA_TYPES: Readonly<Record<string, { readonly quota: number
   'AWS::EC2::EIP': { quota: 5, source: 'https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html' },
 };
 
+/**
+ * Small-quota types the capacity model counts (synth fails when the fleet would cross the quota), with the quota
+ * id: a tenant stack may create them.
+ */
+export const CAPACITY_COUNTED_TYPES: Readonly<Record<string, string>> = {
+  'AWS::Bedrock::Guardrail': QUOTA_IDS.guardrails,
+};
+
 /** Construct metadata that marks a tenant stack (its value: the tenant id). */
 export const TENANT_STACK_METADATA = 'switchboard:tenant-stack';
 
@@ -356,6 +373,7 @@ export function PerTenantResourceWithinQuota(node: CfnResource): NagRuleComplian
   const small = SMALL_QUOTA_TYPES[node.cfnResourceType];
   if (!small) return NagRuleCompliance.NOT_APPLICABLE;
   if (!isTenantStack(Stack.of(node))) return NagRuleCompliance.NOT_APPLICABLE;
+  if (CAPACITY_COUNTED_TYPES[node.cfnResourceType]) return NagRuleCompliance.COMPLIANT;
   return small.quota < PROMISED_SILO_TENANTS ? NagRuleCompliance.NON_COMPLIANT : NagRuleCompliance.COMPLIANT;
 }
 

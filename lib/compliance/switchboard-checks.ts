@@ -1,7 +1,7 @@
 /**
  * Switchboard's own multi-tenant rules, as a cdk-nag pack, for what the standard packs do not check:
- * tenant data is retained, tenant keys are not usable by the whole account, and model access is scoped
- * to named models.
+ * tenant data is retained, tenant keys are not usable by the whole account, model access is scoped
+ * to named models, and no policy lets a model be called without a guardrail.
  */
 import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
@@ -70,7 +70,7 @@ export function flattenIntrinsic(v: unknown): string {
  * ones the account may use a key through. (Through another service, such as SSM SecureString, any principal could
  * encrypt and decrypt what it likes.)
  */
-export const KEY_INTEGRATED_SERVICES = ['dynamodb', 'backup'] as const;
+export const KEY_INTEGRATED_SERVICES = ['dynamodb', 'backup', 'bedrock'] as const;
 
 /** A value that names one of {@link KEY_INTEGRATED_SERVICES}' endpoints (the region possibly a token). */
 function isServiceEndpoint(v: unknown): boolean {
@@ -211,21 +211,37 @@ export function ServicePrincipalsHaveSourceGuard(node: CfnResource): NagRuleComp
     : NagRuleCompliance.COMPLIANT;
 }
 
-/** Bedrock invoke permissions name model or inference-profile ARNs, never a wildcard. */
-export function BedrockScopedToModels(node: CfnResource): NagRuleCompliance {
-  let docs: unknown[] = [];
+/** The policy documents of an IAM policy resource (managed, inline, a role's inline policies), resolved. */
+function policyDocumentsOf(node: CfnResource): unknown[] | undefined {
+  let docs: unknown[];
   if (node instanceof iam.CfnManagedPolicy) docs = [node.policyDocument];
   else if (node instanceof iam.CfnPolicy) docs = [node.policyDocument];
   else if (node instanceof iam.CfnRole)
     docs = asArray(node.policies).map((p) => (p as { policyDocument: unknown }).policyDocument);
-  else return NagRuleCompliance.NOT_APPLICABLE;
+  else return undefined;
   const stack = Stack.of(node);
+  return docs.map((d) => stack.resolve(d));
+}
+
+/**
+ * Bedrock permissions name model or inference-profile ARNs, never a wildcard; `bedrock:ApplyGuardrail` names a
+ * guardrail, never a wildcard. Deny statements restrict and are not checked.
+ */
+export function BedrockScopedToModels(node: CfnResource): NagRuleCompliance {
+  const docs = policyDocumentsOf(node);
+  if (!docs) return NagRuleCompliance.NOT_APPLICABLE;
   for (const doc of docs) {
-    for (const st of statementsOf(stack.resolve(doc))) {
+    for (const st of statementsOf(doc)) {
+      if (st.Effect === 'Deny') continue;
       const actions = asArray(st.Action).map(String);
       if (!actions.some((a) => a.toLowerCase().startsWith('bedrock:') || a === '*')) continue;
+      const guardrailOnly = actions.every((a) => a.toLowerCase() === 'bedrock:applyguardrail');
       for (const r of asArray(st.Resource)) {
         const text = typeof r === 'string' ? r : JSON.stringify(r);
+        if (guardrailOnly) {
+          if (text.includes('*')) return NagRuleCompliance.NON_COMPLIANT;
+          continue;
+        }
         if (!/(foundation-model|inference-profile)\/[^*]+$/.test(text.replace(/"\]\]\}$/, ''))) {
           return NagRuleCompliance.NON_COMPLIANT;
         }
@@ -233,6 +249,39 @@ export function BedrockScopedToModels(node: CfnResource): NagRuleCompliance {
     }
   }
   return NagRuleCompliance.COMPLIANT;
+}
+
+/** The actions that run a model: what the `bedrock:GuardrailIdentifier` condition guards. */
+export const MODEL_CALL_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
+
+/**
+ * Why an Allow statement lets a model be called without a guardrail, or `undefined`. It must carry a `StringEquals`
+ * condition on `bedrock:GuardrailIdentifier` naming guardrail versions (no wildcard, no `DRAFT`): without one, code
+ * holding the role can call the model with another guardrail or none. `…IfExists`, `StringLike` and negated
+ * operators do not count. https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-id.html
+ */
+export function modelCallWithoutGuardrail(st: Record<string, unknown>): string | undefined {
+  if (st.Effect !== 'Allow') return undefined;
+  if (st.NotAction !== undefined) {
+    const excluded = asArray(st.NotAction).map(String);
+    if (MODEL_CALL_ACTIONS.every((a) => excluded.some((x) => actionCoversAny(x, [a])))) return undefined;
+  } else if (!asArray(st.Action).some((a) => actionCoversAny(String(a), MODEL_CALL_ACTIONS))) {
+    return undefined;
+  }
+  const values = conditionValues(st, ['StringEquals'], 'bedrock:GuardrailIdentifier').map(flattenIntrinsic);
+  if (values.length === 0) return 'allows model calls without a bedrock:GuardrailIdentifier condition (StringEquals)';
+  const loose = values.find((v) => v === '' || v.includes('*') || v.includes('?') || /:DRAFT$/i.test(v));
+  if (loose !== undefined) return `names a guardrail loosely (${loose}): name one published version`;
+  return undefined;
+}
+
+/** No policy allows a Bedrock model call without the tenant's guardrail ({@link modelCallWithoutGuardrail}). */
+export function GuardrailOnModelCalls(node: CfnResource): NagRuleCompliance {
+  const docs = policyDocumentsOf(node);
+  if (!docs) return NagRuleCompliance.NOT_APPLICABLE;
+  return docs.some((doc) => statementsOf(doc).some((st) => modelCallWithoutGuardrail(st) !== undefined))
+    ? NagRuleCompliance.NON_COMPLIANT
+    : NagRuleCompliance.COMPLIANT;
 }
 
 /** The `Key`→`Value` tags CloudFormation puts on a table (rendered from its tag manager). */
@@ -340,6 +389,14 @@ export class SwitchboardChecks extends NagPack {
         'Tenants may call only the models of their allowed tiers; a wildcard would let a tenant reach every model (and its price).',
       level: NagMessageLevel.ERROR,
       rule: BedrockScopedToModels,
+      node,
+    });
+    this.applyRule({
+      info: 'A policy allows a Bedrock model call (bedrock:InvokeModel*) without a bedrock:GuardrailIdentifier condition naming one guardrail version.',
+      explanation:
+        'Every model call must apply the tenant’s guardrail (prompt attacks, harmful content, PII, denied topics); the condition makes IAM refuse a call that leaves it out, so code cannot skip it. https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-id.html',
+      level: NagMessageLevel.ERROR,
+      rule: GuardrailOnModelCalls,
       node,
     });
     this.applyRule({

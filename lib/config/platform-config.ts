@@ -5,6 +5,7 @@
  * same `cdk.json`).
  */
 import { z } from 'zod';
+import { PREAMBLE_MAX_CHARS } from '../../lambda/shared/tenant-runtime';
 
 /** The context key in `cdk.json` that holds the platform configuration. */
 export const PLATFORM_CONTEXT_KEY = 'switchboard';
@@ -79,6 +80,14 @@ export const PlatformFileSchema = z.strictObject({
     .describe(
       'Measured output speeds of models in this account (CloudWatch AWS/Bedrock), replacing the catalog figures in the answer-time check',
     ),
+  systemPreamble: z
+    .string()
+    .min(1)
+    .max(PREAMBLE_MAX_CHARS)
+    .optional()
+    .describe(
+      "System text put first on every model call of every tenant (before the tenant's preamble and the request's system text); callers cannot remove it",
+    ),
 });
 
 /** The platform configuration with defaults applied. */
@@ -95,6 +104,8 @@ export interface PlatformConfig {
   readonly quotas: Readonly<Record<string, number>>;
   /** Measured model speeds by model id (checked against the catalog at synth). */
   readonly modelSpeeds: Readonly<Record<string, { outputTokensPerSecond: number; firstTokenMs?: number }>>;
+  /** System text put first on every model call of every tenant. */
+  readonly systemPreamble?: string;
 }
 
 /** Defaults of the WAF rate rules. */
@@ -137,6 +148,11 @@ export function resolvePlatformConfig(input: unknown): PlatformConfig {
     if (seen.has(e.toLowerCase())) problems.push(`${WHERE}: opsEmails: "${e}" is listed twice`);
     seen.add(e.toLowerCase());
   }
+  if (p.systemPreamble !== undefined && Buffer.byteLength(p.systemPreamble, 'utf8') > PREAMBLE_MAX_CHARS) {
+    problems.push(
+      `${WHERE}: systemPreamble: ${Buffer.byteLength(p.systemPreamble, 'utf8')} bytes in UTF-8; at most ${PREAMBLE_MAX_CHARS} (it travels in every inference function's environment, which Lambda limits to 4 KB)`,
+    );
+  }
   if (problems.length) throw new PlatformConfigError(problems);
   return {
     opsEmails: p.opsEmails,
@@ -145,5 +161,6 @@ export function resolvePlatformConfig(input: unknown): PlatformConfig {
     waf: { ...WAF_DEFAULTS, ...p.waf },
     quotas: p.quotas ?? {},
     modelSpeeds: p.modelSpeeds ?? {},
+    ...(p.systemPreamble !== undefined ? { systemPreamble: p.systemPreamble } : {}),
   };
 }

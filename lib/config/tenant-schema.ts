@@ -13,7 +13,19 @@ import {
   TIERS,
   type Tier,
 } from '../../lambda/shared/catalog';
-import type { TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
+import { PREAMBLE_MAX_CHARS, type TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
+import {
+  ALWAYS_BLOCKED_PII,
+  billedPolicies,
+  GUARDRAIL_STRENGTHS,
+  type GuardrailPolicyConfig,
+  PII_ENTITY_TYPES,
+  type PiiEntityType,
+  PLAN_GUARDRAILS,
+  samePolicy,
+  TOPIC_LIMITS,
+  TOPIC_NAME_PATTERN,
+} from './guardrail-policy';
 import {
   MAX_TENANT_TAGS,
   RESERVED_KEY_PREFIX_PATTERN,
@@ -261,8 +273,69 @@ export const TenantFileSchema = z.strictObject({
         .optional()
         .describe('Called (POST, JSON) with the outcome of every review'),
       onTimeout: z.enum(['reject', 'release_unreviewed']).optional(),
+      honourStatedConfidence: z
+        .boolean()
+        .optional()
+        .describe(
+          'Let a "Confidence: x" line in an answer count toward its score (default false: whoever writes the prompt can make the model write any such line)',
+        ),
     })
     .optional(),
+  guardrail: z
+    .strictObject({
+      harmfulContentStrength: z
+        .enum(GUARDRAIL_STRENGTHS)
+        .optional()
+        .describe("Strength of the hate, insults, sexual, violence and misconduct filters (default: the plan's)"),
+      deniedTopics: z
+        .array(
+          z.strictObject({
+            name: z
+              .string()
+              .min(1)
+              .max(TOPIC_LIMITS.name)
+              .regex(TOPIC_NAME_PATTERN, { message: 'must use only letters, digits, spaces and - _ ! ? .' }),
+            definition: z
+              .string()
+              .min(1)
+              .max(TOPIC_LIMITS.definition)
+              .describe('What the topic is, in one or two sentences'),
+            examples: z
+              .array(z.string().min(1).max(TOPIC_LIMITS.example))
+              .max(TOPIC_LIMITS.examples)
+              .optional()
+              .describe('Prompts that belong to the topic'),
+          }),
+        )
+        .min(1)
+        .max(TOPIC_LIMITS.topics)
+        .optional()
+        .describe('Subjects this API must not discuss: blocked in prompts and answers'),
+      pii: z
+        .strictObject({
+          block: z
+            .array(z.enum(PII_ENTITY_TYPES))
+            .optional()
+            .describe('PII types blocked in prompts and answers, besides the credentials every guardrail blocks'),
+          anonymize: z
+            .array(z.enum(PII_ENTITY_TYPES))
+            .optional()
+            .describe("PII types masked in answers, besides the plan's contact data and identifiers"),
+        })
+        .optional(),
+    })
+    .optional()
+    .describe(
+      "A guardrail of the tenant's own (counted against the account's guardrail quota); without it the tenant shares its plan's",
+    ),
+  systemPreamble: z
+    .string()
+    .min(1)
+    .max(PREAMBLE_MAX_CHARS)
+    .optional()
+    .describe(
+      "System text put before every request's own system text (after the platform's); callers cannot remove it",
+    ),
   dataRetentionDays: z.number().int().min(1).max(3650).optional(),
   limits: z
     .strictObject({
@@ -373,7 +446,16 @@ export interface TenantConfig {
     readonly reviewHeartbeatMinutes: number;
     readonly webhookUrl?: string;
     readonly onTimeout: 'reject' | 'release_unreviewed';
+    /** Whether a "Confidence: x" line in an answer counts toward its score. */
+    readonly honourStatedConfidence: boolean;
   };
+  /**
+   * The tenant's guardrail: its plan's shared one (`plan`), or one of its own (`tenant`) when its file customizes
+   * it into something the plan's is not.
+   */
+  readonly guardrail: { readonly source: 'plan' | 'tenant'; readonly policy: GuardrailPolicyConfig };
+  /** The tenant's system preamble (after the platform's, before the caller's system text). */
+  readonly systemPreamble?: string;
   readonly dataRetentionDays: number;
   readonly limits: {
     readonly maxPromptChars: number;
@@ -439,6 +521,7 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
     reviewHeartbeatMinutes: Math.min(d.escalation.reviewHeartbeatMinutes, Math.max(1, Math.floor(timeout / 2))),
     reviewerEmails: [] as string[],
     reviewerPrincipals: [] as string[],
+    honourStatedConfidence: false,
     ...file.escalation,
   };
   if (escalation.reviewHeartbeatMinutes >= escalation.reviewTimeoutMinutes) {
@@ -485,6 +568,16 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
     });
   }
   const alarms = resolveAlarms(file, d.alarms, escalation.reviewTimeoutMinutes, problems);
+  const guardrail = resolveGuardrail(file, problems);
+  if (file.systemPreamble !== undefined) {
+    const bytes = Buffer.byteLength(file.systemPreamble, 'utf8');
+    if (bytes > PREAMBLE_MAX_CHARS) {
+      problems.push({
+        path: 'systemPreamble',
+        message: `${bytes} bytes in UTF-8; at most ${PREAMBLE_MAX_CHARS} (it travels in the function's environment, which Lambda limits to 4 KB)`,
+      });
+    }
+  }
   if (problems.length) return { problems };
   const byTier: Partial<Record<Tier, string>> = {};
   const fallbacks: Partial<Record<Tier, readonly string[]>> = {};
@@ -505,6 +598,8 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       throttle,
       quota: { ...d.quota, ...file.quota },
       escalation,
+      guardrail,
+      ...(file.systemPreamble !== undefined ? { systemPreamble: file.systemPreamble } : {}),
       dataRetentionDays: retentionDays,
       limits,
       lambda: { ...d.lambda, ...file.lambda },
@@ -514,6 +609,62 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       alarms,
     },
   };
+}
+
+/**
+ * The tenant's guardrail: the plan's, or the plan's with the file's changes. Only the strength of the harmful-content
+ * filters may go either way; topics and PII types are added to the plan's, and the credentials every guardrail
+ * blocks stay blocked. A file whose changes amount to the plan's guardrail shares it (no guardrail of its own).
+ */
+function resolveGuardrail(file: TenantFile, problems: FieldProblem[]): TenantConfig['guardrail'] {
+  const plan = PLAN_GUARDRAILS[file.tier];
+  const g = file.guardrail;
+  if (g === undefined) return { source: 'plan', policy: plan };
+  if (Object.keys(g).length === 0) {
+    problems.push({
+      path: 'guardrail',
+      message:
+        "sets nothing; remove it to share the plan's guardrail, or set harmfulContentStrength, deniedTopics or pii",
+    });
+  }
+  const seen = new Map<string, number>();
+  (g.deniedTopics ?? []).forEach((t, i) => {
+    const key = t.name.trim().toLowerCase();
+    const j = seen.get(key);
+    if (j !== undefined) {
+      problems.push({
+        path: `guardrail.deniedTopics.${i}.name`,
+        message: `"${t.name}" is already guardrail.deniedTopics.${j}.name (names are compared ignoring case); name each topic once`,
+      });
+    }
+    seen.set(key, i);
+  });
+  const block = [...new Set(g.pii?.block ?? [])];
+  (g.pii?.anonymize ?? []).forEach((type, i) => {
+    if (ALWAYS_BLOCKED_PII.includes(type)) {
+      problems.push({
+        path: `guardrail.pii.anonymize.${i}`,
+        message: `${type} is a credential: every guardrail blocks it in prompts and answers (${ALWAYS_BLOCKED_PII.join(', ')}); remove it`,
+      });
+    } else if (block.includes(type)) {
+      problems.push({
+        path: `guardrail.pii.anonymize.${i}`,
+        message: `${type} is also in guardrail.pii.block; a type is either blocked or masked, list it once`,
+      });
+    }
+  });
+  const blocked = new Set<PiiEntityType>([...plan.pii.block, ...block]);
+  const anonymized = [...new Set([...plan.pii.anonymize, ...(g.pii?.anonymize ?? [])])].filter((t) => !blocked.has(t));
+  const policy: GuardrailPolicyConfig = {
+    harmfulContentStrength: g.harmfulContentStrength ?? plan.harmfulContentStrength,
+    promptAttackStrength: plan.promptAttackStrength,
+    deniedTopics: [
+      ...plan.deniedTopics,
+      ...(g.deniedTopics ?? []).map((t) => ({ name: t.name, definition: t.definition, examples: t.examples ?? [] })),
+    ],
+    pii: { block: [...blocked], anonymize: anonymized },
+  };
+  return samePolicy(policy, plan) ? { source: 'plan', policy: plan } : { source: 'tenant', policy };
 }
 
 /**
@@ -552,8 +703,14 @@ function resolveAlarms(
   return out;
 }
 
-/** What the tenant's handlers receive (the `TENANT_CONFIG` environment variable). */
-export function toRuntimeConfig(t: TenantConfig): TenantRuntimeConfig {
+/**
+ * What the tenant's handlers receive (the `TENANT_CONFIG` environment variable). `platform`: the platform settings
+ * every tenant's calls carry (its system preamble).
+ */
+export function toRuntimeConfig(
+  t: TenantConfig,
+  platform: { readonly systemPreamble?: string } = {},
+): TenantRuntimeConfig {
   return {
     tenantId: t.id,
     plan: t.tier,
@@ -564,6 +721,12 @@ export function toRuntimeConfig(t: TenantConfig): TenantRuntimeConfig {
     escalation: {
       confidenceThreshold: t.escalation.confidenceThreshold,
       reviewThreshold: t.escalation.reviewThreshold,
+      honourStatedConfidence: t.escalation.honourStatedConfidence,
+    },
+    guardrail: { source: t.guardrail.source, policies: billedPolicies(t.guardrail.policy) },
+    preamble: {
+      ...(platform.systemPreamble ? { platform: platform.systemPreamble } : {}),
+      ...(t.systemPreamble ? { tenant: t.systemPreamble } : {}),
     },
     monthlyBudgetUsd: t.monthlyBudgetUsd,
     limits: { ...t.limits },

@@ -15,6 +15,7 @@ import type { IConstruct } from 'constructs';
 export const KEY_POLICY_SOURCES = {
   dynamodb: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html',
   backup: 'https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html',
+  bedrock: 'https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-kms.html',
   grants:
     'https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource',
   lockout: 'https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#prevent-unmanageable-key',
@@ -26,8 +27,8 @@ export const KEY_POLICY_SOURCES = {
     'https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service',
 } as const;
 
-/** Services that encrypt a resource with a customer managed key on the caller's behalf. */
-export type KeyIntegratedService = 'dynamodb' | 'backup';
+/** Services that encrypt a resource with a customer managed key on the caller's behalf (Bedrock: guardrails). */
+export type KeyIntegratedService = 'dynamodb' | 'backup' | 'bedrock';
 
 /** Administrative key actions: no Encrypt, Decrypt, GenerateDataKey or CreateGrant. */
 const ADMIN_ACTIONS = [
@@ -95,7 +96,7 @@ export function keyAdministrationStatement(scope: IConstruct, adminRoles: readon
  */
 export function serviceIntegrationStatements(scope: IConstruct, service: KeyIntegratedService): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
-  const name = service === 'dynamodb' ? 'DynamoDb' : 'Backup';
+  const name = ({ dynamodb: 'DynamoDb', backup: 'Backup', bedrock: 'Bedrock' } as const)[service];
   const via = { 'kms:ViaService': `${service}.${stack.region}.amazonaws.com`, 'kms:CallerAccount': stack.account };
   const statements = [
     new iam.PolicyStatement({

@@ -9,6 +9,7 @@ import { PlatformMonitoring } from '../constructs/monitoring/platform-monitoring
 import { ApiGatewayAccountLogging } from '../constructs/platform/api-gateway-account';
 import { PlatformBackup } from '../constructs/platform/backup';
 import { EdgeProtection } from '../constructs/platform/edge-protection';
+import { PlanGuardrails } from '../constructs/platform/plan-guardrails';
 import { PlatformKey } from '../constructs/platform/platform-key';
 import { SharedRuntimePolicies } from '../constructs/platform/shared-runtime-policies';
 
@@ -25,8 +26,8 @@ export interface PlatformStackProps extends StackProps {
 
 /**
  * What every tenant shares, deployed once per account and region: the platform key, the ops alarm topic,
- * the shared runtime policies (tracing; state machine log delivery), the WAF web ACL, the backup plan and, when configured, the API Gateway account
- * logging role.
+ * the shared runtime policies (tracing; state machine log delivery), the WAF web ACL, the backup plan, the plans'
+ * guardrails and, when configured, the API Gateway account logging role.
  */
 export class PlatformStack extends Stack {
   readonly config: PlatformConfig;
@@ -37,6 +38,8 @@ export class PlatformStack extends Stack {
   readonly stateMachineLogDeliveryPolicy: iam.IManagedPolicy;
   readonly webAclArn: string;
   readonly backup: { readonly plan: backup.IBackupPlan; readonly role: iam.IRole };
+  /** The plans' shared guardrails and the key of every guardrail. */
+  readonly guardrails: PlanGuardrails;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -54,6 +57,7 @@ export class PlatformStack extends Stack {
     const b = new PlatformBackup(this, 'Backup', { key });
     this.backup = { plan: b.plan, role: b.role };
     if (props.config.apiGatewayAccountRole === 'manage') new ApiGatewayAccountLogging(this, 'ApiGatewayLogging');
+    this.guardrails = new PlanGuardrails(this, 'Guardrails', { adminRoles: props.config.keyAdminRoles });
 
     // --- monitoring (issue 5): fleet dashboard Switchboard-Fleet (SEARCH over TenantId) ---
     new PlatformMonitoring(this, 'Monitoring', { fleetMonthlyBudgetUsd: props.fleetMonthlyBudgetUsd });

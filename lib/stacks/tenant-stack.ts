@@ -5,6 +5,7 @@ import { integrationTimeoutSeconds } from '../capacity/tenant-rules';
 import { markTenantStack } from '../compliance/deploy-readiness';
 import { SWITCHBOARD_TAGS } from '../config/tags';
 import { type TenantConfig, toRuntimeConfig } from '../config/tenant-schema';
+import { type IGuardrail, SwitchboardGuardrail } from '../constructs/guardrail/switchboard-guardrail';
 import { InferenceFunction } from '../constructs/inference/inference-function';
 import { TenantMonitoring } from '../constructs/monitoring/tenant-monitoring';
 import { TenantReview } from '../constructs/review/tenant-review';
@@ -26,12 +27,17 @@ export function tenantStackName(tenantId: string): string {
   return `Switchboard-Tenant-${tenantId}`;
 }
 
-/** One tenant's isolated resources: key, ledger, inference function, API. Composes constructs only. */
+/**
+ * One tenant's isolated resources: key, ledger, inference function, API, and a guardrail of its own when its file
+ * customizes one (otherwise the plan's, from the platform stack). Composes constructs only.
+ */
 export class TenantStack extends Stack {
   readonly data: TenantData;
   readonly inference: InferenceFunction;
   readonly api: TenantApi;
   readonly review: TenantReview;
+  /** The guardrail every model call of the tenant applies: its plan's, or its own when its file customizes it. */
+  readonly guardrail: IGuardrail;
 
   constructor(scope: Construct, id: string, props: TenantStackProps) {
     super(scope, id, props);
@@ -49,10 +55,20 @@ export class TenantStack extends Stack {
       sharedPolicies: [platform.tracingPolicy],
       stateMachinePolicies: [platform.tracingPolicy, platform.stateMachineLogDeliveryPolicy],
     });
+    this.guardrail =
+      tenant.guardrail.source === 'tenant'
+        ? new SwitchboardGuardrail(this, 'Guardrail', {
+            name: `sb-tenant-${tenant.id}`,
+            owner: `tenant ${tenant.id}`,
+            policy: tenant.guardrail.policy,
+            key: platform.guardrails.key,
+          })
+        : platform.guardrails.forPlan(tenant.tier);
     this.inference = new InferenceFunction(this, 'Inference', {
       environment: { [REVIEW_ENV.stateMachineArn]: this.review.stateMachine.stateMachineArn },
       schedule: this.review.housekeeping,
-      runtimeConfig: toRuntimeConfig(tenant),
+      runtimeConfig: toRuntimeConfig(tenant, platform.config),
+      guardrail: this.guardrail,
       table: this.data.table,
       key: this.data.key,
       sharedPolicies: [platform.tracingPolicy],

@@ -328,6 +328,78 @@ describe('buildSwitchboard', () => {
       expect(Object.keys(ok.tenant?.tags ?? {})).toHaveLength(max);
     });
 
+    it('a guardrail customization is empty, names a topic twice, masks a credential or lists a PII type both ways', () => {
+      const e = buildError({
+        acme: `id: acme\ntier: standard\n${REVIEWER}guardrail: {}\n`,
+        globex: [
+          'id: globex',
+          'tier: premium',
+          REVIEWER.trimEnd(),
+          'guardrail:',
+          '  deniedTopics:',
+          '    - { name: Investment advice, definition: Which assets to buy or sell. }',
+          '    - { name: investment ADVICE, definition: The same topic again. }',
+          '  pii:',
+          '    block: [US_PASSPORT_NUMBER]',
+          '    anonymize: [AWS_SECRET_KEY, US_PASSPORT_NUMBER]',
+          '',
+        ].join('\n'),
+      });
+      expect(e.problems).toEqual([
+        line(
+          "acme.yaml: guardrail: sets nothing; remove it to share the plan's guardrail, or set harmfulContentStrength, deniedTopics or pii",
+        ),
+        line(
+          'globex.yaml: guardrail.deniedTopics.1.name: "investment ADVICE" is already guardrail.deniedTopics.0.name (names are compared ignoring case); name each topic once',
+        ),
+        line(
+          'globex.yaml: guardrail.pii.anonymize.0: AWS_SECRET_KEY is a credential: every guardrail blocks it in prompts and answers (AWS_ACCESS_KEY, AWS_SECRET_KEY, PASSWORD); remove it',
+        ),
+        line(
+          'globex.yaml: guardrail.pii.anonymize.1: US_PASSPORT_NUMBER is also in guardrail.pii.block; a type is either blocked or masked, list it once',
+        ),
+      ]);
+    });
+
+    it('a guardrail field breaks what Bedrock accepts (strength, topic name characters and lengths, PII type)', () => {
+      const e = buildError({
+        acme: [
+          'id: acme',
+          'tier: standard',
+          REVIEWER.trimEnd(),
+          'guardrail:',
+          '  harmfulContentStrength: NONE',
+          '  deniedTopics:',
+          `    - { name: "Crypto/NFTs", definition: "${'d'.repeat(201)}" }`,
+          '  pii: { anonymize: [SHOE_SIZE] }',
+          '',
+        ].join('\n'),
+      });
+      expect(e.message).toMatch(
+        /acme\.yaml: guardrail\.harmfulContentStrength: got "NONE"; allowed: "LOW" \| "MEDIUM" \| "HIGH"/,
+      );
+      expect(e.message).toMatch(
+        /acme\.yaml: guardrail\.deniedTopics\.0\.name: got "Crypto\/NFTs"; must use only letters, digits, spaces and - _ ! \? \./,
+      );
+      expect(e.message).toMatch(/acme\.yaml: guardrail\.deniedTopics\.0\.definition: .*200/);
+      expect(e.message).toMatch(/acme\.yaml: guardrail\.pii\.anonymize\.0: got "SHOE_SIZE"; allowed: "ADDRESS" \| /);
+    });
+
+    it('a system preamble is longer than the function environment can carry', () => {
+      const e = buildError({
+        acme: `id: acme\ntier: standard\n${REVIEWER}systemPreamble: "${'é'.repeat(600)}"\n`,
+        globex: `id: globex\ntier: standard\n${REVIEWER}systemPreamble: "${'x'.repeat(1001)}"\n`,
+      });
+      expect(e.problems).toEqual(
+        expect.arrayContaining([
+          line(
+            "acme.yaml: systemPreamble: 1200 bytes in UTF-8; at most 1000 (it travels in the function's environment, which Lambda limits to 4 KB)",
+          ),
+        ]),
+      );
+      expect(e.message).toMatch(/globex\.yaml: systemPreamble: .*1000/);
+    });
+
     it('the file has an unknown field', () => {
       const e = buildError({ acme: 'id: acme\ntier: basic\ncolour: blue\n' });
       expect(e.message).toMatch(/acme\.yaml: colour: unknown field; allowed fields here: id, displayName, tier, /);

@@ -14,13 +14,13 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { makeBedrockInvoker } from '../../lambda/inference/adapters/bedrock-invoker';
 import { makeDynamoLedger } from '../../lambda/inference/adapters/dynamo-ledger';
-import { scoreConfidence } from '../../lambda/inference/core/confidence';
+import { confidenceScorer } from '../../lambda/inference/core/confidence';
 import type { ConfidenceFn, ReviewHandOff } from '../../lambda/inference/core/ports';
 import { ROUTER_MODEL, scoreRequest } from '../../lambda/inference/core/routing/router';
 import { makeInferenceService } from '../../lambda/inference/core/service';
 import { costNanoUsd } from '../../lambda/shared/catalog';
 import { LEDGER_KEYS } from '../../lambda/shared/ledger-schema';
-import type { TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
+import type { GuardrailRef, TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
 import { resolveTenant, TenantFileSchema, toRuntimeConfig } from '../../lib/config/tenant-schema';
 import { BedrockStub } from './bedrock-stub';
 import { DynaliteServer } from './dynalite-server';
@@ -28,16 +28,25 @@ import { DynamoFaultProxy } from './dynamo-fault-proxy';
 
 const CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' };
 
+/** The guardrail the harness's services apply (what GUARDRAIL_ENV carries in a deployed function). */
+export const HARNESS_GUARDRAIL: GuardrailRef = {
+  arn: 'arn:aws:bedrock:us-east-1:111111111111:guardrail/harnessguardrail',
+  version: '1',
+};
+
 /**
  * A runtime config from a tenant file's fields (plan defaults applied exactly as at synth). The file has a
  * reviewer unless it names its own: a file that can send answers to review must say who is told.
  */
-export function runtimeConfigOf(file: Record<string, unknown>): TenantRuntimeConfig {
+export function runtimeConfigOf(
+  file: Record<string, unknown>,
+  platform: { systemPreamble?: string } = {},
+): TenantRuntimeConfig {
   const escalation = { reviewerEmails: ['ai-review@example.com'], ...(file.escalation as object | undefined) };
   const parsed = TenantFileSchema.parse({ id: 'faulty', tier: 'standard', ...file, escalation });
   const { tenant, problems } = resolveTenant(parsed);
   if (!tenant) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-  return toRuntimeConfig(tenant);
+  return toRuntimeConfig(tenant, platform);
 }
 
 export class InferenceHarness {
@@ -118,12 +127,12 @@ export class InferenceHarness {
     };
     const service = makeInferenceService({
       config,
-      invoker: makeBedrockInvoker(this.bedrockClient!),
+      invoker: makeBedrockInvoker(this.bedrockClient!, { guardrail: HARNESS_GUARDRAIL, preamble: config.preamble }),
       ledger: makeDynamoLedger(doc, tableName),
       clock: { now: () => Date.now() + this.clockOffsetMs },
       ids: { newRequestId: () => `req_${tableName.replace(/\W/g, '')}x${String(++seq).padStart(8, '0')}` },
       route: (text) => scoreRequest(ROUTER_MODEL, text),
-      confidence: opts.confidence ?? scoreConfidence,
+      confidence: opts.confidence ?? confidenceScorer({ honourStated: config.escalation.honourStatedConfidence }),
       review,
     });
     const scan = async () => {

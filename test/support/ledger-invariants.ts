@@ -1,11 +1,11 @@
 /**
  * What "nothing is lost" means, as assertions on a tenant's ledger after a batch of requests:
  * every accepted request has exactly one record, none doubled, each terminal or visibly pending; each
- * record's cost is the priced tokens of its answered calls; the month counter equals the sum of the
+ * record's cost is the priced tokens and guardrail text units of its answered calls; the month counter equals the sum of the
  * records (total and per tier) with no reservation left open; and the tenant was charged exactly for
  * what the model stand-in answered.
  */
-import { costNanoUsd, usdToNano } from '../../lambda/shared/catalog';
+import { costNanoUsd, type GuardrailUnits, usdToNano } from '../../lambda/shared/catalog';
 import type { InferenceHarness } from './inference-harness';
 
 export interface Outcome {
@@ -42,6 +42,7 @@ export function checkLedger(opts: {
           costNanoUsd(a.modelId as string, {
             inputTokens: a.inputTokens as number,
             outputTokens: a.outputTokens as number,
+            guardrailUnits: a.guardrailUnits as GuardrailUnits | undefined,
           }),
         0,
       );

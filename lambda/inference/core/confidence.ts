@@ -16,11 +16,14 @@
  *      that is not the result of the last computation 0.1; ignoring more than half of the prompt's numbers 0.1.
  * 3. Hedging and self-correction ("I think", "probably", "approximately", "not sure", "however",
  *    "wait", "assuming", "let me re…") cost 0.1 each, at most 0.3 in all.
- * 4. Stated confidence. When the prompt asked for it, the model reports its own confidence in a structured
- *    way, and the scorer reads the LAST such statement: a line `Confidence: 0.8` (or `Confidence: 80%`,
- *    `confidence = 0.8`), or a JSON member `"confidence": 0.8`. Values above 1 are read as percentages.
- *    The result is the mean of the heuristic score and the stated value, so a model cannot talk its way
- *    past a failed check, and a wrong check cannot overrule a confident, consistent answer on its own.
+ * 4. Stated confidence, only for a tenant that opts in (`honourStated`, the tenant file's
+ *    `escalation.honourStatedConfidence`; off by default, since whoever writes the prompt can make the model
+ *    write "Confidence: 0.99" and so skip the cascade and review). When the prompt asked for it, the model reports
+ *    its own confidence in a structured way, and the scorer reads the LAST such statement: a line
+ *    `Confidence: 0.8` (or `Confidence: 80%`, `confidence = 0.8`), or a JSON member `"confidence": 0.8`. Values
+ *    above 1 are read as percentages. The result is the mean of the heuristic score and the stated value, so a
+ *    model cannot talk its way past a failed check, and a wrong check cannot overrule a confident, consistent
+ *    answer on its own. Not opted in, a statement is named in the signals (`stated-ignored`) and changes nothing.
  *
  * The heuristic score starts at 0.9 (an answer that passes every check is likely but not certainly right)
  * and is clamped to 0..1. Evaluated on the GSM8K rows of the routing data set by `npm run eval:routing`.
@@ -41,6 +44,12 @@ export interface ConfidenceInput {
    * @default - no time budget
    */
   readonly budget?: { readonly now: () => number; readonly deadline: number };
+  /**
+   * Count a stated confidence ("Confidence: 0.8") toward the score. Only for tenants that opt in: a prompt can
+   * make the model state any value.
+   * @default false
+   */
+  readonly honourStated?: boolean;
 }
 
 /** The highest score an answer gets when its checks ran out of time. */
@@ -132,9 +141,11 @@ export function scoreConfidence(input: ConfidenceInput): ConfidenceResult {
   if (overBudget()) return stopped(score);
 
   const stated = statedConfidence(text);
-  if (stated !== undefined) {
+  if (stated !== undefined && input.honourStated === true) {
     score = (score + stated) / 2;
     signals.push(`stated:${stated}`);
+  } else if (stated !== undefined) {
+    signals.push('stated-ignored');
   }
   return { confidence: round3(Math.min(score, cap)), signals };
 }
@@ -335,4 +346,10 @@ function clamp01(x: number): number {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** The scorer of a tenant: stated confidence counts only when its file opts in. */
+export function confidenceScorer(opts: { readonly honourStated: boolean }) {
+  return (input: Omit<ConfidenceInput, 'honourStated'>): ConfidenceResult =>
+    scoreConfidence({ ...input, honourStated: opts.honourStated });
 }

@@ -3,6 +3,8 @@
  * implement them with the AWS SDK; tests may implement them in memory.
  */
 import type { Attempt, RequestStatus } from '../../shared/api-schema';
+import type { GuardrailUnits } from '../../shared/catalog';
+import type { GuardrailOutcome } from './guardrail';
 
 /** A chat message as Converse takes it (text only). */
 export interface ChatMessage {
@@ -27,6 +29,20 @@ export interface ModelReply {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly latencyMs: number;
+  /** Text units the tenant's guardrail evaluated on the call (billed with the tokens). */
+  readonly guardrailUnits?: GuardrailUnits;
+  /** What the guardrail did (every call carries one; absent only from invokers without a guardrail). */
+  readonly guardrail?: GuardrailOutcome;
+}
+
+/** What the record keeps of a guardrail intervention (no matched text). */
+export interface GuardrailRecord {
+  readonly intervened: true;
+  readonly on: 'input' | 'output';
+  readonly findings: readonly string[];
+  /** The call it happened on. */
+  readonly tier: string;
+  readonly modelId: string;
 }
 
 /** Why a model call failed, as far as routing and the caller care. */
@@ -99,6 +115,8 @@ export interface RequestRecord {
   };
   /** Why the cascade stopped where it did (accepted, review, budget, deadline). */
   readonly cascadeReason?: string;
+  /** Set when the tenant's guardrail blocked the prompt or blocked or masked the answer. */
+  readonly guardrail?: GuardrailRecord;
   /**
    * The budget reservations the run that wrote the outcome held (its settlement removes exactly these).
    * If none of them is open any more, that settlement happened, and whatever else of the run is still open
@@ -127,6 +145,8 @@ export interface RequestOutcome {
   readonly error?: { readonly code: string; readonly message: string };
   readonly reviewId?: string;
   readonly cascadeReason?: string;
+  /** See `RequestRecord.guardrail`. */
+  readonly guardrail?: GuardrailRecord;
   /** See `RequestRecord.reservationIds`. */
   readonly reservationIds?: readonly string[];
   /** What the reviewers need to see (system and messages); only on `pending_review`. */

@@ -28,6 +28,14 @@ import type { TenantRuntimeConfig } from '../../shared/tenant-runtime';
 import { CALL_TIMING } from '../../shared/timing';
 import { cascadeDecision } from './cascade';
 import {
+  type CallExtras,
+  callExtrasOf,
+  guardrailRecordOf,
+  guardrailWorstCaseNanoUsd,
+  isGuardrailFinal,
+  NO_CALL_EXTRAS,
+} from './guardrail';
+import {
   type Clock,
   type ConfidenceFn,
   type IdGenerator,
@@ -75,6 +83,8 @@ export interface RequestSummary {
   readonly modelLatencyMs: number;
   /** Model calls refused with AccessDeniedException. */
   readonly accessDenied: number;
+  /** 1 when the tenant's guardrail blocked the prompt or blocked or masked the answer. */
+  readonly guardrailInterventions: number;
 }
 
 /** An `ApiError` raised after a request was accepted: the envelope carries the ledger's request id. */
@@ -186,6 +196,7 @@ export function publicRecord(r: RequestRecord) {
     review: r.review ?? null,
     error: r.error ?? null,
     metadata: r.metadata ?? {},
+    ...(r.guardrail ? { guardrail: 'intervened' as const } : {}),
   };
 }
 
@@ -206,6 +217,7 @@ function answerResponse(
     | 'attempts'
     | 'reviewId'
     | 'review'
+    | 'guardrail'
   >,
 ): InferenceResponse {
   if (r.status === 'in_progress' || r.status === 'failed') {
@@ -225,6 +237,7 @@ function answerResponse(
     costUsd: nanoToUsd(r.costNanoUsd),
     escalated: r.escalated ?? false,
     attempts: r.attempts,
+    ...(r.guardrail ? { guardrail: 'intervened' as const } : {}),
   };
 }
 
@@ -263,14 +276,27 @@ function errorForFailures(
   };
 }
 
-/** Worst-case cost of a call in nano-USD: every prompt byte a token (an upper bound) plus maxTokens. */
+/**
+ * Worst-case cost of a call in nano-USD: every prompt and preamble byte a token (an upper bound) plus maxTokens,
+ * and the guardrail's text units over the prompt (bytes bound its characters) and the answer.
+ */
 export function worstCaseNanoUsd(
   modelId: string,
   resolved: Pick<ResolvedRequest, 'promptBytes' | 'messages'>,
   maxTokens: number,
+  extras: CallExtras = NO_CALL_EXTRAS,
 ): number {
-  const inputTokens = resolved.promptBytes + MESSAGE_OVERHEAD_TOKENS * (resolved.messages.length + 1);
-  return costNanoUsd(modelId, { inputTokens, outputTokens: maxTokens });
+  const blocks = resolved.messages.length + 1;
+  const inputTokens =
+    resolved.promptBytes + extras.preambleBytes + MESSAGE_OVERHEAD_TOKENS * (blocks + extras.preambleBlocks);
+  return (
+    costNanoUsd(modelId, { inputTokens, outputTokens: maxTokens }) +
+    guardrailWorstCaseNanoUsd(extras.guardrailPolicies, {
+      inputChars: resolved.promptBytes,
+      inputBlocks: blocks,
+      maxTokens,
+    })
+  );
 }
 
 /** Seconds until the next UTC month starts (when a budget resets). */
@@ -331,6 +357,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
   const allowed = allowedTiers(config);
   const capNano = usdToNano(config.monthlyBudgetUsd);
   const nearCapNano = Math.floor(capNano * config.routing.nearCapShare);
+  const extras = callExtrasOf(config);
 
   /** Answers a repeat of an idempotent request from its record. */
   async function replay(existing: RequestRecord, hash: string): Promise<ServiceResult | 'retry'> {
@@ -482,7 +509,8 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     const expiresAt = Math.floor(now / 1000) + config.dataRetentionDays * 86400;
     const primaryWorst = (tier: Tier) => {
       const modelId = config.tierModels[tier]!;
-      return worstCaseNanoUsd(modelId, resolved, Math.min(resolved.requestedMaxTokens, maxTokensCap(config, modelId)));
+      const maxTokens = Math.min(resolved.requestedMaxTokens, maxTokensCap(config, modelId));
+      return worstCaseNanoUsd(modelId, resolved, maxTokens, extras);
     };
     let budgetDowngrade = false;
     const firstGuard = resolved.auto && resolved.tier !== cheapest ? 'near-cap' : 'cap';
@@ -629,7 +657,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       const maxTokens = Math.min(resolved.requestedMaxTokens, maxTokensCap(config, modelId));
       let held: boolean;
       try {
-        held = await hold.ensure(worstCaseNanoUsd(modelId, resolved, maxTokens), guard);
+        held = await hold.ensure(worstCaseNanoUsd(modelId, resolved, maxTokens, extras), guard);
       } catch {
         // DynamoDB refused the top-up: no call without a reservation; the outcome says why.
         return { kind: 'skipped', why: 'ledger' };
@@ -657,6 +685,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
           latencyMs: reply.latencyMs,
           stopReason: reply.stopReason,
           reason,
+          ...(reply.guardrailUnits ? { guardrailUnits: reply.guardrailUnits } : {}),
         };
         attempts.push(attempt);
         const scored = scoreWithin(reply, callDeadline);
@@ -724,6 +753,11 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     let review = false;
     let cascadeReason: string | undefined;
     while (best) {
+      // The guardrail's answer is final: a stronger model meets the same guardrail, a reviewer would see what it withheld.
+      if (isGuardrailFinal(best.reply)) {
+        cascadeReason = `guardrail intervened on ${best.tier}: its answer is final (no escalation, no review)`;
+        break;
+      }
       const decision = cascadeDecision({
         tier: best.tier,
         allowedTiers: allowed,
@@ -798,6 +832,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
           }
         : {}),
       ...(cascadeReason ? { cascadeReason } : {}),
+      ...(best && guardrailRecordOf(best) ? { guardrail: guardrailRecordOf(best) } : {}),
       reservationIds: [...hold.reservationIds],
     };
 
@@ -877,6 +912,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       reviewHandOffFailed,
       modelLatencyMs: attempts.reduce((n, a) => n + a.latencyMs, 0),
       accessDenied: attempts.filter((a) => a.outcome === 'denied').length,
+      guardrailInterventions: outcome.guardrail ? 1 : 0,
     };
 
     if (!best) {

@@ -2,12 +2,13 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { modelResourceArns } from '../../../lambda/shared/catalog';
 import {
+  GUARDRAIL_ENV,
   LEDGER_TABLE_ENV,
   RECONCILE_EVENT,
   RECONCILE_EVERY_MINUTES,
@@ -16,11 +17,37 @@ import {
 } from '../../../lambda/shared/tenant-runtime';
 import { acknowledge } from '../../compliance/acknowledge';
 import { TenantFunction } from '../functions/tenant-function';
+import type { IGuardrail } from '../guardrail/switchboard-guardrail';
+
+/** Lambda's limit on a function's environment variables, names and values together (not adjustable). */
+export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
+/** What a deploy-time value (an ARN, a table name) is counted at in the environment size check. */
+const TOKEN_WORST_CASE_BYTES = 256;
+
+/**
+ * UTF-8 bytes of an environment, names and values, each unresolved value at {@link TOKEN_WORST_CASE_BYTES}:
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+ */
+export function environmentBytes(env: Record<string, string>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(env)) {
+    n += Buffer.byteLength(k, 'utf8');
+    const tokens = v.match(/\$\{Token\[[^\]]+\]\}/g) ?? [];
+    n +=
+      Buffer.byteLength(v, 'utf8') + tokens.reduce((sum, t) => sum + TOKEN_WORST_CASE_BYTES - Buffer.byteLength(t), 0);
+  }
+  return n;
+}
 
 /** Props of {@link InferenceFunction}. */
 export interface InferenceFunctionProps {
   /** What the handler knows about its tenant (becomes the `TENANT_CONFIG` variable). */
   readonly runtimeConfig: TenantRuntimeConfig;
+  /**
+   * The guardrail every model call applies: its ARN and version reach the handler in {@link GUARDRAIL_ENV}, and the
+   * function's IAM policy refuses any model call without it.
+   */
+  readonly guardrail: IGuardrail;
   /** The tenant's ledger table. */
   readonly table: dynamodb.ITable;
   /** The tenant key (log group, dead-letter topic). */
@@ -66,7 +93,7 @@ export interface InferenceFunctionProps {
  * The tenant's inference function (tenant API handler), with its own role, KMS-encrypted log group and
  * dead-letter topic. The code is the shared esbuild bundle; only the environment differs per tenant.
  * It may invoke exactly the Bedrock models and inference profiles of the tenant's allowed tiers and their
- * fallbacks.
+ * fallbacks, and only with the tenant's guardrail.
  */
 export class InferenceFunction extends TenantFunction {
   constructor(scope: Construct, id: string, props: InferenceFunctionProps) {
@@ -81,6 +108,19 @@ export class InferenceFunction extends TenantFunction {
     if (props.reservedConcurrency !== undefined && props.reservedConcurrency < 1) {
       problems.push(`reservedConcurrency: ${props.reservedConcurrency} must be at least 1`);
     }
+    const environment: Record<string, string> = {
+      [TENANT_CONFIG_ENV]: JSON.stringify(props.runtimeConfig),
+      [LEDGER_TABLE_ENV]: props.table.tableName,
+      [GUARDRAIL_ENV.arn]: props.guardrail.guardrailArn,
+      [GUARDRAIL_ENV.version]: props.guardrail.guardrailVersion,
+      ...props.environment,
+    };
+    const envBytes = environmentBytes(environment);
+    if (envBytes > LAMBDA_ENVIRONMENT_MAX_BYTES) {
+      problems.push(
+        `environment: ${envBytes} bytes (deploy-time values counted at ${TOKEN_WORST_CASE_BYTES}); Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES}: shorten the system preambles (tenant systemPreamble, platform systemPreamble)`,
+      );
+    }
     if (problems.length) {
       throw new Error(`InferenceFunction ${[scope.node.path, id].filter(Boolean).join('/')}: ${problems.join('; ')}`);
     }
@@ -90,11 +130,7 @@ export class InferenceFunction extends TenantFunction {
       purpose: 'tenant API (inference, requests, usage)',
       key: props.key,
       sharedPolicies: props.sharedPolicies,
-      environment: {
-        [TENANT_CONFIG_ENV]: JSON.stringify(props.runtimeConfig),
-        [LEDGER_TABLE_ENV]: props.table.tableName,
-        ...props.environment,
-      },
+      environment,
       calls: 'only AWS public service endpoints (Bedrock Runtime, DynamoDB, KMS, Step Functions) with SigV4',
       reservedConcurrency: props.reservedConcurrency,
       memoryMb: props.memoryMb ?? 1024,
@@ -112,9 +148,7 @@ export class InferenceFunction extends TenantFunction {
         ),
       ),
     ].sort();
-    this.addStatements(
-      new iam.PolicyStatement({ sid: 'InvokeAllowedModels', actions: ['bedrock:InvokeModel'], resources: modelArns }),
-    );
+    props.guardrail.grantInvokeModelsWith(this, modelArns);
 
     // Closes runs that died with budget reservations open (this month and the last), so the committed
     // spend never stays inflated and no record stays in_progress, whether or not anyone reads the usage.

@@ -4,10 +4,11 @@
  * month total over the cap; near the cap `auto` requests go to the cheapest tier; at the cap a request gets
  * 429 `budget_exceeded`, writes nothing and calls no model; `GET /v1/usage` adds up exactly to the records.
  */
+import { callExtrasOf } from '../../../lambda/inference/core/guardrail';
 import { worstCaseNanoUsd } from '../../../lambda/inference/core/service';
 import { DEFAULT_TIER_MODELS, nanoToUsd, usdToNano } from '../../../lambda/shared/catalog';
 import { INTERNAL_ERROR, touchesUsageCounter } from '../../support/dynamo-fault-proxy';
-import { InferenceHarness, inBatches, outcomeOf } from '../../support/inference-harness';
+import { InferenceHarness, inBatches, outcomeOf, runtimeConfigOf } from '../../support/inference-harness';
 import { checkLedger } from '../../support/ledger-invariants';
 
 const h = new InferenceHarness();
@@ -22,11 +23,15 @@ beforeEach(() => {
 const noCascade = { escalation: { confidenceThreshold: 0, reviewThreshold: 0 } };
 const PROMPT = 'Draft a two-sentence status update for the migration project.';
 const deadline = () => ({ deadlineMs: Date.now() + 20_000 });
-/** The worst case of one deep request of this test (every prompt character a token, plus maxTokens). */
+/**
+ * The worst case of one deep request of this test (every prompt character a token, plus maxTokens, plus the
+ * guardrail's text units of the standard plan's guardrail).
+ */
 const deepWorst = worstCaseNanoUsd(
   DEFAULT_TIER_MODELS.deep,
   { promptBytes: Buffer.byteLength(PROMPT), messages: [{}] as never },
   200,
+  callExtrasOf(runtimeConfigOf({})),
 );
 
 describe('monthly budget', () => {
@@ -75,7 +80,9 @@ describe('monthly budget', () => {
   it('near the cap, auto requests go to the cheapest allowed tier and say why; explicit tiers are honoured while the cap allows', async () => {
     const t = await h.tenant({
       ...noCascade,
-      monthlyBudgetUsd: 0.02,
+      // Room for the near-cap half in deep requests, the rest in fast ones (each also pays its guardrail text
+      // units), and one explicit deep request's worst case.
+      monthlyBudgetUsd: 0.03,
       // Route every auto request to deep while the budget is healthy.
       routing: { deepThreshold: 0, balancedThreshold: 0, nearCapShare: 0.5 },
     });
@@ -94,11 +101,11 @@ describe('monthly budget', () => {
     expect(firstFast).toBeGreaterThan(0);
     expect(tiers.slice(0, firstFast).every((x) => x === 'deep')).toBe(true);
     expect(tiers.slice(firstFast).every((x) => x === 'fast')).toBe(true);
-    expect(reasons[firstFast]).toMatch(/budget: month spend is at or above 50% of \$0\.02 → cheapest tier fast/);
+    expect(reasons[firstFast]).toMatch(/budget: month spend is at or above 50% of \$0\.03 → cheapest tier fast/);
     // The downgrade happened at the line: the settled total before it was at or above half the budget
     // minus one deep request's worst case.
     const usage = (await t.service.getUsage()).body as { costUsd: number; byTier: Record<string, { costUsd: number }> };
-    expect(usage.costUsd).toBeGreaterThanOrEqual(0.01 - nanoToUsd(deepWorst));
+    expect(usage.costUsd).toBeGreaterThanOrEqual(0.015 - nanoToUsd(deepWorst));
     // An explicit deep request is still served while its worst case fits under the cap.
     const explicit = await outcomeOf(t.service.infer({ prompt: PROMPT, tier: 'deep', maxTokens: 200 }, deadline()));
     expect(explicit.status).toBe(200);

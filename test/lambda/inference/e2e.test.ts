@@ -95,7 +95,10 @@ describe('POST /v1/inference (bundled handler)', () => {
       RECOMMENDED_THRESHOLDS,
     );
     const model = DEFAULT_TIER_MODELS[choice.tier];
-    const cost = nanoToUsd(costNanoUsd(model, { inputTokens: 12, outputTokens: 9 }));
+    // The guardrail read the prompt and the answer (one text unit each) for its content and PII filters.
+    const guardrailUnits = { content: 2, sensitiveInformation: 2 };
+    expect(bedrock.answered[0]?.guardrailUnits).toEqual(guardrailUnits);
+    const cost = nanoToUsd(costNanoUsd(model, { inputTokens: 12, outputTokens: 9, guardrailUnits }));
     expect(res.json.routeReason).toBe(choice.reason);
     expect(res.json).toMatchObject({
       status: 'completed',
@@ -118,14 +121,14 @@ describe('POST /v1/inference (bundled handler)', () => {
       modelId: model,
       inputTokens: 12,
       outputTokens: 9,
-      costNanoUsd: costNanoUsd(model, { inputTokens: 12, outputTokens: 9 }),
+      costNanoUsd: costNanoUsd(model, { inputTokens: 12, outputTokens: 9, guardrailUnits }),
       tenantId: 'acme',
     });
     expect(typeof rec.latencyMs).toBe('number');
     expect(rec.expiresAt).toBeGreaterThan(Date.now() / 1000 + 89 * 86400); // acme keeps data 90 days
   });
 
-  it('sends messages and the system prompt to the model as Converse content', async () => {
+  it('sends messages and the system prompt to the model as Converse content, the system text for the guardrail to evaluate', async () => {
     const res = await post('acme', {
       system: 'Answer briefly.',
       messages: [
@@ -139,7 +142,7 @@ describe('POST /v1/inference (bundled handler)', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json.tier).toBe('fast');
     const call = bedrock.callsTo(DEFAULT_TIER_MODELS.fast)[0]!;
-    expect(call.body.system).toEqual([{ text: 'Answer briefly.' }]);
+    expect(call.body.system).toEqual([{ guardContent: { text: { text: 'Answer briefly.' } } }]);
     expect(call.body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
     expect(call.body.inferenceConfig?.maxTokens).toBe(50);
   });

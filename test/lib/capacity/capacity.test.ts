@@ -26,6 +26,8 @@ const VARIANTS: Record<string, string> = {
   beta: `id: beta\ntier: premium\n${REVIEWER}opsEmails: [a@example.com, b@example.com]\n`,
   gamma: `id: gamma\ntier: standard\nescalation:\n  reviewerEmails: [x@example.com, y@example.com, z@example.com]\nmonitoring: { dashboard: false }\n`,
   delta: `id: delta\ntier: basic\n${REVIEWER}monitoring: { alarms: full, dashboard: true }\nlambda: { reservedConcurrency: 3 }\n`,
+  // Customizes its guardrail: one of its own (a guardrail and its version in its stack, one against the quota).
+  epsilon: `id: epsilon\ntier: standard\n${REVIEWER}guardrail: { harmfulContentStrength: HIGH }\n`,
 };
 
 const count = (t: TemplateLike, type: string) => resourcesOfType(t, type).length;
@@ -46,6 +48,7 @@ const COUNTED = new Set([
   'AWS::DynamoDB::Table',
   'AWS::WAFv2::WebACL',
   'AWS::Backup::BackupSelection',
+  'AWS::Bedrock::Guardrail',
 ]);
 /** Resource types with no regional quota a fleet could reach, and why. */
 const UNBOUNDED: Record<string, string> = {
@@ -59,6 +62,8 @@ const UNBOUNDED: Record<string, string> = {
   'AWS::ApiGateway::UsagePlanKey': 'per API key (10 usage plans per key), one',
   'AWS::Backup::BackupPlan': 'one per platform (300 per region)',
   'AWS::Backup::BackupVault': 'one per platform (300 per region)',
+  'AWS::Bedrock::GuardrailVersion':
+    'per guardrail (20 versions), one live; replaced versions are retained until deleted (README, "Guardrails")',
   'AWS::CDK::Metadata': 'not an AWS resource',
   'AWS::CloudWatch::Alarm': 'no limit on alarms per account (CloudWatch quotas)',
   'AWS::CloudWatch::CompositeAlarm': 'no limit; at most 100 alarms in its rule (a tenant has under 30)',
@@ -101,6 +106,7 @@ describe('capacity model', () => {
         ([, u]) => (u.Properties!.Throttle as { RateLimit: number }).RateLimit,
       ),
       selections: count(t, 'AWS::Backup::BackupSelection'),
+      guardrails: count(t, 'AWS::Bedrock::Guardrail'),
       reserved: resourcesOfType(t, 'AWS::Lambda::Function').reduce(
         (n, [, f]) => n + ((f.Properties?.ReservedConcurrentExecutions as number | undefined) ?? 0),
         0,
@@ -121,6 +127,7 @@ describe('capacity model', () => {
       webAcls: use[QUOTA_IDS.webAcls],
       throttle: [use[QUOTA_IDS.accountThrottle]],
       selections: use[QUOTA_IDS.backupSelections],
+      guardrails: use[QUOTA_IDS.guardrails],
       reserved: use[QUOTA_IDS.concurrency],
     });
   });
@@ -161,6 +168,7 @@ describe('capacity model', () => {
       webAcls: count(t, 'AWS::WAFv2::WebACL'),
       selections: count(t, 'AWS::Backup::BackupSelection'),
       rules: count(t, 'AWS::Events::Rule'),
+      guardrails: count(t, 'AWS::Bedrock::Guardrail'),
     }).toEqual({
       roles: use[QUOTA_IDS.roles],
       policies: use[QUOTA_IDS.policies],
@@ -169,6 +177,7 @@ describe('capacity model', () => {
       webAcls: use[QUOTA_IDS.webAcls],
       selections: use[QUOTA_IDS.backupSelections],
       rules: 0,
+      guardrails: use[QUOTA_IDS.guardrails],
     });
   });
 
@@ -253,6 +262,47 @@ describe('capacity limits at synth', () => {
       }),
     ).toThrow(/apigateway\.regionalRestApis\): 700 needed, limit 600/);
     expect(app.node.children).toHaveLength(0);
+  });
+
+  it("counts one guardrail per plan and one per tenant that customizes its own: 98 such tenants fail synth on Bedrock's 100 guardrails, naming the quota and the tenant that pushes it over", () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 98; i++) {
+      const id = `tenant-${String(i).padStart(4, '0')}`;
+      files[id] =
+        `id: ${id}\ntier: standard\n${REVIEWER}guardrail:\n  deniedTopics:\n    - { name: Topic ${i}, definition: Anything about subject ${i}. }\n`;
+    }
+    const app = new App();
+    let error: unknown;
+    try {
+      buildSwitchboard(app, { platform: repoPlatformConfig(), tenantsDir: tenantDir(files), compliance: false });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CapacityError);
+    expect((error as CapacityError).crossed.map((q) => q.id)).toEqual([QUOTA_IDS.guardrails]);
+    expect((error as CapacityError).message).toContain(
+      'Bedrock "Guardrails per account" (bedrock.guardrails): 101 needed, limit 100 (AWS default); pushed over by tenant-0097',
+    );
+    expect(app.node.children).toHaveLength(0);
+  });
+
+  it('lets the same number of tenants through while they share their plan guardrail (or state one the plan already is)', () => {
+    const shared = Array.from({ length: 98 }, (_, i) => sample('standard', `s-${i}`));
+    // A file that sets the plan's own strength changes nothing: it shares the plan's guardrail.
+    const same = resolveTenant({
+      id: 'same-as-plan',
+      tier: 'standard',
+      escalation: { reviewerEmails: ['r@example.com'] },
+      guardrail: { harmfulContentStrength: 'MEDIUM' },
+    }).tenant!;
+    expect(same.guardrail.source).toBe('plan');
+    const { report, crossed } = assessCapacity({
+      tenants: [...shared, same],
+      platform: repoPlatformConfig(),
+      partial: false,
+    });
+    expect(crossed).toEqual([]);
+    expect(report.quotas.find((q) => q.id === QUOTA_IDS.guardrails)).toMatchObject({ used: 3, limit: 100 });
   });
 
   it('lets a fleet through once cdk.json states the raised quotas', () => {

@@ -22,6 +22,8 @@ import { PACKS } from '../../../lib/compliance/packs';
 import { CompliancePlugin, REPORT_FILES } from '../../../lib/compliance/plugin';
 import { type ComplianceReport, type PackResult, runPack } from '../../../lib/compliance/report';
 import { SwitchboardChecks } from '../../../lib/compliance/switchboard-checks';
+import { PLAN_GUARDRAILS } from '../../../lib/config/guardrail-policy';
+import { SwitchboardGuardrail } from '../../../lib/constructs/guardrail/switchboard-guardrail';
 import {
   cloudWatchAlarmsStatement,
   keyAdministrationStatement,
@@ -188,6 +190,7 @@ describe('compliance report of the Switchboard app', () => {
     }
     expect(packOf(TENANT_STACKS[0]!, 'Switchboard').rulesChecked).toEqual([
       'Switchboard-BedrockScopedToModels',
+      'Switchboard-GuardrailOnModelCalls',
       'Switchboard-KeyNotUsableByAccount',
       'Switchboard-LedgerInBackupSelection',
       'Switchboard-RetainTenantData',
@@ -456,6 +459,9 @@ describe('acknowledgement scoping', () => {
   });
 });
 
+const GUARDRAIL_ARN = 'arn:aws:bedrock:us-east-1:111122223333:guardrail/abc123def456';
+const GUARDRAIL_V1 = `${GUARDRAIL_ARN}:1`;
+
 describe('Switchboard pack', () => {
   const run = (build: (stack: Stack) => void): PackResult => {
     const stack = new Stack(new App(), 'Fixture', { env: { region: 'us-east-1' } });
@@ -666,6 +672,7 @@ describe('Switchboard pack', () => {
             new iam.PolicyStatement({
               actions: ['bedrock:InvokeModel'],
               resources: [`arn:${s.partition}:bedrock:us-east-1::foundation-model/*`],
+              conditions: { StringEquals: { 'bedrock:GuardrailIdentifier': GUARDRAIL_V1 } },
             }),
           ],
         }),
@@ -673,25 +680,127 @@ describe('Switchboard pack', () => {
     expect(ruleIds(result)).toEqual(['Switchboard-BedrockScopedToModels']);
   });
 
-  it('accepts bedrock:InvokeModel on the model ARNs of the catalog', () => {
-    const result = run(
-      (s) =>
-        new iam.ManagedPolicy(s, 'Policy', {
-          statements: [
-            new iam.PolicyStatement({
-              actions: ['bedrock:InvokeModel'],
-              resources: modelResourceArns('us.amazon.nova-micro-v1:0', {
-                partition: s.partition,
-                region: s.region,
-                account: s.account,
-              }),
-            }),
-          ],
-        }),
-    );
+  it('accepts bedrock:InvokeModel on the model ARNs of the catalog, with the guardrail condition', () => {
+    const result = run((s) => invokePolicy(s, { StringEquals: { 'bedrock:GuardrailIdentifier': GUARDRAIL_V1 } }));
     expect(result.findings).toEqual([]);
   });
+
+  describe('Switchboard-GuardrailOnModelCalls', () => {
+    it('flags a policy that lets the catalog models be called without a guardrail (the fixture it catches)', () => {
+      const result = run((s) => invokePolicy(s, undefined));
+      expect(ruleIds(result)).toEqual(['Switchboard-GuardrailOnModelCalls']);
+      expect(resourcesOf(result, 'Switchboard-GuardrailOnModelCalls')).toEqual(['Fixture/Policy/Resource']);
+    });
+
+    it.each([
+      [
+        '...IfExists (passes a call that names no guardrail)',
+        { StringEqualsIfExists: { 'bedrock:GuardrailIdentifier': GUARDRAIL_V1 } },
+      ],
+      ['StringLike with a wildcard', { StringLike: { 'bedrock:GuardrailIdentifier': `${GUARDRAIL_ARN}:*` } }],
+      ['StringEquals on any guardrail', { StringEquals: { 'bedrock:GuardrailIdentifier': '*' } }],
+      ['the DRAFT version', { StringEquals: { 'bedrock:GuardrailIdentifier': `${GUARDRAIL_ARN}:DRAFT` } }],
+      ['a condition on another key', { StringEquals: { 'aws:RequestedRegion': 'us-east-1' } }],
+    ])('flags a guardrail condition that does not bind: %s', (_name, conditions) => {
+      expect(ruleIds(run((s) => invokePolicy(s, conditions)))).toContain('Switchboard-GuardrailOnModelCalls');
+    });
+
+    it.each([
+      ['bedrock:*', ['bedrock:*']],
+      ['bedrock:Invoke*', ['bedrock:Invoke*']],
+      ['InvokeModelWithResponseStream (ConverseStream)', ['bedrock:InvokeModelWithResponseStream']],
+    ])('flags the model call actions however they are written: %s', (_name, actions) => {
+      const result = run(
+        (s) =>
+          new iam.ManagedPolicy(s, 'Policy', {
+            statements: [new iam.PolicyStatement({ actions, resources: catalogArns(s) })],
+          }),
+      );
+      expect(ruleIds(result)).toContain('Switchboard-GuardrailOnModelCalls');
+    });
+
+    it('flags a role inline policy and NotAction that leaves the model calls allowed', () => {
+      const result = run((s) => {
+        new iam.CfnRole(s, 'Role', {
+          assumeRolePolicyDocument: { Statement: [] },
+          policies: [
+            {
+              policyName: 'p',
+              policyDocument: {
+                Statement: [{ Effect: 'Allow', NotAction: ['s3:*'], Resource: catalogArns(s) }],
+              },
+            },
+          ],
+        });
+      });
+      expect(resourcesOf(result, 'Switchboard-GuardrailOnModelCalls')).toEqual(['Fixture/Role']);
+    });
+
+    it("accepts the inference function's statements: Allow with the guardrail version, Deny without it, ApplyGuardrail", () => {
+      const result = run((s) => {
+        const guardrail = new SwitchboardGuardrail(s, 'Guardrail', {
+          name: 'sb-test',
+          owner: 'test',
+          policy: PLAN_GUARDRAILS.basic,
+          key: kms.Key.fromKeyArn(s, 'GuardrailKey', 'arn:aws:kms:us-east-1:111122223333:key/test'),
+        });
+        const role = new iam.Role(s, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+        const policy = new iam.ManagedPolicy(s, 'Policy', { roles: [role] });
+        guardrail.grantInvokeModelsWith(
+          {
+            grantPrincipal: new (class extends iam.PrincipalBase {
+              readonly assumeRoleAction = 'sts:AssumeRole';
+              readonly policyFragment = role.policyFragment;
+              addToPrincipalPolicy(st: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
+                policy.addStatements(st);
+                return { statementAdded: true, policyDependable: policy };
+              }
+              dedupeString() {
+                return 'fixture';
+              }
+            })(),
+          },
+          catalogArns(s),
+        );
+      });
+      expect(ruleIds(result)).toEqual([]);
+    });
+
+    it('flags bedrock:ApplyGuardrail on "*" (Switchboard-BedrockScopedToModels), accepts it on a guardrail', () => {
+      const apply = (resource: string) =>
+        run(
+          (s) =>
+            new iam.ManagedPolicy(s, 'Policy', {
+              statements: [new iam.PolicyStatement({ actions: ['bedrock:ApplyGuardrail'], resources: [resource] })],
+            }),
+        );
+      expect(ruleIds(apply('*'))).toEqual(['Switchboard-BedrockScopedToModels']);
+      expect(ruleIds(apply(GUARDRAIL_ARN))).toEqual([]);
+    });
+  });
 });
+
+/** The IAM ARNs of one catalog model. */
+function catalogArns(s: Stack): string[] {
+  return modelResourceArns('us.amazon.nova-micro-v1:0', {
+    partition: s.partition,
+    region: s.region,
+    account: s.account,
+  });
+}
+
+/** A managed policy allowing the catalog model with the given conditions. */
+function invokePolicy(s: Stack, conditions: Record<string, Record<string, unknown>> | undefined) {
+  return new iam.ManagedPolicy(s, 'Policy', {
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['bedrock:InvokeModel'],
+        resources: catalogArns(s),
+        ...(conditions ? { conditions } : {}),
+      }),
+    ],
+  });
+}
 
 describe('CompliancePlugin', () => {
   const appWithPlugin = () => {

@@ -1,6 +1,7 @@
 import { App, Aws, CfnParameter, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as backup from 'aws-cdk-lib/aws-backup';
+import * as bedrock from 'aws-cdk-lib/aws-bedrock';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -12,9 +13,17 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { NagRuleCompliance } from 'cdk-nag';
 import { API_LIMITS } from '../../../lambda/shared/api-schema';
-import { KeyPolicyFits, markTenantStack, SwitchboardDeployChecks } from '../../../lib/compliance/deploy-readiness';
+import { QUOTA_IDS } from '../../../lib/capacity/quotas';
+import {
+  CAPACITY_COUNTED_TYPES,
+  KeyPolicyFits,
+  markTenantStack,
+  SwitchboardDeployChecks,
+} from '../../../lib/compliance/deploy-readiness';
 import { runPack } from '../../../lib/compliance/report';
 import { rulesBlockingBody } from '../../../lib/compliance/waf-body';
+import { PLAN_GUARDRAILS } from '../../../lib/config/guardrail-policy';
+import { SwitchboardGuardrail } from '../../../lib/constructs/guardrail/switchboard-guardrail';
 import { keyAdministrationStatement, serviceIntegrationStatements } from '../../../lib/constructs/key-policies';
 import { AlarmTopic } from '../../../lib/constructs/monitoring/alarm-topic';
 import { EdgeProtection } from '../../../lib/constructs/platform/edge-protection';
@@ -93,6 +102,28 @@ describe('SwitchboardDeploy-ServiceCanUseKey', () => {
       });
     });
     expect(out).toContain('SwitchboardDeploy-ServiceCanUseKey Table/Resource');
+  });
+
+  it('catches a guardrail whose key does not let Bedrock use it for the account, accepts one that does', () => {
+    const guardrail = (policy: (s: Stack) => iam.PolicyDocument) =>
+      findings((s) => {
+        const key = new kms.Key(s, 'Key', { policy: policy(s) });
+        new SwitchboardGuardrail(s, 'Guardrail', {
+          name: 'sb-test',
+          owner: 'test',
+          policy: PLAN_GUARDRAILS.basic,
+          key,
+        });
+      }).filter((f) => f.includes('ServiceCanUseKey'));
+    expect(guardrail(adminOnly)).toEqual(['SwitchboardDeploy-ServiceCanUseKey Guardrail/Resource']);
+    expect(
+      guardrail(
+        (s) =>
+          new iam.PolicyDocument({
+            statements: [keyAdministrationStatement(s), ...serviceIntegrationStatements(s, 'bedrock')],
+          }),
+      ),
+    ).toEqual([]);
   });
 
   it('catches a log group whose key does not let CloudWatch Logs use it', () => {
@@ -247,6 +278,13 @@ describe('SwitchboardDeploy-PerTenantResourceWithinQuota', () => {
     const cert = (s: Stack) => new apigw.CfnClientCertificate(s, 'Cert', {});
     expect(findings(cert, true)).toEqual(['SwitchboardDeploy-PerTenantResourceWithinQuota Cert']);
     expect(findings(cert, false)).toEqual([]);
+  });
+
+  it("accepts a tenant's own guardrail (100 per region): the capacity model counts guardrails and fails synth before the quota", () => {
+    const guardrail = (s: Stack) =>
+      new bedrock.CfnGuardrail(s, 'Guardrail', { name: 'g', blockedInputMessaging: 'x', blockedOutputsMessaging: 'y' });
+    expect(findings(guardrail, true)).toEqual([]);
+    expect(CAPACITY_COUNTED_TYPES['AWS::Bedrock::Guardrail']).toBe(QUOTA_IDS.guardrails);
   });
 });
 

@@ -152,7 +152,7 @@ describe('key policies', () => {
     const key = new kms.Key(stack, 'Key');
     const policy = stack.resolve((key.node.defaultChild as kms.CfnKey).keyPolicy) as { Statement: unknown[] };
     expect(policy.Statement.map((s) => accountWideKeyUse(s as Record<string, unknown>))).toContain(
-      'gives the account cryptographic use not limited to the services that encrypt with the key (kms:ViaService: dynamodb, backup)',
+      'gives the account cryptographic use not limited to the services that encrypt with the key (kms:ViaService: dynamodb, backup, bedrock)',
     );
   });
 });

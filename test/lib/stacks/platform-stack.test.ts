@@ -1,6 +1,14 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { accountWideKeyUse } from '../../../lib/compliance/switchboard-checks';
+import {
+  ALWAYS_BLOCKED_PII,
+  GUARDRAIL_BLOCKED_MESSAGES,
+  HARMFUL_CONTENT_FILTERS,
+  PLAN_GUARDRAILS,
+} from '../../../lib/config/guardrail-policy';
+import { PLANS } from '../../../lib/config/tier-defaults';
 import { LEDGER_BACKUP_TAG } from '../../../lib/constructs/platform/backup';
+import { planGuardrailName } from '../../../lib/constructs/platform/plan-guardrails';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { repoPlatformConfig, synthSwitchboard } from '../../support/synth';
 import {
@@ -22,7 +30,9 @@ beforeAll(() => {
   t = Template.fromJSON(raw as unknown as Record<string, unknown>);
 });
 
-const keyId = () => onlyResource(raw, 'AWS::KMS::Key')[0];
+/** The platform key (the stack also holds the guardrail key). */
+const platformKey = () => resourcesOfType(raw, 'AWS::KMS::Key').find(([id]) => id.startsWith('PlatformKey'))!;
+const keyId = () => platformKey()[0];
 const keyArn = () => ({ 'Fn::GetAtt': [keyId(), 'Arn'] });
 
 describe('PlatformStack', () => {
@@ -36,7 +46,7 @@ describe('PlatformStack', () => {
     });
 
     it('gives the account no direct key use: administration by named principals, use only through services', () => {
-      const statements = statementsOf(props(onlyResource(raw, 'AWS::KMS::Key')[1]).KeyPolicy);
+      const statements = statementsOf(props(platformKey()[1]).KeyPolicy);
       expect(statements.map((st) => accountWideKeyUse(st as unknown as Record<string, unknown>))).toEqual(
         statements.map(() => undefined),
       );
@@ -76,7 +86,7 @@ describe('PlatformStack', () => {
   });
 
   it('lets CloudWatch alarms use the platform key to publish to the encrypted topic', () => {
-    const statements = statementsOf(props(onlyResource(raw, 'AWS::KMS::Key')[1]).KeyPolicy);
+    const statements = statementsOf(props(platformKey()[1]).KeyPolicy);
     const cw = statements.find((s) => (s.Principal as { Service?: string })?.Service === 'cloudwatch.amazonaws.com');
     expect(asArray(cw?.Action)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']));
   });
@@ -175,7 +185,7 @@ describe('PlatformStack', () => {
       const [roleId] = resourcesOfType(raw, 'AWS::IAM::Role').find(([, r]) =>
         JSON.stringify(props(r).AssumeRolePolicyDocument).includes('backup.amazonaws.com'),
       )!;
-      const statements = statementsOf(props(onlyResource(raw, 'AWS::KMS::Key')[1]).KeyPolicy);
+      const statements = statementsOf(props(platformKey()[1]).KeyPolicy);
       const forRole = statements.filter((s) => flatten((s.Principal as { AWS?: unknown })?.AWS) === `<${roleId}.Arn>`);
       expect(forRole.flatMap((s) => asArray(s.Action))).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt']));
       for (const s of forRole) {
@@ -273,5 +283,76 @@ describe('PlatformStack', () => {
   it('has no inline IAM policies', () => {
     t.resourceCountIs('AWS::IAM::Policy', 0);
     for (const [, role] of resourcesOfType(raw, 'AWS::IAM::Role')) expect(props(role).Policies).toBeUndefined();
+  });
+
+  describe('guardrails', () => {
+    const guardrails = () => resourcesOfType(raw, 'AWS::Bedrock::Guardrail');
+    const byName = (name: string) => props(guardrails().find(([, g]) => props(g).Name === name)![1]);
+    const guardrailKey = () => resourcesOfType(raw, 'AWS::KMS::Key').find(([id]) => id.startsWith('Guardrails'))!;
+    type Filter = { Type: string; InputStrength: string; OutputStrength: string };
+    type Pii = { Type: string; Action: string; InputEnabled?: boolean; OutputAction?: string };
+
+    it('shares one per plan, not one per tenant, each with a published version', () => {
+      expect(
+        guardrails()
+          .map(([, g]) => props(g).Name)
+          .sort(),
+      ).toEqual(PLANS.map(planGuardrailName).sort());
+      const versions = resourcesOfType(raw, 'AWS::Bedrock::GuardrailVersion');
+      expect(versions).toHaveLength(PLANS.length);
+      for (const [, v] of versions) {
+        // Kept when replaced: functions still pinned to it keep working until their stacks are deployed.
+        expect(v.UpdateReplacePolicy).toBe('Retain');
+        expect(props(v).Description).toMatch(/configuration [0-9a-f]{16}$/);
+      }
+    });
+
+    it.each(PLANS)('filters prompt attacks in prompts only, harmful content at the plan strength (%s)', (plan) => {
+      const filters = (byName(planGuardrailName(plan)).ContentPolicyConfig as { FiltersConfig: Filter[] })
+        .FiltersConfig;
+      expect(filters.find((f) => f.Type === 'PROMPT_ATTACK')).toEqual({
+        Type: 'PROMPT_ATTACK',
+        InputStrength: 'HIGH',
+        OutputStrength: 'NONE',
+      });
+      const strength = PLAN_GUARDRAILS[plan].harmfulContentStrength;
+      expect(filters.filter((f) => f.Type !== 'PROMPT_ATTACK')).toEqual(
+        HARMFUL_CONTENT_FILTERS.map((type) => ({ Type: type, InputStrength: strength, OutputStrength: strength })),
+      );
+      expect(strength).toBe(plan === 'basic' ? 'HIGH' : 'MEDIUM');
+    });
+
+    it('blocks credentials in prompts and answers and masks contact data in answers only', () => {
+      const pii = (
+        byName(planGuardrailName('standard')).SensitiveInformationPolicyConfig as { PiiEntitiesConfig: Pii[] }
+      ).PiiEntitiesConfig;
+      expect(pii.filter((p) => p.Action === 'BLOCK').map((p) => p.Type)).toEqual([...ALWAYS_BLOCKED_PII]);
+      const email = pii.find((p) => p.Type === 'EMAIL')!;
+      expect(email).toMatchObject({ Action: 'ANONYMIZE', InputEnabled: false, OutputAction: 'ANONYMIZE' });
+    });
+
+    it('answers with the stable blocked messages and is encrypted with the retained guardrail key', () => {
+      for (const [, g] of guardrails()) {
+        expect(props(g).BlockedInputMessaging).toBe(GUARDRAIL_BLOCKED_MESSAGES.input);
+        expect(props(g).BlockedOutputsMessaging).toBe(GUARDRAIL_BLOCKED_MESSAGES.output);
+        expect(flatten(props(g).KmsKeyArn)).toBe(`<${guardrailKey()[0]}.Arn>`);
+      }
+      expect(guardrailKey()[1].DeletionPolicy).toBe('Retain');
+      expect(props(guardrailKey()[1]).EnableKeyRotation).toBe(true);
+    });
+
+    it('has a key the account may use only through Bedrock, administered by named principals', () => {
+      const statements = statementsOf(props(guardrailKey()[1]).KeyPolicy);
+      expect(statements.map((st) => accountWideKeyUse(st as unknown as Record<string, unknown>))).toEqual(
+        statements.map(() => undefined),
+      );
+      const via = statements.flatMap((st) => {
+        const v = (st.Condition as { StringEquals?: Record<string, unknown> } | undefined)?.StringEquals?.[
+          'kms:ViaService'
+        ];
+        return v === undefined ? [] : [v];
+      });
+      expect(new Set(via)).toEqual(new Set(['bedrock.us-east-1.amazonaws.com']));
+    });
   });
 });

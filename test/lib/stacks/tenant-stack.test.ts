@@ -6,6 +6,7 @@ import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
 import { LEDGER_KEYS, requestKey, usageKey } from '../../../lambda/shared/ledger-schema';
 import { reviewKey } from '../../../lambda/shared/review-schema';
 import {
+  GUARDRAIL_ENV,
   RECONCILE_EVENT,
   RECONCILE_EVERY_MINUTES,
   TENANT_CONFIG_ENV,
@@ -463,7 +464,9 @@ describe('TenantStack', () => {
     });
 
     it.each(TENANTS)("lets the function invoke exactly its tenant's models and their fallbacks (%s)", (id) => {
-      const bedrock = fnRoleStatements(id).filter((s) => asArray(s.Action).some((a) => a.startsWith('bedrock:')));
+      const bedrock = fnRoleStatements(id).filter(
+        (s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith('bedrock:Invoke')),
+      );
       expect(bedrock).toHaveLength(1);
       expect(asArray(bedrock[0]!.Action)).toEqual(['bedrock:InvokeModel']);
       const expected = new Set(
@@ -478,7 +481,7 @@ describe('TenantStack', () => {
 
     it('does not let a basic tenant (initech) reach the deep-tier model', () => {
       const resources = fnRoleStatements('initech')
-        .filter((s) => asArray(s.Action).includes('bedrock:InvokeModel'))
+        .filter((s) => s.Effect === 'Allow' && asArray(s.Action).includes('bedrock:InvokeModel'))
         .flatMap((s) => asArray(s.Resource as unknown[]).map(flatten));
       const sonnet = MODELS['us.anthropic.claude-sonnet-4-5-20250929-v1:0']!;
       expect(resources.length).toBeGreaterThan(0);
@@ -493,7 +496,7 @@ describe('TenantStack', () => {
 
     it('gives globex its override model for the fast tier instead of the catalog default', () => {
       const resources = fnRoleStatements('globex')
-        .filter((s) => asArray(s.Action).includes('bedrock:InvokeModel'))
+        .filter((s) => s.Effect === 'Allow' && asArray(s.Action).includes('bedrock:InvokeModel'))
         .flatMap((s) => asArray(s.Resource as unknown[]).map(flatten));
       expect(resources.some((r) => r.endsWith('amazon.nova-lite-v1:0'))).toBe(true);
       expect(resources.filter((r) => r.includes('nova-micro'))).toEqual([]);
@@ -559,11 +562,50 @@ describe('TenantStack', () => {
       }
     });
 
-    it.each(TENANTS)('scopes KMS use to its own key (%s)', (id) => {
-      const kmsStatements = fnRoleStatements(id).filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')));
-      expect(kmsStatements.length).toBeGreaterThan(0);
-      for (const s of kmsStatements)
-        expect(asArray(s.Resource as unknown[]).map(flatten)).toEqual([`<${keyId(id)}.Arn>`]);
+    it.each(TENANTS)(
+      'scopes KMS use to its own key, and the guardrail key to decryption through Bedrock (%s)',
+      (id) => {
+        const kmsStatements = fnRoleStatements(id).filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')));
+        const guardrailKey = kmsStatements.filter((s) => s.Sid === 'DecryptGuardrailThroughBedrock');
+        const own = kmsStatements.filter((s) => s.Sid !== 'DecryptGuardrailThroughBedrock');
+        expect(own.length).toBeGreaterThan(0);
+        for (const s of own) expect(asArray(s.Resource as unknown[]).map(flatten)).toEqual([`<${keyId(id)}.Arn>`]);
+        expect(guardrailKey).toHaveLength(1);
+        expect(asArray(guardrailKey[0]!.Action)).toEqual(['kms:Decrypt']);
+        expect(guardrailKey[0]!.Condition).toEqual({
+          StringEquals: { 'kms:ViaService': 'bedrock.us-east-1.amazonaws.com' },
+        });
+        // The platform stack's guardrail key, through a (weak) cross-stack reference.
+        expect(asArray(guardrailKey[0]!.Resource as unknown[]).map(flatten)).toEqual([
+          expect.stringMatching(/^<Output:Switchboard-Platform\.\w*GuardrailsKey/),
+        ]);
+      },
+    );
+
+    it.each(TENANTS)("binds every model call to the tenant's guardrail version in IAM (%s)", (id) => {
+      const statements = fnRoleStatements(id);
+      const allow = statements.find((s) => s.Sid === 'InvokeAllowedModelsWithGuardrail')!;
+      const deny = statements.find((s) => s.Sid === 'DenyModelCallsWithoutGuardrail')!;
+      const wanted = (allow.Condition as { StringEquals: Record<string, unknown> }).StringEquals[
+        'bedrock:GuardrailIdentifier'
+      ];
+      expect(deny).toMatchObject({ Effect: 'Deny', Resource: '*' });
+      expect((deny.Condition as { StringNotEquals: Record<string, unknown> }).StringNotEquals).toEqual({
+        'bedrock:GuardrailIdentifier': wanted,
+      });
+      // globex customizes its guardrail: its own; the others share their plan's (platform stack).
+      const [ownGuardrail] = resourcesOfType(raw[id]!, 'AWS::Bedrock::Guardrail');
+      const [ownVersion] = resourcesOfType(raw[id]!, 'AWS::Bedrock::GuardrailVersion');
+      if (id === 'globex') {
+        expect(flatten(wanted)).toBe(`<${ownGuardrail![0]}.GuardrailArn>:<${ownVersion![0]}.Version>`);
+      } else {
+        expect(ownGuardrail).toBeUndefined();
+        expect(flatten(wanted)).toMatch(
+          /^<Output:Switchboard-Platform\.\w*GuardrailsPlan\w+>:<Output:Switchboard-Platform\.\w*GuardrailsPlan\w+Version\w*>$/,
+        );
+      }
+      const env = (props(fnOf(id)[1]).Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(`${flatten(env[GUARDRAIL_ENV.arn])}:${flatten(env[GUARDRAIL_ENV.version])}`).toBe(flatten(wanted));
     });
 
     it.each(TENANTS)(
@@ -575,6 +617,8 @@ describe('TenantStack', () => {
         for (const [, p] of resourcesOfType(raw[id]!, 'AWS::IAM::ManagedPolicy')) {
           for (const s of statementsOf(props(p).PolicyDocument)) {
             if (asArray(s.Action).every((a) => logDelivery.test(a))) continue;
+            // A Deny restricts: "no model call without the guardrail", whatever the model.
+            if (s.Effect === 'Deny') continue;
             for (const r of asArray(s.Resource as unknown[])) expect(flatten(r)).not.toBe('*');
             for (const a of asArray(s.Action)) expect(a).not.toMatch(/(^|:)\*$/);
           }

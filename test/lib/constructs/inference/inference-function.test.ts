@@ -5,9 +5,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { modelResourceArns } from '../../../../lambda/shared/catalog';
 import type { TenantRuntimeConfig } from '../../../../lambda/shared/tenant-runtime';
+import { GUARDRAIL_ENV } from '../../../../lambda/shared/tenant-runtime';
+import { PLAN_GUARDRAILS } from '../../../../lib/config/guardrail-policy';
+import { SwitchboardGuardrail } from '../../../../lib/constructs/guardrail/switchboard-guardrail';
 import {
   InferenceFunction,
   type InferenceFunctionProps,
+  LAMBDA_ENVIRONMENT_MAX_BYTES,
 } from '../../../../lib/constructs/inference/inference-function';
 import { asArray, flatten, statementsOf, testApp } from '../../template-utils';
 
@@ -20,7 +24,9 @@ const RUNTIME_CONFIG: TenantRuntimeConfig = {
   limits: { maxPromptChars: 1000, maxOutputTokens: 512, defaultMaxTokens: 256 },
   tierFallbacks: { fast: ['us.amazon.nova-lite-v1:0'] },
   routing: { mode: 'default-tier', deepThreshold: 0.5, balancedThreshold: 0.3, nearCapShare: 0.9 },
-  escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.3 },
+  escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.3, honourStatedConfidence: false },
+  guardrail: { source: 'plan', policies: ['content', 'sensitiveInformation'] },
+  preamble: {},
   dataRetentionDays: 7,
 };
 
@@ -32,14 +38,21 @@ function build(overrides: Partial<InferenceFunctionProps> = {}) {
   const shared = new iam.ManagedPolicy(stack, 'Shared', {
     statements: [new iam.PolicyStatement({ actions: ['xray:PutTraceSegments'], resources: ['*'] })],
   });
+  const guardrail = new SwitchboardGuardrail(stack, 'Guardrail', {
+    name: 'sb-test',
+    owner: 'test',
+    policy: PLAN_GUARDRAILS.basic,
+    key: new kms.Key(stack, 'GuardrailKey'),
+  });
   const inference = new InferenceFunction(stack, 'Inference', {
     runtimeConfig: RUNTIME_CONFIG,
     table,
     key: new kms.Key(stack, 'Key'),
     sharedPolicies: [shared],
+    guardrail,
     ...overrides,
   });
-  return { stack, table, inference, shared };
+  return { stack, table, inference, shared, guardrail };
 }
 
 /** Statements of the function's own managed policy (the one that is not the shared one). */
@@ -56,6 +69,18 @@ describe('InferenceFunction', () => {
 
   it('fails when reservedConcurrency is below 1', () => {
     expect(() => build({ reservedConcurrency: 0 })).toThrow(/reservedConcurrency: 0 must be at least 1/);
+  });
+
+  it("fails when the environment is over Lambda's 4 KB (long system preambles)", () => {
+    const preamble = { platform: 'p'.repeat(1000), tenant: 't'.repeat(1000) };
+    expect(() => build({ runtimeConfig: { ...RUNTIME_CONFIG, preamble } })).not.toThrow();
+    expect(() =>
+      build({ runtimeConfig: { ...RUNTIME_CONFIG, preamble }, environment: { PADDING: 'x'.repeat(1500) } }),
+    ).toThrow(
+      new RegExp(
+        `environment: \\d+ bytes .*Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES}: shorten the system preambles`,
+      ),
+    );
   });
 
   it('fails with both problems in one error naming the construct', () => {
@@ -97,7 +122,7 @@ describe('InferenceFunction', () => {
 
     it('may invoke exactly the models of runtimeConfig.tierModels and tierFallbacks', () => {
       const resources = ownStatements(t)
-        .filter((s) => asArray(s.Action).includes('bedrock:InvokeModel'))
+        .filter((s) => s.Effect === 'Allow' && asArray(s.Action).includes('bedrock:InvokeModel'))
         .flatMap((s) => asArray(s.Resource as unknown[]).map(flatten));
       const env = { partition: '<AWS::Partition>', region: 'us-east-1', account: '<AWS::AccountId>' };
       const expected = [
@@ -105,6 +130,53 @@ describe('InferenceFunction', () => {
         ...modelResourceArns('us.amazon.nova-lite-v1:0', env),
       ];
       expect(resources.sort()).toEqual([...expected].sort());
+    });
+
+    describe('its guardrail', () => {
+      const ids = () => ({
+        guardrail: Object.keys(t.findResources('AWS::Bedrock::Guardrail'))[0]!,
+        version: Object.keys(t.findResources('AWS::Bedrock::GuardrailVersion'))[0]!,
+      });
+      /** `bedrock:GuardrailIdentifier` as the condition must name it: the guardrail ARN, a colon, the version. */
+      const identifier = () => `<${ids().guardrail}.GuardrailArn>:<${ids().version}.Version>`;
+
+      it('allows model calls only with the guardrail version (bedrock:GuardrailIdentifier, StringEquals)', () => {
+        const allows = ownStatements(t).filter(
+          (s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith('bedrock:Invoke')),
+        );
+        expect(allows).toHaveLength(1);
+        expect(asArray(allows[0]!.Action)).toEqual(['bedrock:InvokeModel']);
+        const cond = allows[0]!.Condition as { StringEquals: Record<string, unknown> };
+        expect(Object.keys(allows[0]!.Condition as object)).toEqual(['StringEquals']);
+        expect(flatten(cond.StringEquals['bedrock:GuardrailIdentifier'])).toBe(identifier());
+      });
+
+      it('denies every model call (any model, streaming too) with another guardrail or none', () => {
+        const deny = ownStatements(t).find((s) => s.Effect === 'Deny');
+        expect(deny).toBeDefined();
+        expect(asArray(deny!.Action).sort()).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+        expect(deny!.Resource).toBe('*');
+        const cond = deny!.Condition as { StringNotEquals: Record<string, unknown> };
+        expect(flatten(cond.StringNotEquals['bedrock:GuardrailIdentifier'])).toBe(identifier());
+      });
+
+      it('may apply the guardrail and decrypt its key only through Bedrock', () => {
+        const apply = ownStatements(t).find((s) => asArray(s.Action).includes('bedrock:ApplyGuardrail'));
+        expect(asArray(apply?.Resource as unknown[]).map(flatten)).toEqual([`<${ids().guardrail}.GuardrailArn>`]);
+        const decrypt = ownStatements(t).find(
+          (s) => asArray(s.Action).includes('kms:Decrypt') && s.Sid?.includes('Guardrail'),
+        );
+        const keyId = Object.keys(t.findResources('AWS::KMS::Key')).find((k) => k.startsWith('GuardrailKey'))!;
+        expect(asArray(decrypt?.Resource as unknown[]).map(flatten)).toEqual([`<${keyId}.Arn>`]);
+        expect(decrypt?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'bedrock.us-east-1.amazonaws.com' } });
+      });
+
+      it('reaches the handler in GUARDRAIL_ENV: the guardrail ARN and the pinned version', () => {
+        const fn = Object.values(t.findResources('AWS::Lambda::Function'))[0]!;
+        const vars = fn.Properties.Environment.Variables as Record<string, unknown>;
+        expect(flatten(vars[GUARDRAIL_ENV.arn])).toBe(`<${ids().guardrail}.GuardrailArn>`);
+        expect(flatten(vars[GUARDRAIL_ENV.version])).toBe(`<${ids().version}.Version>`);
+      });
     });
 
     it('may write only its own log group and publish only to its own dead-letter topic', () => {
