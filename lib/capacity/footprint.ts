@@ -17,6 +17,8 @@ const TENANT_ROLES = 5;
 const TENANT_BASE_TOPICS = 3 + 1;
 /** Resources of a tenant stack besides its monitoring and its e-mail subscriptions. */
 const TENANT_BASE_RESOURCES = 88;
+/** A webhook's resources: its secret (URL and signing key) and the secret's resource policy. */
+const WEBHOOK_RESOURCES = 2;
 
 /** Alarms of each alarm set, and the metrics they are billed for (a metric-math alarm per metric). */
 export const ALARM_SET_SIZE: Readonly<Record<AlarmSet, { alarms: number; alarmMetrics: number; composite: number }>> = {
@@ -47,7 +49,8 @@ export function tenantStackResources(t: TenantConfig): number {
     set.composite +
     (t.monitoring.dashboard ? 1 : 0) +
     t.escalation.reviewerEmails.length +
-    opsTopic
+    opsTopic +
+    (t.escalation.webhook ? WEBHOOK_RESOURCES : 0)
   );
 }
 
@@ -122,6 +125,7 @@ export function idleCost(t: TenantConfig): IdleCostItem[] {
     item('CloudWatch alarm metrics', set.alarmMetrics, PRICES.alarmMetric.usd),
     item('CloudWatch composite alarm', set.composite, PRICES.compositeAlarm.usd),
     item('CloudWatch dashboard', t.monitoring.dashboard ? 1 : 0, PRICES.dashboard.usd),
+    item('Secrets Manager secret (webhook URL and signing key)', t.escalation.webhook ? 1 : 0, PRICES.secret.usd),
     item('Custom metrics published while idle (review queue)', IDLE_CUSTOM_METRICS, PRICES.customMetric.usd),
     item(
       'Housekeeping Lambda requests (every 5 minutes, 2 targets)',

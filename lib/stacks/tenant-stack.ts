@@ -47,6 +47,7 @@ export class TenantStack extends Stack {
       tenant,
       data: this.data,
       sharedPolicies: [platform.lambdaRuntimePolicy],
+      webhookOperatorRoles: platform.config.webhookOperatorRoles,
     });
     this.inference = new InferenceFunction(this, 'Inference', {
       environment: { [REVIEW_ENV.stateMachineArn]: this.review.stateMachine.stateMachineArn },
@@ -83,6 +84,12 @@ export class TenantStack extends Stack {
       description: 'aws apigateway get-api-key --api-key <id> --include-value',
     });
     new CfnOutput(this, 'LedgerTable', { value: this.data.table.tableName });
+    if (this.review.webhookSecret) {
+      new CfnOutput(this, 'WebhookSecretArn', {
+        value: this.review.webhookSecret.secretArn,
+        description: 'Webhook URL and signing key: npm run webhook:set / webhook:rotate / webhook:key -- --tenant <id>',
+      });
+    }
     if (this.api.reviewerRole) {
       new CfnOutput(this, 'ReviewerRoleArn', {
         value: this.api.reviewerRole.roleArn,

@@ -35,6 +35,15 @@ export class SecretsManagerStandIn {
     return arn;
   }
 
+  /** Sets a new current value of an existing secret (by name or ARN), as PutSecretValue does. */
+  update(id: string, value: string): void {
+    const s = this.find(id);
+    if (!s) throw new Error(`No secret ${id}`);
+    s.value = value;
+    s.versionId = randomUUID();
+    s.versions.push(s.versionId);
+  }
+
   /** The current value of a secret (by name or ARN). */
   value(id: string): string | undefined {
     return this.find(id)?.value;

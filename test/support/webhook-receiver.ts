@@ -43,6 +43,8 @@ export class WebhookReceiver {
   behaviour: ReceiverBehaviour = { kind: 'status', status: 200 };
   /** Bytes the receiver wrote of a flood before the client hung up. */
   floodWritten = 0;
+  /** Called with every delivery as it arrives. */
+  onDelivery?: (d: ReceivedDelivery) => void;
   private server?: https.Server;
 
   constructor(readonly host = 'hooks.example.com') {
@@ -54,11 +56,9 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.deliveries.push({
-          path: req.url ?? '',
-          headers: req.headers,
-          rawBody: Buffer.concat(chunks).toString('utf8'),
-        });
+        const delivery = { path: req.url ?? '', headers: req.headers, rawBody: Buffer.concat(chunks).toString('utf8') };
+        this.deliveries.push(delivery);
+        this.onDelivery?.(delivery);
         const b = this.behaviour;
         if (b.kind === 'hang') return;
         if (b.kind === 'flood') {
