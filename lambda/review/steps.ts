@@ -27,6 +27,7 @@ import {
 import type { Telemetry } from '../shared/telemetry';
 import type { ReviewItem, ReviewResolution, ReviewStore } from './store';
 import type { TokenCipher } from './token-cipher';
+import type { WebhookSender } from './webhook-sender';
 
 export interface ReviewStepsDeps {
   readonly config: ReviewRuntimeConfig;
@@ -34,8 +35,11 @@ export interface ReviewStepsDeps {
   readonly cipher: TokenCipher;
   readonly telemetry: Telemetry;
   readonly now: () => number;
-  /** HTTP client for the webhook (fetch). */
-  readonly fetch: typeof fetch;
+  /**
+   * Signs and delivers webhook events (webhook-sender.ts).
+   * @default - the tenant has no webhook: nothing is sent
+   */
+  readonly webhook?: WebhookSender;
   /** Starts a review workflow (idempotent per review id), for hand-offs that failed. */
   readonly handOff: { start(input: ReviewExecutionInput): Promise<void> };
 }
@@ -221,7 +225,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
 
     async callWebhook(e) {
       const { reviewId, requestId } = ids(e);
-      if (!config.webhookUrl) return { delivered: false };
+      if (!deps.webhook) return { delivered: false };
       const r = await mustGetReview(reviewId);
       const body = {
         event: 'review.completed',
@@ -233,21 +237,9 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
         reviewer: r.reviewer ?? null,
         path: `/v1/requests/${requestId}`,
       };
-      let status: number;
-      try {
-        const res = await deps.fetch(config.webhookUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'switchboard-review/1' },
-          body: JSON.stringify(body),
-          // A redirect is a failure, never followed: the tenant file names the one endpoint we may call.
-          redirect: 'manual',
-          signal: AbortSignal.timeout(5_000),
-        });
-        status = res.status;
-      } catch (err) {
-        throw new StepError('WebhookFailed', `Webhook not reachable: ${(err as Error)?.name}`);
-      }
-      if (status < 200 || status > 299) throw new StepError('WebhookFailed', `Webhook answered ${status}`);
+      // Signed and sent to a checked address; a failure is a WebhookFailed (retried), WebhookRefused or
+      // WebhookNotConfigured error (caught into webhookFailed). The id is the same on every retry.
+      const { status } = await deps.webhook.send({ deliveryId: `${reviewId}:review.completed`, payload: body });
       await store.setWebhook(reviewId, 'delivered');
       return { delivered: true, status };
     },
@@ -347,7 +339,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
     }
     if (!(await finish(r)).moved) return false;
     // Only the run that moved the request tells the webhook, so it hears of each outcome once.
-    if (config.webhookUrl) {
+    if (deps.webhook) {
       const event = { reviewId: r.reviewId, requestId: r.requestId };
       await steps
         .callWebhook({ step: 'callWebhook', ...event })

@@ -101,13 +101,19 @@ export const REVIEW_ENV = {
   stateMachineArn: 'REVIEW_STATE_MACHINE_ARN',
   keyId: 'TENANT_KEY_ID',
   review: 'REVIEW_CONFIG',
+  /** The tenant's webhook secret (URL and signing keys): only the steps function gets it, only with a webhook. */
+  webhookSecret: 'WEBHOOK_SECRET_ARN',
 } as const;
 
 /** What the review functions know of the tenant's review settings (`REVIEW_CONFIG`, JSON). */
 export const ReviewRuntimeConfigSchema = z.strictObject({
   tenantId: z.string(),
   onTimeout: z.enum(['reject', 'release_unreviewed']),
-  webhookUrl: z.optional(z.string()),
+  /**
+   * The webhook's origin from the tenant file (`https://host[:port]`); the full URL, which may carry a secret,
+   * is only in the webhook secret.
+   */
+  webhookOrigin: z.optional(z.string()),
   dataRetentionDays: z.number().check(z.int(), z.positive()),
   /** The state machine's timeout: a review still pending after it has no execution waiting for it. */
   executionTimeoutSeconds: z.number().check(z.int(), z.positive()),

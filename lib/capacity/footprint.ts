@@ -23,6 +23,8 @@ const TENANT_GUARDRAIL_RESOURCES = 2;
 export const PLAN_GUARDRAIL_COUNT = PLANS.length;
 /** KMS keys of the platform stack: the platform key and the guardrail key. */
 const PLATFORM_KEYS = 2;
+/** A webhook's resources: its secret (URL and signing key) and the secret's resource policy. */
+const WEBHOOK_RESOURCES = 2;
 
 /** Alarms of each alarm set, and the metrics they are billed for (a metric-math alarm per metric). */
 export const ALARM_SET_SIZE: Readonly<Record<AlarmSet, { alarms: number; alarmMetrics: number; composite: number }>> = {
@@ -54,7 +56,8 @@ export function tenantStackResources(t: TenantConfig): number {
     (t.monitoring.dashboard ? 1 : 0) +
     t.escalation.reviewerEmails.length +
     opsTopic +
-    (t.guardrail.source === 'tenant' ? TENANT_GUARDRAIL_RESOURCES : 0)
+    (t.guardrail.source === 'tenant' ? TENANT_GUARDRAIL_RESOURCES : 0) +
+    (t.escalation.webhook ? WEBHOOK_RESOURCES : 0)
   );
 }
 
@@ -132,6 +135,7 @@ export function idleCost(t: TenantConfig): IdleCostItem[] {
     item('CloudWatch alarm metrics', set.alarmMetrics, PRICES.alarmMetric.usd),
     item('CloudWatch composite alarm', set.composite, PRICES.compositeAlarm.usd),
     item('CloudWatch dashboard', t.monitoring.dashboard ? 1 : 0, PRICES.dashboard.usd),
+    item('Secrets Manager secret (webhook URL and signing key)', t.escalation.webhook ? 1 : 0, PRICES.secret.usd),
     item('Custom metrics published while idle (review queue)', IDLE_CUSTOM_METRICS, PRICES.customMetric.usd),
     item(
       'Housekeeping Lambda requests (every 5 minutes, 2 targets)',

@@ -34,6 +34,15 @@ export const PRICES = {
   compositeAlarm: { usd: 0.5, unit: 'composite alarm per month', source: CLOUDWATCH },
   dashboard: { usd: 3, unit: 'dashboard per month', source: CLOUDWATCH },
   customMetric: { usd: 0.3, unit: 'custom metric per month (first 10,000)', source: CLOUDWATCH },
+  secret: {
+    usd: 0.4,
+    unit: 'secret per month',
+    source: {
+      url: 'https://aws.amazon.com/secrets-manager/pricing/',
+      readOn: READ_ON,
+      note: '$0.40 per secret per month and $0.05 per 10,000 API calls (figures as summarised by hivebook.wiki; the stored copy of the AWS page was not available); a delivery reads the secret at most once a minute per function instance, an idle tenant not at all',
+    },
+  },
   lambdaRequest: {
     usd: 0.2 / 1_000_000,
     unit: 'Lambda request',

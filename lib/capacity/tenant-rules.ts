@@ -44,6 +44,14 @@ export function tokensWithin(budgetMs: number, speed: { outputTokensPerSecond: n
 /** Problems of one tenant in `region` on `platform`. */
 export function tenantDeploymentProblems(t: TenantConfig, region: string, platform: PlatformConfig): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  // A webhook whose URL nobody could set would never be told anything (its secret starts without a URL).
+  if (t.escalation.webhook && platform.webhookOperatorRoles.length === 0) {
+    problems.push({
+      path: 'escalation.webhook',
+      message:
+        'nobody could set its URL or read its signing key: name the roles that may in cdk.json context.switchboard.webhookOperatorRoles (README, "Webhooks")',
+    });
+  }
   // Models reachable from the region.
   for (const tier of t.models.allowed) {
     const primary = t.models.byTier[tier]!;

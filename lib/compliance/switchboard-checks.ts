@@ -85,7 +85,8 @@ function isServiceEndpoint(v: unknown): boolean {
 /**
  * Why an Allow statement of a key policy lets the whole account use or take over the key, or `undefined`:
  * - key use (Encrypt, Decrypt, data keys, re-encryption, grants) for an account-wide principal is allowed
- *   only through services (`kms:ViaService` naming service endpoints, no wildcards), and grants only for AWS
+ *   only for principals named by `aws:PrincipalArn` (ArnEquals or StringEquals, no wildcard), or only through
+ *   services (`kms:ViaService` naming service endpoints, no wildcards), and grants only for AWS
  *   resources (`kms:GrantIsForAWSResource`);
  * - `kms:PutKeyPolicy` for an account-wide principal is allowed only for named principals
  *   (`aws:PrincipalArn` without wildcards).
@@ -95,7 +96,11 @@ export function accountWideKeyUse(st: Record<string, unknown>): string | undefin
   // NotAction allows everything it does not name: key use and PutKeyPolicy included, whatever the conditions.
   if (st.NotAction !== undefined) return 'allows the account every action but those in NotAction';
   const actions = asArray(st.Action).map(String);
-  if (actions.some((a) => actionCoversAny(a, CRYPTO_ACTIONS))) {
+  // Principals named one by one (`aws:PrincipalArn` equal to ARNs without wildcards) are not the account,
+  // whatever the statement's Principal says (it must be the account for ARNs of roles that may not exist yet).
+  const named = conditionValues(st, ['ArnEquals', 'StringEquals'], 'aws:PrincipalArn');
+  const onlyNamed = named.length > 0 && named.every((v) => !JSON.stringify(v).includes('*'));
+  if (!onlyNamed && actions.some((a) => actionCoversAny(a, CRYPTO_ACTIONS))) {
     const via = conditionValues(st, ['StringEquals', 'ForAnyValue:StringEquals'], 'kms:ViaService');
     if (via.length === 0 || !via.every(isServiceEndpoint)) {
       return `gives the account cryptographic use not limited to the services that encrypt with the key (kms:ViaService: ${KEY_INTEGRATED_SERVICES.join(', ')})`;

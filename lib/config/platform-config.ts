@@ -29,6 +29,13 @@ export const PlatformFileSchema = z.strictObject({
     .describe(
       'IAM roles (name with optional path) that may administer every Switchboard KMS key, besides the CDK deploy role and the root user (break-glass)',
     ),
+  webhookOperatorRoles: z
+    .array(z.string().regex(ROLE_NAME, { message: 'must be an IAM role name, optionally with a path (a/b/Name)' }))
+    .max(10)
+    .optional()
+    .describe(
+      "IAM roles (name with optional path) that may set tenants' webhook URLs and read or rotate their signing keys (npm run webhook:set / webhook:rotate / webhook:key); needed as soon as a tenant declares a webhook",
+    ),
   apiGatewayAccountRole: z
     .enum(['existing', 'manage'])
     .optional()
@@ -94,6 +101,8 @@ export const PlatformFileSchema = z.strictObject({
 export interface PlatformConfig {
   readonly opsEmails: readonly string[];
   readonly keyAdminRoles: readonly string[];
+  /** Roles that may set webhook URLs and read or rotate signing keys (none: no tenant may declare a webhook). */
+  readonly webhookOperatorRoles: readonly string[];
   readonly apiGatewayAccountRole: 'existing' | 'manage';
   readonly waf: {
     readonly requestsPer5MinPerClient: number;
@@ -157,6 +166,7 @@ export function resolvePlatformConfig(input: unknown): PlatformConfig {
   return {
     opsEmails: p.opsEmails,
     keyAdminRoles: p.keyAdminRoles ?? [],
+    webhookOperatorRoles: p.webhookOperatorRoles ?? [],
     apiGatewayAccountRole: p.apiGatewayAccountRole ?? 'existing',
     waf: { ...WAF_DEFAULTS, ...p.waf },
     quotas: p.quotas ?? {},

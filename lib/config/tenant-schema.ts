@@ -14,6 +14,7 @@ import {
   type Tier,
 } from '../../lambda/shared/catalog';
 import { PREAMBLE_MAX_CHARS, type TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
+import { checkWebhookUrl, shownOrigin, WEBHOOK_ORIGIN_MAX_CHARS } from '../../lambda/shared/webhook-url';
 import {
   ALWAYS_BLOCKED_PII,
   billedPolicies,
@@ -268,10 +269,24 @@ export const TenantFileSchema = z.strictObject({
         .max(10_079)
         .optional()
         .describe('A review nobody has opened within this time expires early (below reviewTimeoutMinutes)'),
-      webhookUrl: z
-        .url({ protocol: /^https$/, message: 'must be an https:// URL' })
+      webhook: z
+        .strictObject({
+          origin: z
+            .string()
+            .max(WEBHOOK_ORIGIN_MAX_CHARS)
+            .meta({ pattern: '^https://[a-z0-9.-]+(:(443|8443))?/?$' })
+            .describe(
+              'https://host[:port] of the webhook, nothing more: the full URL, which often carries a secret, is set after deploying with npm run webhook:set (README, "Webhooks")',
+            ),
+        })
         .optional()
-        .describe('Called (POST, JSON) with the outcome of every review'),
+        .describe('Told (POST, JSON, signed) the outcome of every review'),
+      webhookUrl: z.string().optional().meta({
+        not: {},
+        deprecated: true,
+        description:
+          'No longer accepted: declare escalation.webhook.origin and set the full URL with npm run webhook:set',
+      }),
       onTimeout: z.enum(['reject', 'release_unreviewed']).optional(),
       honourStatedConfidence: z
         .boolean()
@@ -444,7 +459,8 @@ export interface TenantConfig {
     readonly reviewerPrincipals: readonly string[];
     readonly reviewTimeoutMinutes: number;
     readonly reviewHeartbeatMinutes: number;
-    readonly webhookUrl?: string;
+    /** Declared origin of the webhook (normalized `https://host[:port]`); the full URL is in the webhook secret. */
+    readonly webhook?: { readonly origin: string };
     readonly onTimeout: 'reject' | 'release_unreviewed';
     /** Whether a "Confidence: x" line in an answer counts toward its score. */
     readonly honourStatedConfidence: boolean;
@@ -516,13 +532,16 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
     });
   }
   const timeout = file.escalation?.reviewTimeoutMinutes ?? d.escalation.reviewTimeoutMinutes;
+  const { webhookUrl, webhook: webhookFile, ...fileEscalation } = file.escalation ?? {};
+  const webhook = webhookProblems(file.id, webhookUrl, webhookFile, problems);
   const escalation = {
     ...d.escalation,
     reviewHeartbeatMinutes: Math.min(d.escalation.reviewHeartbeatMinutes, Math.max(1, Math.floor(timeout / 2))),
     reviewerEmails: [] as string[],
     reviewerPrincipals: [] as string[],
     honourStatedConfidence: false,
-    ...file.escalation,
+    ...fileEscalation,
+    ...(webhook ? { webhook } : {}),
   };
   if (escalation.reviewHeartbeatMinutes >= escalation.reviewTimeoutMinutes) {
     problems.push({
@@ -609,6 +628,44 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
       alarms,
     },
   };
+}
+
+/** The command that sets a tenant's full webhook URL (README, "Webhooks"). */
+export function webhookSetCommand(tenantId: string): string {
+  return `npm run webhook:set -- --tenant ${tenantId} --url '<url>'`;
+}
+
+/**
+ * The webhook's declared origin, checked like every webhook URL (lambda/shared/webhook-url.ts), or undefined;
+ * the former `webhookUrl` is refused with what to do instead. Problems never show a path or query: they may
+ * carry a secret, and synth output ends up in CI logs.
+ */
+function webhookProblems(
+  tenantId: string,
+  legacyUrl: string | undefined,
+  webhook: { origin: string } | undefined,
+  problems: FieldProblem[],
+): { origin: string } | undefined {
+  const setIt = `set the full URL after deploying with ${webhookSetCommand(tenantId)} (README, "Webhooks")`;
+  if (legacyUrl !== undefined) {
+    const asOrigin = checkWebhookUrl(shownOrigin(legacyUrl).replace(/\/…$/, ''), 'origin');
+    const declare = asOrigin.ok ? `escalation.webhook.origin: "${asOrigin.origin}"` : 'escalation.webhook.origin';
+    problems.push({
+      path: 'escalation.webhookUrl',
+      message: `got ${JSON.stringify(shownOrigin(legacyUrl))} (the rest is not shown: it may carry a secret); no longer accepted, because a webhook URL often carries a secret and would sit in the template and the function's environment: declare ${declare} and ${setIt}`,
+    });
+  }
+  if (!webhook) return undefined;
+  const checked = checkWebhookUrl(webhook.origin, 'origin');
+  if (checked.ok) return { origin: checked.origin };
+  const full = checkWebhookUrl(webhook.origin, 'url');
+  problems.push({
+    path: 'escalation.webhook.origin',
+    message: full.ok
+      ? `got ${JSON.stringify(shownOrigin(webhook.origin))} (the rest is not shown: it may carry a secret); ${checked.problem}: declare "${full.origin}" and ${setIt}`
+      : `got ${JSON.stringify(shownOrigin(webhook.origin))}; ${checked.problem}`,
+  });
+  return undefined;
 }
 
 /**

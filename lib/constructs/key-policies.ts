@@ -60,6 +60,16 @@ const ADMIN_ACTIONS = [
  */
 export function keyAdministratorArns(scope: IConstruct, adminRoles: readonly string[]): string[] {
   const stack = Stack.of(scope);
+  return [
+    cloudFormationExecutionRoleArn(scope),
+    ...roleArns(scope, adminRoles),
+    `arn:${stack.partition}:iam::${stack.account}:root`,
+  ];
+}
+
+/** The CloudFormation execution role of the CDK bootstrap (what CloudFormation runs as), as an ARN. */
+export function cloudFormationExecutionRoleArn(scope: IConstruct): string {
+  const stack = Stack.of(scope);
   if (!(stack.synthesizer instanceof DefaultStackSynthesizer)) {
     // Without the CloudFormation execution role in the policy, KMS's lockout check refuses to create the key.
     throw new Error(
@@ -67,10 +77,46 @@ export function keyAdministratorArns(scope: IConstruct, adminRoles: readonly str
     );
   }
   // `${AWS::Partition}`-style placeholders: resolved by Fn::Sub.
-  const arns: string[] = [Fn.sub(stack.synthesizer.cloudFormationExecutionRoleArn)];
-  for (const name of adminRoles) arns.push(`arn:${stack.partition}:iam::${stack.account}:role/${name}`);
-  arns.push(`arn:${stack.partition}:iam::${stack.account}:root`);
-  return arns;
+  return Fn.sub(stack.synthesizer.cloudFormationExecutionRoleArn);
+}
+
+/** ARNs of IAM roles of the stack's account, by name with optional path (`security/KeyAdmins`). */
+export function roleArns(scope: IConstruct, names: readonly string[]): string[] {
+  const stack = Stack.of(scope);
+  return names.map((name) => `arn:${stack.partition}:iam::${stack.account}:role/${name}`);
+}
+
+/** Where the rule below comes from (the caller's permissions are what Secrets Manager uses the key with). */
+export const SECRETS_MANAGER_KEY_SOURCE =
+  'https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html#security-encryption-authz';
+
+/**
+ * Named principals (`aws:PrincipalArn`, no wildcard) may use the key through Secrets Manager, for the secrets
+ * whose ARN matches `secretArnPattern` only: Secrets Manager encrypts and decrypts a secret with the caller's
+ * permissions (`kms:GenerateDataKey` to store a value, `kms:Decrypt` to read it) under the encryption context
+ * `SecretARN`. Nobody else in the account may use the key through Secrets Manager.
+ */
+export function secretsManagerStatement(
+  scope: IConstruct,
+  sid: string,
+  principalArns: readonly string[],
+  secretArnPattern: string,
+): iam.PolicyStatement {
+  const stack = Stack.of(scope);
+  return new iam.PolicyStatement({
+    sid,
+    principals: [new iam.AccountRootPrincipal()],
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    resources: ['*'],
+    conditions: {
+      StringEquals: {
+        'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com`,
+        'kms:CallerAccount': stack.account,
+      },
+      StringLike: { 'kms:EncryptionContext:SecretARN': secretArnPattern },
+      ArnEquals: { 'aws:PrincipalArn': [...principalArns] },
+    },
+  });
 }
 
 /**

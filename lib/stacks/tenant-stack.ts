@@ -54,6 +54,7 @@ export class TenantStack extends Stack {
       data: this.data,
       sharedPolicies: [platform.tracingPolicy],
       stateMachinePolicies: [platform.tracingPolicy, platform.stateMachineLogDeliveryPolicy],
+      webhookOperatorRoles: platform.config.webhookOperatorRoles,
     });
     this.guardrail =
       tenant.guardrail.source === 'tenant'
@@ -101,6 +102,12 @@ export class TenantStack extends Stack {
       description: 'aws apigateway get-api-key --api-key <id> --include-value',
     });
     new CfnOutput(this, 'LedgerTable', { value: this.data.table.tableName });
+    if (this.review.webhookSecret) {
+      new CfnOutput(this, 'WebhookSecretArn', {
+        value: this.review.webhookSecret.secretArn,
+        description: 'Webhook URL and signing key: npm run webhook:set / webhook:rotate / webhook:key -- --tenant <id>',
+      });
+    }
     if (this.api.reviewerRole) {
       new CfnOutput(this, 'ReviewerRoleArn', {
         value: this.api.reviewerRole.roleArn,

@@ -400,6 +400,69 @@ describe('buildSwitchboard', () => {
       expect(e.message).toMatch(/globex\.yaml: systemPreamble: .*1000/);
     });
 
+    it('a webhook is given as a full URL (escalation.webhookUrl): refused without showing its path, with the command to use', () => {
+      const e = buildError({
+        acme: `id: acme\ntier: standard\n${REVIEWER}  webhookUrl: https://hooks.acme.example.com/T000/B000/s3cr3t?token=t0k3n\n`,
+      });
+      expect(e.problems).toEqual([
+        line(
+          `acme.yaml: escalation.webhookUrl: got "https://hooks.acme.example.com/…" (the rest is not shown: it may carry a secret); no longer accepted, because a webhook URL often carries a secret and would sit in the template and the function's environment: declare escalation.webhook.origin: "https://hooks.acme.example.com" and set the full URL after deploying with npm run webhook:set -- --tenant acme --url '<url>' (README, "Webhooks")`,
+        ),
+      ]);
+      expect(e.message).not.toMatch(/s3cr3t|t0k3n/);
+    });
+
+    it('a webhook origin is not only https://host[:port] or names an address the policy refuses', () => {
+      const origins: Record<string, [string, RegExp]> = {
+        path: [
+          'https://hooks.example.com/T000/s3cr3t',
+          /a path or query often carries a secret.*declare "https:\/\/hooks\.example\.com" and set the full URL after deploying with npm run webhook:set -- --tenant path --url/,
+        ],
+        query: ['https://hooks.example.com?token=s3cr3t', /a path or query often carries a secret/],
+        metadata: ['https://169.254.169.254', /not an IP address/],
+        private: ['https://10.0.0.5/', /not an IP address/],
+        hex: ['https://0x7f000001', /not an IP address/],
+        userinfo: ['https://user:s3cr3t@hooks.example.com', /user name or password/],
+        plain: ['http://hooks.example.com', /must start with https:\/\//],
+        local: ['https://localhost', /public DNS name/],
+        internal: ['https://hooks.corp.internal', /local or internal networks/],
+        port: ['https://hooks.example.com:22', /port 22 is not allowed/],
+      };
+      const e = buildError(
+        Object.fromEntries(
+          Object.entries(origins).map(([id, [origin]]) => [
+            id,
+            `id: ${id}\ntier: standard\n${REVIEWER}  webhook: { origin: "${origin}" }\n`,
+          ]),
+        ),
+      );
+      expect(e.problems).toHaveLength(Object.keys(origins).length);
+      for (const [id, [, why]] of Object.entries(origins)) {
+        const p = e.problems.find((x) => x.includes(`${id}.yaml: escalation.webhook.origin: got `));
+        expect({ id, p }).toEqual({ id, p: expect.stringMatching(why) });
+      }
+      expect(e.message).not.toMatch(/s3cr3t/);
+    });
+
+    it('a tenant declares a webhook but the platform names nobody who could set its URL (webhookOperatorRoles)', () => {
+      const dir = tenantDir({
+        acme: `id: acme\ntier: standard\n${REVIEWER}  webhook: { origin: https://hooks.example.com }\n`,
+      });
+      const build = () =>
+        buildSwitchboard(new App(), {
+          platform: { ...repoPlatformConfig(), webhookOperatorRoles: [] },
+          tenantsDir: dir,
+          compliance: false,
+        });
+      expect(build).toThrow(TenantConfigError);
+      expect(build).toThrow(
+        /acme\.yaml: escalation\.webhook: nobody could set its URL or read its signing key: name the roles that may in cdk\.json context\.switchboard\.webhookOperatorRoles/,
+      );
+      // With operators, the same file builds; its origin is normalized.
+      const ok = buildSwitchboard(new App(), { platform: repoPlatformConfig(), tenantsDir: dir, compliance: false });
+      expect(ok.configs[0]!.escalation.webhook).toEqual({ origin: 'https://hooks.example.com' });
+    });
+
     it('the file has an unknown field', () => {
       const e = buildError({ acme: 'id: acme\ntier: basic\ncolour: blue\n' });
       expect(e.message).toMatch(/acme\.yaml: colour: unknown field; allowed fields here: id, displayName, tier, /);

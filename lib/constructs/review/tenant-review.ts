@@ -25,6 +25,7 @@ import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import { withLogDeliveryGuard } from '../key-policies';
 import type { TenantData } from '../tenant-data/tenant-data';
 import { deploymentUniqueSuffix } from '../unique-names';
+import { WebhookSecret } from './webhook-secret';
 
 /** Props of {@link TenantReview}. */
 export interface TenantReviewProps {
@@ -40,6 +41,11 @@ export interface TenantReviewProps {
   readonly stateMachinePolicies?: readonly iam.IManagedPolicy[];
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * IAM roles (name with optional path) that may set the webhook URL and read or rotate its signing key.
+   * @default - none (a tenant with a webhook needs at least one: see the tenant deployment rules)
+   */
+  readonly webhookOperatorRoles?: readonly string[];
 }
 
 /** Margin of the whole execution over the decision wait (notify, apply, webhook with retries). */
@@ -64,6 +70,8 @@ export class TenantReview extends Construct {
   readonly steps: TenantFunction;
   readonly api: TenantFunction;
   readonly logGroup: logs.ILogGroup;
+  /** The webhook's URL and signing key, when the tenant file declares a webhook. */
+  readonly webhookSecret?: WebhookSecret;
 
   constructor(scope: Construct, id: string, props: TenantReviewProps) {
     super(scope, id);
@@ -73,7 +81,7 @@ export class TenantReview extends Construct {
     const reviewConfig: ReviewRuntimeConfig = {
       tenantId: tenant.id,
       onTimeout: esc.onTimeout,
-      ...(esc.webhookUrl ? { webhookUrl: esc.webhookUrl } : {}),
+      ...(esc.webhook ? { webhookOrigin: esc.webhook.origin } : {}),
       dataRetentionDays: tenant.dataRetentionDays,
       executionTimeoutSeconds: Duration.minutes(esc.reviewTimeoutMinutes).plus(EXECUTION_MARGIN).toSeconds(),
     };
@@ -101,16 +109,27 @@ export class TenantReview extends Construct {
     });
     for (const email of esc.reviewerEmails) this.topic.addSubscription(new subs.EmailSubscription(email));
 
+    // The webhook's full URL lives only in this secret (set after deploying): not in the template, not in an
+    // environment variable.
+    this.webhookSecret = esc.webhook
+      ? new WebhookSecret(this, 'WebhookSecret', {
+          tenantId: tenant.id,
+          data,
+          operatorRoles: props.webhookOperatorRoles ?? [],
+        })
+      : undefined;
     this.steps = new TenantFunction(this, 'Steps', {
       tenantId: tenant.id,
       handler: 'review-steps',
       purpose: 'review workflow steps',
-      calls: esc.webhookUrl
-        ? "AWS public service endpoints (DynamoDB, KMS, Step Functions, CloudWatch) with SigV4 and the tenant's review webhook on the internet (https only, the one URL of the tenant file, redirects not followed)"
+      calls: esc.webhook
+        ? `AWS public service endpoints (DynamoDB, KMS, Step Functions, Secrets Manager, CloudWatch) with SigV4 and the tenant's review webhook on the internet (https only, on ${esc.webhook.origin}, public addresses only, signed, redirects not followed)`
         : 'only AWS public service endpoints (DynamoDB, KMS, Step Functions, CloudWatch) with SigV4',
       key: data.key,
       sharedPolicies: props.sharedPolicies,
-      environment,
+      environment: this.webhookSecret
+        ? { ...environment, [REVIEW_ENV.webhookSecret]: this.webhookSecret.secretArn }
+        : environment,
       timeout: Duration.seconds(30),
       logRetention: retention,
     });
@@ -127,6 +146,7 @@ export class TenantReview extends Construct {
     });
     data.grantLedgerReadWrite(this.steps, 'reviewSteps');
     data.grantLedgerReadWrite(this.api, 'reviewDecisions');
+    this.webhookSecret?.allowDelivery(this.steps);
     // Task tokens: the steps role encrypts them, only the decision role can decrypt them (key policy deny).
     const tokenContext = { [`kms:EncryptionContext:${TASK_TOKEN_CONTEXT_KEY}`]: TASK_TOKEN_CONTEXT_VALUE };
     this.steps.addStatements(
@@ -292,7 +312,7 @@ export class TenantReview extends Construct {
     awaitDecision.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
     const done = new sfn.Succeed(this, 'Done');
     let tail: sfn.IChainable = done;
-    if (esc.webhookUrl) {
+    if (esc.webhook) {
       const webhookFailed = retryThrottling(step('WebhookFailed', 'webhookFailed', { 'error.$': '$.webhookError' }));
       // Recording the webhook failure is best effort: the review outcome is already stored.
       webhookFailed.addCatch(done, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });

@@ -7,7 +7,12 @@ import { LEDGER_WRITERS, type LedgerWriter } from '../../../lambda/shared/ledger
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
 import { REVIEW_GSI } from '../../../lambda/shared/review-schema';
 import { acknowledgeInPacks } from '../../compliance/acknowledge';
-import { keyAdministrationStatement, logsServiceStatement, serviceIntegrationStatements } from '../key-policies';
+import {
+  keyAdministrationStatement,
+  logsServiceStatement,
+  secretsManagerStatement,
+  serviceIntegrationStatements,
+} from '../key-policies';
 import { LEDGER_BACKUP_TAG } from '../platform/backup';
 
 /** Props of {@link TenantData}. */
@@ -177,6 +182,14 @@ export class TenantData extends Construct {
         },
       }),
     );
+  }
+
+  /**
+   * Lets the named principals use the tenant key through Secrets Manager for the secrets whose ARN matches
+   * `secretArnPattern` (see {@link secretsManagerStatement}); nobody else may use it through Secrets Manager.
+   */
+  allowSecretsManagerUse(sid: string, principalArns: readonly string[], secretArnPattern: string): void {
+    this.keyImpl.addToResourcePolicy(secretsManagerStatement(this, sid, principalArns, secretArnPattern));
   }
 
   private allowKeyUseInKeyPolicy(grantee: iam.IGrantable): void {

@@ -8,8 +8,6 @@
  * Time: the tests shorten the decision task's TimeoutSeconds / HeartbeatSeconds in the resolved
  * definition (minutes in the template) so timeouts happen in a second or two.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -20,8 +18,11 @@ import { lambdaContext, loadBundledModule, type ProxyHandler, proxyEvent } from 
 import { DynaliteServer } from '../../support/dynalite-server';
 import { DynamoFaultProxy, INTERNAL_ERROR } from '../../support/dynamo-fault-proxy';
 import { KmsStandIn } from '../../support/kms-standin';
+import { readmeVerifier } from '../../support/readme-webhook-verifier';
+import { SecretsManagerStandIn } from '../../support/secrets-manager-standin';
 import { definitionFromTemplate, SfnStandIn } from '../../support/sfn-standin';
 import { logicalIdOf, type Synthesized, synthSwitchboard, tenantDir } from '../../support/synth';
+import { tableResolver, WebhookReceiver } from '../../support/webhook-receiver';
 
 // asl-validator ships no types.
 // biome-ignore lint/suspicious/noExplicitAny: untyped module
@@ -37,9 +38,20 @@ const kms = new KmsStandIn();
 const sfn = new SfnStandIn();
 let proxy: DynamoFaultProxy;
 let synth: Synthesized;
-let webhook: http.Server;
-const webhookCalls: Array<{ path: string; body: Record<string, unknown> }> = [];
-let webhookStatus = 200;
+/**
+ * The tenant's webhook: HTTPS on loopback for hooks.example.com (the origin revu's file declares). The packaged
+ * steps function reaches it through the two ports its composition root takes (a name table answering a public
+ * address, which the real address policy checks, and an agent trusting the receiver's certificate).
+ */
+const receiver = new WebhookReceiver('hooks.example.com');
+const sm = new SecretsManagerStandIn();
+const dnsTable: Record<string, string[]> = {};
+const PUBLIC_ADDRESS = '93.184.215.14';
+const WEBHOOK_URL = 'https://hooks.example.com/switchboard/T0?token=s3cr3t-in-url';
+const SIGNING_KEY = 'wfSigningKey0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP';
+const verify = readmeVerifier();
+/** Deliveries the receiver got; `verified`: the README's check accepts the signature. */
+const webhookCalls: Array<{ path: string; body: Record<string, unknown>; verified: boolean; deliveryId: unknown }> = [];
 const out: string[] = [];
 
 interface Tenant {
@@ -48,13 +60,15 @@ interface Tenant {
   steps: (e: unknown) => Promise<unknown>;
   /** The steps function loaded again with some review settings changed. */
   stepsWith: (changes: Record<string, unknown>) => (e: unknown) => Promise<unknown>;
+  /** The packaged steps function as Lambda runs it (`handler`: the system resolver, the default TLS agent). */
+  productionSteps: () => (e: unknown) => Promise<unknown>;
   smArn: string;
   table: string;
   definition: Record<string, unknown>;
 }
 const tenants: Record<string, Tenant> = {};
 
-async function loadTenant(id: string, webhookUrl?: string): Promise<void> {
+async function loadTenant(id: string): Promise<void> {
   const template = synth.template(`Switchboard-Tenant-${id}`);
   const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'DataLedger');
   const smId = logicalIdOf(template, 'AWS::StepFunctions::StateMachine', 'ReviewWorkflow');
@@ -62,7 +76,17 @@ async function loadTenant(id: string, webhookUrl?: string): Promise<void> {
   const table = `ledger-${id}`;
   await dynalite.createTableFromTemplate(template, tableId, table);
   const smArn = `arn:aws:states:us-east-1:111111111111:stateMachine:switchboard-${id}-review`;
+  const secretIds = Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret')
+    .map(([logicalId]) => logicalId);
   const refs = {
+    // The webhook secret as an operator left it after `npm run webhook:set` (the name is the template's prefix).
+    ...Object.fromEntries(
+      secretIds.map((s) => [
+        s,
+        sm.put(`switchboard/${id}/webhook-test`, JSON.stringify({ url: WEBHOOK_URL, signingKey: SIGNING_KEY })),
+      ]),
+    ),
     [tableId]: table,
     [smId]: smArn,
     [`${keyId}.Arn`]: `arn:aws:kms:us-east-1:111111111111:key/${id}`,
@@ -72,6 +96,7 @@ async function loadTenant(id: string, webhookUrl?: string): Promise<void> {
     AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
     AWS_ENDPOINT_URL_SFN: sfn.endpoint,
     AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
     REVIEW_STATE_MACHINE_ARN: smArn,
   };
   const load = <M>(prefix: string, extra: Record<string, string> = {}) =>
@@ -88,12 +113,18 @@ async function loadTenant(id: string, webhookUrl?: string): Promise<void> {
     }
   ).Variables;
   const reviewConfig = JSON.parse(stepsVars.REVIEW_CONFIG!);
-  // The tenant file names an https webhook; the local receiver is plain http on loopback.
-  if (webhookUrl) reviewConfig.webhookUrl = webhookUrl;
+  type StepsModule = {
+    handler: (e: unknown) => Promise<unknown>;
+    makeHandler: (network: {
+      resolve: ReturnType<typeof tableResolver>;
+      agent: () => ReturnType<WebhookReceiver['agent']>;
+    }) => (e: unknown) => Promise<unknown>;
+  };
+  const stepsModule = (changes: Record<string, unknown>) =>
+    load<StepsModule>('ReviewSteps', { REVIEW_CONFIG: JSON.stringify({ ...reviewConfig, ...changes }) });
   const stepsWith = (changes: Record<string, unknown>) =>
-    load<{ handler: (e: unknown) => Promise<unknown> }>('ReviewSteps', {
-      REVIEW_CONFIG: JSON.stringify({ ...reviewConfig, ...changes }),
-    }).handler;
+    stepsModule(changes).makeHandler({ resolve: tableResolver(dnsTable), agent: () => receiver.agent() });
+  const productionSteps = () => stepsModule({}).handler;
   const steps = stepsWith({});
   const definition = definitionFromTemplate(template, smId, refs);
   sfn.register(smArn, definition, (payload) => steps(payload));
@@ -102,6 +133,7 @@ async function loadTenant(id: string, webhookUrl?: string): Promise<void> {
     reviewApi: load<{ handler: ProxyHandler }>('ReviewDecisions').handler,
     steps,
     stepsWith,
+    productionSteps,
     smArn,
     table,
     definition,
@@ -133,7 +165,7 @@ beforeAll(async () => {
         '  onTimeout: release_unreviewed',
         '  reviewTimeoutMinutes: 30',
         '  reviewHeartbeatMinutes: 10',
-        '  webhookUrl: https://hooks.example.com/switchboard',
+        '  webhook: { origin: https://hooks.example.com }',
         '  reviewerEmails: [legal-review@example.com]',
       ].join('\n'),
       revr: [
@@ -148,20 +180,17 @@ beforeAll(async () => {
     }),
     compliance: false,
   });
-  await Promise.all([dynalite.start(), bedrock.start(), kms.start(), sfn.start()]);
+  await Promise.all([dynalite.start(), bedrock.start(), kms.start(), sfn.start(), sm.start(), receiver.start()]);
   proxy = new DynamoFaultProxy(dynalite.endpoint);
   await proxy.start();
-  webhook = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      webhookCalls.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      res.writeHead(webhookStatus);
-      res.end();
+  receiver.onDelivery = (d) =>
+    webhookCalls.push({
+      path: d.path,
+      body: JSON.parse(d.rawBody),
+      verified: verify(d.rawBody, d.headers['switchboard-signature'] as string, SIGNING_KEY),
+      deliveryId: d.headers['switchboard-delivery-id'],
     });
-  });
-  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
-  await loadTenant('revu', `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`);
+  await loadTenant('revu');
   await loadTenant('revr');
   const write = process.stdout.write.bind(process.stdout);
   jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -173,9 +202,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   jest.restoreAllMocks();
-  webhook.closeAllConnections();
-  await new Promise<void>((r) => webhook.close(() => r()));
-  await Promise.all([dynalite.stop(), bedrock.stop(), kms.stop(), sfn.stop(), proxy.stop()]);
+  await Promise.all([
+    dynalite.stop(),
+    bedrock.stop(),
+    kms.stop(),
+    sfn.stop(),
+    proxy.stop(),
+    sm.stop(),
+    receiver.stop(),
+  ]);
 });
 
 beforeEach(() => {
@@ -183,9 +218,16 @@ beforeEach(() => {
   bedrock.scriptDefault(UNSURE);
   proxy.clear();
   webhookCalls.length = 0;
-  webhookStatus = 200;
+  receiver.clear();
+  dnsTable['hooks.example.com'] = [PUBLIC_ADDRESS];
   timing('revu', {});
   timing('revr', {});
+});
+
+afterEach(() => {
+  // Every delivery is signed with the tenant's key (checked with the README's code) and went to the URL the
+  // webhook secret holds.
+  expect(webhookCalls.filter((c) => !c.verified || c.path !== '/switchboard/T0?token=s3cr3t-in-url')).toEqual([]);
 });
 
 const parse = (r: APIGatewayProxyResult) => ({
@@ -294,6 +336,11 @@ describe('review paths (each ends in its terminal state with the expected record
       answeredBy: { type: 'human', reviewer: 'dana@acme.example', outcome: 'approved' },
     });
     expect(webhookCalls).toHaveLength(1);
+    expect(webhookCalls[0]).toMatchObject({ verified: true, deliveryId: `${reviewId}:review.completed` });
+    // Connected to the address the policy checked, naming the host for TLS.
+    expect(receiver.connects).toEqual([
+      { host: 'hooks.example.com', servername: 'hooks.example.com', port: 443, address: PUBLIC_ADDRESS },
+    ]);
     expect(webhookCalls[0]!.body).toMatchObject({
       event: 'review.completed',
       reviewId,
@@ -418,7 +465,7 @@ describe('review paths (each ends in its terminal state with the expected record
   });
 
   it('webhook failure: retried, then recorded as failed; the review outcome stands', async () => {
-    webhookStatus = 500;
+    receiver.behaviour = { kind: 'status', status: 500 };
     const { requestId, reviewId } = await ask('revu');
     await decide('revu', reviewId, { action: 'approve', reviewer: 'dana' });
     const ex = await sfn.finished(reviewId);
@@ -768,5 +815,63 @@ describe('review paths (each ends in its terminal state with the expected record
     expect((await reviewGet('revr', reviewId)).json.status).toBe('pending');
     await decide('revr', reviewId, { action: 'approve', reviewer: 'x' });
     await sfn.finished(reviewId);
+  });
+});
+
+describe('webhook (issue 12, defect 10): the URL only in the secret, signed, to a checked address', () => {
+  it('keeps the URL out of the template and out of every function environment; only the steps function names the secret', () => {
+    const template = synth.template('Switchboard-Tenant-revu');
+    const text = JSON.stringify(template);
+    for (const part of [WEBHOOK_URL, '/switchboard/T0', 's3cr3t-in-url']) expect(text).not.toContain(part);
+    const envOf = (prefix: string) =>
+      (
+        template.Resources[logicalIdOf(template, 'AWS::Lambda::Function', prefix)]!.Properties!.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+    expect(JSON.parse(envOf('ReviewSteps').REVIEW_CONFIG as string).webhookOrigin).toBe('https://hooks.example.com');
+    expect(envOf('ReviewSteps').WEBHOOK_SECRET_ARN).toEqual({
+      Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'ReviewWebhookSecret'),
+    });
+    expect(envOf('ReviewDecisions').WEBHOOK_SECRET_ARN).toBeUndefined();
+    expect(envOf('Inference').WEBHOOK_SECRET_ARN).toBeUndefined();
+  });
+
+  it('a host that now also resolves to the metadata address gets nothing: refused at once (no retries), recorded as failed, the outcome stands', async () => {
+    dnsTable['hooks.example.com'] = [PUBLIC_ADDRESS, '169.254.169.254'];
+    const { requestId, reviewId } = await ask('revu');
+    await decide('revu', reviewId, { action: 'approve', reviewer: 'dana' });
+    const ex = await sfn.finished(reviewId);
+    expect(ex.status).toBe('SUCCEEDED');
+    expect(ex.states.slice(-2)).toEqual(['CallWebhook', 'WebhookFailed']);
+    expect(receiver.connects).toEqual([]);
+    expect(webhookCalls).toEqual([]);
+    const review = await dynalite.dynamo.send(
+      new GetItemCommand({ TableName: tenants.revu!.table, Key: marshall(reviewKey(reviewId)) }),
+    );
+    expect(review.Item?.webhook?.S).toBe('failed');
+    expect((await requestView('revu', requestId)).status).toBe('reviewed');
+    // Only names reach the log, never the stored URL or its token.
+    expect(out.join('')).not.toContain('s3cr3t-in-url');
+  });
+
+  it('the packaged handler as Lambda runs it (system resolver, no test ports) refuses a stored URL on the metadata address', async () => {
+    const { requestId, reviewId } = await ask('revu');
+    await decide('revu', reviewId, { action: 'approve', reviewer: 'dana' });
+    await sfn.finished(reviewId);
+    webhookCalls.length = 0;
+    receiver.clear();
+    const secret = 'switchboard/revu/webhook-test';
+    try {
+      for (const url of ['https://169.254.169.254/latest/meta-data/', 'https://hooks.example.com.evil.net/x']) {
+        sm.update(secret, JSON.stringify({ url, signingKey: SIGNING_KEY }));
+        await expect(
+          tenants.revu!.productionSteps()({ step: 'callWebhook', reviewId, requestId }),
+        ).rejects.toMatchObject({ name: 'WebhookRefused' });
+      }
+    } finally {
+      sm.update(secret, JSON.stringify({ url: WEBHOOK_URL, signingKey: SIGNING_KEY }));
+    }
+    expect(receiver.connects).toEqual([]);
   });
 });

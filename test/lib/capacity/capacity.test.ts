@@ -28,6 +28,8 @@ const VARIANTS: Record<string, string> = {
   delta: `id: delta\ntier: basic\n${REVIEWER}monitoring: { alarms: full, dashboard: true }\nlambda: { reservedConcurrency: 3 }\n`,
   // Customizes its guardrail: one of its own (a guardrail and its version in its stack, one against the quota).
   epsilon: `id: epsilon\ntier: standard\n${REVIEWER}guardrail: { harmfulContentStrength: HIGH }\n`,
+  // Has a webhook: its secret and the secret's policy.
+  zeta: `id: zeta\ntier: standard\n${REVIEWER}  webhook: { origin: https://hooks.example.com }\n`,
 };
 
 const count = (t: TemplateLike, type: string) => resourcesOfType(t, type).length;
@@ -73,6 +75,8 @@ const UNBOUNDED: Record<string, string> = {
   'AWS::Logs::LogGroup': 'one million per account and region',
   'AWS::SNS::Subscription': '12.5 million per topic',
   'AWS::SNS::TopicPolicy': 'one per topic',
+  'AWS::SecretsManager::Secret': '500,000 per account and region (one per tenant with a webhook)',
+  'AWS::SecretsManager::ResourcePolicy': 'one per secret',
   'AWS::WAFv2::LoggingConfiguration': 'one per web ACL',
   'AWS::WAFv2::WebACLAssociation': 'one per stage',
 };
@@ -132,29 +136,34 @@ describe('capacity model', () => {
     });
   });
 
-  it.each(Object.keys(VARIANTS))('bills the alarms and the dashboard the tenant stack of %s really has', (id) => {
-    const config = synth.built.configs.find((c) => c.id === id)!;
-    const t = template(`Switchboard-Tenant-${id}`);
-    const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm');
-    const metrics = alarms.reduce((n, [, a]) => {
-      const math = ((a.Properties?.Metrics as Array<{ MetricStat?: unknown }> | undefined) ?? []).filter(
-        (m) => m.MetricStat,
-      );
-      return n + (a.Properties?.MetricName ? 1 : math.length);
-    }, 0);
-    const billed = Object.fromEntries(idleCost(config).map((i) => [i.item, i.quantity]));
-    expect({
-      alarms: alarms.length,
-      metrics,
-      composite: count(t, 'AWS::CloudWatch::CompositeAlarm'),
-      dashboard: count(t, 'AWS::CloudWatch::Dashboard'),
-    }).toEqual({
-      alarms: ALARM_SET_SIZE[config.monitoring.alarms].alarms,
-      metrics: billed['CloudWatch alarm metrics'],
-      composite: billed['CloudWatch composite alarm'] ?? 0,
-      dashboard: billed['CloudWatch dashboard'] ?? 0,
-    });
-  });
+  it.each(Object.keys(VARIANTS))(
+    'bills the alarms, the dashboard and the secrets the tenant stack of %s really has',
+    (id) => {
+      const config = synth.built.configs.find((c) => c.id === id)!;
+      const t = template(`Switchboard-Tenant-${id}`);
+      const alarms = resourcesOfType(t, 'AWS::CloudWatch::Alarm');
+      const metrics = alarms.reduce((n, [, a]) => {
+        const math = ((a.Properties?.Metrics as Array<{ MetricStat?: unknown }> | undefined) ?? []).filter(
+          (m) => m.MetricStat,
+        );
+        return n + (a.Properties?.MetricName ? 1 : math.length);
+      }, 0);
+      const billed = Object.fromEntries(idleCost(config).map((i) => [i.item, i.quantity]));
+      expect({
+        alarms: alarms.length,
+        metrics,
+        composite: count(t, 'AWS::CloudWatch::CompositeAlarm'),
+        dashboard: count(t, 'AWS::CloudWatch::Dashboard'),
+        secrets: count(t, 'AWS::SecretsManager::Secret'),
+      }).toEqual({
+        alarms: ALARM_SET_SIZE[config.monitoring.alarms].alarms,
+        metrics: billed['CloudWatch alarm metrics'],
+        composite: billed['CloudWatch composite alarm'] ?? 0,
+        dashboard: billed['CloudWatch dashboard'] ?? 0,
+        secrets: billed['Secrets Manager secret (webhook URL and signing key)'] ?? 0,
+      });
+    },
+  );
 
   it('counts what the platform stack really creates', () => {
     const t = template(PLATFORM_STACK_NAME);

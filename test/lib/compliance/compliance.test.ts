@@ -28,6 +28,7 @@ import {
   cloudWatchAlarmsStatement,
   keyAdministrationStatement,
   logsServiceStatement,
+  secretsManagerStatement,
   serviceIntegrationStatements,
   withLogDeliveryGuard,
 } from '../../../lib/constructs/key-policies';
@@ -232,12 +233,16 @@ describe('compliance report of the Switchboard app', () => {
    *   selection (cdk-nag sees only same-stack selections), and LambdaConcurrency on every function that does
    *   not reserve (only the inference function of a plan that reserves does);
    * - PCI: LambdaInsideVPC ×3, cache, client certificate;
-   * - Serverless: the housekeeping schedule without a DLQ, one per e-mail subscription (reviewers, tenant ops).
+   * - Serverless: the housekeeping schedule without a DLQ, one per e-mail subscription (reviewers, tenant ops);
+   * - with a webhook, its secret's rotation (AwsSolutions SMG4, HIPAA and NIST SecretsManagerRotationEnabled):
+   *   the signing key is shared with the tenant's receiver and rotated on demand with an overlap.
    */
   function expectedTenantAcks(stack: string): Record<string, Record<string, number>> {
     const config = synth.built.configs.find((c) => `Switchboard-Tenant-${c.id}` === stack)!;
     const unreserved = config.lambda.reservedConcurrency > 0 ? 2 : 3;
     const subscriptions = config.escalation.reviewerEmails.length + config.opsEmails.length;
+    const webhook = config.escalation.webhook ? 1 : 0;
+    const rotation = (id: string) => (webhook ? { [id]: webhook } : {});
     const regulated = (pack: string, extra: Record<string, number>) => ({
       [`${pack}-LambdaInsideVPC`]: 3,
       [`${pack}-APIGWCacheEnabledAndEncrypted`]: 1,
@@ -245,14 +250,21 @@ describe('compliance report of the Switchboard app', () => {
       ...extra,
     });
     return {
-      AwsSolutions: { 'AwsSolutions-APIG4': 3, 'AwsSolutions-COG4': 3 + 4, 'AwsSolutions-IAM5': 2 },
+      AwsSolutions: {
+        'AwsSolutions-APIG4': 3,
+        'AwsSolutions-COG4': 3 + 4,
+        'AwsSolutions-IAM5': 2,
+        ...rotation('AwsSolutions-SMG4'),
+      },
       'HIPAA.Security': regulated('HIPAA.Security', {
         'HIPAA.Security-DynamoDBInBackupPlan': 1,
         'HIPAA.Security-LambdaConcurrency': unreserved,
+        ...rotation('HIPAA.Security-SecretsManagerRotationEnabled'),
       }),
       'NIST.800.53.R5': regulated('NIST.800.53.R5', {
         'NIST.800.53.R5-DynamoDBInBackupPlan': 1,
         'NIST.800.53.R5-LambdaConcurrency': unreserved,
+        ...rotation('NIST.800.53.R5-SecretsManagerRotationEnabled'),
       }),
       'PCI.DSS.321': regulated('PCI.DSS.321', {}),
       Serverless: {
@@ -486,6 +498,34 @@ describe('Switchboard pack', () => {
         }),
     );
     expect(result.findings).toEqual([]);
+  });
+
+  it('accepts key use through Secrets Manager by principals named in aws:PrincipalArn, and flags it for the whole account or a wildcard', () => {
+    const keyWith = (extra: (s: Stack) => iam.PolicyStatement) =>
+      run(
+        (s) =>
+          new kms.Key(s, 'Key', {
+            enableKeyRotation: true,
+            policy: new iam.PolicyDocument({ statements: [keyAdministrationStatement(s, []), extra(s)] }),
+          }),
+      );
+    const pattern = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:switchboard/acme/webhook-*';
+    const named = keyWith((s) =>
+      secretsManagerStatement(s, 'Named', ['arn:aws:iam::111122223333:role/WebhookOperators'], pattern),
+    );
+    expect(named.findings).toEqual([]);
+    const wildcard = keyWith((s) => secretsManagerStatement(s, 'Wild', ['arn:aws:iam::111122223333:role/*'], pattern));
+    expect(resourcesOf(wildcard, 'Switchboard-KeyNotUsableByAccount')).toEqual(['Fixture/Key/Resource']);
+    const account = keyWith(
+      (s) =>
+        new iam.PolicyStatement({
+          principals: [new iam.AccountRootPrincipal()],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${s.region}.amazonaws.com` } },
+        }),
+    );
+    expect(resourcesOf(account, 'Switchboard-KeyNotUsableByAccount')).toEqual(['Fixture/Key/Resource']);
   });
 
   it('flags a key whose policy lets any principal of the account rewrite it (kms:Put*)', () => {

@@ -102,7 +102,7 @@ describe('TenantStack', () => {
       });
     });
 
-    it('gives the account administration for named principals only, and key use only through DynamoDB', () => {
+    it('gives the account administration for named principals only, and key use only through DynamoDB (and Secrets Manager for named principals)', () => {
       const statements = statementsOf(props(resource(id, keyId(id))).KeyPolicy);
       const root = statements.filter((s) => /:root$/.test(flatten((s.Principal as { AWS?: unknown })?.AWS)));
       const admin = root.filter((s) => asArray(s.Action).includes('kms:Put*'));
@@ -111,11 +111,21 @@ describe('TenantStack', () => {
       expect(actions).toEqual(expect.arrayContaining(['kms:CreateAlias', 'kms:Put*', 'kms:ScheduleKeyDeletion']));
       for (const crypto of CRYPTO) expect(actions.filter((a) => actionCovers(a, crypto))).toEqual([]);
       expect(Object.keys((admin[0]!.Condition as { ArnEquals: object }).ArnEquals)).toEqual(['aws:PrincipalArn']);
-      // Every other root statement is use through DynamoDB (how CloudFormation creates the table).
+      // Every other root statement is use through DynamoDB (how CloudFormation creates the table), or, with a
+      // webhook, use through Secrets Manager by named principals for this tenant's webhook secrets only.
       for (const s of root.filter((st) => st !== admin[0])) {
-        expect((s.Condition as { StringEquals: Record<string, unknown> }).StringEquals['kms:ViaService']).toBe(
-          'dynamodb.us-east-1.amazonaws.com',
-        );
+        const cond = s.Condition as Record<string, Record<string, unknown>>;
+        const via = cond.StringEquals!['kms:ViaService'];
+        if (via === 'secretsmanager.us-east-1.amazonaws.com') {
+          expect(configOf(id).escalation.webhook).toBeDefined();
+          expect(asArray(s.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+          expect(flatten(cond.StringLike!['kms:EncryptionContext:SecretARN'])).toMatch(
+            new RegExp(`:secret:switchboard/${id}/webhook-\\*$`),
+          );
+          expect(asArray(cond.ArnEquals!['aws:PrincipalArn']).length).toBeGreaterThan(0);
+        } else {
+          expect(via).toBe('dynamodb.us-east-1.amazonaws.com');
+        }
       }
       expect(statements.map((s) => accountWideKeyUse(s as unknown as Record<string, unknown>))).toEqual(
         statements.map(() => undefined),

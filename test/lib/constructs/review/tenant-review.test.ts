@@ -216,3 +216,129 @@ describe.each(TENANTS)('review workflow (%s)', (id) => {
     for (const r of routes) expect(r).toMatch(/\/(GET|POST)\/v1\/reviews/);
   });
 });
+
+describe('webhook secret (issue 12, defect 10)', () => {
+  // The repository's tenant files: globex declares a webhook (the first test checks this list).
+  const withWebhook = ['globex'];
+  const without = ['acme', 'initech'];
+  /** The bootstrap's CloudFormation execution role, as the template's Fn::Sub writes it. */
+  const CFN_EXEC = [
+    'arn:$',
+    '{AWS::Partition}:iam::$',
+    '{AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-$',
+    '{AWS::AccountId}-us-east-1',
+  ].join('');
+  const operators = () =>
+    synth.built.platform.config.webhookOperatorRoles.map((r) => `arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${r}`);
+  const secretOf = (id: string) => byPrefix(id, 'AWS::SecretsManager::Secret', 'ReviewWebhookSecret');
+
+  it('exists only for tenants whose file declares a webhook (globex among them)', () => {
+    expect(TENANTS.filter((id) => configOf(id).escalation.webhook)).toEqual(withWebhook);
+    for (const id of without) expect(resourcesOfType(raw[id]!, 'AWS::SecretsManager::Secret')).toEqual([]);
+  });
+
+  it.each(withWebhook)(
+    '%s: is encrypted with the tenant key and starts with a generated key and no URL; the template holds only the origin',
+    (id) => {
+      const p = props(secretOf(id)[1]);
+      expect(flatten(p.KmsKeyId)).toMatch(/^<DataKey[0-9A-F]+\.Arn>$/);
+      expect(p.SecretString).toBeUndefined();
+      expect(p.GenerateSecretString).toEqual({
+        SecretStringTemplate: '{"url":""}',
+        GenerateStringKey: 'signingKey',
+        PasswordLength: 64,
+        ExcludePunctuation: true,
+        IncludeSpace: false,
+        RequireEachIncludedType: true,
+      });
+      expect(flatten(p.Name)).toMatch(new RegExp(`^switchboard/${id}/webhook-`));
+      // globex's receiver path (tenants/globex.yaml's comment) is nowhere in the template.
+      expect(JSON.stringify(raw[id])).not.toMatch(/switchboard\/reviews/);
+    },
+  );
+
+  it.each(withWebhook)(
+    '%s: lets the steps role alone (with the operators) read it, in IAM and in the resource policy',
+    (id) => {
+      const [secretId] = secretOf(id);
+      const steps = roleOfFunction(id, 'ReviewSteps');
+      const reads = (roleId: string) =>
+        allows(statementsOfRole(id, roleId), 'secretsmanager:GetSecretValue').map((s) =>
+          asArray(s.Resource).map(flatten),
+        );
+      expect(reads(steps)).toEqual([[`<${secretId}>`]]);
+      for (const other of ['ReviewDecisions', 'Inference']) expect(reads(roleOfFunction(id, other))).toEqual([]);
+      const [, policy] = byPrefix(id, 'AWS::SecretsManager::ResourcePolicy', 'ReviewWebhookSecret');
+      expect(props(policy).BlockPublicPolicy).toBe(true);
+      expect(flatten(props(policy).SecretId)).toBe(`<${secretId}>`);
+      const denies = statementsOf(props(policy).ResourcePolicy).map((s) => ({
+        effect: s.Effect,
+        principal: s.Principal,
+        actions: asArray(s.Action).sort(),
+        allowed: asArray(
+          (s.Condition as { ArnNotEquals: Record<string, unknown> }).ArnNotEquals['aws:PrincipalArn'],
+        ).map(flatten),
+      }));
+      expect(denies).toEqual([
+        {
+          effect: 'Deny',
+          principal: { AWS: '*' },
+          actions: ['secretsmanager:GetSecretValue'],
+          allowed: [`<${steps}.Arn>`, ...operators()],
+        },
+        {
+          effect: 'Deny',
+          principal: { AWS: '*' },
+          actions: [
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:RotateSecret',
+            'secretsmanager:UpdateSecret',
+            'secretsmanager:UpdateSecretVersionStage',
+          ],
+          allowed: [expect.stringContaining(CFN_EXEC), ...operators()],
+        },
+        {
+          effect: 'Deny',
+          principal: { AWS: '*' },
+          actions: ['secretsmanager:DeleteResourcePolicy', 'secretsmanager:PutResourcePolicy'],
+          allowed: [expect.stringContaining(CFN_EXEC)],
+        },
+      ]);
+    },
+  );
+
+  it.each(withWebhook)(
+    '%s: the key may be used through Secrets Manager only by those principals and only for its webhook secrets',
+    (id) => {
+      const key = byPrefix(id, 'AWS::KMS::Key', 'DataKey')[1];
+      const viaSm = statementsOf(props(key).KeyPolicy).filter((s) =>
+        JSON.stringify(s.Condition ?? {}).includes('secretsmanager.'),
+      );
+      expect(viaSm).toHaveLength(1);
+      const st = viaSm[0]!;
+      const cond = st.Condition as Record<string, Record<string, unknown>>;
+      expect(asArray(st.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+      expect(cond.StringEquals!['kms:ViaService']).toBe('secretsmanager.us-east-1.amazonaws.com');
+      expect(flatten(cond.StringLike!['kms:EncryptionContext:SecretARN'])).toBe(
+        `arn:<AWS::Partition>:secretsmanager:us-east-1:<AWS::AccountId>:secret:switchboard/${id}/webhook-*`,
+      );
+      const principals = asArray(cond.ArnEquals!['aws:PrincipalArn']).map(flatten);
+      expect(principals).toHaveLength(2 + operators().length);
+      expect(principals).toEqual(
+        expect.arrayContaining([
+          `<${roleOfFunction(id, 'ReviewSteps')}.Arn>`,
+          expect.stringContaining(CFN_EXEC),
+          ...operators(),
+        ]),
+      );
+    },
+  );
+
+  it.each(without)('%s: no function gets a webhook secret or origin', (id) => {
+    for (const [, fn] of resourcesOfType(raw[id]!, 'AWS::Lambda::Function')) {
+      const vars = (props(fn).Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(vars.WEBHOOK_SECRET_ARN).toBeUndefined();
+      if (vars.REVIEW_CONFIG) expect(JSON.parse(vars.REVIEW_CONFIG as string).webhookOrigin).toBeUndefined();
+    }
+  });
+});
