@@ -27,6 +27,7 @@ import {
 import type { Telemetry } from '../shared/telemetry';
 import type { ReviewItem, ReviewResolution, ReviewStore } from './store';
 import type { TokenCipher } from './token-cipher';
+import { reviewWebhookPayload } from './webhook-payload';
 
 export interface ReviewStepsDeps {
   readonly config: ReviewRuntimeConfig;
@@ -98,13 +99,8 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
 
   /** What the request record becomes for a review in its final state. */
   function resolutionOf(r: ReviewItem): ReviewResolution {
-    const review = {
-      reviewId: r.reviewId,
-      outcome: r.status,
-      decidedAt: r.decidedAt ?? iso(),
-      ...(r.reviewer ? { reviewer: r.reviewer } : {}),
-      ...(r.note ? { note: r.note } : {}),
-    };
+    // Who decided and their note stay on the review item: the request record is what API-key callers read.
+    const review = { reviewId: r.reviewId, outcome: r.status, decidedAt: r.decidedAt ?? iso() };
     switch (r.status) {
       case 'approved':
       case 'edited':
@@ -223,16 +219,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       const { reviewId, requestId } = ids(e);
       if (!config.webhookUrl) return { delivered: false };
       const r = await mustGetReview(reviewId);
-      const body = {
-        event: 'review.completed',
-        tenantId: config.tenantId,
-        requestId,
-        reviewId,
-        outcome: r.status,
-        decidedAt: r.decidedAt ?? null,
-        reviewer: r.reviewer ?? null,
-        path: `/v1/requests/${requestId}`,
-      };
+      const body = reviewWebhookPayload(config.tenantId, { ...r, requestId });
       let status: number;
       try {
         const res = await deps.fetch(config.webhookUrl, {

@@ -65,15 +65,16 @@ export interface RequestForReview {
   readonly expiresAt: number;
 }
 
-/** How a review ended, as written to the request record. */
+/**
+ * How a review ended, as written to the request record: outcome and time, never who decided or their note
+ * (those stay on the review item; the request record is what API-key callers read).
+ */
 export interface ReviewResolution {
   readonly status: Extract<RequestStatus, 'reviewed' | 'rejected' | 'expired'>;
   readonly output?: string;
   readonly review: {
     readonly reviewId: string;
     readonly outcome: ReviewStatus;
-    readonly reviewer?: string;
-    readonly note?: string;
     readonly decidedAt: string;
     /** The model's answer went out without a person's approval (timeout policy `release_unreviewed`). */
     readonly unreviewed?: boolean;

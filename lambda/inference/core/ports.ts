@@ -88,12 +88,13 @@ export interface RequestRecord {
   readonly routerScore?: number;
   /** Set when the request was handed to human review. */
   readonly reviewId?: string;
-  /** How the review ended (set by the review workflow). */
+  /**
+   * How the review ended (set by the review workflow): outcome and time. Records written by earlier versions
+   * may also hold the reviewer and note; callers are shown outcome and time only (`callerReview`).
+   */
   readonly review?: {
     readonly reviewId: string;
     readonly outcome: string;
-    readonly reviewer?: string;
-    readonly note?: string;
     readonly decidedAt: string;
     readonly unreviewed?: boolean;
   };

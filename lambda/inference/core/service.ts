@@ -144,17 +144,20 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** Who gave the answer a caller sees: the model, a person, or nobody yet. */
+/**
+ * What an API-key caller may see of a review: its outcome and when. Who decided and their note stay with
+ * the review (review API, export): a caller is not told which person handled their request, nor what
+ * reviewers wrote to each other. Records written before the review workflow stopped copying those fields
+ * still hold them, so this picks fields rather than dropping some.
+ */
+export function callerReview(review: RequestRecord['review']) {
+  return review ? { outcome: review.outcome, decidedAt: review.decidedAt } : null;
+}
+
+/** Who gave the answer a caller sees: the model, a person (not named), or nobody yet. */
 function answeredBy(r: Pick<RequestRecord, 'status' | 'review' | 'modelId'>) {
   if (r.status === 'completed') return { type: 'model' as const, modelId: r.modelId };
-  if (r.status === 'reviewed' && r.review) {
-    return {
-      type: 'human' as const,
-      reviewer: r.review.reviewer ?? null,
-      outcome: r.review.outcome,
-      decidedAt: r.review.decidedAt,
-    };
-  }
+  if (r.status === 'reviewed' && r.review) return { type: 'human' as const, ...callerReview(r.review)! };
   if (r.status === 'expired' && r.review?.unreviewed) {
     return { type: 'model' as const, modelId: r.modelId, unreviewed: true };
   }
@@ -183,7 +186,7 @@ export function publicRecord(r: RequestRecord) {
     escalated: r.escalated ?? false,
     attempts: r.attempts,
     answeredBy: answeredBy(r),
-    review: r.review ?? null,
+    review: callerReview(r.review),
     error: r.error ?? null,
     metadata: r.metadata ?? {},
   };

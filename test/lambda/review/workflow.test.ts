@@ -38,7 +38,7 @@ const sfn = new SfnStandIn();
 let proxy: DynamoFaultProxy;
 let synth: Synthesized;
 let webhook: http.Server;
-const webhookCalls: Array<{ path: string; body: Record<string, unknown> }> = [];
+const webhookCalls: Array<{ path: string; body: Record<string, unknown>; raw: string }> = [];
 let webhookStatus = 200;
 const out: string[] = [];
 
@@ -155,7 +155,8 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      webhookCalls.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      const raw = Buffer.concat(chunks).toString('utf8');
+      webhookCalls.push({ path: req.url ?? '', body: JSON.parse(raw), raw });
       res.writeHead(webhookStatus);
       res.end();
     });
@@ -291,7 +292,7 @@ describe('review paths (each ends in its terminal state with the expected record
     expect(view).toMatchObject({
       status: 'reviewed',
       output: UNSURE.text,
-      answeredBy: { type: 'human', reviewer: 'dana@acme.example', outcome: 'approved' },
+      answeredBy: { type: 'human', outcome: 'approved' },
     });
     expect(webhookCalls).toHaveLength(1);
     expect(webhookCalls[0]!.body).toMatchObject({
@@ -355,7 +356,7 @@ describe('review paths (each ends in its terminal state with the expected record
       output: null,
       answeredBy: null,
     });
-    expect(view.review).toMatchObject({ outcome: 'rejected', reviewer: 'kim', note: 'wrong law' });
+    expect(view.review).toEqual({ outcome: 'rejected', decidedAt: expect.any(String) });
 
     // A repeat of the same key reports the rejection; it does not pass the rejected answer off as completed.
     const calls = bedrock.calls.length;
@@ -370,6 +371,59 @@ describe('review paths (each ends in its terminal state with the expected record
     expect(bedrock.calls.length).toBe(calls);
   });
 
+  it('API-key callers see the outcome and its time, never who decided or their note (request view, replay, webhook)', async () => {
+    const reviewer = 'alice@corp';
+    const note = 'internal: customer is difficult';
+    for (const [action, answer] of [
+      ['approve', undefined],
+      ['edit', 'Enforceable only with notice.'],
+      ['reject', undefined],
+    ] as const) {
+      const key = `who-decided-${action}`;
+      const { requestId, reviewId } = await ask('revu', key);
+      webhookCalls.length = 0;
+      const d = await decide('revu', reviewId, { action, reviewer, note, ...(answer ? { answer } : {}) });
+      expect(d.status).toBe(200);
+      expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+      const viewRaw = await tenants.revu!.inference(
+        proxyEvent({ method: 'GET', resource: '/v1/requests/{requestId}', pathParameters: { requestId } }),
+        lambdaContext(),
+      );
+      const replayRaw = await tenants.revu!.inference(
+        proxyEvent({ method: 'POST', resource: '/v1/inference', body: askBody(key) }),
+        lambdaContext(),
+      );
+      expect(webhookCalls).toHaveLength(1);
+      const outcome = { approve: 'approved', edit: 'edited', reject: 'rejected' }[action];
+      const view = JSON.parse(viewRaw.body);
+      expect(view.review).toEqual({ outcome, decidedAt: d.json.decidedAt });
+      if (action !== 'reject') {
+        expect(view.answeredBy).toEqual({ type: 'human', outcome, decidedAt: d.json.decidedAt });
+        expect(view.output).toBe(answer ?? UNSURE.text);
+      }
+      expect(webhookCalls[0]!.body).toEqual({
+        event: 'review.completed',
+        tenantId: 'revu',
+        requestId,
+        reviewId,
+        outcome,
+        decidedAt: d.json.decidedAt,
+        path: `/v1/requests/${requestId}`,
+      });
+      for (const text of [viewRaw.body, replayRaw.body, webhookCalls[0]!.raw]) {
+        expect(text).not.toContain('alice');
+        expect(text).not.toContain('customer is difficult');
+      }
+      // Who decided, and the note, are still there for the review side (review API and export).
+      expect((await reviewGet('revu', reviewId)).json.decision).toMatchObject({ reviewer, note });
+    }
+    const exp = await tenants.revu!.reviewApi(
+      proxyEvent({ method: 'GET', resource: '/v1/reviews/export' }),
+      lambdaContext(),
+    );
+    expect(exp.body).toContain(reviewer);
+  });
+
   it('timeout with release_unreviewed: the model answer goes out marked unreviewed, the review expires, a late decision is 409 review_expired', async () => {
     timing('revu', { timeout: 1 });
     const { requestId, reviewId } = await ask('revu');
@@ -381,7 +435,7 @@ describe('review paths (each ends in its terminal state with the expected record
       status: 'expired',
       output: UNSURE.text,
       answeredBy: { type: 'model', unreviewed: true },
-      review: { outcome: 'expired', unreviewed: true },
+      review: { outcome: 'expired' },
     });
     const late = await decide('revu', reviewId, { action: 'approve', reviewer: 'late' });
     expect(late.status).toBe(409);
