@@ -32,6 +32,7 @@ import {
   type ConfidenceFn,
   type IdGenerator,
   type Ledger,
+  LedgerInputError,
   ModelCallError,
   type ModelFailureKind,
   type ModelInvoker,
@@ -582,6 +583,14 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         ...(req.metadata ? { metadata: req.metadata } : {}),
       };
       const created = await ledger.createRequest(record).catch(async (e) => {
+        if (e instanceof LedgerInputError) {
+          // Refused for what it holds, not an outage: nothing was written; a retry would fail the same way.
+          await release();
+          throw new ApiError(
+            'invalid_request',
+            'The request cannot be stored as sent: a field (most likely metadata) holds a value the ledger cannot represent; nothing was recorded or charged, change the request',
+          );
+        }
         await acceptanceFailed(e);
         return 'created' as const;
       });
