@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { makeDynamoReviewQueue } from '../inference/adapters/dynamo-review-queue';
 import { makeSfnReviewHandOff } from '../inference/adapters/sfn-review-handoff';
 import { makeReviewSteps, type StepEvent } from '../review/steps';
 import { makeReviewStore } from '../review/store';
@@ -21,14 +22,16 @@ const telemetry = makeTelemetry({ tenantId: config.tenantId, service: 'review-st
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
   marshallOptions: { removeUndefinedValues: true },
 });
+const tableName = requireEnv(LEDGER_TABLE_ENV);
 const steps = makeReviewSteps({
   config,
-  store: makeReviewStore(doc, requireEnv(LEDGER_TABLE_ENV)),
+  store: makeReviewStore(doc, tableName),
   cipher: makeKmsTokenCipher(new KMSClient({ maxAttempts: 3 }), requireEnv(REVIEW_ENV.keyId)),
   telemetry,
   now: Date.now,
   fetch: (...args) => fetch(...args),
   handOff: makeSfnReviewHandOff(new SFNClient({ maxAttempts: 3 }), requireEnv(REVIEW_ENV.stateMachineArn)),
+  queue: makeDynamoReviewQueue(doc, tableName),
 });
 
 /** Lambda entry point (invoked by Step Functions and by the queue-metrics schedule). */

@@ -6,6 +6,8 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -46,6 +48,11 @@ export interface ReviewItem {
   readonly webhook?: 'delivered' | 'failed';
   /** When the decision (or expiry) was written to the request record. */
   readonly appliedAt?: string;
+  /**
+   * Set on an expiry under `onTimeout: release_unreviewed` whose answer is nonetheless not released, and why:
+   * the review queue was flooded (at its cap, or refusing admissions) during the review's life.
+   */
+  readonly withheld?: string;
   readonly expiresAt: number;
 }
 
@@ -78,6 +85,8 @@ export interface ReviewResolution {
     readonly decidedAt: string;
     /** The model's answer went out without a person's approval (timeout policy `release_unreviewed`). */
     readonly unreviewed?: boolean;
+    /** See `ReviewItem.withheld`. */
+    readonly withheld?: string;
   };
 }
 
@@ -247,6 +256,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
         note?: string;
         finalAnswer?: string;
         modelAnswerAccepted?: boolean;
+        withheld?: string;
         requireToken?: boolean;
       },
     ): Promise<boolean> {
@@ -328,6 +338,46 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
           ],
         },
       );
+    },
+
+    /**
+     * The status and review id of request records, by id (batched reads), for the sweeper's check of the review
+     * queue's open places. `unread`: ids DynamoDB left unprocessed (throttling) after a few tries; an id in
+     * neither `found` nor `unread` has no record.
+     */
+    async requestStates(
+      requestIds: readonly string[],
+    ): Promise<{ found: Map<string, { status: string; reviewId?: string }>; unread: Set<string> }> {
+      const found = new Map<string, { status: string; reviewId?: string }>();
+      const unread = new Set<string>();
+      const ids = [...new Set(requestIds)];
+      const idOfPk = new Map(ids.map((id) => [requestKey(id).pk, id]));
+      for (let i = 0; i < ids.length; i += 100) {
+        let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + 100).map((id) => requestKey(id));
+        for (let attempt = 0; keys?.length && attempt < 3; attempt++) {
+          const res: BatchGetCommandOutput = await doc.send(
+            new BatchGetCommand({
+              RequestItems: {
+                [tableName]: {
+                  Keys: keys,
+                  ConsistentRead: true,
+                  ProjectionExpression: 'requestId, #s, reviewId',
+                  ExpressionAttributeNames: { '#s': 'status' },
+                },
+              },
+            }),
+          );
+          for (const item of res.Responses?.[tableName] ?? []) {
+            found.set(item.requestId as string, {
+              status: item.status as string,
+              ...(typeof item.reviewId === 'string' ? { reviewId: item.reviewId } : {}),
+            });
+          }
+          keys = res.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined;
+        }
+        for (const k of keys ?? []) unread.add(idOfPk.get(String(k.pk)) ?? String(k.pk));
+      }
+      return { found, unread };
     },
 
     /** Marks a request whose review workflow failed. */

@@ -198,6 +198,11 @@ export interface InferenceResponse {
   readonly usage: { readonly inputTokens: number; readonly outputTokens: number };
   readonly costUsd: number;
   readonly escalated: boolean;
+  /**
+   * True when the answer stopped at the `maxTokens` the caller set (below the most the tenant allows): it is
+   * returned as it is, cut short, and is neither escalated to a stronger tier nor sent to human review.
+   */
+  readonly truncated: boolean;
   readonly attempts: readonly Attempt[];
 }
 

@@ -13,6 +13,7 @@ import {
   TIERS,
   type Tier,
 } from '../../lambda/shared/catalog';
+import { REVIEW_CAP_LIMITS } from '../../lambda/shared/review-schema';
 import type { TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
 import {
   MAX_TENANT_TAGS,
@@ -213,6 +214,22 @@ export const TenantFileSchema = z.strictObject({
         .optional()
         .describe('Called (POST, JSON) with the outcome of every review'),
       onTimeout: z.enum(['reject', 'release_unreviewed']).optional(),
+      maxOpenReviews: z
+        .number()
+        .int()
+        .min(1)
+        .max(REVIEW_CAP_LIMITS.maxOpenReviews)
+        .optional()
+        .describe(
+          'Reviews that may wait for a decision at once; an answer that needs review beyond it is refused (429 review_queue_full), charged and not released',
+        ),
+      maxReviewsPerHour: z
+        .number()
+        .int()
+        .min(1)
+        .max(REVIEW_CAP_LIMITS.maxReviewsPerHour)
+        .optional()
+        .describe('Reviews that may start in one UTC hour; beyond it, 429 review_rate_exceeded'),
     })
     .optional(),
   dataRetentionDays: z.number().int().min(1).max(3650).optional(),
@@ -323,6 +340,8 @@ export interface TenantConfig {
     readonly reviewHeartbeatMinutes: number;
     readonly webhookUrl?: string;
     readonly onTimeout: 'reject' | 'release_unreviewed';
+    readonly maxOpenReviews: number;
+    readonly maxReviewsPerHour: number;
   };
   readonly dataRetentionDays: number;
   readonly limits: {
@@ -513,6 +532,8 @@ export function toRuntimeConfig(t: TenantConfig): TenantRuntimeConfig {
     escalation: {
       confidenceThreshold: t.escalation.confidenceThreshold,
       reviewThreshold: t.escalation.reviewThreshold,
+      maxOpenReviews: t.escalation.maxOpenReviews,
+      maxReviewsPerHour: t.escalation.maxReviewsPerHour,
     },
     monthlyBudgetUsd: t.monthlyBudgetUsd,
     limits: { ...t.limits },

@@ -13,7 +13,7 @@ const config: TenantRuntimeConfig = {
   limits: { maxPromptChars: 100, maxOutputTokens: 500, defaultMaxTokens: 200 },
   tierFallbacks: { fast: [], balanced: [] },
   routing: { mode: 'default-tier', deepThreshold: 0.5, balancedThreshold: 0.3, nearCapShare: 0.9 },
-  escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.3 },
+  escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.3, maxOpenReviews: 20, maxReviewsPerHour: 10 },
   dataRetentionDays: 30,
 };
 

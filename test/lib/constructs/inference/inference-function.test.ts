@@ -20,7 +20,7 @@ const RUNTIME_CONFIG: TenantRuntimeConfig = {
   limits: { maxPromptChars: 1000, maxOutputTokens: 512, defaultMaxTokens: 256 },
   tierFallbacks: { fast: ['us.amazon.nova-lite-v1:0'] },
   routing: { mode: 'default-tier', deepThreshold: 0.5, balancedThreshold: 0.3, nearCapShare: 0.9 },
-  escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.3 },
+  escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.3, maxOpenReviews: 20, maxReviewsPerHour: 10 },
   dataRetentionDays: 7,
 };
 
