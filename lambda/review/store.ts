@@ -6,8 +6,6 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -341,9 +339,9 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
     },
 
     /**
-     * The status and review id of request records, by id (batched reads), for the sweeper's check of the review
-     * queue's open places. `unread`: ids DynamoDB left unprocessed (throttling) after a few tries; an id in
-     * neither `found` nor `unread` has no record.
+     * The status and review id of request records, by id, for the sweeper's check of the review queue's open
+     * places: single-item reads (the roles may not BatchGetItem), ten at a time, projected. `unread`: ids whose
+     * read failed; an id in neither `found` nor `unread` has no record.
      */
     async requestStates(
       requestIds: readonly string[],
@@ -351,31 +349,30 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
       const found = new Map<string, { status: string; reviewId?: string }>();
       const unread = new Set<string>();
       const ids = [...new Set(requestIds)];
-      const idOfPk = new Map(ids.map((id) => [requestKey(id).pk, id]));
-      for (let i = 0; i < ids.length; i += 100) {
-        let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + 100).map((id) => requestKey(id));
-        for (let attempt = 0; keys?.length && attempt < 3; attempt++) {
-          const res: BatchGetCommandOutput = await doc.send(
-            new BatchGetCommand({
-              RequestItems: {
-                [tableName]: {
-                  Keys: keys,
+      for (let i = 0; i < ids.length; i += 10) {
+        await Promise.all(
+          ids.slice(i, i + 10).map(async (id) => {
+            try {
+              const res = await doc.send(
+                new GetCommand({
+                  TableName: tableName,
+                  Key: requestKey(id),
                   ConsistentRead: true,
-                  ProjectionExpression: 'requestId, #s, reviewId',
+                  ProjectionExpression: '#s, reviewId',
                   ExpressionAttributeNames: { '#s': 'status' },
-                },
-              },
-            }),
-          );
-          for (const item of res.Responses?.[tableName] ?? []) {
-            found.set(item.requestId as string, {
-              status: item.status as string,
-              ...(typeof item.reviewId === 'string' ? { reviewId: item.reviewId } : {}),
-            });
-          }
-          keys = res.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined;
-        }
-        for (const k of keys ?? []) unread.add(idOfPk.get(String(k.pk)) ?? String(k.pk));
+                }),
+              );
+              if (res.Item) {
+                found.set(id, {
+                  status: res.Item.status as string,
+                  ...(typeof res.Item.reviewId === 'string' ? { reviewId: res.Item.reviewId } : {}),
+                });
+              }
+            } catch {
+              unread.add(id);
+            }
+          }),
+        );
       }
       return { found, unread };
     },
