@@ -25,6 +25,7 @@ import {
 import { CALL_TIMING } from '../shared/timing';
 import { makeBedrockInvoker } from './adapters/bedrock-invoker';
 import { makeDynamoLedger } from './adapters/dynamo-ledger';
+import { makeDynamoReviewQueue } from './adapters/dynamo-review-queue';
 import { makeSfnReviewHandOff } from './adapters/sfn-review-handoff';
 import { confidenceScorer } from './core/confidence';
 import { ROUTER_MODEL, scoreRequest } from './core/routing/router';
@@ -49,6 +50,7 @@ const service = makeInferenceService({
   route: (text) => scoreRequest(ROUTER_MODEL, text),
   confidence: confidenceScorer({ honourStated: config.escalation.honourStatedConfidence }),
   review: makeSfnReviewHandOff(new SFNClient({ maxAttempts: 3 }), requireEnv(REVIEW_ENV.stateMachineArn)),
+  reviewQueue: makeDynamoReviewQueue(doc, tableName),
 });
 
 /** The embedded metrics of one answered (or failed after acceptance) inference request. */
@@ -70,7 +72,11 @@ function emitRequestMetrics(s: RequestSummary, latency: number): void {
       budgetDowngrades: s.budgetDowngrade ? 1 : 0,
       settlementsDeferred: s.settlementDeferred ? 1 : 0,
       ...(s.reviewHandOffFailed ? { reviewHandOffFailures: 1 } : {}),
-      ...(s.status === 'failed' ? { modelErrors: 1 } : {}),
+      // A failure after the models answered (the review refused or unreachable) is not a model error.
+      ...(s.status === 'failed' && !s.notReviewed ? { modelErrors: 1 } : {}),
+      ...(s.notReviewed === 'review_queue_full' || s.notReviewed === 'review_rate_exceeded'
+        ? { reviewsRefused: 1 }
+        : {}),
       ...(s.accessDenied ? { modelAccessDenied: s.accessDenied } : {}),
       ...(s.guardrailInterventions ? { guardrailInterventions: s.guardrailInterventions } : {}),
     },

@@ -9,6 +9,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { makeDynamoReviewQueue } from '../inference/adapters/dynamo-review-queue';
 import { makeSfnReviewHandOff } from '../inference/adapters/sfn-review-handoff';
 import { makeReviewSteps, type StepEvent } from '../review/steps';
 import { makeReviewStore } from '../review/store';
@@ -27,7 +28,9 @@ const telemetry = makeTelemetry({ tenantId: config.tenantId, service: 'review-st
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
   marshallOptions: { removeUndefinedValues: true },
 });
-const store = makeReviewStore(doc, requireEnv(LEDGER_TABLE_ENV));
+const tableName = requireEnv(LEDGER_TABLE_ENV);
+const store = makeReviewStore(doc, tableName);
+const queue = makeDynamoReviewQueue(doc, tableName);
 const cipher = makeKmsTokenCipher(new KMSClient({ maxAttempts: 3 }), requireEnv(REVIEW_ENV.keyId));
 const handOff = makeSfnReviewHandOff(new SFNClient({ maxAttempts: 3 }), requireEnv(REVIEW_ENV.stateMachineArn));
 
@@ -66,6 +69,7 @@ export function makeHandler(network: WebhookNetwork = { resolve: systemResolver 
     telemetry,
     now: Date.now,
     handOff,
+    queue,
     ...(origin && webhookSecret
       ? {
           webhook: makeWebhookSender({

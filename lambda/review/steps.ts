@@ -7,14 +7,21 @@
  *   awaitDecision   stores the task token, encrypted; the execution then waits for the decision API
  *   applyDecision   the decision a person recorded → the request record (reviewed / rejected)
  *   applyTimeout    no decision in time → the tenant's policy (release unreviewed, or reject) → expired;
- *                   a decision that raced the timeout wins
+ *                   a decision that raced the timeout wins; never released unreviewed when the review queue
+ *                   was flooded during the review's life (see `floodedDuring`)
  *   recordFailure   a step failed after its retries → review and request failed
  *   callWebhook     tells the tenant's webhook the outcome (retried by the state machine)
  *   webhookFailed   records that the webhook could not be told
  *   emitQueueMetrics  pending reviews and the oldest one's age; restarts hand-offs whose workflow never
  *                   started; records failed the reviews still pending after the state machine's timeout
- *                   (their execution was stopped or timed out) (scheduled every five minutes)
+ *                   (their execution was stopped or timed out); gives back review-queue places whose
+ *                   request is no longer pending review (scheduled every five minutes)
+ *
+ * Every step that moves a request out of `pending_review` gives its review's place in the queue back
+ * (idempotent, best effort: a place left behind is found by the sweep).
  */
+
+import type { DynamoReviewQueue } from '../inference/adapters/dynamo-review-queue';
 import type { MetricKey } from '../shared/metrics';
 import {
   REVIEW_ID_PATTERN,
@@ -27,6 +34,7 @@ import {
 import type { Telemetry } from '../shared/telemetry';
 import type { ReviewItem, ReviewResolution, ReviewStore } from './store';
 import type { TokenCipher } from './token-cipher';
+import { reviewWebhookPayload } from './webhook-payload';
 import type { WebhookSender } from './webhook-sender';
 
 export interface ReviewStepsDeps {
@@ -42,6 +50,8 @@ export interface ReviewStepsDeps {
   readonly webhook?: WebhookSender;
   /** Starts a review workflow (idempotent per review id), for hand-offs that failed. */
   readonly handOff: { start(input: ReviewExecutionInput): Promise<void> };
+  /** The tenant's review queue (caps): places are given back when reviews end. */
+  readonly queue: Pick<DynamoReviewQueue, 'release' | 'state'>;
 }
 
 /** How long after its hand-off a request without a started workflow is considered stuck. */
@@ -56,6 +66,11 @@ const ORPHAN_GRACE_SECONDS = 300;
 const UNAPPLIED_AFTER_MINUTES = 20;
 /** Time the sweep spends applying decisions (a webhook call takes up to 5 s; the function has 30 s in all). */
 const APPLY_TIME_BUDGET_MS = 12_000;
+/**
+ * A queue place younger than this may belong to a request still being answered (admitted, not yet recorded
+ * as pending review: at most the inference function's timeout), so the sweep leaves it alone.
+ */
+const QUEUE_PLACE_GRACE_SECONDS = 600;
 
 /** A step's input as the state machine sends it. */
 export interface StepEvent {
@@ -102,13 +117,8 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
 
   /** What the request record becomes for a review in its final state. */
   function resolutionOf(r: ReviewItem): ReviewResolution {
-    const review = {
-      reviewId: r.reviewId,
-      outcome: r.status,
-      decidedAt: r.decidedAt ?? iso(),
-      ...(r.reviewer ? { reviewer: r.reviewer } : {}),
-      ...(r.note ? { note: r.note } : {}),
-    };
+    // Who decided and their note stay on the review item: the request record is what API-key callers read.
+    const review = { reviewId: r.reviewId, outcome: r.status, decidedAt: r.decidedAt ?? iso() };
     switch (r.status) {
       case 'approved':
       case 'edited':
@@ -116,9 +126,10 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       case 'rejected':
         return { status: 'rejected', review };
       case 'expired':
-        return config.onTimeout === 'release_unreviewed'
+        // Recorded with the expiry (once), so every later application of it decides the same way.
+        return config.onTimeout === 'release_unreviewed' && !r.withheld
           ? { status: 'expired', output: r.proposedAnswer, review: { ...review, unreviewed: true } }
-          : { status: 'expired', review };
+          : { status: 'expired', review: { ...review, ...(r.withheld ? { withheld: r.withheld } : {}) } };
       default:
         throw new StepError('ReviewNotDecided', `Review ${r.reviewId} is ${r.status}`);
     }
@@ -131,6 +142,8 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
     }
     const resolution = resolutionOf(r);
     const moved = await store.resolveRequest(r.requestId, resolution, iso());
+    // The request is out of pending_review (moved now, or before): its place in the queue goes back.
+    await releasePlace(r.reviewId);
     // Applied: the decision API no longer needs the token to resume this execution, nor the sweeper to apply it.
     if (!r.appliedAt) await store.markApplied(r.reviewId, iso());
     if (moved) {
@@ -144,7 +157,35 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
   async function recordFailed(reviewId: string, requestId: string, note: string): Promise<boolean> {
     const decided = await store.decide(reviewId, { status: 'failed', decidedAt: iso(), note });
     const failed = await store.failRequest(requestId, iso(), note);
+    await releasePlace(reviewId);
     return decided || failed;
+  }
+
+  /** Gives a review's queue place back; a failure is left to the sweep (`reconcileQueue`). */
+  async function releasePlace(reviewId: string): Promise<void> {
+    try {
+      await deps.queue.release(reviewId);
+    } catch (err) {
+      telemetry.log('WARN', 'review queue place not given back', { reviewId, error: (err as Error)?.name });
+    }
+  }
+
+  /**
+   * Why a review that timed out must not be released unreviewed, or `undefined`: the queue was flooded during
+   * its life — at its cap, or refusing an admission (cap or hourly rate), at any time since the review was
+   * admitted — or is at its cap now. A flood is when an unreviewed release would be an attacker's harvest:
+   * reviewers cannot keep up by design, so every timeout there is a release nobody could have stopped.
+   */
+  async function floodedDuring(r: ReviewItem): Promise<string | undefined> {
+    const q = await deps.queue.state();
+    const admittedAt = q.entries.find((e) => e.reviewId === r.reviewId)?.at ?? Date.parse(r.createdAt);
+    if (q.floodedAt !== undefined && q.floodedAt >= admittedAt) {
+      return `queue_flooded: the review queue was full or refused a review at ${new Date(q.floodedAt).toISOString()}, while this review waited`;
+    }
+    if (q.count >= config.maxOpenReviews) {
+      return `queue_flooded: ${q.count} reviews open at the timeout (limit ${config.maxOpenReviews})`;
+    }
+    return undefined;
   }
 
   const steps: Record<string, (e: StepEvent) => Promise<unknown>> = {
@@ -200,7 +241,18 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       const { reviewId, requestId } = ids(e);
       // Listed first (see the decision API), so an expiry is never recorded without its safety net.
       await store.markToApply(requestId, iso());
-      await store.decide(reviewId, { status: 'expired', decidedAt: iso(), note: e.error?.Error });
+      const current = await mustGetReview(reviewId);
+      const withheld =
+        current.status === 'pending' && config.onTimeout === 'release_unreviewed'
+          ? await floodedDuring(current)
+          : undefined;
+      await store.decide(reviewId, {
+        status: 'expired',
+        decidedAt: iso(),
+        note: e.error?.Error,
+        ...(withheld ? { withheld } : {}),
+      });
+      if (withheld) telemetry.log('WARN', 'expired review not released: queue flooded', { reviewId, requestId });
       // A decision recorded just before the timeout wins over the expiry.
       return finish(await mustGetReview(reviewId));
     },
@@ -227,16 +279,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       const { reviewId, requestId } = ids(e);
       if (!deps.webhook) return { delivered: false };
       const r = await mustGetReview(reviewId);
-      const body = {
-        event: 'review.completed',
-        tenantId: config.tenantId,
-        requestId,
-        reviewId,
-        outcome: r.status,
-        decidedAt: r.decidedAt ?? null,
-        reviewer: r.reviewer ?? null,
-        path: `/v1/requests/${requestId}`,
-      };
+      const body = reviewWebhookPayload(config.tenantId, { ...r, requestId });
       // Signed and sent to a checked address; a failure is a WebhookFailed (retried), WebhookRefused or
       // WebhookNotConfigured error (caught into webhookFailed). The id is the same on every retry.
       const { status } = await deps.webhook.send({ deliveryId: `${reviewId}:review.completed`, payload: body });
@@ -253,7 +296,12 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
     },
 
     async emitQueueMetrics(e) {
-      const opts = e as { handOffGraceSeconds?: number; orphanGraceSeconds?: number; unappliedAfterMinutes?: number };
+      const opts = e as {
+        handOffGraceSeconds?: number;
+        orphanGraceSeconds?: number;
+        unappliedAfterMinutes?: number;
+        queueGraceSeconds?: number;
+      };
       const restarted = await restartHandOffs(opts.handOffGraceSeconds ?? HAND_OFF_GRACE_SECONDS);
       // Pending reviews older than the state machine's timeout have no execution waiting for them any more
       // (aborted by an operator, or timed out as a whole): record them failed instead of leaving them
@@ -278,9 +326,10 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       }
       const applied = await applyListedDecisions(opts.unappliedAfterMinutes ?? UNAPPLIED_AFTER_MINUTES);
       const orphaned = await recordOrphans(orphans);
+      const released = await reconcileQueue(opts.queueGraceSeconds ?? QUEUE_PLACE_GRACE_SECONDS);
       const ageSeconds = oldest ? Math.max(0, Math.round((deps.now() - Date.parse(oldest)) / 1000)) : 0;
       telemetry.metrics({ pendingReviews: pending, oldestPendingReviewAge: ageSeconds });
-      return { pending, oldestAgeSeconds: ageSeconds, restarted, orphaned, applied };
+      return { pending, oldestAgeSeconds: ageSeconds, restarted, orphaned, applied, queueReleased: released };
     },
   };
 
@@ -335,6 +384,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
     if (r.status === 'failed') {
       // Recorded failed, but the request was not: finish that (it also clears the listing).
       await store.failRequest(r.requestId, iso(), r.note ?? 'The review workflow failed');
+      await releasePlace(r.reviewId);
       return false;
     }
     if (!(await finish(r)).moved) return false;
@@ -348,6 +398,33 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
         );
     }
     return true;
+  }
+
+  /**
+   * Gives back the queue places whose request is no longer pending review under that review (a release that
+   * failed, a hand-off whose request was never recorded pending): the open-reviews count then matches the
+   * reviews that are really open. Places younger than `graceSeconds` are left alone (their request may still
+   * be on its way to pending review). Returns how many places it gave back.
+   */
+  async function reconcileQueue(graceSeconds: number): Promise<number> {
+    let released = 0;
+    try {
+      const q = await deps.queue.state();
+      const stale = q.entries.filter((e) => e.at <= deps.now() - graceSeconds * 1000);
+      if (!stale.length) return 0;
+      const { found, unread } = await store.requestStates(stale.map((e) => e.requestId));
+      for (const e of stale) {
+        if (unread.has(e.requestId)) continue;
+        const rec = found.get(e.requestId);
+        if (rec?.status === 'pending_review' && rec.reviewId === e.reviewId) continue;
+        await deps.queue.release(e.reviewId);
+        released++;
+      }
+    } catch (err) {
+      telemetry.log('WARN', 'review queue not reconciled', { error: (err as Error)?.name });
+    }
+    if (released) telemetry.log('WARN', 'stale review queue places given back', { released });
+    return released;
   }
 
   /** Records orphaned pending reviews (and their requests) failed; returns how many changed. */

@@ -46,6 +46,11 @@ export interface ReviewItem {
   readonly webhook?: 'delivered' | 'failed';
   /** When the decision (or expiry) was written to the request record. */
   readonly appliedAt?: string;
+  /**
+   * Set on an expiry under `onTimeout: release_unreviewed` whose answer is nonetheless not released, and why:
+   * the review queue was flooded (at its cap, or refusing admissions) during the review's life.
+   */
+  readonly withheld?: string;
   readonly expiresAt: number;
 }
 
@@ -65,18 +70,21 @@ export interface RequestForReview {
   readonly expiresAt: number;
 }
 
-/** How a review ended, as written to the request record. */
+/**
+ * How a review ended, as written to the request record: outcome and time, never who decided or their note
+ * (those stay on the review item; the request record is what API-key callers read).
+ */
 export interface ReviewResolution {
   readonly status: Extract<RequestStatus, 'reviewed' | 'rejected' | 'expired'>;
   readonly output?: string;
   readonly review: {
     readonly reviewId: string;
     readonly outcome: ReviewStatus;
-    readonly reviewer?: string;
-    readonly note?: string;
     readonly decidedAt: string;
     /** The model's answer went out without a person's approval (timeout policy `release_unreviewed`). */
     readonly unreviewed?: boolean;
+    /** See `ReviewItem.withheld`. */
+    readonly withheld?: string;
   };
 }
 
@@ -246,6 +254,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
         note?: string;
         finalAnswer?: string;
         modelAnswerAccepted?: boolean;
+        withheld?: string;
         requireToken?: boolean;
       },
     ): Promise<boolean> {
@@ -327,6 +336,45 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
           ],
         },
       );
+    },
+
+    /**
+     * The status and review id of request records, by id, for the sweeper's check of the review queue's open
+     * places: single-item reads (the roles may not BatchGetItem), ten at a time, projected. `unread`: ids whose
+     * read failed; an id in neither `found` nor `unread` has no record.
+     */
+    async requestStates(
+      requestIds: readonly string[],
+    ): Promise<{ found: Map<string, { status: string; reviewId?: string }>; unread: Set<string> }> {
+      const found = new Map<string, { status: string; reviewId?: string }>();
+      const unread = new Set<string>();
+      const ids = [...new Set(requestIds)];
+      for (let i = 0; i < ids.length; i += 10) {
+        await Promise.all(
+          ids.slice(i, i + 10).map(async (id) => {
+            try {
+              const res = await doc.send(
+                new GetCommand({
+                  TableName: tableName,
+                  Key: requestKey(id),
+                  ConsistentRead: true,
+                  ProjectionExpression: '#s, reviewId',
+                  ExpressionAttributeNames: { '#s': 'status' },
+                }),
+              );
+              if (res.Item) {
+                found.set(id, {
+                  status: res.Item.status as string,
+                  ...(typeof res.Item.reviewId === 'string' ? { reviewId: res.Item.reviewId } : {}),
+                });
+              }
+            } catch {
+              unread.add(id);
+            }
+          }),
+        );
+      }
+      return { found, unread };
     },
 
     /** Marks a request whose review workflow failed. */

@@ -23,16 +23,61 @@ export const API_LIMITS = {
   maxMessages: 100,
   maxSystemChars: MAX_SYSTEM_CHARS,
   maxMetadataKeys: 16,
+  /**
+   * Metadata keys: 1–64 characters of letters, digits and `_ . : -`, starting with a letter or digit (so never
+   * `__proto__`), and none of {@link RESERVED_METADATA_KEYS}.
+   */
+  metadataKeyPattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$',
+  maxMetadataValueChars: 256,
   maxOutputTokens: 64_000,
   idempotencyKeyPattern: '^[A-Za-z0-9._:-]{1,128}$',
 } as const;
+
+/**
+ * Metadata keys that name JavaScript object internals. A map holding one of them cannot be stored as it is
+ * (the DynamoDB marshaller reads `constructor` to tell a plain object from a class instance) or would change
+ * the object it is copied into (`__proto__`), so they are refused with a message that says why.
+ */
+export const RESERVED_METADATA_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/** A lone UTF-16 surrogate: not a character, and not encodable as UTF-8 (what the model and the ledger store). */
+const LONE_SURROGATE = /\p{Cs}/u;
+/** True when `s` holds no lone surrogate (linear; a surrogate pair is read as one code point in `u` mode). */
+export function isWellFormedText(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
+const wellFormed = z.refine<string>(isWellFormedText, 'must be well-formed Unicode (no lone UTF-16 surrogates)');
+const METADATA_KEY = new RegExp(API_LIMITS.metadataKeyPattern);
+
+/**
+ * The metadata keys of a parsed JSON body that are not allowed, each with what is wrong. Read from the body as
+ * parsed (own keys), not from zod's output: zod's record parser skips an own `__proto__` key, so a check on
+ * its output would accept `{"metadata":{"__proto__":…}}` silently.
+ */
+export function metadataKeyProblems(body: unknown): string[] {
+  const metadata = (body as { metadata?: unknown } | null)?.metadata;
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return [];
+  const problems: string[] = [];
+  for (const k of Object.keys(metadata)) {
+    if (RESERVED_METADATA_KEYS.includes(k)) {
+      problems.push(`metadata.${k}: the key "${k}" is reserved (it names a JavaScript object internal); rename it`);
+    } else if (!METADATA_KEY.test(k)) {
+      problems.push(
+        `metadata.${k.slice(0, 80)}: keys must be 1-64 characters of letters, digits, "_", ".", ":" and "-", starting with a letter or digit`,
+      );
+    }
+    if (problems.length >= API_LIMITS.maxMetadataKeys) break;
+  }
+  return problems;
+}
+const MetadataValue = z.string().check(z.maxLength(API_LIMITS.maxMetadataValueChars), wellFormed);
 
 /** `tier` values a request may name; `auto` lets Switchboard choose. */
 export const REQUEST_TIERS = ['auto', 'fast', 'balanced', 'deep'] as const;
 
 const MessageSchema = z.strictObject({
   role: z.enum(['user', 'assistant']),
-  content: z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(API_LIMITS.maxPromptChars)),
+  content: z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(API_LIMITS.maxPromptChars), wellFormed),
 });
 
 /**
@@ -43,12 +88,15 @@ export const InferenceRequestObject = z.strictObject({
   messages: z.optional(
     z.array(MessageSchema).check(z.minLength(1, 'must hold at least one message'), z.maxLength(API_LIMITS.maxMessages)),
   ),
-  prompt: z.optional(z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(API_LIMITS.maxPromptChars))),
-  system: z.optional(z.string().check(z.maxLength(API_LIMITS.maxSystemChars))),
+  prompt: z.optional(
+    z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(API_LIMITS.maxPromptChars), wellFormed),
+  ),
+  system: z.optional(z.string().check(z.maxLength(API_LIMITS.maxSystemChars), wellFormed)),
   maxTokens: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(API_LIMITS.maxOutputTokens))),
   tier: z.optional(z.string().check(z.minLength(1), z.maxLength(32))),
   idempotencyKey: z.optional(z.string().check(z.regex(new RegExp(API_LIMITS.idempotencyKeyPattern)))),
-  metadata: z.optional(z.record(z.string().check(z.maxLength(64)), z.string().check(z.maxLength(256)))),
+  // Keys are checked by metadataKeyProblems (patternProperties in the API Gateway model).
+  metadata: z.optional(z.record(z.string(), MetadataValue)),
 });
 
 /** The full request schema: the object plus the rules JSON Schema draft 4 expresses as `oneOf`/`maxProperties`. */
@@ -83,6 +131,16 @@ export const InferenceRequestSchema = InferenceRequestObject.check(
 
 export type InferenceRequest = z.infer<typeof InferenceRequestObject>;
 
+/**
+ * A copy of a string map on an object without a prototype: keys such as `toString` or `hasOwnProperty` are
+ * plain data there, never inherited methods (the reserved keys are refused before this is used).
+ */
+export function nullPrototypeMap(map: Readonly<Record<string, string>>): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const k of Object.keys(map)) out[k] = map[k]!;
+  return out;
+}
+
 /** JSON Schema (draft 4) of the inference request, for the API Gateway request model. */
 export function inferenceRequestJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(InferenceRequestObject, { target: 'draft-4' }) as Record<string, unknown>;
@@ -91,9 +149,15 @@ export function inferenceRequestJsonSchema(): Record<string, unknown> {
     oneOf: [{ required: ['messages'] }, { required: ['prompt'] }],
     properties: {
       ...(schema.properties as Record<string, unknown>),
+      // Draft 4 has no propertyNames: keys are checked with patternProperties (the reserved names are refused
+      // by the handler, with a message).
       metadata: {
-        ...((schema.properties as Record<string, Record<string, unknown>>).metadata ?? {}),
+        type: 'object',
         maxProperties: API_LIMITS.maxMetadataKeys,
+        patternProperties: {
+          [API_LIMITS.metadataKeyPattern]: { type: 'string', maxLength: API_LIMITS.maxMetadataValueChars },
+        },
+        additionalProperties: false,
       },
     },
   };
@@ -137,6 +201,11 @@ export interface InferenceResponse {
   readonly usage: { readonly inputTokens: number; readonly outputTokens: number };
   readonly costUsd: number;
   readonly escalated: boolean;
+  /**
+   * True when the answer stopped at the `maxTokens` the caller set (below the most the tenant allows): it is
+   * returned as it is, cut short, and is neither escalated to a stronger tier nor sent to human review.
+   */
+  readonly truncated: boolean;
   readonly attempts: readonly Attempt[];
   /**
    * `intervened`: the tenant's guardrail blocked the prompt or replaced or masked the answer; `output` is then

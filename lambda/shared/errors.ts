@@ -24,6 +24,10 @@ export const ERROR_CODES = {
   throttled: 429,
   quota_exceeded: 429,
   budget_exceeded: 429,
+  /** An answer needed human review but the tenant's open-review cap is reached (charged, not released). */
+  review_queue_full: 429,
+  /** An answer needed human review but the tenant's hourly review cap is reached (charged, not released). */
+  review_rate_exceeded: 429,
   internal_error: 500,
   model_error: 502,
   review_failed: 502,

@@ -8,6 +8,7 @@
  * | `REQ#`   | request records                        | inference (creates, records usage), review steps and decisions (resolve) |
  * | `USAGE#` | month usage counters                   | inference                                         |
  * | `REV#`   | reviews: the decision and who made it  | review steps (create, expire, apply) and decisions (decide) — never inference |
+ * | `REVQ#`  | review caps: open reviews, hourly starts | inference (admit, give back), review steps (release when a review ends, sweep) |
  *
  * A new item type is one line here: add its prefix to {@link LEDGER_KEY_PREFIXES} and to the roles that write it
  * (a test fails while a key builder's prefix is owned by no role). Reads are not limited by prefix (see
@@ -19,15 +20,16 @@ export const LEDGER_KEY_PREFIXES = {
   request: 'REQ#',
   usage: 'USAGE#',
   review: 'REV#',
+  reviewQueue: 'REVQ#',
 } as const;
 export type LedgerKeyPrefix = (typeof LEDGER_KEY_PREFIXES)[keyof typeof LEDGER_KEY_PREFIXES];
 
 /** The prefixes each tenant role may write (PutItem, UpdateItem). */
 export const LEDGER_WRITERS = {
   /** The inference function: request records and usage counters; never a review. */
-  inference: [LEDGER_KEY_PREFIXES.request, LEDGER_KEY_PREFIXES.usage],
+  inference: [LEDGER_KEY_PREFIXES.request, LEDGER_KEY_PREFIXES.usage, LEDGER_KEY_PREFIXES.reviewQueue],
   /** The review workflow's steps function. */
-  reviewSteps: [LEDGER_KEY_PREFIXES.request, LEDGER_KEY_PREFIXES.review],
+  reviewSteps: [LEDGER_KEY_PREFIXES.request, LEDGER_KEY_PREFIXES.review, LEDGER_KEY_PREFIXES.reviewQueue],
   /** The review API (decisions). */
   reviewDecisions: [LEDGER_KEY_PREFIXES.request, LEDGER_KEY_PREFIXES.review],
 } as const satisfies Record<string, readonly LedgerKeyPrefix[]>;

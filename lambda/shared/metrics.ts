@@ -31,6 +31,11 @@ export const METRICS = {
   guardrailInterventions: { name: 'GuardrailInterventions', unit: 'Count' },
   /** Requests handed to human review. */
   reviews: { name: 'ReviewsRequested', unit: 'Count' },
+  /**
+   * Answers that needed human review but were refused by the tenant's review caps (429 `review_queue_full` or
+   * `review_rate_exceeded`): charged, not released, not queued.
+   */
+  reviewsRefused: { name: 'ReviewsRefused', unit: 'Count' },
   /** Confidence of the final answer (0–1). */
   confidence: { name: 'Confidence', unit: 'None' },
   /** Settled month spend / monthly budget after the request. */

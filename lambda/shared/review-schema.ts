@@ -10,7 +10,16 @@
  * | review, waiting            | `REV#<id>`      | `REVIEW` | `REVIEWS#pending` | `<createdAt>#<id>`      |
  * | review, decided or expired | `REV#<id>`      | `REVIEW` | `REVIEWS#decided` | `<decidedAt>#<id>`      |
  * | request, hand-off pending  | `REQ#<id>`      | `REQUEST`| `HANDOFF#pending` | `<updatedAt>#<id>`      |
+ * | open reviews (caps)        | `REVQ#open`     | `REVQ`   |                   |                         |
+ * | reviews started in an hour | `REVQ#hour#<h>` | `REVQ`   |                   |                         |
  *
+ * The `REVQ#` items enforce the tenant's review caps with single-item conditional writes: one attribute per
+ * admitted review (`r_<reviewId>`, so admitting or releasing the same review twice changes nothing) and their
+ * count (`count`, the figure the condition checks). `REVQ#open` holds the reviews whose request is still
+ * `pending_review` (written by the inference function when it admits one and by the review steps when one
+ * ends or the sweeper finds it stale), plus `floodedAt` (epoch ms of the last time the queue was full or an
+ * admission was refused); `REVQ#hour#<yyyy-mm-ddThh>` (UTC) the reviews admitted in that hour (inference
+ * function only; removed by TTL a day after the hour).
  * The sparse GSI lists pending reviews oldest first, decided reviews (the labelled examples of the
  * flywheel) in decision order, and requests whose workflow has not started yet (the sweeper starts those
  * whose hand-off failed), with no scan.
@@ -48,6 +57,33 @@ export const REVIEW_PARTITIONS = {
 export function reviewKey(reviewId: string) {
   return { pk: `REV#${reviewId}`, sk: 'REVIEW' };
 }
+
+/** Key prefix of the review queue items (`REVQ#open`, `REVQ#hour#<h>`): see the table above. */
+export const REVIEW_QUEUE_KEY_PREFIX = 'REVQ#';
+/** Sort key of the review queue items. */
+const REVIEW_QUEUE_SORT_KEY = 'REVQ';
+
+/** Key of the item that holds the tenant's open reviews (those whose request is `pending_review`). */
+export function openReviewsKey() {
+  return { pk: `${REVIEW_QUEUE_KEY_PREFIX}open`, sk: REVIEW_QUEUE_SORT_KEY };
+}
+
+/** Key of the item that counts the reviews admitted in one UTC hour (`hour` is `yyyy-mm-ddThh`). */
+export function reviewsStartedKey(hour: string) {
+  return { pk: `${REVIEW_QUEUE_KEY_PREFIX}hour#${hour}`, sk: REVIEW_QUEUE_SORT_KEY };
+}
+
+/** The UTC hour (`yyyy-mm-ddThh`) an instant belongs to. */
+export function hourOf(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 13);
+}
+
+/**
+ * The largest caps a tenant file may set. Each admitted review is an attribute of about 100 bytes on one item,
+ * and DynamoDB items hold at most 400 KB (and every write of the item is billed by its size), so the open-reviews
+ * item stays near 100 KB at most.
+ */
+export const REVIEW_CAP_LIMITS = { maxOpenReviews: 1_000, maxReviewsPerHour: 1_000 } as const;
 
 /** `POST /v1/reviews/{reviewId}/decision` body. */
 export const DecisionSchema = z
@@ -117,5 +153,10 @@ export const ReviewRuntimeConfigSchema = z.strictObject({
   dataRetentionDays: z.number().check(z.int(), z.positive()),
   /** The state machine's timeout: a review still pending after it has no execution waiting for it. */
   executionTimeoutSeconds: z.number().check(z.int(), z.positive()),
+  /**
+   * The tenant's cap on open reviews: a review that times out while the queue is (or was, during its life) at
+   * this cap is not released unreviewed, whatever `onTimeout` says.
+   */
+  maxOpenReviews: z.number().check(z.int(), z.positive()),
 });
 export type ReviewRuntimeConfig = z.infer<typeof ReviewRuntimeConfigSchema>;

@@ -62,6 +62,10 @@ export const TenantRuntimeConfigSchema = z.strictObject({
   escalation: z.strictObject({
     confidenceThreshold: Share,
     reviewThreshold: Share,
+    /** Reviews that may wait for a decision at once; an answer that needs review beyond it is a 429. */
+    maxOpenReviews: z.number().check(z.int(), z.positive()),
+    /** Reviews that may start in one UTC hour; beyond it, a 429. */
+    maxReviewsPerHour: z.number().check(z.int(), z.positive()),
     /**
      * Whether a "Confidence: x" line in an answer counts toward its score. Off unless the tenant file opts in:
      * a prompt can make the model write any such line.

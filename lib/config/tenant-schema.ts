@@ -13,6 +13,7 @@ import {
   TIERS,
   type Tier,
 } from '../../lambda/shared/catalog';
+import { REVIEW_CAP_LIMITS } from '../../lambda/shared/review-schema';
 import { PREAMBLE_MAX_CHARS, type TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
 import { checkWebhookUrl, shownOrigin, WEBHOOK_ORIGIN_MAX_CHARS } from '../../lambda/shared/webhook-url';
 import {
@@ -294,6 +295,22 @@ export const TenantFileSchema = z.strictObject({
         .describe(
           'Let a "Confidence: x" line in an answer count toward its score (default false: whoever writes the prompt can make the model write any such line)',
         ),
+      maxOpenReviews: z
+        .number()
+        .int()
+        .min(1)
+        .max(REVIEW_CAP_LIMITS.maxOpenReviews)
+        .optional()
+        .describe(
+          'Reviews that may wait for a decision at once; an answer that needs review beyond it is refused (429 review_queue_full), charged and not released',
+        ),
+      maxReviewsPerHour: z
+        .number()
+        .int()
+        .min(1)
+        .max(REVIEW_CAP_LIMITS.maxReviewsPerHour)
+        .optional()
+        .describe('Reviews that may start in one UTC hour; beyond it, 429 review_rate_exceeded'),
     })
     .optional(),
   guardrail: z
@@ -464,6 +481,8 @@ export interface TenantConfig {
     readonly onTimeout: 'reject' | 'release_unreviewed';
     /** Whether a "Confidence: x" line in an answer counts toward its score. */
     readonly honourStatedConfidence: boolean;
+    readonly maxOpenReviews: number;
+    readonly maxReviewsPerHour: number;
   };
   /**
    * The tenant's guardrail: its plan's shared one (`plan`), or one of its own (`tenant`) when its file customizes
@@ -778,6 +797,8 @@ export function toRuntimeConfig(
     escalation: {
       confidenceThreshold: t.escalation.confidenceThreshold,
       reviewThreshold: t.escalation.reviewThreshold,
+      maxOpenReviews: t.escalation.maxOpenReviews,
+      maxReviewsPerHour: t.escalation.maxReviewsPerHour,
       honourStatedConfidence: t.escalation.honourStatedConfidence,
     },
     guardrail: { source: t.guardrail.source, policies: billedPolicies(t.guardrail.policy) },

@@ -104,6 +104,13 @@ export interface PlanDefaults {
     readonly reviewTimeoutMinutes: number;
     readonly reviewHeartbeatMinutes: number;
     readonly onTimeout: 'reject' | 'release_unreviewed';
+    /**
+     * Reviews that may wait for a decision at once, and that may start per UTC hour: what one API key can put
+     * in front of the tenant's reviewers. An answer that needs review beyond either is answered 429
+     * (`review_queue_full`, `review_rate_exceeded`), charged and not released.
+     */
+    readonly maxOpenReviews: number;
+    readonly maxReviewsPerHour: number;
   };
   readonly dataRetentionDays: number;
   readonly limits: {
@@ -132,6 +139,8 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
       reviewTimeoutMinutes: 2880,
       reviewHeartbeatMinutes: 1440,
       onTimeout: 'reject',
+      maxOpenReviews: 20,
+      maxReviewsPerHour: 10,
     },
     dataRetentionDays: 30,
     limits: { maxPromptChars: 20_000, maxOutputTokens: 800, defaultMaxTokens: 512 },
@@ -158,6 +167,8 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
       reviewTimeoutMinutes: 1440,
       reviewHeartbeatMinutes: 720,
       onTimeout: 'reject',
+      maxOpenReviews: 100,
+      maxReviewsPerHour: 50,
     },
     dataRetentionDays: 90,
     limits: { maxPromptChars: 100_000, maxOutputTokens: 750, defaultMaxTokens: 512 },
@@ -184,6 +195,8 @@ export const PLAN_DEFAULTS: Readonly<Record<Plan, PlanDefaults>> = {
       reviewTimeoutMinutes: 480,
       reviewHeartbeatMinutes: 240,
       onTimeout: 'release_unreviewed',
+      maxOpenReviews: 500,
+      maxReviewsPerHour: 200,
     },
     dataRetentionDays: 365,
     limits: { maxPromptChars: 200_000, maxOutputTokens: 750, defaultMaxTokens: 750 },

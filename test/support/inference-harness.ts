@@ -14,6 +14,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { makeBedrockInvoker } from '../../lambda/inference/adapters/bedrock-invoker';
 import { makeDynamoLedger } from '../../lambda/inference/adapters/dynamo-ledger';
+import { makeDynamoReviewQueue } from '../../lambda/inference/adapters/dynamo-review-queue';
 import { confidenceScorer } from '../../lambda/inference/core/confidence';
 import type { ConfidenceFn, ReviewHandOff } from '../../lambda/inference/core/ports';
 import { ROUTER_MODEL, scoreRequest } from '../../lambda/inference/core/routing/router';
@@ -134,6 +135,7 @@ export class InferenceHarness {
       route: (text) => scoreRequest(ROUTER_MODEL, text),
       confidence: opts.confidence ?? confidenceScorer({ honourStated: config.escalation.honourStatedConfidence }),
       review,
+      reviewQueue: makeDynamoReviewQueue(doc, tableName),
     });
     const scan = async () => {
       const res = await this.dynalite.dynamo.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));

@@ -5,6 +5,7 @@
  * records (total and per tier) with no reservation left open; and the tenant was charged exactly for
  * what the model stand-in answered.
  */
+import { REVIEW_REFUSALS } from '../../lambda/inference/core/review-admission';
 import { costNanoUsd, type GuardrailUnits, usdToNano } from '../../lambda/shared/catalog';
 import type { InferenceHarness } from './inference-harness';
 
@@ -27,7 +28,13 @@ export function checkLedger(opts: {
   const { records, counter, outcomes } = opts;
   const ids = records.map((r) => r.requestId as string);
   expect(new Set(ids).size).toBe(ids.length);
-  const accepted = new Set(outcomes.filter((o) => o.requestId && o.status !== 429).map((o) => o.requestId!));
+  // A 429 refuses before acceptance (budget, throttling), except a review cap's refusal, which comes after the
+  // models answered: that request has its record (failed, charged).
+  const accepted = new Set(
+    outcomes
+      .filter((o) => o.requestId && (o.status !== 429 || (o.code !== undefined && REVIEW_REFUSALS.has(o.code))))
+      .map((o) => o.requestId!),
+  );
   expect([...accepted].sort()).toEqual([...ids].sort());
 
   const allowed = opts.allowedStatuses ?? ['completed', 'failed', 'pending_review'];

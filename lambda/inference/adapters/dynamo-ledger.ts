@@ -15,16 +15,18 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER_KEYS, requestKey, usageKey } from '../../shared/ledger-schema';
 import { REVIEW_GSI, REVIEW_PARTITIONS } from '../../shared/review-schema';
-import type {
-  Ledger,
-  OpenReservation,
-  RequestOutcome,
-  RequestRecord,
-  Settlement,
-  TierUsage,
-  UsageCounters,
+import {
+  type Ledger,
+  LedgerInputError,
+  type OpenReservation,
+  type RequestOutcome,
+  type RequestRecord,
+  type Settlement,
+  type TierUsage,
+  type UsageCounters,
 } from '../core/ports';
 
 const TIER_COUNTERS = ['requests', 'calls', 'inputTokens', 'outputTokens', 'costNanoUsd'] as const;
@@ -35,6 +37,22 @@ const COMMITTED = 'committedNanoUsd';
 const RESERVED = 'reservedNanoUsd';
 /** One attribute per open reservation, so settling can be made conditional on it (exactly once). */
 const RESERVATION_PREFIX = 'rsv_';
+
+/** The options the handlers' DocumentClient marshalls with (lambda/inference/index.ts). */
+const MARSHALL_OPTIONS = { removeUndefinedValues: true } as const;
+
+/**
+ * Marshalls an item the way the DocumentClient will, before anything is sent: what it cannot represent (a map
+ * whose `constructor` key is not a function, a special number, …) is the caller's input, never an outage,
+ * and must not reach the SDK, whose error would read like one.
+ */
+function checkMarshallable(item: Record<string, unknown>): void {
+  try {
+    marshall(item, MARSHALL_OPTIONS);
+  } catch (e) {
+    throw new LedgerInputError(`The record cannot be stored: ${String((e as Error)?.message).slice(0, 200)}`);
+  }
+}
 
 function isConditionFailure(e: unknown): boolean {
   return e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
@@ -58,17 +76,23 @@ export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string)
     getRequest: (requestId) => readRecord(requestId),
 
     async createRequest(record) {
+      const item = { ...requestKey(record.requestId), ...record };
+      checkMarshallable(item);
       try {
         await doc.send(
           new PutCommand({
             TableName: tableName,
-            Item: { ...requestKey(record.requestId), ...record },
+            Item: item,
             ConditionExpression: 'attribute_not_exists(#pk)',
             ExpressionAttributeNames: { '#pk': LEDGER_KEYS.partitionKey },
           }),
         );
         return 'created';
       } catch (e) {
+        // The expression is fixed: a ValidationException here is about the item (what the caller sent).
+        if ((e as Error)?.name === 'ValidationException') {
+          throw new LedgerInputError(`DynamoDB refused the record: ${String((e as Error).message).slice(0, 200)}`);
+        }
         if (!isConditionFailure(e)) throw e;
         const now = await readRecord(record.requestId);
         return now?.runId === record.runId ? 'created' : 'exists';

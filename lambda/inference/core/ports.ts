@@ -65,6 +65,18 @@ export class ModelCallError extends Error {
   }
 }
 
+/**
+ * Thrown by a `Ledger` write that was refused because of what the item holds (the marshaller could not
+ * represent it, or DynamoDB answered ValidationException: size, types, encoding), not because DynamoDB is
+ * unavailable. Nothing was written; retrying the same input fails the same way, so the caller gets a 4xx.
+ */
+export class LedgerInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LedgerInputError';
+  }
+}
+
 /** Calls a Bedrock model. */
 export interface ModelInvoker {
   converse(call: ModelCall): Promise<ModelReply>;
@@ -104,19 +116,24 @@ export interface RequestRecord {
   readonly routerScore?: number;
   /** Set when the request was handed to human review. */
   readonly reviewId?: string;
-  /** How the review ended (set by the review workflow). */
+  /**
+   * How the review ended (set by the review workflow): outcome and time. Records written by earlier versions
+   * may also hold the reviewer and note; callers are shown outcome and time only (`callerReview`).
+   */
   readonly review?: {
     readonly reviewId: string;
     readonly outcome: string;
-    readonly reviewer?: string;
-    readonly note?: string;
     readonly decidedAt: string;
     readonly unreviewed?: boolean;
+    /** Why an expired answer was not released although the policy is `release_unreviewed` (a flooded queue). */
+    readonly withheld?: string;
   };
   /** Why the cascade stopped where it did (accepted, review, budget, deadline). */
   readonly cascadeReason?: string;
   /** Set when the tenant's guardrail blocked the prompt or blocked or masked the answer. */
   readonly guardrail?: GuardrailRecord;
+  /** The answer stopped at the `maxTokens` the caller chose (returned as it is, not escalated or reviewed). */
+  readonly truncated?: boolean;
   /**
    * The budget reservations the run that wrote the outcome held (its settlement removes exactly these).
    * If none of them is open any more, that settlement happened, and whatever else of the run is still open
@@ -147,6 +164,8 @@ export interface RequestOutcome {
   readonly cascadeReason?: string;
   /** See `RequestRecord.guardrail`. */
   readonly guardrail?: GuardrailRecord;
+  /** See `RequestRecord.truncated`. */
+  readonly truncated?: boolean;
   /** See `RequestRecord.reservationIds`. */
   readonly reservationIds?: readonly string[];
   /** What the reviewers need to see (system and messages); only on `pending_review`. */
@@ -260,6 +279,35 @@ export interface ReviewHandOff {
     },
     signal?: AbortSignal,
   ): Promise<void>;
+}
+
+/** What the review queue said about one answer that needs review. */
+export type ReviewAdmission =
+  | { readonly result: 'admitted' }
+  /** The tenant already has `open` reviews waiting, its cap. */
+  | { readonly result: 'queue_full'; readonly open: number }
+  /** The tenant has admitted its cap of reviews in the current UTC hour. */
+  | { readonly result: 'rate_exceeded' };
+
+/**
+ * The tenant's review caps: how many reviews may wait at once, and how many may start per UTC hour. Every
+ * method is idempotent per review id (admitting or releasing the same review twice changes nothing).
+ */
+export interface ReviewQueue {
+  /**
+   * Takes a place for a review, under both caps, or says which cap refused it (a refusal changes nothing but
+   * the queue's "flooded" time). `at` is the admission time (it names the hourly bucket).
+   */
+  admit(
+    slot: { reviewId: string; requestId: string; at: number },
+    caps: { maxOpen: number; maxPerHour: number },
+    signal?: AbortSignal,
+  ): Promise<ReviewAdmission>;
+  /**
+   * Gives a review's place back. With `admittedAt`, also takes it out of that hour's count: for a review that
+   * was admitted but never started (its request could not be recorded as pending review).
+   */
+  release(reviewId: string, opts?: { admittedAt?: number }, signal?: AbortSignal): Promise<void>;
 }
 
 /** The learned router as the service sees it: pure, fast, no I/O. */

@@ -40,6 +40,7 @@ import {
   type ConfidenceFn,
   type IdGenerator,
   type Ledger,
+  LedgerInputError,
   ModelCallError,
   type ModelFailureKind,
   type ModelInvoker,
@@ -48,10 +49,13 @@ import {
   type RequestOutcome,
   type RequestRecord,
   type ReviewHandOff,
+  type ReviewQueue,
   type RouteFn,
   type TierUsage,
 } from './ports';
 import { allowedTiers, maxTokensCap, type ResolvedRequest, resolveRequest } from './resolve';
+import { admitForReview, type NotReviewed, refusalOfRecord } from './review-admission';
+import { cutShortByCaller } from './truncation';
 
 /** What the HTTP adapter sends back. */
 export interface ServiceResult {
@@ -79,6 +83,8 @@ export interface RequestSummary {
   readonly settlementDeferred: boolean;
   readonly budgetDowngrade: boolean;
   readonly reviewHandOffFailed: boolean;
+  /** The answer needed review but was not queued: the refusal's code (a cap, or the queue unreachable). */
+  readonly notReviewed?: NotReviewed['code'];
   /** Time spent in model calls (all attempts), ms. */
   readonly modelLatencyMs: number;
   /** Model calls refused with AccessDeniedException. */
@@ -110,6 +116,8 @@ export interface InferenceServiceDeps {
   readonly route?: RouteFn;
   readonly confidence: ConfidenceFn;
   readonly review: ReviewHandOff;
+  /** The tenant's review caps (open reviews, reviews per hour). */
+  readonly reviewQueue: ReviewQueue;
 }
 
 /** How long a caller should wait before retrying after the models were unavailable. */
@@ -154,17 +162,20 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** Who gave the answer a caller sees: the model, a person, or nobody yet. */
+/**
+ * What an API-key caller may see of a review: its outcome and when. Who decided and their note stay with
+ * the review (review API, export): a caller is not told which person handled their request, nor what
+ * reviewers wrote to each other. Records written before the review workflow stopped copying those fields
+ * still hold them, so this picks fields rather than dropping some.
+ */
+export function callerReview(review: RequestRecord['review']) {
+  return review ? { outcome: review.outcome, decidedAt: review.decidedAt } : null;
+}
+
+/** Who gave the answer a caller sees: the model, a person (not named), or nobody yet. */
 function answeredBy(r: Pick<RequestRecord, 'status' | 'review' | 'modelId'>) {
   if (r.status === 'completed') return { type: 'model' as const, modelId: r.modelId };
-  if (r.status === 'reviewed' && r.review) {
-    return {
-      type: 'human' as const,
-      reviewer: r.review.reviewer ?? null,
-      outcome: r.review.outcome,
-      decidedAt: r.review.decidedAt,
-    };
-  }
+  if (r.status === 'reviewed' && r.review) return { type: 'human' as const, ...callerReview(r.review)! };
   if (r.status === 'expired' && r.review?.unreviewed) {
     return { type: 'model' as const, modelId: r.modelId, unreviewed: true };
   }
@@ -191,9 +202,10 @@ export function publicRecord(r: RequestRecord) {
     costUsd: nanoToUsd(r.costNanoUsd),
     latencyMs: r.latencyMs ?? null,
     escalated: r.escalated ?? false,
+    truncated: r.truncated ?? false,
     attempts: r.attempts,
     answeredBy: answeredBy(r),
-    review: r.review ?? null,
+    review: callerReview(r.review),
     error: r.error ?? null,
     metadata: r.metadata ?? {},
     ...(r.guardrail ? { guardrail: 'intervened' as const } : {}),
@@ -218,6 +230,7 @@ function answerResponse(
     | 'reviewId'
     | 'review'
     | 'guardrail'
+    | 'truncated'
   >,
 ): InferenceResponse {
   if (r.status === 'in_progress' || r.status === 'failed') {
@@ -236,6 +249,7 @@ function answerResponse(
     usage: { inputTokens: r.inputTokens, outputTokens: r.outputTokens },
     costUsd: nanoToUsd(r.costNanoUsd),
     escalated: r.escalated ?? false,
+    truncated: r.truncated ?? false,
     attempts: r.attempts,
     ...(r.guardrail ? { guardrail: 'intervened' as const } : {}),
   };
@@ -370,6 +384,11 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     if (existing.status === 'failed') {
       // Only a run that charged nothing is run again; a failed review keeps its charged answer.
       if (existing.costNanoUsd === 0) return 'retry';
+      // Refused by a review cap: the same refusal again (the answer was paid for and is never released).
+      const refusal = refusalOfRecord(existing.error, clock.now());
+      if (refusal) {
+        throw new AcceptedRequestError(existing.requestId, refusal.code, refusal.message, refusal.retryAfterSeconds);
+      }
       throw new AcceptedRequestError(
         existing.requestId,
         'review_failed',
@@ -607,6 +626,14 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
         ...(req.metadata ? { metadata: req.metadata } : {}),
       };
       const created = await ledger.createRequest(record).catch(async (e) => {
+        if (e instanceof LedgerInputError) {
+          // Refused for what it holds, not an outage: nothing was written; a retry would fail the same way.
+          await release();
+          throw new ApiError(
+            'invalid_request',
+            'The request cannot be stored as sent: a field (most likely metadata) holds a value the ledger cannot represent; nothing was recorded or charged, change the request',
+          );
+        }
         await acceptanceFailed(e);
         return 'created' as const;
       });
@@ -752,10 +779,23 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     let best = result.kind === 'ok' ? result : undefined;
     let review = false;
     let cascadeReason: string | undefined;
+    let truncated = false;
     while (best) {
       // The guardrail's answer is final: a stronger model meets the same guardrail, a reviewer would see what it withheld.
       if (isGuardrailFinal(best.reply)) {
         cascadeReason = `guardrail intervened on ${best.tier}: its answer is final (no escalation, no review)`;
+        break;
+      }
+      // Cut short by the caller's own maxTokens: what they asked for; not escalated, not reviewed.
+      if (
+        cutShortByCaller({
+          requestedMaxTokens: req.maxTokens,
+          stopReason: best.reply.stopReason,
+          modelCap: maxTokensCap(config, best.modelId),
+        })
+      ) {
+        truncated = true;
+        cascadeReason = `truncated: the answer reached the caller's maxTokens (${req.maxTokens}) on ${best.tier}; returned as it is, not escalated or reviewed`;
         break;
       }
       const decision = cascadeDecision({
@@ -791,12 +831,29 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       break;
     }
 
+    const recordBy = opts.recordByMs ?? opts.deadlineMs + RECORD_TIME_MS;
+    const recordSignal = AbortSignal.timeout(Math.max(1, recordBy - clock.now()));
+
+    // A place in the review queue, under the tenant's caps, before the record says pending_review.
+    const reviewId = best && review ? reviewIdFor(requestId, runId) : undefined;
+    const admittedAt = clock.now();
+    const notReviewed = reviewId
+      ? await admitForReview(
+          deps.reviewQueue,
+          { reviewId, requestId, at: admittedAt },
+          { maxOpen: config.escalation.maxOpenReviews, maxPerHour: config.escalation.maxReviewsPerHour },
+          recordSignal,
+        )
+      : undefined;
+    const queued = reviewId !== undefined && notReviewed === undefined;
+    /** A place taken for a review whose request could not be recorded as pending: given back (best effort). */
+    const withdraw = async () => {
+      if (queued) await deps.reviewQueue.release(reviewId, { admittedAt }, recordSignal).catch(() => undefined);
+    };
+
     const endedAt = clock.now();
-    const byTier = usageOfRecord({
-      attempts,
-      status: best ? (review ? 'pending_review' : 'completed') : 'failed',
-      tier: best?.tier ?? resolved.tier,
-    });
+    const status = best ? (review ? (queued ? 'pending_review' : 'failed') : 'completed') : 'failed';
+    const byTier = usageOfRecord({ attempts, status, tier: best?.tier ?? resolved.tier });
     const totals = Object.values(byTier).reduce(
       (t, u) => ({
         inputTokens: t.inputTokens + u.inputTokens,
@@ -808,21 +865,22 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     const escalations = attempts.filter((a) => a.reason?.startsWith('escalation')).length;
     const fallbacks = attempts.filter((a) => a.reason?.startsWith('fallback')).length;
 
-    const reviewId = best && review ? reviewIdFor(requestId, runId) : undefined;
-
     const failure = best ? undefined : errorForFailures(failures, skipped);
+    // An answer that needed review and was not queued is not kept: nobody may release it.
+    const error: { code: string; message: string } | undefined = failure ?? notReviewed;
     const outcome: RequestOutcome = {
-      status: best ? (review ? 'pending_review' : 'completed') : 'failed',
+      status,
       updatedAt: new Date(endedAt).toISOString(),
       tier: best?.tier ?? resolved.tier,
       modelId: best?.modelId ?? resolved.modelId,
       ...totals,
       latencyMs: endedAt - started,
-      ...(best ? { output: best.reply.text, confidence: best.confidence } : {}),
+      ...(best ? { ...(notReviewed ? {} : { output: best.reply.text }), confidence: best.confidence } : {}),
       escalated: escalations > 0,
       attempts,
-      ...(failure ? { error: { code: failure.code, message: failure.message.slice(0, 500) } } : {}),
-      ...(reviewId
+      ...(error ? { error: { code: error.code, message: error.message.slice(0, 700) } } : {}),
+      ...(truncated ? { truncated } : {}),
+      ...(queued
         ? {
             reviewId,
             reviewInput: {
@@ -837,12 +895,11 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     };
 
     // The record is the commit point; the counter follows it exactly once.
-    const recordBy = opts.recordByMs ?? opts.deadlineMs + RECORD_TIME_MS;
-    const recordSignal = AbortSignal.timeout(Math.max(1, recordBy - clock.now()));
     let finished: boolean;
     try {
       finished = await ledger.finishRequest(requestId, runId, outcome, recordSignal);
     } catch (e) {
+      await withdraw();
       // The reservation stays open (the budget stays conservative) and `reconcile` closes the run later.
       throw new AcceptedRequestError(
         requestId,
@@ -874,11 +931,12 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       settlementDeferred = true;
     }
     await hold.releaseUncertain(recordSignal);
+    if (!finished) await withdraw();
 
     // Hand-off after the record says pending_review, so the workflow finds what it needs. A failed start
     // leaves the record pending_review with its review id; starting again (same execution name) is safe.
     let reviewHandOffFailed = false;
-    if (best && reviewId && finished) {
+    if (best && queued && finished) {
       try {
         await deps.review.start(
           {
@@ -901,7 +959,8 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       calls: attempts.length,
       fallbacks,
       escalations,
-      review,
+      review: queued,
+      ...(notReviewed ? { notReviewed: notReviewed.code } : {}),
       inputTokens: totals.inputTokens,
       outputTokens: totals.outputTokens,
       costUsd: nanoToUsd(totals.costNanoUsd),
@@ -924,6 +983,12 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
           f.message,
           f.code === 'model_error' ? undefined : MODEL_RETRY_AFTER_SECONDS,
         ),
+        { summary },
+      );
+    }
+    if (notReviewed) {
+      throw Object.assign(
+        new AcceptedRequestError(requestId, notReviewed.code, notReviewed.message, notReviewed.retryAfterSeconds),
         { summary },
       );
     }

@@ -2,7 +2,13 @@
  * Turns a raw HTTP body into a validated inference request, or a 4xx `ApiError` that names what is wrong.
  * Pure: nothing here writes or calls a model, so a rejected request changes nothing.
  */
-import { API_LIMITS, type InferenceRequest, InferenceRequestSchema } from '../../shared/api-schema';
+import {
+  API_LIMITS,
+  type InferenceRequest,
+  InferenceRequestSchema,
+  metadataKeyProblems,
+  nullPrototypeMap,
+} from '../../shared/api-schema';
 import { ApiError } from '../../shared/errors';
 
 /** The parts of an HTTP request the validator looks at. */
@@ -40,12 +46,15 @@ export function parseInferenceBody(raw: RawHttpBody): InferenceRequest {
     throw new ApiError('invalid_request', 'Request body must be a JSON object');
   }
   const parsed = InferenceRequestSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => {
-      const where = i.path.length ? i.path.join('.') : '(body)';
-      return `${where}: ${i.message}`;
-    });
+  const problems = [
+    ...metadataKeyProblems(json),
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`)),
+  ];
+  if (!parsed.success || problems.length) {
     throw new ApiError('invalid_request', `Invalid request body: ${problems.join('; ')}`);
   }
-  return parsed.data;
+  const { metadata } = parsed.data;
+  return metadata ? { ...parsed.data, metadata: nullPrototypeMap(metadata) } : parsed.data;
 }

@@ -258,8 +258,19 @@ export class TenantMonitoring extends Construct {
       datapointsToAlarm: 1,
     });
     let reviewSla: AlarmWithAnnotation[] = [];
+    let refused: AlarmWithAnnotation[] = [];
     const reviewAge = m.metricOldestPendingReviewAge({ label: 'Oldest pending review (s)' });
+    const reviewsRefused = m.metric('reviewsRefused', { label: METRICS.reviewsRefused.name });
     if (review) {
+      // Answers that needed review and were refused by the tenant's caps: the queue is flooded (an API key
+      // sending what it knows goes to review, or reviewers far behind). A business signal, not health.
+      refused = addSeverityAlarms(factory, reviewsRefused, REVIEWS_REFUSED_ALARM, severities, {
+        alarmNameSuffix: 'ReviewsRefused',
+        alarmDescription: `Answers of ${tenant} that needed human review were refused (429 review_queue_full or review_rate_exceeded): its review queue is at escalation.maxOpenReviews or escalation.maxReviewsPerHour. Charged, not released. See README, "Review flooding".`,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+      });
       reviewSla = addSeverityAlarms(
         factory,
         reviewAge,
@@ -276,8 +287,8 @@ export class TenantMonitoring extends Construct {
     }
 
     const segmentAlarms = segments.flatMap((s) => s.createdAlarms());
-    const all = [...segmentAlarms, ...errorRate, ...fallback, ...denied, ...budget, ...reviewSla];
-    // "Unhealthy" = any critical availability alarm; budget and review SLA are business signals, not health.
+    const all = [...segmentAlarms, ...errorRate, ...fallback, ...denied, ...budget, ...reviewSla, ...refused];
+    // "Unhealthy" = any critical availability alarm; budget, review SLA and refused reviews are business signals.
     const healthCritical = [...segmentAlarms, ...errorRate, ...fallback, ...denied].filter(
       (a) => a.disambiguator === SEVERITIES.critical,
     );
@@ -390,10 +401,15 @@ export class TenantMonitoring extends Construct {
           ),
           { stacked: true },
         ),
-        graph('Reviews requested and webhook failures', [
-          m.metric('reviews', { label: METRICS.reviews.name }),
-          m.metric('webhookFailures', { label: METRICS.webhookFailures.name }),
-        ]),
+        graph(
+          'Reviews requested, refused by the caps, and webhook failures',
+          [
+            m.metric('reviews', { label: METRICS.reviews.name }),
+            reviewsRefused,
+            m.metric('webhookFailures', { label: METRICS.webhookFailures.name }),
+          ],
+          { leftAnnotations: annotationsOf(refused) },
+        ),
       ]);
     }
     if (props.dashboard === false) return;
@@ -410,6 +426,12 @@ export class TenantMonitoring extends Construct {
  * mean a tier relies on its fallbacks (critical).
  */
 const MODEL_ACCESS_DENIED_ALARM: SeverityThresholds = { warning: 1, critical: 10 };
+
+/**
+ * Answers refused by the review caps per 5 minutes: one means the queue reached a cap (warning), many a flood
+ * that keeps the reviewers' queue full (critical).
+ */
+const REVIEWS_REFUSED_ALARM: SeverityThresholds = { warning: 1, critical: 10 };
 
 /** Thresholds that deploy sensibly without a tenant file: the standard plan, a 24-hour review timeout. */
 function defaultThresholds(): TenantAlarmThresholds {

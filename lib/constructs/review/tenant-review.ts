@@ -84,6 +84,7 @@ export class TenantReview extends Construct {
       ...(esc.webhook ? { webhookOrigin: esc.webhook.origin } : {}),
       dataRetentionDays: tenant.dataRetentionDays,
       executionTimeoutSeconds: Duration.minutes(esc.reviewTimeoutMinutes).plus(EXECUTION_MARGIN).toSeconds(),
+      maxOpenReviews: esc.maxOpenReviews,
     };
     // The state machine's ARN from its name (no reference to the resource: it invokes the steps function,
     // whose role may start it again for hand-offs that failed — a reference would be a cycle). The name ends

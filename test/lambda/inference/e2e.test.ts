@@ -219,6 +219,96 @@ describe('POST /v1/inference (bundled handler)', () => {
       code: 'invalid_request',
     },
     { name: 'a JSON array body', req: { rawBody: '[1,2]' }, code: 'invalid_request' },
+    // Keys that name JavaScript object internals, in metadata and elsewhere (issue 12, defect 8).
+    {
+      name: 'metadata key "constructor"',
+      req: { body: { prompt: 'hi', metadata: { constructor: 'x' } } },
+      code: 'invalid_request',
+      mentions: 'metadata.constructor: the key "constructor" is reserved',
+    },
+    {
+      name: 'metadata key "__proto__"',
+      req: { rawBody: '{"prompt":"hi","metadata":{"__proto__":"x"}}' },
+      code: 'invalid_request',
+      mentions: 'metadata.__proto__: the key "__proto__" is reserved',
+    },
+    {
+      name: 'metadata key "__proto__" holding an object',
+      req: { rawBody: '{"prompt":"hi","metadata":{"__proto__":{"maxTokens":1}}}' },
+      code: 'invalid_request',
+      mentions: '"__proto__" is reserved',
+    },
+    {
+      name: 'metadata key "prototype"',
+      req: { body: { prompt: 'hi', metadata: { prototype: 'x' } } },
+      code: 'invalid_request',
+      mentions: '"prototype" is reserved',
+    },
+    {
+      name: 'a metadata key outside the pattern',
+      req: { body: { prompt: 'hi', metadata: { 'white space': 'x' } } },
+      code: 'invalid_request',
+      mentions: 'keys must be 1-64 characters',
+    },
+    {
+      name: 'a metadata value over 256 characters',
+      req: { body: { prompt: 'hi', metadata: { k: 'v'.repeat(257) } } },
+      code: 'invalid_request',
+      mentions: 'metadata.k',
+    },
+    {
+      name: 'more than 16 metadata keys',
+      req: {
+        body: { prompt: 'hi', metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) },
+      },
+      code: 'invalid_request',
+      mentions: 'at most 16 keys',
+    },
+    {
+      name: 'a lone surrogate in a metadata value',
+      req: { rawBody: '{"prompt":"hi","metadata":{"k":"\\ud800"}}' },
+      code: 'invalid_request',
+      mentions: 'well-formed Unicode',
+    },
+    {
+      name: 'a lone surrogate in the prompt',
+      req: { rawBody: '{"prompt":"hi \\udc00 there"}' },
+      code: 'invalid_request',
+      mentions: 'prompt: must be well-formed Unicode',
+    },
+    {
+      name: 'a lone surrogate in a message',
+      req: { rawBody: '{"messages":[{"role":"user","content":"\\ud83d"}]}' },
+      code: 'invalid_request',
+      mentions: 'messages.0.content',
+    },
+    {
+      name: 'a "__proto__" key in the body',
+      req: { rawBody: '{"prompt":"hi","__proto__":{"maxTokens":1}}' },
+      code: 'invalid_request',
+      mentions: '__proto__',
+    },
+    {
+      name: 'a "constructor" key in the body',
+      req: { body: { prompt: 'hi', constructor: 'x' } },
+      code: 'invalid_request',
+      mentions: 'constructor',
+    },
+    {
+      name: 'a "__proto__" key in a message',
+      req: { rawBody: '{"messages":[{"role":"user","content":"hi","__proto__":{"role":"assistant"}}]}' },
+      code: 'invalid_request',
+      mentions: '__proto__',
+    },
+    {
+      name: 'a "constructor" key in a message',
+      req: { body: { messages: [{ role: 'user', content: 'hi', constructor: 'x' }] } },
+      code: 'invalid_request',
+      mentions: 'constructor',
+    },
+    { name: 'tier "constructor"', req: { body: { prompt: 'hi', tier: 'constructor' } }, code: 'unknown_tier' },
+    { name: 'tier "__proto__"', req: { body: { prompt: 'hi', tier: '__proto__' } }, code: 'unknown_tier' },
+    { name: 'tier "toString"', req: { body: { prompt: 'hi', tier: 'toString' } }, code: 'unknown_tier' },
   ];
   it.each(bad)('rejects $name with a clear 4xx, writes nothing and calls no model', async ({ req, code, mentions }) => {
     const before = await items('acme');
@@ -232,6 +322,22 @@ describe('POST /v1/inference (bundled handler)', () => {
     expect(res.body).not.toMatch(/\bat .+\.js:\d+/); // no stack trace
     expect(await items('acme')).toEqual(before);
     expect(bedrock.calls).toHaveLength(0);
+  });
+
+  it('stores metadata keys that merely look like object methods (toString, hasOwnProperty) as data and returns them as sent', async () => {
+    bedrock.scriptDefault({ kind: 'answer', text: 'Stored.' });
+    const metadata = { toString: 'a', hasOwnProperty: 'b', valueOf: 'c', 'trace.id': 'd' };
+    const res = await post('acme', { prompt: 'keep my metadata', metadata, idempotencyKey: 'constructor' });
+    expect(res.statusCode).toBe(200);
+    const view = await get('acme', '/v1/requests/{requestId}', { requestId: res.json.requestId });
+    expect(view.statusCode).toBe(200);
+    expect(view.json.metadata).toEqual({ toString: 'a', hasOwnProperty: 'b', valueOf: 'c', 'trace.id': 'd' });
+    const rec = (await records('acme')).find((r) => r.requestId === res.json.requestId)!;
+    expect(rec.metadata).toEqual({ toString: 'a', hasOwnProperty: 'b', valueOf: 'c', 'trace.id': 'd' });
+    // An idempotency key that names an object internal is just a key: the repeat is a replay.
+    const again = await post('acme', { prompt: 'keep my metadata', metadata, idempotencyKey: 'constructor' });
+    expect([again.statusCode, again.headers?.['Idempotent-Replay']]).toEqual([200, 'true']);
+    expect(bedrock.calls).toHaveLength(1);
   });
 
   it('rejects a tier the tenant does not allow with 422 tier_not_allowed', async () => {

@@ -451,3 +451,44 @@ describe('faults (50 requests each)', () => {
     checkLedger({ records: failed, counter: await t2.counter(), outcomes: timed, allowedStatuses: ['failed'] });
   });
 });
+
+describe('records the ledger cannot store (issue 12, defect 8)', () => {
+  // Validation refuses such bodies first (e2e.test.ts); here the service is called directly, past it, to show
+  // that whatever still reaches the ledger unrepresentable is the caller's 400, never a 503 to retry forever.
+  it('a record the marshaller or DynamoDB refuses is 400 invalid_request: no record, no charge, no model call, the hold released', async () => {
+    const t = await h.tenant(noCascade);
+    const before = await t.counter();
+    const cases: Array<{ metadata: Record<string, string>; fault?: boolean }> = [
+      { metadata: { constructor: 'x' } },
+      { metadata: { n: Number.NaN as unknown as string } },
+      // DynamoDB itself refusing the item (as it does past 400 KB): ValidationException.
+      { metadata: { caller: 'ok' }, fault: true },
+    ];
+    for (const c of cases) {
+      if (c.fault)
+        h.proxy.inject((call) =>
+          call.operation === 'PutItem' ? { status: 400, type: 'ValidationException' } : undefined,
+        );
+      const o = await outcomeOf(
+        t.service.infer(
+          { prompt: 'store me', tier: 'fast', metadata: c.metadata },
+          { deadlineMs: Date.now() + 20_000 },
+        ),
+      );
+      h.proxy.clear();
+      expect([o.status, o.code]).toEqual([400, 'invalid_request']);
+      expect(String(o.body.message)).toContain('nothing was recorded or charged');
+    }
+    expect(await t.records()).toEqual([]);
+    expect(h.bedrock.calls).toHaveLength(0);
+    const after = await t.counter();
+    expect(Object.keys(after).filter((k) => k.startsWith('rsv_'))).toEqual([]);
+    expect(after.committedNanoUsd ?? 0).toBe(before.committedNanoUsd ?? 0);
+    // The tenant's next request is unaffected.
+    const ok = await outcomeOf(
+      t.service.infer({ prompt: 'store me', tier: 'fast' }, { deadlineMs: Date.now() + 20_000 }),
+    );
+    expect(ok.status).toBe(200);
+    checkLedger({ records: await t.records(), counter: await t.counter(), outcomes: [ok], harness: h });
+  });
+});

@@ -9,10 +9,10 @@
  * definition (minutes in the template) so timeouts happen in a second or two.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { requestKey } from '../../../lambda/shared/ledger-schema';
-import { REVIEW_PARTITIONS, reviewKey } from '../../../lambda/shared/review-schema';
+import { openReviewsKey, REVIEW_PARTITIONS, reviewKey } from '../../../lambda/shared/review-schema';
 import { BedrockStub } from '../../support/bedrock-stub';
 import { lambdaContext, loadBundledModule, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
 import { DynaliteServer } from '../../support/dynalite-server';
@@ -51,7 +51,13 @@ const WEBHOOK_URL = 'https://hooks.example.com/switchboard/T0?token=s3cr3t-in-ur
 const SIGNING_KEY = 'wfSigningKey0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP';
 const verify = readmeVerifier();
 /** Deliveries the receiver got; `verified`: the README's check accepts the signature. */
-const webhookCalls: Array<{ path: string; body: Record<string, unknown>; verified: boolean; deliveryId: unknown }> = [];
+const webhookCalls: Array<{
+  path: string;
+  body: Record<string, unknown>;
+  raw: string;
+  verified: boolean;
+  deliveryId: unknown;
+}> = [];
 const out: string[] = [];
 
 interface Tenant {
@@ -177,6 +183,17 @@ beforeAll(async () => {
         '  onTimeout: reject',
         '  reviewerEmails: [reject-review@example.com]',
       ].join('\n'),
+      revf: [
+        'id: revf',
+        'tier: standard',
+        'escalation:',
+        '  confidenceThreshold: 0.6',
+        '  reviewThreshold: 0.3',
+        '  onTimeout: release_unreviewed',
+        '  maxOpenReviews: 2',
+        '  maxReviewsPerHour: 20',
+        '  reviewerEmails: [flood-review@example.com]',
+      ].join('\n'),
     }),
     compliance: false,
   });
@@ -187,11 +204,13 @@ beforeAll(async () => {
     webhookCalls.push({
       path: d.path,
       body: JSON.parse(d.rawBody),
+      raw: d.rawBody,
       verified: verify(d.rawBody, d.headers['switchboard-signature'] as string, SIGNING_KEY),
       deliveryId: d.headers['switchboard-delivery-id'],
     });
   await loadTenant('revu');
   await loadTenant('revr');
+  await loadTenant('revf');
   const write = process.stdout.write.bind(process.stdout);
   jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     out.push(String(chunk));
@@ -222,6 +241,7 @@ beforeEach(() => {
   dnsTable['hooks.example.com'] = [PUBLIC_ADDRESS];
   timing('revu', {});
   timing('revr', {});
+  timing('revf', {});
 });
 
 afterEach(() => {
@@ -257,6 +277,20 @@ async function ask(id: string, idempotencyKey?: string) {
   const reviewId = r.json.reviewId as string;
   await sfn.waitingFor(reviewId);
   return { requestId: r.json.requestId as string, reviewId };
+}
+/** The tenant's open-review places: their count and the review ids held. */
+async function openPlaces(id: string) {
+  const res = await dynalite.dynamo.send(
+    new GetItemCommand({ TableName: tenants[id]!.table, Key: marshall(openReviewsKey()), ConsistentRead: true }),
+  );
+  const item = res.Item ? unmarshall(res.Item) : {};
+  return {
+    count: (item.count as number | undefined) ?? 0,
+    ids: Object.keys(item)
+      .filter((k) => k.startsWith('r_'))
+      .map((k) => k.slice(2))
+      .sort(),
+  };
 }
 const reviewGet = (id: string, reviewId: string) =>
   call(tenants[id]!.reviewApi, { method: 'GET', resource: '/v1/reviews/{reviewId}', pathParameters: { reviewId } });
@@ -333,7 +367,7 @@ describe('review paths (each ends in its terminal state with the expected record
     expect(view).toMatchObject({
       status: 'reviewed',
       output: UNSURE.text,
-      answeredBy: { type: 'human', reviewer: 'dana@acme.example', outcome: 'approved' },
+      answeredBy: { type: 'human', outcome: 'approved' },
     });
     expect(webhookCalls).toHaveLength(1);
     expect(webhookCalls[0]).toMatchObject({ verified: true, deliveryId: `${reviewId}:review.completed` });
@@ -402,7 +436,7 @@ describe('review paths (each ends in its terminal state with the expected record
       output: null,
       answeredBy: null,
     });
-    expect(view.review).toMatchObject({ outcome: 'rejected', reviewer: 'kim', note: 'wrong law' });
+    expect(view.review).toEqual({ outcome: 'rejected', decidedAt: expect.any(String) });
 
     // A repeat of the same key reports the rejection; it does not pass the rejected answer off as completed.
     const calls = bedrock.calls.length;
@@ -417,6 +451,59 @@ describe('review paths (each ends in its terminal state with the expected record
     expect(bedrock.calls.length).toBe(calls);
   });
 
+  it('API-key callers see the outcome and its time, never who decided or their note (request view, replay, webhook)', async () => {
+    const reviewer = 'alice@corp';
+    const note = 'internal: customer is difficult';
+    for (const [action, answer] of [
+      ['approve', undefined],
+      ['edit', 'Enforceable only with notice.'],
+      ['reject', undefined],
+    ] as const) {
+      const key = `who-decided-${action}`;
+      const { requestId, reviewId } = await ask('revu', key);
+      webhookCalls.length = 0;
+      const d = await decide('revu', reviewId, { action, reviewer, note, ...(answer ? { answer } : {}) });
+      expect(d.status).toBe(200);
+      expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+      const viewRaw = await tenants.revu!.inference(
+        proxyEvent({ method: 'GET', resource: '/v1/requests/{requestId}', pathParameters: { requestId } }),
+        lambdaContext(),
+      );
+      const replayRaw = await tenants.revu!.inference(
+        proxyEvent({ method: 'POST', resource: '/v1/inference', body: askBody(key) }),
+        lambdaContext(),
+      );
+      expect(webhookCalls).toHaveLength(1);
+      const outcome = { approve: 'approved', edit: 'edited', reject: 'rejected' }[action];
+      const view = JSON.parse(viewRaw.body);
+      expect(view.review).toEqual({ outcome, decidedAt: d.json.decidedAt });
+      if (action !== 'reject') {
+        expect(view.answeredBy).toEqual({ type: 'human', outcome, decidedAt: d.json.decidedAt });
+        expect(view.output).toBe(answer ?? UNSURE.text);
+      }
+      expect(webhookCalls[0]!.body).toEqual({
+        event: 'review.completed',
+        tenantId: 'revu',
+        requestId,
+        reviewId,
+        outcome,
+        decidedAt: d.json.decidedAt,
+        path: `/v1/requests/${requestId}`,
+      });
+      for (const text of [viewRaw.body, replayRaw.body, webhookCalls[0]!.raw]) {
+        expect(text).not.toContain('alice');
+        expect(text).not.toContain('customer is difficult');
+      }
+      // Who decided, and the note, are still there for the review side (review API and export).
+      expect((await reviewGet('revu', reviewId)).json.decision).toMatchObject({ reviewer, note });
+    }
+    const exp = await tenants.revu!.reviewApi(
+      proxyEvent({ method: 'GET', resource: '/v1/reviews/export' }),
+      lambdaContext(),
+    );
+    expect(exp.body).toContain(reviewer);
+  });
+
   it('timeout with release_unreviewed: the model answer goes out marked unreviewed, the review expires, a late decision is 409 review_expired', async () => {
     timing('revu', { timeout: 1 });
     const { requestId, reviewId } = await ask('revu');
@@ -428,7 +515,7 @@ describe('review paths (each ends in its terminal state with the expected record
       status: 'expired',
       output: UNSURE.text,
       answeredBy: { type: 'model', unreviewed: true },
-      review: { outcome: 'expired', unreviewed: true },
+      review: { outcome: 'expired' },
     });
     const late = await decide('revu', reviewId, { action: 'approve', reviewer: 'late' });
     expect(late.status).toBe(409);
@@ -543,6 +630,8 @@ describe('review paths (each ends in its terminal state with the expected record
     };
     expect(swept.restarted).toBe(1);
     await sfn.waitingFor(reviewId);
+    // The restarted hand-off holds the one place its request took; starting it again took no second one.
+    expect((await openPlaces('revr')).ids.filter((x) => x === reviewId)).toEqual([reviewId]);
     // Started and picked up: the next sweep finds nothing to restart.
     expect(
       ((await tenants.revr!.steps({ step: 'emitQueueMetrics', handOffGraceSeconds: 0 })) as { restarted: number })
@@ -675,6 +764,7 @@ describe('review paths (each ends in its terminal state with the expected record
     expect(review.json).toMatchObject({ status: 'failed' });
     expect(review.json.decision.note).toContain('ended without a decision');
     expect(await requestView('revr', requestId)).toMatchObject({ status: 'failed', error: { code: 'review_failed' } });
+    expect((await openPlaces('revr')).ids).not.toContain(reviewId);
     const d = await decide('revr', reviewId, { action: 'approve', reviewer: 'late' });
     expect([d.status, d.json.error.code]).toEqual([409, 'review_decided']);
     // Its execution (still running in the stand-in) ends at its timeout without undoing anything.
@@ -873,5 +963,107 @@ describe('webhook (issue 12, defect 10): the URL only in the secret, signed, to 
       sm.update(secret, JSON.stringify({ url: WEBHOOK_URL, signingKey: SIGNING_KEY }));
     }
     expect(receiver.connects).toEqual([]);
+  });
+});
+
+describe('review flooding (issue 12, defect 6)', () => {
+  it('five requests with maxTokens 1 are answered 200 truncated: one model call each, no review started, no e-mail', async () => {
+    const executions = sfn.executions.size;
+    const mails = sfn.published.length;
+    for (let i = 0; i < 5; i++) {
+      const r = await call(tenants.revf!.inference, {
+        method: 'POST',
+        resource: '/v1/inference',
+        body: { prompt: PROMPT, maxTokens: 1 },
+      });
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ status: 'completed', truncated: true, output: UNSURE.text });
+      expect(r.json.reviewId).toBeUndefined();
+    }
+    expect(bedrock.calls).toHaveLength(5);
+    expect(sfn.executions.size).toBe(executions);
+    expect(sfn.published.length).toBe(mails);
+    expect(await openPlaces('revf')).toEqual({ count: 0, ids: [] });
+  });
+
+  it('beyond maxOpenReviews: 429 review_queue_full, charged and recorded, no execution, no e-mail; reviews that time out in the flooded queue are not released unreviewed', async () => {
+    timing('revf', { timeout: 3 });
+    const executions = sfn.executions.size;
+    const mails = sfn.published.length;
+    const first = await ask('revf');
+    const second = await ask('revf');
+    const refused = await call(tenants.revf!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: { prompt: PROMPT, tier: 'fast' },
+    });
+    expect([refused.status, refused.json.error.code]).toEqual([429, 'review_queue_full']);
+    expect(refused.raw.headers?.['retry-after']).toBe('300');
+    expect(refused.json.error.message).toContain('escalation.maxOpenReviews: 2');
+    expect(sfn.executions.size).toBe(executions + 2);
+    expect(sfn.published.length).toBe(mails + 2);
+    const refusedView = await requestView('revf', refused.json.error.requestId);
+    expect(refusedView).toMatchObject({ status: 'failed', output: null, error: { code: 'review_queue_full' } });
+    expect(refusedView.costUsd).toBeGreaterThan(0);
+    expect(await openPlaces('revf')).toEqual({ count: 2, ids: [first.reviewId, second.reviewId].sort() });
+
+    // Both time out. The tenant's policy is release_unreviewed, but the queue was full while they waited:
+    // their answers are withheld (expired, no output), and the review records why.
+    for (const r of [first, second]) {
+      const ex = await sfn.finished(r.reviewId);
+      expect(ex.states).toContain('ApplyTimeoutPolicy');
+      const view = await requestView('revf', r.requestId);
+      expect(view).toMatchObject({ status: 'expired', output: null, answeredBy: null, review: { outcome: 'expired' } });
+      const item = await dynalite.dynamo.send(
+        new GetItemCommand({
+          TableName: tenants.revf!.table,
+          Key: marshall(reviewKey(r.reviewId)),
+          ConsistentRead: true,
+        }),
+      );
+      expect(item.Item?.withheld?.S).toMatch(/^queue_flooded: /);
+    }
+    expect(await openPlaces('revf')).toEqual({ count: 0, ids: [] });
+
+    // Drained: a review admitted after the flood that times out is released as the tenant chose.
+    timing('revf', { timeout: 1 });
+    const calm = await ask('revf');
+    expect((await sfn.finished(calm.reviewId)).states).toContain('ApplyTimeoutPolicy');
+    expect(await requestView('revf', calm.requestId)).toMatchObject({
+      status: 'expired',
+      output: UNSURE.text,
+      answeredBy: { type: 'model', unreviewed: true },
+    });
+    expect(await openPlaces('revf')).toEqual({ count: 0, ids: [] });
+  });
+
+  it('the sweep gives back a place whose release failed, and keeps the places of reviews still open', async () => {
+    const open = await ask('revf');
+    const done = await ask('revf');
+    // Giving the place back fails for as long as the review's execution lives.
+    proxy.inject((c) =>
+      c.operation === 'UpdateItem' &&
+      JSON.stringify(c.body.Key).includes('REVQ#open') &&
+      String(c.body.UpdateExpression).startsWith('REMOVE')
+        ? INTERNAL_ERROR
+        : undefined,
+    );
+    expect((await decide('revf', done.reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
+    expect((await sfn.finished(done.reviewId)).status).toBe('SUCCEEDED');
+    proxy.clear();
+    expect(await requestView('revf', done.requestId)).toMatchObject({ status: 'reviewed' });
+    expect((await openPlaces('revf')).count).toBe(2);
+    // The sweep as deployed leaves recent places alone; with no grace it compares them with the requests.
+    expect(((await tenants.revf!.steps({ step: 'emitQueueMetrics' })) as { queueReleased: number }).queueReleased).toBe(
+      0,
+    );
+    const swept = (await tenants.revf!.steps({ step: 'emitQueueMetrics', queueGraceSeconds: 0 })) as {
+      queueReleased: number;
+    };
+    expect(swept.queueReleased).toBe(1);
+    expect(await openPlaces('revf')).toEqual({ count: 1, ids: [open.reviewId] });
+    expect((await decide('revf', open.reviewId, { action: 'reject', reviewer: 'ann' })).status).toBe(200);
+    expect((await sfn.finished(open.reviewId)).status).toBe('SUCCEEDED');
+    expect(await openPlaces('revf')).toEqual({ count: 0, ids: [] });
   });
 });

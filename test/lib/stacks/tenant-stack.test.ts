@@ -4,7 +4,7 @@ import { inferenceRequestJsonSchema } from '../../../lambda/shared/api-schema';
 import { MODELS, modelResourceArns } from '../../../lambda/shared/catalog';
 import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
 import { LEDGER_KEYS, requestKey, usageKey } from '../../../lambda/shared/ledger-schema';
-import { reviewKey } from '../../../lambda/shared/review-schema';
+import { openReviewsKey, reviewKey, reviewsStartedKey } from '../../../lambda/shared/review-schema';
 import {
   GUARDRAIL_ENV,
   RECONCILE_EVENT,
@@ -529,11 +529,18 @@ describe('TenantStack', () => {
                 context: { 'dynamodb:LeadingKeys': [pk] },
               }),
           );
-        const items = { request: requestKey('r1').pk!, usage: usageKey('2026-01').pk!, review: reviewKey('rev_x').pk };
+        const items = {
+          request: requestKey('r1').pk!,
+          usage: usageKey('2026-01').pk!,
+          review: reviewKey('rev_x').pk,
+          openReviews: openReviewsKey().pk,
+          reviewsStarted: reviewsStartedKey('2026-01-01T10').pk,
+        };
+        // The review caps: inference admits (and gives back), the steps release when a review ends.
         const expected = {
-          Inference: { request: true, usage: true, review: false },
-          ReviewSteps: { request: true, usage: false, review: true },
-          ReviewDecisions: { request: true, usage: false, review: true },
+          Inference: { request: true, usage: true, review: false, openReviews: true, reviewsStarted: true },
+          ReviewSteps: { request: true, usage: false, review: true, openReviews: true, reviewsStarted: true },
+          ReviewDecisions: { request: true, usage: false, review: true, openReviews: false, reviewsStarted: false },
         };
         for (const [fn, can] of Object.entries(expected)) {
           const role = roleOfFunction(fn);

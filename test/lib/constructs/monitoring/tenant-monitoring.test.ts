@@ -157,6 +157,7 @@ describe('TenantMonitoring in the Switchboard app', () => {
       'Switchboard-initech-Tenant-ReviewSla-Critical': a.reviewSlaMinutes.critical * 60,
       'Switchboard-initech-Review-Failure-Count-Critical': a.stateMachineFailures.critical,
       'Switchboard-initech-Tenant-ModelAccessDenied-Critical': 10,
+      'Switchboard-initech-Tenant-ReviewsRefused-Critical': 10,
     });
     expect(compositesOf(t)).toEqual([]);
     expect(resourcesOfType(t, 'AWS::CloudWatch::Dashboard')).toEqual([]);
@@ -185,7 +186,7 @@ describe('TenantMonitoring in the Switchboard app', () => {
       expect({ lid, inRule: rule.includes(lid) }).toEqual({
         lid,
         // Budget and review SLA are business signals, not availability: they stay out of "unhealthy".
-        inRule: !/Budget|ReviewSla/.test(props(r).AlarmName as string),
+        inRule: !/Budget|ReviewSla|ReviewsRefused/.test(props(r).AlarmName as string),
       });
     }
     for (const [lid] of alarmsOf(t).filter(([, r]) => /-Warning$/.test(props(r).AlarmName as string))) {

@@ -1,0 +1,209 @@
+/**
+ * The tenant's review caps on its ledger table (keys in lambda/shared/review-schema.ts): `REVQ#open` holds
+ * one attribute per open review (`r_<reviewId>` → `{requestId, at}`) and their `count`; `REVQ#hour#<h>` the
+ * reviews admitted in one UTC hour, the same way. Every write is a single-item conditional update (no
+ * transactions: dynalite has none):
+ *
+ * - admit: add the review's attribute and 1 to `count`, only if the attribute is absent and `count` is below
+ *   the cap. Open place first, then the hourly one; a refused hourly place gives the open place back.
+ * - release: remove the attribute and subtract 1, only if the attribute is there.
+ *
+ * Because the attribute and the count change in the same update, and only when the attribute's presence says
+ * the change has not happened yet, `count` always equals the number of attributes: a retried admission or
+ * release (the SDK retrying a write whose response was lost, a hand-off started again, a step run twice)
+ * changes nothing. Places whose review ended without a release (a write that failed) are found by the review
+ * sweeper, which compares the attributes with the request records.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LEDGER_KEYS } from '../../shared/ledger-schema';
+import { hourOf, openReviewsKey, reviewsStartedKey } from '../../shared/review-schema';
+import type { ReviewAdmission, ReviewQueue } from '../core/ports';
+
+/** Prefix of a review's attribute on the queue items. */
+const ENTRY_PREFIX = 'r_';
+const COUNT = 'count';
+/** Epoch ms of the last time the open-reviews cap was reached or an admission was refused. */
+const FLOODED_AT = 'floodedAt';
+/** An hourly item is kept this long after its hour (then TTL removes it). */
+const HOUR_ITEM_KEEP_SECONDS = 24 * 3600;
+
+/** One open review as the queue holds it. */
+export interface OpenReviewEntry {
+  readonly reviewId: string;
+  readonly requestId: string;
+  /** Epoch ms of its admission. */
+  readonly at: number;
+}
+
+/** What the open-reviews item says now. */
+export interface OpenReviewsState {
+  readonly count: number;
+  /** Epoch ms of the last time the queue was full or refused an admission, if ever. */
+  readonly floodedAt?: number;
+  readonly entries: readonly OpenReviewEntry[];
+}
+
+const isConditionFailure = (e: unknown) =>
+  e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
+
+/** The review queue on a shared DocumentClient (created once per container by the caller). */
+export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: string) {
+  /** Adds `reviewId` to an item under `max`; `true` also when it was there already (a repeat). */
+  async function take(
+    key: Record<string, string>,
+    reviewId: string,
+    value: unknown,
+    max: number,
+    extraSets: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<{ taken: true; count?: number } | { taken: false; count: number }> {
+    const names: Record<string, string> = { '#e': `${ENTRY_PREFIX}${reviewId}`, '#n': COUNT };
+    const values: Record<string, unknown> = { ':entry': value, ':one': 1, ':max': max };
+    const sets = ['#e = :entry'];
+    Object.entries(extraSets).forEach(([k, v], i) => {
+      names[`#x${i}`] = k;
+      values[`:x${i}`] = v;
+      sets.push(`#x${i} = :x${i}`);
+    });
+    try {
+      const res = await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key,
+          UpdateExpression: `SET ${sets.join(', ')} ADD #n :one`,
+          ConditionExpression: 'attribute_not_exists(#e) AND (attribute_not_exists(#n) OR #n < :max)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
+        }),
+        { abortSignal: signal },
+      );
+      return { taken: true, count: res.Attributes?.[COUNT] as number | undefined };
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      // Full, or this review's place is already there (our own write, retried after its response was lost).
+      const res = await doc.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: key,
+          ConsistentRead: true,
+          ProjectionExpression: '#e, #n',
+          ExpressionAttributeNames: { '#e': names['#e']!, '#n': COUNT },
+        }),
+        { abortSignal: signal },
+      );
+      if (res.Item?.[names['#e']!] !== undefined) return { taken: true };
+      return { taken: false, count: (res.Item?.[COUNT] as number | undefined) ?? 0 };
+    }
+  }
+
+  /** Removes `reviewId` from an item (a no-op when it is not there). */
+  async function give(key: Record<string, string>, reviewId: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key,
+          UpdateExpression: 'REMOVE #e ADD #n :minus',
+          ConditionExpression: 'attribute_exists(#e)',
+          ExpressionAttributeNames: { '#e': `${ENTRY_PREFIX}${reviewId}`, '#n': COUNT },
+          ExpressionAttributeValues: { ':minus': -1 },
+        }),
+        { abortSignal: signal },
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+
+  /** Notes that the queue was flooded at `at` (kept as the latest such time; best effort). */
+  async function markFlooded(at: number, signal?: AbortSignal): Promise<void> {
+    await doc
+      .send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: openReviewsKey(),
+          UpdateExpression: 'SET #f = :at',
+          ConditionExpression: 'attribute_not_exists(#f) OR #f < :at',
+          ExpressionAttributeNames: { '#f': FLOODED_AT },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+        { abortSignal: signal },
+      )
+      .catch(() => undefined);
+  }
+
+  const queue = {
+    async admit(
+      slot: { reviewId: string; requestId: string; at: number },
+      caps: { maxOpen: number; maxPerHour: number },
+      signal?: AbortSignal,
+    ): Promise<ReviewAdmission> {
+      const open = await take(
+        openReviewsKey(),
+        slot.reviewId,
+        { requestId: slot.requestId, at: slot.at },
+        caps.maxOpen,
+        {},
+        signal,
+      );
+      if (!open.taken) {
+        await markFlooded(slot.at, signal);
+        return { result: 'queue_full', open: open.count };
+      }
+      if (open.count !== undefined && open.count >= caps.maxOpen) await markFlooded(slot.at, signal);
+      const hourEnd = Math.floor(slot.at / 3_600_000 + 1) * 3600;
+      let hour: Awaited<ReturnType<typeof take>>;
+      try {
+        hour = await take(
+          reviewsStartedKey(hourOf(slot.at)),
+          slot.reviewId,
+          slot.at,
+          caps.maxPerHour,
+          { [LEDGER_KEYS.ttlAttribute]: hourEnd + HOUR_ITEM_KEEP_SECONDS },
+          signal,
+        );
+      } catch (e) {
+        // The open place goes back (if this fails too, the sweeper finds the place stale).
+        await give(openReviewsKey(), slot.reviewId).catch(() => undefined);
+        throw e;
+      }
+      if (!hour.taken) {
+        await give(openReviewsKey(), slot.reviewId, signal);
+        await markFlooded(slot.at, signal);
+        return { result: 'rate_exceeded' };
+      }
+      return { result: 'admitted' };
+    },
+
+    async release(reviewId: string, opts: { admittedAt?: number } = {}, signal?: AbortSignal): Promise<void> {
+      await give(openReviewsKey(), reviewId, signal);
+      if (opts.admittedAt !== undefined) await give(reviewsStartedKey(hourOf(opts.admittedAt)), reviewId, signal);
+    },
+
+    /** The open reviews, their count and the last flood (strongly consistent read). */
+    async state(): Promise<OpenReviewsState> {
+      const res = await doc.send(new GetCommand({ TableName: tableName, Key: openReviewsKey(), ConsistentRead: true }));
+      const item = (res.Item ?? {}) as Record<string, unknown>;
+      const entries: OpenReviewEntry[] = [];
+      for (const [k, v] of Object.entries(item)) {
+        if (!k.startsWith(ENTRY_PREFIX)) continue;
+        const e = v as { requestId?: unknown; at?: unknown };
+        entries.push({
+          reviewId: k.slice(ENTRY_PREFIX.length),
+          requestId: String(e.requestId),
+          at: typeof e.at === 'number' ? e.at : 0,
+        });
+      }
+      return {
+        count: typeof item[COUNT] === 'number' ? (item[COUNT] as number) : 0,
+        ...(typeof item[FLOODED_AT] === 'number' ? { floodedAt: item[FLOODED_AT] as number } : {}),
+        entries: entries.sort((a, b) => a.at - b.at),
+      };
+    },
+  } satisfies ReviewQueue & Record<string, unknown>;
+  return queue;
+}
+
+export type DynamoReviewQueue = ReturnType<typeof makeDynamoReviewQueue>;
