@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Attempt, RequestStatus } from '../shared/api-schema';
 import { requestKey } from '../shared/ledger-schema';
-import { REVIEW_GSI, REVIEW_PARTITIONS, type ReviewStatus, reviewKey } from '../shared/review-schema';
+import { REVIEW_GSI, REVIEW_PARTITIONS, type ReviewInput, type ReviewStatus, reviewKey } from '../shared/review-schema';
 
 /** A review as stored. */
 export interface ReviewItem {
@@ -24,7 +24,7 @@ export interface ReviewItem {
   readonly status: ReviewStatus;
   readonly createdAt: string;
   /** What the model was asked (system and messages), for the reviewer. */
-  readonly input: { readonly system?: string; readonly messages: ReadonlyArray<{ role: string; content: string }> };
+  readonly input: ReviewInput;
   readonly attempts: readonly Attempt[];
   readonly proposedAnswer: string;
   readonly confidence: number | null;

@@ -160,3 +160,102 @@ export const ReviewRuntimeConfigSchema = z.strictObject({
   maxOpenReviews: z.number().check(z.int(), z.positive()),
 });
 export type ReviewRuntimeConfig = z.infer<typeof ReviewRuntimeConfigSchema>;
+
+/** What a reviewer is shown of the request: its system text and messages. */
+export interface ReviewInput {
+  readonly system?: string;
+  readonly messages: ReadonlyArray<{ readonly role: string; readonly content: string }>;
+  /** Characters left out of the copy (middles of the longest texts), when it had to be shortened. */
+  readonly omittedChars?: number;
+}
+
+/**
+ * Largest review copy of a request's input, in UTF-8 bytes. The copy is stored on the request record and on
+ * the review item, and a DynamoDB item holds at most 400 KB
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items), attribute
+ * names and values included. A prompt may be 220,000 characters, up to 660 KB in UTF-8, so the copy is bounded:
+ * 150 KB leaves room for the answer, the attempts and a reviewer's edit (which the review API bounds too).
+ */
+export const MAX_REVIEW_INPUT_BYTES = 150 * 1024;
+
+/** UTF-8 length of a string, in one pass. */
+export function utf8Bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+/** Length (in UTF-16 units) of the longest prefix of `s` that fits `maxBytes` of UTF-8 and ends on a character. */
+function prefixFitting(s: string, maxBytes: number): number {
+  let bytes = 0;
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length;
+    const size = c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    i += pair ? 2 : 1;
+  }
+  return i;
+}
+
+/** Length (in UTF-16 units) of the longest suffix of `s` that fits `maxBytes` of UTF-8 and starts on a character. */
+function suffixFitting(s: string, maxBytes: number): number {
+  let bytes = 0;
+  let i = s.length;
+  while (i > 0) {
+    const c = s.charCodeAt(i - 1);
+    const pair = c >= 0xdc00 && c <= 0xdfff && i >= 2;
+    const size = c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    i -= pair ? 2 : 1;
+  }
+  return s.length - i;
+}
+
+/** Keeps the start and the end of `text` within `maxBytes`, saying in the middle how much was left out. */
+function headAndTail(text: string, maxBytes: number): { text: string; omitted: number } {
+  const marker = (n: number) => `\n[… ${n} characters left out of the review copy …]\n`;
+  const room = Math.max(0, maxBytes - utf8Bytes(marker(text.length)));
+  const head = prefixFitting(text, Math.floor(room / 2));
+  const tail = suffixFitting(text.slice(head), room - utf8Bytes(text.slice(0, head)));
+  const omitted = text.length - head - tail;
+  return { text: `${text.slice(0, head)}${marker(omitted)}${text.slice(text.length - tail)}`, omitted };
+}
+
+/**
+ * The review copy of a request's input, at most `maxBytes` of UTF-8 text: unchanged when it fits; otherwise
+ * the texts that are larger than an even share keep their start and end (water-filling: short texts stay
+ * whole, the rest share what is left), and `omittedChars` says how much the reviewer does not see.
+ * Linear in the input's length.
+ */
+export function boundReviewInput(
+  input: { readonly system?: string; readonly messages: ReadonlyArray<{ role: string; content: string }> },
+  maxBytes = MAX_REVIEW_INPUT_BYTES,
+): ReviewInput {
+  const texts = [...(input.system !== undefined ? [input.system] : []), ...input.messages.map((m) => m.content)];
+  const sizes = texts.map(utf8Bytes);
+  if (sizes.reduce((a, b) => a + b, 0) <= maxBytes) return input;
+  // Each text's share: sizes ascending, the smaller ones whole, an even share of the rest for the others.
+  const order = sizes.map((_, i) => i).sort((a, b) => sizes[a]! - sizes[b]!);
+  const caps = new Array<number>(texts.length);
+  let left = maxBytes;
+  order.forEach((idx, rank) => {
+    const share = Math.floor(left / (order.length - rank));
+    caps[idx] = Math.min(sizes[idx]!, share);
+    left -= caps[idx]!;
+  });
+  let omittedChars = 0;
+  const bounded = texts.map((t, i) => {
+    if (sizes[i]! <= caps[i]!) return t;
+    const cut = headAndTail(t, caps[i]!);
+    omittedChars += cut.omitted;
+    return cut.text;
+  });
+  const system = input.system !== undefined ? bounded.shift() : undefined;
+  return {
+    ...(system !== undefined ? { system } : {}),
+    messages: input.messages.map((m, i) => ({ role: m.role, content: bounded[i]! })),
+    omittedChars,
+  };
+}

@@ -77,6 +77,8 @@ export class SfnStandIn {
   readonly apiCalls: Array<{ operation: string; body: Json }> = [];
   private readonly waiting = new Map<string, Waiting>();
   private readonly closed = new Set<string>();
+  private readonly aborts = new Set<() => void>();
+  private stopped = false;
   /** Tokens whose task function has returned: the execution is really waiting for a callback. */
   private readonly ready = new Set<string>();
   private server?: http.Server;
@@ -135,8 +137,15 @@ export class SfnStandIn {
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
   }
 
+  /** Stops the server and ends every running execution (so no task or execution timer outlives the test). */
   async stop(): Promise<void> {
-    for (const w of this.waiting.values()) clearTimeout(w.timer);
+    this.stopped = true;
+    for (const abort of this.aborts) abort();
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(Object.assign(new Error('The Step Functions stand-in stopped'), { name: 'States.Runtime' }));
+    }
+    this.waiting.clear();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -229,6 +238,8 @@ export class SfnStandIn {
       if (s.Type !== 'Task') continue;
       const resource = String(s.Resource);
       handlers[stateName] = async (params: Json) => {
+        if (this.stopped)
+          throw Object.assign(new Error('The Step Functions stand-in stopped'), { name: 'States.Runtime' });
         states.push(stateName);
         // Any later task means the execution moved on: a token still open is closed (timed out).
         if (!resource.endsWith('.waitForTaskToken') && this.waiting.has(token)) {
@@ -278,6 +289,7 @@ export class SfnStandIn {
       overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
       context: { Execution: { Name: name }, Task: { Token: token } } as Json,
     });
+    this.aborts.add(run.abort);
     (execution as { done: Promise<void> }).done = run.result.then(
       (output) => {
         execution.status = 'SUCCEEDED';
@@ -288,6 +300,7 @@ export class SfnStandIn {
         execution.error = { name: e?.cause?.name ?? e?.name, cause: e?.cause?.message ?? e?.message };
       },
     );
+    void execution.done.finally(() => this.aborts.delete(run.abort));
     this.executions.set(name, execution);
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { Attempt, RequestStatus } from '../../shared/api-schema';
 import type { GuardrailUnits } from '../../shared/catalog';
+import type { ReviewInput } from '../../shared/review-schema';
 import type { GuardrailOutcome } from './guardrail';
 
 /** A chat message as Converse takes it (text only). */
@@ -168,8 +169,8 @@ export interface RequestOutcome {
   readonly truncated?: boolean;
   /** See `RequestRecord.reservationIds`. */
   readonly reservationIds?: readonly string[];
-  /** What the reviewers need to see (system and messages); only on `pending_review`. */
-  readonly reviewInput?: { readonly system?: string; readonly messages: readonly ChatMessage[] };
+  /** What the reviewers need to see (system and messages, bounded in size); only on `pending_review`. */
+  readonly reviewInput?: ReviewInput;
 }
 
 /** Usage of one tier: model calls that answered, their tokens and cost. */

@@ -23,7 +23,7 @@ import type { Attempt, InferenceRequest, InferenceResponse } from '../../shared/
 import { costNanoUsd, nanoToUsd, type Tier, usdToNano } from '../../shared/catalog';
 import { ApiError } from '../../shared/errors';
 import { monthOf } from '../../shared/ledger-schema';
-import { reviewIdFor } from '../../shared/review-schema';
+import { boundReviewInput, reviewIdFor } from '../../shared/review-schema';
 import type { TenantRuntimeConfig } from '../../shared/tenant-runtime';
 import { CALL_TIMING } from '../../shared/timing';
 import { cascadeDecision } from './cascade';
@@ -883,10 +883,11 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       ...(queued
         ? {
             reviewId,
-            reviewInput: {
+            // A bounded copy: the record and the review item must stay under DynamoDB's 400 KB item limit.
+            reviewInput: boundReviewInput({
               ...(resolved.system ? { system: resolved.system } : {}),
               messages: resolved.messages.map((m) => ({ role: m.role, content: m.content })),
-            },
+            }),
           }
         : {}),
       ...(cascadeReason ? { cascadeReason } : {}),

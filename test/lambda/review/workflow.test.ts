@@ -12,11 +12,17 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { requestKey } from '../../../lambda/shared/ledger-schema';
-import { openReviewsKey, REVIEW_PARTITIONS, reviewKey } from '../../../lambda/shared/review-schema';
+import {
+  MAX_REVIEW_INPUT_BYTES,
+  openReviewsKey,
+  REVIEW_PARTITIONS,
+  reviewKey,
+} from '../../../lambda/shared/review-schema';
 import { BedrockStub } from '../../support/bedrock-stub';
 import { lambdaContext, loadBundledModule, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
 import { DynaliteServer } from '../../support/dynalite-server';
 import { DynamoFaultProxy, INTERNAL_ERROR } from '../../support/dynamo-fault-proxy';
+import { DYNAMODB_MAX_ITEM_BYTES, dynamoItemBytes } from '../../support/item-size';
 import { KmsStandIn } from '../../support/kms-standin';
 import { readmeVerifier } from '../../support/readme-webhook-verifier';
 import { SecretsManagerStandIn } from '../../support/secrets-manager-standin';
@@ -177,6 +183,7 @@ beforeAll(async () => {
       revr: [
         'id: revr',
         'tier: standard',
+        'limits: { maxPromptChars: 200000 }',
         'escalation:',
         '  confidenceThreshold: 0.6',
         '  reviewThreshold: 0.3',
@@ -692,6 +699,38 @@ describe('review paths (each ends in its terminal state with the expected record
     expect((await reviewGet('revr', reviewId)).json.status).toBe('pending');
     expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'lee' })).status).toBe(200);
     await sfn.finished(reviewId);
+  });
+
+  it('a prompt too large to copy whole (200,000 characters, 600 KB of UTF-8 with its system text) reaches review: the copy keeps its start and end and says what it left out', async () => {
+    const prompt = `START of contract. ${'字'.repeat(194_900)} END: is clause 7 enforceable?`;
+    const r = await call(tenants.revr!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: { prompt, system: '審'.repeat(5_000), tier: 'fast' },
+    });
+    expect([r.status, r.json.status]).toEqual([202, 'pending_review']);
+    const reviewId = r.json.reviewId as string;
+    await sfn.waitingFor(reviewId);
+    const shown = (await reviewGet('revr', reviewId)).json;
+    const [message] = shown.input.messages as Array<{ content: string }>;
+    expect(message!.content.startsWith('START of contract.')).toBe(true);
+    expect(message!.content.endsWith('END: is clause 7 enforceable?')).toBe(true);
+    expect(message!.content).toMatch(/\[… \d+ characters left out of the review copy …\]/);
+    // The short system text is whole; what the reviewer does not see is counted.
+    expect(shown.input.system).toBe('審'.repeat(5_000));
+    expect(shown.input.omittedChars).toBe(prompt.length - message!.content.replace(/\n\[…[^\]]*\]\n/, '').length);
+    expect(Buffer.byteLength(JSON.stringify(shown.input))).toBeLessThanOrEqual(MAX_REVIEW_INPUT_BYTES + 1_024);
+    // Both items that hold the copy fit DynamoDB's 400 KB (dynalite counts characters, DynamoDB UTF-8 bytes).
+    for (const key of [requestKey(r.json.requestId), reviewKey(reviewId)]) {
+      const { Item } = await dynalite.dynamo.send(
+        new GetItemCommand({ TableName: tenants.revr!.table, Key: marshall(key), ConsistentRead: true }),
+      );
+      expect(dynamoItemBytes(Item!)).toBeLessThan(DYNAMODB_MAX_ITEM_BYTES);
+    }
+    // The review completes as any other.
+    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'lee' })).status).toBe(200);
+    expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+    expect(await requestView('revr', r.json.requestId)).toMatchObject({ status: 'reviewed' });
   });
 
   it('a paging cursor that is not one the API returned is 400 invalid_request', async () => {
