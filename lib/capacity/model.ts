@@ -4,9 +4,9 @@
  * is built: a crossed deploy-time quota fails the synth in seconds, one line per quota.
  */
 import { getModel, isKnownModel } from '../../lambda/shared/catalog';
+import { PLANS, type Plan } from '../../lambda/shared/tenant-vocabulary';
 import { type PlatformConfig, PlatformConfigError } from '../config/platform-config';
 import { resolveTenant, type TenantConfig } from '../config/tenant-schema';
-import { PLANS, type Plan } from '../config/tier-defaults';
 import {
   idleCost,
   platformUse,

@@ -15,6 +15,18 @@ import {
 } from '../../lambda/shared/catalog';
 import { REVIEW_CAP_LIMITS } from '../../lambda/shared/review-schema';
 import { PREAMBLE_MAX_CHARS, type TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
+import {
+  PLANS,
+  type Plan,
+  QUOTA_PERIODS,
+  type QuotaPeriod,
+  ROUTING_MODES,
+  type RoutingMode,
+  TENANT_ID_PATTERN,
+  TENANT_ID_RULE,
+  TIMEOUT_POLICIES,
+  type TimeoutPolicy,
+} from '../../lambda/shared/tenant-vocabulary';
 import { checkWebhookUrl, shownOrigin, WEBHOOK_ORIGIN_MAX_CHARS } from '../../lambda/shared/webhook-url';
 import {
   ALWAYS_BLOCKED_PII,
@@ -44,8 +56,6 @@ import {
   type AlarmDefaults,
   type MonitoringDefaults,
   PLAN_DEFAULTS,
-  PLANS,
-  type Plan,
   REVIEW_SLA_SHARE_OF_TIMEOUT,
   type SeverityThresholds,
 } from './tier-defaults';
@@ -53,11 +63,8 @@ import {
 const TierEnum = z.enum(TIERS);
 const knownModels = Object.keys(MODELS);
 
-/** Tenant ids: lowercase letters, digits and dashes, 3–32 characters, not starting or ending with a dash. */
 /** How long the review state machine may run past the review timeout (its own timeout's margin). */
 export const REVIEW_EXECUTION_MARGIN_MINUTES = 30;
-
-export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$/;
 
 /** `{ warning, critical }` alarm thresholds between `min` and `max`; either may be left to the plan default. */
 function severity(min: number, max: number) {
@@ -153,9 +160,7 @@ function rejectDuplicateEmails(emails: readonly string[], ctx: z.RefinementCtx):
 
 /** What a tenant file may contain. */
 export const TenantFileSchema = z.strictObject({
-  id: z.string().regex(TENANT_ID_PATTERN, {
-    message: 'must be 3–32 characters of a-z, 0-9 and "-", not starting or ending with "-"',
-  }),
+  id: z.string().regex(TENANT_ID_PATTERN, { message: TENANT_ID_RULE }),
   displayName: z.string().min(1).max(64).optional().describe('Human name; defaults to the id'),
   tier: z.enum(PLANS).describe('Plan: sets the defaults of every other field'),
   models: z
@@ -185,7 +190,7 @@ export const TenantFileSchema = z.strictObject({
   routing: z
     .strictObject({
       mode: z
-        .enum(['learned', 'default-tier'])
+        .enum(ROUTING_MODES)
         .optional()
         .describe('"learned": tier "auto" is chosen by the router; "default-tier": always models.default'),
       deepThreshold: z
@@ -220,7 +225,7 @@ export const TenantFileSchema = z.strictObject({
   quota: z
     .strictObject({
       limit: z.number().int().positive().optional(),
-      period: z.enum(['DAY', 'WEEK', 'MONTH']).optional(),
+      period: z.enum(QUOTA_PERIODS).optional(),
     })
     .optional(),
   escalation: z
@@ -288,7 +293,7 @@ export const TenantFileSchema = z.strictObject({
         description:
           'No longer accepted: declare escalation.webhook.origin and set the full URL with npm run webhook:set',
       }),
-      onTimeout: z.enum(['reject', 'release_unreviewed']).optional(),
+      onTimeout: z.enum(TIMEOUT_POLICIES).optional(),
       honourStatedConfidence: z
         .boolean()
         .optional()
@@ -460,14 +465,14 @@ export interface TenantConfig {
     readonly fallbacks: Partial<Record<Tier, readonly string[]>>;
   };
   readonly routing: {
-    readonly mode: 'learned' | 'default-tier';
+    readonly mode: RoutingMode;
     readonly deepThreshold: number;
     readonly balancedThreshold: number;
     readonly nearCapShare: number;
   };
   readonly monthlyBudgetUsd: number;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
-  readonly quota: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
+  readonly quota: { readonly limit: number; readonly period: QuotaPeriod };
   readonly escalation: {
     readonly confidenceThreshold: number;
     readonly reviewThreshold: number;
@@ -478,7 +483,7 @@ export interface TenantConfig {
     readonly reviewHeartbeatMinutes: number;
     /** Declared origin of the webhook (normalized `https://host[:port]`); the full URL is in the webhook secret. */
     readonly webhook?: { readonly origin: string };
-    readonly onTimeout: 'reject' | 'release_unreviewed';
+    readonly onTimeout: TimeoutPolicy;
     /** Whether a "Confidence: x" line in an answer counts toward its score. */
     readonly honourStatedConfidence: boolean;
     readonly maxOpenReviews: number;

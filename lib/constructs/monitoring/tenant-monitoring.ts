@@ -22,6 +22,7 @@ import {
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import { METRICS } from '../../../lambda/shared/metrics';
+import { TENANT_ID_PATTERN } from '../../../lambda/shared/tenant-vocabulary';
 import type { TenantConfig } from '../../config/tenant-schema';
 import {
   type AlarmSet,
@@ -483,7 +484,7 @@ function addSeverityAlarms(
 /** Collects every invalid prop and throws one error naming each. */
 function validate(scope: Construct, props: TenantMonitoringProps, thresholds: TenantAlarmThresholds): void {
   const problems: string[] = [];
-  if (!/^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$/.test(props.tenantId)) {
+  if (!TENANT_ID_PATTERN.test(props.tenantId)) {
     problems.push(`tenantId: "${props.tenantId}" must be 3–32 characters of a-z, 0-9 and "-"`);
   }
   if (props.monthlyBudgetUsd !== undefined && !(props.monthlyBudgetUsd >= 0)) {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import type { PLANS } from '../../../lambda/shared/tenant-vocabulary';
 import {
   ALARM_SET_SIZE,
   CDK_BOOTSTRAP_ROLES,
@@ -13,7 +14,6 @@ import { assessCapacity, CapacityError } from '../../../lib/capacity/model';
 import { QUOTA_IDS } from '../../../lib/capacity/quotas';
 import { PlatformConfigError } from '../../../lib/config/platform-config';
 import { resolveTenant, type TenantConfig } from '../../../lib/config/tenant-schema';
-import type { PLANS } from '../../../lib/config/tier-defaults';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { repoPlatformConfig, type Synthesized, synthSwitchboard, tenantDir } from '../../support/synth';
 import { resourcesOfType, type TemplateLike } from '../template-utils';

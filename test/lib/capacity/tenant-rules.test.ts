@@ -1,12 +1,12 @@
 import { App } from 'aws-cdk-lib';
 import { DEFAULT_TIER_MODELS, getModel } from '../../../lambda/shared/catalog';
+import { PLANS } from '../../../lambda/shared/tenant-vocabulary';
 import { firstCallBudgetMs } from '../../../lambda/shared/timing';
 import { INTEGRATION_TIMEOUT } from '../../../lib/capacity/quotas';
 import { tenantDeploymentProblems, tokensWithin } from '../../../lib/capacity/tenant-rules';
 import { TenantConfigError } from '../../../lib/config/load-tenants';
 import { PlatformConfigError } from '../../../lib/config/platform-config';
 import { resolveTenant, type TenantConfig, type TenantFile } from '../../../lib/config/tenant-schema';
-import { PLANS } from '../../../lib/config/tier-defaults';
 import { buildSwitchboard } from '../../../lib/switchboard';
 import { repoPlatformConfig, tenantDir } from '../../support/synth';
 

@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { PLANS } from '../../../lambda/shared/tenant-vocabulary';
 import { tenantJsonSchemaText } from '../../../lib/config/json-schema';
 import { parseTenantFile } from '../../../lib/config/load-tenants';
 import { MAX_TENANT_TAGS, tagKeyProblems } from '../../../lib/config/tags';
-import { PLANS } from '../../../lib/config/tier-defaults';
 
 const FILE = 'tenants/acme.yaml';
 /**
