@@ -1,6 +1,6 @@
 /**
  * The tenant file schema (`tenants/<id>.yaml`). Only `id` and `tier` are required (and, by a rule across
- * fields, a reviewer e-mail while human review is on); everything else defaults from the plan (tier-defaults.ts). The JSON Schema editors use (`tenant.schema.json`) is
+ * fields, a reviewer e-mail while human review is on); everything else defaults from the plan (plan-defaults.ts). The JSON Schema editors use (`tenant.schema.json`) is
  * generated from this schema by `npm run schema:tenant`.
  */
 import { z } from 'zod';
@@ -41,6 +41,14 @@ import {
   TOPIC_NAME_PATTERN,
 } from './guardrail-policy';
 import {
+  ALARM_SETS,
+  type AlarmDefaults,
+  type MonitoringDefaults,
+  PLAN_DEFAULTS,
+  REVIEW_SLA_SHARE_OF_TIMEOUT,
+  type SeverityThresholds,
+} from './plan-defaults';
+import {
   MAX_TENANT_TAGS,
   RESERVED_KEY_PREFIX_PATTERN,
   RESERVED_VALUE_PREFIX_PATTERN,
@@ -51,14 +59,6 @@ import {
   tagKeyProblems,
   tagValueProblems,
 } from './tags';
-import {
-  ALARM_SETS,
-  type AlarmDefaults,
-  type MonitoringDefaults,
-  PLAN_DEFAULTS,
-  REVIEW_SLA_SHARE_OF_TIMEOUT,
-  type SeverityThresholds,
-} from './tier-defaults';
 
 const TierEnum = z.enum(TIERS);
 const knownModels = Object.keys(MODELS);

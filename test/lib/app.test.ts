@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { parseTenantFile, TenantConfigError } from '../../lib/config/load-tenants';
+import { PLAN_DEFAULTS } from '../../lib/config/plan-defaults';
 import { RESERVED_TAG_KEYS } from '../../lib/config/tags';
 import { TenantFileSchema } from '../../lib/config/tenant-schema';
-import { PLAN_DEFAULTS } from '../../lib/config/tier-defaults';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../lib/switchboard';
 import { repoPlatformConfig, synthSwitchboard, tenantDir } from '../support/synth';
 

@@ -23,13 +23,13 @@ import {
 import { Construct } from 'constructs';
 import { METRICS } from '../../../lambda/shared/metrics';
 import { TENANT_ID_PATTERN } from '../../../lambda/shared/tenant-vocabulary';
-import type { TenantConfig } from '../../config/tenant-schema';
 import {
   type AlarmSet,
   PLAN_DEFAULTS,
   REVIEW_SLA_SHARE_OF_TIMEOUT,
   type SeverityThresholds,
-} from '../../config/tier-defaults';
+} from '../../config/plan-defaults';
+import type { TenantConfig } from '../../config/tenant-schema';
 import { AlarmTopic } from './alarm-topic';
 import { SwitchboardMetrics } from './switchboard-metrics';
 
