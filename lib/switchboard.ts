@@ -104,7 +104,7 @@ export function buildSwitchboard(app: App, opts: SwitchboardOptions): Switchboar
         env,
         tenant,
         platform,
-        description: `Switchboard tenant ${tenant.id} (${tenant.tier})`,
+        description: `Switchboard tenant ${tenant.id} (${tenant.plan})`,
       }),
     );
   }

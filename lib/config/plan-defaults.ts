@@ -1,5 +1,5 @@
 /**
- * Defaults per plan (`PLANS` in lambda/shared/tenant-vocabulary.ts): everything in a tenant file except `id` and `tier`
+ * Defaults per plan (`PLANS` in lambda/shared/tenant-vocabulary.ts): everything in a tenant file except `id` and `plan`
  * falls back to these.
  */
 import routerModel from '../../lambda/inference/core/routing/router-model.json';

@@ -1,5 +1,5 @@
 /**
- * The tenant file schema (`tenants/<id>.yaml`). Only `id` and `tier` are required (and, by a rule across
+ * The tenant file schema (`tenants/<id>.yaml`). Only `id` and `plan` are required (and, by a rule across
  * fields, a reviewer e-mail while human review is on); everything else defaults from the plan (plan-defaults.ts). The JSON Schema editors use (`tenant.schema.json`) is
  * generated from this schema by `npm run schema:tenant`.
  */
@@ -162,7 +162,7 @@ function rejectDuplicateEmails(emails: readonly string[], ctx: z.RefinementCtx):
 export const TenantFileSchema = z.strictObject({
   id: z.string().regex(TENANT_ID_PATTERN, { message: TENANT_ID_RULE }),
   displayName: z.string().min(1).max(64).optional().describe('Human name; defaults to the id'),
-  tier: z.enum(PLANS).describe('Plan: sets the defaults of every other field'),
+  plan: z.enum(PLANS).describe('Plan: sets the defaults of every other field'),
   models: z
     .strictObject({
       allowed: z.array(TierEnum).min(1).optional().describe('Tiers this tenant may use'),
@@ -453,11 +453,19 @@ export const TenantFileSchema = z.strictObject({
 
 export type TenantFile = z.infer<typeof TenantFileSchema>;
 
+/**
+ * Top-level fields of a tenant file that were renamed: a file still using the old name is refused with a
+ * problem that names the new one (and not also with the new one missing).
+ */
+export const RENAMED_FIELDS: ReadonlyMap<string, { readonly to: keyof TenantFile; readonly message: string }> = new Map(
+  [['tier', { to: 'plan', message: `renamed to "plan" (${PLANS.join('|')})` }]],
+);
+
 /** A tenant with every default applied. */
 export interface TenantConfig {
   readonly id: string;
   readonly displayName: string;
-  readonly tier: Plan;
+  readonly plan: Plan;
   readonly models: {
     readonly allowed: readonly Tier[];
     readonly default: Tier;
@@ -522,7 +530,7 @@ export interface FieldProblem {
  * Applies the plan defaults and checks the rules that span fields. Returns the tenant or the problems.
  */
 export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; problems: FieldProblem[] } {
-  const d = PLAN_DEFAULTS[file.tier];
+  const d = PLAN_DEFAULTS[file.plan];
   const allowed = TIERS.filter((t) => (file.models?.allowed ?? d.models.allowed).includes(t));
   const defaultTier = file.models?.default ?? (allowed.includes(d.models.default) ? d.models.default : allowed[0]!);
   const problems: FieldProblem[] = [];
@@ -581,7 +589,7 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
   }
   // Review on with nobody to tell: answers would wait in a queue nobody knows about until they time out.
   if (escalation.reviewThreshold > 0 && escalation.reviewerEmails.length === 0) {
-    const from = file.escalation?.reviewThreshold === undefined ? ` (the ${file.tier} plan's)` : '';
+    const from = file.escalation?.reviewThreshold === undefined ? ` (the ${file.plan} plan's)` : '';
     problems.push({
       path: 'escalation.reviewerEmails',
       message: `got none; escalation.reviewThreshold is ${escalation.reviewThreshold}${from}, so answers can go to human review, but no reviewer would be told: add a reviewer e-mail, or set escalation.reviewThreshold: 0 to turn human review off`,
@@ -634,7 +642,7 @@ export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; proble
     tenant: {
       id: file.id,
       displayName: file.displayName ?? file.id,
-      tier: file.tier,
+      plan: file.plan,
       models: { allowed, default: defaultTier, byTier, fallbacks },
       routing,
       monthlyBudgetUsd: file.monthlyBudgetUsd ?? d.monthlyBudgetUsd,
@@ -698,7 +706,7 @@ function webhookProblems(
  * blocks stay blocked. A file whose changes amount to the plan's guardrail shares it (no guardrail of its own).
  */
 function resolveGuardrail(file: TenantFile, problems: FieldProblem[]): TenantConfig['guardrail'] {
-  const plan = PLAN_GUARDRAILS[file.tier];
+  const plan = PLAN_GUARDRAILS[file.plan];
   const g = file.guardrail;
   if (g === undefined) return { source: 'plan', policy: plan };
   if (Object.keys(g).length === 0) {
@@ -794,7 +802,7 @@ export function toRuntimeConfig(
 ): TenantRuntimeConfig {
   return {
     tenantId: t.id,
-    plan: t.tier,
+    plan: t.plan,
     defaultTier: t.models.default,
     tierModels: { ...t.models.byTier },
     tierFallbacks: Object.fromEntries(Object.entries(t.models.fallbacks).map(([k, v]) => [k, [...v]])),

@@ -44,7 +44,7 @@ export function runtimeConfigOf(
   platform: { systemPreamble?: string } = {},
 ): TenantRuntimeConfig {
   const escalation = { reviewerEmails: ['ai-review@example.com'], ...(file.escalation as object | undefined) };
-  const parsed = TenantFileSchema.parse({ id: 'faulty', tier: 'standard', ...file, escalation });
+  const parsed = TenantFileSchema.parse({ id: 'faulty', plan: 'standard', ...file, escalation });
   const { tenant, problems } = resolveTenant(parsed);
   if (!tenant) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   return toRuntimeConfig(tenant, platform);

@@ -48,7 +48,7 @@ describe('tenant vocabulary', () => {
 
   it('is what the tenant file, the runtime config and the review config accept', () => {
     const file = TenantFileSchema.shape;
-    expect(file.tier.options).toEqual([...PLANS]);
+    expect(file.plan.options).toEqual([...PLANS]);
     const runtime = TenantRuntimeConfigSchema.shape;
     expect(runtime.plan.options).toEqual([...PLANS]);
     expect(runtime.routing.shape.mode.options).toEqual([...ROUTING_MODES]);

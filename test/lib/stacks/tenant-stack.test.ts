@@ -696,15 +696,15 @@ describe('TenantStack', () => {
       'AWS::SNS::Topic',
     ];
 
-    it.each(TENANTS)('puts switchboard:tenant and switchboard:tier on every taggable resource (%s)', (id) => {
-      const tier = configOf(id).tier;
+    it.each(TENANTS)('puts switchboard:tenant and switchboard:plan on every taggable resource (%s)', (id) => {
+      const plan = configOf(id).plan;
       for (const type of TAGGED_TYPES) {
         const found = resourcesOfType(raw[id]!, type);
         expect({ type, present: found.length > 0 }).toEqual({ type, present: true });
         for (const [lid, r] of found) {
           expect({ lid, tags: tagsOf(r) }).toEqual({
             lid,
-            tags: expect.objectContaining({ [TENANT_TAGS.tenant]: id, [TENANT_TAGS.tier]: tier }),
+            tags: expect.objectContaining({ [TENANT_TAGS.tenant]: id, [TENANT_TAGS.plan]: plan }),
           });
         }
       }

@@ -127,7 +127,7 @@ describe('TenantMonitoring in the Switchboard app', () => {
 
   it('takes the plan defaults: budget at 80% and 100%, premium latency tighter than basic', () => {
     expect(configOf('acme').alarms.budgetShare).toEqual({ warning: 0.8, critical: 1 });
-    expect(configOf('globex').tier).toBe('premium');
+    expect(configOf('globex').plan).toBe('premium');
     expect(configOf('globex').alarms.p99LatencyMs.critical).toBeLessThan(
       configOf('initech').alarms.p99LatencyMs.critical,
     );
