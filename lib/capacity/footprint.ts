@@ -7,7 +7,7 @@ import { getModel } from '../../lambda/shared/catalog';
 import { PLANS } from '../../lambda/shared/tenant-vocabulary';
 import type { AlarmSet } from '../config/plan-defaults';
 import type { PlatformConfig } from '../config/platform-config';
-import type { TenantConfig } from '../config/tenant-schema';
+import type { TenantConfig } from '../config/tenant-config';
 import { PRICES } from './prices';
 import { QUOTA_IDS } from './quotas';
 import type { IdleCostItem } from './types';

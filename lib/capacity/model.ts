@@ -6,7 +6,7 @@
 import { getModel, isKnownModel } from '../../lambda/shared/catalog';
 import { PLANS, type Plan } from '../../lambda/shared/tenant-vocabulary';
 import { type PlatformConfig, PlatformConfigError } from '../config/platform-config';
-import { resolveTenant, type TenantConfig } from '../config/tenant-schema';
+import { resolveTenant, type TenantConfig } from '../config/tenant-config';
 import {
   idleCost,
   platformUse,

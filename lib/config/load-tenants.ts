@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Document, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { type FieldProblem, RENAMED_FIELDS, resolveTenant, type TenantConfig, TenantFileSchema } from './tenant-schema';
+import { type FieldProblem, resolveTenant, type TenantConfig } from './tenant-config';
+import { RENAMED_FIELDS, TenantFileSchema } from './tenant-schema';
 
 /** Thrown when one or more tenant files are invalid; `problems` holds one readable line per problem. */
 export class TenantConfigError extends Error {

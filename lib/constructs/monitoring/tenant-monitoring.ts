@@ -29,7 +29,7 @@ import {
   REVIEW_SLA_SHARE_OF_TIMEOUT,
   type SeverityThresholds,
 } from '../../config/plan-defaults';
-import type { TenantConfig } from '../../config/tenant-schema';
+import type { TenantConfig } from '../../config/tenant-config';
 import { AlarmTopic } from './alarm-topic';
 import { SwitchboardMetrics } from './switchboard-metrics';
 

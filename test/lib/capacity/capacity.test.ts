@@ -13,7 +13,7 @@ import {
 import { assessCapacity, CapacityError } from '../../../lib/capacity/model';
 import { QUOTA_IDS } from '../../../lib/capacity/quotas';
 import { PlatformConfigError } from '../../../lib/config/platform-config';
-import { resolveTenant, type TenantConfig } from '../../../lib/config/tenant-schema';
+import { resolveTenant, type TenantConfig } from '../../../lib/config/tenant-config';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { repoPlatformConfig, type Synthesized, synthSwitchboard, tenantDir } from '../../support/synth';
 import { resourcesOfType, type TemplateLike } from '../template-utils';

@@ -6,7 +6,8 @@ import { INTEGRATION_TIMEOUT } from '../../../lib/capacity/quotas';
 import { tenantDeploymentProblems, tokensWithin } from '../../../lib/capacity/tenant-rules';
 import { TenantConfigError } from '../../../lib/config/load-tenants';
 import { PlatformConfigError } from '../../../lib/config/platform-config';
-import { resolveTenant, type TenantConfig, type TenantFile } from '../../../lib/config/tenant-schema';
+import { resolveTenant, type TenantConfig } from '../../../lib/config/tenant-config';
+import type { TenantFile } from '../../../lib/config/tenant-schema';
 import { buildSwitchboard } from '../../../lib/switchboard';
 import { repoPlatformConfig, tenantDir } from '../../support/synth';
 

@@ -13,7 +13,7 @@ import {
   TenantRuntimeConfigSchema,
 } from '../../../lambda/shared/tenant-runtime';
 import { accountWideKeyUse } from '../../../lib/compliance/switchboard-checks';
-import { toRuntimeConfig } from '../../../lib/config/tenant-schema';
+import { toRuntimeConfig } from '../../../lib/config/runtime-config';
 import { LEDGER_BACKUP_TAG } from '../../../lib/constructs/platform/backup';
 import { TENANT_TAGS, tenantStackName } from '../../../lib/stacks/tenant-stack';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';

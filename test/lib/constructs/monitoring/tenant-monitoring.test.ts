@@ -8,7 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { METRIC_NAMESPACE, METRICS } from '../../../../lambda/shared/metrics';
 import { PLAN_DEFAULTS } from '../../../../lib/config/plan-defaults';
-import { toRuntimeConfig } from '../../../../lib/config/tenant-schema';
+import { toRuntimeConfig } from '../../../../lib/config/runtime-config';
 import { TenantMonitoring } from '../../../../lib/constructs/monitoring/tenant-monitoring';
 import { tenantStackName } from '../../../../lib/stacks/tenant-stack';
 import { PLATFORM_STACK_NAME } from '../../../../lib/switchboard';
