@@ -26,6 +26,7 @@
  */
 import * as z from 'zod/mini';
 import './zod-messages';
+import { TIMEOUT_POLICIES } from './tenant-vocabulary';
 
 /**
  * The review id of one run of a request, also the name of its review execution. Derived from the run, so
@@ -144,7 +145,7 @@ export const REVIEW_ENV = {
 /** What the review functions know of the tenant's review settings (`REVIEW_CONFIG`, JSON). */
 export const ReviewRuntimeConfigSchema = z.strictObject({
   tenantId: z.string(),
-  onTimeout: z.enum(['reject', 'release_unreviewed']),
+  onTimeout: z.enum(TIMEOUT_POLICIES),
   /**
    * The webhook's origin from the tenant file (`https://host[:port]`); the full URL, which may carry a secret,
    * is only in the webhook secret.

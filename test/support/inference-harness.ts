@@ -22,7 +22,9 @@ import { makeInferenceService } from '../../lambda/inference/core/service';
 import { costNanoUsd } from '../../lambda/shared/catalog';
 import { LEDGER_KEYS } from '../../lambda/shared/ledger-schema';
 import type { GuardrailRef, TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
-import { resolveTenant, TenantFileSchema, toRuntimeConfig } from '../../lib/config/tenant-schema';
+import { toRuntimeConfig } from '../../lib/config/runtime-config';
+import { resolveTenant } from '../../lib/config/tenant-config';
+import { TenantFileSchema } from '../../lib/config/tenant-schema';
 import { BedrockStub } from './bedrock-stub';
 import { DynaliteServer } from './dynalite-server';
 import { DynamoFaultProxy } from './dynamo-fault-proxy';
@@ -44,7 +46,7 @@ export function runtimeConfigOf(
   platform: { systemPreamble?: string } = {},
 ): TenantRuntimeConfig {
   const escalation = { reviewerEmails: ['ai-review@example.com'], ...(file.escalation as object | undefined) };
-  const parsed = TenantFileSchema.parse({ id: 'faulty', tier: 'standard', ...file, escalation });
+  const parsed = TenantFileSchema.parse({ id: 'faulty', plan: 'standard', ...file, escalation });
   const { tenant, problems } = resolveTenant(parsed);
   if (!tenant) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   return toRuntimeConfig(tenant, platform);

@@ -12,7 +12,7 @@ import { makeDynamoReviewQueue } from '../../../lambda/inference/adapters/dynamo
 import { secondsToNextHour } from '../../../lambda/inference/core/review-admission';
 import { DEFAULT_TIER_MODELS, getModel } from '../../../lambda/shared/catalog';
 import { hourOf, openReviewsKey, reviewsStartedKey } from '../../../lambda/shared/review-schema';
-import { PLAN_DEFAULTS } from '../../../lib/config/tier-defaults';
+import { PLAN_DEFAULTS } from '../../../lib/config/plan-defaults';
 import { INTERNAL_ERROR } from '../../support/dynamo-fault-proxy';
 import { InferenceHarness, inBatches, outcomeOf } from '../../support/inference-harness';
 import { checkLedger } from '../../support/ledger-invariants';

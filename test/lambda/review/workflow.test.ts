@@ -170,7 +170,7 @@ beforeAll(async () => {
     tenantsDir: tenantDir({
       revu: [
         'id: revu',
-        'tier: standard',
+        'plan: standard',
         'escalation:',
         '  confidenceThreshold: 0.6',
         '  reviewThreshold: 0.3',
@@ -182,7 +182,7 @@ beforeAll(async () => {
       ].join('\n'),
       revr: [
         'id: revr',
-        'tier: standard',
+        'plan: standard',
         'limits: { maxPromptChars: 200000 }',
         'escalation:',
         '  confidenceThreshold: 0.6',
@@ -192,7 +192,7 @@ beforeAll(async () => {
       ].join('\n'),
       revf: [
         'id: revf',
-        'tier: standard',
+        'plan: standard',
         'escalation:',
         '  confidenceThreshold: 0.6',
         '  reviewThreshold: 0.3',

@@ -1,9 +1,10 @@
 /**
- * Defaults per plan (`basic`, `standard`, `premium`): everything in a tenant file except `id` and `tier`
+ * Defaults per plan (`PLANS` in lambda/shared/tenant-vocabulary.ts): everything in a tenant file except `id` and `plan`
  * falls back to these.
  */
 import routerModel from '../../lambda/inference/core/routing/router-model.json';
 import type { Tier } from '../../lambda/shared/catalog';
+import type { Plan, QuotaPeriod, TimeoutPolicy } from '../../lambda/shared/tenant-vocabulary';
 
 /**
  * Router and cascade thresholds recommended by `npm run train:router`, chosen on the training split only
@@ -83,16 +84,12 @@ export interface MonitoringDefaults {
   readonly alarms: AlarmSet;
 }
 
-/** Plans a tenant can be on. */
-export const PLANS = ['basic', 'standard', 'premium'] as const;
-export type Plan = (typeof PLANS)[number];
-
 /** The fully-defaulted settings of a plan (the shape of a resolved tenant minus identity). */
 export interface PlanDefaults {
   readonly models: { readonly allowed: readonly Tier[]; readonly default: Tier };
   readonly monthlyBudgetUsd: number;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
-  readonly quota: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
+  readonly quota: { readonly limit: number; readonly period: QuotaPeriod };
   readonly routing: {
     readonly deepThreshold: number;
     readonly balancedThreshold: number;
@@ -103,7 +100,7 @@ export interface PlanDefaults {
     readonly reviewThreshold: number;
     readonly reviewTimeoutMinutes: number;
     readonly reviewHeartbeatMinutes: number;
-    readonly onTimeout: 'reject' | 'release_unreviewed';
+    readonly onTimeout: TimeoutPolicy;
     /**
      * Reviews that may wait for a decision at once, and that may start per UTC hour: what one API key can put
      * in front of the tenant's reviewers. An answer that needs review beyond either is answered 429
