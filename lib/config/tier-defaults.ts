@@ -2,8 +2,9 @@
  * Defaults per plan (`basic`, `standard`, `premium`): everything in a tenant file except `id` and `tier`
  * falls back to these.
  */
-import routerModel from '../../lambda/inference/core/routing/router-model.json';
+
 import type { Tier } from '../../lambda/shared/catalog';
+import routerModel from '../../lambda/shared/routing/router-model.json';
 
 /**
  * Router and cascade thresholds recommended by `npm run train:router`, chosen on the training split only
