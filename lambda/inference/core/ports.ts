@@ -21,6 +21,8 @@ export interface ModelCall {
   readonly maxTokens: number;
   /** Epoch ms by which the call must have returned (the adapter aborts it then). */
   readonly deadlineMs: number;
+  /** The tenant's system preambles (platform's, then tenant's), put before the caller's `system`. */
+  readonly preamble?: { readonly platform?: string; readonly tenant?: string };
 }
 
 /** What a model answered. */
