@@ -173,8 +173,8 @@ function httpView(core: InferenceService, tenant: TenantRuntimeConfig) {
     },
     getRequest: async (requestId: string) => readResult(await core.getRequest(tenant, requestId)),
     getUsage: async () => readResult(await core.getUsage(tenant)),
-    reconcile: core.reconcile,
-    reconcileRecent: core.reconcileRecent,
+    reconcile: (month: string) => core.reconcile(month),
+    reconcileRecent: () => core.reconcileRecent(),
   };
 }
 

@@ -30,16 +30,18 @@ function runsOf(reservations: readonly OpenReservation[]): Map<string, OpenReser
   return byRun;
 }
 
-export function makeReconciler(deps: { readonly ledger: Ledger; readonly clock: Clock }) {
-  const { ledger, clock } = deps;
+/** The reconciler of one ledger; see the file header. */
+export class Reconciler {
+  constructor(private readonly deps: { readonly ledger: Ledger; readonly clock: Clock }) {}
 
   /** Closes one dead run: `settled` when its record's usage was charged, `released` when nothing was. */
-  async function closeRun(
+  private async closeRun(
     month: string,
     run: string,
     rs: readonly OpenReservation[],
     now: number,
   ): Promise<'settled' | 'released' | undefined> {
+    const { ledger } = this.deps;
     const requestId = rs[0]!.requestId;
     const runId = run.slice(run.lastIndexOf('.') + 1);
     let record = await ledger.getRequest(requestId);
@@ -75,9 +77,9 @@ export function makeReconciler(deps: { readonly ledger: Ledger; readonly clock: 
   }
 
   /** Reconciles one month (`YYYY-MM`); see the file header. */
-  async function reconcile(month: string): Promise<Reconciled> {
-    const usage = await ledger.getUsage(month);
-    const now = clock.now();
+  async reconcile(month: string): Promise<Reconciled> {
+    const usage = await this.deps.ledger.getUsage(month);
+    const now = this.deps.clock.now();
     let settled = 0;
     let released = 0;
     let failed = 0;
@@ -85,7 +87,7 @@ export function makeReconciler(deps: { readonly ledger: Ledger; readonly clock: 
       // The run may still be alive while its newest reservation is recent.
       if (rs.some((r) => now - r.at <= STALE_RESERVATION_MS)) continue;
       try {
-        const closed = await closeRun(month, run, rs, now);
+        const closed = await this.closeRun(month, run, rs, now);
         if (closed === 'settled') settled++;
         else if (closed === 'released') released++;
       } catch {
@@ -102,15 +104,15 @@ export function makeReconciler(deps: { readonly ledger: Ledger; readonly clock: 
    * on the old month's counter). Run on a schedule, so reservations of dead runs never outlive
    * `STALE_RESERVATION_MS` plus the schedule's period, whether or not anyone reads the usage.
    */
-  async function reconcileRecent(): Promise<Record<string, Reconciled>> {
-    const now = new Date(clock.now());
+  async reconcileRecent(): Promise<Record<string, Reconciled>> {
+    const now = new Date(this.deps.clock.now());
     const thisMonth = monthOf(now.getTime());
     const lastMonth = monthOf(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
     const out: Record<string, Reconciled> = {};
     let error: unknown;
     for (const m of [lastMonth, thisMonth]) {
       // A month DynamoDB refuses does not keep the other from being reconciled.
-      out[m] = await reconcile(m).catch((e) => {
+      out[m] = await this.reconcile(m).catch((e) => {
         error = error ?? e;
         return { settled: 0, released: 0 };
       });
@@ -118,8 +120,4 @@ export function makeReconciler(deps: { readonly ledger: Ledger; readonly clock: 
     if (error) throw error;
     return out;
   }
-
-  return { reconcile, reconcileRecent };
 }
-
-export type Reconciler = ReturnType<typeof makeReconciler>;

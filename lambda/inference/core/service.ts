@@ -41,7 +41,7 @@ import type {
   ReviewQueue,
   RouteFn,
 } from './ports';
-import { makeReconciler, STALE_RESERVATION_MS } from './reconciler';
+import { Reconciler, STALE_RESERVATION_MS } from './reconciler';
 import { allowedTiers, resolveRequest } from './resolve';
 import { answerResponse, publicRecord, usageView } from './views';
 
@@ -72,16 +72,24 @@ export interface Deadline {
 /** How long a caller should wait before retrying after the models were unavailable. */
 const MODEL_RETRY_AFTER_SECONDS = 5;
 
-/** Creates the service from its ports. */
-export function makeInferenceService(deps: InferenceServiceDeps) {
-  const { ledger, clock, ids } = deps;
-  const reconciler = makeReconciler(deps);
-  const now = () => clock.now();
+/** The inference use cases over their ports; one per function, for any tenant it is handed. */
+export class InferenceService {
+  private readonly reconciler: Reconciler;
+
+  constructor(private readonly deps: InferenceServiceDeps) {
+    this.reconciler = new Reconciler(deps);
+  }
+
+  private now(): number {
+    return this.deps.clock.now();
+  }
 
   /** One `POST /v1/inference` of `tenant`: resolve → reserve → accept → answer → commit → hand off. */
-  async function infer(tenant: TenantRuntimeConfig, req: InferenceRequest, deadline: Deadline): Promise<InferOutcome> {
+  async infer(tenant: TenantRuntimeConfig, req: InferenceRequest, deadline: Deadline): Promise<InferOutcome> {
+    const { ledger, clock, ids } = this.deps;
+    const now = () => this.now();
     // Resolve: which tier and model, and whether this repeats an earlier request.
-    const routed = resolveRequest(tenant, req, deps.route);
+    const routed = resolveRequest(tenant, req, this.deps.route);
     const startNow = now();
     const hash = bodyHash(req);
     const requestId = req.idempotencyKey ? requestIdForKey(tenant.tenantId, req.idempotencyKey) : ids.newRequestId();
@@ -118,9 +126,9 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
     const startedAt = now();
     const allowed = allowedTiers(tenant);
     const chain = new ModelChain({
-      invoker: deps.invoker,
+      invoker: this.deps.invoker,
       clock,
-      confidence: deps.confidenceFor(tenant),
+      confidence: this.deps.confidenceFor(tenant),
       tenant,
       extras,
       resolved,
@@ -142,10 +150,10 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       startedAt,
       recordBy: deadline.recordByMs ?? deadline.deadlineMs + CALL_TIMING.recordReserveMs,
     };
-    const committed = await commitRun(deps, commit);
+    const committed = await commitRun(this.deps, commit);
 
     // Hand off: the review workflow, once the record says pending_review.
-    const reviewHandOffFailed = !(await handOff(deps, commit, committed));
+    const reviewHandOffFailed = !(await handOff(this.deps, commit, committed));
 
     const { written, notReviewed } = committed;
     const summary = summaryOf(
@@ -168,11 +176,11 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
   }
 
   /** `GET /v1/requests/{id}`: the tenant's request record as callers see it. */
-  async function getRequest(tenant: TenantRuntimeConfig, requestId: string) {
+  async getRequest(tenant: TenantRuntimeConfig, requestId: string) {
     if (!/^req_[A-Za-z0-9_-]{10,40}$/.test(requestId)) {
       throw new DomainError('not_found', `No request "${requestId}" for this tenant`);
     }
-    const r = await ledger.getRequest(requestId);
+    const r = await this.deps.ledger.getRequest(requestId);
     if (!r || r.tenantId !== tenant.tenantId) {
       throw new DomainError('not_found', `No request "${requestId}" for this tenant`);
     }
@@ -180,18 +188,30 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
   }
 
   /** `GET /v1/usage`: the month's usage; stale reservations are reconciled first (best effort). */
-  async function getUsage(tenant: TenantRuntimeConfig) {
-    const month = monthOf(now());
+  async getUsage(tenant: TenantRuntimeConfig) {
+    const { ledger } = this.deps;
+    const month = monthOf(this.now());
     let u = await ledger.getUsage(month);
-    if (u.openReservations.some((r) => now() - r.at > STALE_RESERVATION_MS)) {
+    if (u.openReservations.some((r) => this.now() - r.at > STALE_RESERVATION_MS)) {
       // Best effort: the usage is answered either way (committedUsd shows what is still held).
-      await reconciler.reconcile(month).catch(() => undefined);
+      await this.reconciler.reconcile(month).catch(() => undefined);
       u = await ledger.getUsage(month);
     }
     return usageView(tenant, month, u, budgetLimitsOf(tenant).capNano);
   }
 
-  return { infer, getRequest, getUsage, reconcile: reconciler.reconcile, reconcileRecent: reconciler.reconcileRecent };
+  /** Closes the dead runs of one month (`reconciler.ts`). */
+  reconcile(month: string) {
+    return this.reconciler.reconcile(month);
+  }
+
+  /** The scheduled reconciliation: this month and the last (`reconciler.ts`). */
+  reconcileRecent() {
+    return this.reconciler.reconcileRecent();
+  }
 }
 
-export type InferenceService = ReturnType<typeof makeInferenceService>;
+/** Creates the service from its ports. */
+export function makeInferenceService(deps: InferenceServiceDeps): InferenceService {
+  return new InferenceService(deps);
+}
