@@ -61,7 +61,7 @@ export function budgetLimitsOf(tenant: Pick<TenantRuntimeConfig, 'monthlyBudgetU
  */
 export type BudgetGuard = 'near-cap' | 'cap';
 
-/** The 429 of a request the budget cannot hold even on the cheapest tier (nothing was written). */
+/** The refusal of a request the budget cannot hold even on the cheapest tier (nothing was written). */
 export async function budgetExceeded(
   ledger: Ledger,
   tenant: Pick<TenantRuntimeConfig, 'monthlyBudgetUsd'>,
@@ -187,9 +187,9 @@ export class BudgetHold {
 
 /**
  * The reserve step: holds the first call's worst case, so a request the budget cannot hold writes nothing
- * (429 `budget_exceeded`). Near the cap, a tier Switchboard chose (`auto`) above the cheapest drops to the
+ * (`budget_exceeded`). Near the cap, a tier Switchboard chose (`auto`) above the cheapest drops to the
  * cheapest allowed tier (`budgetDowngrade`). A reservation write that failed may still have been applied: it
- * is released before the 503.
+ * is released before `ledger_unavailable`.
  */
 export async function reserveFirstCall(
   hold: BudgetHold,

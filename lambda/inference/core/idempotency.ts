@@ -40,7 +40,7 @@ export type ReplayDecision =
   | { readonly kind: 'retry'; readonly runs: number };
 
 /**
- * Decides a repeat from the record of the first request (`now` dates a refusal's Retry-After). Throws the
+ * Decides a repeat from the record of the first request (`now` dates a refusal's retry time). Throws the
  * error the first request ended with when it is to be answered again, or one saying why it cannot be.
  */
 export function replayDecision(existing: RequestRecord, hash: string, now: number): ReplayDecision {

@@ -71,7 +71,7 @@ export class ModelCallError extends Error {
 /**
  * Thrown by a `Ledger` write that was refused because of what the item holds (the marshaller could not
  * represent it, or DynamoDB answered ValidationException: size, types, encoding), not because DynamoDB is
- * unavailable. Nothing was written; retrying the same input fails the same way, so the caller gets a 4xx.
+ * unavailable. Nothing was written; retrying the same input fails the same way, so the caller's request is refused.
  */
 export class LedgerInputError extends Error {
   constructor(message: string) {

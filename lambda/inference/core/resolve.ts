@@ -1,6 +1,6 @@
 /**
  * Resolves a validated request against the tenant's configuration: which tier and model answer it, with
- * how many output tokens, and whether it fits the tenant's limits. Throws 4xx `DomainError`s; pure.
+ * how many output tokens, and whether it fits the tenant's limits. Throws `DomainError`s (the caller's request is refused); pure.
  *
  * Tier `auto` (the default) asks the learned router (`routing/router.ts`) for a score from the request
  * text alone and maps it to an allowed tier with the tenant's thresholds; an explicit tier is honoured if

@@ -2,9 +2,9 @@
  * The inference service: built once per function from its ports, it serves any tenant whose runtime
  * config it is handed. `infer` is the request flow, one step per module:
  *
- *   resolve (`resolve.ts`, `idempotency.ts`: 4xx, nothing written, pure; a repeat of an idempotency key is
+ *   resolve (`resolve.ts`, `idempotency.ts`: refusals write nothing, pure; a repeat of an idempotency key is
  *     answered from its record)
- *   → reserve (`budget.ts`: the first call's worst-case cost on the month counter; 429 `budget_exceeded`,
+ *   → reserve (`budget.ts`: the first call's worst-case cost on the month counter; `budget_exceeded`,
  *     nothing written, when the budget cannot hold it; near the cap, `auto` requests drop to the cheapest tier)
  *   → accept (`accept.ts`: the conditional write that claims the request record, the idempotency guard)
  *   → answer (`model-chain.ts`: each tier's model, then its fallbacks, then a neighbouring tier, every call
