@@ -172,6 +172,15 @@ describe('infer: the pipeline on fakes', () => {
     expect((await s.ledger.getUsage(s.month)).openReservations).toHaveLength(1);
   });
 
+  it('gives the review place back when the pending_review outcome cannot be written', async () => {
+    const s = setup({ confidence: 0.1 });
+    s.ledger.failWith('finishRequest');
+    const e = await thrown(s.service.infer(fakeTenant(), { prompt: 'hi' }, s.deadline()));
+    expect(e.code).toBe('ledger_unavailable');
+    expect(s.reviewQueue.open.size).toBe(0);
+    expect(s.review.started).toEqual([]);
+  });
+
   it('defers a settlement DynamoDB refused; the reconciler settles it later from the record', async () => {
     const s = setup();
     s.ledger.failWith('settle');
