@@ -13,7 +13,7 @@ import { type Ledger, LedgerInputError, type RequestRecord } from './ports';
 import type { ResolvedRequest } from './resolve';
 
 /** How long a caller should wait before retrying after DynamoDB refused a request before it was accepted. */
-export const LEDGER_RETRY_AFTER_SECONDS = 3;
+const LEDGER_RETRY_AFTER_SECONDS = 3;
 
 /** DynamoDB failing before a request is accepted: nothing was recorded or charged, so the caller may retry. */
 export function ledgerDown(e: unknown): never {

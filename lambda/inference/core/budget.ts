@@ -38,7 +38,7 @@ export function worstCaseNanoUsd(
 }
 
 /** Seconds until the next UTC month starts (when a budget resets). */
-export function secondsToNextMonth(now: number): number {
+function secondsToNextMonth(now: number): number {
   const d = new Date(now);
   const next = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
   return Math.max(1, Math.ceil((next - now) / 1000));
@@ -62,7 +62,7 @@ export function budgetLimitsOf(tenant: Pick<TenantRuntimeConfig, 'monthlyBudgetU
 export type BudgetGuard = 'near-cap' | 'cap';
 
 /** The refusal of a request the budget cannot hold even on the cheapest tier (nothing was written). */
-export async function budgetExceeded(
+async function budgetExceeded(
   ledger: Ledger,
   tenant: Pick<TenantRuntimeConfig, 'monthlyBudgetUsd'>,
   month: string,
