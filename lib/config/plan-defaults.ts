@@ -2,8 +2,9 @@
  * Defaults per plan (`PLANS` in lambda/shared/tenant-vocabulary.ts): everything in a tenant file except `id` and `plan`
  * falls back to these.
  */
-import routerModel from '../../lambda/inference/core/routing/router-model.json';
+
 import type { Tier } from '../../lambda/shared/catalog';
+import routerModel from '../../lambda/shared/routing/router-model.json';
 import type { Plan, QuotaPeriod, TimeoutPolicy } from '../../lambda/shared/tenant-vocabulary';
 
 /**

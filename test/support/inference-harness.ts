@@ -18,7 +18,9 @@ import { makeDynamoReviewQueue } from '../../lambda/inference/adapters/dynamo-re
 import { confidenceScorer } from '../../lambda/inference/core/confidence';
 import type { ConfidenceFn, ReviewHandOff } from '../../lambda/inference/core/ports';
 import { ROUTER_MODEL, scoreRequest } from '../../lambda/inference/core/routing/router';
-import { makeInferenceService } from '../../lambda/inference/core/service';
+import { type Deadline, type InferenceService, makeInferenceService } from '../../lambda/inference/core/service';
+import { answerResult, readResult } from '../../lambda/inference/http/responses';
+import type { InferenceRequest } from '../../lambda/shared/api-schema';
 import { costNanoUsd } from '../../lambda/shared/catalog';
 import { LEDGER_KEYS } from '../../lambda/shared/ledger-schema';
 import type { GuardrailRef, TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
@@ -128,17 +130,17 @@ export class InferenceHarness {
         this.reviews.push(input);
       },
     };
-    const service = makeInferenceService({
-      config,
+    const core = makeInferenceService({
       invoker: makeBedrockInvoker(this.bedrockClient!, { guardrail: HARNESS_GUARDRAIL, preamble: config.preamble }),
       ledger: makeDynamoLedger(doc, tableName),
       clock: { now: () => Date.now() + this.clockOffsetMs },
       ids: { newRequestId: () => `req_${tableName.replace(/\W/g, '')}x${String(++seq).padStart(8, '0')}` },
       route: (text) => scoreRequest(ROUTER_MODEL, text),
-      confidence: opts.confidence ?? confidenceScorer({ honourStated: config.escalation.honourStatedConfidence }),
+      confidenceFor: (t) => opts.confidence ?? confidenceScorer({ honourStated: t.escalation.honourStatedConfidence }),
       review,
       reviewQueue: makeDynamoReviewQueue(doc, tableName),
     });
+    const service = httpView(core, config);
     const scan = async () => {
       const res = await this.dynalite.dynamo.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
       return (res.Items ?? []).map((i) => unmarshall(i));
@@ -158,6 +160,24 @@ export class InferenceHarness {
   usedNanoUsd(): number {
     return this.bedrock.answered.reduce((n, a) => n + costNanoUsd(a.modelId, a), 0);
   }
+}
+
+/**
+ * The service of one tenant as the handler's HTTP mapping shows it: `{status, body, headers}` for an answer
+ * (`http/responses.ts`), the domain error thrown for a refusal or an accepted request that failed.
+ */
+function httpView(core: InferenceService, tenant: TenantRuntimeConfig) {
+  return {
+    async infer(req: InferenceRequest, deadline: Deadline) {
+      const outcome = await core.infer(tenant, req, deadline);
+      if (outcome.kind === 'failed') throw outcome.error;
+      return answerResult(outcome);
+    },
+    getRequest: async (requestId: string) => readResult(await core.getRequest(tenant, requestId)),
+    getUsage: async () => readResult(await core.getUsage(tenant)),
+    reconcile: (month: string) => core.reconcile(month),
+    reconcileRecent: () => core.reconcileRecent(),
+  };
 }
 
 /** Calls `fn` for 0..n-1, at most `width` at a time; returns results in order. */

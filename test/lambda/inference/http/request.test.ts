@@ -1,4 +1,4 @@
-import { parseInferenceBody } from '../../../../lambda/inference/core/validate';
+import { parseInferenceBody } from '../../../../lambda/inference/http/request';
 import { API_LIMITS } from '../../../../lambda/shared/api-schema';
 import type { ApiError } from '../../../../lambda/shared/errors';
 
