@@ -3,14 +3,13 @@
  * and method like the inference function and answers in the same error envelope.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { type ApiResult, makeReviewApi } from '../review/api';
 import { makeReviewStore } from '../review/store';
 import { makeKmsTokenCipher } from '../review/token-cipher';
+import { ledgerDocumentClient } from '../shared/dynamo';
 import { requireEnv } from '../shared/env';
 import { ApiError } from '../shared/errors';
 import { checkRoute, errorResponse, header, internalError, json } from '../shared/http';
@@ -20,9 +19,7 @@ import { LEDGER_TABLE_ENV } from '../shared/tenant-runtime';
 
 const config = ReviewRuntimeConfigSchema.parse(JSON.parse(requireEnv(REVIEW_ENV.review)));
 const telemetry = makeTelemetry({ tenantId: config.tenantId, service: 'review-api' });
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+const doc = ledgerDocumentClient();
 const sfn = new SFNClient({ maxAttempts: 3 });
 const api = makeReviewApi({
   store: makeReviewStore(doc, requireEnv(LEDGER_TABLE_ENV)),

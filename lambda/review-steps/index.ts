@@ -4,30 +4,27 @@
  * machine's Retry and Catch can match them.
  */
 import type * as https from 'node:https';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { makeDynamoReviewQueue } from '../inference/adapters/dynamo-review-queue';
-import { makeSfnReviewHandOff } from '../inference/adapters/sfn-review-handoff';
 import { makeReviewSteps, type StepEvent } from '../review/steps';
 import { makeReviewStore } from '../review/store';
 import { makeKmsTokenCipher } from '../review/token-cipher';
 import { type Resolver, systemResolver } from '../review/webhook-delivery';
 import { makeSecretsManagerWebhookSecret } from '../review/webhook-secret';
 import { makeWebhookSender } from '../review/webhook-sender';
+import { ledgerDocumentClient } from '../shared/dynamo';
+import { makeDynamoReviewQueue } from '../shared/dynamo-review-queue';
 import { requireEnv } from '../shared/env';
 import { REVIEW_ENV, ReviewRuntimeConfigSchema } from '../shared/review-schema';
+import { makeSfnReviewHandOff } from '../shared/sfn-review-handoff';
 import { makeTelemetry } from '../shared/telemetry';
 import { LEDGER_TABLE_ENV } from '../shared/tenant-runtime';
 import { checkWebhookUrl } from '../shared/webhook-url';
 
 const config = ReviewRuntimeConfigSchema.parse(JSON.parse(requireEnv(REVIEW_ENV.review)));
 const telemetry = makeTelemetry({ tenantId: config.tenantId, service: 'review-steps' });
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+const doc = ledgerDocumentClient();
 const tableName = requireEnv(LEDGER_TABLE_ENV);
 const store = makeReviewStore(doc, tableName);
 const queue = makeDynamoReviewQueue(doc, tableName);

@@ -21,7 +21,7 @@
  * (idempotent, best effort: a place left behind is found by the sweep).
  */
 
-import type { DynamoReviewQueue } from '../inference/adapters/dynamo-review-queue';
+import type { DynamoReviewQueue } from '../shared/dynamo-review-queue';
 import type { MetricKey } from '../shared/metrics';
 import {
   REVIEW_ID_PATTERN,

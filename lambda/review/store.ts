@@ -4,7 +4,6 @@
  * once (the first decision wins; a second sees the condition fail), expired only while still pending,
  * and a request record leaves `pending_review` once.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -13,6 +12,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Attempt, RequestStatus } from '../shared/api-schema';
+import { isConditionFailure } from '../shared/dynamo';
 import { requestKey } from '../shared/ledger-schema';
 import { REVIEW_GSI, REVIEW_PARTITIONS, type ReviewInput, type ReviewStatus, reviewKey } from '../shared/review-schema';
 
@@ -87,9 +87,6 @@ export interface ReviewResolution {
     readonly withheld?: string;
   };
 }
-
-const isConditionFailure = (e: unknown) =>
-  e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
 function strip<T>(item: Record<string, unknown>): T {
   const { pk: _pk, sk: _sk, [REVIEW_GSI.partitionKey]: _g1, [REVIEW_GSI.sortKey]: _g2, ...rest } = item;

@@ -14,11 +14,12 @@
  * changes nothing. Places whose review ended without a release (a write that failed) are found by the review
  * sweeper, which compares the attributes with the request records.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LEDGER_KEYS } from '../../shared/ledger-schema';
-import { hourOf, openReviewsKey, reviewsStartedKey } from '../../shared/review-schema';
-import type { ReviewAdmission, ReviewQueue } from '../core/ports';
+import * as z from 'zod/mini';
+import { isConditionFailure } from './dynamo';
+import { LEDGER_KEYS } from './ledger-schema';
+import { hourOf, openReviewsKey, reviewsStartedKey } from './review-schema';
+import './zod-messages';
 
 /** Prefix of a review's attribute on the queue items. */
 const ENTRY_PREFIX = 'r_';
@@ -44,10 +45,53 @@ export interface OpenReviewsState {
   readonly entries: readonly OpenReviewEntry[];
 }
 
-const isConditionFailure = (e: unknown) =>
-  e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
+/** What the queue said about one answer that needs review (the inference core's `ReviewAdmission`). */
+export type ReviewAdmission =
+  | { readonly result: 'admitted' }
+  /** The tenant already has `open` reviews waiting, its cap. */
+  | { readonly result: 'queue_full'; readonly open: number }
+  /** The tenant has admitted its cap of reviews in the current UTC hour. */
+  | { readonly result: 'rate_exceeded' };
 
-/** The review queue on a shared DocumentClient (created once per container by the caller). */
+/** A review's attribute on the open-reviews item. */
+const EntrySchema = z.object({ requestId: z.string(), at: z.number() });
+/** The open-reviews item as read (keys and entries; an item not written yet reads as empty). */
+const OpenReviewsItemSchema = z.looseObject({
+  [COUNT]: z.optional(z.number()),
+  [FLOODED_AT]: z.optional(z.number()),
+});
+
+/** Parses the open-reviews item: a malformed one is an error naming what is wrong, never a guess. */
+function openReviewsOf(item: Record<string, unknown> | undefined): OpenReviewsState {
+  const parsed = OpenReviewsItemSchema.safeParse(item ?? {});
+  if (!parsed.success) throw malformed(parsed.error.issues);
+  const entries: OpenReviewEntry[] = [];
+  for (const [k, v] of Object.entries(parsed.data)) {
+    if (!k.startsWith(ENTRY_PREFIX)) continue;
+    const e = EntrySchema.safeParse(v);
+    if (!e.success) throw malformed(e.error.issues, k);
+    entries.push({ reviewId: k.slice(ENTRY_PREFIX.length), requestId: e.data.requestId, at: e.data.at });
+  }
+  return {
+    count: parsed.data[COUNT] ?? 0,
+    ...(parsed.data[FLOODED_AT] !== undefined ? { floodedAt: parsed.data[FLOODED_AT] } : {}),
+    entries: entries.sort((a, b) => a.at - b.at),
+  };
+}
+
+function malformed(issues: readonly z.core.$ZodIssue[], attribute?: string): Error {
+  const where = (i: z.core.$ZodIssue) => [attribute, ...i.path.map(String)].filter(Boolean).join('.') || '(item)';
+  const e = new Error(
+    `The open-reviews item (${openReviewsKey().pk}) is malformed: ${issues.map((i) => `${where(i)}: ${i.message}`).join('; ')}`,
+  );
+  e.name = 'MalformedLedgerItem';
+  return e;
+}
+
+/**
+ * The review queue on a shared DocumentClient (created once per container by the caller): the inference
+ * function admits reviews, the review steps give places back and sweep (`state`).
+ */
 export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: string) {
   /** Adds `reviewId` to an item under `max`; `true` also when it was there already (a repeat). */
   async function take(
@@ -185,24 +229,9 @@ export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: st
     /** The open reviews, their count and the last flood (strongly consistent read). */
     async state(): Promise<OpenReviewsState> {
       const res = await doc.send(new GetCommand({ TableName: tableName, Key: openReviewsKey(), ConsistentRead: true }));
-      const item = (res.Item ?? {}) as Record<string, unknown>;
-      const entries: OpenReviewEntry[] = [];
-      for (const [k, v] of Object.entries(item)) {
-        if (!k.startsWith(ENTRY_PREFIX)) continue;
-        const e = v as { requestId?: unknown; at?: unknown };
-        entries.push({
-          reviewId: k.slice(ENTRY_PREFIX.length),
-          requestId: String(e.requestId),
-          at: typeof e.at === 'number' ? e.at : 0,
-        });
-      }
-      return {
-        count: typeof item[COUNT] === 'number' ? (item[COUNT] as number) : 0,
-        ...(typeof item[FLOODED_AT] === 'number' ? { floodedAt: item[FLOODED_AT] as number } : {}),
-        entries: entries.sort((a, b) => a.at - b.at),
-      };
+      return openReviewsOf(res.Item);
     },
-  } satisfies ReviewQueue & Record<string, unknown>;
+  };
   return queue;
 }
 
