@@ -1,18 +1,19 @@
 /**
- * Review steps function: the tasks of the tenant's review state machine (and the scheduled queue
- * metrics). Input is the step event the state machine builds; errors keep their names so the state
- * machine's Retry and Catch can match them.
+ * Review steps function (the composition root): the tasks of the tenant's review state machine (and the
+ * scheduled sweep), run by lambda/review/core/steps.ts on the adapters built here. Input is the step event
+ * the state machine builds; errors keep their names so the state machine's Retry and Catch can match them.
  */
 import type * as https from 'node:https';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { makeReviewSteps, type StepEvent } from '../review/steps';
-import { makeReviewStore } from '../review/store';
-import { makeKmsTokenCipher } from '../review/token-cipher';
-import { type Resolver, systemResolver } from '../review/webhook-delivery';
-import { makeSecretsManagerWebhookSecret } from '../review/webhook-secret';
-import { makeWebhookSender } from '../review/webhook-sender';
+import { makeReviewStore } from '../review/adapters/dynamo-review-store';
+import { makeKmsTokenCipher } from '../review/adapters/kms-token-cipher';
+import { type Resolver, systemResolver } from '../review/adapters/webhook-delivery';
+import { makeSecretsManagerWebhookSecret } from '../review/adapters/webhook-secret';
+import { makeWebhookSender } from '../review/adapters/webhook-sender';
+import { stepNameOf } from '../review/core/step-event';
+import { makeReviewSteps } from '../review/core/steps';
 import { ledgerDocumentClient } from '../shared/dynamo';
 import { makeDynamoReviewQueue } from '../shared/dynamo-review-queue';
 import { requireEnv } from '../shared/env';
@@ -79,14 +80,14 @@ export function makeHandler(network: WebhookNetwork = { resolve: systemResolver 
         }
       : {}),
   });
-  return async (event: StepEvent): Promise<unknown> => {
+  return async (event: unknown): Promise<unknown> => {
     try {
       return await steps.run(event);
     } catch (e) {
       // Names and ids only: no prompt, answer, token or webhook URL is ever logged.
       telemetry.log('ERROR', 'review step failed', {
-        step: event?.step,
-        reviewId: event?.reviewId,
+        step: stepNameOf(event),
+        reviewId: (event as { reviewId?: unknown } | undefined)?.reviewId,
         error: (e as Error)?.name,
         errorMessage: String((e as Error)?.message ?? e).slice(0, 300),
       });

@@ -18,7 +18,13 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk
 import * as z from 'zod/mini';
 import { isConditionFailure } from './dynamo';
 import { LEDGER_KEYS } from './ledger-schema';
-import { hourOf, openReviewsKey, reviewsStartedKey } from './review-schema';
+import {
+  hourOf,
+  type OpenReviewEntry,
+  type OpenReviewsState,
+  openReviewsKey,
+  reviewsStartedKey,
+} from './review-schema';
 import './zod-messages';
 
 /** Prefix of a review's attribute on the queue items. */
@@ -28,22 +34,6 @@ const COUNT = 'count';
 const FLOODED_AT = 'floodedAt';
 /** An hourly item is kept this long after its hour (then TTL removes it). */
 const HOUR_ITEM_KEEP_SECONDS = 24 * 3600;
-
-/** One open review as the queue holds it. */
-export interface OpenReviewEntry {
-  readonly reviewId: string;
-  readonly requestId: string;
-  /** Epoch ms of its admission. */
-  readonly at: number;
-}
-
-/** What the open-reviews item says now. */
-export interface OpenReviewsState {
-  readonly count: number;
-  /** Epoch ms of the last time the queue was full or refused an admission, if ever. */
-  readonly floodedAt?: number;
-  readonly entries: readonly OpenReviewEntry[];
-}
 
 /** What the queue said about one answer that needs review (the inference core's `ReviewAdmission`). */
 export type ReviewAdmission =

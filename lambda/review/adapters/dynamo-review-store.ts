@@ -1,5 +1,6 @@
 /**
- * Review items and the review side of request records, on the tenant's ledger table. Every write is a
+ * `ReviewStore` on DynamoDB: review items and the review side of request records, on the tenant's ledger
+ * table (every item read is parsed, see ledger-items.ts). Every write is a
  * single-item conditional update, so each state change happens once: a review is created once, decided
  * once (the first decision wins; a second sees the condition fail), expired only while still pending,
  * and a request record leaves `pending_review` once.
@@ -11,95 +12,13 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Attempt, RequestStatus } from '../shared/api-schema';
-import { isConditionFailure } from '../shared/dynamo';
-import { requestKey } from '../shared/ledger-schema';
-import { REVIEW_GSI, REVIEW_PARTITIONS, type ReviewInput, type ReviewStatus, reviewKey } from '../shared/review-schema';
+import { whenConditionHolds } from '../../shared/dynamo';
+import { requestKey } from '../../shared/ledger-schema';
+import { REVIEW_GSI, REVIEW_PARTITIONS, reviewKey } from '../../shared/review-schema';
+import type { DecisionRecord, ListedRequest, Page, ReviewItem, ReviewStore } from '../core/ports';
+import { listedRequestOf, requestForReviewOf, requestStateOf, reviewItemOf } from './ledger-items';
 
-/** A review as stored. */
-export interface ReviewItem {
-  readonly reviewId: string;
-  readonly requestId: string;
-  readonly tenantId: string;
-  readonly status: ReviewStatus;
-  readonly createdAt: string;
-  /** What the model was asked (system and messages), for the reviewer. */
-  readonly input: ReviewInput;
-  readonly attempts: readonly Attempt[];
-  readonly proposedAnswer: string;
-  readonly confidence: number | null;
-  readonly tier: string;
-  readonly modelId: string;
-  readonly reason?: string;
-  /** KMS ciphertext (base64) of the task token: decrypted only by the decision function. */
-  readonly tokenCiphertext?: string;
-  readonly decidedAt?: string;
-  /** Who decided, as the reviewer named themselves. */
-  readonly reviewer?: string;
-  /** Who decided, as AWS authenticated the call (the IAM principal ARN of the review API caller). */
-  readonly reviewerIdentity?: string;
-  readonly note?: string;
-  /** The edited answer (only for `edited`; an approval releases `proposedAnswer` without copying it). */
-  readonly finalAnswer?: string;
-  /** True when the reviewer accepted the model's answer unchanged. */
-  readonly modelAnswerAccepted?: boolean;
-  readonly webhook?: 'delivered' | 'failed';
-  /** When the decision (or expiry) was written to the request record. */
-  readonly appliedAt?: string;
-  /**
-   * Set on an expiry under `onTimeout: release_unreviewed` whose answer is nonetheless not released, and why:
-   * the review queue was flooded (at its cap, or refusing admissions) during the review's life.
-   */
-  readonly withheld?: string;
-  readonly expiresAt: number;
-}
-
-/** The review-related view of a request record. */
-export interface RequestForReview {
-  readonly requestId: string;
-  readonly tenantId: string;
-  readonly status: RequestStatus;
-  readonly tier: string;
-  readonly modelId: string;
-  readonly output?: string;
-  readonly confidence?: number | null;
-  readonly attempts: readonly Attempt[];
-  readonly reviewId?: string;
-  readonly reviewInput?: ReviewItem['input'];
-  readonly cascadeReason?: string;
-  readonly expiresAt: number;
-}
-
-/**
- * How a review ended, as written to the request record: outcome and time, never who decided or their note
- * (those stay on the review item; the request record is what API-key callers read).
- */
-export interface ReviewResolution {
-  readonly status: Extract<RequestStatus, 'reviewed' | 'rejected' | 'expired'>;
-  readonly output?: string;
-  readonly review: {
-    readonly reviewId: string;
-    readonly outcome: ReviewStatus;
-    readonly decidedAt: string;
-    /** The model's answer went out without a person's approval (timeout policy `release_unreviewed`). */
-    readonly unreviewed?: boolean;
-    /** See `ReviewItem.withheld`. */
-    readonly withheld?: string;
-  };
-}
-
-function strip<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, sk: _sk, [REVIEW_GSI.partitionKey]: _g1, [REVIEW_GSI.sortKey]: _g2, ...rest } = item;
-  return rest as T;
-}
-
-/** A page of reviews and the cursor of the next page (opaque, base64url JSON of the last key). */
-export interface Page<T> {
-  readonly items: T[];
-  readonly next?: string;
-}
-
-export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) {
+export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string): ReviewStore {
   async function update(
     key: Record<string, string>,
     sets: Record<string, unknown>,
@@ -119,8 +38,8 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
       names[`#${r}`] = r;
       return `#${r}`;
     });
-    try {
-      await doc.send(
+    return whenConditionHolds(() =>
+      doc.send(
         new UpdateCommand({
           TableName: tableName,
           Key: key,
@@ -134,12 +53,8 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   async function query(partition: string, limit: number, cursor?: string): Promise<Page<ReviewItem>> {
@@ -156,7 +71,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
       }),
     );
     return {
-      items: (res.Items ?? []).map((i) => strip<ReviewItem>(i)),
+      items: (res.Items ?? []).map(reviewItemOf),
       ...(res.LastEvaluatedKey
         ? { next: Buffer.from(JSON.stringify(res.LastEvaluatedKey)).toString('base64url') }
         : {}),
@@ -164,12 +79,8 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
   }
 
   /** Request records listed in a sparse partition of the index (hand-offs, decisions to apply) before `before`. */
-  async function requestsListedIn(
-    partition: string,
-    before: string,
-    limit: number,
-  ): Promise<Array<{ requestId: string; reviewId: string }>> {
-    const out: Array<{ requestId: string; reviewId: string }> = [];
+  async function requestsListedIn(partition: string, before: string, limit: number): Promise<ListedRequest[]> {
+    const out: ListedRequest[] = [];
     let start: Record<string, unknown> | undefined;
     // Paged, so entries that stay listed for a while (skipped for now) never hide the ones behind them.
     do {
@@ -184,31 +95,31 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const i of res.Items ?? []) out.push({ requestId: i.requestId as string, reviewId: i.reviewId as string });
+      for (const i of res.Items ?? []) out.push(listedRequestOf(i));
       start = res.LastEvaluatedKey;
     } while (start && out.length < limit);
     return out;
   }
 
   return {
-    async getRequest(requestId: string): Promise<RequestForReview | undefined> {
+    async getRequest(requestId) {
       const res = await doc.send(
         new GetCommand({ TableName: tableName, Key: requestKey(requestId), ConsistentRead: true }),
       );
-      return res.Item ? strip<RequestForReview>(res.Item) : undefined;
+      return res.Item ? requestForReviewOf(res.Item) : undefined;
     },
 
-    async getReview(reviewId: string): Promise<ReviewItem | undefined> {
+    async getReview(reviewId) {
       const res = await doc.send(
         new GetCommand({ TableName: tableName, Key: reviewKey(reviewId), ConsistentRead: true }),
       );
-      return res.Item ? strip<ReviewItem>(res.Item) : undefined;
+      return res.Item ? reviewItemOf(res.Item) : undefined;
     },
 
     /** Creates the pending review unless it exists (a retried step finds it). */
-    async createPending(review: ReviewItem): Promise<'created' | 'exists'> {
-      try {
-        await doc.send(
+    async createPending(review) {
+      const created = await whenConditionHolds(() =>
+        doc.send(
           new PutCommand({
             TableName: tableName,
             Item: {
@@ -219,12 +130,9 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
             },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
-        );
-        return 'created';
-      } catch (e) {
-        if (isConditionFailure(e)) return 'exists';
-        throw e;
-      }
+        ),
+      );
+      return created ? 'created' : 'exists';
     },
 
     /** Stores the (encrypted) task token of a pending review. */
@@ -241,20 +149,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
      * person's decision keeps the encrypted token until the workflow has applied it (`markApplied`), so a
      * resume that failed can be sent again; an expiry or a failure removes it at once.
      */
-    decide(
-      reviewId: string,
-      d: {
-        status: Exclude<ReviewStatus, 'pending'>;
-        decidedAt: string;
-        reviewer?: string;
-        reviewerIdentity?: string;
-        note?: string;
-        finalAnswer?: string;
-        modelAnswerAccepted?: boolean;
-        withheld?: string;
-        requireToken?: boolean;
-      },
-    ): Promise<boolean> {
+    decide(reviewId: string, d: DecisionRecord): Promise<boolean> {
       const { requireToken, ...sets } = d;
       return update(
         reviewKey(reviewId),
@@ -316,7 +211,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
     listHandOffs: (before: string, limit: number) => requestsListedIn(REVIEW_PARTITIONS.handoff, before, limit),
 
     /** Moves a request out of `pending_review` (once). */
-    resolveRequest(requestId: string, r: ReviewResolution, at: string): Promise<boolean> {
+    resolveRequest(requestId, r, at) {
       return update(
         requestKey(requestId),
         { status: r.status, updatedAt: at, review: r.review, ...(r.output !== undefined ? { output: r.output } : {}) },
@@ -340,9 +235,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
      * places: single-item reads (the roles may not BatchGetItem), ten at a time, projected. `unread`: ids whose
      * read failed; an id in neither `found` nor `unread` has no record.
      */
-    async requestStates(
-      requestIds: readonly string[],
-    ): Promise<{ found: Map<string, { status: string; reviewId?: string }>; unread: Set<string> }> {
+    async requestStates(requestIds) {
       const found = new Map<string, { status: string; reviewId?: string }>();
       const unread = new Set<string>();
       const ids = [...new Set(requestIds)];
@@ -359,12 +252,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
                   ExpressionAttributeNames: { '#s': 'status' },
                 }),
               );
-              if (res.Item) {
-                found.set(id, {
-                  status: res.Item.status as string,
-                  ...(typeof res.Item.reviewId === 'string' ? { reviewId: res.Item.reviewId } : {}),
-                });
-              }
+              if (res.Item) found.set(id, requestStateOf(res.Item));
             } catch {
               unread.add(id);
             }
@@ -389,7 +277,7 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
     },
 
     /** The cursor that continues a listing of `partition` right after `item` (for pages cut short). */
-    cursorAfter(item: ReviewItem, partition: 'pending' | 'decided'): string {
+    cursorAfter(item, partition) {
       const sortTime = partition === 'pending' ? item.createdAt : item.decidedAt;
       const key = {
         ...reviewKey(item.reviewId),
@@ -405,5 +293,3 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string) 
     listDecided: (limit: number, cursor?: string) => query(REVIEW_PARTITIONS.decided, limit, cursor),
   };
 }
-
-export type ReviewStore = ReturnType<typeof makeReviewStore>;
