@@ -78,96 +78,104 @@ function malformed(issues: readonly z.core.$ZodIssue[], attribute?: string): Err
   return e;
 }
 
+/** The table the queue items are on. */
+interface Ledger {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+/** Adds `reviewId` to an item under `max`; `true` also when it was there already (a repeat). */
+async function take(
+  t: Ledger,
+  key: Record<string, string>,
+  reviewId: string,
+  value: unknown,
+  max: number,
+  extraSets: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<{ taken: true; count?: number } | { taken: false; count: number }> {
+  const names: Record<string, string> = { '#e': `${ENTRY_PREFIX}${reviewId}`, '#n': COUNT };
+  const values: Record<string, unknown> = { ':entry': value, ':one': 1, ':max': max };
+  const sets = ['#e = :entry'];
+  Object.entries(extraSets).forEach(([k, v], i) => {
+    names[`#x${i}`] = k;
+    values[`:x${i}`] = v;
+    sets.push(`#x${i} = :x${i}`);
+  });
+  try {
+    const res = await t.doc.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: key,
+        UpdateExpression: `SET ${sets.join(', ')} ADD #n :one`,
+        ConditionExpression: 'attribute_not_exists(#e) AND (attribute_not_exists(#n) OR #n < :max)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'UPDATED_NEW',
+      }),
+      { abortSignal: signal },
+    );
+    return { taken: true, count: res.Attributes?.[COUNT] as number | undefined };
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    // Full, or this review's place is already there (our own write, retried after its response was lost).
+    const res = await t.doc.send(
+      new GetCommand({
+        TableName: t.tableName,
+        Key: key,
+        ConsistentRead: true,
+        ProjectionExpression: '#e, #n',
+        ExpressionAttributeNames: { '#e': names['#e']!, '#n': COUNT },
+      }),
+      { abortSignal: signal },
+    );
+    if (res.Item?.[names['#e']!] !== undefined) return { taken: true };
+    return { taken: false, count: (res.Item?.[COUNT] as number | undefined) ?? 0 };
+  }
+}
+
+/** Removes `reviewId` from an item (a no-op when it is not there). */
+async function give(t: Ledger, key: Record<string, string>, reviewId: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await t.doc.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: key,
+        UpdateExpression: 'REMOVE #e ADD #n :minus',
+        ConditionExpression: 'attribute_exists(#e)',
+        ExpressionAttributeNames: { '#e': `${ENTRY_PREFIX}${reviewId}`, '#n': COUNT },
+        ExpressionAttributeValues: { ':minus': -1 },
+      }),
+      { abortSignal: signal },
+    );
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+  }
+}
+
+/** Notes that the queue was flooded at `at` (kept as the latest such time; best effort). */
+async function markFlooded(t: Ledger, at: number, signal?: AbortSignal): Promise<void> {
+  await t.doc
+    .send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: openReviewsKey(),
+        UpdateExpression: 'SET #f = :at',
+        ConditionExpression: 'attribute_not_exists(#f) OR #f < :at',
+        ExpressionAttributeNames: { '#f': FLOODED_AT },
+        ExpressionAttributeValues: { ':at': at },
+      }),
+      { abortSignal: signal },
+    )
+    .catch(() => undefined);
+}
+
 /**
  * The review queue on a shared DocumentClient (created once per container by the caller): the inference
  * function admits reviews, the review steps give places back and sweep (`state`).
  */
 export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: string) {
-  /** Adds `reviewId` to an item under `max`; `true` also when it was there already (a repeat). */
-  async function take(
-    key: Record<string, string>,
-    reviewId: string,
-    value: unknown,
-    max: number,
-    extraSets: Record<string, unknown>,
-    signal?: AbortSignal,
-  ): Promise<{ taken: true; count?: number } | { taken: false; count: number }> {
-    const names: Record<string, string> = { '#e': `${ENTRY_PREFIX}${reviewId}`, '#n': COUNT };
-    const values: Record<string, unknown> = { ':entry': value, ':one': 1, ':max': max };
-    const sets = ['#e = :entry'];
-    Object.entries(extraSets).forEach(([k, v], i) => {
-      names[`#x${i}`] = k;
-      values[`:x${i}`] = v;
-      sets.push(`#x${i} = :x${i}`);
-    });
-    try {
-      const res = await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: key,
-          UpdateExpression: `SET ${sets.join(', ')} ADD #n :one`,
-          ConditionExpression: 'attribute_not_exists(#e) AND (attribute_not_exists(#n) OR #n < :max)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'UPDATED_NEW',
-        }),
-        { abortSignal: signal },
-      );
-      return { taken: true, count: res.Attributes?.[COUNT] as number | undefined };
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-      // Full, or this review's place is already there (our own write, retried after its response was lost).
-      const res = await doc.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: key,
-          ConsistentRead: true,
-          ProjectionExpression: '#e, #n',
-          ExpressionAttributeNames: { '#e': names['#e']!, '#n': COUNT },
-        }),
-        { abortSignal: signal },
-      );
-      if (res.Item?.[names['#e']!] !== undefined) return { taken: true };
-      return { taken: false, count: (res.Item?.[COUNT] as number | undefined) ?? 0 };
-    }
-  }
-
-  /** Removes `reviewId` from an item (a no-op when it is not there). */
-  async function give(key: Record<string, string>, reviewId: string, signal?: AbortSignal): Promise<void> {
-    try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: key,
-          UpdateExpression: 'REMOVE #e ADD #n :minus',
-          ConditionExpression: 'attribute_exists(#e)',
-          ExpressionAttributeNames: { '#e': `${ENTRY_PREFIX}${reviewId}`, '#n': COUNT },
-          ExpressionAttributeValues: { ':minus': -1 },
-        }),
-        { abortSignal: signal },
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
-  }
-
-  /** Notes that the queue was flooded at `at` (kept as the latest such time; best effort). */
-  async function markFlooded(at: number, signal?: AbortSignal): Promise<void> {
-    await doc
-      .send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: openReviewsKey(),
-          UpdateExpression: 'SET #f = :at',
-          ConditionExpression: 'attribute_not_exists(#f) OR #f < :at',
-          ExpressionAttributeNames: { '#f': FLOODED_AT },
-          ExpressionAttributeValues: { ':at': at },
-        }),
-        { abortSignal: signal },
-      )
-      .catch(() => undefined);
-  }
-
+  const t: Ledger = { doc, tableName };
   const queue = {
     async admit(
       slot: { reviewId: string; requestId: string; at: number },
@@ -175,6 +183,7 @@ export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: st
       signal?: AbortSignal,
     ): Promise<ReviewAdmission> {
       const open = await take(
+        t,
         openReviewsKey(),
         slot.reviewId,
         { requestId: slot.requestId, at: slot.at },
@@ -183,14 +192,15 @@ export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: st
         signal,
       );
       if (!open.taken) {
-        await markFlooded(slot.at, signal);
+        await markFlooded(t, slot.at, signal);
         return { result: 'queue_full', open: open.count };
       }
-      if (open.count !== undefined && open.count >= caps.maxOpen) await markFlooded(slot.at, signal);
+      if (open.count !== undefined && open.count >= caps.maxOpen) await markFlooded(t, slot.at, signal);
       const hourEnd = Math.floor(slot.at / 3_600_000 + 1) * 3600;
       let hour: Awaited<ReturnType<typeof take>>;
       try {
         hour = await take(
+          t,
           reviewsStartedKey(hourOf(slot.at)),
           slot.reviewId,
           slot.at,
@@ -200,25 +210,27 @@ export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: st
         );
       } catch (e) {
         // The open place goes back (if this fails too, the sweeper finds the place stale).
-        await give(openReviewsKey(), slot.reviewId).catch(() => undefined);
+        await give(t, openReviewsKey(), slot.reviewId).catch(() => undefined);
         throw e;
       }
       if (!hour.taken) {
-        await give(openReviewsKey(), slot.reviewId, signal);
-        await markFlooded(slot.at, signal);
+        await give(t, openReviewsKey(), slot.reviewId, signal);
+        await markFlooded(t, slot.at, signal);
         return { result: 'rate_exceeded' };
       }
       return { result: 'admitted' };
     },
 
     async release(reviewId: string, opts: { admittedAt?: number } = {}, signal?: AbortSignal): Promise<void> {
-      await give(openReviewsKey(), reviewId, signal);
-      if (opts.admittedAt !== undefined) await give(reviewsStartedKey(hourOf(opts.admittedAt)), reviewId, signal);
+      await give(t, openReviewsKey(), reviewId, signal);
+      if (opts.admittedAt !== undefined) await give(t, reviewsStartedKey(hourOf(opts.admittedAt)), reviewId, signal);
     },
 
     /** The open reviews, their count and the last flood (strongly consistent read). */
     async state(): Promise<OpenReviewsState> {
-      const res = await doc.send(new GetCommand({ TableName: tableName, Key: openReviewsKey(), ConsistentRead: true }));
+      const res = await t.doc.send(
+        new GetCommand({ TableName: t.tableName, Key: openReviewsKey(), ConsistentRead: true }),
+      );
       return openReviewsOf(res.Item);
     },
   };

@@ -15,11 +15,25 @@ import {
 import { whenConditionHolds } from '../../shared/dynamo';
 import { requestKey } from '../../shared/ledger-schema';
 import { REVIEW_GSI, REVIEW_PARTITIONS, reviewKey } from '../../shared/review-schema';
-import type { DecisionRecord, ListedRequest, Page, ReviewItem, ReviewStore } from '../core/ports';
+import type {
+  DecisionRecord,
+  ListedRequest,
+  Page,
+  RequestForReview,
+  ReviewItem,
+  ReviewListing,
+  ReviewResolution,
+  ReviewStore,
+} from '../core/ports';
 import { listedRequestOf, requestForReviewOf, requestStateOf, reviewItemOf } from './ledger-items';
 
-export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string): ReviewStore {
-  async function update(
+class DynamoReviewStore implements ReviewStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private async update(
     key: Record<string, string>,
     sets: Record<string, unknown>,
     condition: string,
@@ -39,9 +53,9 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string):
       return `#${r}`;
     });
     return whenConditionHolds(() =>
-      doc.send(
+      this.doc.send(
         new UpdateCommand({
-          TableName: tableName,
+          TableName: this.tableName,
           Key: key,
           UpdateExpression: [
             parts.length ? `SET ${parts.join(', ')}` : '',
@@ -57,10 +71,10 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string):
     );
   }
 
-  async function query(partition: string, limit: number, cursor?: string): Promise<Page<ReviewItem>> {
-    const res = await doc.send(
+  private async query(partition: string, limit: number, cursor?: string): Promise<Page<ReviewItem>> {
+    const res = await this.doc.send(
       new QueryCommand({
-        TableName: tableName,
+        TableName: this.tableName,
         IndexName: REVIEW_GSI.name,
         KeyConditionExpression: '#p = :p',
         ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey },
@@ -79,14 +93,14 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string):
   }
 
   /** Request records listed in a sparse partition of the index (hand-offs, decisions to apply) before `before`. */
-  async function requestsListedIn(partition: string, before: string, limit: number): Promise<ListedRequest[]> {
+  private async requestsListedIn(partition: string, before: string, limit: number): Promise<ListedRequest[]> {
     const out: ListedRequest[] = [];
     let start: Record<string, unknown> | undefined;
     // Paged, so entries that stay listed for a while (skipped for now) never hide the ones behind them.
     do {
-      const res = await doc.send(
+      const res = await this.doc.send(
         new QueryCommand({
-          TableName: tableName,
+          TableName: this.tableName,
           IndexName: REVIEW_GSI.name,
           KeyConditionExpression: '#p = :p AND #s < :before',
           ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey },
@@ -101,195 +115,207 @@ export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string):
     return out;
   }
 
-  return {
-    async getRequest(requestId) {
-      const res = await doc.send(
-        new GetCommand({ TableName: tableName, Key: requestKey(requestId), ConsistentRead: true }),
-      );
-      return res.Item ? requestForReviewOf(res.Item) : undefined;
-    },
+  async getRequest(requestId: string): Promise<RequestForReview | undefined> {
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: requestKey(requestId), ConsistentRead: true }),
+    );
+    return res.Item ? requestForReviewOf(res.Item) : undefined;
+  }
 
-    async getReview(reviewId) {
-      const res = await doc.send(
-        new GetCommand({ TableName: tableName, Key: reviewKey(reviewId), ConsistentRead: true }),
-      );
-      return res.Item ? reviewItemOf(res.Item) : undefined;
-    },
+  async getReview(reviewId: string): Promise<ReviewItem | undefined> {
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: reviewKey(reviewId), ConsistentRead: true }),
+    );
+    return res.Item ? reviewItemOf(res.Item) : undefined;
+  }
 
-    /** Creates the pending review unless it exists (a retried step finds it). */
-    async createPending(review) {
-      const created = await whenConditionHolds(() =>
-        doc.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...reviewKey(review.reviewId),
-              ...review,
-              [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.pending,
-              [REVIEW_GSI.sortKey]: `${review.createdAt}#${review.reviewId}`,
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        ),
-      );
-      return created ? 'created' : 'exists';
-    },
+  /** Creates the pending review unless it exists (a retried step finds it). */
+  async createPending(review: ReviewItem): Promise<'created' | 'exists'> {
+    const created = await whenConditionHolds(() =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...reviewKey(review.reviewId),
+            ...review,
+            [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.pending,
+            [REVIEW_GSI.sortKey]: `${review.createdAt}#${review.reviewId}`,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+    return created ? 'created' : 'exists';
+  }
 
-    /** Stores the (encrypted) task token of a pending review. */
-    saveToken(reviewId: string, tokenCiphertext: string): Promise<boolean> {
-      return update(reviewKey(reviewId), { tokenCiphertext }, '#status = :pending', {
+  /** Stores the (encrypted) task token of a pending review. */
+  saveToken(reviewId: string, tokenCiphertext: string): Promise<boolean> {
+    return this.update(reviewKey(reviewId), { tokenCiphertext }, '#status = :pending', {
+      names: { '#status': 'status' },
+      values: { ':pending': 'pending' },
+    });
+  }
+
+  /**
+   * Records a decision or an expiry: only from `pending` (and, for a person's decision, only once the
+   * workflow is waiting, i.e. the token is stored). Moves the review to the decided partition. A
+   * person's decision keeps the encrypted token until the workflow has applied it (`markApplied`), so a
+   * resume that failed can be sent again; an expiry or a failure removes it at once.
+   */
+  decide(reviewId: string, d: DecisionRecord): Promise<boolean> {
+    const { requireToken, ...sets } = d;
+    return this.update(
+      reviewKey(reviewId),
+      {
+        ...sets,
+        [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.decided,
+        [REVIEW_GSI.sortKey]: `${d.decidedAt}#${reviewId}`,
+      },
+      `#status = :pending${requireToken ? ' AND attribute_exists(tokenCiphertext)' : ''}`,
+      {
         names: { '#status': 'status' },
         values: { ':pending': 'pending' },
-      });
-    },
+        remove: requireToken ? [] : ['tokenCiphertext'],
+      },
+    );
+  }
 
-    /**
-     * Records a decision or an expiry: only from `pending` (and, for a person's decision, only once the
-     * workflow is waiting, i.e. the token is stored). Moves the review to the decided partition. A
-     * person's decision keeps the encrypted token until the workflow has applied it (`markApplied`), so a
-     * resume that failed can be sent again; an expiry or a failure removes it at once.
-     */
-    decide(reviewId: string, d: DecisionRecord): Promise<boolean> {
-      const { requireToken, ...sets } = d;
-      return update(
-        reviewKey(reviewId),
-        {
-          ...sets,
-          [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.decided,
-          [REVIEW_GSI.sortKey]: `${d.decidedAt}#${reviewId}`,
-        },
-        `#status = :pending${requireToken ? ' AND attribute_exists(tokenCiphertext)' : ''}`,
-        {
-          names: { '#status': 'status' },
-          values: { ':pending': 'pending' },
-          remove: requireToken ? [] : ['tokenCiphertext'],
-        },
-      );
-    },
+  /**
+   * Marks a decided review as applied to its request and drops its encrypted task token (the decision API
+   * no longer needs it to resume the execution).
+   */
+  markApplied(reviewId: string, at: string): Promise<boolean> {
+    return this.update(reviewKey(reviewId), { appliedAt: at }, 'attribute_exists(pk) AND #status <> :pending', {
+      names: { '#status': 'status' },
+      values: { ':pending': 'pending' },
+      remove: ['tokenCiphertext'],
+    });
+  }
 
-    /**
-     * Marks a decided review as applied to its request and drops its encrypted task token (the decision API
-     * no longer needs it to resume the execution).
-     */
-    markApplied(reviewId: string, at: string): Promise<boolean> {
-      return update(reviewKey(reviewId), { appliedAt: at }, 'attribute_exists(pk) AND #status <> :pending', {
+  /**
+   * Lists a request whose review was just decided (or expired) as waiting for the decision to be applied:
+   * a sparse index entry that `resolveRequest` removes. If no execution applies it, the sweeper will.
+   */
+  markToApply(requestId: string, at: string): Promise<boolean> {
+    return this.update(
+      requestKey(requestId),
+      { [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.apply, [REVIEW_GSI.sortKey]: `${at}#${requestId}` },
+      '#status = :pendingReview',
+      { names: { '#status': 'status' }, values: { ':pendingReview': 'pending_review' } },
+    );
+  }
+
+  /** Requests whose review decision was recorded before `before` (ISO time) and is still not applied. */
+  listToApply(before: string, limit: number): Promise<ListedRequest[]> {
+    return this.requestsListedIn(REVIEW_PARTITIONS.apply, before, limit);
+  }
+
+  setWebhook(reviewId: string, webhook: 'delivered' | 'failed'): Promise<boolean> {
+    return this.update(reviewKey(reviewId), { webhook }, 'attribute_exists(pk)');
+  }
+
+  /** Takes a request off the hand-off list: its workflow has started. */
+  markHandedOff(requestId: string): Promise<boolean> {
+    return this.update(requestKey(requestId), {}, 'attribute_exists(#gpk)', {
+      names: { '#gpk': REVIEW_GSI.partitionKey },
+      remove: [REVIEW_GSI.partitionKey, REVIEW_GSI.sortKey],
+    });
+  }
+
+  /** Requests still waiting for their workflow to start, handed off before `before` (ISO time). */
+  listHandOffs(before: string, limit: number): Promise<ListedRequest[]> {
+    return this.requestsListedIn(REVIEW_PARTITIONS.handoff, before, limit);
+  }
+
+  /** Moves a request out of `pending_review` (once). */
+  resolveRequest(requestId: string, r: ReviewResolution, at: string): Promise<boolean> {
+    return this.update(
+      requestKey(requestId),
+      { status: r.status, updatedAt: at, review: r.review, ...(r.output !== undefined ? { output: r.output } : {}) },
+      '#status = :pendingReview',
+      {
         names: { '#status': 'status' },
-        values: { ':pending': 'pending' },
-        remove: ['tokenCiphertext'],
-      });
-    },
+        values: { ':pendingReview': 'pending_review' },
+        // The prompt copy goes; the model's answer stays only if it is released.
+        remove: [
+          'reviewInput',
+          REVIEW_GSI.partitionKey,
+          REVIEW_GSI.sortKey,
+          ...(r.output === undefined ? ['output'] : []),
+        ],
+      },
+    );
+  }
 
-    /**
-     * Lists a request whose review was just decided (or expired) as waiting for the decision to be applied:
-     * a sparse index entry that `resolveRequest` removes. If no execution applies it, the sweeper will.
-     */
-    markToApply(requestId: string, at: string): Promise<boolean> {
-      return update(
-        requestKey(requestId),
-        { [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.apply, [REVIEW_GSI.sortKey]: `${at}#${requestId}` },
-        '#status = :pendingReview',
-        { names: { '#status': 'status' }, values: { ':pendingReview': 'pending_review' } },
+  /**
+   * The status and review id of request records, by id, for the sweeper's check of the review queue's open
+   * places: single-item reads (the roles may not BatchGetItem), ten at a time, projected. `unread`: ids whose
+   * read failed; an id in neither `found` nor `unread` has no record.
+   */
+  async requestStates(requestIds: readonly string[]) {
+    const found = new Map<string, { status: string; reviewId?: string }>();
+    const unread = new Set<string>();
+    const ids = [...new Set(requestIds)];
+    for (let i = 0; i < ids.length; i += 10) {
+      await Promise.all(
+        ids.slice(i, i + 10).map(async (id) => {
+          try {
+            const res = await this.doc.send(
+              new GetCommand({
+                TableName: this.tableName,
+                Key: requestKey(id),
+                ConsistentRead: true,
+                ProjectionExpression: '#s, reviewId',
+                ExpressionAttributeNames: { '#s': 'status' },
+              }),
+            );
+            if (res.Item) found.set(id, requestStateOf(res.Item));
+          } catch {
+            unread.add(id);
+          }
+        }),
       );
-    },
+    }
+    return { found, unread };
+  }
 
-    /** Requests whose review decision was recorded before `before` (ISO time) and is still not applied. */
-    listToApply: (before: string, limit: number) => requestsListedIn(REVIEW_PARTITIONS.apply, before, limit),
-
-    setWebhook(reviewId: string, webhook: 'delivered' | 'failed'): Promise<boolean> {
-      return update(reviewKey(reviewId), { webhook }, 'attribute_exists(pk)');
-    },
-
-    /** Takes a request off the hand-off list: its workflow has started. */
-    markHandedOff(requestId: string): Promise<boolean> {
-      return update(requestKey(requestId), {}, 'attribute_exists(#gpk)', {
-        names: { '#gpk': REVIEW_GSI.partitionKey },
+  /** Marks a request whose review workflow failed. */
+  failRequest(requestId: string, at: string, message: string): Promise<boolean> {
+    return this.update(
+      requestKey(requestId),
+      { status: 'failed', updatedAt: at, error: { code: 'review_failed', message } },
+      '#status = :pendingReview',
+      {
+        names: { '#status': 'status' },
+        values: { ':pendingReview': 'pending_review' },
         remove: [REVIEW_GSI.partitionKey, REVIEW_GSI.sortKey],
-      });
-    },
+      },
+    );
+  }
 
-    /** Requests still waiting for their workflow to start, handed off before `before` (ISO time). */
-    listHandOffs: (before: string, limit: number) => requestsListedIn(REVIEW_PARTITIONS.handoff, before, limit),
+  /** The cursor that continues a listing of `partition` right after `item` (for pages cut short). */
+  cursorAfter(item: ReviewItem, partition: ReviewListing): string {
+    const sortTime = partition === 'pending' ? item.createdAt : item.decidedAt;
+    const key = {
+      ...reviewKey(item.reviewId),
+      [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS[partition],
+      [REVIEW_GSI.sortKey]: `${sortTime}#${item.reviewId}`,
+    };
+    return Buffer.from(JSON.stringify(key)).toString('base64url');
+  }
 
-    /** Moves a request out of `pending_review` (once). */
-    resolveRequest(requestId, r, at) {
-      return update(
-        requestKey(requestId),
-        { status: r.status, updatedAt: at, review: r.review, ...(r.output !== undefined ? { output: r.output } : {}) },
-        '#status = :pendingReview',
-        {
-          names: { '#status': 'status' },
-          values: { ':pendingReview': 'pending_review' },
-          // The prompt copy goes; the model's answer stays only if it is released.
-          remove: [
-            'reviewInput',
-            REVIEW_GSI.partitionKey,
-            REVIEW_GSI.sortKey,
-            ...(r.output === undefined ? ['output'] : []),
-          ],
-        },
-      );
-    },
+  /** Pending reviews, oldest first. */
+  listPending(limit: number, cursor?: string): Promise<Page<ReviewItem>> {
+    return this.query(REVIEW_PARTITIONS.pending, limit, cursor);
+  }
 
-    /**
-     * The status and review id of request records, by id, for the sweeper's check of the review queue's open
-     * places: single-item reads (the roles may not BatchGetItem), ten at a time, projected. `unread`: ids whose
-     * read failed; an id in neither `found` nor `unread` has no record.
-     */
-    async requestStates(requestIds) {
-      const found = new Map<string, { status: string; reviewId?: string }>();
-      const unread = new Set<string>();
-      const ids = [...new Set(requestIds)];
-      for (let i = 0; i < ids.length; i += 10) {
-        await Promise.all(
-          ids.slice(i, i + 10).map(async (id) => {
-            try {
-              const res = await doc.send(
-                new GetCommand({
-                  TableName: tableName,
-                  Key: requestKey(id),
-                  ConsistentRead: true,
-                  ProjectionExpression: '#s, reviewId',
-                  ExpressionAttributeNames: { '#s': 'status' },
-                }),
-              );
-              if (res.Item) found.set(id, requestStateOf(res.Item));
-            } catch {
-              unread.add(id);
-            }
-          }),
-        );
-      }
-      return { found, unread };
-    },
+  /** Decided and expired reviews in decision order (the labelled examples). */
+  listDecided(limit: number, cursor?: string): Promise<Page<ReviewItem>> {
+    return this.query(REVIEW_PARTITIONS.decided, limit, cursor);
+  }
+}
 
-    /** Marks a request whose review workflow failed. */
-    failRequest(requestId: string, at: string, message: string): Promise<boolean> {
-      return update(
-        requestKey(requestId),
-        { status: 'failed', updatedAt: at, error: { code: 'review_failed', message } },
-        '#status = :pendingReview',
-        {
-          names: { '#status': 'status' },
-          values: { ':pendingReview': 'pending_review' },
-          remove: [REVIEW_GSI.partitionKey, REVIEW_GSI.sortKey],
-        },
-      );
-    },
-
-    /** The cursor that continues a listing of `partition` right after `item` (for pages cut short). */
-    cursorAfter(item, partition) {
-      const sortTime = partition === 'pending' ? item.createdAt : item.decidedAt;
-      const key = {
-        ...reviewKey(item.reviewId),
-        [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS[partition],
-        [REVIEW_GSI.sortKey]: `${sortTime}#${item.reviewId}`,
-      };
-      return Buffer.from(JSON.stringify(key)).toString('base64url');
-    },
-
-    /** Pending reviews, oldest first. */
-    listPending: (limit: number, cursor?: string) => query(REVIEW_PARTITIONS.pending, limit, cursor),
-    /** Decided and expired reviews in decision order (the labelled examples). */
-    listDecided: (limit: number, cursor?: string) => query(REVIEW_PARTITIONS.decided, limit, cursor),
-  };
+/** The review store on a shared DocumentClient (created once per container by the caller). */
+export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string): ReviewStore {
+  return new DynamoReviewStore(doc, tableName);
 }
