@@ -14,7 +14,7 @@ import {
   type ReviewQueuePlaces,
   type ReviewStore,
   type TaskCallbacks,
-  TaskNotWaiting,
+  TaskNotWaitingError,
   type TokenCipher,
   type WebhookEvent,
   type WebhookSender,
@@ -233,7 +233,7 @@ export const fakeCipher: TokenCipher = {
   },
 };
 
-/** Waiting tasks by token: resumes and heartbeats are recorded; a token not waiting answers {@link TaskNotWaiting}. */
+/** Waiting tasks by token: resumes and heartbeats are recorded; a token not waiting answers {@link TaskNotWaitingError}. */
 export class FakeTasks implements TaskCallbacks {
   readonly waiting = new Set<string>();
   readonly resumed: Array<{ token: string; output: unknown }> = [];
@@ -243,13 +243,13 @@ export class FakeTasks implements TaskCallbacks {
 
   async success(token: string, output: unknown) {
     if (this.failWith) throw this.failWith;
-    if (!this.waiting.delete(token)) throw new TaskNotWaiting('TaskTimedOut');
+    if (!this.waiting.delete(token)) throw new TaskNotWaitingError('TaskTimedOut');
     this.resumed.push({ token, output });
   }
 
   async heartbeat(token: string) {
     if (this.failWith) throw this.failWith;
-    if (!this.waiting.has(token)) throw new TaskNotWaiting('TaskTimedOut');
+    if (!this.waiting.has(token)) throw new TaskNotWaitingError('TaskTimedOut');
     this.heartbeats.push(token);
   }
 }

@@ -80,7 +80,7 @@ const ListedRequestSchema = z.looseObject({ requestId: z.string(), reviewId: z.s
 const RequestStateSchema = z.looseObject({ status: z.string(), reviewId: z.optional(z.unknown()) });
 
 /** A ledger item that does not have the shape its key promises. */
-export class MalformedLedgerItem extends Error {
+export class MalformedLedgerItemError extends Error {
   constructor(what: string, key: unknown, issues: readonly z.core.$ZodIssue[]) {
     const problems = issues.map((i) => `${i.path.length ? i.path.join('.') : '(item)'}: ${i.message}`);
     super(`Malformed ${what} ${JSON.stringify(key)}: ${problems.join('; ')}`);
@@ -100,7 +100,7 @@ function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
  */
 function checked<S extends z.ZodMiniType>(schema: S, what: string, item: Record<string, unknown>): z.infer<S> {
   const parsed = schema.safeParse(item);
-  if (!parsed.success) throw new MalformedLedgerItem(what, { pk: item.pk, sk: item.sk }, parsed.error.issues);
+  if (!parsed.success) throw new MalformedLedgerItemError(what, { pk: item.pk, sk: item.sk }, parsed.error.issues);
   return withoutKeys(item) as z.infer<S>;
 }
 

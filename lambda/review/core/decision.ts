@@ -14,7 +14,7 @@ import {
   type ReviewCoreDeps,
   type ReviewItem,
   type TaskCallbacks,
-  TaskNotWaiting,
+  TaskNotWaitingError,
   type TokenCipher,
 } from './ports';
 
@@ -134,7 +134,7 @@ async function resume(deps: DecisionDeps, r: ReviewItem, { reviewId, d }: Asked)
     });
     return true;
   } catch (e) {
-    const gone = e instanceof TaskNotWaiting;
+    const gone = e instanceof TaskNotWaitingError;
     // Gone: the task timed out (the timeout step applies this decision: a decision that raced the
     // timeout wins) or a resume sent earlier went through. Otherwise: send the same decision again.
     deps.telemetry.log(gone ? 'WARN' : 'ERROR', 'workflow not resumed', { reviewId, error: errorName(e) });

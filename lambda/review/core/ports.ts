@@ -168,7 +168,7 @@ export interface TokenCipher {
 }
 
 /**
- * Resumes a waiting task. Throws {@link TaskNotWaiting} when the task no longer waits (timed out, or already
+ * Resumes a waiting task. Throws {@link TaskNotWaitingError} when the task no longer waits (timed out, or already
  * resumed); any other error may pass on a retry.
  */
 export interface TaskCallbacks {
@@ -177,13 +177,13 @@ export interface TaskCallbacks {
 }
 
 /** The task of a token is no longer waiting: it timed out, or a resume sent earlier went through. */
-export class TaskNotWaiting extends Error {
+export class TaskNotWaitingError extends Error {
   constructor(
     /** What the workflow service said (its error name). */
     readonly reason: string,
   ) {
     super(`The task is no longer waiting (${reason})`);
-    this.name = 'TaskNotWaiting';
+    this.name = 'TaskNotWaitingError';
   }
 }
 
@@ -234,5 +234,5 @@ export interface ReviewStepsDeps extends ReviewCoreDeps {
 
 /** The name an error is logged with (for a task no longer waiting: what the workflow service said). */
 export function errorName(e: unknown): string | undefined {
-  return e instanceof TaskNotWaiting ? e.reason : (e as Error)?.name;
+  return e instanceof TaskNotWaitingError ? e.reason : (e as Error)?.name;
 }
