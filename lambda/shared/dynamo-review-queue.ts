@@ -236,5 +236,3 @@ export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: st
   };
   return queue;
 }
-
-export type DynamoReviewQueue = ReturnType<typeof makeDynamoReviewQueue>;

@@ -35,7 +35,7 @@ export async function mustGetReview(deps: ReviewStepsDeps, reviewId: string): Pr
 }
 
 /** What the request record becomes for a review in its final state. */
-export function resolutionOf(deps: ReviewStepsDeps, r: ReviewItem): ReviewResolution {
+function resolutionOf(deps: ReviewStepsDeps, r: ReviewItem): ReviewResolution {
   // Who decided and their note stay on the review item: the request record is what API-key callers read.
   const review = { reviewId: r.reviewId, outcome: r.status, decidedAt: r.decidedAt ?? isoNow(deps) };
   switch (r.status) {

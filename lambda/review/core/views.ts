@@ -2,7 +2,7 @@
 import type { ReviewItem } from './ports';
 
 /** The answer a decision released: the edit, the model's answer when approved, none otherwise. */
-export function finalAnswerOf(r: ReviewItem): string | null {
+function finalAnswerOf(r: ReviewItem): string | null {
   if (r.status === 'edited') return r.finalAnswer ?? null;
   if (r.status === 'approved') return r.proposedAnswer;
   return null;
