@@ -12,10 +12,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { makeDynamoReviewQueue } from '../shared/dynamo-review-queue';
 import { requireEnv } from '../shared/env';
 import { DomainError, ERROR_CODES } from '../shared/errors';
 import { dispatch, errorResponse, internalError, json, type Routes, rawBodyOf } from '../shared/http';
 import { REVIEW_ENV } from '../shared/review-schema';
+import { makeSfnReviewHandOff } from '../shared/sfn-review-handoff';
 import { makeTelemetry } from '../shared/telemetry';
 import {
   guardrailFromEnv,
@@ -27,8 +29,6 @@ import {
 import { CALL_TIMING } from '../shared/timing';
 import { makeBedrockInvoker } from './adapters/bedrock-invoker';
 import { makeDynamoLedger } from './adapters/dynamo-ledger';
-import { makeDynamoReviewQueue } from './adapters/dynamo-review-queue';
-import { makeSfnReviewHandOff } from './adapters/sfn-review-handoff';
 import { confidenceScorer } from './core/confidence';
 import { ROUTER_MODEL, scoreRequest } from './core/routing/router';
 import { makeInferenceService } from './core/service';

@@ -79,6 +79,22 @@ export function hourOf(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 13);
 }
 
+/** One open review as the queue holds it. */
+export interface OpenReviewEntry {
+  readonly reviewId: string;
+  readonly requestId: string;
+  /** Epoch ms of its admission. */
+  readonly at: number;
+}
+
+/** What the open-reviews item says now. */
+export interface OpenReviewsState {
+  readonly count: number;
+  /** Epoch ms of the last time the queue was full or refused an admission, if ever. */
+  readonly floodedAt?: number;
+  readonly entries: readonly OpenReviewEntry[];
+}
+
 /**
  * The largest caps a tenant file may set. Each admitted review is an attribute of about 100 bytes on one item,
  * and DynamoDB items hold at most 400 KB (and every write of the item is billed by its size), so the open-reviews

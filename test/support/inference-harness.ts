@@ -14,7 +14,6 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { makeBedrockInvoker } from '../../lambda/inference/adapters/bedrock-invoker';
 import { makeDynamoLedger } from '../../lambda/inference/adapters/dynamo-ledger';
-import { makeDynamoReviewQueue } from '../../lambda/inference/adapters/dynamo-review-queue';
 import { confidenceScorer } from '../../lambda/inference/core/confidence';
 import type { ConfidenceFn, ReviewHandOff } from '../../lambda/inference/core/ports';
 import { ROUTER_MODEL, scoreRequest } from '../../lambda/inference/core/routing/router';
@@ -22,6 +21,7 @@ import { type Deadline, type InferenceService, makeInferenceService } from '../.
 import { answerResult, readResult } from '../../lambda/inference/http/responses';
 import type { InferenceRequest } from '../../lambda/shared/api-schema';
 import { costNanoUsd } from '../../lambda/shared/catalog';
+import { makeDynamoReviewQueue } from '../../lambda/shared/dynamo-review-queue';
 import { LEDGER_KEYS } from '../../lambda/shared/ledger-schema';
 import type { GuardrailRef, TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
 import { toRuntimeConfig } from '../../lib/config/runtime-config';

@@ -5,26 +5,14 @@
  * says is decided by the caller; this module only signs and delivers it.
  */
 import type * as https from 'node:https';
-import { DELIVERY_ID_HEADER, SIGNATURE_HEADER, signatureHeader, signingKeysAt } from '../shared/webhook-signing';
-import { checkWebhookUrl } from '../shared/webhook-url';
+import { DELIVERY_ID_HEADER, SIGNATURE_HEADER, signatureHeader, signingKeysAt } from '../../shared/webhook-signing';
+import { checkWebhookUrl } from '../../shared/webhook-url';
+import type { WebhookSender } from '../core/ports';
 import { deliver, type Resolver, WebhookError } from './webhook-delivery';
 import type { WebhookSecretSource } from './webhook-secret';
 
 /** How long one delivery may take (lookup, connect, TLS, answer). */
 export const DELIVERY_TIMEOUT_MS = 5_000;
-
-/** One event to deliver. */
-export interface WebhookEvent {
-  /** The same on every retry of the event (receivers deduplicate on it). */
-  readonly deliveryId: string;
-  /** Serialized as JSON; signed as sent. */
-  readonly payload: unknown;
-}
-
-/** Sends events to the tenant's webhook; throws a {@link WebhookError} when it did not get a 2xx. */
-export interface WebhookSender {
-  send(event: WebhookEvent): Promise<{ status: number }>;
-}
 
 export interface WebhookSenderDeps {
   /** The origin the tenant file declares (`escalation.webhook.origin`). */
@@ -38,6 +26,7 @@ export interface WebhookSenderDeps {
   readonly timeoutMs?: number;
 }
 
+/** Sends events to the tenant's webhook; throws a {@link WebhookError} when it did not get a 2xx. */
 export function makeWebhookSender(deps: WebhookSenderDeps): WebhookSender {
   return {
     async send(event) {

@@ -4,7 +4,7 @@
  * review steps role and the platform's webhook operators read it.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { WebhookSecretSchema, type WebhookSecretValue } from '../shared/webhook-signing';
+import { WebhookSecretSchema, type WebhookSecretValue } from '../../shared/webhook-signing';
 import { WebhookError } from './webhook-delivery';
 
 /** Where the webhook's URL and keys come from. */

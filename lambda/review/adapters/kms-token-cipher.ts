@@ -6,12 +6,8 @@
  * review id is part of the context.
  */
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { TASK_TOKEN_CONTEXT_KEY, TASK_TOKEN_CONTEXT_VALUE } from '../shared/review-schema';
-
-export interface TokenCipher {
-  encrypt(reviewId: string, token: string): Promise<string>;
-  decrypt(reviewId: string, ciphertext: string): Promise<string>;
-}
+import { TASK_TOKEN_CONTEXT_KEY, TASK_TOKEN_CONTEXT_VALUE } from '../../shared/review-schema';
+import type { TokenCipher } from '../core/ports';
 
 const context = (reviewId: string) => ({
   [TASK_TOKEN_CONTEXT_KEY]: TASK_TOKEN_CONTEXT_VALUE,

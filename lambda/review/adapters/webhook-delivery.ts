@@ -13,8 +13,8 @@
 import { promises as dns, type LookupAddress } from 'node:dns';
 import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { refusedAddress } from '../shared/webhook-address';
-import { checkWebhookUrl } from '../shared/webhook-url';
+import { refusedAddress } from '../../shared/webhook-address';
+import { checkWebhookUrl } from '../../shared/webhook-url';
 
 /** Every address a host name resolves to. */
 export type Resolver = (hostname: string) => Promise<readonly LookupAddress[]>;

@@ -14,11 +14,18 @@
  * changes nothing. Places whose review ended without a release (a write that failed) are found by the review
  * sweeper, which compares the attributes with the request records.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LEDGER_KEYS } from '../../shared/ledger-schema';
-import { hourOf, openReviewsKey, reviewsStartedKey } from '../../shared/review-schema';
-import type { ReviewAdmission, ReviewQueue } from '../core/ports';
+import * as z from 'zod/mini';
+import { isConditionFailure } from './dynamo';
+import { LEDGER_KEYS } from './ledger-schema';
+import {
+  hourOf,
+  type OpenReviewEntry,
+  type OpenReviewsState,
+  openReviewsKey,
+  reviewsStartedKey,
+} from './review-schema';
+import './zod-messages';
 
 /** Prefix of a review's attribute on the queue items. */
 const ENTRY_PREFIX = 'r_';
@@ -28,34 +35,58 @@ const FLOODED_AT = 'floodedAt';
 /** An hourly item is kept this long after its hour (then TTL removes it). */
 const HOUR_ITEM_KEEP_SECONDS = 24 * 3600;
 
-/** One open review as the queue holds it. */
-export interface OpenReviewEntry {
-  readonly reviewId: string;
-  readonly requestId: string;
-  /** Epoch ms of its admission. */
-  readonly at: number;
+/** What the queue said about one answer that needs review (the inference core's `ReviewAdmission`). */
+export type ReviewAdmission =
+  | { readonly result: 'admitted' }
+  /** The tenant already has `open` reviews waiting, its cap. */
+  | { readonly result: 'queue_full'; readonly open: number }
+  /** The tenant has admitted its cap of reviews in the current UTC hour. */
+  | { readonly result: 'rate_exceeded' };
+
+/** A review's attribute on the open-reviews item. */
+const EntrySchema = z.object({ requestId: z.string(), at: z.number() });
+/** The open-reviews item as read (keys and entries; an item not written yet reads as empty). */
+const OpenReviewsItemSchema = z.looseObject({
+  [COUNT]: z.optional(z.number()),
+  [FLOODED_AT]: z.optional(z.number()),
+});
+
+/** Parses the open-reviews item: a malformed one is an error naming what is wrong, never a guess. */
+function openReviewsOf(item: Record<string, unknown> | undefined): OpenReviewsState {
+  const parsed = OpenReviewsItemSchema.safeParse(item ?? {});
+  if (!parsed.success) throw malformed(parsed.error.issues);
+  const entries: OpenReviewEntry[] = [];
+  for (const [k, v] of Object.entries(parsed.data)) {
+    if (!k.startsWith(ENTRY_PREFIX)) continue;
+    const e = EntrySchema.safeParse(v);
+    if (!e.success) throw malformed(e.error.issues, k);
+    entries.push({ reviewId: k.slice(ENTRY_PREFIX.length), requestId: e.data.requestId, at: e.data.at });
+  }
+  return {
+    count: parsed.data[COUNT] ?? 0,
+    ...(parsed.data[FLOODED_AT] !== undefined ? { floodedAt: parsed.data[FLOODED_AT] } : {}),
+    entries: entries.sort((a, b) => a.at - b.at),
+  };
 }
 
-/** What the open-reviews item says now. */
-export interface OpenReviewsState {
-  readonly count: number;
-  /** Epoch ms of the last time the queue was full or refused an admission, if ever. */
-  readonly floodedAt?: number;
-  readonly entries: readonly OpenReviewEntry[];
+function malformed(issues: readonly z.core.$ZodIssue[], attribute?: string): Error {
+  const where = (i: z.core.$ZodIssue) => [attribute, ...i.path.map(String)].filter(Boolean).join('.') || '(item)';
+  const e = new Error(
+    `The open-reviews item (${openReviewsKey().pk}) is malformed: ${issues.map((i) => `${where(i)}: ${i.message}`).join('; ')}`,
+  );
+  e.name = 'MalformedLedgerItem';
+  return e;
 }
 
-const isConditionFailure = (e: unknown) =>
-  e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
-
-/** The table the queue's items live on. */
-interface Table {
+/** The table the queue items are on. */
+interface Ledger {
   readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
 }
 
 /** Adds `reviewId` to an item under `max`; `true` also when it was there already (a repeat). */
 async function take(
-  t: Table,
+  t: Ledger,
   key: Record<string, string>,
   reviewId: string,
   value: unknown,
@@ -104,7 +135,7 @@ async function take(
 }
 
 /** Removes `reviewId` from an item (a no-op when it is not there). */
-async function give(t: Table, key: Record<string, string>, reviewId: string, signal?: AbortSignal): Promise<void> {
+async function give(t: Ledger, key: Record<string, string>, reviewId: string, signal?: AbortSignal): Promise<void> {
   try {
     await t.doc.send(
       new UpdateCommand({
@@ -123,7 +154,7 @@ async function give(t: Table, key: Record<string, string>, reviewId: string, sig
 }
 
 /** Notes that the queue was flooded at `at` (kept as the latest such time; best effort). */
-async function markFlooded(t: Table, at: number, signal?: AbortSignal): Promise<void> {
+async function markFlooded(t: Ledger, at: number, signal?: AbortSignal): Promise<void> {
   await t.doc
     .send(
       new UpdateCommand({
@@ -139,9 +170,12 @@ async function markFlooded(t: Table, at: number, signal?: AbortSignal): Promise<
     .catch(() => undefined);
 }
 
-/** The review queue on a shared DocumentClient (created once per container by the caller). */
+/**
+ * The review queue on a shared DocumentClient (created once per container by the caller): the inference
+ * function admits reviews, the review steps give places back and sweep (`state`).
+ */
 export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: string) {
-  const t: Table = { doc, tableName };
+  const t: Ledger = { doc, tableName };
   const queue = {
     async admit(
       slot: { reviewId: string; requestId: string; at: number },
@@ -194,26 +228,11 @@ export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: st
 
     /** The open reviews, their count and the last flood (strongly consistent read). */
     async state(): Promise<OpenReviewsState> {
-      const res = await doc.send(new GetCommand({ TableName: tableName, Key: openReviewsKey(), ConsistentRead: true }));
-      const item = (res.Item ?? {}) as Record<string, unknown>;
-      const entries: OpenReviewEntry[] = [];
-      for (const [k, v] of Object.entries(item)) {
-        if (!k.startsWith(ENTRY_PREFIX)) continue;
-        const e = v as { requestId?: unknown; at?: unknown };
-        entries.push({
-          reviewId: k.slice(ENTRY_PREFIX.length),
-          requestId: String(e.requestId),
-          at: typeof e.at === 'number' ? e.at : 0,
-        });
-      }
-      return {
-        count: typeof item[COUNT] === 'number' ? (item[COUNT] as number) : 0,
-        ...(typeof item[FLOODED_AT] === 'number' ? { floodedAt: item[FLOODED_AT] as number } : {}),
-        entries: entries.sort((a, b) => a.at - b.at),
-      };
+      const res = await t.doc.send(
+        new GetCommand({ TableName: t.tableName, Key: openReviewsKey(), ConsistentRead: true }),
+      );
+      return openReviewsOf(res.Item);
     },
-  } satisfies ReviewQueue & Record<string, unknown>;
+  };
   return queue;
 }
-
-export type DynamoReviewQueue = ReturnType<typeof makeDynamoReviewQueue>;

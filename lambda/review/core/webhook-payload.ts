@@ -3,7 +3,7 @@
  * outcome and when it was decided. Who decided and their note stay in the review API and the export (the
  * webhook endpoint is the tenant's application, not its reviewers).
  */
-import type { ReviewItem } from './store';
+import type { ReviewItem } from './ports';
 
 /** The JSON body posted to the tenant's webhook when a review ends. */
 export interface ReviewWebhookPayload {
