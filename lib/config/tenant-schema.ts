@@ -42,11 +42,11 @@ import {
 import {
   ALARM_SETS,
   type AlarmDefaults,
+  defaultReviewSlaMinutes,
   type MonitoringDefaults,
   PLAN_DEFAULTS,
   PLANS,
   type Plan,
-  REVIEW_SLA_SHARE_OF_TIMEOUT,
   type SeverityThresholds,
 } from './tier-defaults';
 
@@ -754,11 +754,7 @@ function resolveAlarms(
   reviewTimeoutMinutes: number,
   problems: FieldProblem[],
 ): TenantConfig['alarms'] {
-  const slaDefault = {
-    warning: Math.max(1, Math.round(reviewTimeoutMinutes * REVIEW_SLA_SHARE_OF_TIMEOUT.warning)),
-    critical: Math.max(1, Math.round(reviewTimeoutMinutes * REVIEW_SLA_SHARE_OF_TIMEOUT.critical)),
-  };
-  const all = { ...defaults, reviewSlaMinutes: slaDefault };
+  const all = { ...defaults, reviewSlaMinutes: defaultReviewSlaMinutes(reviewTimeoutMinutes) };
   const out = {} as Record<keyof TenantConfig['alarms'], SeverityThresholds>;
   for (const key of Object.keys(all) as Array<keyof TenantConfig['alarms']>) {
     const t = { ...all[key], ...file.alarms?.[key] };
