@@ -22,7 +22,7 @@ import {
   TENANT_CONFIG_ENV,
   TenantRuntimeConfigSchema,
 } from '../shared/tenant-runtime';
-import { CALL_TIMING } from '../shared/timing';
+import { requestDeadlines } from '../shared/timing';
 import { makeBedrockInvoker } from './adapters/bedrock-invoker';
 import { makeDynamoLedger } from './adapters/dynamo-ledger';
 import { makeDynamoReviewQueue } from './adapters/dynamo-review-queue';
@@ -109,7 +109,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
   const started = Date.now();
   const gatewayRequestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
   const remaining = context?.getRemainingTimeInMillis?.() ?? 29_000;
-  const deadlineMs = started + Math.max(0, remaining - CALL_TIMING.recordReserveMs);
+  const { deadlineMs, recordByMs } = requestDeadlines(started, remaining);
   const route = event.resource;
   try {
     checkRoute(ROUTES, event);
@@ -120,11 +120,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Partial<Con
         body: event.body,
         isBase64Encoded: event.isBase64Encoded,
       });
-      // Outcome writes may use the reserve, but stop before the function's own timeout.
-      result = await service.infer(body, {
-        deadlineMs,
-        recordByMs: started + Math.max(0, remaining - CALL_TIMING.recordStopMs),
-      });
+      result = await service.infer(body, { deadlineMs, recordByMs });
       if (result.summary) emitRequestMetrics(result.summary, Date.now() - started);
       else if (result.headers?.['Idempotent-Replay'] === 'true') telemetry.metrics({ idempotentReplays: 1 });
     } else if (route === '/v1/usage') {

@@ -124,8 +124,6 @@ export interface InferenceServiceDeps {
 const MODEL_RETRY_AFTER_SECONDS = 5;
 /** How long a caller should wait before retrying after DynamoDB refused a request before it was accepted. */
 const LEDGER_RETRY_AFTER_SECONDS = 3;
-/** Time after the call deadline for writing the outcome, unless the caller says otherwise (`recordByMs`). */
-const RECORD_TIME_MS = CALL_TIMING.recordReserveMs;
 /** No model call starts with less time than this before the deadline. */
 export const MIN_CALL_MS = CALL_TIMING.minCallMs;
 /** A call may use at most this share of the time left (or all but `FALLBACK_KEEP_MS`), so a fallback can run. */
@@ -831,7 +829,7 @@ export function makeInferenceService(deps: InferenceServiceDeps) {
       break;
     }
 
-    const recordBy = opts.recordByMs ?? opts.deadlineMs + RECORD_TIME_MS;
+    const recordBy = opts.recordByMs ?? opts.deadlineMs + CALL_TIMING.recordReserveMs;
     const recordSignal = AbortSignal.timeout(Math.max(1, recordBy - clock.now()));
 
     // A place in the review queue, under the tenant's caps, before the record says pending_review.
