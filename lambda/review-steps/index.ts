@@ -1,7 +1,7 @@
 /**
- * Review steps function: the tasks of the tenant's review state machine (and the scheduled queue
- * metrics). Input is the step event the state machine builds; errors keep their names so the state
- * machine's Retry and Catch can match them.
+ * Review steps function: the tasks of the tenant's review state machine (and the scheduled sweep). Input is
+ * the step event the state machine builds; errors keep their names so the state machine's Retry and Catch can
+ * match them.
  */
 import type * as https from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

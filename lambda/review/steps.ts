@@ -12,10 +12,10 @@
  *   recordFailure   a step failed after its retries → review and request failed
  *   callWebhook     tells the tenant's webhook the outcome (retried by the state machine)
  *   webhookFailed   records that the webhook could not be told
- *   emitQueueMetrics  pending reviews and the oldest one's age; restarts hand-offs whose workflow never
- *                   started; records failed the reviews still pending after the state machine's timeout
- *                   (their execution was stopped or timed out); gives back review-queue places whose
- *                   request is no longer pending review (scheduled every five minutes)
+ *   sweep           emits pending reviews and the oldest one's age; restarts hand-offs whose workflow never
+ *                   started; applies decisions no execution applied; records failed the reviews still pending
+ *                   after the state machine's timeout (their execution was stopped or timed out); gives back
+ *                   review-queue places whose request is no longer pending review (scheduled every five minutes)
  *
  * Every step that moves a request out of `pending_review` gives its review's place in the queue back
  * (idempotent, best effort: a place left behind is found by the sweep).
@@ -295,7 +295,7 @@ export function makeReviewSteps(deps: ReviewStepsDeps) {
       return { delivered: false };
     },
 
-    async emitQueueMetrics(e) {
+    async sweep(e) {
       const opts = e as {
         handOffGraceSeconds?: number;
         orphanGraceSeconds?: number;
