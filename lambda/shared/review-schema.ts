@@ -40,7 +40,7 @@ export function reviewIdFor(requestId: string, runId: string): string {
 /** Review ids as they appear in paths (at most 80 characters: an execution name). */
 export const REVIEW_ID_PATTERN = /^rev_[A-Za-z0-9_-]{10,76}$/;
 
-export const REVIEW_STATUSES = ['pending', 'approved', 'edited', 'rejected', 'expired', 'failed'] as const;
+const REVIEW_STATUSES = ['pending', 'approved', 'edited', 'rejected', 'expired', 'failed'] as const;
 export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
 
 export const REVIEW_GSI = { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
@@ -59,7 +59,7 @@ export function reviewKey(reviewId: string) {
 }
 
 /** Key prefix of the review queue items (`REVQ#open`, `REVQ#hour#<h>`): see the table above. */
-export const REVIEW_QUEUE_KEY_PREFIX = 'REVQ#';
+const REVIEW_QUEUE_KEY_PREFIX = 'REVQ#';
 /** Sort key of the review queue items. */
 const REVIEW_QUEUE_SORT_KEY = 'REVQ';
 
@@ -106,7 +106,7 @@ export const DecisionSchema = z
 export type Decision = z.infer<typeof DecisionSchema>;
 
 /** What the state machine's tasks ask the review steps function to do. */
-export const REVIEW_STEPS = [
+const REVIEW_STEPS = [
   'recordPending',
   'awaitDecision',
   'applyDecision',
@@ -128,7 +128,7 @@ export const TOKEN_NOT_SAVED = 'TokenNotSaved';
 /** The error the awaitDecision step throws when the review was decided (or closed) before its token was stored. */
 export const REVIEW_NOT_PENDING = 'ReviewNotPending';
 
-/** Encryption context of a stored task token: the key policy lets only the decision role decrypt it. */
+/** Encryption context of a stored task token: the key policy lets only the review API role decrypt it. */
 export const TASK_TOKEN_CONTEXT_KEY = 'switchboard:purpose';
 export const TASK_TOKEN_CONTEXT_VALUE = 'review-task-token';
 
