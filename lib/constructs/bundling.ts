@@ -11,8 +11,13 @@ import { buildSync, type Metafile } from 'esbuild';
 /** Repository root (resolved from this file, so it works from tsx, jest and any cwd). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
+/** The Lambda runtime of every Switchboard function; the bundles target its Node.js version. */
+export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+/** esbuild's name of the runtime's Node.js version (`nodejs24.x` → `node24`). */
+const BUNDLE_TARGET = HANDLER_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1');
+
 /** Handlers under `lambda/` that are deployed as functions. */
-export const HANDLERS = ['inference', 'review-api', 'review-steps'] as const;
+const HANDLERS = ['inference', 'review-api', 'review-steps'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /** A built bundle. */
@@ -36,7 +41,7 @@ export function bundleHandler(name: HandlerName): Bundle {
     entryPoints: [path.join(PROJECT_ROOT, 'lambda', name, 'index.ts')],
     bundle: true,
     platform: 'node',
-    target: 'node22',
+    target: BUNDLE_TARGET,
     format: 'cjs',
     minify: true,
     // The SDK is bundled (not taken from the runtime) so its version is the one the tests ran.

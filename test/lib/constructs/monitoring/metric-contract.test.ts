@@ -100,7 +100,7 @@ function readByMonitoring(t: TemplateLike): GraphedMetric[] {
   return all.filter((m) => m.namespace === METRIC_NAMESPACE);
 }
 
-/** Metrics only the review handlers emit (issue 4), with the tenant dimension only. */
+/** Metrics only the review handlers emit, with the tenant dimension only. */
 const REVIEW_ONLY = new Set<string>(
   (
     [
@@ -158,7 +158,7 @@ describe('metric contract between the handlers and the monitoring', () => {
     }
   });
 
-  it('reads the review metrics of issue 4 under the tenant dimension only', () => {
+  it('reads the review metrics under the tenant dimension only', () => {
     const read = readByMonitoring(synth.template(tenantStackName(TENANT)) as unknown as TemplateLike);
     for (const m of read.filter((x) => REVIEW_ONLY.has(x.name))) {
       expect(Object.keys(m.dimensions)).toEqual([METRIC_DIMENSIONS.tenant]);
