@@ -1,6 +1,7 @@
 /** Jest: @swc/jest transforms TypeScript (ts-jest needs the TypeScript compiler API, which TS 7 lacks). */
 module.exports = {
-  testEnvironment: 'node',
+  // Tests print nothing when they pass; a failing test shows what the code under it wrote (quiet-environment.js).
+  testEnvironment: '<rootDir>/test/support/quiet-environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.tsx?$': ['@swc/jest'] },
