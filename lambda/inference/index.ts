@@ -8,10 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { ledgerDocumentClient } from '../shared/dynamo';
 import { makeDynamoReviewQueue } from '../shared/dynamo-review-queue';
 import { requireEnv } from '../shared/env';
 import { DomainError, ERROR_CODES } from '../shared/errors';
@@ -43,9 +42,7 @@ const guardrail = guardrailFromEnv();
 const tableName = requireEnv(LEDGER_TABLE_ENV);
 const telemetry = makeTelemetry({ tenantId: tenant.tenantId, service: 'inference' });
 const bedrock = new BedrockRuntimeClient({ maxAttempts: 3 });
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+const doc = ledgerDocumentClient();
 const service = makeInferenceService({
   invoker: makeBedrockInvoker(bedrock, { guardrail }),
   ledger: makeDynamoLedger(doc, tableName),

@@ -13,9 +13,9 @@
  * back after a condition failure and reports success when the item already holds this run's write (the
  * record's `runId`, the reservation's own attribute), so such a retry is never mistaken for a conflict.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { isConditionFailure } from '../../shared/dynamo';
 import { LEDGER_KEYS, requestKey, usageKey } from '../../shared/ledger-schema';
 import { REVIEW_GSI, REVIEW_PARTITIONS } from '../../shared/review-schema';
 import {
@@ -52,10 +52,6 @@ function checkMarshallable(item: Record<string, unknown>): void {
   } catch (e) {
     throw new LedgerInputError(`The record cannot be stored: ${String((e as Error)?.message).slice(0, 200)}`);
   }
-}
-
-function isConditionFailure(e: unknown): boolean {
-  return e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 }
 
 type ReopenedRun = Parameters<Ledger['reopenFailedRequest']>[1];
