@@ -1,20 +1,13 @@
 /**
- * The review API's Lambda proxy handling (IAM-authorized routes under /v1/reviews): routes by resource and
- * method like the inference function, parses the decision body, and answers in the same error envelope.
+ * The review API's Lambda proxy handling (IAM-authorized routes under /v1/reviews): the shared router of
+ * lambda/shared/http (as the inference function), the decision body, and the same error envelope.
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ApiError } from '../../shared/errors';
-import { checkRoute, errorResponse, header, internalError, json } from '../../shared/http';
+import { dispatch, errorResponse, header, internalError, json, type Routes } from '../../shared/http';
 import type { Telemetry } from '../../shared/telemetry';
 import type { ApiResult, ReviewApi } from './review-api';
-
-const ROUTES: Record<string, string[]> = {
-  '/v1/reviews': ['GET'],
-  '/v1/reviews/export': ['GET'],
-  '/v1/reviews/{reviewId}': ['GET'],
-  '/v1/reviews/{reviewId}/decision': ['POST'],
-};
 
 /** The JSON body of a decision (Content-Type must say JSON; API Gateway may hand it base64-encoded). */
 function jsonBody(event: APIGatewayProxyEvent): unknown {
@@ -30,18 +23,24 @@ function jsonBody(event: APIGatewayProxyEvent): unknown {
   }
 }
 
-/** Calls the route's use case. */
-async function route(api: ReviewApi, event: APIGatewayProxyEvent): Promise<ApiResult> {
-  checkRoute(ROUTES, event);
-  const q = (event.queryStringParameters ?? {}) as Record<string, string | undefined>;
-  const reviewId = event.pathParameters?.reviewId ?? '';
-  if (event.resource === '/v1/reviews') return api.list(q);
-  if (event.resource === '/v1/reviews/export') return api.exportExamples(q);
-  if (event.resource === '/v1/reviews/{reviewId}') return api.get(reviewId);
-  const body = jsonBody(event);
-  // Who AWS authenticated (IAM authorization on this route), recorded beside the self-declared reviewer.
-  const caller = event.requestContext?.identity?.userArn ?? undefined;
-  return api.decide(reviewId, body, caller ?? undefined);
+/** The review API's routes (the shared router answers 404 and 405 for the rest). */
+const ROUTES: Routes<ReviewApi, ApiResult> = {
+  '/v1/reviews': { GET: (event, api) => api.list(queryOf(event)) },
+  '/v1/reviews/export': { GET: (event, api) => api.exportExamples(queryOf(event)) },
+  '/v1/reviews/{reviewId}': { GET: (event, api) => api.get(event.pathParameters?.reviewId ?? '') },
+  '/v1/reviews/{reviewId}/decision': {
+    POST: (event, api) =>
+      // Who AWS authenticated (IAM authorization on this route), recorded beside the self-declared reviewer.
+      api.decide(
+        event.pathParameters?.reviewId ?? '',
+        jsonBody(event),
+        event.requestContext?.identity?.userArn ?? undefined,
+      ),
+  },
+};
+
+function queryOf(event: APIGatewayProxyEvent): Record<string, string | undefined> {
+  return (event.queryStringParameters ?? {}) as Record<string, string | undefined>;
 }
 
 /** The proxy response of a result. */
@@ -58,7 +57,7 @@ export function makeReviewHandler(api: ReviewApi, telemetry: Telemetry) {
     const gatewayRequestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
     const resource = event.resource;
     try {
-      const result = await route(api, event);
+      const result = await dispatch(ROUTES, event, api);
       telemetry.log('INFO', 'review request handled', { route: resource, status: result.status, gatewayRequestId });
       return response(result);
     } catch (e) {

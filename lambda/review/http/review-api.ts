@@ -10,6 +10,7 @@
  * Reviews live in the tenant's own table, so another tenant's review id is simply not found (404).
  */
 import { ApiError } from '../../shared/errors';
+import { zodProblems } from '../../shared/http';
 import { DecisionSchema } from '../../shared/review-schema';
 import { decideReview } from '../core/decision';
 import { exportExamples } from '../core/export';
@@ -66,8 +67,7 @@ export function makeReviewApi(deps: ReviewApiDeps) {
   async function decide(reviewId: string, body: unknown, caller?: string): Promise<ApiResult> {
     const parsed = DecisionSchema.safeParse(body);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
-      throw new ApiError('invalid_request', `Invalid decision: ${problems.join('; ')}`);
+      throw new ApiError('invalid_request', `Invalid decision: ${zodProblems(parsed.error.issues).join('; ')}`);
     }
     const outcome = await decideReview(deps, reviewId, parsed.data, caller);
     return { status: outcome.resumed ? 200 : 202, body: outcome };

@@ -18,7 +18,8 @@ export function checkRoute(
   routes: Readonly<Record<string, readonly string[]>>,
   event: { resource: string; httpMethod: string; path: string },
 ): void {
-  const methods = routes[event.resource];
+  // Own keys only: a resource named `constructor` or `__proto__` is not a route.
+  const methods = Object.hasOwn(routes, event.resource) ? routes[event.resource] : undefined;
   if (!methods) throw new ApiError('not_found', `No route ${event.httpMethod} ${event.path}`);
   if (!methods.includes(event.httpMethod)) {
     throw new ApiError('method_not_allowed', `${event.httpMethod} is not allowed on ${event.resource}`, undefined, {

@@ -34,6 +34,16 @@ describe('dispatch', () => {
       expect.objectContaining({ code: 'method_not_allowed', headers: { allow: 'GET' } }),
     );
   });
+  it('takes only its own routes: object internals as a resource or a method are 404 / 405, not a crash', async () => {
+    for (const resource of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(() => dispatch(routes, event(resource, 'GET'), 0)).toThrow(expect.objectContaining({ code: 'not_found' }));
+    }
+    for (const method of ['constructor', '__proto__', 'toString']) {
+      expect(() => dispatch(routes, event('/a', method), 0)).toThrow(
+        expect.objectContaining({ code: 'method_not_allowed' }),
+      );
+    }
+  });
 });
 
 describe('envelope', () => {
