@@ -16,9 +16,22 @@ export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /** esbuild's name of the runtime's Node.js version (`nodejs24.x` → `node24`). */
 const BUNDLE_TARGET = HANDLER_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1');
 
-/** Handlers under `lambda/` that are deployed as functions. */
+/** Handlers under `lambda/` that are deployed as functions (`lambda/<name>/index.ts`). */
 const HANDLERS = ['inference', 'review-api', 'review-steps'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
+
+/**
+ * Names the handler a function runs, with the handler's module as a type argument:
+ * `handlerOf<typeof import('…/lambda/inference/index')>('inference')`. The construct then names its code by
+ * import (a type-only import: readers and the editor follow it, tsc checks that the file exports `handler`, and
+ * nothing of the handler runs at synth); the bundle is built from `lambda/<name>/index.ts`.
+ */
+export function handlerOf<M extends { handler: (...args: never[]) => unknown }>(
+  name: HandlerName,
+  _module?: M,
+): HandlerName {
+  return name;
+}
 
 /** A built bundle. */
 export interface Bundle {

@@ -6,6 +6,8 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+// The code this function runs (type-only import: nothing of the handler runs at synth).
+import type * as inferenceCode from '../../../lambda/inference/index';
 import { modelResourceArns } from '../../../lambda/shared/catalog';
 import {
   GUARDRAIL_ENV,
@@ -16,6 +18,7 @@ import {
   type TenantRuntimeConfig,
 } from '../../../lambda/shared/tenant-runtime';
 import { acknowledge } from '../../compliance/acknowledge';
+import { handlerOf } from '../bundling';
 import { TenantFunction } from '../functions/tenant-function';
 import type { IGuardrail } from '../guardrail/switchboard-guardrail';
 
@@ -126,7 +129,7 @@ export class InferenceFunction extends TenantFunction {
     }
     super(scope, id, {
       tenantId: props.runtimeConfig.tenantId,
-      handler: 'inference',
+      handler: handlerOf<typeof inferenceCode>('inference'),
       purpose: 'tenant API (inference, requests, usage)',
       key: props.key,
       sharedPolicies: props.sharedPolicies,

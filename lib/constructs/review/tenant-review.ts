@@ -8,6 +8,9 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+// The code of the two review functions (type-only imports: nothing of the handlers runs at synth).
+import type * as reviewApiCode from '../../../lambda/review-api/index';
+import type * as reviewStepsCode from '../../../lambda/review-steps/index';
 import {
   REVIEW_ENV,
   REVIEW_NOT_PENDING,
@@ -20,6 +23,7 @@ import { LEDGER_TABLE_ENV } from '../../../lambda/shared/tenant-runtime';
 import { acknowledge } from '../../compliance/acknowledge';
 import { toReviewRuntimeConfig } from '../../config/runtime-config';
 import type { TenantConfig } from '../../config/tenant-config';
+import { handlerOf } from '../bundling';
 import { TenantFunction } from '../functions/tenant-function';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import { withLogDeliveryGuard } from '../key-policies';
@@ -113,7 +117,7 @@ export class TenantReview extends Construct {
       : undefined;
     this.steps = new TenantFunction(this, 'Steps', {
       tenantId: tenant.id,
-      handler: 'review-steps',
+      handler: handlerOf<typeof reviewStepsCode>('review-steps'),
       purpose: 'review workflow steps',
       calls: esc.webhook
         ? `AWS public service endpoints (DynamoDB, KMS, Step Functions, Secrets Manager, CloudWatch) with SigV4 and the tenant's review webhook on the internet (https only, on ${esc.webhook.origin}, public addresses only, signed, redirects not followed)`
@@ -128,7 +132,7 @@ export class TenantReview extends Construct {
     });
     this.api = new TenantFunction(this, 'Api', {
       tenantId: tenant.id,
-      handler: 'review-api',
+      handler: handlerOf<typeof reviewApiCode>('review-api'),
       purpose: 'review API (list, show, decide, export)',
       calls: 'only AWS public service endpoints (DynamoDB, KMS, Step Functions) with SigV4',
       key: data.key,
