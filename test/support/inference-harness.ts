@@ -16,7 +16,7 @@ import { makeBedrockInvoker } from '../../lambda/inference/adapters/bedrock-invo
 import { makeDynamoLedger } from '../../lambda/inference/adapters/dynamo-ledger';
 import { makeDynamoReviewQueue } from '../../lambda/inference/adapters/dynamo-review-queue';
 import { confidenceScorer } from '../../lambda/inference/core/confidence';
-import type { ConfidenceFn, ReviewHandOff } from '../../lambda/inference/core/ports';
+import type { ConfidenceFn, ModelInvoker, ReviewHandOff } from '../../lambda/inference/core/ports';
 import { ROUTER_MODEL, scoreRequest } from '../../lambda/inference/core/routing/router';
 import { makeInferenceService } from '../../lambda/inference/core/service';
 import { costNanoUsd } from '../../lambda/shared/catalog';
@@ -100,7 +100,12 @@ export class InferenceHarness {
    */
   async tenant(
     file: Record<string, unknown> = {},
-    opts: { ownDynamoClient?: boolean; confidence?: ConfidenceFn } = {},
+    opts: {
+      ownDynamoClient?: boolean;
+      confidence?: ConfidenceFn;
+      /** Wraps the Bedrock adapter (e.g. to see the deadline the service gives each call). */
+      wrapInvoker?: (invoker: ModelInvoker) => ModelInvoker;
+    } = {},
   ) {
     const tableName = `ledger-${++this.tables}`;
     await this.dynalite.dynamo.send(
@@ -128,7 +133,9 @@ export class InferenceHarness {
     };
     const service = makeInferenceService({
       config,
-      invoker: makeBedrockInvoker(this.bedrockClient!, { guardrail: HARNESS_GUARDRAIL, preamble: config.preamble }),
+      invoker: (opts.wrapInvoker ?? ((i) => i))(
+        makeBedrockInvoker(this.bedrockClient!, { guardrail: HARNESS_GUARDRAIL, preamble: config.preamble }),
+      ),
       ledger: makeDynamoLedger(doc, tableName),
       clock: { now: () => Date.now() + this.clockOffsetMs },
       ids: { newRequestId: () => `req_${tableName.replace(/\W/g, '')}x${String(++seq).padStart(8, '0')}` },
