@@ -95,6 +95,15 @@ function cursorOf(q: Record<string, string | undefined>, partition: string): str
 /** Largest review item the decision may leave (DynamoDB's item limit is 400 KB; keep room for attributes). */
 const MAX_REVIEW_ITEM_BYTES = 380 * 1024;
 
+/** A decision write that failed (it may or may not have landed): sending the same decision again is safe. */
+function notRecorded(e: unknown): never {
+  throw new ApiError(
+    'ledger_unavailable',
+    `The decision could not be recorded (${(e as Error)?.name ?? 'Error'}); send the same decision again in a few seconds`,
+    2,
+  );
+}
+
 /** The answer a decision released: the edit, the model's answer when approved, none otherwise. */
 function finalAnswerOf(r: ReviewItem): string | null {
   if (r.status === 'edited') return r.finalAnswer ?? null;
@@ -269,16 +278,18 @@ export function makeReviewApi(deps: ReviewApiDeps) {
           2,
         );
       }
-      const recorded = await store.decide(reviewId, {
-        status,
-        decidedAt,
-        reviewer: d.reviewer,
-        ...(caller ? { reviewerIdentity: caller } : {}),
-        ...(d.note ? { note: d.note } : {}),
-        ...(d.action === 'edit' ? { finalAnswer: d.answer } : {}),
-        modelAnswerAccepted: d.action === 'approve',
-        requireToken: true,
-      });
+      const recorded = await store
+        .decide(reviewId, {
+          status,
+          decidedAt,
+          reviewer: d.reviewer,
+          ...(caller ? { reviewerIdentity: caller } : {}),
+          ...(d.note ? { note: d.note } : {}),
+          ...(d.action === 'edit' ? { finalAnswer: d.answer } : {}),
+          modelAnswerAccepted: d.action === 'approve',
+          requireToken: true,
+        })
+        .catch(notRecorded);
       const cur = await store.getReview(reviewId);
       if (!cur) throw new ApiError('not_found', `No review "${reviewId}" for this tenant`);
       if (!recorded && !isThisDecision(cur)) refuse(cur);
