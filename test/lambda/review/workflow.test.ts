@@ -650,8 +650,11 @@ describe('review paths (each ends in its terminal state with the expected record
   });
 
   it('a hand-off whose StartExecution failed is started by the sweeper, once', async () => {
+    // A copy of revr of its own: the sweeps below count this test's hand-off only.
+    const t = 'revr-handoff';
+    await loadTenant('revr', t);
     sfn.failNextStarts = 10; // past the SDK's retries
-    const r = await call(tenants.revr!.inference, {
+    const r = await call(tenants[t]!.inference, {
       method: 'POST',
       resource: '/v1/inference',
       body: { prompt: PROMPT, tier: 'fast' },
@@ -660,21 +663,21 @@ describe('review paths (each ends in its terminal state with the expected record
     const reviewId = r.json.reviewId as string;
     expect(sfn.executions.has(reviewId)).toBe(false);
     sfn.failNextStarts = 0;
-    const swept = (await tenants.revr!.steps({ step: 'emitQueueMetrics', handOffGraceSeconds: 0 })) as {
+    const swept = (await tenants[t]!.steps({ step: 'emitQueueMetrics', handOffGraceSeconds: 0 })) as {
       restarted: number;
     };
     expect(swept.restarted).toBe(1);
     await sfn.waitingFor(reviewId);
     // The restarted hand-off holds the one place its request took; starting it again took no second one.
-    expect((await openPlaces('revr')).ids.filter((x) => x === reviewId)).toEqual([reviewId]);
+    expect((await openPlaces(t)).ids.filter((x) => x === reviewId)).toEqual([reviewId]);
     // Started and picked up: the next sweep finds nothing to restart.
     expect(
-      ((await tenants.revr!.steps({ step: 'emitQueueMetrics', handOffGraceSeconds: 0 })) as { restarted: number })
+      ((await tenants[t]!.steps({ step: 'emitQueueMetrics', handOffGraceSeconds: 0 })) as { restarted: number })
         .restarted,
     ).toBe(0);
-    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
+    expect((await decide(t, reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
     expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
-    expect((await requestView('revr', r.json.requestId)).status).toBe('reviewed');
+    expect((await requestView(t, r.json.requestId)).status).toBe('reviewed');
   });
 
   it('a decision whose resume failed is kept: the same decision sent again resumes the workflow, a different one is 409', async () => {
