@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { parseTenantFile } from '../lib/config/load-tenants';
-import { toRuntimeConfig } from '../lib/config/tenant-schema';
+import { toRuntimeConfig } from '../lib/config/runtime-config';
 import { bundleHandler, PROJECT_ROOT } from '../lib/constructs/bundling';
 import { atMost, type Check, childEnv, median, round, runChild } from './stats';
 import { minimalTenantFile } from './tenant-file';

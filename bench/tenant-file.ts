@@ -2,5 +2,5 @@
 
 /** The smallest valid tenant file: id, plan, and a reviewer (the standard plan's answers can go to review). */
 export function minimalTenantFile(id: string): string {
-  return `id: ${id}\ntier: standard\nescalation:\n  reviewerEmails: [ai-review@example.com]\n`;
+  return `id: ${id}\nplan: standard\nescalation:\n  reviewerEmails: [ai-review@example.com]\n`;
 }

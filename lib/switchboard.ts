@@ -9,7 +9,7 @@ import { tenantDeploymentProblems } from './capacity/tenant-rules';
 import { CompliancePlugin } from './compliance/plugin';
 import { loadTenants, loadTenantsForCapacity } from './config/load-tenants';
 import { type PlatformConfig, PlatformConfigError } from './config/platform-config';
-import type { TenantConfig } from './config/tenant-schema';
+import type { TenantConfig } from './config/tenant-config';
 import { PlatformStack } from './stacks/platform-stack';
 import { TenantStack, tenantStackName } from './stacks/tenant-stack';
 
@@ -104,7 +104,7 @@ export function buildSwitchboard(app: App, opts: SwitchboardOptions): Switchboar
         env,
         tenant,
         platform,
-        description: `Switchboard tenant ${tenant.id} (${tenant.tier})`,
+        description: `Switchboard tenant ${tenant.id} (${tenant.plan})`,
       }),
     );
   }

@@ -1,6 +1,6 @@
 /**
  * `npm run train:router [-- --data FILE] [-- --out FILE]`: trains the learned router and writes
- * lambda/inference/core/routing/router-model.json. Deterministic (seeded shuffles, hash split), TypeScript
+ * lambda/shared/routing/router-model.json. Deterministic (seeded shuffles, hash split), TypeScript
  * only, no network; about ten seconds on two cores.
  *
  * 1. Split the rows by a stable hash of `id` (scripts/routing-eval/data.ts): 70% train, 30% held out. The
@@ -27,7 +27,7 @@ import { DEFAULT_DATA_FILE, foldOf, loadDataset, SPLIT_RULE, splitOf } from './r
 import { chooseThresholds, round } from './routing-eval/evaluate';
 import { DEFAULT_TRAIN_OPTIONS, featurise, predict, quantise, target, trainLogistic } from './routing-eval/train';
 
-const MODEL_FILE = path.resolve(__dirname, '../lambda/inference/core/routing/router-model.json');
+const MODEL_FILE = path.resolve(__dirname, '../lambda/shared/routing/router-model.json');
 const FOLDS = 5;
 
 function arg(name: string): string | undefined {

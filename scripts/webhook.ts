@@ -11,7 +11,7 @@
  */
 import * as path from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type Resolver, systemResolver } from '../lambda/review/webhook-delivery';
+import { type Resolver, systemResolver } from '../lambda/review/adapters/webhook-delivery';
 import {
   MAX_OVERLAP_HOURS,
   rotateSigningKey,

@@ -1,33 +1,31 @@
 /**
- * Review steps function: the tasks of the tenant's review state machine (and the scheduled queue
- * metrics). Input is the step event the state machine builds; errors keep their names so the state
- * machine's Retry and Catch can match them.
+ * Review steps function (the composition root): the tasks of the tenant's review state machine (and the
+ * scheduled sweep), run by lambda/review/core/steps.ts on the adapters built here. Input is the step event
+ * the state machine builds; errors keep their names so the state machine's Retry and Catch can match them.
  */
 import type * as https from 'node:https';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { makeDynamoReviewQueue } from '../inference/adapters/dynamo-review-queue';
-import { makeSfnReviewHandOff } from '../inference/adapters/sfn-review-handoff';
-import { makeReviewSteps, type StepEvent } from '../review/steps';
-import { makeReviewStore } from '../review/store';
-import { makeKmsTokenCipher } from '../review/token-cipher';
-import { type Resolver, systemResolver } from '../review/webhook-delivery';
-import { makeSecretsManagerWebhookSecret } from '../review/webhook-secret';
-import { makeWebhookSender } from '../review/webhook-sender';
+import { makeReviewStore } from '../review/adapters/dynamo-review-store';
+import { makeKmsTokenCipher } from '../review/adapters/kms-token-cipher';
+import { type Resolver, systemResolver } from '../review/adapters/webhook-delivery';
+import { makeSecretsManagerWebhookSecret } from '../review/adapters/webhook-secret';
+import { makeWebhookSender } from '../review/adapters/webhook-sender';
+import { stepNameOf } from '../review/core/step-event';
+import { makeReviewSteps } from '../review/core/steps';
+import { ledgerDocumentClient } from '../shared/dynamo';
+import { makeDynamoReviewQueue } from '../shared/dynamo-review-queue';
 import { requireEnv } from '../shared/env';
 import { REVIEW_ENV, ReviewRuntimeConfigSchema } from '../shared/review-schema';
+import { makeSfnReviewHandOff } from '../shared/sfn-review-handoff';
 import { makeTelemetry } from '../shared/telemetry';
 import { LEDGER_TABLE_ENV } from '../shared/tenant-runtime';
 import { checkWebhookUrl } from '../shared/webhook-url';
 
 const config = ReviewRuntimeConfigSchema.parse(JSON.parse(requireEnv(REVIEW_ENV.review)));
 const telemetry = makeTelemetry({ tenantId: config.tenantId, service: 'review-steps' });
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+const doc = ledgerDocumentClient();
 const tableName = requireEnv(LEDGER_TABLE_ENV);
 const store = makeReviewStore(doc, tableName);
 const queue = makeDynamoReviewQueue(doc, tableName);
@@ -82,14 +80,14 @@ export function makeHandler(network: WebhookNetwork = { resolve: systemResolver 
         }
       : {}),
   });
-  return async (event: StepEvent): Promise<unknown> => {
+  return async (event: unknown): Promise<unknown> => {
     try {
       return await steps.run(event);
     } catch (e) {
       // Names and ids only: no prompt, answer, token or webhook URL is ever logged.
       telemetry.log('ERROR', 'review step failed', {
-        step: event?.step,
-        reviewId: event?.reviewId,
+        step: stepNameOf(event),
+        reviewId: (event as { reviewId?: unknown } | undefined)?.reviewId,
         error: (e as Error)?.name,
         errorMessage: String((e as Error)?.message ?? e).slice(0, 300),
       });

@@ -40,21 +40,36 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /**
- * An error the API reports to the caller: it carries a stable `code`, an actionable message and, for
- * 429/503, how many seconds to wait before retrying.
+ * A domain error: a stable `code`, an actionable message and, for 429/503, how many seconds to wait before
+ * retrying. The cores throw it; the HTTP layer (`lambda/shared/http`) turns it into the error envelope.
+ * `requestId` is the ledger's id of a request the error happened to after it was accepted (the envelope
+ * carries it instead of the gateway's). `status` is what the code maps to in `ERROR_CODES`.
  */
-export class ApiError extends Error {
+export class DomainError extends Error {
   readonly status: number;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly retryAfterSeconds?: number,
+    readonly requestId?: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+    this.status = ERROR_CODES[code];
+  }
+}
+
+/** A `DomainError` raised by an HTTP adapter itself, with extra response headers (e.g. `Allow`). */
+export class ApiError extends DomainError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    retryAfterSeconds?: number,
     /** Extra headers for the response (e.g. `Allow`). */
     readonly headers: Record<string, string> = {},
   ) {
-    super(message);
+    super(code, message, retryAfterSeconds);
     this.name = 'ApiError';
-    this.status = ERROR_CODES[code];
   }
 }
 

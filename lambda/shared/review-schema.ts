@@ -26,6 +26,7 @@
  */
 import * as z from 'zod/mini';
 import './zod-messages';
+import { TIMEOUT_POLICIES } from './tenant-vocabulary';
 
 /**
  * The review id of one run of a request, also the name of its review execution. Derived from the run, so
@@ -76,6 +77,22 @@ export function reviewsStartedKey(hour: string) {
 /** The UTC hour (`yyyy-mm-ddThh`) an instant belongs to. */
 export function hourOf(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 13);
+}
+
+/** One open review as the queue holds it. */
+export interface OpenReviewEntry {
+  readonly reviewId: string;
+  readonly requestId: string;
+  /** Epoch ms of its admission. */
+  readonly at: number;
+}
+
+/** What the open-reviews item says now. */
+export interface OpenReviewsState {
+  readonly count: number;
+  /** Epoch ms of the last time the queue was full or refused an admission, if ever. */
+  readonly floodedAt?: number;
+  readonly entries: readonly OpenReviewEntry[];
 }
 
 /**
@@ -144,7 +161,7 @@ export const REVIEW_ENV = {
 /** What the review functions know of the tenant's review settings (`REVIEW_CONFIG`, JSON). */
 export const ReviewRuntimeConfigSchema = z.strictObject({
   tenantId: z.string(),
-  onTimeout: z.enum(['reject', 'release_unreviewed']),
+  onTimeout: z.enum(TIMEOUT_POLICIES),
   /**
    * The webhook's origin from the tenant file (`https://host[:port]`); the full URL, which may carry a secret,
    * is only in the webhook secret.

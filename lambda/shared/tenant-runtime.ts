@@ -7,6 +7,7 @@
 import * as z from 'zod/mini';
 import { API_LIMITS } from './api-schema';
 import { GUARDRAIL_POLICIES, isKnownModel, TIERS } from './catalog';
+import { PLANS, ROUTING_MODES, TENANT_ID_PATTERN } from './tenant-vocabulary';
 import './zod-messages';
 
 const TierEnum = z.enum(TIERS);
@@ -41,8 +42,8 @@ export function guardrailFromEnv(env: NodeJS.ProcessEnv = process.env): Guardrai
 }
 
 export const TenantRuntimeConfigSchema = z.strictObject({
-  tenantId: z.string().check(z.regex(/^[a-z0-9-]{3,32}$/)),
-  plan: z.enum(['basic', 'standard', 'premium']),
+  tenantId: z.string().check(z.regex(TENANT_ID_PATTERN)),
+  plan: z.enum(PLANS),
   /** Tier used when a request says `auto` or names none. */
   defaultTier: TierEnum,
   /** Which model backs each allowed tier; tiers missing here are not allowed. */
@@ -52,7 +53,7 @@ export const TenantRuntimeConfigSchema = z.strictObject({
   /** The learned router's thresholds on its score (P(the strong model is needed)) and the budget guard. */
   routing: z.strictObject({
     /** `learned`: tier `auto` is chosen by the router; `default-tier`: auto always means `defaultTier`. */
-    mode: z.enum(['learned', 'default-tier']),
+    mode: z.enum(ROUTING_MODES),
     deepThreshold: Share,
     balancedThreshold: Share,
     /** Share of the monthly budget from which `auto` requests go to the cheapest allowed tier. */

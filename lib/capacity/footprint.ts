@@ -4,9 +4,10 @@
  * with these figures, so the model cannot drift from what the constructs create.
  */
 import { getModel } from '../../lambda/shared/catalog';
+import { PLANS } from '../../lambda/shared/tenant-vocabulary';
+import type { AlarmSet } from '../config/plan-defaults';
 import type { PlatformConfig } from '../config/platform-config';
-import type { TenantConfig } from '../config/tenant-schema';
-import { type AlarmSet, PLANS } from '../config/tier-defaults';
+import type { TenantConfig } from '../config/tenant-config';
 import { PRICES } from './prices';
 import { QUOTA_IDS } from './quotas';
 import type { IdleCostItem } from './types';

@@ -4,9 +4,9 @@
  * is built: a crossed deploy-time quota fails the synth in seconds, one line per quota.
  */
 import { getModel, isKnownModel } from '../../lambda/shared/catalog';
+import { PLANS, type Plan } from '../../lambda/shared/tenant-vocabulary';
 import { type PlatformConfig, PlatformConfigError } from '../config/platform-config';
-import { resolveTenant, type TenantConfig } from '../config/tenant-schema';
-import { PLANS, type Plan } from '../config/tier-defaults';
+import { resolveTenant, type TenantConfig } from '../config/tenant-config';
 import {
   idleCost,
   platformUse,
@@ -55,7 +55,7 @@ export interface CapacityInput {
 
 /** A tenant of each plan with the plan's defaults (and the one reviewer a tenant with review needs). */
 function planTenant(plan: Plan): TenantConfig {
-  const r = resolveTenant({ id: `sample-${plan}`, tier: plan, escalation: { reviewerEmails: ['review@example.com'] } });
+  const r = resolveTenant({ id: `sample-${plan}`, plan, escalation: { reviewerEmails: ['review@example.com'] } });
   if (!r.tenant)
     throw new Error(`plan ${plan} defaults do not resolve: ${r.problems.map((p) => p.message).join('; ')}`);
   return r.tenant;
@@ -158,7 +158,7 @@ export function assessCapacity(input: CapacityInput): { report: CapacityReport; 
     partial: input.partial,
     tenants: {
       total: tenants.length,
-      byPlan: Object.fromEntries(PLANS.map((p) => [p, tenants.filter((t) => t.tier === p).length])),
+      byPlan: Object.fromEntries(PLANS.map((p) => [p, tenants.filter((t) => t.plan === p).length])),
     },
     quotas,
     headroomByPlan,
@@ -169,7 +169,7 @@ export function assessCapacity(input: CapacityInput): { report: CapacityReport; 
         const items = idleCost(t);
         return {
           tenant: t.id,
-          plan: t.tier,
+          plan: t.plan,
           monthlyUsd: Math.round(items.reduce((s, i) => s + i.usd, 0) * 100) / 100,
           items,
         };

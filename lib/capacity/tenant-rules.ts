@@ -7,7 +7,7 @@
 import { getModel, modelsNotCallableFrom } from '../../lambda/shared/catalog';
 import { CALL_TIMING, firstCallBudgetMs } from '../../lambda/shared/timing';
 import type { PlatformConfig } from '../config/platform-config';
-import type { FieldProblem, TenantConfig } from '../config/tenant-schema';
+import type { FieldProblem, TenantConfig } from '../config/tenant-config';
 import { INTEGRATION_TIMEOUT } from './quotas';
 
 /** WAF rate-based rules count requests over this window (seconds). */

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { GuardrailPolicy } from '../../lambda/shared/catalog';
-import type { Plan } from './tier-defaults';
+import type { Plan } from '../../lambda/shared/tenant-vocabulary';
 
 /** Filter strengths a guardrail may use (NONE only where AWS requires it: prompt attacks on answers). */
 export const GUARDRAIL_STRENGTHS = ['LOW', 'MEDIUM', 'HIGH'] as const;

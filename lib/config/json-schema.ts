@@ -13,7 +13,7 @@ export function tenantJsonSchemaText(): string {
       ...schema,
       $id: 'https://switchboard.example/schemas/tenant.schema.json',
       title: 'Switchboard tenant file',
-      description: 'tenants/<id>.yaml: only id and tier are required; every other field defaults from the tier (plan).',
+      description: 'tenants/<id>.yaml: only id and plan are required; every other field defaults from the plan.',
     },
     null,
     2,

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Document, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { type FieldProblem, resolveTenant, type TenantConfig, TenantFileSchema } from './tenant-schema';
+import { type FieldProblem, resolveTenant, type TenantConfig } from './tenant-config';
+import { RENAMED_FIELDS, TenantFileSchema } from './tenant-schema';
 
 /** Thrown when one or more tenant files are invalid; `problems` holds one readable line per problem. */
 export class TenantConfigError extends Error {
@@ -141,7 +142,9 @@ function describeIssue(
     case 'unrecognized_keys':
       return issue.keys.map((k) => ({
         path: at([...issue.path, k]),
-        message: `unknown field; allowed fields here: ${fieldNamesAt(issue.path).join(', ')}`,
+        message:
+          (issue.path.length === 0 ? RENAMED_FIELDS.get(k)?.message : undefined) ??
+          `unknown field; allowed fields here: ${fieldNamesAt(issue.path).join(', ')}`,
       }));
     case 'invalid_value':
       return [
@@ -265,6 +268,12 @@ function repeatedKeyProblems(doc: Document, lineCounter: LineCounter): string[] 
   return problems;
 }
 
+/** A required field that is missing because the file still uses its old name (said once, at the old name). */
+function missingButRenamed(issue: z.core.$ZodIssue, input: object): boolean {
+  if (issue.path.length !== 1 || Object.hasOwn(input, issue.path[0]!)) return false;
+  return [...RENAMED_FIELDS].some(([from, { to }]) => to === issue.path[0] && Object.hasOwn(input, from));
+}
+
 /** Parses one tenant file's text. Returns the tenant or the problems (already prefixed with the file). */
 export function parseTenantFile(file: string, text: string): { tenant?: TenantConfig; problems: string[] } {
   const lineCounter = new LineCounter();
@@ -303,14 +312,16 @@ export function parseTenantFile(file: string, text: string): { tenant?: TenantCo
     return { problems: [`${file}: YAML syntax error: ${reason}`] };
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    return { problems: [`${file}: (file): expected a YAML mapping with at least "id" and "tier"`] };
+    return { problems: [`${file}: (file): expected a YAML mapping with at least "id" and "plan"`] };
   }
   const parsed = TenantFileSchema.safeParse(input);
   const written = (p: readonly PropertyKey[]) => {
     const node = doc.getIn(p, true);
     return isScalar(node) && node.range ? text.slice(node.range[0], node.range[1]).trim() : undefined;
   };
-  const schemaProblems = parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i, input, written));
+  const schemaProblems = parsed.success
+    ? []
+    : parsed.error.issues.filter((i) => !missingButRenamed(i, input)).flatMap((i) => describeIssue(i, input, written));
   const fieldProblems = [...schemaProblems, ...protoKeyProblems(input, schemaProblems)];
   if (!parsed.success || fieldProblems.length) {
     return { problems: fieldProblems.map((p) => `${file}: ${p.path}: ${p.message}`) };

@@ -10,7 +10,7 @@ export const SWITCHBOARD_TAGS = {
   /** The tenant id. */
   tenant: 'switchboard:tenant',
   /** The tenant's plan. */
-  tier: 'switchboard:tier',
+  plan: 'switchboard:plan',
   /** Whether the resource is in the backup plan (reserved now so that adding it cannot push a tenant over 50). */
   backup: 'switchboard:backup',
 } as const;

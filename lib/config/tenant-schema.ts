@@ -1,33 +1,26 @@
 /**
- * The tenant file schema (`tenants/<id>.yaml`). Only `id` and `tier` are required (and, by a rule across
- * fields, a reviewer e-mail while human review is on); everything else defaults from the plan (tier-defaults.ts). The JSON Schema editors use (`tenant.schema.json`) is
- * generated from this schema by `npm run schema:tenant`.
+ * The tenant file schema (`tenants/<id>.yaml`): what each field may hold on its own. Only `id` and `plan` are
+ * required (and, by a rule across fields, a reviewer e-mail while human review is on); everything else defaults
+ * from the plan (plan-defaults.ts). Defaults and the rules across fields are tenant-config.ts and
+ * resolution-rules.ts; what the handlers receive is runtime-config.ts. The JSON Schema editors use
+ * (`tenant.schema.json`) is generated from this schema by `npm run schema:tenant`.
  */
 import { z } from 'zod';
 import { API_LIMITS } from '../../lambda/shared/api-schema';
-import {
-  DEFAULT_TIER_FALLBACKS,
-  DEFAULT_TIER_MODELS,
-  isKnownModel,
-  MODELS,
-  TIERS,
-  type Tier,
-} from '../../lambda/shared/catalog';
+import { isKnownModel, MODELS, TIERS } from '../../lambda/shared/catalog';
 import { REVIEW_CAP_LIMITS } from '../../lambda/shared/review-schema';
-import { PREAMBLE_MAX_CHARS, type TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
-import { checkWebhookUrl, shownOrigin, WEBHOOK_ORIGIN_MAX_CHARS } from '../../lambda/shared/webhook-url';
+import { PREAMBLE_MAX_CHARS } from '../../lambda/shared/tenant-runtime';
 import {
-  ALWAYS_BLOCKED_PII,
-  billedPolicies,
-  GUARDRAIL_STRENGTHS,
-  type GuardrailPolicyConfig,
-  PII_ENTITY_TYPES,
-  type PiiEntityType,
-  PLAN_GUARDRAILS,
-  samePolicy,
-  TOPIC_LIMITS,
-  TOPIC_NAME_PATTERN,
-} from './guardrail-policy';
+  PLANS,
+  QUOTA_PERIODS,
+  ROUTING_MODES,
+  TENANT_ID_PATTERN,
+  TENANT_ID_RULE,
+  TIMEOUT_POLICIES,
+} from '../../lambda/shared/tenant-vocabulary';
+import { WEBHOOK_ORIGIN_MAX_CHARS } from '../../lambda/shared/webhook-url';
+import { GUARDRAIL_STRENGTHS, PII_ENTITY_TYPES, TOPIC_LIMITS, TOPIC_NAME_PATTERN } from './guardrail-policy';
+import { ALARM_SETS } from './plan-defaults';
 import {
   MAX_TENANT_TAGS,
   RESERVED_KEY_PREFIX_PATTERN,
@@ -39,25 +32,9 @@ import {
   tagKeyProblems,
   tagValueProblems,
 } from './tags';
-import {
-  ALARM_SETS,
-  type AlarmDefaults,
-  type MonitoringDefaults,
-  PLAN_DEFAULTS,
-  PLANS,
-  type Plan,
-  REVIEW_SLA_SHARE_OF_TIMEOUT,
-  type SeverityThresholds,
-} from './tier-defaults';
 
 const TierEnum = z.enum(TIERS);
 const knownModels = Object.keys(MODELS);
-
-/** Tenant ids: lowercase letters, digits and dashes, 3–32 characters, not starting or ending with a dash. */
-/** How long the review state machine may run past the review timeout (its own timeout's margin). */
-export const REVIEW_EXECUTION_MARGIN_MINUTES = 30;
-
-export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$/;
 
 /** `{ warning, critical }` alarm thresholds between `min` and `max`; either may be left to the plan default. */
 function severity(min: number, max: number) {
@@ -153,11 +130,9 @@ function rejectDuplicateEmails(emails: readonly string[], ctx: z.RefinementCtx):
 
 /** What a tenant file may contain. */
 export const TenantFileSchema = z.strictObject({
-  id: z.string().regex(TENANT_ID_PATTERN, {
-    message: 'must be 3–32 characters of a-z, 0-9 and "-", not starting or ending with "-"',
-  }),
+  id: z.string().regex(TENANT_ID_PATTERN, { message: TENANT_ID_RULE }),
   displayName: z.string().min(1).max(64).optional().describe('Human name; defaults to the id'),
-  tier: z.enum(PLANS).describe('Plan: sets the defaults of every other field'),
+  plan: z.enum(PLANS).describe('Plan: sets the defaults of every other field'),
   models: z
     .strictObject({
       allowed: z.array(TierEnum).min(1).optional().describe('Tiers this tenant may use'),
@@ -185,7 +160,7 @@ export const TenantFileSchema = z.strictObject({
   routing: z
     .strictObject({
       mode: z
-        .enum(['learned', 'default-tier'])
+        .enum(ROUTING_MODES)
         .optional()
         .describe('"learned": tier "auto" is chosen by the router; "default-tier": always models.default'),
       deepThreshold: z
@@ -220,7 +195,7 @@ export const TenantFileSchema = z.strictObject({
   quota: z
     .strictObject({
       limit: z.number().int().positive().optional(),
-      period: z.enum(['DAY', 'WEEK', 'MONTH']).optional(),
+      period: z.enum(QUOTA_PERIODS).optional(),
     })
     .optional(),
   escalation: z
@@ -288,7 +263,7 @@ export const TenantFileSchema = z.strictObject({
         description:
           'No longer accepted: declare escalation.webhook.origin and set the full URL with npm run webhook:set',
       }),
-      onTimeout: z.enum(['reject', 'release_unreviewed']).optional(),
+      onTimeout: z.enum(TIMEOUT_POLICIES).optional(),
       honourStatedConfidence: z
         .boolean()
         .optional()
@@ -448,366 +423,10 @@ export const TenantFileSchema = z.strictObject({
 
 export type TenantFile = z.infer<typeof TenantFileSchema>;
 
-/** A tenant with every default applied. */
-export interface TenantConfig {
-  readonly id: string;
-  readonly displayName: string;
-  readonly tier: Plan;
-  readonly models: {
-    readonly allowed: readonly Tier[];
-    readonly default: Tier;
-    readonly byTier: Partial<Record<Tier, string>>;
-    readonly fallbacks: Partial<Record<Tier, readonly string[]>>;
-  };
-  readonly routing: {
-    readonly mode: 'learned' | 'default-tier';
-    readonly deepThreshold: number;
-    readonly balancedThreshold: number;
-    readonly nearCapShare: number;
-  };
-  readonly monthlyBudgetUsd: number;
-  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
-  readonly quota: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
-  readonly escalation: {
-    readonly confidenceThreshold: number;
-    readonly reviewThreshold: number;
-    readonly reviewerEmails: readonly string[];
-    /** IAM role or user ARNs that may assume the reviewer role; empty: principals tagged for the tenant. */
-    readonly reviewerPrincipals: readonly string[];
-    readonly reviewTimeoutMinutes: number;
-    readonly reviewHeartbeatMinutes: number;
-    /** Declared origin of the webhook (normalized `https://host[:port]`); the full URL is in the webhook secret. */
-    readonly webhook?: { readonly origin: string };
-    readonly onTimeout: 'reject' | 'release_unreviewed';
-    /** Whether a "Confidence: x" line in an answer counts toward its score. */
-    readonly honourStatedConfidence: boolean;
-    readonly maxOpenReviews: number;
-    readonly maxReviewsPerHour: number;
-  };
-  /**
-   * The tenant's guardrail: its plan's shared one (`plan`), or one of its own (`tenant`) when its file customizes
-   * it into something the plan's is not.
-   */
-  readonly guardrail: { readonly source: 'plan' | 'tenant'; readonly policy: GuardrailPolicyConfig };
-  /** The tenant's system preamble (after the platform's, before the caller's system text). */
-  readonly systemPreamble?: string;
-  readonly dataRetentionDays: number;
-  readonly limits: {
-    readonly maxPromptChars: number;
-    readonly maxOutputTokens: number;
-    readonly defaultMaxTokens: number;
-  };
-  /** `reservedConcurrency` 0: unreserved. */
-  readonly lambda: { readonly reservedConcurrency: number; readonly memoryMb: number; readonly timeoutSeconds: number };
-  readonly tags: Readonly<Record<string, string>>;
-  /** The tenant's own ops contacts; empty: the platform's ops contacts receive its alarms. */
-  readonly opsEmails: readonly string[];
-  readonly monitoring: MonitoringDefaults;
-  /** Alarm thresholds by severity (plan defaults applied; the review SLA follows the review timeout). */
-  readonly alarms: AlarmDefaults & { readonly reviewSlaMinutes: SeverityThresholds };
-}
-
-/** One problem in a tenant file: where and what. */
-export interface FieldProblem {
-  readonly path: string;
-  readonly message: string;
-}
-
 /**
- * Applies the plan defaults and checks the rules that span fields. Returns the tenant or the problems.
+ * Top-level fields of a tenant file that were renamed: a file still using the old name is refused with a
+ * problem that names the new one (and not also with the new one missing).
  */
-export function resolveTenant(file: TenantFile): { tenant?: TenantConfig; problems: FieldProblem[] } {
-  const d = PLAN_DEFAULTS[file.tier];
-  const allowed = TIERS.filter((t) => (file.models?.allowed ?? d.models.allowed).includes(t));
-  const defaultTier = file.models?.default ?? (allowed.includes(d.models.default) ? d.models.default : allowed[0]!);
-  const problems: FieldProblem[] = [];
-  if (!allowed.includes(defaultTier)) {
-    problems.push({
-      path: 'models.default',
-      message: `"${defaultTier}" is not in models.allowed; allowed: ${allowed.map((t) => `"${t}"`).join(' | ')}`,
-    });
-  }
-  for (const t of Object.keys(file.models?.overrides ?? {}) as Tier[]) {
-    if (!allowed.includes(t)) {
-      problems.push({
-        path: `models.overrides.${t}`,
-        message: `tier "${t}" is not in models.allowed (${allowed.join(', ')}); remove the override or allow the tier`,
-      });
-    }
-  }
-  for (const t of Object.keys(file.models?.fallbacks ?? {}) as Tier[]) {
-    if (!allowed.includes(t)) {
-      problems.push({
-        path: `models.fallbacks.${t}`,
-        message: `tier "${t}" is not in models.allowed (${allowed.join(', ')}); remove the fallbacks or allow the tier`,
-      });
-    }
-  }
-  const routing = { mode: 'learned' as const, ...d.routing, ...file.routing };
-  if (routing.balancedThreshold > routing.deepThreshold) {
-    problems.push({
-      path: 'routing.balancedThreshold',
-      message: `${routing.balancedThreshold} is above routing.deepThreshold (${routing.deepThreshold}); it must be at most that`,
-    });
-  }
-  const timeout = file.escalation?.reviewTimeoutMinutes ?? d.escalation.reviewTimeoutMinutes;
-  const { webhookUrl, webhook: webhookFile, ...fileEscalation } = file.escalation ?? {};
-  const webhook = webhookProblems(file.id, webhookUrl, webhookFile, problems);
-  const escalation = {
-    ...d.escalation,
-    reviewHeartbeatMinutes: Math.min(d.escalation.reviewHeartbeatMinutes, Math.max(1, Math.floor(timeout / 2))),
-    reviewerEmails: [] as string[],
-    reviewerPrincipals: [] as string[],
-    honourStatedConfidence: false,
-    ...fileEscalation,
-    ...(webhook ? { webhook } : {}),
-  };
-  if (escalation.reviewHeartbeatMinutes >= escalation.reviewTimeoutMinutes) {
-    problems.push({
-      path: 'escalation.reviewHeartbeatMinutes',
-      message: `${escalation.reviewHeartbeatMinutes} must be below escalation.reviewTimeoutMinutes (${escalation.reviewTimeoutMinutes})`,
-    });
-  }
-  if (escalation.reviewThreshold > escalation.confidenceThreshold) {
-    problems.push({
-      path: 'escalation.reviewThreshold',
-      message: `${escalation.reviewThreshold} is above escalation.confidenceThreshold (${escalation.confidenceThreshold}); it must be at most that`,
-    });
-  }
-  // Review on with nobody to tell: answers would wait in a queue nobody knows about until they time out.
-  if (escalation.reviewThreshold > 0 && escalation.reviewerEmails.length === 0) {
-    const from = file.escalation?.reviewThreshold === undefined ? ` (the ${file.tier} plan's)` : '';
-    problems.push({
-      path: 'escalation.reviewerEmails',
-      message: `got none; escalation.reviewThreshold is ${escalation.reviewThreshold}${from}, so answers can go to human review, but no reviewer would be told: add a reviewer e-mail, or set escalation.reviewThreshold: 0 to turn human review off`,
-    });
-  }
-  const retentionDays = file.dataRetentionDays ?? d.dataRetentionDays;
-  // A request's record (and its review) must outlive the longest review, or TTL removes what the workflow reads.
-  const reviewLifetimeMinutes = escalation.reviewTimeoutMinutes + REVIEW_EXECUTION_MARGIN_MINUTES;
-  if (retentionDays * 1440 <= reviewLifetimeMinutes) {
-    problems.push({
-      path: 'dataRetentionDays',
-      message: `${retentionDays} day(s) is not longer than a review may run (escalation.reviewTimeoutMinutes ${escalation.reviewTimeoutMinutes} + ${REVIEW_EXECUTION_MARGIN_MINUTES} min); keep records at least ${Math.floor(reviewLifetimeMinutes / 1440) + 1} days`,
-    });
-  }
-  const limits = { ...d.limits, ...file.limits };
-  if (limits.defaultMaxTokens > limits.maxOutputTokens) {
-    problems.push({
-      path: 'limits.defaultMaxTokens',
-      message: `${limits.defaultMaxTokens} is above limits.maxOutputTokens (${limits.maxOutputTokens}); it must be at most that`,
-    });
-  }
-  const throttle = { ...d.throttle, ...file.throttle };
-  if (throttle.burstLimit < throttle.rateLimit) {
-    problems.push({
-      path: 'throttle.burstLimit',
-      message: `${throttle.burstLimit} is below throttle.rateLimit (${throttle.rateLimit}); burst must be at least the rate`,
-    });
-  }
-  const alarms = resolveAlarms(file, d.alarms, escalation.reviewTimeoutMinutes, problems);
-  const guardrail = resolveGuardrail(file, problems);
-  if (file.systemPreamble !== undefined) {
-    const bytes = Buffer.byteLength(file.systemPreamble, 'utf8');
-    if (bytes > PREAMBLE_MAX_CHARS) {
-      problems.push({
-        path: 'systemPreamble',
-        message: `${bytes} bytes in UTF-8; at most ${PREAMBLE_MAX_CHARS} (it travels in the function's environment, which Lambda limits to 4 KB)`,
-      });
-    }
-  }
-  if (problems.length) return { problems };
-  const byTier: Partial<Record<Tier, string>> = {};
-  const fallbacks: Partial<Record<Tier, readonly string[]>> = {};
-  for (const t of allowed) {
-    byTier[t] = file.models?.overrides?.[t] ?? DEFAULT_TIER_MODELS[t];
-    // A tier's own model is never its own fallback.
-    fallbacks[t] = (file.models?.fallbacks?.[t] ?? DEFAULT_TIER_FALLBACKS[t]).filter((m) => m !== byTier[t]);
-  }
-  return {
-    problems,
-    tenant: {
-      id: file.id,
-      displayName: file.displayName ?? file.id,
-      tier: file.tier,
-      models: { allowed, default: defaultTier, byTier, fallbacks },
-      routing,
-      monthlyBudgetUsd: file.monthlyBudgetUsd ?? d.monthlyBudgetUsd,
-      throttle,
-      quota: { ...d.quota, ...file.quota },
-      escalation,
-      guardrail,
-      ...(file.systemPreamble !== undefined ? { systemPreamble: file.systemPreamble } : {}),
-      dataRetentionDays: retentionDays,
-      limits,
-      lambda: { ...d.lambda, ...file.lambda },
-      tags: file.tags ?? {},
-      opsEmails: file.opsEmails ?? [],
-      monitoring: { ...d.monitoring, ...file.monitoring },
-      alarms,
-    },
-  };
-}
-
-/** The command that sets a tenant's full webhook URL (README, "Webhooks"). */
-export function webhookSetCommand(tenantId: string): string {
-  return `npm run webhook:set -- --tenant ${tenantId} --url '<url>'`;
-}
-
-/**
- * The webhook's declared origin, checked like every webhook URL (lambda/shared/webhook-url.ts), or undefined;
- * the former `webhookUrl` is refused with what to do instead. Problems never show a path or query: they may
- * carry a secret, and synth output ends up in CI logs.
- */
-function webhookProblems(
-  tenantId: string,
-  legacyUrl: string | undefined,
-  webhook: { origin: string } | undefined,
-  problems: FieldProblem[],
-): { origin: string } | undefined {
-  const setIt = `set the full URL after deploying with ${webhookSetCommand(tenantId)} (README, "Webhooks")`;
-  if (legacyUrl !== undefined) {
-    const asOrigin = checkWebhookUrl(shownOrigin(legacyUrl).replace(/\/…$/, ''), 'origin');
-    const declare = asOrigin.ok ? `escalation.webhook.origin: "${asOrigin.origin}"` : 'escalation.webhook.origin';
-    problems.push({
-      path: 'escalation.webhookUrl',
-      message: `got ${JSON.stringify(shownOrigin(legacyUrl))} (the rest is not shown: it may carry a secret); no longer accepted, because a webhook URL often carries a secret and would sit in the template and the function's environment: declare ${declare} and ${setIt}`,
-    });
-  }
-  if (!webhook) return undefined;
-  const checked = checkWebhookUrl(webhook.origin, 'origin');
-  if (checked.ok) return { origin: checked.origin };
-  const full = checkWebhookUrl(webhook.origin, 'url');
-  problems.push({
-    path: 'escalation.webhook.origin',
-    message: full.ok
-      ? `got ${JSON.stringify(shownOrigin(webhook.origin))} (the rest is not shown: it may carry a secret); ${checked.problem}: declare "${full.origin}" and ${setIt}`
-      : `got ${JSON.stringify(shownOrigin(webhook.origin))}; ${checked.problem}`,
-  });
-  return undefined;
-}
-
-/**
- * The tenant's guardrail: the plan's, or the plan's with the file's changes. Only the strength of the harmful-content
- * filters may go either way; topics and PII types are added to the plan's, and the credentials every guardrail
- * blocks stay blocked. A file whose changes amount to the plan's guardrail shares it (no guardrail of its own).
- */
-function resolveGuardrail(file: TenantFile, problems: FieldProblem[]): TenantConfig['guardrail'] {
-  const plan = PLAN_GUARDRAILS[file.tier];
-  const g = file.guardrail;
-  if (g === undefined) return { source: 'plan', policy: plan };
-  if (Object.keys(g).length === 0) {
-    problems.push({
-      path: 'guardrail',
-      message:
-        "sets nothing; remove it to share the plan's guardrail, or set harmfulContentStrength, deniedTopics or pii",
-    });
-  }
-  const seen = new Map<string, number>();
-  (g.deniedTopics ?? []).forEach((t, i) => {
-    const key = t.name.trim().toLowerCase();
-    const j = seen.get(key);
-    if (j !== undefined) {
-      problems.push({
-        path: `guardrail.deniedTopics.${i}.name`,
-        message: `"${t.name}" is already guardrail.deniedTopics.${j}.name (names are compared ignoring case); name each topic once`,
-      });
-    }
-    seen.set(key, i);
-  });
-  const block = [...new Set(g.pii?.block ?? [])];
-  (g.pii?.anonymize ?? []).forEach((type, i) => {
-    if (ALWAYS_BLOCKED_PII.includes(type)) {
-      problems.push({
-        path: `guardrail.pii.anonymize.${i}`,
-        message: `${type} is a credential: every guardrail blocks it in prompts and answers (${ALWAYS_BLOCKED_PII.join(', ')}); remove it`,
-      });
-    } else if (block.includes(type)) {
-      problems.push({
-        path: `guardrail.pii.anonymize.${i}`,
-        message: `${type} is also in guardrail.pii.block; a type is either blocked or masked, list it once`,
-      });
-    }
-  });
-  const blocked = new Set<PiiEntityType>([...plan.pii.block, ...block]);
-  const anonymized = [...new Set([...plan.pii.anonymize, ...(g.pii?.anonymize ?? [])])].filter((t) => !blocked.has(t));
-  const policy: GuardrailPolicyConfig = {
-    harmfulContentStrength: g.harmfulContentStrength ?? plan.harmfulContentStrength,
-    promptAttackStrength: plan.promptAttackStrength,
-    deniedTopics: [
-      ...plan.deniedTopics,
-      ...(g.deniedTopics ?? []).map((t) => ({ name: t.name, definition: t.definition, examples: t.examples ?? [] })),
-    ],
-    pii: { block: [...blocked], anonymize: anonymized },
-  };
-  return samePolicy(policy, plan) ? { source: 'plan', policy: plan } : { source: 'tenant', policy };
-}
-
-/**
- * The tenant's alarm thresholds: the file's values over the plan defaults; the review SLA defaults to shares
- * of the review timeout. Each warning must be below its critical, and the review SLA must be reachable
- * (below the review timeout, after which a review is no longer pending).
- */
-function resolveAlarms(
-  file: TenantFile,
-  defaults: AlarmDefaults,
-  reviewTimeoutMinutes: number,
-  problems: FieldProblem[],
-): TenantConfig['alarms'] {
-  const slaDefault = {
-    warning: Math.max(1, Math.round(reviewTimeoutMinutes * REVIEW_SLA_SHARE_OF_TIMEOUT.warning)),
-    critical: Math.max(1, Math.round(reviewTimeoutMinutes * REVIEW_SLA_SHARE_OF_TIMEOUT.critical)),
-  };
-  const all = { ...defaults, reviewSlaMinutes: slaDefault };
-  const out = {} as Record<keyof TenantConfig['alarms'], SeverityThresholds>;
-  for (const key of Object.keys(all) as Array<keyof TenantConfig['alarms']>) {
-    const t = { ...all[key], ...file.alarms?.[key] };
-    if (t.warning >= t.critical) {
-      problems.push({
-        path: `alarms.${key}.warning`,
-        message: `${t.warning} must be below alarms.${key}.critical (${t.critical})`,
-      });
-    }
-    out[key] = t;
-  }
-  if (out.reviewSlaMinutes.critical >= reviewTimeoutMinutes) {
-    problems.push({
-      path: 'alarms.reviewSlaMinutes.critical',
-      message: `${out.reviewSlaMinutes.critical} must be below escalation.reviewTimeoutMinutes (${reviewTimeoutMinutes}): a review is no longer pending after its timeout`,
-    });
-  }
-  return out;
-}
-
-/**
- * What the tenant's handlers receive (the `TENANT_CONFIG` environment variable). `platform`: the platform settings
- * every tenant's calls carry (its system preamble).
- */
-export function toRuntimeConfig(
-  t: TenantConfig,
-  platform: { readonly systemPreamble?: string } = {},
-): TenantRuntimeConfig {
-  return {
-    tenantId: t.id,
-    plan: t.tier,
-    defaultTier: t.models.default,
-    tierModels: { ...t.models.byTier },
-    tierFallbacks: Object.fromEntries(Object.entries(t.models.fallbacks).map(([k, v]) => [k, [...v]])),
-    routing: { ...t.routing },
-    escalation: {
-      confidenceThreshold: t.escalation.confidenceThreshold,
-      reviewThreshold: t.escalation.reviewThreshold,
-      maxOpenReviews: t.escalation.maxOpenReviews,
-      maxReviewsPerHour: t.escalation.maxReviewsPerHour,
-      honourStatedConfidence: t.escalation.honourStatedConfidence,
-    },
-    guardrail: { source: t.guardrail.source, policies: billedPolicies(t.guardrail.policy) },
-    preamble: {
-      ...(platform.systemPreamble ? { platform: platform.systemPreamble } : {}),
-      ...(t.systemPreamble ? { tenant: t.systemPreamble } : {}),
-    },
-    monthlyBudgetUsd: t.monthlyBudgetUsd,
-    limits: { ...t.limits },
-    dataRetentionDays: t.dataRetentionDays,
-  };
-}
+export const RENAMED_FIELDS: ReadonlyMap<string, { readonly to: keyof TenantFile; readonly message: string }> = new Map(
+  [['tier', { to: 'plan', message: `renamed to "plan" (${PLANS.join('|')})` }]],
+);

@@ -3,8 +3,9 @@ import type { Construct } from 'constructs';
 import { REVIEW_ENV } from '../../lambda/shared/review-schema';
 import { integrationTimeoutSeconds } from '../capacity/tenant-rules';
 import { markTenantStack } from '../compliance/deploy-readiness';
+import { toRuntimeConfig } from '../config/runtime-config';
 import { SWITCHBOARD_TAGS } from '../config/tags';
-import { type TenantConfig, toRuntimeConfig } from '../config/tenant-schema';
+import type { TenantConfig } from '../config/tenant-config';
 import { type IGuardrail, SwitchboardGuardrail } from '../constructs/guardrail/switchboard-guardrail';
 import { InferenceFunction } from '../constructs/inference/inference-function';
 import { TenantMonitoring } from '../constructs/monitoring/tenant-monitoring';
@@ -14,7 +15,7 @@ import { TenantData } from '../constructs/tenant-data/tenant-data';
 import type { PlatformStack } from './platform-stack';
 
 /** Tag keys every tenant resource carries (reserved in tenant files: lib/config/tags.ts). */
-export const TENANT_TAGS = { tenant: SWITCHBOARD_TAGS.tenant, tier: SWITCHBOARD_TAGS.tier } as const;
+export const TENANT_TAGS = { tenant: SWITCHBOARD_TAGS.tenant, plan: SWITCHBOARD_TAGS.plan } as const;
 
 /** Props of {@link TenantStack}. */
 export interface TenantStackProps extends StackProps {
@@ -64,7 +65,7 @@ export class TenantStack extends Stack {
             policy: tenant.guardrail.policy,
             key: platform.guardrails.key,
           })
-        : platform.guardrails.forPlan(tenant.tier);
+        : platform.guardrails.forPlan(tenant.plan);
     this.inference = new InferenceFunction(this, 'Inference', {
       environment: { [REVIEW_ENV.stateMachineArn]: this.review.stateMachine.stateMachineArn },
       schedule: this.review.housekeeping,
@@ -94,7 +95,7 @@ export class TenantStack extends Stack {
 
     for (const [k, v] of Object.entries(tenant.tags)) Tags.of(this).add(k, v);
     Tags.of(this).add(TENANT_TAGS.tenant, tenant.id);
-    Tags.of(this).add(TENANT_TAGS.tier, tenant.tier);
+    Tags.of(this).add(TENANT_TAGS.plan, tenant.plan);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the tenant API' });
     new CfnOutput(this, 'ApiKeyId', {

@@ -7,7 +7,7 @@
 
 import { scoreConfidence } from '../../lambda/inference/core/confidence';
 import { ROUTER_MODEL, type RouterModel, scoreRequest } from '../../lambda/inference/core/routing/router';
-import { PLAN_DEFAULTS } from '../../lib/config/tier-defaults';
+import { PLAN_DEFAULTS } from '../../lib/config/plan-defaults';
 import { auroc, loadDataset, splitOf } from './data';
 import {
   CURVE_THRESHOLDS,

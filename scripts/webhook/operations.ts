@@ -11,7 +11,7 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { type Resolver, resolveChecked, WebhookError } from '../../lambda/review/webhook-delivery';
+import { type Resolver, resolveChecked, WebhookError } from '../../lambda/review/adapters/webhook-delivery';
 import {
   SIGNING_KEY_CHARS,
   signingKeysAt,

@@ -56,11 +56,11 @@ describe('npx cdk synth', () => {
   }, 180_000);
 
   it('fails on a bad tenant file with one readable line per problem and no stack trace', async () => {
-    const dir = tenantDir({ shop: 'id: shop\ntier: gold\nmonthlyBudgetUsd: -1\n' });
+    const dir = tenantDir({ shop: 'id: shop\nplan: gold\nmonthlyBudgetUsd: -1\n' });
     const r = await cdkSynth(['-c', `tenantsDir=${dir}`]);
     expect(r.code).not.toBe(0);
     const shown = `${r.stdout}\n${r.stderr}`;
-    expect(shown).toMatch(/shop\.yaml: tier: got "gold"; allowed: "basic" \| "standard" \| "premium"/);
+    expect(shown).toMatch(/shop\.yaml: plan: got "gold"; allowed: "basic" \| "standard" \| "premium"/);
     expect(shown).toMatch(/shop\.yaml: monthlyBudgetUsd: got -1; must be at least 0/);
     expect(shown).not.toMatch(/at .*\.ts:\d+:\d+/);
   }, 180_000);

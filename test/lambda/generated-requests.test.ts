@@ -52,7 +52,7 @@ beforeAll(async () => {
     tenantsDir: tenantDir({
       fuzz: [
         'id: fuzz',
-        'tier: standard',
+        'plan: standard',
         'monthlyBudgetUsd: 100000',
         'escalation:',
         '  reviewerEmails: [review@fuzz.example.com]',

@@ -2,13 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { parseTenantFile, TenantConfigError } from '../../lib/config/load-tenants';
+import { PLAN_DEFAULTS } from '../../lib/config/plan-defaults';
 import { RESERVED_TAG_KEYS } from '../../lib/config/tags';
 import { TenantFileSchema } from '../../lib/config/tenant-schema';
-import { PLAN_DEFAULTS } from '../../lib/config/tier-defaults';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../lib/switchboard';
 import { repoPlatformConfig, synthSwitchboard, tenantDir } from '../support/synth';
 
-/** What a minimal valid tenant file needs besides id and tier: a reviewer to tell about answers in review. */
+/** What a minimal valid tenant file needs besides id and plan: a reviewer to tell about answers in review. */
 const REVIEWER = 'escalation:\n  reviewerEmails: [ai-review@example.com]\n';
 
 /** Matches one problem line exactly, whatever folder the file name is shown relative to. */
@@ -43,8 +43,8 @@ describe('buildSwitchboard', () => {
     const built = buildSwitchboard(app, {
       platform: repoPlatformConfig(),
       tenantsDir: tenantDir({
-        alpha: `id: alpha\ntier: basic\n${REVIEWER}`,
-        beta: `id: beta\ntier: premium\n${REVIEWER}`,
+        alpha: `id: alpha\nplan: basic\n${REVIEWER}`,
+        beta: `id: beta\nplan: premium\n${REVIEWER}`,
       }),
       compliance: false,
     });
@@ -55,9 +55,9 @@ describe('buildSwitchboard', () => {
 
   it('with `only`, does not read the other tenant files (a broken one does not stop the synth)', () => {
     const dir = tenantDir({
-      good: `id: good\ntier: standard\n${REVIEWER}`,
-      broken: 'id: broken\ntier: [unclosed\n',
-      other: 'id: other\ntier: gold\n',
+      good: `id: good\nplan: standard\n${REVIEWER}`,
+      broken: 'id: broken\nplan: [unclosed\n',
+      other: 'id: other\nplan: gold\n',
     });
     const synth = synthSwitchboard({ tenantsDir: dir, only: 'good', compliance: false });
     expect(synth.assembly.stacks.map((s) => s.stackName).sort()).toEqual([
@@ -65,7 +65,7 @@ describe('buildSwitchboard', () => {
       'Switchboard-Tenant-good',
     ]);
     // The same folder without `only` fails, naming the broken files.
-    const e = buildError({ good: `id: good\ntier: standard\n${REVIEWER}`, broken: 'id: broken\ntier: [unclosed\n' });
+    const e = buildError({ good: `id: good\nplan: standard\n${REVIEWER}`, broken: 'id: broken\nplan: [unclosed\n' });
     expect(e.message).toContain('broken.yaml');
   });
 
@@ -74,8 +74,8 @@ describe('buildSwitchboard', () => {
     const synth = synthSwitchboard({
       compliance: false,
       tenantsDir: tenantDir({
-        acme: `id: acme\ntier: standard\n${REVIEWER}  reviewerPrincipals: [${role}]\n`,
-        globex: `id: globex\ntier: standard\n${REVIEWER}`,
+        acme: `id: acme\nplan: standard\n${REVIEWER}  reviewerPrincipals: [${role}]\n`,
+        globex: `id: globex\nplan: standard\n${REVIEWER}`,
       }),
     });
     const trustOf = (stack: string) => {
@@ -96,45 +96,63 @@ describe('buildSwitchboard', () => {
   it('registers the compliance plugin by default', () => {
     const built = buildSwitchboard(new App(), {
       platform: repoPlatformConfig(),
-      tenantsDir: tenantDir({ good: `id: good\ntier: basic\n${REVIEWER}` }),
+      tenantsDir: tenantDir({ good: `id: good\nplan: basic\n${REVIEWER}` }),
     });
     expect(built.compliance?.name).toBe('switchboard-compliance');
   });
 
   describe('fails with a TenantConfigError naming file, field and what is allowed when', () => {
-    it('the tier is unknown', () => {
-      const e = buildError({ acme: 'id: acme\ntier: gold\n' });
-      expect(e.message).toMatch(/acme\.yaml: tier: got "gold"; allowed: "basic" \| "standard" \| "premium"/);
+    it('the plan is unknown', () => {
+      const e = buildError({ acme: 'id: acme\nplan: gold\n' });
+      expect(e.message).toMatch(/acme\.yaml: plan: got "gold"; allowed: "basic" \| "standard" \| "premium"/);
+    });
+
+    it('the file still names the plan with the former field tier (and says the new name, once)', () => {
+      const e = buildError({
+        acme: `id: acme\ntier: standard\n${REVIEWER}`,
+        globex: `id: globex\ntier: premium\nplan: premium\n${REVIEWER}`,
+      });
+      expect(e.problems).toEqual([
+        line('acme.yaml: tier: renamed to "plan" (basic|standard|premium)'),
+        line('globex.yaml: tier: renamed to "plan" (basic|standard|premium)'),
+      ]);
+    });
+
+    it('a field named tier below the top level is an unknown field like any other', () => {
+      const e = buildError({ acme: `id: acme\nplan: basic\nthrottle:\n  tier: basic\n` });
+      expect(e.problems).toEqual([
+        line('acme.yaml: throttle.tier: unknown field; allowed fields here: rateLimit, burstLimit'),
+      ]);
     });
 
     it('the id is malformed', () => {
-      const e = buildError({ Bad_Id: 'id: Bad_Id\ntier: basic\n' });
+      const e = buildError({ Bad_Id: 'id: Bad_Id\nplan: basic\n' });
       expect(e.message).toMatch(/Bad_Id\.yaml: id: got "Bad_Id"; must be 3–32 characters of a-z, 0-9 and "-"/);
     });
 
     it('the id does not match the file name', () => {
-      const e = buildError({ acme: 'id: acme-corp\ntier: basic\n' });
+      const e = buildError({ acme: 'id: acme-corp\nplan: basic\n' });
       expect(e.message).toMatch(/acme\.yaml: id: got "acme-corp"; must match the file name \("acme"\)/);
     });
 
     it('two files declare the same id (acme.yaml and acme.yml)', () => {
       const e = buildError({
-        'acme.yaml': `id: acme\ntier: basic\n${REVIEWER}`,
-        'acme.yml': `id: acme\ntier: standard\n${REVIEWER}`,
+        'acme.yaml': `id: acme\nplan: basic\n${REVIEWER}`,
+        'acme.yml': `id: acme\nplan: standard\n${REVIEWER}`,
       });
       expect(e.message).toMatch(/acme\.yml: id: "acme" is already used by \S*acme\.yaml; tenant ids must be unique/);
       expect(e.problems).toHaveLength(1);
     });
 
     it('the budget is negative', () => {
-      const e = buildError({ acme: 'id: acme\ntier: basic\nmonthlyBudgetUsd: -5\n' });
+      const e = buildError({ acme: 'id: acme\nplan: basic\nmonthlyBudgetUsd: -5\n' });
       expect(e.message).toMatch(/acme\.yaml: monthlyBudgetUsd: got -5; must be at least 0/);
     });
 
     it('a number is .inf, -.inf or .nan (shown as written, not as null)', () => {
       const e = buildError({
-        acme: 'id: acme\ntier: basic\nmonthlyBudgetUsd: .inf\nthrottle:\n  rateLimit: -.Inf\n  burstLimit: .NaN\n',
-        globex: 'id: globex\ntier: basic\ndataRetentionDays: 1e400\ndisplayName: .inf\n',
+        acme: 'id: acme\nplan: basic\nmonthlyBudgetUsd: .inf\nthrottle:\n  rateLimit: -.Inf\n  burstLimit: .NaN\n',
+        globex: 'id: globex\nplan: basic\ndataRetentionDays: 1e400\ndisplayName: .inf\n',
       });
       expect(e.problems).toEqual(
         expect.arrayContaining([
@@ -149,14 +167,14 @@ describe('buildSwitchboard', () => {
     });
 
     it('a model override names a model outside the catalog', () => {
-      const e = buildError({ acme: 'id: acme\ntier: standard\nmodels:\n  overrides:\n    fast: gpt-4o\n' });
+      const e = buildError({ acme: 'id: acme\nplan: standard\nmodels:\n  overrides:\n    fast: gpt-4o\n' });
       expect(e.message).toMatch(
         /acme\.yaml: models\.overrides\.fast: got "gpt-4o"; unknown model; known models: .*us\.amazon\.nova-micro-v1:0/,
       );
     });
 
     it('a model override or fallback names a tier that does not exist', () => {
-      const e = buildError({ acme: 'id: acme\ntier: standard\nmodels:\n  overrides:\n    ultra: gpt-4o\n' });
+      const e = buildError({ acme: 'id: acme\nplan: standard\nmodels:\n  overrides:\n    ultra: gpt-4o\n' });
       expect(e.problems).toEqual([
         line('acme.yaml: models.overrides.ultra: unknown field; allowed fields here: fast, balanced, deep'),
       ]);
@@ -164,8 +182,8 @@ describe('buildSwitchboard', () => {
 
     it('the routing thresholds are out of order or out of range', () => {
       const e = buildError({
-        acme: 'id: acme\ntier: standard\nrouting:\n  deepThreshold: 0.4\n  balancedThreshold: 0.6\n',
-        globex: 'id: globex\ntier: standard\nrouting:\n  nearCapShare: 1.5\n',
+        acme: 'id: acme\nplan: standard\nrouting:\n  deepThreshold: 0.4\n  balancedThreshold: 0.6\n',
+        globex: 'id: globex\nplan: standard\nrouting:\n  nearCapShare: 1.5\n',
       });
       expect(e.message).toMatch(
         /acme\.yaml: routing\.balancedThreshold: 0\.6 is above routing\.deepThreshold \(0\.4\); it must be at most that/,
@@ -175,7 +193,7 @@ describe('buildSwitchboard', () => {
 
     it('the review threshold is above the cascade threshold', () => {
       const e = buildError({
-        acme: 'id: acme\ntier: standard\nescalation:\n  confidenceThreshold: 0.5\n  reviewThreshold: 0.7\n',
+        acme: 'id: acme\nplan: standard\nescalation:\n  confidenceThreshold: 0.5\n  reviewThreshold: 0.7\n',
       });
       expect(e.message).toMatch(
         /acme\.yaml: escalation\.reviewThreshold: 0\.7 is above escalation\.confidenceThreshold \(0\.5\)/,
@@ -184,8 +202,8 @@ describe('buildSwitchboard', () => {
 
     it('answers can go to human review but no reviewer would be told (reviewThreshold > 0, no reviewerEmails)', () => {
       const e = buildError({
-        acme: 'id: acme\ntier: basic\n',
-        globex: 'id: globex\ntier: standard\nescalation:\n  reviewThreshold: 0.2\n  reviewerEmails: []\n',
+        acme: 'id: acme\nplan: basic\n',
+        globex: 'id: globex\nplan: standard\nescalation:\n  reviewThreshold: 0.2\n  reviewerEmails: []\n',
       });
       const fix = 'add a reviewer e-mail, or set escalation.reviewThreshold: 0 to turn human review off';
       expect(e.problems).toEqual([
@@ -197,13 +215,13 @@ describe('buildSwitchboard', () => {
         ),
       ]);
       // Review off: nobody needs to be told.
-      const off = parseTenantFile('initech.yaml', 'id: initech\ntier: basic\nescalation:\n  reviewThreshold: 0\n');
+      const off = parseTenantFile('initech.yaml', 'id: initech\nplan: basic\nescalation:\n  reviewThreshold: 0\n');
       expect(off.problems).toEqual([]);
     });
 
     it('records would expire before a review can end (dataRetentionDays vs reviewTimeoutMinutes)', () => {
       const e = buildError({
-        acme: 'id: acme\ntier: standard\ndataRetentionDays: 2\nescalation:\n  reviewTimeoutMinutes: 2880\n',
+        acme: 'id: acme\nplan: standard\ndataRetentionDays: 2\nescalation:\n  reviewTimeoutMinutes: 2880\n',
       });
       expect(e.message).toMatch(
         /acme\.yaml: dataRetentionDays: 2 day\(s\) is not longer than a review may run \(escalation\.reviewTimeoutMinutes 2880 \+ 30 min\); keep records at least 3 days/,
@@ -212,8 +230,8 @@ describe('buildSwitchboard', () => {
 
     it('a reviewer e-mail is listed twice, also when the two differ only in case', () => {
       const e = buildError({
-        acme: 'id: acme\ntier: standard\nescalation:\n  reviewerEmails: [a@x.com, ops@x.com, a@x.com]\n',
-        globex: 'id: globex\ntier: standard\nescalation:\n  reviewerEmails: [Review@X.com, review@x.COM]\n',
+        acme: 'id: acme\nplan: standard\nescalation:\n  reviewerEmails: [a@x.com, ops@x.com, a@x.com]\n',
+        globex: 'id: globex\nplan: standard\nescalation:\n  reviewerEmails: [Review@X.com, review@x.COM]\n',
       });
       expect(e.problems).toEqual([
         expect.stringMatching(
@@ -229,8 +247,8 @@ describe('buildSwitchboard', () => {
       const principals = (list: string[]) =>
         `${REVIEWER}  reviewerPrincipals: [${list.map((a) => JSON.stringify(a)).join(', ')}]\n`;
       const e = buildError({
-        acme: `id: acme\ntier: standard\n${principals(['arn:aws:iam::111122223333:role/*', 'arn:aws:s3:::bucket'])}`,
-        globex: `id: globex\ntier: standard\n${principals([
+        acme: `id: acme\nplan: standard\n${principals(['arn:aws:iam::111122223333:role/*', 'arn:aws:s3:::bucket'])}`,
+        globex: `id: globex\nplan: standard\n${principals([
           'arn:aws:iam::111122223333:role/Reviewers',
           'arn:aws:iam::444455556666:user/dana',
           'arn:aws:iam::111122223333:role/Reviewers',
@@ -257,8 +275,8 @@ describe('buildSwitchboard', () => {
 
     it('fallbacks name an unknown model or a tier the tenant does not have', () => {
       const e = buildError({
-        acme: 'id: acme\ntier: basic\nmodels:\n  fallbacks:\n    fast: [gpt-4o]\n',
-        globex: 'id: globex\ntier: basic\nmodels:\n  fallbacks:\n    deep: [us.amazon.nova-pro-v1:0]\n',
+        acme: 'id: acme\nplan: basic\nmodels:\n  fallbacks:\n    fast: [gpt-4o]\n',
+        globex: 'id: globex\nplan: basic\nmodels:\n  fallbacks:\n    deep: [us.amazon.nova-pro-v1:0]\n',
       });
       expect(e.message).toMatch(/acme\.yaml: models\.fallbacks\.fast\.0: got "gpt-4o"; unknown model/);
       expect(e.message).toMatch(
@@ -271,11 +289,11 @@ describe('buildSwitchboard', () => {
       const e = buildError({
         acme: [
           'id: acme',
-          'tier: standard',
+          'plan: standard',
           'tags:',
           '  aws:team: a',
           '  AWS:Owner: b',
-          '  switchboard:tier: gold',
+          '  switchboard:plan: gold',
           '  Switchboard:owner: c',
           '  "cost#center": "4711"',
           '  "": empty',
@@ -293,7 +311,7 @@ describe('buildSwitchboard', () => {
           line('acme.yaml: tags.aws:team: got key "aws:team"; the prefix "aws:" (in any case) is reserved by AWS'),
           line('acme.yaml: tags.AWS:Owner: got key "AWS:Owner"; the prefix "aws:" (in any case) is reserved by AWS'),
           expect.stringMatching(
-            /acme\.yaml: tags\.switchboard:tier: got key "switchboard:tier"; the prefix "switchboard:" \(in any case\) is reserved for Switchboard's own tags \(switchboard:tenant, switchboard:tier, switchboard:backup\)$/,
+            /acme\.yaml: tags\.switchboard:plan: got key "switchboard:plan"; the prefix "switchboard:" \(in any case\) is reserved for Switchboard's own tags \(switchboard:tenant, switchboard:plan, switchboard:backup\)$/,
           ),
           expect.stringMatching(
             /acme\.yaml: tags\.Switchboard:owner: got key "Switchboard:owner"; the prefix "switchboard:"/,
@@ -317,23 +335,23 @@ describe('buildSwitchboard', () => {
     it('a tenant sets more tags than AWS allows beside the tags Switchboard adds itself', () => {
       const max = 50 - RESERVED_TAG_KEYS.length;
       const tags = (n: number) => Array.from({ length: n }, (_, i) => `  t${i}: v${i}`).join('\n');
-      const e = buildError({ acme: `id: acme\ntier: standard\ntags:\n${tags(max + 1)}\n` });
+      const e = buildError({ acme: `id: acme\nplan: standard\ntags:\n${tags(max + 1)}\n` });
       expect(e.problems).toEqual([
         line(
           `acme.yaml: tags: got ${max + 1} tags; at most ${max} allowed: AWS allows 50 tags per resource and Switchboard adds ${RESERVED_TAG_KEYS.length} of its own (${RESERVED_TAG_KEYS.join(', ')})`,
         ),
       ]);
-      const ok = parseTenantFile('acme.yaml', `id: acme\ntier: standard\n${REVIEWER}tags:\n${tags(max)}\n`);
+      const ok = parseTenantFile('acme.yaml', `id: acme\nplan: standard\n${REVIEWER}tags:\n${tags(max)}\n`);
       expect(ok.problems).toEqual([]);
       expect(Object.keys(ok.tenant?.tags ?? {})).toHaveLength(max);
     });
 
     it('a guardrail customization is empty, names a topic twice, masks a credential or lists a PII type both ways', () => {
       const e = buildError({
-        acme: `id: acme\ntier: standard\n${REVIEWER}guardrail: {}\n`,
+        acme: `id: acme\nplan: standard\n${REVIEWER}guardrail: {}\n`,
         globex: [
           'id: globex',
-          'tier: premium',
+          'plan: premium',
           REVIEWER.trimEnd(),
           'guardrail:',
           '  deniedTopics:',
@@ -365,7 +383,7 @@ describe('buildSwitchboard', () => {
       const e = buildError({
         acme: [
           'id: acme',
-          'tier: standard',
+          'plan: standard',
           REVIEWER.trimEnd(),
           'guardrail:',
           '  harmfulContentStrength: NONE',
@@ -387,8 +405,8 @@ describe('buildSwitchboard', () => {
 
     it('a system preamble is longer than the function environment can carry', () => {
       const e = buildError({
-        acme: `id: acme\ntier: standard\n${REVIEWER}systemPreamble: "${'é'.repeat(600)}"\n`,
-        globex: `id: globex\ntier: standard\n${REVIEWER}systemPreamble: "${'x'.repeat(1001)}"\n`,
+        acme: `id: acme\nplan: standard\n${REVIEWER}systemPreamble: "${'é'.repeat(600)}"\n`,
+        globex: `id: globex\nplan: standard\n${REVIEWER}systemPreamble: "${'x'.repeat(1001)}"\n`,
       });
       expect(e.problems).toEqual(
         expect.arrayContaining([
@@ -402,7 +420,7 @@ describe('buildSwitchboard', () => {
 
     it('a webhook is given as a full URL (escalation.webhookUrl): refused without showing its path, with the command to use', () => {
       const e = buildError({
-        acme: `id: acme\ntier: standard\n${REVIEWER}  webhookUrl: https://hooks.acme.example.com/T000/B000/s3cr3t?token=t0k3n\n`,
+        acme: `id: acme\nplan: standard\n${REVIEWER}  webhookUrl: https://hooks.acme.example.com/T000/B000/s3cr3t?token=t0k3n\n`,
       });
       expect(e.problems).toEqual([
         line(
@@ -432,7 +450,7 @@ describe('buildSwitchboard', () => {
         Object.fromEntries(
           Object.entries(origins).map(([id, [origin]]) => [
             id,
-            `id: ${id}\ntier: standard\n${REVIEWER}  webhook: { origin: "${origin}" }\n`,
+            `id: ${id}\nplan: standard\n${REVIEWER}  webhook: { origin: "${origin}" }\n`,
           ]),
         ),
       );
@@ -446,7 +464,7 @@ describe('buildSwitchboard', () => {
 
     it('a tenant declares a webhook but the platform names nobody who could set its URL (webhookOperatorRoles)', () => {
       const dir = tenantDir({
-        acme: `id: acme\ntier: standard\n${REVIEWER}  webhook: { origin: https://hooks.example.com }\n`,
+        acme: `id: acme\nplan: standard\n${REVIEWER}  webhook: { origin: https://hooks.example.com }\n`,
       });
       const build = () =>
         buildSwitchboard(new App(), {
@@ -464,27 +482,27 @@ describe('buildSwitchboard', () => {
     });
 
     it('the file has an unknown field', () => {
-      const e = buildError({ acme: 'id: acme\ntier: basic\ncolour: blue\n' });
-      expect(e.message).toMatch(/acme\.yaml: colour: unknown field; allowed fields here: id, displayName, tier, /);
+      const e = buildError({ acme: 'id: acme\nplan: basic\ncolour: blue\n' });
+      expect(e.message).toMatch(/acme\.yaml: colour: unknown field; allowed fields here: id, displayName, plan, /);
     });
 
     it('an unknown field is nested (the path names the parent)', () => {
-      const e = buildError({ acme: 'id: acme\ntier: basic\nthrottle:\n  rate: 5\n' });
+      const e = buildError({ acme: 'id: acme\nplan: basic\nthrottle:\n  rate: 5\n' });
       expect(e.message).toMatch(
         /acme\.yaml: throttle\.rate: unknown field; allowed fields here: rateLimit, burstLimit/,
       );
     });
 
     it('the YAML does not parse', () => {
-      const e = buildError({ acme: 'id: acme\ntier: [basic\n' });
+      const e = buildError({ acme: 'id: acme\nplan: [basic\n' });
       // Names the file, the line and column, and the parser's reason.
       expect(e.message).toMatch(/acme\.yaml:\d+:\d+: YAML syntax error: Flow sequence/);
     });
 
     it('a tenant file has an upper-case extension (TENANT.YAML, acme.Yml); hidden files and other files are not read', () => {
       const e = buildError({
-        'TENANT.YAML': 'id: tenant\ntier: basic\n',
-        'acme.Yml': 'id: acme\ntier: basic\n',
+        'TENANT.YAML': 'id: tenant\nplan: basic\n',
+        'acme.Yml': 'id: acme\nplan: basic\n',
         '.draft.YAML': 'not: [a tenant\n',
         '.#acme.yaml': 'an editor lock file',
         'notes.txt': 'not a tenant',
@@ -500,7 +518,7 @@ describe('buildSwitchboard', () => {
     });
 
     it('`only` names a tenant whose file has an upper-case extension', () => {
-      const e = buildError({ 'acme.YML': 'id: acme\ntier: basic\n' }, 'acme');
+      const e = buildError({ 'acme.YML': 'id: acme\nplan: basic\n' }, 'acme');
       expect(e.problems).toEqual([
         line(
           'acme.YML: (file): got extension ".YML"; only files ending in lower-case .yaml or .yml are read: rename it to acme.yml',
@@ -510,8 +528,8 @@ describe('buildSwitchboard', () => {
 
     it('the file holds more than one YAML document (separated by ---)', () => {
       const e = buildError({
-        acme: 'id: acme\ntier: basic\n---\nid: other\ntier: basic\n',
-        globex: '---\nid: globex\ntier: basic\n---\nid: x\n---\nid: y\n',
+        acme: 'id: acme\nplan: basic\n---\nid: other\nplan: basic\n',
+        globex: '---\nid: globex\nplan: basic\n---\nid: x\n---\nid: y\n',
       });
       expect(e.problems).toEqual([
         line(
@@ -524,10 +542,10 @@ describe('buildSwitchboard', () => {
     });
 
     it('a key is repeated in a mapping', () => {
-      const e = buildError({ acme: 'id: acme\ntier: basic\ntier: premium\n' });
+      const e = buildError({ acme: 'id: acme\nplan: basic\nplan: premium\n' });
       expect(e.problems).toEqual([
         line(
-          'acme.yaml:3:1: YAML syntax error: key "tier" is already on line 2; each key may appear once in a mapping',
+          'acme.yaml:3:1: YAML syntax error: key "plan" is already on line 2; each key may appear once in a mapping',
         ),
       ]);
     });
@@ -541,9 +559,9 @@ describe('buildSwitchboard', () => {
             .join(', ')}]`,
         );
       const e = buildError({
-        acme: 'id: *nothing\ntier: basic\n',
-        globex: `${bomb.join('\n')}\nid: globex\ntier: basic\n`,
-        initech: 'id: &x [*x]\ntier: basic\n',
+        acme: 'id: *nothing\nplan: basic\n',
+        globex: `${bomb.join('\n')}\nid: globex\nplan: basic\n`,
+        initech: 'id: &x [*x]\nplan: basic\n',
       });
       expect(e.problems).toEqual([
         expect.stringMatching(/acme\.yaml: YAML syntax error: Unresolved alias .*: nothing$/),
@@ -553,12 +571,12 @@ describe('buildSwitchboard', () => {
     });
 
     it('the YAML is nested deeper than the parser can go', () => {
-      const e = buildError({ acme: `id: acme\ntier: basic\nx: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n` });
+      const e = buildError({ acme: `id: acme\nplan: basic\nx: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n` });
       expect(e.problems[0]).toMatch(/acme\.yaml:3:\d+: YAML syntax error: nested too deeply$/);
     });
 
     it('a key holds a line break or dots (the path quotes it, and the problem stays on one line)', () => {
-      const e = buildError({ acme: 'id: acme\ntier: basic\n"col\\nour": blue\ntags: { "a.b c": "x|y" }\n' });
+      const e = buildError({ acme: 'id: acme\nplan: basic\n"col\\nour": blue\ntags: { "a.b c": "x|y" }\n' });
       expect(e.problems).toEqual([
         line(
           'acme.yaml: tags."a.b c": got "x|y"; "|" is not allowed in a tag value; allowed: letters, digits, spaces and _ . : / = + - @',
@@ -587,20 +605,20 @@ describe('buildSwitchboard', () => {
     });
 
     it('several files are bad: every problem is listed in one error', () => {
-      const e = buildError({ a1x: 'id: a1x\ntier: gold\n', b2y: 'id: b2y\ntier: basic\nmonthlyBudgetUsd: -1\n' });
+      const e = buildError({ a1x: 'id: a1x\nplan: gold\n', b2y: 'id: b2y\nplan: basic\nmonthlyBudgetUsd: -1\n' });
       expect(e.problems).toHaveLength(2);
       expect(e.message).toContain('(2 problems)');
-      expect(e.problems[0]).toMatch(/a1x\.yaml: tier:/);
+      expect(e.problems[0]).toMatch(/a1x\.yaml: plan:/);
       expect(e.problems[1]).toMatch(/b2y\.yaml: monthlyBudgetUsd:/);
     });
 
     it('`only` names a tenant without a file: the known tenants are listed, sorted', () => {
       const e = buildError(
         {
-          zeta: 'id: zeta\ntier: basic\n',
-          acme: 'id: acme\ntier: basic\n',
-          'acme.yml': 'id: acme\ntier: basic\n',
-          globex: 'id: globex\ntier: basic\n',
+          zeta: 'id: zeta\nplan: basic\n',
+          acme: 'id: acme\nplan: basic\n',
+          'acme.yml': 'id: acme\nplan: basic\n',
+          globex: 'id: globex\nplan: basic\n',
           '.hidden.yaml': '',
           'notes.txt': '',
         },
@@ -613,7 +631,7 @@ describe('buildSwitchboard', () => {
 
     it('`only` names a tenant without a file in a large folder: the first 20 known tenants and how many more', () => {
       const ids = Array.from({ length: 25 }, (_, i) => `t${String(25 - i).padStart(2, '0')}`);
-      const e = buildError(Object.fromEntries(ids.map((id) => [id, `id: ${id}\ntier: basic\n`])), 'nobody');
+      const e = buildError(Object.fromEntries(ids.map((id) => [id, `id: ${id}\nplan: basic\n`])), 'nobody');
       const first20 = [...ids].sort().slice(0, 20).join(', ');
       expect(e.problems).toEqual([expect.stringMatching(new RegExp(`; known tenants: ${first20} … and 5 more$`))]);
     });

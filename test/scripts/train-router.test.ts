@@ -13,7 +13,7 @@ describe('train-router', () => {
     try {
       const out = path.join(dir, 'model.json');
       await run(path.join(ROOT, 'node_modules/.bin/tsx'), ['scripts/train-router.ts', '--out', out], { cwd: ROOT });
-      const shipped = fs.readFileSync(path.join(ROOT, 'lambda/inference/core/routing/router-model.json'), 'utf8');
+      const shipped = fs.readFileSync(path.join(ROOT, 'lambda/shared/routing/router-model.json'), 'utf8');
       expect(fs.readFileSync(out, 'utf8')).toBe(shipped);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

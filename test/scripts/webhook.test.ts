@@ -17,8 +17,8 @@ const KEY = 'GeneratedByCloudFormation0123456789abcdefghijklmnopqrstuvwxyzABCD';
 const NAME = 'switchboard/acme/webhook-9f8e7d6c';
 const URL_PATH = '/T000/B000/s3cr3tT0k3n';
 const dir = tenantDir({
-  acme: 'id: acme\ntier: standard\nescalation:\n  reviewerEmails: [r@example.com]\n  webhook: { origin: https://hooks.acme.example.com }\n',
-  plain: 'id: plain\ntier: standard\nescalation:\n  reviewerEmails: [r@example.com]\n',
+  acme: 'id: acme\nplan: standard\nescalation:\n  reviewerEmails: [r@example.com]\n  webhook: { origin: https://hooks.acme.example.com }\n',
+  plain: 'id: plain\nplan: standard\nescalation:\n  reviewerEmails: [r@example.com]\n',
 });
 const dns = tableResolver({
   'hooks.acme.example.com': ['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'],

@@ -14,15 +14,19 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { makeBedrockInvoker } from '../../lambda/inference/adapters/bedrock-invoker';
 import { makeDynamoLedger } from '../../lambda/inference/adapters/dynamo-ledger';
-import { makeDynamoReviewQueue } from '../../lambda/inference/adapters/dynamo-review-queue';
 import { confidenceScorer } from '../../lambda/inference/core/confidence';
 import type { ConfidenceFn, ModelInvoker, ReviewHandOff } from '../../lambda/inference/core/ports';
 import { ROUTER_MODEL, scoreRequest } from '../../lambda/inference/core/routing/router';
-import { makeInferenceService } from '../../lambda/inference/core/service';
+import { type Deadline, type InferenceService, makeInferenceService } from '../../lambda/inference/core/service';
+import { answerResult, readResult } from '../../lambda/inference/http/responses';
+import type { InferenceRequest } from '../../lambda/shared/api-schema';
 import { costNanoUsd } from '../../lambda/shared/catalog';
+import { makeDynamoReviewQueue } from '../../lambda/shared/dynamo-review-queue';
 import { LEDGER_KEYS } from '../../lambda/shared/ledger-schema';
 import type { GuardrailRef, TenantRuntimeConfig } from '../../lambda/shared/tenant-runtime';
-import { resolveTenant, TenantFileSchema, toRuntimeConfig } from '../../lib/config/tenant-schema';
+import { toRuntimeConfig } from '../../lib/config/runtime-config';
+import { resolveTenant } from '../../lib/config/tenant-config';
+import { TenantFileSchema } from '../../lib/config/tenant-schema';
 import { BedrockStub } from './bedrock-stub';
 import { DynaliteServer } from './dynalite-server';
 import { DynamoFaultProxy } from './dynamo-fault-proxy';
@@ -44,7 +48,7 @@ export function runtimeConfigOf(
   platform: { systemPreamble?: string } = {},
 ): TenantRuntimeConfig {
   const escalation = { reviewerEmails: ['ai-review@example.com'], ...(file.escalation as object | undefined) };
-  const parsed = TenantFileSchema.parse({ id: 'faulty', tier: 'standard', ...file, escalation });
+  const parsed = TenantFileSchema.parse({ id: 'faulty', plan: 'standard', ...file, escalation });
   const { tenant, problems } = resolveTenant(parsed);
   if (!tenant) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   return toRuntimeConfig(tenant, platform);
@@ -131,8 +135,7 @@ export class InferenceHarness {
         this.reviews.push(input);
       },
     };
-    const service = makeInferenceService({
-      config,
+    const core = makeInferenceService({
       invoker: (opts.wrapInvoker ?? ((i) => i))(
         makeBedrockInvoker(this.bedrockClient!, { guardrail: HARNESS_GUARDRAIL, preamble: config.preamble }),
       ),
@@ -140,10 +143,11 @@ export class InferenceHarness {
       clock: { now: () => Date.now() + this.clockOffsetMs },
       ids: { newRequestId: () => `req_${tableName.replace(/\W/g, '')}x${String(++seq).padStart(8, '0')}` },
       route: (text) => scoreRequest(ROUTER_MODEL, text),
-      confidence: opts.confidence ?? confidenceScorer({ honourStated: config.escalation.honourStatedConfidence }),
+      confidenceFor: (t) => opts.confidence ?? confidenceScorer({ honourStated: t.escalation.honourStatedConfidence }),
       review,
       reviewQueue: makeDynamoReviewQueue(doc, tableName),
     });
+    const service = httpView(core, config);
     const scan = async () => {
       const res = await this.dynalite.dynamo.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
       return (res.Items ?? []).map((i) => unmarshall(i));
@@ -163,6 +167,24 @@ export class InferenceHarness {
   usedNanoUsd(): number {
     return this.bedrock.answered.reduce((n, a) => n + costNanoUsd(a.modelId, a), 0);
   }
+}
+
+/**
+ * The service of one tenant as the handler's HTTP mapping shows it: `{status, body, headers}` for an answer
+ * (`http/responses.ts`), the domain error thrown for a refusal or an accepted request that failed.
+ */
+function httpView(core: InferenceService, tenant: TenantRuntimeConfig) {
+  return {
+    async infer(req: InferenceRequest, deadline: Deadline) {
+      const outcome = await core.infer(tenant, req, deadline);
+      if (outcome.kind === 'failed') throw outcome.error;
+      return answerResult(outcome);
+    },
+    getRequest: async (requestId: string) => readResult(await core.getRequest(tenant, requestId)),
+    getUsage: async () => readResult(await core.getUsage(tenant)),
+    reconcile: (month: string) => core.reconcile(month),
+    reconcileRecent: () => core.reconcileRecent(),
+  };
 }
 
 /** Calls `fn` for 0..n-1, at most `width` at a time; returns results in order. */

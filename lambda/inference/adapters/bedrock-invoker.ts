@@ -63,7 +63,7 @@ export function classifyBedrockError(e: unknown): ModelFailureKind {
 export interface InvokerOptions {
   /** The tenant's guardrail: applied to every call. */
   readonly guardrail: GuardrailRef;
-  /** System text before the caller's: the platform's, then the tenant's. */
+  /** System text before the caller's: the platform's, then the tenant's (unless the call brings its own). */
   readonly preamble?: { readonly platform?: string; readonly tenant?: string };
 }
 
@@ -83,7 +83,7 @@ export function systemBlocks(
 
 /** The Converse input of a call. */
 export function converseInput(call: ModelCall, opts: InvokerOptions): ConverseCommandInput {
-  const system = systemBlocks(opts.preamble, call.system);
+  const system = systemBlocks(call.preamble ?? opts.preamble, call.system);
   return {
     modelId: call.modelId,
     messages: call.messages.map((m) => ({ role: m.role, content: [{ text: m.content }] })),

@@ -58,249 +58,274 @@ function isConditionFailure(e: unknown): boolean {
   return e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 }
 
+type ReopenedRun = Parameters<Ledger['reopenFailedRequest']>[1];
+type SettleResult = ReturnType<Ledger['settle']>;
+
 function stripKeys(item: Record<string, unknown>): RequestRecord {
   const { [LEDGER_KEYS.partitionKey]: _pk, [LEDGER_KEYS.sortKey]: _sk, ...rest } = item;
   return rest as unknown as RequestRecord;
 }
 
-/** Creates the ledger on a shared DocumentClient (created once per container by the caller). */
-export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string): Ledger {
-  async function readRecord(requestId: string, signal?: AbortSignal): Promise<RequestRecord | undefined> {
-    const res = await doc.send(
-      new GetCommand({ TableName: tableName, Key: requestKey(requestId), ConsistentRead: true }),
+/** The ledger on one table, through a shared DocumentClient (created once per container by the caller). */
+export class DynamoLedger implements Ledger {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private async readRecord(requestId: string, signal?: AbortSignal): Promise<RequestRecord | undefined> {
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: requestKey(requestId), ConsistentRead: true }),
       { abortSignal: signal },
     );
     return res.Item ? stripKeys(res.Item) : undefined;
   }
-  return {
-    getRequest: (requestId) => readRecord(requestId),
 
-    async createRequest(record) {
-      const item = { ...requestKey(record.requestId), ...record };
-      checkMarshallable(item);
-      try {
-        await doc.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: item,
-            ConditionExpression: 'attribute_not_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': LEDGER_KEYS.partitionKey },
-          }),
-        );
-        return 'created';
-      } catch (e) {
-        // The expression is fixed: a ValidationException here is about the item (what the caller sent).
-        if ((e as Error)?.name === 'ValidationException') {
-          throw new LedgerInputError(`DynamoDB refused the record: ${String((e as Error).message).slice(0, 200)}`);
-        }
-        if (!isConditionFailure(e)) throw e;
-        const now = await readRecord(record.requestId);
-        return now?.runId === record.runId ? 'created' : 'exists';
-      }
-    },
+  getRequest(requestId: string): Promise<RequestRecord | undefined> {
+    return this.readRecord(requestId);
+  }
 
-    async reopenFailedRequest(requestId, run) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: requestKey(requestId),
-            UpdateExpression:
-              'SET #status = :inProgress, #updatedAt = :at, #runs = :runs, #runId = :runId, #month = :month, #expiresAt = :expiresAt REMOVE #error, #reservationIds',
-            ConditionExpression: '#status = :failed',
-            ExpressionAttributeNames: {
-              '#status': 'status',
-              '#updatedAt': 'updatedAt',
-              '#runs': 'runs',
-              '#runId': 'runId',
-              '#month': 'month',
-              '#expiresAt': 'expiresAt',
-              '#error': 'error',
-              '#reservationIds': 'reservationIds',
-            },
-            ExpressionAttributeValues: {
-              ':inProgress': 'in_progress',
-              ':failed': 'failed',
-              ':at': run.at,
-              ':runs': run.runs,
-              ':runId': run.runId,
-              ':month': run.month,
-              ':expiresAt': run.expiresAt,
-            },
-          }),
-        );
-        return true;
-      } catch (e) {
-        if (!isConditionFailure(e)) throw e;
-        const now = await readRecord(requestId);
-        return now?.runId === run.runId && now.status === 'in_progress';
+  async createRequest(record: RequestRecord): Promise<'created' | 'exists'> {
+    const item = { ...requestKey(record.requestId), ...record };
+    checkMarshallable(item);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': LEDGER_KEYS.partitionKey },
+        }),
+      );
+      return 'created';
+    } catch (e) {
+      // The expression is fixed: a ValidationException here is about the item (what the caller sent).
+      if ((e as Error)?.name === 'ValidationException') {
+        throw new LedgerInputError(`DynamoDB refused the record: ${String((e as Error).message).slice(0, 200)}`);
       }
-    },
+      if (!isConditionFailure(e)) throw e;
+      const now = await this.readRecord(record.requestId);
+      return now?.runId === record.runId ? 'created' : 'exists';
+    }
+  }
 
-    async finishRequest(requestId, runId, outcome: RequestOutcome, signal) {
-      const names: Record<string, string> = { '#status': 'status', '#runId': 'runId' };
-      const values: Record<string, unknown> = { ':inProgress': 'in_progress', ':runId': runId };
-      const sets: string[] = [];
-      for (const [k, v] of Object.entries(outcome)) {
-        if (v === undefined) continue;
-        names[`#${k}`] = k;
-        values[`:${k}`] = v;
-        sets.push(`#${k} = :${k}`);
-      }
-      if (outcome.status === 'pending_review') {
-        // Listed until the review workflow's first step picks it up (see review-schema.ts).
-        names['#gpk'] = REVIEW_GSI.partitionKey;
-        names['#gsk'] = REVIEW_GSI.sortKey;
-        values[':gpk'] = REVIEW_PARTITIONS.handoff;
-        values[':gsk'] = `${outcome.updatedAt}#${requestId}`;
-        sets.push('#gpk = :gpk', '#gsk = :gsk');
-      }
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: requestKey(requestId),
-            UpdateExpression: `SET ${sets.join(', ')}`,
-            ConditionExpression: '#status = :inProgress AND #runId = :runId',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-          { abortSignal: signal },
-        );
-        return true;
-      } catch (e) {
-        if (!isConditionFailure(e)) throw e;
-        // Our own write, applied before its response was lost: same run, same outcome, same timestamp.
-        const now = await readRecord(requestId, signal);
-        return now?.runId === runId && now.status === outcome.status && now.updatedAt === outcome.updatedAt;
-      }
-    },
+  async reopenFailedRequest(requestId: string, run: ReopenedRun): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: requestKey(requestId),
+          UpdateExpression:
+            'SET #status = :inProgress, #updatedAt = :at, #runs = :runs, #runId = :runId, #month = :month, #expiresAt = :expiresAt REMOVE #error, #reservationIds',
+          ConditionExpression: '#status = :failed',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#updatedAt': 'updatedAt',
+            '#runs': 'runs',
+            '#runId': 'runId',
+            '#month': 'month',
+            '#expiresAt': 'expiresAt',
+            '#error': 'error',
+            '#reservationIds': 'reservationIds',
+          },
+          ExpressionAttributeValues: {
+            ':inProgress': 'in_progress',
+            ':failed': 'failed',
+            ':at': run.at,
+            ':runs': run.runs,
+            ':runId': run.runId,
+            ':month': run.month,
+            ':expiresAt': run.expiresAt,
+          },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      const now = await this.readRecord(requestId);
+      return now?.runId === run.runId && now.status === 'in_progress';
+    }
+  }
 
-    async reserve(month, reservation, maxCommittedBefore) {
-      if (maxCommittedBefore < 0) return 'over_budget';
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: usageKey(month),
-            UpdateExpression: 'SET #rsv = :entry ADD #committed :nano, #reserved :nano',
-            ConditionExpression:
-              '(attribute_not_exists(#committed) OR #committed <= :max) AND attribute_not_exists(#rsv)',
-            ExpressionAttributeNames: {
-              '#rsv': `${RESERVATION_PREFIX}${reservation.id}`,
-              '#committed': COMMITTED,
-              '#reserved': RESERVED,
-            },
-            ExpressionAttributeValues: {
-              ':entry': { requestId: reservation.requestId, nanoUsd: reservation.nanoUsd, at: reservation.at },
-              ':nano': reservation.nanoUsd,
-              ':max': maxCommittedBefore,
-            },
-          }),
-        );
-        return 'reserved';
-      } catch (e) {
-        if (!isConditionFailure(e)) throw e;
-        // Reservation ids are unique per run: if the attribute is there, this call made it.
-        const res = await doc.send(
-          new GetCommand({
-            TableName: tableName,
-            Key: usageKey(month),
-            ConsistentRead: true,
-            ProjectionExpression: '#rsv',
-            ExpressionAttributeNames: { '#rsv': `${RESERVATION_PREFIX}${reservation.id}` },
-          }),
-        );
-        return res.Item?.[`${RESERVATION_PREFIX}${reservation.id}`] ? 'reserved' : 'over_budget';
-      }
-    },
+  async finishRequest(
+    requestId: string,
+    runId: string,
+    outcome: RequestOutcome,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status', '#runId': 'runId' };
+    const values: Record<string, unknown> = { ':inProgress': 'in_progress', ':runId': runId };
+    const sets: string[] = [];
+    for (const [k, v] of Object.entries(outcome)) {
+      if (v === undefined) continue;
+      names[`#${k}`] = k;
+      values[`:${k}`] = v;
+      sets.push(`#${k} = :${k}`);
+    }
+    if (outcome.status === 'pending_review') {
+      // Listed until the review workflow's first step picks it up (see review-schema.ts).
+      names['#gpk'] = REVIEW_GSI.partitionKey;
+      names['#gsk'] = REVIEW_GSI.sortKey;
+      values[':gpk'] = REVIEW_PARTITIONS.handoff;
+      values[':gsk'] = `${outcome.updatedAt}#${requestId}`;
+      sets.push('#gpk = :gpk', '#gsk = :gsk');
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: requestKey(requestId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#status = :inProgress AND #runId = :runId',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+        { abortSignal: signal },
+      );
+      return true;
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      // Our own write, applied before its response was lost: same run, same outcome, same timestamp.
+      const now = await this.readRecord(requestId, signal);
+      return now?.runId === runId && now.status === outcome.status && now.updatedAt === outcome.updatedAt;
+    }
+  }
 
-    async settle(month, settlement: Settlement, signal) {
-      const names: Record<string, string> = {};
-      const values: Record<string, number> = {};
-      const adds: string[] = [];
-      let i = 0;
-      const add = (attr: string, v: number) => {
-        names[`#a${i}`] = attr;
-        values[`:v${i}`] = v;
-        adds.push(`#a${i} :v${i}`);
-        i++;
+  async reserve(
+    month: string,
+    reservation: { id: string; requestId: string; nanoUsd: number; at: number },
+    maxCommittedBefore: number,
+  ): Promise<'reserved' | 'over_budget'> {
+    if (maxCommittedBefore < 0) return 'over_budget';
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: usageKey(month),
+          UpdateExpression: 'SET #rsv = :entry ADD #committed :nano, #reserved :nano',
+          ConditionExpression:
+            '(attribute_not_exists(#committed) OR #committed <= :max) AND attribute_not_exists(#rsv)',
+          ExpressionAttributeNames: {
+            '#rsv': `${RESERVATION_PREFIX}${reservation.id}`,
+            '#committed': COMMITTED,
+            '#reserved': RESERVED,
+          },
+          ExpressionAttributeValues: {
+            ':entry': { requestId: reservation.requestId, nanoUsd: reservation.nanoUsd, at: reservation.at },
+            ':nano': reservation.nanoUsd,
+            ':max': maxCommittedBefore,
+          },
+        }),
+      );
+      return 'reserved';
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      // Reservation ids are unique per run: if the attribute is there, this call made it.
+      const res = await this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: usageKey(month),
+          ConsistentRead: true,
+          ProjectionExpression: '#rsv',
+          ExpressionAttributeNames: { '#rsv': `${RESERVATION_PREFIX}${reservation.id}` },
+        }),
+      );
+      return res.Item?.[`${RESERVATION_PREFIX}${reservation.id}`] ? 'reserved' : 'over_budget';
+    }
+  }
+
+  async settle(month: string, settlement: Settlement, signal?: AbortSignal): SettleResult {
+    const names: Record<string, string> = {};
+    const values: Record<string, number> = {};
+    const adds: string[] = [];
+    let i = 0;
+    const add = (attr: string, v: number) => {
+      names[`#a${i}`] = attr;
+      values[`:v${i}`] = v;
+      adds.push(`#a${i} :v${i}`);
+      i++;
+    };
+    let cost = 0;
+    let inputTokens = 0;
+    let outputTokens = 0;
+    for (const [tier, u] of Object.entries(settlement.byTier)) {
+      for (const k of TIER_COUNTERS) add(`${TIER_PREFIX}${tier}_${k}`, u[k]);
+      cost += u.costNanoUsd;
+      inputTokens += u.inputTokens;
+      outputTokens += u.outputTokens;
+    }
+    add('requests', settlement.requests);
+    add('inputTokens', inputTokens);
+    add('outputTokens', outputTokens);
+    add('costNanoUsd', cost);
+    add(COMMITTED, cost - settlement.reservedNanoUsd);
+    add(RESERVED, -settlement.reservedNanoUsd);
+    const removes = settlement.reservationIds.map((id, j) => {
+      names[`#r${j}`] = `${RESERVATION_PREFIX}${id}`;
+      return `#r${j}`;
+    });
+    const condition = removes.map((r) => `attribute_exists(${r})`).join(' AND ');
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: usageKey(month),
+          UpdateExpression: `ADD ${adds.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ...(condition ? { ConditionExpression: condition } : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
+        }),
+        { abortSignal: signal },
+      );
+      const after = res.Attributes?.costNanoUsd;
+      return { result: 'settled' as const, costNanoUsd: typeof after === 'number' ? after : cost };
+    } catch (e) {
+      if (isConditionFailure(e)) return { result: 'already_settled' as const };
+      throw e;
+    }
+  }
+
+  async getUsage(month: string): Promise<UsageCounters> {
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: usageKey(month), ConsistentRead: true }),
+    );
+    const item = (res.Item ?? {}) as Record<string, unknown>;
+    const num = (k: string) => (typeof item[k] === 'number' ? (item[k] as number) : 0);
+    const byTier: Record<string, TierUsage> = {};
+    const openReservations: OpenReservation[] = [];
+    for (const [key, value] of Object.entries(item)) {
+      if (key.startsWith(RESERVATION_PREFIX)) {
+        const v = value as { requestId: string; nanoUsd: number; at: number };
+        openReservations.push({ id: key.slice(RESERVATION_PREFIX.length), ...v });
+        continue;
+      }
+      const m = /^tier_([a-z]+)_calls$/.exec(key);
+      if (!m) continue;
+      const t = m[1]!;
+      const c = (k: (typeof TIER_COUNTERS)[number]) => num(`${TIER_PREFIX}${t}_${k}`);
+      byTier[t] = {
+        requests: c('requests'),
+        calls: c('calls'),
+        inputTokens: c('inputTokens'),
+        outputTokens: c('outputTokens'),
+        costNanoUsd: c('costNanoUsd'),
       };
-      let cost = 0;
-      let inputTokens = 0;
-      let outputTokens = 0;
-      for (const [tier, u] of Object.entries(settlement.byTier)) {
-        for (const k of TIER_COUNTERS) add(`${TIER_PREFIX}${tier}_${k}`, u[k]);
-        cost += u.costNanoUsd;
-        inputTokens += u.inputTokens;
-        outputTokens += u.outputTokens;
-      }
-      add('requests', settlement.requests);
-      add('inputTokens', inputTokens);
-      add('outputTokens', outputTokens);
-      add('costNanoUsd', cost);
-      add(COMMITTED, cost - settlement.reservedNanoUsd);
-      add(RESERVED, -settlement.reservedNanoUsd);
-      const removes = settlement.reservationIds.map((id, j) => {
-        names[`#r${j}`] = `${RESERVATION_PREFIX}${id}`;
-        return `#r${j}`;
-      });
-      const condition = removes.map((r) => `attribute_exists(${r})`).join(' AND ');
-      try {
-        const res = await doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: usageKey(month),
-            UpdateExpression: `ADD ${adds.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-            ...(condition ? { ConditionExpression: condition } : {}),
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ReturnValues: 'UPDATED_NEW',
-          }),
-          { abortSignal: signal },
-        );
-        const after = res.Attributes?.costNanoUsd;
-        return { result: 'settled' as const, costNanoUsd: typeof after === 'number' ? after : cost };
-      } catch (e) {
-        if (isConditionFailure(e)) return { result: 'already_settled' as const };
-        throw e;
-      }
-    },
+    }
+    return {
+      month,
+      requests: num('requests'),
+      inputTokens: num('inputTokens'),
+      outputTokens: num('outputTokens'),
+      costNanoUsd: num('costNanoUsd'),
+      committedNanoUsd: num(COMMITTED),
+      openReservations: openReservations.sort((a, b) => a.at - b.at),
+      byTier,
+    };
+  }
+}
 
-    async getUsage(month): Promise<UsageCounters> {
-      const res = await doc.send(new GetCommand({ TableName: tableName, Key: usageKey(month), ConsistentRead: true }));
-      const item = (res.Item ?? {}) as Record<string, unknown>;
-      const num = (k: string) => (typeof item[k] === 'number' ? (item[k] as number) : 0);
-      const byTier: Record<string, TierUsage> = {};
-      const openReservations: OpenReservation[] = [];
-      for (const [key, value] of Object.entries(item)) {
-        if (key.startsWith(RESERVATION_PREFIX)) {
-          const v = value as { requestId: string; nanoUsd: number; at: number };
-          openReservations.push({ id: key.slice(RESERVATION_PREFIX.length), ...v });
-          continue;
-        }
-        const m = /^tier_([a-z]+)_calls$/.exec(key);
-        if (!m) continue;
-        const t = m[1]!;
-        const c = (k: (typeof TIER_COUNTERS)[number]) => num(`${TIER_PREFIX}${t}_${k}`);
-        byTier[t] = {
-          requests: c('requests'),
-          calls: c('calls'),
-          inputTokens: c('inputTokens'),
-          outputTokens: c('outputTokens'),
-          costNanoUsd: c('costNanoUsd'),
-        };
-      }
-      return {
-        month,
-        requests: num('requests'),
-        inputTokens: num('inputTokens'),
-        outputTokens: num('outputTokens'),
-        costNanoUsd: num('costNanoUsd'),
-        committedNanoUsd: num(COMMITTED),
-        openReservations: openReservations.sort((a, b) => a.at - b.at),
-        byTier,
-      };
-    },
-  };
+/** Creates the ledger on a shared DocumentClient (created once per container by the caller). */
+export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string): Ledger {
+  return new DynamoLedger(doc, tableName);
 }

@@ -21,6 +21,8 @@ export interface ModelCall {
   readonly maxTokens: number;
   /** Epoch ms by which the call must have returned (the adapter aborts it then). */
   readonly deadlineMs: number;
+  /** The tenant's system preambles (platform's, then tenant's), put before the caller's `system`. */
+  readonly preamble?: { readonly platform?: string; readonly tenant?: string };
 }
 
 /** What a model answered. */
@@ -69,7 +71,7 @@ export class ModelCallError extends Error {
 /**
  * Thrown by a `Ledger` write that was refused because of what the item holds (the marshaller could not
  * represent it, or DynamoDB answered ValidationException: size, types, encoding), not because DynamoDB is
- * unavailable. Nothing was written; retrying the same input fails the same way, so the caller gets a 4xx.
+ * unavailable. Nothing was written; retrying the same input fails the same way, so the caller's request is refused.
  */
 export class LedgerInputError extends Error {
   constructor(message: string) {

@@ -1,6 +1,6 @@
 /**
  * Resolves a validated request against the tenant's configuration: which tier and model answer it, with
- * how many output tokens, and whether it fits the tenant's limits. Throws 4xx `ApiError`s; pure.
+ * how many output tokens, and whether it fits the tenant's limits. Throws `DomainError`s (the caller's request is refused); pure.
  *
  * Tier `auto` (the default) asks the learned router (`routing/router.ts`) for a score from the request
  * text alone and maps it to an allowed tier with the tenant's thresholds; an explicit tier is honoured if
@@ -8,7 +8,7 @@
  */
 import { type InferenceRequest, REQUEST_TIERS } from '../../shared/api-schema';
 import { getModel, TIERS, type Tier } from '../../shared/catalog';
-import { ApiError } from '../../shared/errors';
+import { DomainError } from '../../shared/errors';
 import type { TenantRuntimeConfig } from '../../shared/tenant-runtime';
 import type { ChatMessage, RouteFn } from './ports';
 import { chooseTier } from './routing/router';
@@ -55,7 +55,7 @@ export function resolveRequest(config: TenantRuntimeConfig, req: InferenceReques
     : [{ role: 'user', content: req.prompt ?? '' }];
   const promptChars = messages.reduce((n, m) => n + m.content.length, 0) + (req.system?.length ?? 0);
   if (promptChars > config.limits.maxPromptChars) {
-    throw new ApiError(
+    throw new DomainError(
       'prompt_too_large',
       `Prompt is ${promptChars} characters (messages plus system); this tenant allows at most ${config.limits.maxPromptChars}`,
     );
@@ -63,7 +63,7 @@ export function resolveRequest(config: TenantRuntimeConfig, req: InferenceReques
 
   const requested = req.tier ?? 'auto';
   if (!(REQUEST_TIERS as readonly string[]).includes(requested)) {
-    throw new ApiError('unknown_tier', `Unknown tier "${requested}"; use one of: ${REQUEST_TIERS.join(', ')}`);
+    throw new DomainError('unknown_tier', `Unknown tier "${requested}"; use one of: ${REQUEST_TIERS.join(', ')}`);
   }
   const allowed = allowedTiers(config);
   const routingText = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
@@ -81,7 +81,7 @@ export function resolveRequest(config: TenantRuntimeConfig, req: InferenceReques
   } else {
     tier = requested as Tier;
     if (!allowed.includes(tier)) {
-      throw new ApiError(
+      throw new DomainError(
         'tier_not_allowed',
         `Tier "${tier}" is not enabled for this tenant; allowed tiers: ${allowed.join(', ')}`,
       );
@@ -91,7 +91,7 @@ export function resolveRequest(config: TenantRuntimeConfig, req: InferenceReques
   const modelId = config.tierModels[tier];
   if (!modelId) {
     // The tenant schema guarantees the default tier is allowed; this guards a hand-edited environment.
-    throw new ApiError('tier_not_allowed', `Tier "${tier}" has no model configured for this tenant`);
+    throw new DomainError('tier_not_allowed', `Tier "${tier}" has no model configured for this tenant`);
   }
 
   // An explicit tier is checked against its model's limit; for `auto` only the tenant limit applies and
@@ -99,7 +99,7 @@ export function resolveRequest(config: TenantRuntimeConfig, req: InferenceReques
   const cap = requested === 'auto' ? config.limits.maxOutputTokens : maxTokensCap(config, modelId);
   const wanted = req.maxTokens ?? Math.min(config.limits.defaultMaxTokens, cap);
   if (wanted > cap) {
-    throw new ApiError(
+    throw new DomainError(
       'max_tokens_too_large',
       requested === 'auto'
         ? `maxTokens ${wanted} exceeds this tenant's limit of ${cap}`

@@ -3,9 +3,9 @@
  * `escalation.maxReviewsPerHour`). A review costs a person's time and a Standard workflow; without caps, any
  * API key could fill the reviewers' queue and inbox with cheap requests. When a cap is hit the answer is not
  * released (it needed review) and not queued: the request is recorded `failed` with the refusal's code (the
- * model calls are charged), and the caller gets a 429 with a code of its own and a Retry-After.
+ * model calls are charged), and the caller is refused with a code of its own and a time to retry after.
  *
- * Pure apart from the port: the messages, codes and Retry-After are decided here.
+ * Pure apart from the port: the messages, codes and retry times are decided here.
  */
 import type { ErrorCode } from '../../shared/errors';
 import type { ReviewQueue } from './ports';
@@ -17,10 +17,10 @@ export interface NotReviewed {
   readonly retryAfterSeconds?: number;
 }
 
-/** Codes of a refusal by a cap (a 429): a repeat of the request's idempotency key answers them again. */
+/** Codes of a refusal by a cap: a repeat of the request's idempotency key answers them again. */
 export const REVIEW_REFUSALS: ReadonlySet<string> = new Set(['review_queue_full', 'review_rate_exceeded']);
 
-/** Retry-After of `review_queue_full`: places free up as people decide; the sweep runs every five minutes. */
+/** When to retry after `review_queue_full`: places free up as people decide; the sweep runs every five minutes. */
 export const QUEUE_FULL_RETRY_AFTER_SECONDS = 300;
 
 /** Seconds until the UTC hour after `now` starts (when the hourly cap counts from zero again). */
@@ -30,7 +30,7 @@ export function secondsToNextHour(now: number): number {
 
 const AGAIN = 'send it again with a new idempotencyKey (a repeat of this one answers this refusal again, at no charge)';
 
-/** The refusal a repeat of a refused request's idempotency key answers with (Retry-After as of `now`). */
+/** The refusal a repeat of a refused request's idempotency key answers with (its retry time as of `now`). */
 export function refusalOfRecord(error: { code: string; message: string } | undefined, now: number) {
   if (!error || !REVIEW_REFUSALS.has(error.code)) return undefined;
   const code = error.code as NotReviewed['code'];

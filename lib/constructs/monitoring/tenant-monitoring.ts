@@ -22,13 +22,14 @@ import {
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import { METRICS } from '../../../lambda/shared/metrics';
-import type { TenantConfig } from '../../config/tenant-schema';
+import { TENANT_ID_PATTERN } from '../../../lambda/shared/tenant-vocabulary';
 import {
   type AlarmSet,
   PLAN_DEFAULTS,
   REVIEW_SLA_SHARE_OF_TIMEOUT,
   type SeverityThresholds,
-} from '../../config/tier-defaults';
+} from '../../config/plan-defaults';
+import type { TenantConfig } from '../../config/tenant-config';
 import { AlarmTopic } from './alarm-topic';
 import { SwitchboardMetrics } from './switchboard-metrics';
 
@@ -483,7 +484,7 @@ function addSeverityAlarms(
 /** Collects every invalid prop and throws one error naming each. */
 function validate(scope: Construct, props: TenantMonitoringProps, thresholds: TenantAlarmThresholds): void {
   const problems: string[] = [];
-  if (!/^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$/.test(props.tenantId)) {
+  if (!TENANT_ID_PATTERN.test(props.tenantId)) {
     problems.push(`tenantId: "${props.tenantId}" must be 3–32 characters of a-z, 0-9 and "-"`);
   }
   if (props.monthlyBudgetUsd !== undefined && !(props.monthlyBudgetUsd >= 0)) {

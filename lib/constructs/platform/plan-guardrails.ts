@@ -2,8 +2,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { PLANS, type Plan } from '../../../lambda/shared/tenant-vocabulary';
 import { PLAN_GUARDRAILS } from '../../config/guardrail-policy';
-import { PLANS, type Plan } from '../../config/tier-defaults';
 import { type IGuardrail, SwitchboardGuardrail } from '../guardrail/switchboard-guardrail';
 import { keyAdministrationStatement, serviceIntegrationStatements } from '../key-policies';
 

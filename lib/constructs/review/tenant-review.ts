@@ -11,7 +11,6 @@ import { Construct } from 'constructs';
 import {
   REVIEW_ENV,
   REVIEW_NOT_PENDING,
-  type ReviewRuntimeConfig,
   type ReviewStep,
   TASK_TOKEN_CONTEXT_KEY,
   TASK_TOKEN_CONTEXT_VALUE,
@@ -19,7 +18,8 @@ import {
 } from '../../../lambda/shared/review-schema';
 import { LEDGER_TABLE_ENV } from '../../../lambda/shared/tenant-runtime';
 import { acknowledge } from '../../compliance/acknowledge';
-import { REVIEW_EXECUTION_MARGIN_MINUTES, type TenantConfig } from '../../config/tenant-schema';
+import { toReviewRuntimeConfig } from '../../config/runtime-config';
+import type { TenantConfig } from '../../config/tenant-config';
 import { TenantFunction } from '../functions/tenant-function';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import { withLogDeliveryGuard } from '../key-policies';
@@ -49,7 +49,6 @@ export interface TenantReviewProps {
 }
 
 /** Margin of the whole execution over the decision wait (notify, apply, webhook with retries). */
-const EXECUTION_MARGIN = Duration.minutes(REVIEW_EXECUTION_MARGIN_MINUTES);
 
 /**
  * A tenant's human review workflow: a Standard state machine that records a review as pending, notifies
@@ -78,14 +77,7 @@ export class TenantReview extends Construct {
     const { tenant, data } = props;
     const esc = tenant.escalation;
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const reviewConfig: ReviewRuntimeConfig = {
-      tenantId: tenant.id,
-      onTimeout: esc.onTimeout,
-      ...(esc.webhook ? { webhookOrigin: esc.webhook.origin } : {}),
-      dataRetentionDays: tenant.dataRetentionDays,
-      executionTimeoutSeconds: Duration.minutes(esc.reviewTimeoutMinutes).plus(EXECUTION_MARGIN).toSeconds(),
-      maxOpenReviews: esc.maxOpenReviews,
-    };
+    const reviewConfig = toReviewRuntimeConfig(tenant);
     // The state machine's ARN from its name (no reference to the resource: it invokes the steps function,
     // whose role may start it again for hand-offs that failed — a reference would be a cycle). The name ends
     // in a suffix new with every stack: a deleted state machine keeps its name while executions still run.

@@ -8,6 +8,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { inferenceRequestJsonSchema } from '../../../lambda/shared/api-schema';
 import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
+import type { QuotaPeriod } from '../../../lambda/shared/tenant-vocabulary';
 import { acknowledge, acknowledgeInRegulatedPacks, nagArnPrefix } from '../../compliance/acknowledge';
 import { IAM_PRINCIPAL_ARN_PATTERN } from '../../config/tenant-schema';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
@@ -26,7 +27,7 @@ export interface TenantApiProps {
   /** Usage-plan and stage throttle. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   /** Usage-plan quota. */
-  readonly quota: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
+  readonly quota: { readonly limit: number; readonly period: QuotaPeriod };
   /**
    * Regional WAF web ACL to associate with the stage.
    * @default - no WAF association

@@ -4,8 +4,9 @@
  * month total over the cap; near the cap `auto` requests go to the cheapest tier; at the cap a request gets
  * 429 `budget_exceeded`, writes nothing and calls no model; `GET /v1/usage` adds up exactly to the records.
  */
+
+import { worstCaseNanoUsd } from '../../../lambda/inference/core/budget';
 import { callExtrasOf } from '../../../lambda/inference/core/guardrail';
-import { worstCaseNanoUsd } from '../../../lambda/inference/core/service';
 import { DEFAULT_TIER_MODELS, nanoToUsd, usdToNano } from '../../../lambda/shared/catalog';
 import { INTERNAL_ERROR, touchesUsageCounter } from '../../support/dynamo-fault-proxy';
 import { InferenceHarness, inBatches, outcomeOf, runtimeConfigOf } from '../../support/inference-harness';

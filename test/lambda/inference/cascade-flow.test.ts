@@ -118,7 +118,7 @@ describe('cascade', () => {
   });
 
   it('a tenant without deep stops at its strongest allowed tier', async () => {
-    const t = await h.tenant({ ...THRESHOLDS, tier: 'basic' });
+    const t = await h.tenant({ ...THRESHOLDS, plan: 'basic' });
     h.bedrock.scriptDefault(CUT_OFF);
     const o = await outcomeOf(t.service.infer({ prompt: 'Total?', tier: 'fast' }, deadline()));
     expect(o.status).toBe(202);

@@ -10,7 +10,7 @@ import { API_LIMITS } from '../../../lambda/shared/api-schema';
 import { costNanoUsd, DEFAULT_TIER_MODELS, nanoToUsd } from '../../../lambda/shared/catalog';
 import { ERROR_CODES } from '../../../lambda/shared/errors';
 import { RECONCILE_EVENT } from '../../../lambda/shared/tenant-runtime';
-import { PLAN_DEFAULTS, RECOMMENDED_THRESHOLDS } from '../../../lib/config/tier-defaults';
+import { PLAN_DEFAULTS, RECOMMENDED_THRESHOLDS } from '../../../lib/config/plan-defaults';
 import { BedrockStub } from '../../support/bedrock-stub';
 import { lambdaContext, loadBundledHandler, type ProxyHandler, proxyEvent } from '../../support/bundled-handler';
 import { DynaliteServer } from '../../support/dynalite-server';

@@ -27,11 +27,11 @@ const TENANT_PREAMBLE = "You answer for Custom Corp's support desk. Never reveal
 const REVIEWER = 'escalation:\n  reviewerEmails: [ai-review@example.com]\n';
 const TENANTS = {
   // Shares the standard plan's guardrail; states no preamble of its own.
-  plain: `id: plain\ntier: standard\n${REVIEWER}`,
+  plain: `id: plain\nplan: standard\n${REVIEWER}`,
   // Customizes its guardrail (a denied topic, one more masked PII type), so it gets one of its own.
   custom: [
     'id: custom',
-    'tier: premium',
+    'plan: premium',
     'escalation:',
     '  reviewerEmails: [ai-review@example.com]',
     '  honourStatedConfidence: true',

@@ -8,11 +8,11 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { makeDynamoReviewQueue } from '../../../lambda/inference/adapters/dynamo-review-queue';
 import { secondsToNextHour } from '../../../lambda/inference/core/review-admission';
 import { DEFAULT_TIER_MODELS, getModel } from '../../../lambda/shared/catalog';
+import { makeDynamoReviewQueue } from '../../../lambda/shared/dynamo-review-queue';
 import { hourOf, openReviewsKey, reviewsStartedKey } from '../../../lambda/shared/review-schema';
-import { PLAN_DEFAULTS } from '../../../lib/config/tier-defaults';
+import { PLAN_DEFAULTS } from '../../../lib/config/plan-defaults';
 import { INTERNAL_ERROR } from '../../support/dynamo-fault-proxy';
 import { InferenceHarness, inBatches, outcomeOf } from '../../support/inference-harness';
 import { checkLedger } from '../../support/ledger-invariants';

@@ -5,8 +5,9 @@
  */
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { makeReviewApi } from '../../../lambda/review/api';
-import { makeReviewStore, type ReviewItem } from '../../../lambda/review/store';
+import { makeReviewStore } from '../../../lambda/review/adapters/dynamo-review-store';
+import type { ReviewItem } from '../../../lambda/review/core/ports';
+import { makeReviewApi } from '../../../lambda/review/http/review-api';
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
 import { REVIEW_GSI } from '../../../lambda/shared/review-schema';
 import { makeTelemetry } from '../../../lambda/shared/telemetry';

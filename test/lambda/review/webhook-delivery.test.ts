@@ -5,9 +5,10 @@
  * answers is the production one.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { deliver, type Resolver, resolveChecked, WebhookError } from '../../../lambda/review/webhook-delivery';
-import { makeSecretsManagerWebhookSecret } from '../../../lambda/review/webhook-secret';
-import { makeWebhookSender, type WebhookSender } from '../../../lambda/review/webhook-sender';
+import { deliver, type Resolver, resolveChecked, WebhookError } from '../../../lambda/review/adapters/webhook-delivery';
+import { makeSecretsManagerWebhookSecret } from '../../../lambda/review/adapters/webhook-secret';
+import { makeWebhookSender } from '../../../lambda/review/adapters/webhook-sender';
+import type { WebhookSender } from '../../../lambda/review/core/ports';
 import {
   DELIVERY_ID_HEADER,
   SIGNATURE_HEADER,

@@ -198,7 +198,7 @@ beforeAll(async () => {
     tenantsDir: tenantDir({
       revu: [
         'id: revu',
-        'tier: standard',
+        'plan: standard',
         'escalation:',
         '  confidenceThreshold: 0.6',
         '  reviewThreshold: 0.3',
@@ -210,7 +210,7 @@ beforeAll(async () => {
       ].join('\n'),
       revr: [
         'id: revr',
-        'tier: standard',
+        'plan: standard',
         'limits: { maxPromptChars: 200000 }',
         'escalation:',
         '  confidenceThreshold: 0.6',
@@ -220,7 +220,7 @@ beforeAll(async () => {
       ].join('\n'),
       revf: [
         'id: revf',
-        'tier: standard',
+        'plan: standard',
         'escalation:',
         '  confidenceThreshold: 0.6',
         '  reviewThreshold: 0.3',

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import type { PLANS } from '../../../lambda/shared/tenant-vocabulary';
 import {
   ALARM_SET_SIZE,
   CDK_BOOTSTRAP_ROLES,
@@ -12,8 +13,7 @@ import {
 import { assessCapacity, CapacityError } from '../../../lib/capacity/model';
 import { QUOTA_IDS } from '../../../lib/capacity/quotas';
 import { PlatformConfigError } from '../../../lib/config/platform-config';
-import { resolveTenant, type TenantConfig } from '../../../lib/config/tenant-schema';
-import type { PLANS } from '../../../lib/config/tier-defaults';
+import { resolveTenant, type TenantConfig } from '../../../lib/config/tenant-config';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { repoPlatformConfig, type Synthesized, synthSwitchboard, tenantDir } from '../../support/synth';
 import { resourcesOfType, type TemplateLike } from '../template-utils';
@@ -22,14 +22,14 @@ const REVIEWER = 'escalation:\n  reviewerEmails: [ai-review@example.com]\n';
 
 /** Tenants that exercise every term of the footprint: plans, ops contacts, reviewers, reserved concurrency. */
 const VARIANTS: Record<string, string> = {
-  alpha: `id: alpha\ntier: basic\n${REVIEWER}`,
-  beta: `id: beta\ntier: premium\n${REVIEWER}opsEmails: [a@example.com, b@example.com]\n`,
-  gamma: `id: gamma\ntier: standard\nescalation:\n  reviewerEmails: [x@example.com, y@example.com, z@example.com]\nmonitoring: { dashboard: false }\n`,
-  delta: `id: delta\ntier: basic\n${REVIEWER}monitoring: { alarms: full, dashboard: true }\nlambda: { reservedConcurrency: 3 }\n`,
+  alpha: `id: alpha\nplan: basic\n${REVIEWER}`,
+  beta: `id: beta\nplan: premium\n${REVIEWER}opsEmails: [a@example.com, b@example.com]\n`,
+  gamma: `id: gamma\nplan: standard\nescalation:\n  reviewerEmails: [x@example.com, y@example.com, z@example.com]\nmonitoring: { dashboard: false }\n`,
+  delta: `id: delta\nplan: basic\n${REVIEWER}monitoring: { alarms: full, dashboard: true }\nlambda: { reservedConcurrency: 3 }\n`,
   // Customizes its guardrail: one of its own (a guardrail and its version in its stack, one against the quota).
-  epsilon: `id: epsilon\ntier: standard\n${REVIEWER}guardrail: { harmfulContentStrength: HIGH }\n`,
+  epsilon: `id: epsilon\nplan: standard\n${REVIEWER}guardrail: { harmfulContentStrength: HIGH }\n`,
   // Has a webhook: its secret and the secret's policy.
-  zeta: `id: zeta\ntier: standard\n${REVIEWER}  webhook: { origin: https://hooks.example.com }\n`,
+  zeta: `id: zeta\nplan: standard\n${REVIEWER}  webhook: { origin: https://hooks.example.com }\n`,
 };
 
 const count = (t: TemplateLike, type: string) => resourcesOfType(t, type).length;
@@ -234,7 +234,7 @@ describe('capacity limits at synth', () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < n; i++) {
       const id = `tenant-${String(i).padStart(4, '0')}`;
-      files[id] = `id: ${id}\ntier: ${plan}\n${REVIEWER}`;
+      files[id] = `id: ${id}\nplan: ${plan}\n${REVIEWER}`;
     }
     return tenantDir(files);
   }
@@ -278,7 +278,7 @@ describe('capacity limits at synth', () => {
     for (let i = 0; i < 98; i++) {
       const id = `tenant-${String(i).padStart(4, '0')}`;
       files[id] =
-        `id: ${id}\ntier: standard\n${REVIEWER}guardrail:\n  deniedTopics:\n    - { name: Topic ${i}, definition: Anything about subject ${i}. }\n`;
+        `id: ${id}\nplan: standard\n${REVIEWER}guardrail:\n  deniedTopics:\n    - { name: Topic ${i}, definition: Anything about subject ${i}. }\n`;
     }
     const app = new App();
     let error: unknown;
@@ -300,7 +300,7 @@ describe('capacity limits at synth', () => {
     // A file that sets the plan's own strength changes nothing: it shares the plan's guardrail.
     const same = resolveTenant({
       id: 'same-as-plan',
-      tier: 'standard',
+      plan: 'standard',
       escalation: { reviewerEmails: ['r@example.com'] },
       guardrail: { harmfulContentStrength: 'MEDIUM' },
     }).tenant!;
@@ -370,6 +370,6 @@ describe('capacity limits at synth', () => {
 });
 
 function sample(plan: (typeof PLANS)[number], id = `sample-${plan}`): TenantConfig {
-  const r = resolveTenant({ id, tier: plan, escalation: { reviewerEmails: ['r@example.com'] } });
+  const r = resolveTenant({ id, plan, escalation: { reviewerEmails: ['r@example.com'] } });
   return r.tenant!;
 }

@@ -1,12 +1,13 @@
 import { App } from 'aws-cdk-lib';
 import { DEFAULT_TIER_MODELS, getModel } from '../../../lambda/shared/catalog';
+import { PLANS } from '../../../lambda/shared/tenant-vocabulary';
 import { firstCallBudgetMs } from '../../../lambda/shared/timing';
 import { INTEGRATION_TIMEOUT } from '../../../lib/capacity/quotas';
 import { tenantDeploymentProblems, tokensWithin } from '../../../lib/capacity/tenant-rules';
 import { TenantConfigError } from '../../../lib/config/load-tenants';
 import { PlatformConfigError } from '../../../lib/config/platform-config';
-import { resolveTenant, type TenantConfig, type TenantFile } from '../../../lib/config/tenant-schema';
-import { PLANS } from '../../../lib/config/tier-defaults';
+import { resolveTenant, type TenantConfig } from '../../../lib/config/tenant-config';
+import type { TenantFile } from '../../../lib/config/tenant-schema';
 import { buildSwitchboard } from '../../../lib/switchboard';
 import { repoPlatformConfig, tenantDir } from '../../support/synth';
 
@@ -21,11 +22,11 @@ const problems = (t: TenantConfig, region = 'us-east-1', p = platform) =>
 
 describe('tenant deployment rules', () => {
   it.each(PLANS)('accept the %s plan defaults in us-east-1 (the largest default answer fits a call)', (plan) => {
-    expect(problems(tenant({ tier: plan }))).toEqual([]);
+    expect(problems(tenant({ plan }))).toEqual([]);
   });
 
   it('refuse a region none of the tenant models can be called from, naming the regions that can', () => {
-    const out = problems(tenant({ tier: 'basic' }), 'eu-west-1');
+    const out = problems(tenant({ plan: 'basic' }), 'eu-west-1');
     expect(out).toContain(
       `models.overrides.fast: ${DEFAULT_TIER_MODELS.fast} cannot be called from eu-west-1 (its inference profile is callable from us-east-1, us-east-2, us-west-2); deploy to one of those regions or choose a model of the catalog that is`,
     );
@@ -33,25 +34,25 @@ describe('tenant deployment rules', () => {
   });
 
   it('refuse a throttle the WAF rate limit per client would block', () => {
-    const out = problems(tenant({ tier: 'premium', throttle: { rateLimit: 400, burstLimit: 800 } }));
+    const out = problems(tenant({ plan: 'premium', throttle: { rateLimit: 400, burstLimit: 800 } }));
     expect(out).toEqual([
       'throttle.rateLimit: 400 requests/s allows 120,000 requests in 5 minutes, above the WAF rate limit of 100,000 (cdk.json context.switchboard.waf.requestsPer5MinPerClient); raise that limit or lower the rate',
     ]);
     const raised = { ...platform, waf: { ...platform.waf, requestsPer5MinPerClient: 120_000 } };
     expect(
-      problems(tenant({ tier: 'premium', throttle: { rateLimit: 400, burstLimit: 800 } }), 'us-east-1', raised),
+      problems(tenant({ plan: 'premium', throttle: { rateLimit: 400, burstLimit: 800 } }), 'us-east-1', raised),
     ).toEqual([]);
     // One address at the tenant's full rate must fit the per-IP limit too.
     const wide = { ...platform, waf: { ...platform.waf, requestsPer5MinPerClient: 1_000_000 } };
     expect(
-      problems(tenant({ tier: 'premium', throttle: { rateLimit: 1_100, burstLimit: 1_100 } }), 'us-east-1', wide),
+      problems(tenant({ plan: 'premium', throttle: { rateLimit: 1_100, burstLimit: 1_100 } }), 'us-east-1', wide),
     ).toEqual([
       'throttle.rateLimit: 1100 requests/s allows 330,000 requests in 5 minutes, above the WAF rate limit of 300,000 (cdk.json context.switchboard.waf.requestsPer5MinPerIp); raise that limit or lower the rate',
     ]);
   });
 
   it('refuse a function timeout above the integration timeout of the account, unless cdk.json raises it', () => {
-    const t = tenant({ tier: 'standard', lambda: { timeoutSeconds: 120 } });
+    const t = tenant({ plan: 'standard', lambda: { timeoutSeconds: 120 } });
     expect(problems(t)[0]).toMatch(
       /^lambda\.timeoutSeconds: 120 s is above the API Gateway integration timeout of 29 s/,
     );
@@ -60,7 +61,7 @@ describe('tenant deployment rules', () => {
   });
 
   it('refuse an answer limit the slowest tier model cannot produce in the time its call gets, and say what fits', () => {
-    const t = tenant({ tier: 'premium', limits: { maxOutputTokens: 16_000, defaultMaxTokens: 2048 } });
+    const t = tenant({ plan: 'premium', limits: { maxOutputTokens: 16_000, defaultMaxTokens: 2048 } });
     const deep = getModel(DEFAULT_TIER_MODELS.deep);
     const fits = tokensWithin(firstCallBudgetMs(29_000), deep.speed);
     expect(fits).toBe(750);
@@ -75,13 +76,13 @@ describe('tenant deployment rules', () => {
     // Sonnet's 50 tokens/s, while 10,000 do.
     const raised = { ...platform, quotas: { [INTEGRATION_TIMEOUT.id]: 300 } };
     const long = (maxOutputTokens: number) =>
-      tenant({ tier: 'premium', lambda: { timeoutSeconds: 300 }, limits: { maxOutputTokens, defaultMaxTokens: 2048 } });
+      tenant({ plan: 'premium', lambda: { timeoutSeconds: 300 }, limits: { maxOutputTokens, defaultMaxTokens: 2048 } });
     expect(problems(long(16_000), 'us-east-1', raised)).toHaveLength(2);
     expect(problems(long(10_000), 'us-east-1', raised)).toEqual([]);
   });
 
   it('use the speeds measured in an account when cdk.json gives them', () => {
-    const t = tenant({ tier: 'standard', limits: { maxOutputTokens: 1_500, defaultMaxTokens: 512 } });
+    const t = tenant({ plan: 'standard', limits: { maxOutputTokens: 1_500, defaultMaxTokens: 512 } });
     expect(problems(t).length).toBeGreaterThan(0);
     const measured = {
       ...platform,
@@ -97,7 +98,7 @@ describe('tenant deployment rules', () => {
 describe('deployment rules at synth', () => {
   it('report a tenant file breaking them with its file name, like the file rules', () => {
     const dir = tenantDir({
-      fast: 'id: fast\ntier: premium\nthrottle: { rateLimit: 500, burstLimit: 500 }\nescalation:\n  reviewerEmails: [r@example.com]\n',
+      fast: 'id: fast\nplan: premium\nthrottle: { rateLimit: 500, burstLimit: 500 }\nescalation:\n  reviewerEmails: [r@example.com]\n',
     });
     let error: unknown;
     try {

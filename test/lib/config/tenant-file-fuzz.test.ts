@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { PLANS } from '../../../lambda/shared/tenant-vocabulary';
 import { tenantJsonSchemaText } from '../../../lib/config/json-schema';
 import { parseTenantFile } from '../../../lib/config/load-tenants';
 import { MAX_TENANT_TAGS, tagKeyProblems } from '../../../lib/config/tags';
-import { PLANS } from '../../../lib/config/tier-defaults';
 
 const FILE = 'tenants/acme.yaml';
 /**
@@ -19,7 +19,7 @@ const FILE = 'tenants/acme.yaml';
 const MAX_SLOWDOWN = 10;
 const RUNS = { seed: 4242, numRuns: 300 };
 /** A valid file's fields apart from tags: review off, so no reviewer e-mail is needed. */
-const VALID = { id: 'acme', tier: 'basic', escalation: { reviewThreshold: 0 } };
+const VALID = { id: 'acme', plan: 'basic', escalation: { reviewThreshold: 0 } };
 
 /** Parses one text and checks the loader's contract; returns the result for further checks. */
 function parseChecked(text: string): ReturnType<typeof parseTenantFile> {
@@ -50,7 +50,7 @@ function parseMs(text: string): number {
  * nodes per character as a tag map), in the same run.
  */
 function slowdown(text: string): number {
-  const head = 'id: acme\ntier: basic\nitems:\n';
+  const head = 'id: acme\nplan: basic\nitems:\n';
   const plain = `${head}${'  - v\n'.repeat(Math.max(1, Math.ceil((text.length - head.length) / 6)))}`;
   return parseMs(text) / Math.max(parseMs(plain), 0.05);
 }
@@ -59,6 +59,7 @@ function slowdown(text: string): number {
 const key = fc.oneof(
   fc.constantFrom(
     'id',
+    'plan',
     'tier',
     'tags',
     'escalation',
@@ -75,7 +76,7 @@ const key = fc.oneof(
     'toString',
     'hasOwnProperty',
     'aws:cost',
-    'switchboard:tier',
+    'switchboard:plan',
     '<<',
     '',
   ),
@@ -108,7 +109,7 @@ const tenantLike = fc
     fc.oneof(fc.constantFrom(...PLANS), value),
     fc.array(fc.tuple(key, value), { maxLength: 8 }),
   )
-  .map(([id, tier, rest]) => Object.fromEntries([['id', id], ['tier', tier], ...rest]));
+  .map(([id, plan, rest]) => Object.fromEntries([['id', id], ['plan', plan], ...rest]));
 
 /** Text built from YAML's own tokens, so the parser's harder paths (anchors, tags, flow, directives) come up. */
 const yamlish = fc
@@ -116,7 +117,7 @@ const yamlish = fc
     fc.oneof(
       fc.constantFrom(
         'id: acme\n',
-        'tier: basic\n',
+        'plan: basic\n',
         'tags:\n',
         'escalation:\n',
         '  ',
@@ -176,7 +177,7 @@ const tagKey = tagText(1, 128).filter(
 
 beforeAll(() => {
   // The first parse builds zod's parsers; it is not what the time budget is about.
-  parseTenantFile(FILE, 'id: acme\ntier: basic\n');
+  parseTenantFile(FILE, 'id: acme\nplan: basic\n');
 });
 
 describe('parseTenantFile on generated input', () => {
@@ -208,24 +209,24 @@ describe('parseTenantFile on generated input', () => {
   });
 
   it.each([
-    ['a self-referencing alias', 'id: &x [*x]\ntier: basic\n'],
-    ['a document that is its own value', '&a\nid: *a\ntier: basic\n'],
+    ['a self-referencing alias', 'id: &x [*x]\nplan: basic\n'],
+    ['a document that is its own value', '&a\nid: *a\nplan: basic\n'],
     ['aliases that expand to millions of nodes', billionLaughs()],
-    ['a key of 100,000 characters', `id: acme\ntier: basic\n${'k'.repeat(100_000)}: 1\n`],
-    ['a value of 1,000,000 characters', `id: acme\ntier: basic\ndisplayName: ${'v'.repeat(1_000_000)}\n`],
+    ['a key of 100,000 characters', `id: acme\nplan: basic\n${'k'.repeat(100_000)}: 1\n`],
+    ['a value of 1,000,000 characters', `id: acme\nplan: basic\ndisplayName: ${'v'.repeat(1_000_000)}\n`],
     [
       '5,000 tags',
-      `id: acme\ntier: basic\ntags:\n${Array.from({ length: 5000 }, (_, i) => `  t${i}: v`).join('\n')}\n`,
+      `id: acme\nplan: basic\ntags:\n${Array.from({ length: 5000 }, (_, i) => `  t${i}: v`).join('\n')}\n`,
     ],
     [
       '5,000 bad tags',
-      `id: acme\ntier: basic\ntags:\n${Array.from({ length: 5000 }, (_, i) => `  aws:${i}: v`).join('\n')}\n`,
+      `id: acme\nplan: basic\ntags:\n${Array.from({ length: 5000 }, (_, i) => `  aws:${i}: v`).join('\n')}\n`,
     ],
-    ['5,000 repeated keys', `id: acme\ntier: basic\ntags:\n${'  t: v\n'.repeat(5000)}`],
-    ['an alias without an anchor', 'id: *nothing\ntier: basic\n'],
-    ['a key that is a mapping', 'id: acme\ntier: basic\n? { a: 1 }\n: x\n'],
-    ['flow collections nested 5,000 deep', `id: acme\ntier: basic\nx: ${'['.repeat(5000)}${']'.repeat(5000)}\n`],
-    ['a line break in a key', 'id: acme\ntier: basic\n"a\\nb": 1\ntags: { "c\\rd": x }\n'],
+    ['5,000 repeated keys', `id: acme\nplan: basic\ntags:\n${'  t: v\n'.repeat(5000)}`],
+    ['an alias without an anchor', 'id: *nothing\nplan: basic\n'],
+    ['a key that is a mapping', 'id: acme\nplan: basic\n? { a: 1 }\n: x\n'],
+    ['flow collections nested 5,000 deep', `id: acme\nplan: basic\nx: ${'['.repeat(5000)}${']'.repeat(5000)}\n`],
+    ['a line break in a key', 'id: acme\nplan: basic\n"a\\nb": 1\ntags: { "c\\rd": x }\n'],
   ])('returns problems for %s, in time proportional to its length', (_, text) => {
     expect(parseChecked(text).tenant).toBeUndefined();
     expect(slowdown(text)).toBeLessThan(MAX_SLOWDOWN);
@@ -296,5 +297,5 @@ function billionLaughs(): string {
         .fill(`*a${i - 1}`)
         .join(', ')}]`,
     );
-  return `${lines.join('\n')}\nid: acme\ntier: basic\n`;
+  return `${lines.join('\n')}\nid: acme\nplan: basic\n`;
 }

@@ -8,10 +8,10 @@ describe('tenant JSON Schema', () => {
     expect(committed).toBe(tenantJsonSchemaText());
   });
 
-  it('requires id and tier, lists the plans and rejects unknown fields', () => {
+  it('requires id and plan, lists the plans and rejects unknown fields', () => {
     const schema = JSON.parse(tenantJsonSchemaText());
-    expect(schema.required).toEqual(['id', 'tier']);
-    expect(schema.properties.tier.enum).toEqual(['basic', 'standard', 'premium']);
+    expect(schema.required).toEqual(['id', 'plan']);
+    expect(schema.properties.plan.enum).toEqual(['basic', 'standard', 'premium']);
     expect(schema.additionalProperties).toBe(false);
   });
 

@@ -1,4 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { PLANS } from '../../../lambda/shared/tenant-vocabulary';
 import { accountWideKeyUse } from '../../../lib/compliance/switchboard-checks';
 import {
   ALWAYS_BLOCKED_PII,
@@ -6,7 +7,6 @@ import {
   HARMFUL_CONTENT_FILTERS,
   PLAN_GUARDRAILS,
 } from '../../../lib/config/guardrail-policy';
-import { PLANS } from '../../../lib/config/tier-defaults';
 import { LEDGER_BACKUP_TAG } from '../../../lib/constructs/platform/backup';
 import { planGuardrailName } from '../../../lib/constructs/platform/plan-guardrails';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';

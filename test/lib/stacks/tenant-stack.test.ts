@@ -13,7 +13,7 @@ import {
   TenantRuntimeConfigSchema,
 } from '../../../lambda/shared/tenant-runtime';
 import { accountWideKeyUse } from '../../../lib/compliance/switchboard-checks';
-import { toRuntimeConfig } from '../../../lib/config/tenant-schema';
+import { toRuntimeConfig } from '../../../lib/config/runtime-config';
 import { LEDGER_BACKUP_TAG } from '../../../lib/constructs/platform/backup';
 import { TENANT_TAGS, tenantStackName } from '../../../lib/stacks/tenant-stack';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
@@ -696,15 +696,15 @@ describe('TenantStack', () => {
       'AWS::SNS::Topic',
     ];
 
-    it.each(TENANTS)('puts switchboard:tenant and switchboard:tier on every taggable resource (%s)', (id) => {
-      const tier = configOf(id).tier;
+    it.each(TENANTS)('puts switchboard:tenant and switchboard:plan on every taggable resource (%s)', (id) => {
+      const plan = configOf(id).plan;
       for (const type of TAGGED_TYPES) {
         const found = resourcesOfType(raw[id]!, type);
         expect({ type, present: found.length > 0 }).toEqual({ type, present: true });
         for (const [lid, r] of found) {
           expect({ lid, tags: tagsOf(r) }).toEqual({
             lid,
-            tags: expect.objectContaining({ [TENANT_TAGS.tenant]: id, [TENANT_TAGS.tier]: tier }),
+            tags: expect.objectContaining({ [TENANT_TAGS.tenant]: id, [TENANT_TAGS.plan]: plan }),
           });
         }
       }

@@ -16,8 +16,8 @@
  * - otherwise → the cheapest allowed tier.
  */
 import type { Tier } from '../../../shared/catalog';
+import modelJson from '../../../shared/routing/router-model.json';
 import { DEFAULT_FEATURE_CONFIG, dotFeatures, type FeatureConfig, featureCount } from './features';
-import modelJson from './router-model.json';
 
 /** The model file's format tag; a file with another tag is refused at load. */
 export const ROUTER_MODEL_FORMAT = 'switchboard-router/1';

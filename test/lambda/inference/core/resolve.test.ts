@@ -1,5 +1,5 @@
+import { worstCaseNanoUsd } from '../../../../lambda/inference/core/budget';
 import { resolveRequest } from '../../../../lambda/inference/core/resolve';
-import { worstCaseNanoUsd } from '../../../../lambda/inference/core/service';
 import { DEFAULT_TIER_MODELS } from '../../../../lambda/shared/catalog';
 import type { ApiError } from '../../../../lambda/shared/errors';
 import type { TenantRuntimeConfig } from '../../../../lambda/shared/tenant-runtime';

@@ -12,7 +12,7 @@ import {
 import type { Tier } from '../../../../lambda/shared/catalog';
 import { DEFAULT_DATA_FILE, loadDataset, splitOf } from '../../../../scripts/routing-eval/data';
 
-const MODEL_FILE = path.join(__dirname, '../../../../lambda/inference/core/routing/router-model.json');
+const MODEL_FILE = path.join(__dirname, '../../../../lambda/shared/routing/router-model.json');
 const th = { deepThreshold: 0.6, balancedThreshold: 0.5 };
 const ALLOWED_SETS: Tier[][] = [
   ['fast', 'balanced', 'deep'],

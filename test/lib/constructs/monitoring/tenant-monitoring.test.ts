@@ -7,8 +7,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { METRIC_NAMESPACE, METRICS } from '../../../../lambda/shared/metrics';
-import { toRuntimeConfig } from '../../../../lib/config/tenant-schema';
-import { PLAN_DEFAULTS } from '../../../../lib/config/tier-defaults';
+import { PLAN_DEFAULTS } from '../../../../lib/config/plan-defaults';
+import { toRuntimeConfig } from '../../../../lib/config/runtime-config';
 import { TenantMonitoring } from '../../../../lib/constructs/monitoring/tenant-monitoring';
 import { tenantStackName } from '../../../../lib/stacks/tenant-stack';
 import { PLATFORM_STACK_NAME } from '../../../../lib/switchboard';
@@ -127,7 +127,7 @@ describe('TenantMonitoring in the Switchboard app', () => {
 
   it('takes the plan defaults: budget at 80% and 100%, premium latency tighter than basic', () => {
     expect(configOf('acme').alarms.budgetShare).toEqual({ warning: 0.8, critical: 1 });
-    expect(configOf('globex').tier).toBe('premium');
+    expect(configOf('globex').plan).toBe('premium');
     expect(configOf('globex').alarms.p99LatencyMs.critical).toBeLessThan(
       configOf('initech').alarms.p99LatencyMs.critical,
     );
