@@ -41,7 +41,14 @@ async function loadTenant(id: string) {
   });
 }
 
+/** The handler's JSON log lines of the current test, kept out of the test output (read them when debugging). */
+const logLines: string[] = [];
+
 beforeAll(async () => {
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    logLines.push(String(chunk));
+    return true;
+  });
   synth = synthSwitchboard({ compliance: false });
   await Promise.all([dynalite.start(), bedrock.start()]);
   await loadTenant('acme');
@@ -49,10 +56,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  jest.restoreAllMocks();
   await Promise.all([dynalite.stop(), bedrock.stop()]);
 });
 
-beforeEach(() => bedrock.reset());
+beforeEach(() => {
+  bedrock.reset();
+  logLines.length = 0;
+});
 
 async function items(tenant: string) {
   const res = await dynalite.dynamo.send(new ScanCommand({ TableName: tables[tenant], ConsistentRead: true }));
