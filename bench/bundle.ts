@@ -14,10 +14,10 @@ import { atMost, type Check, childEnv, median, round, runChild } from './stats';
 import { minimalTenantFile } from './tenant-file';
 
 /** The tenant the handler benchmarks run as. */
-export const BENCH_TENANT_ID = 't0001';
+const BENCH_TENANT_ID = 't0001';
 
 /** `TENANT_CONFIG` for a minimal standard-plan tenant, built the way the CDK app builds it. */
-export function benchTenantConfig(): string {
+function benchTenantConfig(): string {
   const r = parseTenantFile(`${BENCH_TENANT_ID}.yaml`, minimalTenantFile(BENCH_TENANT_ID));
   if (!r.tenant) throw new Error(`bench tenant is invalid: ${r.problems.join('; ')}`);
   return JSON.stringify(toRuntimeConfig(r.tenant));

@@ -1,6 +1,6 @@
 /**
  * Router latency in process: `scoreRequest` + `chooseTier` over every prompt of the routing data set, warm
- * (one untimed pass first), each call timed on its own with `performance.now()`. Target (issue 3): p99 ≤ 0.1 ms.
+ * (one untimed pass first), each call timed on its own with `performance.now()`. Target: p99 ≤ 0.1 ms.
  */
 import { performance } from 'node:perf_hooks';
 import { chooseTier, ROUTER_MODEL, scoreRequest } from '../lambda/inference/core/routing/router';

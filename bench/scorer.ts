@@ -1,5 +1,5 @@
 /**
- * Confidence scoring on adversarial answers (issue 12): answers of 200,000 characters built by repeating
+ * Confidence scoring on adversarial answers: answers of 200,000 characters built by repeating
  * generated units of the shapes that made the former scorer backtrack (sums, nested parentheses, runs of spaces
  * and newlines, "confidence:" lines, annotations). Each answer is scored once, warm. Target: every answer under
  * 50 ms. The same generator (seeded) runs in the tests as a hang guard.

@@ -77,7 +77,7 @@ function main(): void {
       `${pct(report.confidence.acceptedAccuracy)} (all answers: ${pct(report.confidence.baseAccuracy)})`,
     '',
     `Assumptions: ${report.assumptions}`,
-    `Targets (issue 3): quality ≥ 95%, reached deep ≤ 40%, cost ≤ 40% — router + cascade: ` +
+    `Routing targets: quality ≥ 95%, reached deep ≤ 40%, cost ≤ 40% — router + cascade: ` +
       `${s.routerCascade.qualityShare >= 0.95 ? 'met' : 'MISSED'}, ${s.routerCascade.deepShare <= 0.4 ? 'met' : 'MISSED'}, ${s.routerCascade.costShare <= 0.4 ? 'met' : 'MISSED'}`,
   ];
   console.log(lines.join('\n'));

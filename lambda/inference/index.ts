@@ -26,7 +26,7 @@ import {
   TENANT_CONFIG_ENV,
   TenantRuntimeConfigSchema,
 } from '../shared/tenant-runtime';
-import { CALL_TIMING } from '../shared/timing';
+import { requestDeadlines } from '../shared/timing';
 import { makeBedrockInvoker } from './adapters/bedrock-invoker';
 import { makeDynamoLedger } from './adapters/dynamo-ledger';
 import { confidenceScorer } from './core/confidence';
@@ -71,11 +71,7 @@ const ROUTES: Routes<Invocation, Routed> = {
   '/v1/inference': {
     POST: async (event, { started, remaining }) => {
       const body = parseInferenceBody(rawBodyOf(event));
-      const outcome = await service.infer(tenant, body, {
-        deadlineMs: started + Math.max(0, remaining - CALL_TIMING.recordReserveMs),
-        // Outcome writes may use the reserve, but stop before the function's own timeout.
-        recordByMs: started + Math.max(0, remaining - CALL_TIMING.recordStopMs),
-      });
+      const outcome = await service.infer(tenant, body, requestDeadlines(started, remaining));
       if (outcome.kind === 'replayed') telemetry.metrics({ idempotentReplays: 1 });
       else emitRequestMetrics(telemetry, outcome.summary, Date.now() - started);
       return outcome.kind === 'failed' ? { failed: outcome.error } : answerResult(outcome);

@@ -38,7 +38,7 @@ export const API_LIMITS = {
  * (the DynamoDB marshaller reads `constructor` to tell a plain object from a class instance) or would change
  * the object it is copied into (`__proto__`), so they are refused with a message that says why.
  */
-export const RESERVED_METADATA_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+const RESERVED_METADATA_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
 /** A lone UTF-16 surrogate: not a character, and not encodable as UTF-8 (what the model and the ledger store). */
 const LONE_SURROGATE = /\p{Cs}/u;
@@ -84,7 +84,7 @@ const MessageSchema = z.strictObject({
  * `POST /v1/inference` body. `tier` is a free string here on purpose: an unknown tier is a semantic error
  * (422 `unknown_tier`), not a malformed body.
  */
-export const InferenceRequestObject = z.strictObject({
+const InferenceRequestObject = z.strictObject({
   messages: z.optional(
     z.array(MessageSchema).check(z.minLength(1, 'must hold at least one message'), z.maxLength(API_LIMITS.maxMessages)),
   ),

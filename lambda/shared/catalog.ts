@@ -13,14 +13,7 @@
 export const TIERS = ['fast', 'balanced', 'deep'] as const;
 export type Tier = (typeof TIERS)[number];
 
-/** Where the price table was read, so reports can cite it. */
-export const PRICE_SOURCE = {
-  url: 'https://aws.amazon.com/bedrock/pricing/',
-  region: 'us-east-1',
-  readOn: '2025-10-15',
-  currency: 'USD',
-  unit: 'per 1M tokens',
-} as const;
+// Prices below: https://aws.amazon.com/bedrock/pricing/, us-east-1, read on 2025-10-15, USD per 1M tokens.
 
 /** A page a figure was read from, and the day. */
 export interface CatalogSource {
@@ -269,7 +262,7 @@ export const DEFAULT_TIER_FALLBACKS: Readonly<Record<Tier, readonly string[]>> =
 });
 
 /** Nano-USD per USD: costs are kept as integers so ledger records add up exactly to the counters. */
-export const NANO_USD_PER_USD = 1_000_000_000;
+const NANO_USD_PER_USD = 1_000_000_000;
 
 /** The models of `ids` that cannot be called from `region` (a profile's source regions do not include it). */
 export function modelsNotCallableFrom(region: string, ids: readonly string[]): string[] {

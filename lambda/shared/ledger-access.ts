@@ -5,9 +5,9 @@
  *
  * | prefix   | items                                  | written by                                        |
  * |----------|----------------------------------------|---------------------------------------------------|
- * | `REQ#`   | request records                        | inference (creates, records usage), review steps and decisions (resolve) |
+ * | `REQ#`   | request records                        | inference (creates, records usage), review steps and review API (resolve) |
  * | `USAGE#` | month usage counters                   | inference                                         |
- * | `REV#`   | reviews: the decision and who made it  | review steps (create, expire, apply) and decisions (decide) — never inference |
+ * | `REV#`   | reviews: the decision and who made it  | review steps (create, expire, apply) and review API (decide) — never inference |
  * | `REVQ#`  | review caps: open reviews, hourly starts | inference (admit, give back), review steps (release when a review ends, sweep) |
  *
  * A new item type is one line here: add its prefix to {@link LEDGER_KEY_PREFIXES} and to the roles that write it
@@ -30,8 +30,8 @@ export const LEDGER_WRITERS = {
   inference: [LEDGER_KEY_PREFIXES.request, LEDGER_KEY_PREFIXES.usage, LEDGER_KEY_PREFIXES.reviewQueue],
   /** The review workflow's steps function. */
   reviewSteps: [LEDGER_KEY_PREFIXES.request, LEDGER_KEY_PREFIXES.review, LEDGER_KEY_PREFIXES.reviewQueue],
-  /** The review API (decisions). */
-  reviewDecisions: [LEDGER_KEY_PREFIXES.request, LEDGER_KEY_PREFIXES.review],
+  /** The review API (list, show, decide). */
+  reviewApi: [LEDGER_KEY_PREFIXES.request, LEDGER_KEY_PREFIXES.review],
 } as const satisfies Record<string, readonly LedgerKeyPrefix[]>;
 export type LedgerWriter = keyof typeof LEDGER_WRITERS;
 

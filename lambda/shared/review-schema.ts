@@ -60,7 +60,7 @@ export function reviewKey(reviewId: string) {
 }
 
 /** Key prefix of the review queue items (`REVQ#open`, `REVQ#hour#<h>`): see the table above. */
-export const REVIEW_QUEUE_KEY_PREFIX = 'REVQ#';
+const REVIEW_QUEUE_KEY_PREFIX = 'REVQ#';
 /** Sort key of the review queue items. */
 const REVIEW_QUEUE_SORT_KEY = 'REVQ';
 
@@ -123,7 +123,7 @@ export const DecisionSchema = z
 export type Decision = z.infer<typeof DecisionSchema>;
 
 /** What the state machine's tasks ask the review steps function to do. */
-export const REVIEW_STEPS = [
+const REVIEW_STEPS = [
   'recordPending',
   'awaitDecision',
   'applyDecision',
@@ -145,7 +145,7 @@ export const TOKEN_NOT_SAVED = 'TokenNotSaved';
 /** The error the awaitDecision step throws when the review was decided (or closed) before its token was stored. */
 export const REVIEW_NOT_PENDING = 'ReviewNotPending';
 
-/** Encryption context of a stored task token: the key policy lets only the decision role decrypt it. */
+/** Encryption context of a stored task token: the key policy lets only the review API role decrypt it. */
 export const TASK_TOKEN_CONTEXT_KEY = 'switchboard:purpose';
 export const TASK_TOKEN_CONTEXT_VALUE = 'review-task-token';
 

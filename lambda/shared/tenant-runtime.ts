@@ -18,9 +18,9 @@ const Share = z.number().check(z.minimum(0), z.maximum(1));
 export const PREAMBLE_MAX_CHARS = 1000;
 
 /** A guardrail ARN as Bedrock takes it in `guardrailIdentifier` (API reference pattern). */
-export const GUARDRAIL_ARN_PATTERN = /^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail\/[a-z0-9]+$/;
+const GUARDRAIL_ARN_PATTERN = /^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail\/[a-z0-9]+$/;
 /** A numbered guardrail version (calls pin one; `DRAFT` is never used). */
-export const GUARDRAIL_VERSION_PATTERN = /^[1-9][0-9]{0,7}$/;
+const GUARDRAIL_VERSION_PATTERN = /^[1-9][0-9]{0,7}$/;
 
 /**
  * Environment variables that carry the tenant's guardrail: its ARN and the version every model call pins. They
@@ -30,7 +30,7 @@ export const GUARDRAIL_VERSION_PATTERN = /^[1-9][0-9]{0,7}$/;
 export const GUARDRAIL_ENV = { arn: 'GUARDRAIL_ARN', version: 'GUARDRAIL_VERSION' } as const;
 
 /** The guardrail every model call of the function applies (read from {@link GUARDRAIL_ENV} at init). */
-export const GuardrailRefSchema = z.strictObject({
+const GuardrailRefSchema = z.strictObject({
   arn: z.string().check(z.regex(GUARDRAIL_ARN_PATTERN, 'must be a guardrail ARN')),
   version: z.string().check(z.regex(GUARDRAIL_VERSION_PATTERN, 'must be a numbered version')),
 });

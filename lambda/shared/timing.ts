@@ -6,7 +6,10 @@
 export const CALL_TIMING = {
   /** Kept back from the Lambda deadline to write the outcome after the model calls. */
   recordReserveMs: 3_000,
-  /** Outcome writes may use the reserve, but stop this long before the function's own timeout. */
+  /**
+   * Outcome writes may use the reserve, but stop this long before the function's own timeout: the handler's
+   * last half second, to answer API Gateway and emit its log and metrics.
+   */
   recordStopMs: 500,
   /** No model call starts with less time than this before the deadline. */
   minCallMs: 1_000,
@@ -14,6 +17,17 @@ export const CALL_TIMING = {
   callTimeShare: 0.6,
   fallbackKeepMs: 10_000,
 } as const;
+
+/**
+ * The deadlines of a request that starts at `startedMs` with `remainingMs` left before the function's timeout:
+ * no model call runs past `deadlineMs` (the reserve kept back), and the outcome writes stop at `recordByMs`.
+ */
+export function requestDeadlines(startedMs: number, remainingMs: number): { deadlineMs: number; recordByMs: number } {
+  return {
+    deadlineMs: startedMs + Math.max(0, remainingMs - CALL_TIMING.recordReserveMs),
+    recordByMs: startedMs + Math.max(0, remainingMs - CALL_TIMING.recordStopMs),
+  };
+}
 
 /** Time the first model call of a request gets when the function has `timeoutMs` in all. */
 export function firstCallBudgetMs(timeoutMs: number): number {

@@ -62,13 +62,13 @@ export const REFUSED_IPV6_RANGES: readonly AddressRange[] = [
 ];
 
 /** The bytes of an IPv4 address in dotted-quad form, or undefined. */
-export function ipv4Bytes(text: string): Uint8Array | undefined {
+function ipv4Bytes(text: string): Uint8Array | undefined {
   if (!isIPv4(text)) return undefined;
   return Uint8Array.from(text.split('.').map(Number));
 }
 
 /** The 16 bytes of an IPv6 address (zone id ignored; an embedded dotted IPv4 tail allowed), or undefined. */
-export function ipv6Bytes(text: string): Uint8Array | undefined {
+function ipv6Bytes(text: string): Uint8Array | undefined {
   const zone = text.indexOf('%');
   let s = zone >= 0 ? text.slice(0, zone) : text;
   if (!isIPv6(s)) return undefined;
@@ -112,7 +112,7 @@ function parseRange(r: AddressRange, family: 4 | 6): ParsedRange {
 }
 
 /** True when the first `prefix` bits of `a` and `b` are equal. */
-export function samePrefix(a: Uint8Array, b: Uint8Array, prefix: number): boolean {
+function samePrefix(a: Uint8Array, b: Uint8Array, prefix: number): boolean {
   const whole = prefix >> 3;
   for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false;
   const rest = prefix & 7;

@@ -21,10 +21,10 @@ export const SIGNATURE_TOLERANCE_SECONDS = 300;
 /** Length of a generated signing key (letters and digits: about 381 bits). */
 export const SIGNING_KEY_CHARS = 64;
 /** Shortest signing key the sender accepts (a hand-written secret of a few characters would be guessable). */
-export const SIGNING_KEY_MIN_CHARS = 32;
+const SIGNING_KEY_MIN_CHARS = 32;
 
 /** The hex HMAC-SHA256 of `<t>.<body>` under `key`. */
-export function signatureOf(key: string, t: number, body: string): string {
+function signatureOf(key: string, t: number, body: string): string {
   return createHmac('sha256', key).update(`${t}.`).update(body).digest('hex');
 }
 

@@ -23,13 +23,13 @@ export const WEBHOOK_URL_MAX_CHARS = 2048;
 /** Longest webhook origin accepted. */
 export const WEBHOOK_ORIGIN_MAX_CHARS = 300;
 /** Ports a webhook may use (443 is the default of https). */
-export const WEBHOOK_PORTS: readonly number[] = [443, 8443];
+const WEBHOOK_PORTS: readonly number[] = [443, 8443];
 
 /**
  * Top-level labels of names that do not leave a local or internal network (RFC 6761, RFC 6762, RFC 8375,
  * RFC 9476, AWS's `*.compute.internal` / `ec2.internal`, and the common home and corporate ones).
  */
-export const LOCAL_TOP_LEVEL_LABELS: readonly string[] = [
+const LOCAL_TOP_LEVEL_LABELS: readonly string[] = [
   'localhost',
   'local',
   'internal',

@@ -21,7 +21,7 @@ const TENANT_BASE_RESOURCES = 81;
 /** A tenant's own guardrail: the guardrail and its published version. */
 const TENANT_GUARDRAIL_RESOURCES = 2;
 /** Guardrails of the platform stack: one per plan. */
-export const PLAN_GUARDRAIL_COUNT = PLANS.length;
+const PLAN_GUARDRAIL_COUNT = PLANS.length;
 /** KMS keys of the platform stack: the platform key and the guardrail key. */
 const PLATFORM_KEYS = 2;
 /** A webhook's resources: its secret (URL and signing key) and the secret's resource policy. */
@@ -44,7 +44,7 @@ const REVIEW_STEPS_MEMORY_MB = 512;
 /** Roles `cdk bootstrap` creates in the account and region. */
 export const CDK_BOOTSTRAP_ROLES = 5;
 /** Input tokens assumed per request when estimating a model's tokens per minute at the tenants' throttles. */
-export const ASSUMED_INPUT_TOKENS = 1_000;
+const ASSUMED_INPUT_TOKENS = 1_000;
 
 /** Resources of a tenant's stack (CloudFormation's 500 per template). */
 export function tenantStackResources(t: TenantConfig): number {

@@ -11,7 +11,7 @@ import type { FieldProblem, TenantConfig } from '../config/tenant-config';
 import { INTEGRATION_TIMEOUT } from './quotas';
 
 /** WAF rate-based rules count requests over this window (seconds). */
-export const WAF_WINDOW_SECONDS = 300;
+const WAF_WINDOW_SECONDS = 300;
 /** Lambda's own timeout ceiling (seconds). */
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 
@@ -24,7 +24,7 @@ export function integrationTimeoutSeconds(platform: PlatformConfig): number {
 }
 
 /** The speed the answer-time check uses for a model: the account's measured one, else the catalog's. */
-export function modelSpeed(platform: PlatformConfig, modelId: string) {
+function modelSpeed(platform: PlatformConfig, modelId: string) {
   const catalog = getModel(modelId).speed;
   const measured = platform.modelSpeeds[modelId];
   return measured

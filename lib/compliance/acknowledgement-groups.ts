@@ -46,7 +46,7 @@ export const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b 
 const sortedUnique = (values: Iterable<string>): string[] => [...new Set(values)].sort(byCodeUnit);
 
 /** True when an acknowledgement made on `on` reaches wider than `resource` and its own L2 construct. */
-export function isWiderThanResource(resource: string, on: string): boolean {
+function isWiderThanResource(resource: string, on: string): boolean {
   return on !== resource && resource !== `${on}/Resource`;
 }
 

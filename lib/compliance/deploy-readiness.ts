@@ -314,13 +314,13 @@ export function RetainedWithoutFixedName(node: CfnResource): NagRuleCompliance {
 }
 
 /** Silo tenants a region must hold: under API Gateway's 600 Regional REST APIs, which cannot be raised. */
-export const PROMISED_SILO_TENANTS = 500;
+const PROMISED_SILO_TENANTS = 500;
 
 /**
  * Resource types with a small regional quota that the capacity model does not count (it counts REST APIs, usage
  * plans, API keys, roles, policies, rules, topics, keys and state machines), with the quota and its page.
  */
-export const SMALL_QUOTA_TYPES: Readonly<Record<string, { readonly quota: number; readonly source: string }>> = {
+const SMALL_QUOTA_TYPES: Readonly<Record<string, { readonly quota: number; readonly source: string }>> = {
   'AWS::ApiGateway::ClientCertificate': {
     quota: 60,
     source:
@@ -353,7 +353,7 @@ export const CAPACITY_COUNTED_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** Construct metadata that marks a tenant stack (its value: the tenant id). */
-export const TENANT_STACK_METADATA = 'switchboard:tenant-stack';
+const TENANT_STACK_METADATA = 'switchboard:tenant-stack';
 
 /** Marks `stack` as a tenant's: what it creates, it creates once per tenant. */
 export function markTenantStack(stack: Stack, tenantId: string): void {
@@ -381,7 +381,7 @@ export function PerTenantResourceWithinQuota(node: CfnResource): NagRuleComplian
  * Largest request body a tenant may send: the longest prompt and system text any tenant may configure, every
  * character JSON-escaped (6 bytes), plus room for the other fields.
  */
-export const LARGEST_PROMPT_BODY_BYTES = API_LIMITS.maxBodyBytes;
+const LARGEST_PROMPT_BODY_BYTES = API_LIMITS.maxBodyBytes;
 
 /**
  * A WAF web ACL does not block a request body of the largest configured prompt whose text contains code, markup,
@@ -398,7 +398,7 @@ export function WafAllowsLargestPrompt(node: CfnResource): NagRuleCompliance {
 }
 
 /** KMS refuses a key policy over 32 KB (not adjustable): https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html */
-export const KEY_POLICY_MAX_BYTES = 32 * 1024;
+const KEY_POLICY_MAX_BYTES = 32 * 1024;
 
 /**
  * The longest an intrinsic function's value can be once deployed: a role ARN (`arn:aws-us-gov:iam::` + account +

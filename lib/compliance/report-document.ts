@@ -30,7 +30,7 @@ import type { ComplianceReport, StackResult } from './report';
 const REPORT_DIR_TO_REPO = '..';
 
 /** The link to a pack's rule documentation (a URL, or a source file of this repository). */
-export function packDocsLink(report: ComplianceReport, pack: string): Inline {
+function packDocsLink(report: ComplianceReport, pack: string): Inline {
   const docs = report.packDocs[pack];
   if (!docs) return text('not linked');
   return /^https?:\/\//i.test(docs) ? link(docs, docs) : link(docs, `${REPORT_DIR_TO_REPO}/${docs}`, true);

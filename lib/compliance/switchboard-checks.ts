@@ -17,7 +17,7 @@ const CRYPTO_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'km
 const POLICY_ACTIONS = ['kms:PutKeyPolicy'];
 
 /** True when an IAM action pattern (`*`, `kms:*`, `kms:De*`) covers one of `actions`. */
-export function actionCoversAny(action: string, actions: readonly string[]): boolean {
+function actionCoversAny(action: string, actions: readonly string[]): boolean {
   const re = new RegExp(
     `^${action
       .replace(/[.+^${}()|[\]\\]/g, '\\$&')
@@ -70,7 +70,7 @@ export function flattenIntrinsic(v: unknown): string {
  * ones the account may use a key through. (Through another service, such as SSM SecureString, any principal could
  * encrypt and decrypt what it likes.)
  */
-export const KEY_INTEGRATED_SERVICES = ['dynamodb', 'backup', 'bedrock'] as const;
+const KEY_INTEGRATED_SERVICES = ['dynamodb', 'backup', 'bedrock'] as const;
 
 /** A value that names one of {@link KEY_INTEGRATED_SERVICES}' endpoints (the region possibly a token). */
 function isServiceEndpoint(v: unknown): boolean {
@@ -135,7 +135,7 @@ const EQUIVALENT_GUARDS: ReadonlyArray<{ readonly service: RegExp; readonly keys
  * them, and a condition on a key the service does not send would deny it (IAM: a positive condition on an absent
  * key is false).
  */
-export const SERVICES_WITHOUT_SOURCE_KEYS: Readonly<Record<string, string>> = {
+const SERVICES_WITHOUT_SOURCE_KEYS: Readonly<Record<string, string>> = {
   'lambda.amazonaws.com':
     'Lambda documents no aws:SourceArn/aws:SourceAccount for assuming an execution role (it documents lambda:SourceFunctionArn for using the credentials: https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html); only a principal of this account allowed iam:PassRole on the role can attach it to a function.',
 };
@@ -164,7 +164,7 @@ function conditionNames(st: Record<string, unknown>, keys: readonly string[]): b
  * documents instead, except for statements that only read key metadata and, in trust policies, the services of
  * {@link SERVICES_WITHOUT_SOURCE_KEYS}.
  */
-export function unguardedServicePrincipal(st: Record<string, unknown>, kind: 'key' | 'trust'): string | undefined {
+function unguardedServicePrincipal(st: Record<string, unknown>, kind: 'key' | 'trust'): string | undefined {
   if (st.Effect !== 'Allow') return undefined;
   const services = servicePrincipals(st);
   if (services.length === 0) return undefined;
@@ -265,7 +265,7 @@ export const MODEL_CALL_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWi
  * holding the role can call the model with another guardrail or none. `…IfExists`, `StringLike` and negated
  * operators do not count. https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-id.html
  */
-export function modelCallWithoutGuardrail(st: Record<string, unknown>): string | undefined {
+function modelCallWithoutGuardrail(st: Record<string, unknown>): string | undefined {
   if (st.Effect !== 'Allow') return undefined;
   if (st.NotAction !== undefined) {
     const excluded = asArray(st.NotAction).map(String);

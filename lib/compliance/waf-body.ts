@@ -12,7 +12,7 @@ type BodyRule = { readonly kind: 'size'; readonly overBytes: number } | { readon
  * (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html, read 2026-12-02).
  * Pattern rules inspect up to the body inspection limit and continue past it (oversize handling `Continue`).
  */
-export const MANAGED_BODY_RULES: Readonly<Record<string, Readonly<Record<string, BodyRule>>>> = {
+const MANAGED_BODY_RULES: Readonly<Record<string, Readonly<Record<string, BodyRule>>>> = {
   AWSManagedRulesCommonRuleSet: {
     SizeRestrictions_BODY: { kind: 'size', overBytes: 8 * 1024 },
     EC2MetaDataSSRF_BODY: { kind: 'content' },

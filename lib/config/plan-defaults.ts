@@ -69,6 +69,14 @@ export interface AlarmDefaults {
 /** Default review SLA alarms as shares of the review timeout (oldest pending review age). */
 export const REVIEW_SLA_SHARE_OF_TIMEOUT: SeverityThresholds = { warning: 0.5, critical: 0.8 };
 
+/** The review SLA of a tenant file that sets none: {@link REVIEW_SLA_SHARE_OF_TIMEOUT} of its review timeout, at least a minute. */
+export function defaultReviewSlaMinutes(reviewTimeoutMinutes: number): SeverityThresholds {
+  return {
+    warning: Math.max(1, Math.round(reviewTimeoutMinutes * REVIEW_SLA_SHARE_OF_TIMEOUT.warning)),
+    critical: Math.max(1, Math.round(reviewTimeoutMinutes * REVIEW_SLA_SHARE_OF_TIMEOUT.critical)),
+  };
+}
+
 const BUDGET_ALARMS: SeverityThresholds = { warning: 0.8, critical: 1.0 };
 
 /**

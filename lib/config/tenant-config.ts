@@ -8,9 +8,9 @@ import { checkWebhookUrl } from '../../lambda/shared/webhook-url';
 import { type GuardrailPolicyConfig, type PiiEntityType, PLAN_GUARDRAILS, samePolicy } from './guardrail-policy';
 import {
   type AlarmDefaults,
+  defaultReviewSlaMinutes,
   type MonitoringDefaults,
   PLAN_DEFAULTS,
-  REVIEW_SLA_SHARE_OF_TIMEOUT,
   type SeverityThresholds,
 } from './plan-defaults';
 import { RESOLUTION_RULES } from './resolution-rules';
@@ -170,11 +170,7 @@ function planGuardrailWith(file: TenantFile): TenantConfig['guardrail'] {
  * of the review timeout.
  */
 function alarmsWith(file: TenantFile, defaults: AlarmDefaults, reviewTimeoutMinutes: number): TenantConfig['alarms'] {
-  const slaDefault = {
-    warning: Math.max(1, Math.round(reviewTimeoutMinutes * REVIEW_SLA_SHARE_OF_TIMEOUT.warning)),
-    critical: Math.max(1, Math.round(reviewTimeoutMinutes * REVIEW_SLA_SHARE_OF_TIMEOUT.critical)),
-  };
-  const all = { ...defaults, reviewSlaMinutes: slaDefault };
+  const all = { ...defaults, reviewSlaMinutes: defaultReviewSlaMinutes(reviewTimeoutMinutes) };
   const out = {} as Record<keyof TenantConfig['alarms'], SeverityThresholds>;
   for (const key of Object.keys(all) as Array<keyof TenantConfig['alarms']>)
     out[key] = { ...all[key], ...file.alarms?.[key] };

@@ -11,8 +11,13 @@ import { buildSync, type Metafile } from 'esbuild';
 /** Repository root (resolved from this file, so it works from tsx, jest and any cwd). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
+/** The Lambda runtime of every Switchboard function; the bundles target its Node.js version. */
+export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+/** esbuild's name of the runtime's Node.js version (`nodejs24.x` → `node24`). */
+const BUNDLE_TARGET = HANDLER_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1');
+
 /** Handlers under `lambda/` that are deployed as functions. */
-export const HANDLERS = ['inference', 'review-api', 'review-steps'] as const;
+const HANDLERS = ['inference', 'review-api', 'review-steps'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /** A built bundle. */
@@ -27,7 +32,7 @@ export interface Bundle {
 const cache = new Map<HandlerName, Bundle>();
 
 /** Where bundles are written: `build/` in the repository, or `SWITCHBOARD_BUILD_DIR` (tests use a temp folder). */
-export const BUILD_DIR_ENV = 'SWITCHBOARD_BUILD_DIR';
+const BUILD_DIR_ENV = 'SWITCHBOARD_BUILD_DIR';
 
 /** Bundles `lambda/<name>/index.ts` into `build/lambda/<name>/index.js` (minified CJS, SDK included). */
 export function bundleHandler(name: HandlerName): Bundle {
@@ -39,7 +44,7 @@ export function bundleHandler(name: HandlerName): Bundle {
     entryPoints: [path.join(PROJECT_ROOT, 'lambda', name, 'index.ts')],
     bundle: true,
     platform: 'node',
-    target: 'node22',
+    target: BUNDLE_TARGET,
     format: 'cjs',
     minify: true,
     // The SDK is bundled (not taken from the runtime) so its version is the one the tests ran.

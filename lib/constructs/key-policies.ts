@@ -58,7 +58,7 @@ const ADMIN_ACTIONS = [
  * - the roles named in the platform configuration (`keyAdminRoles`);
  * - the account's root user: break-glass, for when the roles above are gone (sign in as root, fix the policy).
  */
-export function keyAdministratorArns(scope: IConstruct, adminRoles: readonly string[]): string[] {
+function keyAdministratorArns(scope: IConstruct, adminRoles: readonly string[]): string[] {
   const stack = Stack.of(scope);
   return [
     cloudFormationExecutionRoleArn(scope),
@@ -86,15 +86,12 @@ export function roleArns(scope: IConstruct, names: readonly string[]): string[] 
   return names.map((name) => `arn:${stack.partition}:iam::${stack.account}:role/${name}`);
 }
 
-/** Where the rule below comes from (the caller's permissions are what Secrets Manager uses the key with). */
-export const SECRETS_MANAGER_KEY_SOURCE =
-  'https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html#security-encryption-authz';
-
 /**
  * Named principals (`aws:PrincipalArn`, no wildcard) may use the key through Secrets Manager, for the secrets
  * whose ARN matches `secretArnPattern` only: Secrets Manager encrypts and decrypts a secret with the caller's
  * permissions (`kms:GenerateDataKey` to store a value, `kms:Decrypt` to read it) under the encryption context
- * `SecretARN`. Nobody else in the account may use the key through Secrets Manager.
+ * `SecretARN`. Nobody else in the account may use the key through Secrets Manager. Source:
+ * https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html#security-encryption-authz
  */
 export function secretsManagerStatement(
   scope: IConstruct,
@@ -207,14 +204,14 @@ export function cloudWatchAlarmsStatement(scope: IConstruct): iam.PolicyStatemen
 }
 
 /** The service principal of CloudWatch Logs' vended log delivery (Step Functions logs are delivered by it). */
-export const LOG_DELIVERY_SERVICE = 'delivery.logs.amazonaws.com';
+const LOG_DELIVERY_SERVICE = 'delivery.logs.amazonaws.com';
 
 /**
  * The confused-deputy guard CloudWatch Logs documents for `delivery.logs.amazonaws.com` in a key policy: deliveries
  * of this account (`aws:SourceAccount`) whose source is a log delivery of this account and region
  * (`aws:SourceArn` `arn:…:logs:<region>:<account>:*`). {@link KEY_POLICY_SOURCES.logDelivery}
  */
-export function logDeliverySourceConditions(scope: IConstruct): Record<string, Record<string, unknown>> {
+function logDeliverySourceConditions(scope: IConstruct): Record<string, Record<string, unknown>> {
   const stack = Stack.of(scope);
   return {
     StringEquals: { 'aws:SourceAccount': stack.account },

@@ -59,8 +59,7 @@ export class PlatformStack extends Stack {
     if (props.config.apiGatewayAccountRole === 'manage') new ApiGatewayAccountLogging(this, 'ApiGatewayLogging');
     this.guardrails = new PlanGuardrails(this, 'Guardrails', { adminRoles: props.config.keyAdminRoles });
 
-    // --- monitoring (issue 5): fleet dashboard Switchboard-Fleet (SEARCH over TenantId) ---
+    // The fleet dashboard Switchboard-Fleet (SEARCH over TenantId).
     new PlatformMonitoring(this, 'Monitoring', { fleetMonthlyBudgetUsd: props.fleetMonthlyBudgetUsd });
-    // --- end monitoring ---
   }
 }

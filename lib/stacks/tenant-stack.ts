@@ -117,7 +117,9 @@ export class TenantStack extends Stack {
       });
     }
 
-    // --- monitoring (issue 5): dashboard Switchboard-<tenant>, alarms to the tenant and platform ops topics ---
+    // Monitoring: dashboard Switchboard-<tenant>, alarms to the tenant and platform ops topics. The tenant ops
+    // topic is encrypted with the tenant key, whose owner lets CloudWatch alarms use it.
+    if (tenant.opsEmails.length) this.data.allowCloudWatchAlarms();
     const runtime = toRuntimeConfig(tenant);
     new TenantMonitoring(this, 'Monitoring', {
       tenantId: tenant.id,
@@ -138,6 +140,5 @@ export class TenantStack extends Stack {
       thresholds: tenant.alarms,
       reviewStateMachine: this.review.stateMachine,
     });
-    // --- end monitoring ---
   }
 }

@@ -29,13 +29,13 @@ export interface RoutingRow {
 export const DEFAULT_DATA_FILE = path.resolve(__dirname, '../../data/routing-eval/requests.jsonl');
 
 /** Share of rows (by id hash) that trains the router. */
-export const TRAIN_PERCENT = 70;
+const TRAIN_PERCENT = 70;
 
 /** The split rule in words, stored with the model. */
 export const SPLIT_RULE = `fnv1a32(id) % 100 < ${TRAIN_PERCENT} → train, else held-out`;
 
 /** 32-bit FNV-1a of a string's UTF-16 units. */
-export function fnv1a32(s: string): number {
+function fnv1a32(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h >>> 0;

@@ -52,7 +52,7 @@ interface Outcome {
 }
 
 /** Estimated tokens of a row (see the header). */
-export function estimateTokens(row: RoutingRow): { inputTokens: number; outputTokens: number } {
+function estimateTokens(row: RoutingRow): { inputTokens: number; outputTokens: number } {
   return {
     inputTokens: Math.ceil(row.prompt.length / 4),
     outputTokens: row.weak_response !== undefined ? Math.ceil(row.weak_response.length / 4) : DEFAULT_OUTPUT_TOKENS,
@@ -60,12 +60,12 @@ export function estimateTokens(row: RoutingRow): { inputTokens: number; outputTo
 }
 
 /** Cost in nano-USD of answering `row` once on `tier` at the default catalog prices. */
-export function callCost(row: RoutingRow, tier: Tier): number {
+function callCost(row: RoutingRow, tier: Tier): number {
   return costNanoUsd(DEFAULT_TIER_MODELS[tier], estimateTokens(row));
 }
 
 /** Measured quality of an answer from `tier`. */
-export function qualityOn(row: RoutingRow, tier: Tier): number {
+function qualityOn(row: RoutingRow, tier: Tier): number {
   return tier === 'deep' ? row.strong_quality : row.weak_quality;
 }
 

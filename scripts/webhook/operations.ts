@@ -52,7 +52,7 @@ function declaredOrigin(deps: WebhookOpsDeps, tenantId: string): string {
 }
 
 /** The ARN of the tenant's webhook secret (exactly one must exist in the account and region). */
-export async function findWebhookSecret(client: SecretsManagerClient, tenantId: string): Promise<string> {
+async function findWebhookSecret(client: SecretsManagerClient, tenantId: string): Promise<string> {
   const prefix = webhookSecretNamePrefix(tenantId);
   const found: Array<{ arn: string; name: string }> = [];
   let next: string | undefined;
@@ -131,7 +131,7 @@ export async function setWebhookUrl(deps: WebhookOpsDeps, tenantId: string, url:
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** A new signing key like the one CloudFormation generates: letters and digits, uniformly random. */
-export function newSigningKey(): string {
+function newSigningKey(): string {
   let key = '';
   for (let i = 0; i < SIGNING_KEY_CHARS; i++) key += KEY_ALPHABET[randomInt(KEY_ALPHABET.length)];
   return key;

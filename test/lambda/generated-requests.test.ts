@@ -1,5 +1,5 @@
 /**
- * Generated bad input against the packaged handlers (issue 12): fast-check builds requests an attacker or a
+ * Generated bad input against the packaged handlers: fast-check builds requests an attacker or a
  * careless client could send — random JSON shapes and types, deep nesting, prototype keys, huge and odd
  * numbers, unicode (lone surrogates, RTL and zero-width marks), broken JSON, base64 bodies, header tricks,
  * unknown routes and methods — and runs each through the inference and review API files CDK packaged, on
@@ -89,7 +89,7 @@ beforeAll(async () => {
   const steps = load<{ handler: (e: unknown) => Promise<unknown> }>('ReviewSteps').handler;
   sfn.register(smArn, definitionFromTemplate(template, smId, refs), (payload) => steps(payload));
   inference = load<{ handler: ProxyHandler }>('Inference').handler;
-  reviewApi = load<{ handler: ProxyHandler }>('ReviewDecisions').handler;
+  reviewApi = load<{ handler: ProxyHandler }>('ReviewApi').handler;
   jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     captured.push(String(chunk));
     if (captured.length > 400) captured.splice(0, captured.length - 200);

@@ -1,6 +1,6 @@
 /**
  * The input of the review steps function, parsed: what the state machine's tasks send (lib/constructs/review)
- * and what the housekeeping schedule sends (`{step: 'emitQueueMetrics'}`, with optional graces that tests set).
+ * and what the housekeeping schedule sends (`{step: 'sweep'}`, with optional graces that tests set).
  * An event that is not one of these is a {@link StepError} with a clear name, never undefined behaviour.
  */
 import * as z from 'zod/mini';

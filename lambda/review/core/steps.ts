@@ -12,7 +12,7 @@
  *   recordFailure   a step failed after its retries → review and request failed
  *   callWebhook     tells the tenant's webhook the outcome (retried by the state machine)
  *   webhookFailed   records that the webhook could not be told
- *   emitQueueMetrics  the sweep (sweep.ts; scheduled every five minutes)
+ *   sweep           the housekeeping sweep (sweep.ts; scheduled every five minutes)
  *
  * Every step that moves a request out of `pending_review` gives its review's place in the queue back
  * (idempotent, best effort: a place left behind is found by the sweep).
@@ -147,7 +147,7 @@ const STEPS: Record<string, Step> = {
   async webhookFailed(deps, e) {
     return webhookFailed(deps, ids(e).reviewId, e.error?.Error);
   },
-  emitQueueMetrics: sweep,
+  sweep,
 };
 
 export function makeReviewSteps(deps: ReviewStepsDeps) {

@@ -1,5 +1,5 @@
 /**
- * The review sweep (the `emitQueueMetrics` step, scheduled every five minutes): pending reviews and the oldest
+ * The review sweep (the `sweep` step, scheduled every five minutes): pending reviews and the oldest
  * one's age; restarts hand-offs whose workflow never started; applies decisions no execution applied; records
  * failed the reviews still pending after the state machine's timeout (their execution was stopped or timed
  * out); gives back review-queue places whose request is no longer pending review. Every part is idempotent and

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledgeInPacks, acknowledgeInRegulatedPacks } from '../../compliance/acknowledge';
-import { type HandlerName, handlerCode } from '../bundling';
+import { HANDLER_RUNTIME, type HandlerName, handlerCode } from '../bundling';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
 
 /** Props of {@link TenantFunction}. */
@@ -78,7 +78,7 @@ export class TenantFunction extends Construct implements iam.IGrantable {
     });
     const fn = new lambda.Function(this, 'Function', {
       description: `Switchboard ${props.tenantId}: ${props.purpose}`,
-      runtime: lambda.Runtime.NODEJS_24_X,
+      runtime: HANDLER_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
       code: handlerCode(props.handler),

@@ -17,7 +17,7 @@ import {
  * The condition key that names the guardrail (ARN and version, `arn:…:guardrail/<id>:<version>`) a model call
  * applies: https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-id.html
  */
-export const GUARDRAIL_CONDITION_KEY = 'bedrock:GuardrailIdentifier';
+const GUARDRAIL_CONDITION_KEY = 'bedrock:GuardrailIdentifier';
 
 /** A guardrail model calls can be bound to. */
 export interface IGuardrail {

@@ -28,7 +28,7 @@ const TOKEN_WORST_CASE_BYTES = 256;
  * UTF-8 bytes of an environment, names and values, each unresolved value at {@link TOKEN_WORST_CASE_BYTES}:
  * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
  */
-export function environmentBytes(env: Record<string, string>): number {
+function environmentBytes(env: Record<string, string>): number {
   let n = 0;
   for (const [k, v] of Object.entries(env)) {
     n += Buffer.byteLength(k, 'utf8');

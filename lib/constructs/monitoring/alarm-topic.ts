@@ -5,13 +5,16 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../compliance/acknowledge';
-import { cloudWatchAlarmsStatement } from '../key-policies';
 
 /** Props of {@link AlarmTopic}. */
 export interface AlarmTopicProps {
   /** What the topic is for (its display name). */
   readonly displayName: string;
-  /** Key encrypting the topic; CloudWatch alarms of this account are allowed to use it. */
+  /**
+   * Key encrypting the topic. Its owner lets CloudWatch alarms of this account use it (`cloudWatchAlarmsStatement`
+   * in its key policy: `TenantData.allowCloudWatchAlarms`, the platform key's policy); this construct does not
+   * edit a key policy it does not own. The deploy-readiness check `AlarmTopicReachable` finds a key that does not.
+   */
   readonly key: kms.IKey;
   /** Who is told: one e-mail subscription each. At least one: an alarm nobody receives is not an alarm. */
   readonly emails: readonly string[];
@@ -20,8 +23,8 @@ export interface AlarmTopicProps {
 /**
  * An SNS topic that CloudWatch alarms can actually reach: KMS-encrypted, TLS only, a topic policy that lets
  * `cloudwatch.amazonaws.com` publish for alarms of this account (a topic policy replaces the default one, so
- * without this statement every alarm action fails), a key policy statement letting CloudWatch use the key, and
- * at least one subscriber. Retained: deleting a stack must not silence the history of who was told.
+ * without this statement every alarm action fails), and at least one subscriber. The key's owner lets CloudWatch
+ * use the key. Retained: deleting a stack must not silence the history of who was told.
  */
 export class AlarmTopic extends Construct {
   readonly topic: sns.Topic;
@@ -50,7 +53,6 @@ export class AlarmTopic extends Construct {
         },
       }),
     );
-    props.key.addToResourcePolicy(cloudWatchAlarmsStatement(this));
     for (const email of props.emails) topic.addSubscription(new subs.EmailSubscription(email));
     acknowledge(
       topic,

@@ -7,9 +7,9 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { METRIC_DIMENSIONS, METRIC_NAMESPACE, METRICS, type MetricKey } from '../../../lambda/shared/metrics';
 
 /** Namespace of the Amazon Bedrock runtime metrics (per model, account-wide: not per tenant). */
-export const BEDROCK_NAMESPACE = 'AWS/Bedrock';
+const BEDROCK_NAMESPACE = 'AWS/Bedrock';
 /** Dimension of the Bedrock runtime metrics: the model or inference profile id the caller passed. */
-export const BEDROCK_MODEL_DIMENSION = 'ModelId';
+const BEDROCK_MODEL_DIMENSION = 'ModelId';
 
 /** Options of a metric method. */
 export interface SwitchboardMetricOptions {

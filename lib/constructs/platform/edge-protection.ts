@@ -35,7 +35,7 @@ export interface EdgeProtectionProps {
 }
 
 /** The API key header tenants send (WAF rate key, redacted in WAF logs). */
-export const API_KEY_HEADER = 'x-api-key';
+const API_KEY_HEADER = 'x-api-key';
 
 /**
  * Rules of AWS managed rule groups that inspect the request body and are set to count instead of block:
@@ -46,7 +46,7 @@ export const API_KEY_HEADER = 'x-api-key';
  * Counted matches stay visible in WAF metrics and logs. Rule names: AWS WAF developer guide, "Baseline rule
  * groups" (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html).
  */
-export const COUNTED_BODY_RULES: Readonly<Record<string, readonly string[]>> = {
+const COUNTED_BODY_RULES: Readonly<Record<string, readonly string[]>> = {
   AWSManagedRulesCommonRuleSet: [
     'SizeRestrictions_BODY',
     'CrossSiteScripting_BODY',

@@ -2,7 +2,12 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { keyAdministrationStatement, logsServiceStatement, serviceIntegrationStatements } from '../key-policies';
+import {
+  cloudWatchAlarmsStatement,
+  keyAdministrationStatement,
+  logsServiceStatement,
+  serviceIntegrationStatements,
+} from '../key-policies';
 
 /** Props of {@link PlatformKey}. */
 export interface PlatformKeyProps {
@@ -17,7 +22,8 @@ export interface PlatformKeyProps {
 /**
  * The platform's customer-managed key (ops topic, WAF logs, backup vault): rotation on, retained. Named
  * administrators manage it; the account may use it only through AWS Backup (the vault) and CloudWatch Logs
- * (the WAF log group); other users are named in the key policy.
+ * (the WAF log group); CloudWatch alarms of this account may use it to publish to the ops topic it encrypts;
+ * other users are named in the key policy.
  */
 export class PlatformKey extends Construct {
   readonly key: kms.Key;
@@ -36,6 +42,7 @@ export class PlatformKey extends Construct {
           keyAdministrationStatement(this, props.adminRoles),
           logsServiceStatement(this),
           ...serviceIntegrationStatements(this, 'backup'),
+          cloudWatchAlarmsStatement(this),
         ],
       }),
     });

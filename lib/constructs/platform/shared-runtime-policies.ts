@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { acknowledge } from '../../compliance/acknowledge';
 
 /** Where the `Resource: *` of each shared policy comes from (cited in the acknowledgements and the README). */
-export const SHARED_POLICY_SOURCES = {
+const SHARED_POLICY_SOURCES = {
   /** X-Ray: no action of the trace upload and sampling set has a resource type. */
   xray: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html',
   /** The permissions Step Functions documents for logging to CloudWatch Logs, on Resource "*". */

@@ -58,8 +58,8 @@ export interface TenantReviewProps {
  * tells the tenant's webhook, and records `failed` if any step fails after its retries.
  *
  * Two functions with separate roles: the steps function (the state machine's tasks; may encrypt task
- * tokens) and the decision function (the review API; the only role that can decrypt a token, and that
- * can send task success, failure or heartbeat, only for this state machine).
+ * tokens) and the review API function (list, show, decide, export; the only role that can decrypt a token, and
+ * that can send task success, failure or heartbeat, only for this state machine).
  */
 export class TenantReview extends Construct {
   /** The five-minute schedule of the tenant's housekeeping; other constructs may add targets to it. */
@@ -126,7 +126,7 @@ export class TenantReview extends Construct {
       timeout: Duration.seconds(30),
       logRetention: retention,
     });
-    this.api = new TenantFunction(this, 'Decisions', {
+    this.api = new TenantFunction(this, 'Api', {
       tenantId: tenant.id,
       handler: 'review-api',
       purpose: 'review API (list, show, decide, export)',
@@ -138,9 +138,9 @@ export class TenantReview extends Construct {
       logRetention: retention,
     });
     data.grantLedgerReadWrite(this.steps, 'reviewSteps');
-    data.grantLedgerReadWrite(this.api, 'reviewDecisions');
+    data.grantLedgerReadWrite(this.api, 'reviewApi');
     this.webhookSecret?.allowDelivery(this.steps);
-    // Task tokens: the steps role encrypts them, only the decision role can decrypt them (key policy deny).
+    // Task tokens: the steps role encrypts them, only the review API role can decrypt them (key policy deny).
     const tokenContext = { [`kms:EncryptionContext:${TASK_TOKEN_CONTEXT_KEY}`]: TASK_TOKEN_CONTEXT_VALUE };
     this.steps.addStatements(
       new iam.PolicyStatement({
@@ -362,25 +362,26 @@ export class TenantReview extends Construct {
       new iam.PolicyStatement({ sid: 'NotifyReviewers', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
     );
 
-    // Queue depth and oldest pending age for dashboards and alarms, every five minutes. The stack's other
+    // The review sweep every five minutes (queue metrics for dashboards and alarms, failed hand-offs restarted,
+    // orphaned reviews failed, unapplied decisions applied, queue places given back). The stack's other
     // housekeeping (the ledger reconciliation) runs on the same schedule (`housekeeping`).
-    const queueMetrics = new events.Rule(this, 'QueueMetrics', {
-      description: `Switchboard ${tenant.id}: review queue metrics`,
+    const housekeeping = new events.Rule(this, 'Housekeeping', {
+      description: `Switchboard ${tenant.id}: housekeeping (review sweep)`,
       schedule: events.Schedule.rate(Duration.minutes(5)),
       targets: [
         new targets.LambdaFunction(this.steps.fn, {
-          event: events.RuleTargetInput.fromObject({ step: 'emitQueueMetrics' }),
+          event: events.RuleTargetInput.fromObject({ step: 'sweep' }),
           retryAttempts: 0,
         }),
       ],
     });
 
     acknowledge(
-      queueMetrics,
+      housekeeping,
       'Serverless-EventBusDLQ',
       'The schedule only triggers housekeeping every five minutes (queue metrics, restarting failed hand-offs, the ledger reconciliation); every run is idempotent and repeats in full what a missed one would have done, and the events carry no data, so a dead-letter queue would hold nothing worth replaying.',
     );
-    this.housekeeping = queueMetrics;
+    this.housekeeping = housekeeping;
     for (const sub of this.topic.node.children.filter((c) => c instanceof sns.Subscription)) {
       acknowledge(
         sub,

@@ -64,18 +64,14 @@ export interface TenantApiProps {
  */
 export const REVIEWER_TAG_KEY = 'switchboard:reviewer';
 
-/** Where the reviewer trust and the resource policy come from (code comments, README). */
-export const REVIEWER_TRUST_SOURCES = {
-  /** sts:SourceIdentity / sts:RoleSessionName keys; "any single-valued condition key as a variable". */
-  stsKeys:
-    'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_rolesessionname',
-  sourceIdentity: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html',
-  /** `execute-api:/stage/METHOD/path`: the API's own ARN, without referring to the API. */
-  resourcePolicy:
-    'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-examples.html',
-  /** Same account: allowed when IAM or the resource policy allows, unless either denies. */
-  authorizationFlow: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-authorization-flow.html',
-} as const;
+// Where the reviewer trust and the resource policy come from:
+// - sts:SourceIdentity / sts:RoleSessionName keys ("any single-valued condition key as a variable"):
+//   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_rolesessionname
+// - source identity: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html
+// - `execute-api:/stage/METHOD/path`, the API's own ARN without referring to the API:
+//   https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-examples.html
+// - same account, allowed when IAM or the resource policy allows, unless either denies:
+//   https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-authorization-flow.html
 
 /** An IAM policy variable (`${key}`), resolved by IAM from the request, not by CloudFormation or CDK. */
 const policyVariable = (key: string) => `\${${key}}`;
@@ -86,7 +82,7 @@ const policyVariable = (key: string) => `\${${key}}`;
  * single-valued key as a variable), for the named principals (IAM users: the source identity is their own user
  * name) or, without names, for principals of the account tagged {@link REVIEWER_TAG_KEY} = tenantId.
  */
-export function reviewerTrustStatements(tenantId: string, principals: readonly string[]): iam.PolicyStatement[] {
+function reviewerTrustStatements(tenantId: string, principals: readonly string[]): iam.PolicyStatement[] {
   const account = new iam.AccountRootPrincipal();
   const actions = ['sts:AssumeRole', 'sts:SetSourceIdentity'];
   const sessionIsSourceIdentity = { 'sts:RoleSessionName': policyVariable('sts:SourceIdentity') };

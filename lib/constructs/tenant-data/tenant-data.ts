@@ -8,6 +8,7 @@ import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
 import { REVIEW_GSI } from '../../../lambda/shared/review-schema';
 import { acknowledgeInPacks } from '../../compliance/acknowledge';
 import {
+  cloudWatchAlarmsStatement,
   keyAdministrationStatement,
   logsServiceStatement,
   secretsManagerStatement,
@@ -62,6 +63,7 @@ export class TenantData extends Construct {
   readonly key: kms.IKey;
   readonly table: dynamodb.ITable;
   private readonly keyImpl: kms.Key;
+  private cloudWatchAlarmsAllowed = false;
 
   constructor(scope: Construct, id: string, props: TenantDataProps) {
     super(scope, id);
@@ -190,6 +192,16 @@ export class TenantData extends Construct {
    */
   allowSecretsManagerUse(sid: string, principalArns: readonly string[], secretArnPattern: string): void {
     this.keyImpl.addToResourcePolicy(secretsManagerStatement(this, sid, principalArns, secretArnPattern));
+  }
+
+  /**
+   * Lets CloudWatch alarms of this account use the tenant key, to publish to an alarm topic it encrypts (the tenant
+   * ops topic). Once, however often called.
+   */
+  allowCloudWatchAlarms(): void {
+    if (this.cloudWatchAlarmsAllowed) return;
+    this.cloudWatchAlarmsAllowed = true;
+    this.keyImpl.addToResourcePolicy(cloudWatchAlarmsStatement(this));
   }
 
   private allowKeyUseInKeyPolicy(grantee: iam.IGrantable): void {

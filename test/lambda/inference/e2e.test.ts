@@ -230,7 +230,7 @@ describe('POST /v1/inference (bundled handler)', () => {
       code: 'invalid_request',
     },
     { name: 'a JSON array body', req: { rawBody: '[1,2]' }, code: 'invalid_request' },
-    // Keys that name JavaScript object internals, in metadata and elsewhere (issue 12, defect 8).
+    // Keys that name JavaScript object internals, in metadata and elsewhere.
     {
       name: 'metadata key "constructor"',
       req: { body: { prompt: 'hi', metadata: { constructor: 'x' } } },

@@ -1,5 +1,5 @@
 /**
- * Faults F1–F10 of issue 3, each over 50 requests, against the h2c Bedrock stand-in and dynalite (behind
+ * Faults F1–F10 (README, "Faults and what the caller sees"), each over 50 requests, against the h2c Bedrock stand-in and dynalite (behind
  * a fault-injecting proxy) through the real SDK clients. After each scenario the ledger must show: every
  * accepted request exactly once, terminal or visibly pending; the counter equal to the records; the tenant
  * charged exactly what the stand-in answered; and each caller told what happened.
@@ -503,7 +503,7 @@ describe('call deadlines (README "Fallbacks and deadlines")', () => {
   });
 });
 
-describe('records the ledger cannot store (issue 12, defect 8)', () => {
+describe('records the ledger cannot store', () => {
   // Validation refuses such bodies first (e2e.test.ts); here the service is called directly, past it, to show
   // that whatever still reaches the ledger unrepresentable is the caller's 400, never a 503 to retry forever.
   it('a record the marshaller or DynamoDB refuses is 400 invalid_request: no record, no charge, no model call, the hold released', async () => {

@@ -1,5 +1,5 @@
 /**
- * Review flooding (issue 12, defect 6), through the real service, SDK clients, Bedrock stand-in and dynalite:
+ * Review flooding (README, "Review flooding"), through the real service, SDK clients, Bedrock stand-in and dynalite:
  * an answer cut short by the caller's own maxTokens is returned as truncated (not escalated, not reviewed);
  * the tenant's caps on open reviews and on reviews per hour refuse what is beyond them with a 429 of its own
  * (charged, recorded, not released, not queued); and the queue's counters never drift — not under retried

@@ -146,7 +146,7 @@ async function loadTenant(id: string, as = id): Promise<void> {
   sfn.register(smArn, definition, (payload) => steps(payload));
   tenants[as] = {
     inference: load<{ handler: ProxyHandler }>('Inference').handler,
-    reviewApi: load<{ handler: ProxyHandler }>('ReviewDecisions').handler,
+    reviewApi: load<{ handler: ProxyHandler }>('ReviewApi').handler,
     steps,
     stepsWith,
     productionSteps,
@@ -663,7 +663,7 @@ describe('review paths (each ends in its terminal state with the expected record
     const reviewId = r.json.reviewId as string;
     expect(sfn.executions.has(reviewId)).toBe(false);
     sfn.failNextStarts = 0;
-    const swept = (await tenants[t]!.steps({ step: 'emitQueueMetrics', handOffGraceSeconds: 0 })) as {
+    const swept = (await tenants[t]!.steps({ step: 'sweep', handOffGraceSeconds: 0 })) as {
       restarted: number;
     };
     expect(swept.restarted).toBe(1);
@@ -672,8 +672,7 @@ describe('review paths (each ends in its terminal state with the expected record
     expect((await openPlaces(t)).ids.filter((x) => x === reviewId)).toEqual([reviewId]);
     // Started and picked up: the next sweep finds nothing to restart.
     expect(
-      ((await tenants[t]!.steps({ step: 'emitQueueMetrics', handOffGraceSeconds: 0 })) as { restarted: number })
-        .restarted,
+      ((await tenants[t]!.steps({ step: 'sweep', handOffGraceSeconds: 0 })) as { restarted: number }).restarted,
     ).toBe(0);
     expect((await decide(t, reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
     expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
@@ -824,13 +823,13 @@ describe('review paths (each ends in its terminal state with the expected record
     timing(t, { timeout: 3 });
     const { requestId, reviewId } = await ask(t);
     // The sweeper as deployed: the execution may still be waiting, so the review stays pending.
-    const live = (await tenants[t]!.steps({ step: 'emitQueueMetrics' })) as { orphaned: number; pending: number };
+    const live = (await tenants[t]!.steps({ step: 'sweep' })) as { orphaned: number; pending: number };
     expect([live.orphaned, live.pending]).toEqual([0, 1]);
     // Seen from a sweeper whose state machine timeout has passed (here: 1 s, no grace), nothing can still
     // be waiting for the review: it is recorded failed, and so is its request.
     await new Promise((r) => setTimeout(r, 1_100));
     const sweep = tenants[t]!.stepsWith({ executionTimeoutSeconds: 1 });
-    const swept = (await sweep({ step: 'emitQueueMetrics', orphanGraceSeconds: 0 })) as { orphaned: number };
+    const swept = (await sweep({ step: 'sweep', orphanGraceSeconds: 0 })) as { orphaned: number };
     expect(swept.orphaned).toBe(1);
     const review = await reviewGet(t, reviewId);
     expect(review.json).toMatchObject({ status: 'failed' });
@@ -886,14 +885,14 @@ describe('review paths (each ends in its terminal state with the expected record
     expect((await requestView('revu', requestId)).status).toBe('pending_review');
     expect((await reviewGet('revu', reviewId)).json).toMatchObject({ status: 'edited' });
     // The sweep applies decisions left unapplied (here without waiting the usual 20 minutes).
-    const swept = (await tenants.revu!.steps({ step: 'emitQueueMetrics', unappliedAfterMinutes: 0 })) as {
+    const swept = (await tenants.revu!.steps({ step: 'sweep', unappliedAfterMinutes: 0 })) as {
       applied: number;
     };
     expect(swept.applied).toBe(1);
     expect(await requestView('revu', requestId)).toMatchObject({ status: 'reviewed', output: 'Only with notice.' });
     // The tenant's webhook hears of it as it would from the workflow.
     expect(webhookCalls.map((w) => [w.body.reviewId, w.body.outcome])).toEqual([[reviewId, 'edited']]);
-    const again = (await tenants.revu!.steps({ step: 'emitQueueMetrics', unappliedAfterMinutes: 0 })) as {
+    const again = (await tenants.revu!.steps({ step: 'sweep', unappliedAfterMinutes: 0 })) as {
       applied: number;
     };
     expect(again.applied).toBe(0);
@@ -937,7 +936,7 @@ describe('review paths (each ends in its terminal state with the expected record
     expect(failed.json.error.message).toContain('send the same decision again');
     const sweep = (extra: Record<string, unknown> = {}) =>
       tenants[t]!.stepsWith({ executionTimeoutSeconds: 1 })({
-        step: 'emitQueueMetrics',
+        step: 'sweep',
         unappliedAfterMinutes: 0,
         ...extra,
       }) as Promise<{ applied: number; orphaned: number }>;
@@ -989,7 +988,7 @@ describe('review paths (each ends in its terminal state with the expected record
   });
 });
 
-describe('webhook (issue 12, defect 10): the URL only in the secret, signed, to a checked address', () => {
+describe('webhook: the URL only in the secret, signed, to a checked address', () => {
   it('keeps the URL out of the template and out of every function environment; only the steps function names the secret', () => {
     const template = synth.template('Switchboard-Tenant-revu');
     const text = JSON.stringify(template);
@@ -1004,7 +1003,7 @@ describe('webhook (issue 12, defect 10): the URL only in the secret, signed, to 
     expect(envOf('ReviewSteps').WEBHOOK_SECRET_ARN).toEqual({
       Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', 'ReviewWebhookSecret'),
     });
-    expect(envOf('ReviewDecisions').WEBHOOK_SECRET_ARN).toBeUndefined();
+    expect(envOf('ReviewApi').WEBHOOK_SECRET_ARN).toBeUndefined();
     expect(envOf('Inference').WEBHOOK_SECRET_ARN).toBeUndefined();
   });
 
@@ -1047,7 +1046,7 @@ describe('webhook (issue 12, defect 10): the URL only in the secret, signed, to 
   });
 });
 
-describe('review flooding (issue 12, defect 6)', () => {
+describe('review flooding', () => {
   it('five requests with maxTokens 1 are answered 200 truncated: one model call each, no review started, no e-mail', async () => {
     const executions = sfn.executions.size;
     const mails = sfn.published.length;
@@ -1135,10 +1134,8 @@ describe('review flooding (issue 12, defect 6)', () => {
     expect(await requestView('revf', done.requestId)).toMatchObject({ status: 'reviewed' });
     expect((await openPlaces('revf')).count).toBe(2);
     // The sweep as deployed leaves recent places alone; with no grace it compares them with the requests.
-    expect(((await tenants.revf!.steps({ step: 'emitQueueMetrics' })) as { queueReleased: number }).queueReleased).toBe(
-      0,
-    );
-    const swept = (await tenants.revf!.steps({ step: 'emitQueueMetrics', queueGraceSeconds: 0 })) as {
+    expect(((await tenants.revf!.steps({ step: 'sweep' })) as { queueReleased: number }).queueReleased).toBe(0);
+    const swept = (await tenants.revf!.steps({ step: 'sweep', queueGraceSeconds: 0 })) as {
       queueReleased: number;
     };
     expect(swept.queueReleased).toBe(1);

@@ -37,7 +37,7 @@ describe('ledger write ownership (LEDGER_WRITERS)', () => {
   });
 
   it('lets only the review roles write reviews (REV#): inference may not, so it cannot forge a decision', () => {
-    expect(owners(LEDGER_KEY_PREFIXES.review).sort()).toEqual(['reviewDecisions', 'reviewSteps']);
+    expect(owners(LEDGER_KEY_PREFIXES.review).sort()).toEqual(['reviewApi', 'reviewSteps']);
     expect(LEDGER_WRITERS.inference as readonly LedgerKeyPrefix[]).not.toContain(LEDGER_KEY_PREFIXES.review);
   });
 

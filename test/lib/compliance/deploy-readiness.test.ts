@@ -24,7 +24,11 @@ import { runPack } from '../../../lib/compliance/report';
 import { rulesBlockingBody } from '../../../lib/compliance/waf-body';
 import { PLAN_GUARDRAILS } from '../../../lib/config/guardrail-policy';
 import { SwitchboardGuardrail } from '../../../lib/constructs/guardrail/switchboard-guardrail';
-import { keyAdministrationStatement, serviceIntegrationStatements } from '../../../lib/constructs/key-policies';
+import {
+  cloudWatchAlarmsStatement,
+  keyAdministrationStatement,
+  serviceIntegrationStatements,
+} from '../../../lib/constructs/key-policies';
 import { AlarmTopic } from '../../../lib/constructs/monitoring/alarm-topic';
 import { EdgeProtection } from '../../../lib/constructs/platform/edge-protection';
 import { deploymentUniqueSuffix } from '../../../lib/constructs/unique-names';
@@ -180,8 +184,9 @@ describe('SwitchboardDeploy-AlarmTopicReachable', () => {
 
   it('accepts an AlarmTopic: CloudWatch may publish, may use the key, and somebody is subscribed', () => {
     const out = findings((s) => {
+      // The key's owner lets CloudWatch alarms use it (as TenantData and PlatformKey do); the topic does the rest.
       const key = new kms.Key(s, 'Key', {
-        policy: new iam.PolicyDocument({ statements: [keyAdministrationStatement(s)] }),
+        policy: new iam.PolicyDocument({ statements: [keyAdministrationStatement(s), cloudWatchAlarmsStatement(s)] }),
       });
       alarm(s, new AlarmTopic(s, 'Ops', { displayName: 'ops', key, emails: ['ops@example.com'] }).topic);
     });

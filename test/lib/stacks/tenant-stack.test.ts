@@ -540,7 +540,7 @@ describe('TenantStack', () => {
         const expected = {
           Inference: { request: true, usage: true, review: false, openReviews: true, reviewsStarted: true },
           ReviewSteps: { request: true, usage: false, review: true, openReviews: true, reviewsStarted: true },
-          ReviewDecisions: { request: true, usage: false, review: true, openReviews: false, reviewsStarted: false },
+          ReviewApi: { request: true, usage: false, review: true, openReviews: false, reviewsStarted: false },
         };
         for (const [fn, can] of Object.entries(expected)) {
           const role = roleOfFunction(fn);

@@ -153,9 +153,7 @@ describe('review steps (core, in memory)', () => {
     expect(await errorNameOf(w.steps.run({ step: 'applyDecision', reviewId: 42, requestId: 'r' }))).toBe(
       'InvalidStepInput',
     );
-    expect(await errorNameOf(w.steps.run({ step: 'emitQueueMetrics', orphanGraceSeconds: 'soon' }))).toBe(
-      'InvalidStepInput',
-    );
+    expect(await errorNameOf(w.steps.run({ step: 'sweep', orphanGraceSeconds: 'soon' }))).toBe('InvalidStepInput');
     expect(
       await errorNameOf(w.steps.run({ step: 'applyDecision', reviewId: 'rev_000000000000_none', requestId: 'r' })),
     ).toBe('ReviewNotFound');

@@ -17,7 +17,7 @@ describe('review sweep (core, in memory)', () => {
     w.clock.advance(30_000);
     await w.waiting();
     w.clock.advance(15_000);
-    const swept = (await w.steps.run({ step: 'emitQueueMetrics' })) as Swept;
+    const swept = (await w.steps.run({ step: 'sweep' })) as Swept;
     expect(swept).toEqual({
       pending: 2,
       oldestAgeSeconds: 45,
@@ -32,12 +32,12 @@ describe('review sweep (core, in memory)', () => {
   it('restarts hand-offs whose workflow never started, after the grace, with the review id', async () => {
     const w = reviewWorld();
     const ids = w.handedOff();
-    expect(((await w.steps.run({ step: 'emitQueueMetrics' })) as Swept).restarted).toBe(0);
+    expect(((await w.steps.run({ step: 'sweep' })) as Swept).restarted).toBe(0);
     w.clock.advance(121_000);
     w.handOff.failing = true;
-    expect(((await w.steps.run({ step: 'emitQueueMetrics' })) as Swept).restarted).toBe(0);
+    expect(((await w.steps.run({ step: 'sweep' })) as Swept).restarted).toBe(0);
     w.handOff.failing = false;
-    expect(((await w.steps.run({ step: 'emitQueueMetrics' })) as Swept).restarted).toBe(1);
+    expect(((await w.steps.run({ step: 'sweep' })) as Swept).restarted).toBe(1);
     expect(w.handOff.started).toEqual([{ tenantId: 'acme', ...ids }]);
   });
 
@@ -45,12 +45,12 @@ describe('review sweep (core, in memory)', () => {
     const w = reviewWorld({}, { webhook: true });
     const { reviewId, requestId } = await w.waiting();
     await w.api.decide(reviewId, { action: 'approve', reviewer: 'ann' });
-    expect(((await w.steps.run({ step: 'emitQueueMetrics' })) as Swept).applied).toBe(0); // not yet 20 minutes
+    expect(((await w.steps.run({ step: 'sweep' })) as Swept).applied).toBe(0); // not yet 20 minutes
     w.clock.advance(21 * 60_000);
-    expect(((await w.steps.run({ step: 'emitQueueMetrics' })) as Swept).applied).toBe(1);
+    expect(((await w.steps.run({ step: 'sweep' })) as Swept).applied).toBe(1);
     expect(w.store.request(requestId)).toMatchObject({ status: 'reviewed', output: 'answer 1' });
     expect(w.webhook.sent.map((e) => e.deliveryId)).toEqual([`${reviewId}:review.completed`]);
-    expect(((await w.steps.run({ step: 'emitQueueMetrics', unappliedAfterMinutes: 0 })) as Swept).applied).toBe(0);
+    expect(((await w.steps.run({ step: 'sweep', unappliedAfterMinutes: 0 })) as Swept).applied).toBe(0);
     expect(w.webhook.sent).toHaveLength(1);
   });
 
@@ -59,7 +59,7 @@ describe('review sweep (core, in memory)', () => {
     const old = await w.waiting();
     w.clock.advance(61_000 + 300_000);
     const young = await w.waiting();
-    const swept = (await w.steps.run({ step: 'emitQueueMetrics' })) as Swept;
+    const swept = (await w.steps.run({ step: 'sweep' })) as Swept;
     expect(swept).toMatchObject({ pending: 1, orphaned: 1 });
     expect((await w.store.getReview(old.reviewId))?.status).toBe('failed');
     expect(w.store.request(old.requestId)).toMatchObject({ status: 'failed', error: { code: 'review_failed' } });
@@ -77,8 +77,8 @@ describe('review sweep (core, in memory)', () => {
     await w.steps.run({ step: 'applyDecision', ...done });
     w.queue.failRelease = false;
     w.queue.admit('rev_never_recorded_0001', 'req_never_recorded', w.clock.now());
-    expect(((await w.steps.run({ step: 'emitQueueMetrics' })) as Swept).queueReleased).toBe(0);
-    const swept = (await w.steps.run({ step: 'emitQueueMetrics', queueGraceSeconds: 0 })) as Swept;
+    expect(((await w.steps.run({ step: 'sweep' })) as Swept).queueReleased).toBe(0);
+    const swept = (await w.steps.run({ step: 'sweep', queueGraceSeconds: 0 })) as Swept;
     expect(swept.queueReleased).toBe(2);
     expect([...w.queue.places.keys()]).toEqual([open.reviewId]);
   });

@@ -165,7 +165,7 @@ beforeAll(async () => {
     const step = (name: string, ids: { requestId: string; reviewId: string }, extra: object = {}) =>
       steps({ step: name, ...ids, ...extra });
     for (const p of pending) await step('recordPending', p);
-    await step('emitQueueMetrics', pending[0]!);
+    await step('sweep', pending[0]!);
     const decidedAt = new Date().toISOString();
     const [approved, edited, rejected, expired, failed] = pending as [
       (typeof pending)[0],
@@ -254,7 +254,7 @@ function readByMonitoring(t: TemplateLike): GraphedMetric[] {
   return all.filter((m) => m.namespace === METRIC_NAMESPACE);
 }
 
-/** Metrics only the review handlers emit (issue 4), with the tenant dimension only. */
+/** Metrics only the review handlers emit, with the tenant dimension only. */
 const REVIEW_ONLY = new Set<string>(
   (
     [
@@ -311,7 +311,7 @@ describe('metric contract between the handlers and the monitoring', () => {
     }
   });
 
-  it('reads the review metrics of issue 4 under the tenant dimension only, as the review steps emitted them', () => {
+  it('reads the review metrics under the tenant dimension only, as the review steps emitted them', () => {
     const read = readByMonitoring(synth.template(tenantStackName(TENANT)) as unknown as TemplateLike);
     const review = read.filter((x) => REVIEW_ONLY.has(x.name));
     expect(review.length).toBeGreaterThan(0);

@@ -127,7 +127,7 @@ describe.each(TENANTS)('review workflow (%s)', (id) => {
 
   it('lets only the decision role resume executions, and only of this state machine', () => {
     const smId = sm()[0];
-    const decisionRole = roleOfFunction(id, 'ReviewDecisions');
+    const decisionRole = roleOfFunction(id, 'ReviewApi');
     const resume = allows(statementsOfRole(id, decisionRole), 'states:SendTaskSuccess');
     expect(resume.flatMap((s) => asArray(s.Resource as unknown[]).map(flatten))).toEqual([`<${smId}>`]);
     for (const other of ['ReviewSteps', 'Inference']) {
@@ -146,7 +146,7 @@ describe.each(TENANTS)('review workflow (%s)', (id) => {
 
   it('keeps task tokens decryptable by the decision role alone (key policy deny by encryption context)', () => {
     const [, key] = onlyResource(raw[id]!, 'AWS::KMS::Key');
-    const decisionRole = roleOfFunction(id, 'ReviewDecisions');
+    const decisionRole = roleOfFunction(id, 'ReviewApi');
     const deny = statementsOf(props(key).KeyPolicy).filter((s) => s.Effect === 'Deny');
     expect(deny).toHaveLength(1);
     expect(asArray(deny[0]!.Action)).toEqual(['kms:Decrypt']);
@@ -217,7 +217,7 @@ describe.each(TENANTS)('review workflow (%s)', (id) => {
   });
 });
 
-describe('webhook secret (issue 12, defect 10)', () => {
+describe('webhook secret', () => {
   // The repository's tenant files: globex declares a webhook (the first test checks this list).
   const withWebhook = ['globex'];
   const without = ['acme', 'initech'];
@@ -267,7 +267,7 @@ describe('webhook secret (issue 12, defect 10)', () => {
           asArray(s.Resource).map(flatten),
         );
       expect(reads(steps)).toEqual([[`<${secretId}>`]]);
-      for (const other of ['ReviewDecisions', 'Inference']) expect(reads(roleOfFunction(id, other))).toEqual([]);
+      for (const other of ['ReviewApi', 'Inference']) expect(reads(roleOfFunction(id, other))).toEqual([]);
       const [, policy] = byPrefix(id, 'AWS::SecretsManager::ResourcePolicy', 'ReviewWebhookSecret');
       expect(props(policy).BlockPublicPolicy).toBe(true);
       expect(flatten(props(policy).SecretId)).toBe(`<${secretId}>`);
