@@ -44,11 +44,14 @@ export interface Bundle {
 
 const cache = new Map<HandlerName, Bundle>();
 
+/** Where bundles are written: `build/` in the repository, or `SWITCHBOARD_BUILD_DIR` (tests use a temp folder). */
+const BUILD_DIR_ENV = 'SWITCHBOARD_BUILD_DIR';
+
 /** Bundles `lambda/<name>/index.ts` into `build/lambda/<name>/index.js` (minified CJS, SDK included). */
 export function bundleHandler(name: HandlerName): Bundle {
   const hit = cache.get(name);
   if (hit) return hit;
-  const dir = path.join(PROJECT_ROOT, 'build', 'lambda', name);
+  const dir = path.join(process.env[BUILD_DIR_ENV] || path.join(PROJECT_ROOT, 'build'), 'lambda', name);
   const file = path.join(dir, 'index.js');
   const result = buildSync({
     entryPoints: [path.join(PROJECT_ROOT, 'lambda', name, 'index.ts')],

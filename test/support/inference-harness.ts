@@ -15,7 +15,7 @@ import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { makeBedrockInvoker } from '../../lambda/inference/adapters/bedrock-invoker';
 import { makeDynamoLedger } from '../../lambda/inference/adapters/dynamo-ledger';
 import { confidenceScorer } from '../../lambda/inference/core/confidence';
-import type { ConfidenceFn, ReviewHandOff } from '../../lambda/inference/core/ports';
+import type { ConfidenceFn, ModelInvoker, ReviewHandOff } from '../../lambda/inference/core/ports';
 import { ROUTER_MODEL, scoreRequest } from '../../lambda/inference/core/routing/router';
 import { type Deadline, type InferenceService, makeInferenceService } from '../../lambda/inference/core/service';
 import { answerResult, readResult } from '../../lambda/inference/http/responses';
@@ -104,7 +104,12 @@ export class InferenceHarness {
    */
   async tenant(
     file: Record<string, unknown> = {},
-    opts: { ownDynamoClient?: boolean; confidence?: ConfidenceFn } = {},
+    opts: {
+      ownDynamoClient?: boolean;
+      confidence?: ConfidenceFn;
+      /** Wraps the Bedrock adapter (e.g. to see the deadline the service gives each call). */
+      wrapInvoker?: (invoker: ModelInvoker) => ModelInvoker;
+    } = {},
   ) {
     const tableName = `ledger-${++this.tables}`;
     await this.dynalite.dynamo.send(
@@ -131,7 +136,9 @@ export class InferenceHarness {
       },
     };
     const core = makeInferenceService({
-      invoker: makeBedrockInvoker(this.bedrockClient!, { guardrail: HARNESS_GUARDRAIL, preamble: config.preamble }),
+      invoker: (opts.wrapInvoker ?? ((i) => i))(
+        makeBedrockInvoker(this.bedrockClient!, { guardrail: HARNESS_GUARDRAIL, preamble: config.preamble }),
+      ),
       ledger: makeDynamoLedger(doc, tableName),
       clock: { now: () => Date.now() + this.clockOffsetMs },
       ids: { newRequestId: () => `req_${tableName.replace(/\W/g, '')}x${String(++seq).padStart(8, '0')}` },

@@ -2,6 +2,10 @@
  * Jest setup (every test file): dummy credentials and a region for the real SDK clients talking to the
  * loopback servers, and no SDK/CDK chatter. Endpoints are set per test from the servers' ports.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
 process.env.AWS_REGION ??= 'us-east-1';
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
@@ -21,3 +25,7 @@ if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !==
     return { promise, resolve, reject };
   };
 }
+
+// Handler bundles go to a temp folder of this test file (removed after it by cleanup-build.ts), never into the
+// repository's build/ (`SWITCHBOARD_BUILD_DIR`, read by lib/constructs/bundling.ts; not imported here: it loads the CDK).
+process.env.SWITCHBOARD_BUILD_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-build-'));

@@ -92,6 +92,15 @@ interface Asked {
   readonly caller?: string;
 }
 
+/** A decision write that failed (it may or may not have landed): sending the same decision again is safe. */
+function notRecorded(e: unknown): never {
+  throw new ApiError(
+    'ledger_unavailable',
+    `The decision could not be recorded (${(e as Error)?.name ?? 'Error'}); send the same decision again in a few seconds`,
+    2,
+  );
+}
+
 /** Records the decision on a pending review whose workflow waits; answers the review as it is afterwards. */
 async function record(deps: DecisionDeps, r: ReviewItem, { reviewId, d, status, caller }: Asked): Promise<ReviewItem> {
   checkEditFits(r, d);
@@ -108,16 +117,18 @@ async function record(deps: DecisionDeps, r: ReviewItem, { reviewId, d, status, 
       2,
     );
   }
-  const recorded = await deps.store.decide(reviewId, {
-    status,
-    decidedAt,
-    reviewer: d.reviewer,
-    ...(caller ? { reviewerIdentity: caller } : {}),
-    ...(d.note ? { note: d.note } : {}),
-    ...(d.action === 'edit' ? { finalAnswer: d.answer } : {}),
-    modelAnswerAccepted: d.action === 'approve',
-    requireToken: true,
-  });
+  const recorded = await deps.store
+    .decide(reviewId, {
+      status,
+      decidedAt,
+      reviewer: d.reviewer,
+      ...(caller ? { reviewerIdentity: caller } : {}),
+      ...(d.note ? { note: d.note } : {}),
+      ...(d.action === 'edit' ? { finalAnswer: d.answer } : {}),
+      modelAnswerAccepted: d.action === 'approve',
+      requireToken: true,
+    })
+    .catch(notRecorded);
   const cur = await deps.store.getReview(reviewId);
   if (!cur) throw new ApiError('not_found', `No review "${reviewId}" for this tenant`);
   if (!recorded && !isSameDecision(cur, d, status)) throw refusal(reviewId, cur);

@@ -78,6 +78,28 @@ describe('monthly budget', () => {
     expect(cap - settled).toBeLessThan(deepWorst);
   });
 
+  it('a reservation that brings the committed spend exactly to the budget is accepted: a budget of two worst cases runs two requests at once', async () => {
+    const t = await h.tenant({ ...noCascade, monthlyBudgetUsd: nanoToUsd(2 * deepWorst) });
+    expect(usdToNano(t.config.monthlyBudgetUsd)).toBe(2 * deepWorst);
+    // Both requests hold their worst case while the model answers: the second reservation ends exactly at the cap.
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'Status: on track.', inputTokens: 30, latencyMs: 300 });
+    const out = await Promise.all(
+      [0, 1].map(() => outcomeOf(t.service.infer({ prompt: PROMPT, tier: 'deep', maxTokens: 200 }, deadline()))),
+    );
+    expect(out.map((o) => [o.status, o.code])).toEqual([
+      [200, undefined],
+      [200, undefined],
+    ]);
+    expect(h.bedrock.calls).toHaveLength(2);
+    checkLedger({
+      records: await t.records(),
+      counter: await t.counter(),
+      outcomes: out,
+      harness: h,
+      allowedStatuses: ['completed'],
+    });
+  });
+
   it('near the cap, auto requests go to the cheapest allowed tier and say why; explicit tiers are honoured while the cap allows', async () => {
     const t = await h.tenant({
       ...noCascade,

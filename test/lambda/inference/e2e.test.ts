@@ -41,7 +41,14 @@ async function loadTenant(id: string) {
   });
 }
 
+/** The handler's JSON log lines of the current test, kept out of the test output (read them when debugging). */
+const logLines: string[] = [];
+
 beforeAll(async () => {
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    logLines.push(String(chunk));
+    return true;
+  });
   synth = synthSwitchboard({ compliance: false });
   await Promise.all([dynalite.start(), bedrock.start()]);
   await loadTenant('acme');
@@ -49,10 +56,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  jest.restoreAllMocks();
   await Promise.all([dynalite.stop(), bedrock.stop()]);
 });
 
-beforeEach(() => bedrock.reset());
+beforeEach(() => {
+  bedrock.reset();
+  logLines.length = 0;
+});
 
 async function items(tenant: string) {
   const res = await dynalite.dynamo.send(new ScanCommand({ TableName: tables[tenant], ConsistentRead: true }));
@@ -481,9 +492,21 @@ describe('GET routes', () => {
   });
 
   it('reports month-to-date usage that adds up exactly to the ledger records', async () => {
+    // Its own requests first (on two tiers), so the sums cover something whatever ran before.
+    bedrock.scriptDefault({ kind: 'answer', text: 'Counted.', inputTokens: 7, outputTokens: 3 });
+    const mine: string[] = [];
+    for (const tier of ['fast', 'balanced']) {
+      const r = await post('acme', { prompt: `usage check on ${tier}`, tier });
+      expect(r.statusCode).toBe(200);
+      mine.push(r.json.requestId);
+    }
     const res = await get('acme', '/v1/usage');
     expect(res.statusCode).toBe(200);
     const done = (await records('acme')).filter((r) => r.status === 'completed');
+    expect(done.map((r) => r.requestId)).toEqual(expect.arrayContaining(mine));
+    expect(res.json.byTier.fast.requests).toBeGreaterThanOrEqual(1);
+    expect(res.json.byTier.balanced.requests).toBeGreaterThanOrEqual(1);
+    expect(res.json.costUsd).toBeGreaterThan(0);
     const totalNano = done.reduce((n, r) => n + r.costNanoUsd, 0);
     expect(res.json.requests).toBe(done.length);
     expect(res.json.costUsd).toBe(nanoToUsd(totalNano));

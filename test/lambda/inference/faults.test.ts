@@ -452,6 +452,57 @@ describe('faults (50 requests each)', () => {
   });
 });
 
+describe('call deadlines (README "Fallbacks and deadlines")', () => {
+  /** A tenant whose model calls are seen on their way to Bedrock: when each started and the deadline it was given. */
+  async function watched() {
+    const calls: Array<{ modelId: string; allowedMs: number; leftAfterMs: number }> = [];
+    let requestDeadline = 0;
+    const t = await h.tenant(noCascade, {
+      wrapInvoker: (inner) => ({
+        converse: (call) => {
+          const now = Date.now();
+          calls.push({
+            modelId: call.modelId,
+            allowedMs: call.deadlineMs - now,
+            leftAfterMs: requestDeadline - call.deadlineMs,
+          });
+          return inner.converse(call);
+        },
+      }),
+    });
+    const ask = (msLeft: number) => {
+      requestDeadline = Date.now() + msLeft;
+      return outcomeOf(t.service.infer({ prompt: prompt(0), tier: 'fast' }, { deadlineMs: requestDeadline }));
+    };
+    return { calls, ask };
+  }
+
+  it('with 26 s left the first call gets 16 s and leaves 10 s for the fallback, which answers within them', async () => {
+    const { calls, ask } = await watched();
+    h.bedrock.script(FAST, { kind: 'error', status: 429, errorType: 'ThrottlingException' });
+    h.bedrock.script(FAST_ALT, { kind: 'answer', text: 'From the fallback.' });
+    const o = await ask(26_000);
+    expect([o.status, o.body.modelId]).toEqual([200, FAST_ALT]);
+    expect(calls.map((c) => c.modelId)).toEqual([FAST, FAST_ALT]);
+    // 10 s are kept back exactly; the call itself may use the rest (16 s, less the few ms spent reserving).
+    expect(calls[0]!.leftAfterMs).toBe(10_000);
+    expect(calls[0]!.allowedMs).toBeGreaterThan(15_800);
+    expect(calls[0]!.allowedMs).toBeLessThanOrEqual(16_000);
+    expect(calls[1]!.leftAfterMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('with less time left a call may use 60% of it (12 s of 20 s), more than all but 10 s', async () => {
+    const { calls, ask } = await watched();
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'In time.' });
+    expect((await ask(20_000)).status).toBe(200);
+    expect(calls[0]!.allowedMs).toBeGreaterThan(11_800);
+    expect(calls[0]!.allowedMs).toBeLessThanOrEqual(12_000);
+    // 40% of what was left when it started is kept back.
+    expect(calls[0]!.leftAfterMs).toBeGreaterThan(7_900);
+    expect(calls[0]!.leftAfterMs).toBeLessThanOrEqual(8_000);
+  });
+});
+
 describe('records the ledger cannot store', () => {
   // Validation refuses such bodies first (e2e.test.ts); here the service is called directly, past it, to show
   // that whatever still reaches the ledger unrepresentable is the caller's 400, never a 503 to retry forever.

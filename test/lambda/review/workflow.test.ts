@@ -8,7 +8,7 @@
  * Time: the tests shorten the decision task's TimeoutSeconds / HeartbeatSeconds in the resolved
  * definition (minutes in the template) so timeouts happen in a second or two.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { requestKey } from '../../../lambda/shared/ledger-schema';
@@ -80,14 +80,18 @@ interface Tenant {
 }
 const tenants: Record<string, Tenant> = {};
 
-async function loadTenant(id: string): Promise<void> {
+/**
+ * Loads a tenant's packaged functions on a table and state machine of their own. `as` names a fresh copy of the
+ * tenant (its own ledger table and state machine), for a test that counts what a sweep finds.
+ */
+async function loadTenant(id: string, as = id): Promise<void> {
   const template = synth.template(`Switchboard-Tenant-${id}`);
   const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'DataLedger');
   const smId = logicalIdOf(template, 'AWS::StepFunctions::StateMachine', 'ReviewWorkflow');
   const keyId = logicalIdOf(template, 'AWS::KMS::Key', 'DataKey');
-  const table = `ledger-${id}`;
+  const table = `ledger-${as}`;
   await dynalite.createTableFromTemplate(template, tableId, table);
-  const smArn = `arn:aws:states:us-east-1:111111111111:stateMachine:switchboard-${id}-review`;
+  const smArn = `arn:aws:states:us-east-1:111111111111:stateMachine:switchboard-${as}-review`;
   const secretIds = Object.entries(template.Resources)
     .filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret')
     .map(([logicalId]) => logicalId);
@@ -140,7 +144,7 @@ async function loadTenant(id: string): Promise<void> {
   const steps = stepsWith({});
   const definition = definitionFromTemplate(template, smId, refs);
   sfn.register(smArn, definition, (payload) => steps(payload));
-  tenants[id] = {
+  tenants[as] = {
     inference: load<{ handler: ProxyHandler }>('Inference').handler,
     reviewApi: load<{ handler: ProxyHandler }>('ReviewApi').handler,
     steps,
@@ -163,6 +167,30 @@ function timing(id: string, t: { timeout?: number; heartbeat?: number }) {
   if (t.heartbeat) s.HeartbeatSeconds = t.heartbeat;
   else delete s.HeartbeatSeconds;
   sfn.register(tenants[id]!.smArn, def, (p) => tenants[id]!.steps(p));
+}
+
+/**
+ * Holds new executions of a tenant before their `AwaitDecision` task runs: the review exists (pending) but no
+ * workflow waits for a decision yet. `atWait` resolves when an execution got there; `release` lets it go on.
+ */
+function holdBeforeWait(id: string) {
+  const t = tenants[id]!;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let reached!: () => void;
+  const atWait = new Promise<void>((r) => {
+    reached = r;
+  });
+  sfn.register(t.smArn, sfn.definitionOf(t.smArn), async (p) => {
+    if ((p as { step?: string }).step === 'awaitDecision') {
+      reached();
+      await gate;
+    }
+    return t.steps(p);
+  });
+  return { atWait, release };
 }
 
 beforeAll(async () => {
@@ -622,8 +650,11 @@ describe('review paths (each ends in its terminal state with the expected record
   });
 
   it('a hand-off whose StartExecution failed is started by the sweeper, once', async () => {
+    // A copy of revr of its own: the sweeps below count this test's hand-off only.
+    const t = 'revr-handoff';
+    await loadTenant('revr', t);
     sfn.failNextStarts = 10; // past the SDK's retries
-    const r = await call(tenants.revr!.inference, {
+    const r = await call(tenants[t]!.inference, {
       method: 'POST',
       resource: '/v1/inference',
       body: { prompt: PROMPT, tier: 'fast' },
@@ -632,20 +663,20 @@ describe('review paths (each ends in its terminal state with the expected record
     const reviewId = r.json.reviewId as string;
     expect(sfn.executions.has(reviewId)).toBe(false);
     sfn.failNextStarts = 0;
-    const swept = (await tenants.revr!.steps({ step: 'sweep', handOffGraceSeconds: 0 })) as {
+    const swept = (await tenants[t]!.steps({ step: 'sweep', handOffGraceSeconds: 0 })) as {
       restarted: number;
     };
     expect(swept.restarted).toBe(1);
     await sfn.waitingFor(reviewId);
     // The restarted hand-off holds the one place its request took; starting it again took no second one.
-    expect((await openPlaces('revr')).ids.filter((x) => x === reviewId)).toEqual([reviewId]);
+    expect((await openPlaces(t)).ids.filter((x) => x === reviewId)).toEqual([reviewId]);
     // Started and picked up: the next sweep finds nothing to restart.
     expect(
-      ((await tenants.revr!.steps({ step: 'sweep', handOffGraceSeconds: 0 })) as { restarted: number }).restarted,
+      ((await tenants[t]!.steps({ step: 'sweep', handOffGraceSeconds: 0 })) as { restarted: number }).restarted,
     ).toBe(0);
-    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
+    expect((await decide(t, reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
     expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
-    expect((await requestView('revr', r.json.requestId)).status).toBe('reviewed');
+    expect((await requestView(t, r.json.requestId)).status).toBe('reviewed');
   });
 
   it('a decision whose resume failed is kept: the same decision sent again resumes the workflow, a different one is 409', async () => {
@@ -786,28 +817,30 @@ describe('review paths (each ends in its terminal state with the expected record
   });
 
   it('a review left pending after its execution stopped is recorded failed by the sweeper, not left pending forever', async () => {
-    timing('revr', { timeout: 3 });
-    const { requestId, reviewId } = await ask('revr');
+    // A copy of revr of its own: the sweeps below count this test's review only.
+    const t = 'revr-orphan';
+    await loadTenant('revr', t);
+    timing(t, { timeout: 3 });
+    const { requestId, reviewId } = await ask(t);
     // The sweeper as deployed: the execution may still be waiting, so the review stays pending.
-    const live = (await tenants.revr!.steps({ step: 'sweep' })) as { orphaned: number; pending: number };
-    expect(live.orphaned).toBe(0);
-    expect(live.pending).toBeGreaterThanOrEqual(1);
+    const live = (await tenants[t]!.steps({ step: 'sweep' })) as { orphaned: number; pending: number };
+    expect([live.orphaned, live.pending]).toEqual([0, 1]);
     // Seen from a sweeper whose state machine timeout has passed (here: 1 s, no grace), nothing can still
     // be waiting for the review: it is recorded failed, and so is its request.
     await new Promise((r) => setTimeout(r, 1_100));
-    const sweep = tenants.revr!.stepsWith({ executionTimeoutSeconds: 1 });
+    const sweep = tenants[t]!.stepsWith({ executionTimeoutSeconds: 1 });
     const swept = (await sweep({ step: 'sweep', orphanGraceSeconds: 0 })) as { orphaned: number };
-    expect(swept.orphaned).toBeGreaterThanOrEqual(1);
-    const review = await reviewGet('revr', reviewId);
+    expect(swept.orphaned).toBe(1);
+    const review = await reviewGet(t, reviewId);
     expect(review.json).toMatchObject({ status: 'failed' });
     expect(review.json.decision.note).toContain('ended without a decision');
-    expect(await requestView('revr', requestId)).toMatchObject({ status: 'failed', error: { code: 'review_failed' } });
-    expect((await openPlaces('revr')).ids).not.toContain(reviewId);
-    const d = await decide('revr', reviewId, { action: 'approve', reviewer: 'late' });
+    expect(await requestView(t, requestId)).toMatchObject({ status: 'failed', error: { code: 'review_failed' } });
+    expect((await openPlaces(t)).ids).not.toContain(reviewId);
+    const d = await decide(t, reviewId, { action: 'approve', reviewer: 'late' });
     expect([d.status, d.json.error.code]).toEqual([409, 'review_decided']);
     // Its execution (still running in the stand-in) ends at its timeout without undoing anything.
     expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
-    expect((await reviewGet('revr', reviewId)).json.status).toBe('failed');
+    expect((await reviewGet(t, reviewId)).json.status).toBe('failed');
   });
 
   it('a decision that fails to apply is applied by RecordFailure, and the review ends as decided (webhook included)', async () => {
@@ -882,24 +915,33 @@ describe('review paths (each ends in its terminal state with the expected record
   });
 
   it('the sweep clears what it cannot apply: a listing whose review stays pending is skipped, one whose review failed fails its request', async () => {
-    timing('revr', { timeout: 3 });
-    const { reviewId, requestId } = await ask('revr');
+    // A copy of revr of its own: the sweeps below see only this test's review.
+    const t = 'revr-clear';
+    await loadTenant('revr', t);
+    timing(t, { timeout: 3 });
+    const { reviewId, requestId } = await ask(t);
     // The decision API lists the request, then cannot record the decision: the listing stays, the review pending.
     proxy.inject((c) =>
       c.operation === 'UpdateItem' && String(c.body.ConditionExpression).includes('attribute_exists(tokenCiphertext)')
         ? INTERNAL_ERROR
         : undefined,
     );
-    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(500);
+    const failed = await decide(t, reviewId, { action: 'approve', reviewer: 'ann' });
     proxy.clear();
+    expect([failed.status, failed.json.error.code, failed.raw.headers?.['retry-after']]).toEqual([
+      503,
+      'ledger_unavailable',
+      '2',
+    ]);
+    expect(failed.json.error.message).toContain('send the same decision again');
     const sweep = (extra: Record<string, unknown> = {}) =>
-      tenants.revr!.stepsWith({ executionTimeoutSeconds: 1 })({
+      tenants[t]!.stepsWith({ executionTimeoutSeconds: 1 })({
         step: 'sweep',
         unappliedAfterMinutes: 0,
         ...extra,
       }) as Promise<{ applied: number; orphaned: number }>;
     expect((await sweep()).applied).toBe(0); // pending: skipped, left listed
-    expect((await requestView('revr', requestId)).status).toBe('pending_review');
+    expect((await requestView(t, requestId)).status).toBe('pending_review');
     // Orphaned (its execution "stopped"), but failing the request fails: review failed, request still listed.
     await new Promise((r) => setTimeout(r, 1_100));
     proxy.inject((c) =>
@@ -907,13 +949,13 @@ describe('review paths (each ends in its terminal state with the expected record
     );
     await sweep({ orphanGraceSeconds: 0 });
     proxy.clear();
-    expect((await reviewGet('revr', reviewId)).json.status).toBe('failed');
-    expect((await requestView('revr', requestId)).status).toBe('pending_review');
+    expect((await reviewGet(t, reviewId)).json.status).toBe('failed');
+    expect((await requestView(t, requestId)).status).toBe('pending_review');
     // The next sweep fails the request from its listing and clears it; nothing is left to retry.
     expect((await sweep()).applied).toBe(0);
-    expect(await requestView('revr', requestId)).toMatchObject({ status: 'failed', error: { code: 'review_failed' } });
+    expect(await requestView(t, requestId)).toMatchObject({ status: 'failed', error: { code: 'review_failed' } });
     const left = await dynalite.dynamo.send(
-      new GetItemCommand({ TableName: tenants.revr!.table, Key: marshall(requestKey(requestId)) }),
+      new GetItemCommand({ TableName: tenants[t]!.table, Key: marshall(requestKey(requestId)) }),
     );
     expect(left.Item?.gsi1pk).toBeUndefined();
     await sfn.finished(reviewId);
@@ -1101,5 +1143,146 @@ describe('review flooding', () => {
     expect((await decide('revf', open.reviewId, { action: 'reject', reviewer: 'ann' })).status).toBe(200);
     expect((await sfn.finished(open.reviewId)).status).toBe('SUCCEEDED');
     expect(await openPlaces('revf')).toEqual({ count: 0, ids: [] });
+  });
+});
+
+describe('promises of the README on decisions, replays and task tokens', () => {
+  it('a decision sent before the workflow waits for one is 409 review_not_ready (Retry-After 2) and changes nothing; once it waits, the same decision goes through', async () => {
+    const held = holdBeforeWait('revr');
+    let r: Awaited<ReturnType<typeof call>>;
+    try {
+      r = await call(tenants.revr!.inference, { method: 'POST', resource: '/v1/inference', body: askBody() });
+      expect(r.status).toBe(202);
+      await held.atWait; // the review is recorded, nothing waits for a decision yet
+      const early = await decide('revr', r.json.reviewId, { action: 'approve', reviewer: 'ann' });
+      expect([early.status, early.json.error.code, early.raw.headers?.['retry-after']]).toEqual([
+        409,
+        'review_not_ready',
+        '2',
+      ]);
+      expect((await reviewGet('revr', r.json.reviewId)).json).toMatchObject({ status: 'pending', decision: null });
+    } finally {
+      held.release(); // also when an expectation failed: no execution is left held
+    }
+    const reviewId = r.json.reviewId as string;
+    await sfn.waitingFor(reviewId);
+    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
+    expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+    expect((await requestView('revr', r.json.requestId)).status).toBe('reviewed');
+  });
+
+  it('a repeat of the key while the review is open answers the same 202 pending_review as a replay: no model call, no second workflow', async () => {
+    const first = await call(tenants.revr!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: askBody('replay-while-pending'),
+    });
+    expect([first.status, first.json.status]).toEqual([202, 'pending_review']);
+    const reviewId = first.json.reviewId as string;
+    await sfn.waitingFor(reviewId);
+    const calls = bedrock.calls.length;
+    const starts = () => sfn.apiCalls.filter((c) => c.operation === 'StartExecution').length;
+    const started = starts();
+    const again = await call(tenants.revr!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: askBody('replay-while-pending'),
+    });
+    expect(again.status).toBe(202);
+    expect(again.raw.headers?.['Idempotent-Replay']).toBe('true');
+    expect(again.json).toEqual(first.json);
+    expect(bedrock.calls.length).toBe(calls);
+    expect(starts()).toBe(started);
+    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
+    expect((await sfn.finished(reviewId)).status).toBe('SUCCEEDED');
+  });
+
+  it('a decision recorded just before the timeout wins: the workflow was not resumed, and the timeout step applies the decision instead of expiring the review', async () => {
+    timing('revr', { timeout: 3 });
+    const { requestId, reviewId } = await ask('revr');
+    sfn.failNextTaskSuccess = 3; // past the SDK's attempts: the decision is recorded, the workflow not resumed
+    const d = await decide('revr', reviewId, { action: 'edit', answer: 'Enforceable with notice.', reviewer: 'lee' });
+    expect([d.status, d.json.resumed]).toEqual([202, false]);
+    const ex = await sfn.finished(reviewId);
+    expect(ex.status).toBe('SUCCEEDED');
+    expect(ex.states).toContain('ApplyTimeoutPolicy');
+    expect(ex.states).not.toContain('ApplyDecision');
+    // revr's timeout policy is reject: without the decision the request would be expired with no output.
+    expect(await requestView('revr', requestId)).toMatchObject({
+      status: 'reviewed',
+      output: 'Enforceable with notice.',
+    });
+    expect((await reviewGet('revr', reviewId)).json).toMatchObject({
+      status: 'edited',
+      decision: { reviewer: 'lee', decidedAt: d.json.decidedAt },
+    });
+  });
+
+  it('a task token copied onto another review does not decrypt there: deciding that review resumes no workflow', async () => {
+    timing('revr', { timeout: 3 });
+    const a = await ask('revr');
+    const b = await ask('revr');
+    const table = tenants.revr!.table;
+    const itemA = await dynalite.dynamo.send(
+      new GetItemCommand({ TableName: table, Key: marshall(reviewKey(a.reviewId)), ConsistentRead: true }),
+    );
+    expect(itemA.Item?.tokenCiphertext).toBeDefined();
+    // Someone who can write the ledger copies A's encrypted token onto B.
+    await dynalite.dynamo.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: marshall(reviewKey(b.reviewId)),
+        UpdateExpression: 'SET tokenCiphertext = :t',
+        ExpressionAttributeValues: { ':t': itemA.Item!.tokenCiphertext! },
+      }),
+    );
+    const d = await decide('revr', b.reviewId, { action: 'approve', reviewer: 'mallory' });
+    expect([d.status, d.json.resumed]).toEqual([202, false]);
+    // KMS refused it under B's encryption context; A's workflow still waits for A's own decision.
+    expect(kms.calls.filter((c) => c.operation === 'Decrypt').at(-1)?.context['switchboard:review']).toBe(b.reviewId);
+    expect(sfn.executions.get(a.reviewId)?.status).toBe('RUNNING');
+    await sfn.waitingFor(a.reviewId);
+    expect((await reviewGet('revr', a.reviewId)).json).toMatchObject({ status: 'pending', decision: null });
+    expect((await requestView('revr', a.requestId)).status).toBe('pending_review');
+    expect((await decide('revr', a.reviewId, { action: 'reject', reviewer: 'kim' })).status).toBe(200);
+    expect((await sfn.finished(a.reviewId)).status).toBe('SUCCEEDED');
+    expect((await requestView('revr', a.requestId)).status).toBe('rejected');
+    // B's workflow was never resumed: it ends at its timeout, which applies the decision recorded for B.
+    const exB = await sfn.finished(b.reviewId);
+    expect(exB.states).toContain('ApplyTimeoutPolicy');
+    expect((await requestView('revr', b.requestId)).status).toBe('reviewed');
+  });
+
+  it('the packaged functions retry DynamoDB as they are wired: four failed attempts in a row are retried away (inference, review API)', async () => {
+    const attempts = { request: 0, review: 0 };
+    proxy.inject((c) => {
+      if (c.operation !== 'GetItem') return undefined;
+      const pk = String((c.body.Key as { pk?: { S?: string } } | undefined)?.pk?.S);
+      const kind = pk.startsWith('REQ#') ? 'request' : pk.startsWith('REV#') ? 'review' : undefined;
+      return kind && ++attempts[kind] <= 4 ? INTERNAL_ERROR : undefined;
+    });
+    bedrock.scriptDefault({ kind: 'answer', text: 'Paris is the capital of France.' });
+    const r = await call(tenants.revr!.inference, {
+      method: 'POST',
+      resource: '/v1/inference',
+      body: { prompt: 'What is the capital of France?', tier: 'deep', idempotencyKey: 'read-retried' },
+    });
+    expect([r.status, r.json.status]).toEqual([200, 'completed']);
+    expect(attempts.request).toBeGreaterThanOrEqual(5);
+    proxy.clear();
+
+    bedrock.scriptDefault(UNSURE);
+    const { reviewId } = await ask('revr');
+    attempts.review = 0;
+    proxy.inject((c) => {
+      const pk = String((c.body.Key as { pk?: { S?: string } } | undefined)?.pk?.S);
+      return c.operation === 'GetItem' && pk.startsWith('REV#') && ++attempts.review <= 4 ? INTERNAL_ERROR : undefined;
+    });
+    const shown = await reviewGet('revr', reviewId);
+    proxy.clear();
+    expect([shown.status, shown.json.reviewId]).toEqual([200, reviewId]);
+    expect(attempts.review).toBeGreaterThanOrEqual(5);
+    expect((await decide('revr', reviewId, { action: 'approve', reviewer: 'ann' })).status).toBe(200);
+    await sfn.finished(reviewId);
   });
 });

@@ -694,6 +694,65 @@ describe('Switchboard pack', () => {
     expect(resourcesOf(result, 'Switchboard-RetainTenantData')).toEqual(['Fixture/Table/Resource']);
   });
 
+  it('flags a KMS key that is destroyed with its stack: Switchboard-RetainTenantData, and accepts a retained one', () => {
+    const keyPolicy = (s: Stack) =>
+      new iam.PolicyDocument({
+        statements: [keyAdministrationStatement(s, ['KeyAdmins']), ...serviceIntegrationStatements(s, 'dynamodb')],
+      });
+    const destroyed = run(
+      (s) =>
+        new kms.Key(s, 'Key', {
+          enableKeyRotation: true,
+          policy: keyPolicy(s),
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+    );
+    expect(ruleIds(destroyed)).toEqual(['Switchboard-RetainTenantData']);
+    expect(resourcesOf(destroyed, 'Switchboard-RetainTenantData')).toEqual(['Fixture/Key/Resource']);
+    const retained = run(
+      (s) =>
+        new kms.Key(s, 'Key', {
+          enableKeyRotation: true,
+          policy: keyPolicy(s),
+          removalPolicy: RemovalPolicy.RETAIN,
+        }),
+    );
+    expect(retained.findings).toEqual([]);
+  });
+
+  it('flags a policy allowing Action "*" on "*": Switchboard-BedrockScopedToModels and Switchboard-GuardrailOnModelCalls', () => {
+    const result = run(
+      (s) =>
+        new iam.ManagedPolicy(s, 'Policy', {
+          statements: [new iam.PolicyStatement({ actions: ['*'], resources: ['*'] })],
+        }),
+    );
+    expect(ruleIds(result)).toEqual(['Switchboard-BedrockScopedToModels', 'Switchboard-GuardrailOnModelCalls']);
+    expect(resourcesOf(result, 'Switchboard-BedrockScopedToModels')).toEqual(['Fixture/Policy/Resource']);
+    expect(resourcesOf(result, 'Switchboard-GuardrailOnModelCalls')).toEqual(['Fixture/Policy/Resource']);
+  });
+
+  it('flags a key policy giving the account Action "*" (not kms:*): Switchboard-KeyNotUsableByAccount', () => {
+    const result = run(
+      (s) =>
+        new kms.Key(s, 'Key', {
+          enableKeyRotation: true,
+          policy: new iam.PolicyDocument({
+            statements: [
+              keyAdministrationStatement(s, ['KeyAdmins']),
+              new iam.PolicyStatement({
+                actions: ['*'],
+                principals: [new iam.AccountRootPrincipal()],
+                resources: ['*'],
+              }),
+            ],
+          }),
+        }),
+    );
+    expect(ruleIds(result)).toEqual(['Switchboard-KeyNotUsableByAccount']);
+    expect(resourcesOf(result, 'Switchboard-KeyNotUsableByAccount')).toEqual(['Fixture/Key/Resource']);
+  });
+
   it('flags a managed policy allowing bedrock:InvokeModel on "*": Switchboard-BedrockScopedToModels', () => {
     const result = run(
       (s) =>

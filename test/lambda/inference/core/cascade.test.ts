@@ -24,6 +24,20 @@ describe('cascadeDecision', () => {
     },
   );
 
+  it('at the thresholds exactly: an answer scoring the confidence threshold is accepted, one scoring the review threshold on the strongest tier is released, a hair below goes to review', () => {
+    const decide = (tier: Tier, confidence: number) =>
+      cascadeDecision({ tier, allowedTiers: ALL, confidence, ...th }).action;
+    expect(decide('fast', 0.7)).toBe('accept');
+    expect(decide('fast', 0.7 - 1e-9)).toBe('escalate');
+    expect(decide('deep', 0.4)).toBe('accept');
+    expect(decide('deep', 0.4 - 1e-9)).toBe('review');
+    // A review threshold capped to the confidence threshold: scoring it exactly is still an accepted answer.
+    const capped = (confidence: number) =>
+      cascadeDecision({ tier: 'deep', allowedTiers: ALL, confidence, confidenceThreshold: 0.7, reviewThreshold: 0.9 })
+        .action;
+    expect([capped(0.7), capped(0.7 - 1e-9)]).toEqual(['accept', 'review']);
+  });
+
   it('walks the ladder fast → balanced → deep → review for an answer that stays doubtful', () => {
     const seen: string[] = [];
     let tier: Tier = 'fast';
