@@ -103,10 +103,18 @@ export interface OpenReviewsState {
 export const REVIEW_CAP_LIMITS = { maxOpenReviews: 1_000, maxReviewsPerHour: 1_000 } as const;
 
 /** `POST /v1/reviews/{reviewId}/decision` body. */
+/** Longest edited answer a decision may carry, in characters. */
+const MAX_DECISION_ANSWER_CHARS = 200_000;
+/**
+ * Largest decision body the review API reads, in bytes: the longest answer and note with every character
+ * escaped (`\uXXXX`, 6 bytes), plus 16 KiB for the other fields.
+ */
+export const MAX_DECISION_BODY_BYTES = 6 * (MAX_DECISION_ANSWER_CHARS + 2_000) + 16 * 1024;
+
 export const DecisionSchema = z
   .strictObject({
     action: z.enum(['approve', 'edit', 'reject']),
-    answer: z.optional(z.string().check(z.minLength(1), z.maxLength(200_000))),
+    answer: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_DECISION_ANSWER_CHARS))),
     reviewer: z.string().check(z.minLength(1), z.maxLength(200)),
     note: z.optional(z.string().check(z.maxLength(2_000))),
   })

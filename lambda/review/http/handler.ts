@@ -1,27 +1,23 @@
 /**
  * The review API's Lambda proxy handling (IAM-authorized routes under /v1/reviews): the shared router of
- * lambda/shared/http (as the inference function), the decision body, and the same error envelope.
+ * lambda/shared/http (as the inference function), its JSON body parser for the decision, and the same error
+ * envelope.
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ApiError } from '../../shared/errors';
-import { dispatch, errorResponse, header, internalError, json, type Routes } from '../../shared/http';
+import {
+  dispatch,
+  errorResponse,
+  internalError,
+  json,
+  parseJsonObjectBody,
+  type Routes,
+  rawBodyOf,
+} from '../../shared/http';
+import { MAX_DECISION_BODY_BYTES } from '../../shared/review-schema';
 import type { Telemetry } from '../../shared/telemetry';
 import type { ApiResult, ReviewApi } from './review-api';
-
-/** The JSON body of a decision (Content-Type must say JSON; API Gateway may hand it base64-encoded). */
-function jsonBody(event: APIGatewayProxyEvent): unknown {
-  const type = header(event.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json')
-    throw new ApiError('unsupported_media_type', 'Content-Type must be application/json');
-  try {
-    return JSON.parse(
-      event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? ''),
-    );
-  } catch (e) {
-    throw new ApiError('invalid_json', `Request body is not valid JSON: ${(e as Error).message}`);
-  }
-}
 
 /** The review API's routes (the shared router answers 404 and 405 for the rest). */
 const ROUTES: Routes<ReviewApi, ApiResult> = {
@@ -33,7 +29,7 @@ const ROUTES: Routes<ReviewApi, ApiResult> = {
       // Who AWS authenticated (IAM authorization on this route), recorded beside the self-declared reviewer.
       api.decide(
         event.pathParameters?.reviewId ?? '',
-        jsonBody(event),
+        parseJsonObjectBody(rawBodyOf(event), MAX_DECISION_BODY_BYTES),
         event.requestContext?.identity?.userArn ?? undefined,
       ),
   },

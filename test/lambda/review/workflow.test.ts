@@ -970,7 +970,7 @@ describe('review paths (each ends in its terminal state with the expected record
     ).rejects.toMatchObject({ name: 'ReviewNotPending' });
   });
 
-  it('bad decisions are refused with 400 and change nothing', async () => {
+  it('bad decisions are refused with a 4xx that names the problem and change nothing', async () => {
     const { reviewId } = await ask('revr');
     for (const body of [
       { action: 'maybe', reviewer: 'x' },
@@ -981,6 +981,37 @@ describe('review paths (each ends in its terminal state with the expected record
       const d = await decide('revr', reviewId, body);
       expect(d.status).toBe(400);
       expect(d.json.error.code).toBe('invalid_request');
+    }
+    // Bodies the shared JSON body parser refuses, with the same codes and messages as the inference API.
+    const raw = (rawBody: string, headers?: Record<string, string>) =>
+      call(tenants.revr!.reviewApi, {
+        method: 'POST',
+        resource: '/v1/reviews/{reviewId}/decision',
+        pathParameters: { reviewId },
+        rawBody,
+        headers,
+        userArn: REVIEWER_ARN,
+      });
+    const refusals = [
+      [await raw('', undefined), 400, 'invalid_json', 'Request body is empty; send a JSON object'],
+      [await raw('[]'), 400, 'invalid_request', 'Request body must be a JSON object'],
+      [await raw('{"action":'), 400, 'invalid_json', 'Request body is not valid JSON'],
+      [
+        await raw('{"action":"approve","reviewer":"x"}', { 'content-type': 'text/plain' }),
+        415,
+        'unsupported_media_type',
+        'Content-Type must be application/json (got "text/plain")',
+      ],
+      [
+        await raw(JSON.stringify({ action: 'edit', reviewer: 'x', answer: '\u0000'.repeat(300_000) })),
+        413,
+        'payload_too_large',
+        'the limit is',
+      ],
+    ] as const;
+    for (const [d, status, code, message] of refusals) {
+      expect([d.status, d.json.error.code]).toEqual([status, code]);
+      expect(d.json.error.message).toContain(message);
     }
     expect((await reviewGet('revr', reviewId)).json.status).toBe('pending');
     await decide('revr', reviewId, { action: 'approve', reviewer: 'x' });
