@@ -13,6 +13,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { requestKey } from '../../../lambda/shared/ledger-schema';
 import {
+  MAX_DECISION_BODY_BYTES,
   MAX_REVIEW_INPUT_BYTES,
   openReviewsKey,
   REVIEW_PARTITIONS,
@@ -285,6 +286,15 @@ afterEach(() => {
   expect(webhookCalls.filter((c) => !c.verified || c.path !== '/switchboard/T0?token=s3cr3t-in-url')).toEqual([]);
 });
 
+/** The message JSON.parse gives for a text (what the body parser quotes). */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+    return '';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 const parse = (r: APIGatewayProxyResult) => ({
   status: r.statusCode,
   json: r.body ? JSON.parse(r.body) : null,
@@ -992,10 +1002,14 @@ describe('review paths (each ends in its terminal state with the expected record
         headers,
         userArn: REVIEWER_ARN,
       });
+    const huge = JSON.stringify({ action: 'edit', reviewer: 'x', answer: '\u0000'.repeat(300_000) });
     const refusals = [
       [await raw('', undefined), 400, 'invalid_json', 'Request body is empty; send a JSON object'],
+      [await raw('  '), 400, 'invalid_json', 'Request body is empty; send a JSON object'],
       [await raw('[]'), 400, 'invalid_request', 'Request body must be a JSON object'],
-      [await raw('{"action":'), 400, 'invalid_json', 'Request body is not valid JSON'],
+      [await raw('null'), 400, 'invalid_request', 'Request body must be a JSON object'],
+      [await raw('42'), 400, 'invalid_request', 'Request body must be a JSON object'],
+      [await raw('{"action":'), 400, 'invalid_json', `Request body is not valid JSON: ${jsonError('{"action":')}`],
       [
         await raw('{"action":"approve","reviewer":"x"}', { 'content-type': 'text/plain' }),
         415,
@@ -1003,15 +1017,20 @@ describe('review paths (each ends in its terminal state with the expected record
         'Content-Type must be application/json (got "text/plain")',
       ],
       [
-        await raw(JSON.stringify({ action: 'edit', reviewer: 'x', answer: '\u0000'.repeat(300_000) })),
+        await raw('{"action":"approve","reviewer":"x"}', { 'content-type': '' }),
+        415,
+        'unsupported_media_type',
+        'Content-Type must be application/json (got none)',
+      ],
+      [
+        await raw(huge),
         413,
         'payload_too_large',
-        'the limit is',
+        `Request body is ${Buffer.byteLength(huge)} bytes; the limit is ${MAX_DECISION_BODY_BYTES} bytes`,
       ],
     ] as const;
     for (const [d, status, code, message] of refusals) {
-      expect([d.status, d.json.error.code]).toEqual([status, code]);
-      expect(d.json.error.message).toContain(message);
+      expect([d.status, d.json.error.code, d.json.error.message]).toEqual([status, code, message]);
     }
     expect((await reviewGet('revr', reviewId)).json.status).toBe('pending');
     await decide('revr', reviewId, { action: 'approve', reviewer: 'x' });
