@@ -7,27 +7,26 @@
 import { z } from 'zod';
 import { DomainError } from '../../shared/errors';
 import { hashApiKey, type TenantItem } from '../../shared/registry-schema';
-import { TenantFileSchema } from '../../shared/tenant-file/tenant-schema';
 import type { ControlPlaneDeps } from './ports';
 import { configParts, resolveDocument, tenantView } from './tenant-items';
 
 /** Page sizes of `GET /v1/tenants`. */
 export const PAGE_LIMITS = { default: 50, max: 100 } as const;
 
-const shape = TenantFileSchema.shape;
-/** What a PATCH may change: these tenant-file fields (checked again as a whole document) and three actions. */
-export const TenantPatchSchema = z
-  .strictObject({
-    plan: shape.plan,
-    monthlyBudgetUsd: shape.monthlyBudgetUsd,
-    throttle: shape.throttle,
-    quota: shape.quota,
-    limits: shape.limits,
-    suspend: z.literal(true).optional(),
-    resume: z.literal(true).optional(),
-    rotateKey: z.literal(true).optional(),
-  })
-  .partial({ plan: true });
+/**
+ * What a PATCH may change: these tenant-file fields (any value here: they are checked with the whole document,
+ * by the tenant file schema, so a bad value gets a file's message and 422) and three actions.
+ */
+export const TenantPatchSchema = z.strictObject({
+  plan: z.unknown().optional(),
+  monthlyBudgetUsd: z.unknown().optional(),
+  throttle: z.unknown().optional(),
+  quota: z.unknown().optional(),
+  limits: z.unknown().optional(),
+  suspend: z.literal(true).optional(),
+  resume: z.literal(true).optional(),
+  rotateKey: z.literal(true).optional(),
+});
 export type TenantPatch = z.infer<typeof TenantPatchSchema>;
 
 const DOCUMENT_FIELDS = ['plan', 'monthlyBudgetUsd', 'throttle', 'quota', 'limits'] as const;
@@ -56,7 +55,12 @@ export async function listTenants(deps: ControlPlaneDeps, limit: string | undefi
 export function parsePatch(body: object): TenantPatch {
   const r = TenantPatchSchema.safeParse(body);
   if (!r.success) {
-    const text = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
+    const allowed = Object.keys(TenantPatchSchema.shape).join(', ');
+    const text = r.error.issues.map((i) =>
+      i.code === 'unrecognized_keys'
+        ? `${i.keys.join(', ')}: not changeable here; a change may hold: ${allowed}`
+        : `${i.path.join('.')}: ${i.message}`,
+    );
     throw new DomainError('invalid_request', `Invalid change: ${text.join('; ')}`);
   }
   const p = r.data;
