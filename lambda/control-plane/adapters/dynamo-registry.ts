@@ -159,6 +159,18 @@ export function makeDynamoRegistry(doc: DynamoDBDocumentClient, table: string): 
       } while (start);
       return items;
     },
+    async getEvidence(tenantId) {
+      const r = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': evidencePk(tenantId) },
+          ConsistentRead: true,
+          Limit: 1,
+        }),
+      );
+      return r.Items?.[0] ? stripKeys<OffboardEvidence>(r.Items[0]) : undefined;
+    },
     async putEvidence(evidence: OffboardEvidence) {
       await doc.send(
         new PutCommand({ TableName: table, Item: { pk: evidencePk(evidence.tenantId), sk: evidence.at, ...evidence } }),

@@ -18,6 +18,8 @@ export interface OffboardEvidence {
   readonly deleted: readonly string[];
   readonly counts: Readonly<Record<string, { readonly before: number; readonly after: number }>>;
   readonly retentionDays: number;
+  /** Set when this record finishes an offboarding a crash interrupted (the counts are this call's). */
+  readonly resumedAfter?: string;
 }
 
 /**
@@ -43,6 +45,8 @@ export interface RegistryPort {
   appendAudit(entry: AuditItem): Promise<void>;
   listAudit(tenantId: string): Promise<AuditItem[]>;
   putEvidence(evidence: OffboardEvidence): Promise<void>;
+  /** The evidence of a tenant's offboarding, if it was written. */
+  getEvidence(tenantId: string): Promise<OffboardEvidence | undefined>;
 }
 
 /** A pool cell and how many tenants it holds at most (the capacity model's tenants per cell). */

@@ -85,7 +85,6 @@ describe('DELETE /v1/tenants/{id}', () => {
       counts: {
         activeApiKeys: { before: 1, after: 0 },
         activeTenantEntries: { before: 1, after: 0 },
-        cellPlaces: { before: 1, after: 0 },
       },
     });
     const stored = (await h.scan()).filter((i) => String(i.pk).startsWith('EVIDENCE#'));
