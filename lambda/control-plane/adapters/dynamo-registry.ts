@@ -141,42 +141,50 @@ export function makeDynamoRegistry(doc: DynamoDBDocumentClient, table: string): 
       const sk = `${entry.at}#${randomBytes(6).toString('hex')}`;
       await doc.send(new PutCommand({ TableName: table, Item: { pk: auditPk(entry.tenantId), sk, ...entry } }));
     },
-    async listAudit(tenantId) {
-      const items: AuditItem[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const r = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :p',
-            ExpressionAttributeValues: { ':p': auditPk(tenantId) },
-            ConsistentRead: true,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        items.push(...(r.Items ?? []).map((i) => stripKeys<AuditItem>(i)));
-        start = r.LastEvaluatedKey;
-      } while (start);
-      return items;
-    },
-    async getEvidence(tenantId) {
-      const r = await doc.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': evidencePk(tenantId) },
-          ConsistentRead: true,
-          Limit: 1,
-        }),
-      );
-      return r.Items?.[0] ? stripKeys<OffboardEvidence>(r.Items[0]) : undefined;
-    },
+    listAudit: (tenantId) => listAudit(doc, table, tenantId),
+    getEvidence: (tenantId) => getEvidence(doc, table, tenantId),
     async putEvidence(evidence: OffboardEvidence) {
       await doc.send(
         new PutCommand({ TableName: table, Item: { pk: evidencePk(evidence.tenantId), sk: evidence.at, ...evidence } }),
       );
     },
   };
+}
+
+async function listAudit(doc: DynamoDBDocumentClient, table: string, tenantId: string): Promise<AuditItem[]> {
+  const items: AuditItem[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r = await doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': auditPk(tenantId) },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...(r.Items ?? []).map((i) => stripKeys<AuditItem>(i)));
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+async function getEvidence(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  tenantId: string,
+): Promise<OffboardEvidence | undefined> {
+  const r = await doc.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': evidencePk(tenantId) },
+      ConsistentRead: true,
+      Limit: 1,
+    }),
+  );
+  return r.Items?.[0] ? stripKeys<OffboardEvidence>(r.Items[0]) : undefined;
 }
 
 async function setKeyStatus(
