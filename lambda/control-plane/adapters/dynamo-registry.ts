@@ -57,6 +57,11 @@ export async function lookupApiKey(
   return { tenantId: tenant.tenantId, status: tenant.status, cell: tenant.cell };
 }
 
+/** {@link lookupApiKey} bound to a client and table: `lookup(sha256)`, the function the authorizer calls. */
+export function makeApiKeyLookup(doc: DynamoDBDocumentClient, table: string) {
+  return (keyHash: string) => lookupApiKey(doc, table, keyHash);
+}
+
 /** A cursor of the tenant listing: the last key of a page, base64url JSON. */
 function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
   return key ? Buffer.from(JSON.stringify(key), 'utf8').toString('base64url') : undefined;

@@ -94,6 +94,13 @@ export async function patchTenant(deps: ControlPlaneDeps, id: string, body: obje
   if (before.status === 'deleted') {
     throw new DomainError('tenant_deleted', `Tenant "${id}" was offboarded; a deleted tenant cannot be changed`);
   }
+  if (before.isolation === 'silo' && (p.rotateKey || DOCUMENT_FIELDS.some((f) => p[f] !== undefined))) {
+    // The file is the silo tenant's source of truth, and its key is its stack's: a change here would not last.
+    throw new DomainError(
+      'silo_tenant',
+      `Tenant "${id}" is a silo: change tenants/${id}.yaml and deploy its stack (suspend and resume work here)`,
+    );
+  }
   const at = new Date(deps.now()).toISOString();
   let after = patched(before, p, at);
   const { registry } = deps;

@@ -24,6 +24,12 @@ import { tenantView } from './tenant-items';
 /** Offboards a tenant; returns it (status `deleted`) and the evidence record. */
 export async function offboardTenant(deps: ControlPlaneDeps, id: string, who: string) {
   const before = await getTenant(deps, id);
+  if (before.isolation === 'silo') {
+    throw new DomainError(
+      'silo_tenant',
+      `Tenant "${id}" is a silo: offboard it by removing tenants/${id}.yaml and destroying its stack (README, "What a deleted tenant leaves behind")`,
+    );
+  }
   const { registry } = deps;
   const at = new Date(deps.now()).toISOString();
   const resuming = before.status === 'deleted';

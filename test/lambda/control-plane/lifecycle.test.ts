@@ -125,3 +125,30 @@ describe('audit trail', () => {
     expect(JSON.stringify(audit)).not.toMatch(/keyHash|sbk_/);
   });
 });
+
+describe('silo tenants in the registry', () => {
+  it('may be suspended and resumed, but are changed, re-keyed and offboarded by file and deploy', async () => {
+    const item = {
+      ...(await h.registry.getTenant('life-co'))!,
+      tenantId: 'silo-co',
+      isolation: 'silo' as const,
+      cell: 'silo',
+    };
+    expect(await h.registry.putNewTenant(item)).toBe(true);
+    const call = (method: string, body?: unknown) => h.call({ method, path: '/v1/tenants/silo-co', body });
+    for (const [method, body] of [
+      ['PATCH', { monthlyBudgetUsd: 10 }],
+      ['PATCH', { rotateKey: true }],
+      ['DELETE', undefined],
+    ] as const) {
+      const before = await h.scan();
+      const res = await call(method, body);
+      expect(res.body.error).toMatchObject({
+        code: 'silo_tenant',
+        message: expect.stringMatching(/tenants\/silo-co\.yaml/),
+      });
+      expect(await h.scan()).toEqual(before);
+    }
+    expect((await call('PATCH', { suspend: true })).body.tenant.status).toBe('suspended');
+  });
+});

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { lookupApiKey, makeDynamoRegistry } from '../../../lambda/control-plane/adapters/dynamo-registry';
+import { makeApiKeyLookup, makeDynamoRegistry } from '../../../lambda/control-plane/adapters/dynamo-registry';
 import type { ControlPlaneDeps, PoolCell, RegistryPort } from '../../../lambda/control-plane/core/ports';
 import { makeControlPlaneHandler } from '../../../lambda/control-plane/http/handler';
 import { ledgerDocumentClient } from '../../../lambda/shared/dynamo';
@@ -133,7 +133,7 @@ export class RegistryHarness {
 
   /** The tenant an API key reaches through the authorizer's lookup, if any. */
   lookup(apiKey: string) {
-    return lookupApiKey(this.doc, this.table, hashApiKey(apiKey));
+    return makeApiKeyLookup(this.doc, this.table)(hashApiKey(apiKey));
   }
 
   /** Whether the authorizer would let this key through (known, accepted, tenant active). */
