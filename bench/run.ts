@@ -4,14 +4,15 @@
  * not a target is met (it is non-zero only when a benchmark could not run at all).
  *
  * Knobs (environment): BENCH_SYNTH_RUNS (default 2), BENCH_IMPORT_RUNS (5), BENCH_REQUESTS (300),
- * BENCH_WARMUP (50), BENCH_ROUTER_PASSES (3), BENCH_SCORER_ANSWERS (200), BENCH_ONLY (comma list of: bundle, import,
- * request, synth, router, scorer).
+ * BENCH_WARMUP (50), BENCH_ROUTER_PASSES (3), BENCH_SCORER_ANSWERS (200), BENCH_ONBOARD_TENANTS (200), BENCH_ONLY
+ * (comma list of: bundle, import, request, synth, router, scorer, onboard).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchBundleSize, benchColdImport } from './bundle';
+import { benchOnboarding } from './onboarding';
 import { benchRequests } from './request';
 import { benchRouter } from './router';
 import { benchScorer } from './scorer';
@@ -28,7 +29,7 @@ const num = (name: string, dflt: number) => {
   return Number.isFinite(v) && v > 0 ? v : dflt;
 };
 const selected = new Set(
-  (process.env.BENCH_ONLY ?? 'bundle,import,request,synth,router,scorer')
+  (process.env.BENCH_ONLY ?? 'bundle,import,request,synth,router,scorer,onboard')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean),
@@ -162,6 +163,27 @@ async function main(): Promise<void> {
     );
   }
 
+  if (selected.has('onboard')) {
+    log('onboarding ...');
+    const r = await benchOnboarding({ tenants: num('BENCH_ONBOARD_TENANTS', 200), log });
+    out.onboarding = r;
+    checks.push(...r.checks);
+    sections.push(
+      `Onboarding, ${r.tenants} pooled tenants one after the other (control plane handler, registry on dynalite)\n` +
+        table(
+          ['POST p50', 'POST p95', 'POST → key accepted p50', 'max'],
+          [
+            [
+              fmt(r.postP50Ms, 'ms', 2),
+              fmt(r.postP95Ms, 'ms', 2),
+              fmt(r.toKeyAcceptedP50Ms, 'ms', 2),
+              fmt(r.toKeyAcceptedMaxMs, 'ms', 1),
+            ],
+          ],
+        ),
+    );
+  }
+
   const totalS = Math.round((performance.now() - started) / 100) / 10;
   // Other work on this 2-core machine (tests, builds) skews absolute times; record how busy it was.
   const load = `load average (1 min) ${loadAtStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end`;
@@ -190,7 +212,7 @@ async function main(): Promise<void> {
     ...out,
   };
   // A partial run (BENCH_ONLY) keeps the sections it did not re-measure.
-  if (selected.size < 6 && fs.existsSync(RESULTS_FILE)) {
+  if (selected.size < 7 && fs.existsSync(RESULTS_FILE)) {
     const prev = JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>;
     const merged = { ...prev, ...result, checks: mergeChecks(prev.checks as Check[] | undefined, checks) };
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 2)}\n`);

@@ -35,6 +35,19 @@ export const ERROR_CODES = {
   ledger_unavailable: 503,
   gateway_timeout: 504,
   model_timeout: 504,
+  // Control plane (lambda/control-plane).
+  /** A tenant document breaks the tenant file schema or its rules (the message names every field). */
+  invalid_tenant: 422,
+  /** A silo tenant sent to `POST /v1/tenants`: silo tenants are added by a tenant file and a deploy. */
+  silo_tenant: 422,
+  /** The tenant id is taken (ids are never reused). */
+  tenant_exists: 409,
+  /** The tenant was offboarded; it cannot be changed or offboarded again. */
+  tenant_deleted: 409,
+  /** The tenant changed between the read and the write of this call; read it again and retry. */
+  tenant_changed: 409,
+  /** Every pool cell is full: a new cell must be configured and deployed. */
+  pool_full: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

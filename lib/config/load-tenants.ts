@@ -5,9 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Document, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { checkTenantDocument, show } from '../../lambda/shared/tenant-file/tenant-document';
 import { type FieldProblem, resolveTenant, type TenantConfig } from './tenant-config';
-import { RENAMED_FIELDS, TenantFileSchema } from './tenant-schema';
 
 /** Thrown when one or more tenant files are invalid; `problems` holds one readable line per problem. */
 export class TenantConfigError extends Error {
@@ -53,189 +52,6 @@ function miscasedProblem(shown: string, name: string): string {
   return `${shown}: (file): got extension "${ext}"; only files ending in lower-case ${EXTENSIONS.join(' or ')} are read: rename it to ${rename}`;
 }
 
-/** How long a shown value may get before it is cut off with "...". */
-const SHOW_MAX_CHARS = 80;
-
-/** A value as messages show it: JSON, except non-finite numbers in YAML's spelling; cut off when long. */
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = preview(v, SHOW_MAX_CHARS);
-  return s.length > SHOW_MAX_CHARS ? `${s.slice(0, SHOW_MAX_CHARS - 3)}...` : s;
-}
-
-/** YAML's spelling of a non-finite number (JSON has none and would say null). */
-function yamlNumber(n: number): string {
-  return Number.isNaN(n) ? '.nan' : n > 0 ? '.inf' : '-.inf';
-}
-
-/** JSON text of a value, stopped once it is longer than `max` (a huge value costs no more than a small one). */
-function preview(v: unknown, max: number): string {
-  let out = '';
-  const write = (x: unknown): void => {
-    if (out.length > max) return;
-    if (typeof x === 'number') out += Number.isFinite(x) ? JSON.stringify(x) : yamlNumber(x);
-    else if (typeof x === 'string') out += JSON.stringify(x.length > max ? x.slice(0, max) : x);
-    else if (typeof x === 'bigint') out += String(x);
-    else if (x === null || typeof x !== 'object') out += JSON.stringify(x) ?? String(x);
-    else if (typeof (x as { toJSON?: unknown }).toJSON === 'function') write((x as { toJSON(): unknown }).toJSON());
-    else if (Array.isArray(x)) {
-      out += '[';
-      for (let i = 0; i < x.length && out.length <= max; i++) {
-        if (i) out += ',';
-        write(x[i]);
-      }
-      out += ']';
-    } else {
-      out += '{';
-      let first = true;
-      for (const k of Object.keys(x)) {
-        if (out.length > max) break;
-        out += `${first ? '' : ','}${JSON.stringify(k.length > max ? k.slice(0, max) : k)}:`;
-        first = false;
-        write((x as Record<string, unknown>)[k]);
-      }
-      out += '}';
-    }
-  };
-  write(v);
-  return out;
-}
-
-function valueAt(obj: unknown, p: readonly PropertyKey[]): unknown {
-  let cur = obj;
-  for (const k of p) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[k];
-  }
-  return cur;
-}
-
-/** A field path as messages show it (`escalation.reviewerEmails.0`; the whole file is `(file)`). */
-function at(p: readonly PropertyKey[]): string {
-  return p.length ? p.map(segment).join('.') : '(file)';
-}
-
-/** A path step that reads as itself (field names, tiers, indexes, most tag keys). */
-const PLAIN_SEGMENT = /^[\p{L}\p{N}_:@/+=#-]+$/u;
-/** Longer keys are cut in paths (the value or key shown after "got" says the rest). */
-const SEGMENT_MAX_CHARS = 64;
-
-/** One path step; a key with dots, spaces, line breaks or nothing at all is quoted, so a problem stays one line. */
-function segment(k: PropertyKey): string {
-  const s = String(k);
-  const chars = [...s];
-  if (PLAIN_SEGMENT.test(s) && chars.length <= SEGMENT_MAX_CHARS) return s;
-  return JSON.stringify(chars.length > SEGMENT_MAX_CHARS ? `${chars.slice(0, SEGMENT_MAX_CHARS).join('')}…` : s);
-}
-
-/** One zod issue as a field problem that says what was given and what is allowed. */
-function describeIssue(
-  issue: z.core.$ZodIssue,
-  input: unknown,
-  written?: (p: readonly PropertyKey[]) => string | undefined,
-): FieldProblem[] {
-  const value = valueAt(input, issue.path);
-  // .inf, -.inf, .nan or a number too large for a double: show what the file says.
-  const nonFinite = typeof value === 'number' && !Number.isFinite(value);
-  const got = (nonFinite && written?.(issue.path)) || show(value);
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((k) => ({
-        path: at([...issue.path, k]),
-        message:
-          (issue.path.length === 0 ? RENAMED_FIELDS.get(k)?.message : undefined) ??
-          `unknown field; allowed fields here: ${fieldNamesAt(issue.path).join(', ')}`,
-      }));
-    case 'invalid_value':
-      return [
-        {
-          path: at(issue.path),
-          message: `got ${got}; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`,
-        },
-      ];
-    case 'invalid_type':
-      return [
-        {
-          path: at(issue.path),
-          message:
-            got === 'nothing'
-              ? `is required (${issue.expected})`
-              : `got ${got}; expected ${nonFinite && issue.expected === 'number' ? 'a finite number' : issue.expected}`,
-        },
-      ];
-    case 'too_small':
-    case 'too_big': {
-      const bound = issue.code === 'too_small' ? 'at least' : 'at most';
-      const limit = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : '';
-      return [{ path: at(issue.path), message: `got ${got}; must be ${bound} ${String(limit)}${unit}` }];
-    }
-    case 'invalid_key':
-      // A record key that breaks its rules: say "got key ..." so the key, not its value, is what was given.
-      return issue.issues.flatMap((inner) =>
-        // zod drops the issue's input when it reports it; the key is the last step of the path.
-        describeIssue(inner as z.core.$ZodIssue, issue.path[issue.path.length - 1]).map((p) => ({
-          path: at(issue.path),
-          message: p.message.replace(/^got /, 'got key '),
-        })),
-      );
-    case 'custom': {
-      const given = typeof issue.params?.given === 'string' ? issue.params.given : got;
-      return [{ path: at(issue.path), message: `got ${given}; ${issue.message}` }];
-    }
-    default:
-      return [{ path: at(issue.path), message: `got ${got}; ${issue.message}` }];
-  }
-}
-
-/** The known field names at a path (for "unknown field" messages): an object's fields or a record's keys. */
-function fieldNamesAt(p: readonly PropertyKey[]): string[] {
-  // biome-ignore lint/suspicious/noExplicitAny: walking zod's internal shape
-  let schema: any = TenantFileSchema;
-  const unwrap = () => {
-    while (schema?.def?.type === 'optional') schema = schema.def.innerType;
-  };
-  for (const k of p) {
-    unwrap();
-    schema = schema?.shape && Object.hasOwn(schema.shape, k) ? schema.shape[k as string] : undefined;
-  }
-  unwrap();
-  if (schema?.shape) return Object.keys(schema.shape);
-  // A record with a fixed set of keys (models.overrides: the tiers).
-  const keys: Set<unknown> | undefined = schema?.def?.type === 'record' ? schema.def.keyType?._zod?.values : undefined;
-  return keys ? [...keys].map(String) : [];
-}
-
-/**
- * Paths of `__proto__` keys anywhere in the input. Zod skips such a key in a record (`tags`) without a word,
- * so a tag named `__proto__` would vanish; it is reported instead.
- */
-function protoKeyPaths(input: unknown): PropertyKey[][] {
-  const found: PropertyKey[][] = [];
-  const seen = new Set<object>();
-  const todo: Array<[unknown, PropertyKey[]]> = [[input, []]];
-  for (let next = todo.pop(); next; next = todo.pop()) {
-    const [value, p] = next;
-    if (value === null || typeof value !== 'object' || seen.has(value)) continue;
-    seen.add(value);
-    for (const k of Object.keys(value)) {
-      const child = [...p, k];
-      if (k === '__proto__') found.push(child);
-      else todo.push([(value as Record<string, unknown>)[k], child]);
-    }
-  }
-  return found;
-}
-
-/** `__proto__` keys that no other problem covers (zod reports them in strict objects itself). */
-function protoKeyProblems(input: unknown, reported: readonly FieldProblem[]): FieldProblem[] {
-  const covered = (p: string) => reported.some((r) => p === r.path || p.startsWith(`${r.path}.`));
-  return protoKeyPaths(input)
-    .map(at)
-    .filter((p) => !covered(p))
-    .map((p) => ({ path: p, message: 'got key "__proto__"; JavaScript reserves this name, so it cannot be a key' }));
-}
-
 /**
  * Keys repeated within one mapping, in linear time, each as `:<line>:<col>: ...` (the file name goes first).
  * Walks the parsed document without recursion, so nesting depth costs no stack.
@@ -266,12 +82,6 @@ function repeatedKeyProblems(doc: Document, lineCounter: LineCounter): string[] 
     }
   }
   return problems;
-}
-
-/** A required field that is missing because the file still uses its old name (said once, at the old name). */
-function missingButRenamed(issue: z.core.$ZodIssue, input: object): boolean {
-  if (issue.path.length !== 1 || Object.hasOwn(input, issue.path[0]!)) return false;
-  return [...RENAMED_FIELDS].some(([from, { to }]) => to === issue.path[0] && Object.hasOwn(input, from));
 }
 
 /** Parses one tenant file's text. Returns the tenant or the problems (already prefixed with the file). */
@@ -314,24 +124,18 @@ export function parseTenantFile(file: string, text: string): { tenant?: TenantCo
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { problems: [`${file}: (file): expected a YAML mapping with at least "id" and "plan"`] };
   }
-  const parsed = TenantFileSchema.safeParse(input);
   const written = (p: readonly PropertyKey[]) => {
     const node = doc.getIn(p, true);
     return isScalar(node) && node.range ? text.slice(node.range[0], node.range[1]).trim() : undefined;
   };
-  const schemaProblems = parsed.success
-    ? []
-    : parsed.error.issues.filter((i) => !missingButRenamed(i, input)).flatMap((i) => describeIssue(i, input, written));
-  const fieldProblems = [...schemaProblems, ...protoKeyProblems(input, schemaProblems)];
-  if (!parsed.success || fieldProblems.length) {
-    return { problems: fieldProblems.map((p) => `${file}: ${p.path}: ${p.message}`) };
-  }
+  const checked = checkTenantDocument(input, written);
+  if (!checked.file) return { problems: checked.problems.map((p) => `${file}: ${p.path}: ${p.message}`) };
   const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
   const problems: string[] = [];
-  if (parsed.data.id !== expectedId) {
-    problems.push(`${file}: id: got ${show(parsed.data.id)}; must match the file name ("${expectedId}")`);
+  if (checked.file.id !== expectedId) {
+    problems.push(`${file}: id: got ${show(checked.file.id)}; must match the file name ("${expectedId}")`);
   }
-  const resolved = resolveTenant(parsed.data);
+  const resolved = resolveTenant(checked.file);
   problems.push(...resolved.problems.map((p) => `${file}: ${p.path}: ${p.message}`));
   return problems.length ? { problems } : { tenant: resolved.tenant, problems };
 }
