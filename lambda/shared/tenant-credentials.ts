@@ -12,6 +12,7 @@
  */
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { TENANT_SESSION_TAG } from './pool-keys';
+import { TENANT_ID_PATTERN } from './tenant-vocabulary';
 
 /** One AssumeRole request. */
 export interface AssumeRoleInput {
@@ -58,8 +59,6 @@ export interface TenantCredentialsProps {
   readonly refreshBeforeMs?: number;
 }
 
-const TENANT_ID = /^[a-z0-9-]{3,32}$/;
-
 /** The per-container cache of tenant sessions. */
 export class TenantCredentials {
   private readonly sessions = new Map<string, SessionCredentials>();
@@ -72,7 +71,7 @@ export class TenantCredentials {
 
   /** An SDK credential provider for `tenantId`'s session (validated: a tenant id, nothing else, becomes a tag). */
   forTenant(tenantId: string): AwsCredentialIdentityProvider {
-    if (!TENANT_ID.test(tenantId)) throw new Error(`Not a tenant id: ${JSON.stringify(tenantId.slice(0, 40))}`);
+    if (!TENANT_ID_PATTERN.test(tenantId)) throw new Error(`Not a tenant id: ${JSON.stringify(tenantId.slice(0, 40))}`);
     return async (): Promise<AwsCredentialIdentity> => {
       const c = await this.session(tenantId);
       return { ...c, expiration: c.expiration };
