@@ -22,7 +22,7 @@ describe('pooled key layout', () => {
   });
 
   it('names the session tag in the IAM patterns', () => {
-    expect(POOL_LEADING_KEYS_PATTERN).toBe('T#${aws:PrincipalTag/switchboard:tenant}#*');
-    expect(POOL_ENCRYPTION_CONTEXT_VALUE).toBe('${aws:PrincipalTag/switchboard:tenant}');
+    expect(POOL_LEADING_KEYS_PATTERN).toBe(`T#\${aws:PrincipalTag/switchboard:tenant}#*`);
+    expect(POOL_ENCRYPTION_CONTEXT_VALUE).toBe(`\${aws:PrincipalTag/switchboard:tenant}`);
   });
 });
