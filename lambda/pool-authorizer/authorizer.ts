@@ -34,7 +34,8 @@ export function apiKeyOf(event: Pick<APIGatewayRequestAuthorizerEvent, 'headers'
 export function makeHandler(deps: AuthorizeDeps) {
   return async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
     const key = apiKeyOf(event);
-    const decision = await authorize(key === null ? '\u0000' : key, deps);
+    if (key === null) return denyPolicy(event.methodArn);
+    const decision = await authorize(key, deps);
     if (decision.outcome === 'unauthorized') throw new Error('Unauthorized');
     if (decision.outcome === 'forbidden') return denyPolicy(event.methodArn);
     return allowPolicy(decision.tenantId, event.methodArn);
