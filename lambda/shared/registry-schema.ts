@@ -40,8 +40,11 @@ export type TenantStatus = (typeof TENANT_STATUSES)[number];
 export const KEY_STATUSES = ['pending', 'active', 'revoked'] as const;
 export type KeyStatus = (typeof KEY_STATUSES)[number];
 
-export const tenantKey = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' });
-export const apiKeyKey = (keyHash: string) => ({ pk: `KEY#${keyHash}`, sk: 'KEY' });
+/** Partition key prefixes of the items a key lookup reads (the pool authorizer's IAM scope is built from them). */
+export const REGISTRY_PK_PREFIXES = { tenant: 'TENANT#', apiKey: 'KEY#' } as const;
+
+export const tenantKey = (tenantId: string) => ({ pk: `${REGISTRY_PK_PREFIXES.tenant}${tenantId}`, sk: 'TENANT' });
+export const apiKeyKey = (keyHash: string) => ({ pk: `${REGISTRY_PK_PREFIXES.apiKey}${keyHash}`, sk: 'KEY' });
 export const cellKey = (cellId: string) => ({ pk: `CELL#${cellId}`, sk: 'CELL' });
 export const auditPk = (tenantId: string) => `AUDIT#${tenantId}`;
 export const evidencePk = (tenantId: string) => `EVIDENCE#${tenantId}`;

@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { whenConditionHolds } from '../../shared/dynamo';
 import { DomainError } from '../../shared/errors';
+import { lookupApiKey } from '../../shared/registry-lookup';
 import {
-  type ApiKeyItem,
   type AuditItem,
   apiKeyKey,
   auditPk,
@@ -24,43 +24,11 @@ import {
   REGISTRY_TABLE,
   TENANT_KIND,
   type TenantItem,
-  type TenantStatus,
   tenantKey,
 } from '../../shared/registry-schema';
 import type { OffboardEvidence, RegistryPort, TenantPage } from '../core/ports';
 
-/** What the authorizer learns from a key: its tenant, the tenant's status and where it is served. */
-export interface ApiKeyLookup {
-  readonly tenantId: string;
-  readonly status: TenantStatus;
-  readonly cell: string;
-}
-
-/**
- * The tenant an API key (by its SHA-256) belongs to, or undefined when the key is not accepted: unknown, `pending`
- * (onboarding or rotation not finished), `revoked`, or no longer the key its tenant names. Reads strongly
- * consistent, so a rotation, suspension or offboarding is seen by the next lookup. The caller refuses a tenant
- * whose `status` is not `active` (403).
- */
-export async function lookupApiKey(
-  doc: DynamoDBDocumentClient,
-  table: string,
-  keyHash: string,
-): Promise<ApiKeyLookup | undefined> {
-  const key = (await doc.send(new GetCommand({ TableName: table, Key: apiKeyKey(keyHash), ConsistentRead: true })))
-    .Item as ApiKeyItem | undefined;
-  if (key?.status !== 'active') return undefined;
-  const tenant = (
-    await doc.send(new GetCommand({ TableName: table, Key: tenantKey(key.tenantId), ConsistentRead: true }))
-  ).Item as TenantItem | undefined;
-  if (!tenant || tenant.keyHash !== keyHash) return undefined;
-  return { tenantId: tenant.tenantId, status: tenant.status, cell: tenant.cell };
-}
-
-/** {@link lookupApiKey} bound to a client and table: `lookup(sha256)`, the function the authorizer calls. */
-export function makeApiKeyLookup(doc: DynamoDBDocumentClient, table: string) {
-  return (keyHash: string) => lookupApiKey(doc, table, keyHash);
-}
+export { type ApiKeyLookup, lookupApiKey, makeApiKeyLookup } from '../../shared/registry-lookup';
 
 /** A cursor of the tenant listing: the last key of a page, base64url JSON. */
 function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {

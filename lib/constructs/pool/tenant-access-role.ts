@@ -1,0 +1,104 @@
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import {
+  POOL_ENCRYPTION_CONTEXT_VALUE,
+  POOL_LEADING_KEYS_PATTERN,
+  TENANT_ENCRYPTION_CONTEXT_KEY,
+  TENANT_SESSION_TAG,
+} from '../../../lambda/shared/pool-keys';
+import { ManagedPolicyRole } from '../iam/managed-policy-role';
+import { TrustStatementsPrincipal } from '../iam/trust';
+
+/** Props of {@link PoolTenantAccess}. */
+export interface PoolTenantAccessProps {
+  /** The cell's pooled ledger table (every partition key starts `T#<tenantId>#`: lambda/shared/pool-keys.ts). */
+  readonly table: dynamodb.ITable;
+  /** The cell's pool key (tenant data is encrypted under encryption context `tenant = <tenantId>`). */
+  readonly key: kms.IKey;
+  /** The pooled function's role: the only principal that may assume the access role. */
+  readonly pooledFunctionRole: iam.IRole;
+  /** Cell name, for descriptions (`pool-1`). */
+  readonly cellId: string;
+}
+
+/** The item actions a tenant session may make on its own items (no Scan: a Scan has no leading key to check). */
+export const POOL_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+/** The key actions a tenant session may make under its own encryption context. */
+export const POOL_KEY_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'] as const;
+
+/**
+ * The tenant-access role of a pool cell: attribute-based access control on the session tag
+ * `switchboard:tenant`. The pooled function assumes it per tenant with that tag (lambda/shared/tenant-credentials.ts),
+ * and the role reaches
+ * - the pooled table only for items whose partition key starts `T#<tag>#` (`dynamodb:LeadingKeys`, every key of
+ *   a batch; a request without leading keys is refused), on the table itself, not its indexes;
+ * - the pool key only when the encryption context is exactly `{ tenant: <tag> }`.
+ * A session without the tag resolves the policy variable to nothing and reaches nothing. Its trust allows only the
+ * pooled function's role, with `sts:TagSession`, and only when the request sets `switchboard:tenant` and no other
+ * tag. The pooled function's own role gets nothing here but {@link grantAssume}.
+ */
+export class PoolTenantAccess extends Construct {
+  /** The tenant-access role. */
+  readonly role: iam.IRole;
+  private readonly managed: ManagedPolicyRole;
+
+  constructor(scope: Construct, id: string, props: PoolTenantAccessProps) {
+    super(scope, id);
+    const fnRole = new iam.ArnPrincipal(props.pooledFunctionRole.roleArn);
+    const trust = new iam.PolicyStatement({
+      sid: 'PooledFunctionWithTenantTag',
+      principals: [fnRole],
+      actions: ['sts:AssumeRole', 'sts:TagSession'],
+      conditions: {
+        Null: { [`aws:RequestTag/${TENANT_SESSION_TAG}`]: 'false' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_SESSION_TAG] },
+      },
+    });
+    this.managed = new ManagedPolicyRole(this, 'Role', {
+      assumedBy: new TrustStatementsPrincipal(fnRole, [trust]),
+      description: `Switchboard ${props.cellId}: a pooled tenant's session (ABAC on ${TENANT_SESSION_TAG})`,
+    });
+    this.role = this.managed.role;
+    this.managed.addStatements(
+      new iam.PolicyStatement({
+        sid: 'OwnTenantItems',
+        actions: [...POOL_TABLE_ACTIONS],
+        resources: [props.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [POOL_LEADING_KEYS_PATTERN] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'OwnTenantEncryptionContext',
+        actions: [...POOL_KEY_ACTIONS],
+        resources: [props.key.keyArn],
+        conditions: {
+          StringEquals: { [`kms:EncryptionContext:${TENANT_ENCRYPTION_CONTEXT_KEY}`]: POOL_ENCRYPTION_CONTEXT_VALUE },
+          'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [TENANT_ENCRYPTION_CONTEXT_KEY] },
+        },
+      }),
+    );
+  }
+
+  /** Lets `grantee` (the pooled function) assume the role with a session tag: sts:AssumeRole and sts:TagSession. */
+  grantAssume(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sts:AssumeRole', 'sts:TagSession'],
+      resourceArns: [this.role.roleArn],
+    });
+  }
+}

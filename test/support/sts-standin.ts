@@ -1,0 +1,148 @@
+/**
+ * AWS STS on loopback (HTTP/1.1, Query protocol: form-encoded POST, XML answers), for `AssumeRole` with session
+ * tags. It checks each request's SigV4 signature with the reference signer (`@smithy/signature-v4`, what the SDK
+ * signs with) against the secret of the access key it names, refuses an AssumeRole without the required session
+ * tag as the tenant-access role's trust policy would, and records what it was asked, so a test can count calls
+ * and assert the tag. Sessions expire `durationSeconds` after the stand-in's clock.
+ */
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { SourceData } from '@smithy/types';
+
+const bytes = (d: SourceData): string | Uint8Array =>
+  typeof d === 'string'
+    ? d
+    : ArrayBuffer.isView(d)
+      ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+      : new Uint8Array(d);
+
+/** One AssumeRole call the stand-in answered (or refused). */
+export interface AssumeRoleCall {
+  readonly roleArn: string;
+  readonly roleSessionName: string;
+  readonly durationSeconds: number;
+  readonly tags: Record<string, string>;
+  readonly callerAccessKeyId: string;
+  readonly outcome: 'issued' | 'refused';
+}
+
+/** A sha256 (or HMAC-sha256 with a secret) for the reference signer. */
+class Sha256 {
+  private readonly h;
+  constructor(secret?: SourceData) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: SourceData) {
+    this.h.update(bytes(data));
+  }
+  async digest() {
+    return new Uint8Array(this.h.digest());
+  }
+}
+
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export class StsStandIn {
+  readonly calls: AssumeRoleCall[] = [];
+  /** The stand-in's clock (tests move it to expire sessions). */
+  now: () => number = Date.now;
+  private server?: http.Server;
+
+  constructor(
+    /** Secrets of the callers it accepts, by access key id. */
+    private readonly callers: Record<string, string>,
+    /** The session tag key every AssumeRole must carry (the trust policy's condition). */
+    private readonly requiredTag: string,
+    private readonly region = 'eu-west-1',
+  ) {}
+
+  async start(): Promise<string> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.answer(req, Buffer.concat(chunks).toString('utf8')).then(
+          ({ status, body }) => {
+            res.writeHead(status, { 'content-type': 'text/xml' });
+            res.end(body);
+          },
+          () => res.writeHead(500).end(),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    return this.endpoint;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private error(status: number, code: string, message: string) {
+    const body = `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`;
+    return { status, body };
+  }
+
+  /** Whether the request's signature is the reference signer's for the caller's secret. */
+  private async signatureHolds(req: http.IncomingMessage, body: string): Promise<string | undefined> {
+    const auth = String(req.headers.authorization ?? '');
+    const m =
+      /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/sts\/aws4_request, SignedHeaders=([^,]+), Signature=[0-9a-f]{64}$/.exec(
+        auth,
+      );
+    const secret = m ? this.callers[m[1]!] : undefined;
+    if (!m || secret === undefined || m[3] !== this.region) return undefined;
+    const signed = m[4]!.split(';');
+    const headers = Object.fromEntries(signed.map((h) => [h, String(req.headers[h] ?? '')]));
+    const amzDate = headers['x-amz-date'] ?? '';
+    const at = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+    const signer = new SignatureV4({
+      credentials: { accessKeyId: m[1]!, secretAccessKey: secret, sessionToken: headers['x-amz-security-token'] },
+      region: this.region,
+      service: 'sts',
+      sha256: Sha256,
+      applyChecksum: false,
+    });
+    const { 'x-amz-security-token': _t, ...unsigned } = headers;
+    const expected = await signer.sign(
+      { method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: req.url ?? '/', headers: unsigned, body },
+      { signingDate: at },
+    );
+    return expected.headers.authorization === auth ? m[1] : undefined;
+  }
+
+  private async answer(req: http.IncomingMessage, body: string) {
+    const form = new URLSearchParams(body);
+    if (form.get('Action') !== 'AssumeRole') return this.error(400, 'InvalidAction', `${form.get('Action')}`);
+    const caller = await this.signatureHolds(req, body);
+    if (caller === undefined) return this.error(403, 'SignatureDoesNotMatch', 'The request signature is not valid');
+    const tags: Record<string, string> = {};
+    for (let i = 1; form.has(`Tags.member.${i}.Key`); i++) {
+      tags[form.get(`Tags.member.${i}.Key`)!] = form.get(`Tags.member.${i}.Value`) ?? '';
+    }
+    const call = {
+      roleArn: form.get('RoleArn') ?? '',
+      roleSessionName: form.get('RoleSessionName') ?? '',
+      durationSeconds: Number(form.get('DurationSeconds') ?? 3600),
+      tags,
+      callerAccessKeyId: caller,
+    };
+    if (!tags[this.requiredTag]) {
+      this.calls.push({ ...call, outcome: 'refused' });
+      return this.error(403, 'AccessDenied', `Not authorized to perform sts:AssumeRole without ${this.requiredTag}`);
+    }
+    this.calls.push({ ...call, outcome: 'issued' });
+    const expiration = new Date(this.now() + call.durationSeconds * 1000).toISOString();
+    const id = `ASIA${randomBytes(8).toString('hex').toUpperCase()}`;
+    const body200 = `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>${id}</AccessKeyId><SecretAccessKey>${randomBytes(20).toString('base64')}</SecretAccessKey><SessionToken>${xml(`tok/${call.roleSessionName}/${randomBytes(8).toString('hex')}`)}</SessionToken><Expiration>${expiration}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROA:${xml(call.roleSessionName)}</AssumedRoleId><Arn>${xml(call.roleArn)}</Arn></AssumedRoleUser><PackedPolicySize>1</PackedPolicySize></AssumeRoleResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleResponse>`;
+    return { status: 200, body: body200 };
+  }
+}
