@@ -19,7 +19,6 @@ import { DynaliteServer } from '../../support/dynalite-server';
 
 const dynalite = new DynaliteServer();
 const TABLE = 'pool-admission';
-const prefix = (tenantId: string) => `T#${tenantId}#`;
 let counter: AdmissionCounter;
 
 beforeAll(async () => {
@@ -43,7 +42,7 @@ beforeAll(async () => {
     'Ledger',
     TABLE,
   );
-  counter = makeDynamoAdmissionCounter(ledgerDocumentClient(dynalite.dynamo), TABLE, prefix);
+  counter = makeDynamoAdmissionCounter(ledgerDocumentClient(dynalite.dynamo), TABLE);
 });
 afterAll(() => dynalite.stop());
 
@@ -98,12 +97,13 @@ describe('noisy neighbours on dynalite', () => {
     expect(await admit(counter, 'daily', limits, Date.UTC(2026, 11, 3, 0, 0, 1))).toBeUndefined();
   });
 
-  it('keeps each tenant on its own items, which expire a day after their window', async () => {
+  it('keeps each tenant on its own pooled items (T#<tenant>#ADMIT), which expire a day after their window', async () => {
     const [rate] = admissionWindows(BASIC, T0 + 100);
+    expect(admissionKey('quiet', rate).pk).toBe('T#quiet#ADMIT');
     const res = await dynalite.dynamo.send(
       new (await import('@aws-sdk/client-dynamodb')).GetItemCommand({
         TableName: TABLE,
-        Key: { pk: { S: admissionKey(prefix('quiet'), rate).pk }, sk: { S: rate.key } },
+        Key: { pk: { S: admissionKey('quiet', rate).pk }, sk: { S: rate.key } },
         ConsistentRead: true,
       }),
     );
