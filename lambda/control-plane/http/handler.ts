@@ -4,18 +4,9 @@
  * entry names is the IAM principal API Gateway authenticated (`requestContext.identity.userArn`); a request
  * without one is refused before anything is read or written.
  */
-import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { ApiError, DomainError } from '../../shared/errors';
-import {
-  dispatch,
-  errorResponse,
-  internalError,
-  json,
-  parseJsonObjectBody,
-  type Routes,
-  rawBodyOf,
-} from '../../shared/http';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { ApiError } from '../../shared/errors';
+import { json, makeRoutedHandler, parseJsonObjectBody, type Routes, rawBodyOf } from '../../shared/http';
 import type { Telemetry } from '../../shared/telemetry';
 import { getTenant, listTenants, patchTenant } from '../core/manage';
 import { offboardTenant } from '../core/offboard';
@@ -71,24 +62,12 @@ const ROUTES: Routes<ControlPlaneDeps, Result> = {
 
 /** The Lambda handler of the control plane API. */
 export function makeControlPlaneHandler(deps: ControlPlaneDeps, telemetry: Telemetry) {
-  return async (event: APIGatewayProxyEvent, context?: Partial<Context>): Promise<APIGatewayProxyResult> => {
-    const gatewayRequestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
-    const route = `${event.httpMethod} ${event.resource}`;
-    try {
-      const result = await dispatch(ROUTES, event, deps);
-      telemetry.log('INFO', 'control plane request handled', { route, status: result.status, gatewayRequestId });
-      return json(result.status, result.body);
-    } catch (e) {
-      if (e instanceof DomainError) {
-        telemetry.log(e.status >= 500 ? 'ERROR' : 'INFO', 'control plane request refused', {
-          route,
-          code: e.code,
-          gatewayRequestId,
-        });
-        return errorResponse(e, gatewayRequestId);
-      }
-      telemetry.log('ERROR', 'unhandled error', { route, gatewayRequestId, error: (e as Error)?.name });
-      return internalError(gatewayRequestId);
-    }
-  };
+  return makeRoutedHandler({
+    routes: ROUTES,
+    context: deps,
+    telemetry,
+    name: 'control plane',
+    routeOf: (event) => `${event.httpMethod} ${event.resource}`,
+    respond: (result: Result) => json(result.status, result.body),
+  });
 }

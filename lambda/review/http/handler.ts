@@ -3,18 +3,8 @@
  * lambda/shared/http (as the inference function), its JSON body parser for the decision, and the same error
  * envelope.
  */
-import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { ApiError } from '../../shared/errors';
-import {
-  dispatch,
-  errorResponse,
-  internalError,
-  json,
-  parseJsonObjectBody,
-  type Routes,
-  rawBodyOf,
-} from '../../shared/http';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { json, makeRoutedHandler, parseJsonObjectBody, type Routes, rawBodyOf } from '../../shared/http';
 import { MAX_DECISION_BODY_BYTES } from '../../shared/review-schema';
 import type { Telemetry } from '../../shared/telemetry';
 import type { ApiResult, ReviewApi } from './review-api';
@@ -49,24 +39,12 @@ function response(result: ApiResult): APIGatewayProxyResult {
 
 /** The Lambda handler of the review API. */
 export function makeReviewHandler(api: ReviewApi, telemetry: Telemetry) {
-  return async (event: APIGatewayProxyEvent, context?: Partial<Context>): Promise<APIGatewayProxyResult> => {
-    const gatewayRequestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
-    const resource = event.resource;
-    try {
-      const result = await dispatch(ROUTES, event, api);
-      telemetry.log('INFO', 'review request handled', { route: resource, status: result.status, gatewayRequestId });
-      return response(result);
-    } catch (e) {
-      if (e instanceof ApiError) {
-        telemetry.log(e.status >= 500 ? 'ERROR' : 'INFO', 'review request refused', {
-          route: resource,
-          code: e.code,
-          gatewayRequestId,
-        });
-        return errorResponse(e, gatewayRequestId);
-      }
-      telemetry.log('ERROR', 'unhandled error', { route: resource, gatewayRequestId, error: (e as Error)?.name });
-      return internalError(gatewayRequestId);
-    }
-  };
+  return makeRoutedHandler({
+    routes: ROUTES,
+    context: api,
+    telemetry,
+    name: 'review',
+    routeOf: (event) => event.resource,
+    respond: response,
+  });
 }
