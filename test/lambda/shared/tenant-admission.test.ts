@@ -2,6 +2,7 @@
  * Pooled tenants' own rate limits and quotas (lambda/shared/tenant-admission.ts) on dynalite: a tenant sending
  * ten times its rate is held to its own allowance and does not lower another tenant's success rate.
  */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { ledgerDocumentClient } from '../../../lambda/shared/dynamo';
 import { admissionKey, makeDynamoAdmissionCounter } from '../../../lambda/shared/dynamo-admission';
@@ -101,7 +102,7 @@ describe('noisy neighbours on dynalite', () => {
     const [rate] = admissionWindows(BASIC, T0 + 100);
     expect(admissionKey('quiet', rate).pk).toBe('T#quiet#ADMIT');
     const res = await dynalite.dynamo.send(
-      new (await import('@aws-sdk/client-dynamodb')).GetItemCommand({
+      new GetItemCommand({
         TableName: TABLE,
         Key: { pk: { S: admissionKey('quiet', rate).pk }, sk: { S: rate.key } },
         ConsistentRead: true,

@@ -1,29 +1,14 @@
 import { worstCaseNanoUsd } from '../../../../lambda/inference/core/budget';
 import { resolveRequest } from '../../../../lambda/inference/core/resolve';
-import { DEFAULT_TIER_MODELS } from '../../../../lambda/shared/catalog';
 import type { ApiError } from '../../../../lambda/shared/errors';
 import type { TenantRuntimeConfig } from '../../../../lambda/shared/tenant-runtime';
+import { fakeTenant } from '../../../support/inference-fakes';
 
-const config: TenantRuntimeConfig = {
-  tenantId: 'acme',
-  plan: 'basic',
-  defaultTier: 'fast',
-  tierModels: { fast: DEFAULT_TIER_MODELS.fast, balanced: DEFAULT_TIER_MODELS.balanced },
-  monthlyBudgetUsd: 10,
+/** The fake tenant, with a 100-character prompt limit and the plan guardrail's two policies. */
+const config: TenantRuntimeConfig = fakeTenant({
   limits: { maxPromptChars: 100, maxOutputTokens: 500, defaultMaxTokens: 200 },
-  tierFallbacks: { fast: [], balanced: [] },
-  routing: { mode: 'default-tier', deepThreshold: 0.5, balancedThreshold: 0.3, nearCapShare: 0.9 },
-  escalation: {
-    confidenceThreshold: 0.6,
-    reviewThreshold: 0.3,
-    honourStatedConfidence: false,
-    maxOpenReviews: 20,
-    maxReviewsPerHour: 10,
-  },
   guardrail: { source: 'plan', policies: ['content', 'sensitiveInformation'] },
-  preamble: {},
-  dataRetentionDays: 30,
-};
+});
 
 function errorOf(fn: () => unknown): ApiError | undefined {
   try {
