@@ -6,8 +6,8 @@
  * so tests can assert what a caller read or wrote.
  */
 import { randomUUID } from 'node:crypto';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
+import { LoopbackHttpServer } from './loopback-http-server';
 
 const ACCOUNT = '111111111111';
 const REGION = 'us-east-1';
@@ -20,10 +20,9 @@ interface Stored {
   readonly versions: string[];
 }
 
-export class SecretsManagerStandIn {
+export class SecretsManagerStandIn extends LoopbackHttpServer {
   readonly calls: Array<{ operation: string; secretId?: string }> = [];
   private readonly secrets = new Map<string, Stored>();
-  private server?: http.Server;
   /** When set, every call fails with this error type (e.g. `AccessDeniedException`). */
   failWith?: string;
 
@@ -64,72 +63,58 @@ export class SecretsManagerStandIn {
     return this.secrets.get(id) ?? [...this.secrets.values()].find((s) => s.arn === id);
   }
 
-  async start(): Promise<string> {
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-        const secretId = typeof body.SecretId === 'string' ? body.SecretId : undefined;
-        this.calls.push({ operation: op, ...(secretId ? { secretId } : {}) });
-        const send = (status: number, payload: object) => {
-          res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-          res.end(JSON.stringify(payload));
-        };
-        const notFound = () =>
-          send(400, {
-            __type: 'ResourceNotFoundException',
-            message: "Secrets Manager can't find the specified secret.",
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      const secretId = typeof body.SecretId === 'string' ? body.SecretId : undefined;
+      this.calls.push({ operation: op, ...(secretId ? { secretId } : {}) });
+      const send = (status: number, payload: object) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify(payload));
+      };
+      const notFound = () =>
+        send(400, {
+          __type: 'ResourceNotFoundException',
+          message: "Secrets Manager can't find the specified secret.",
+        });
+      if (this.failWith) return send(400, { __type: this.failWith, message: `${op} refused by the stand-in` });
+      const s = secretId ? this.find(secretId) : undefined;
+      switch (op) {
+        case 'GetSecretValue':
+          if (!s) return notFound();
+          return send(200, {
+            ARN: s.arn,
+            Name: s.name,
+            SecretString: s.value,
+            VersionId: s.versionId,
+            VersionStages: ['AWSCURRENT'],
+            CreatedDate: Date.now() / 1000,
           });
-        if (this.failWith) return send(400, { __type: this.failWith, message: `${op} refused by the stand-in` });
-        const s = secretId ? this.find(secretId) : undefined;
-        switch (op) {
-          case 'GetSecretValue':
-            if (!s) return notFound();
-            return send(200, {
-              ARN: s.arn,
-              Name: s.name,
-              SecretString: s.value,
-              VersionId: s.versionId,
-              VersionStages: ['AWSCURRENT'],
-              CreatedDate: Date.now() / 1000,
-            });
-          case 'PutSecretValue': {
-            if (!s) return notFound();
-            s.value = String(body.SecretString ?? '');
-            s.versionId = typeof body.ClientRequestToken === 'string' ? body.ClientRequestToken : randomUUID();
-            s.versions.push(s.versionId);
-            return send(200, { ARN: s.arn, Name: s.name, VersionId: s.versionId, VersionStages: ['AWSCURRENT'] });
-          }
-          case 'CreateSecret': {
-            const arn = this.put(String(body.Name), String(body.SecretString ?? ''));
-            const created = this.find(arn)!;
-            return send(200, { ARN: arn, Name: created.name, VersionId: created.versionId });
-          }
-          case 'ListSecrets': {
-            const filters = (body.Filters as Array<{ Key: string; Values: string[] }> | undefined) ?? [];
-            const list = [...this.secrets.values()].filter((x) =>
-              filters.every((f) => f.Key !== 'name' || f.Values.some((v) => x.name.startsWith(v))),
-            );
-            return send(200, { SecretList: list.map((x) => ({ ARN: x.arn, Name: x.name })) });
-          }
-          default:
-            return send(400, { __type: 'InvalidRequestException', message: `${op} is not supported here` });
+        case 'PutSecretValue': {
+          if (!s) return notFound();
+          s.value = String(body.SecretString ?? '');
+          s.versionId = typeof body.ClientRequestToken === 'string' ? body.ClientRequestToken : randomUUID();
+          s.versions.push(s.versionId);
+          return send(200, { ARN: s.arn, Name: s.name, VersionId: s.versionId, VersionStages: ['AWSCURRENT'] });
         }
-      });
+        case 'CreateSecret': {
+          const arn = this.put(String(body.Name), String(body.SecretString ?? ''));
+          const created = this.find(arn)!;
+          return send(200, { ARN: arn, Name: created.name, VersionId: created.versionId });
+        }
+        case 'ListSecrets': {
+          const filters = (body.Filters as Array<{ Key: string; Values: string[] }> | undefined) ?? [];
+          const list = [...this.secrets.values()].filter((x) =>
+            filters.every((f) => f.Key !== 'name' || f.Values.some((v) => x.name.startsWith(v))),
+          );
+          return send(200, { SecretList: list.map((x) => ({ ARN: x.arn, Name: x.name })) });
+        }
+        default:
+          return send(400, { __type: 'InvalidRequestException', message: `${op} is not supported here` });
+      }
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.server = server;
-    return this.endpoint;
-  }
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

@@ -10,10 +10,10 @@
  * when no heartbeat comes within the state's `HeartbeatSeconds` (the library enforces `TimeoutSeconds`).
  * Lambda tasks call a local function (the packaged handler); SNS publishes are recorded.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { TemplateJson } from './dynalite-server';
+import { LoopbackHttpServer } from './loopback-http-server';
 
 // biome-ignore lint/suspicious/noExplicitAny: ASL is plain JSON
 type Json = any;
@@ -71,7 +71,7 @@ export interface Execution {
   readonly done: Promise<void>;
 }
 
-export class SfnStandIn {
+export class SfnStandIn extends LoopbackHttpServer {
   readonly executions = new Map<string, Execution>();
   readonly published: Array<{ TopicArn: string; Message: string; Subject?: string }> = [];
   readonly apiCalls: Array<{ operation: string; body: Json }> = [];
@@ -81,7 +81,6 @@ export class SfnStandIn {
   private stopped = false;
   /** Tokens whose task function has returned: the execution is really waiting for a callback. */
   private readonly ready = new Set<string>();
-  private server?: http.Server;
   /** How many of the next StartExecution calls fail with a 500 (to test hand-off recovery). */
   failNextStarts = 0;
   /** How many of the next SendTaskSuccess calls fail with a 500 (to test resuming a recorded decision). */
@@ -101,44 +100,35 @@ export class SfnStandIn {
     return this.machines.get(arn)?.definition;
   }
 
-  async start(): Promise<string> {
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-        this.apiCalls.push({ operation, body });
-        const send = (status: number, payload: object) => {
-          res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
-          res.end(JSON.stringify(payload));
-        };
-        try {
-          send(200, this.operate(operation, body));
-        } catch (e) {
-          const err = e as SfnError;
-          if (err.type === 'ServiceUnavailable') {
-            send(503, { __type: 'ServiceUnavailable', message: err.message });
-            return;
-          }
-          send(400, {
-            __type: `com.amazonaws.swf.service.v2.model#${err.type ?? 'InternalError'}`,
-            message: err.message,
-          });
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      this.apiCalls.push({ operation, body });
+      const send = (status: number, payload: object) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify(payload));
+      };
+      try {
+        send(200, this.operate(operation, body));
+      } catch (e) {
+        const err = e as SfnError;
+        if (err.type === 'ServiceUnavailable') {
+          send(503, { __type: 'ServiceUnavailable', message: err.message });
+          return;
         }
-      });
+        send(400, {
+          __type: `com.amazonaws.swf.service.v2.model#${err.type ?? 'InternalError'}`,
+          message: err.message,
+        });
+      }
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.server = server;
-    return this.endpoint;
-  }
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
   }
 
   /** Stops the server and ends every running execution (so no task or execution timer outlives the test). */
-  async stop(): Promise<void> {
+  override async stop(): Promise<void> {
     this.stopped = true;
     for (const abort of this.aborts) abort();
     for (const w of this.waiting.values()) {
@@ -146,8 +136,7 @@ export class SfnStandIn {
       w.reject(Object.assign(new Error('The Step Functions stand-in stopped'), { name: 'States.Runtime' }));
     }
     this.waiting.clear();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await super.stop();
   }
 
   /** Waits for an execution to end. */

@@ -6,10 +6,10 @@
  * and assert the tag. Sessions expire `durationSeconds` after the stand-in's clock.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type * as http from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SourceData } from '@smithy/types';
+import { LoopbackHttpServer } from './loopback-http-server';
 
 const bytes = (d: SourceData): string | Uint8Array =>
   typeof d === 'string'
@@ -44,11 +44,10 @@ class Sha256 {
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export class StsStandIn {
+export class StsStandIn extends LoopbackHttpServer {
   readonly calls: AssumeRoleCall[] = [];
   /** The stand-in's clock (tests move it to expire sessions). */
   now: () => number = Date.now;
-  private server?: http.Server;
 
   constructor(
     /** Secrets of the callers it accepts, by access key id. */
@@ -56,34 +55,22 @@ export class StsStandIn {
     /** The session tag key every AssumeRole must carry (the trust policy's condition). */
     private readonly requiredTag: string,
     private readonly region = 'eu-west-1',
-  ) {}
+  ) {
+    super();
+  }
 
-  async start(): Promise<string> {
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.answer(req, Buffer.concat(chunks).toString('utf8')).then(
-          ({ status, body }) => {
-            res.writeHead(status, { 'content-type': 'text/xml' });
-            res.end(body);
-          },
-          () => res.writeHead(500).end(),
-        );
-      });
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      this.answer(req, Buffer.concat(chunks).toString('utf8')).then(
+        ({ status, body }) => {
+          res.writeHead(status, { 'content-type': 'text/xml' });
+          res.end(body);
+        },
+        () => res.writeHead(500).end(),
+      );
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.server = server;
-    return this.endpoint;
-  }
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
   private error(status: number, code: string, message: string) {
