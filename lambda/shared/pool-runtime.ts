@@ -27,3 +27,31 @@ export const POOL_ENV = {
   /** JSON `{"<plan>": {"arn": "...", "version": "<n>"}}`: the plan guardrails pooled tenants' calls apply. */
   guardrails: 'POOL_GUARDRAILS',
 } as const;
+
+/**
+ * One pool cell as the control plane function sees it (`POOL_CELLS`, a JSON array in placement order): where
+ * it places tenants and what it touches on suspension, offboarding and purges. Built by the control plane stack
+ * from the cells' constructs.
+ */
+export interface PoolCellEnv {
+  readonly id: string;
+  /** Tenants the cell holds at most (lib/capacity: tenants per cell). */
+  readonly capacity: number;
+  /** The cell's REST API and stage (its authorizer cache is flushed when a tenant is suspended or offboarded). */
+  readonly restApiId?: string;
+  readonly stage?: string;
+  /** The cell's pooled ledger table (purged per tenant on offboarding). */
+  readonly ledgerTable?: string;
+  /** The cell's tenant-access role (the purge deletes through a session tagged with the tenant). */
+  readonly tenantAccessRoleArn?: string;
+}
+
+/**
+ * The CloudFormation custom resource that registers a silo tenant (from its file) in the registry: the control
+ * plane stack has one per silo tenant file, served by the control plane function itself (no provider function).
+ */
+export const SILO_REGISTRATION = {
+  resourceType: 'Custom::SwitchboardSiloTenant',
+  /** Resource properties: the tenant id and its file's document (JSON string). */
+  props: { tenantId: 'TenantId', document: 'Document' },
+} as const;
