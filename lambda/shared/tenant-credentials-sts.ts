@@ -1,11 +1,11 @@
 /**
  * STS AssumeRole over the Query protocol (form-encoded POST, XML answer), signed with SigV4 from the function's
- * own credentials. `@aws-sdk/client-sts` is not among the project's dependencies, and AssumeRole is the one call
+ * own credentials (sigv4.ts). `@aws-sdk/client-sts` is not among the project's dependencies, and AssumeRole is the one call
  * needed, so it is spoken here with `fetch` (about as much code as wiring a client, and nothing new in the
  * bundle). The endpoint honours `AWS_ENDPOINT_URL_STS` like the SDK; otherwise the regional endpoint.
  */
-import { createHash, createHmac } from 'node:crypto';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { signRequest } from './sigv4';
 import type { AssumeRoleInput, SessionCredentials, StsPort } from './tenant-credentials';
 
 /** Props of {@link makeStsQueryClient}. */
@@ -31,40 +31,18 @@ export class StsError extends Error {
   }
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
-const hmac = (key: Buffer | string, s: string) => createHmac('sha256', key).update(s, 'utf8').digest();
-
 /** SigV4 headers for a POST of `body` to `url` (service `sts`). */
 export function signQuery(url: URL, body: string, creds: AwsCredentialIdentity, region: string, at: Date) {
-  const amzDate = at
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
-  const day = amzDate.slice(0, 8);
-  const headers: Record<string, string> = {
-    'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-    host: url.host,
-    'x-amz-date': amzDate,
-    ...(creds.sessionToken ? { 'x-amz-security-token': creds.sessionToken } : {}),
-  };
-  const names = Object.keys(headers).sort();
-  const canonical = [
-    'POST',
-    url.pathname || '/',
-    '',
-    ...names.map((n) => `${n}:${headers[n]!.trim()}`),
-    '',
-    names.join(';'),
-    sha256(body),
-  ].join('\n');
-  const scope = `${day}/${region}/sts/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  const kDate = hmac(`AWS4${creds.secretAccessKey}`, day);
-  const kSigning = hmac(hmac(hmac(kDate, region), 'sts'), 'aws4_request');
-  const signature = createHmac('sha256', kSigning).update(toSign, 'utf8').digest('hex');
-  const authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
-  const { host: _host, ...sent } = headers;
-  return { ...sent, authorization };
+  return signRequest({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body,
+    service: 'sts',
+    region,
+    credentials: creds,
+    at,
+  });
 }
 
 /** The form body of an AssumeRole call with session tags. */

@@ -2,6 +2,7 @@
  * What the control plane's use cases need from the outside world: the tenant registry (adapters/dynamo-registry.ts),
  * the pool cells and their capacity (from the environment), a clock and a key generator.
  */
+import type { PoolCellEnv } from '../../shared/pool-runtime';
 import type { ApiKeyItem, AuditItem, KeyStatus, TenantItem } from '../../shared/registry-schema';
 
 /** A page of tenants and the cursor of the next one (absent on the last page). */
@@ -49,11 +50,11 @@ export interface RegistryPort {
   getEvidence(tenantId: string): Promise<OffboardEvidence | undefined>;
 }
 
-/** A pool cell and how many tenants it holds at most (the capacity model's tenants per cell). */
-export interface PoolCell {
-  readonly id: string;
-  readonly capacity: number;
-}
+/**
+ * A pool cell as `POOL_CELLS` describes it: how many tenants it holds at most (the capacity model's tenants per
+ * cell) and, when known, its REST API and stage, pooled ledger and tenant-access role.
+ */
+export type PoolCell = PoolCellEnv;
 
 /** Everything the use cases are given. */
 export interface ControlPlaneDeps {

@@ -100,6 +100,13 @@ export interface MonitoringDefaults {
 export const ISOLATION_MODES = ['pool', 'silo'] as const;
 export type Isolation = (typeof ISOLATION_MODES)[number];
 
+/**
+ * What offboarding does with a pooled tenant's records: `retain` (the default: they stay until their TTL,
+ * `dataRetentionDays`, removes them) or `delete` (the control plane purges them when the tenant is offboarded).
+ */
+export const OFFBOARDING_DATA_POLICIES = ['retain', 'delete'] as const;
+export type OffboardingDataPolicy = (typeof OFFBOARDING_DATA_POLICIES)[number];
+
 /** The fully-defaulted settings of a plan (the shape of a resolved tenant minus identity). */
 export interface PlanDefaults {
   /** Basic tenants share a pool cell unless their file says otherwise; the larger plans get a stack of their own. */

@@ -11,6 +11,7 @@ import {
   defaultReviewSlaMinutes,
   type Isolation,
   type MonitoringDefaults,
+  type OffboardingDataPolicy,
   PLAN_DEFAULTS,
   type SeverityThresholds,
 } from './plan-defaults';
@@ -63,6 +64,8 @@ export interface TenantConfig {
   /** The tenant's system preamble (after the platform's, before the caller's system text). */
   readonly systemPreamble?: string;
   readonly dataRetentionDays: number;
+  /** What offboarding does with the tenant's pooled records (`retain` until their TTL, or `delete` at once). */
+  readonly offboarding: { readonly data: OffboardingDataPolicy };
   readonly limits: {
     readonly maxPromptChars: number;
     readonly maxOutputTokens: number;
@@ -136,6 +139,7 @@ export function applyPlanDefaults(file: TenantFile): TenantConfig {
     guardrail: planGuardrailWith(file),
     ...(file.systemPreamble !== undefined ? { systemPreamble: file.systemPreamble } : {}),
     dataRetentionDays: file.dataRetentionDays ?? d.dataRetentionDays,
+    offboarding: { data: file.offboarding?.data ?? 'retain' },
     limits: { ...d.limits, ...file.limits },
     lambda: { ...d.lambda, ...file.lambda },
     tags: file.tags ?? {},

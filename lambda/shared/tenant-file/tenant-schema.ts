@@ -20,7 +20,7 @@ import {
 } from '../tenant-vocabulary';
 import { WEBHOOK_ORIGIN_MAX_CHARS } from '../webhook-url';
 import { GUARDRAIL_STRENGTHS, PII_ENTITY_TYPES, TOPIC_LIMITS, TOPIC_NAME_PATTERN } from './guardrail-policy';
-import { ALARM_SETS, ISOLATION_MODES } from './plan-defaults';
+import { ALARM_SETS, ISOLATION_MODES, OFFBOARDING_DATA_POLICIES } from './plan-defaults';
 import { MAX_TENANT_TAGS, tagCountProblem } from './tags';
 import {
   IAM_PRINCIPAL_ARN_PATTERN,
@@ -257,6 +257,17 @@ export const TenantFileSchema = z.strictObject({
       "System text put before every request's own system text (after the platform's); callers cannot remove it",
     ),
   dataRetentionDays: z.number().int().min(1).max(3650).optional(),
+  offboarding: z
+    .strictObject({
+      data: z
+        .enum(OFFBOARDING_DATA_POLICIES)
+        .optional()
+        .describe(
+          '"retain" (default): a pooled tenant\'s records stay after offboarding until their TTL (dataRetentionDays) removes them; "delete": the control plane deletes them when the tenant is offboarded, and the evidence record counts them',
+        ),
+    })
+    .optional()
+    .describe("What happens to the tenant's data when it is offboarded"),
   limits: z
     .strictObject({
       maxPromptChars: z.number().int().positive().max(API_LIMITS.maxPromptChars).optional(),

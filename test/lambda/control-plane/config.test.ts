@@ -12,8 +12,28 @@ describe('POOL_CELLS', () => {
     ]);
   });
 
+  it('reads the full entries (API, stage, ledger, tenant-access role) and keeps entries without them valid', () => {
+    const full = {
+      id: 'pool-1',
+      capacity: 500,
+      restApiId: 'a1b2c3d4e5',
+      stage: 'prod',
+      ledgerTable: 'Switchboard-Pool-1-Ledger-1A2B3C',
+      tenantAccessRoleArn: 'arn:aws:iam::123456789012:role/Switchboard-Pool-1-TenantAccess-XYZ',
+    };
+    expect(poolCellsFrom(JSON.stringify([full, { id: 'pool-2', capacity: 20 }]))).toEqual([
+      full,
+      { id: 'pool-2', capacity: 20 },
+    ]);
+  });
+
   it.each([
     [undefined, /not JSON/],
+    ['[{"id":"pool-1","capacity":5,"restApiId":"abc"}]', /restApiId and stage come together/],
+    ['[{"id":"pool-1","capacity":5,"restApiId":"A/B","stage":"prod"}]', /entry 0: restApiId must match/],
+    ['[{"id":"pool-1","capacity":5,"tenantAccessRoleArn":"*"}]', /entry 0: tenantAccessRoleArn must match/],
+    ['[{"id":"pool-1","capacity":5,"ledgerTable":5}]', /entry 0: ledgerTable must match/],
+    ['[{"id":"pool-1","capacity":5,"restapi":"x"}]', /unknown field\(s\) restapi/],
     ['[]', /non-empty array/],
     ['[{"id":"pool-1","capacity":0}]', /entry 0/],
     ['[{"id":"Pool 1","capacity":5}]', /entry 0/],
@@ -34,6 +54,18 @@ describe('isolation', () => {
     expect(validateTenantDocument(doc({ plan: 'premium', isolation: 'pool' })).tenant?.isolation).toBe('pool');
     expect(parseTenantFile('iso-co.yaml', 'id: iso-co\nplan: basic\nisolation: shared\n').problems).toEqual([
       'iso-co.yaml: isolation: got "shared"; allowed: "pool" | "silo"',
+    ]);
+  });
+
+  it('says what offboarding does with the data: retain (default) or delete, refusing anything else', () => {
+    expect(validateTenantDocument(doc({ plan: 'basic' })).tenant?.offboarding).toEqual({ data: 'retain' });
+    expect(validateTenantDocument(doc({ plan: 'basic', offboarding: { data: 'delete' } })).tenant?.offboarding).toEqual(
+      {
+        data: 'delete',
+      },
+    );
+    expect(parseTenantFile('iso-co.yaml', 'id: iso-co\nplan: basic\noffboarding:\n  data: shred\n').problems).toEqual([
+      'iso-co.yaml: offboarding.data: got "shred"; allowed: "retain" | "delete"',
     ]);
   });
 
