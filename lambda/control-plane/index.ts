@@ -1,20 +1,50 @@
 /**
- * Control plane API function (API Gateway proxy, IAM-authorized routes under /v1/tenants): the composition
- * root. It builds the registry adapter once per container and hands it to the handler (http/handler.ts).
+ * Control plane function: the composition root. It serves two kinds of events with one bundle:
+ * - API Gateway proxy events of the control plane API (IAM-authorized routes under /v1/tenants, http/handler.ts);
+ * - CloudFormation custom resource events of {@link SILO_REGISTRATION} (the silo tenants' registration,
+ *   http/silo-registration.ts), answered by PUT to their pre-signed ResponseURL.
+ * Clients and adapters are built once per container.
  */
-import { ledgerDocumentClient } from '../shared/dynamo';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { fromEnv } from '@aws-sdk/credential-provider-env';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { LEDGER_MAX_ATTEMPTS, ledgerDocumentClient } from '../shared/dynamo';
 import { requireEnv } from '../shared/env';
 import { newApiKey, REGISTRY_TABLE_ENV } from '../shared/registry-schema';
 import { makeTelemetry } from '../shared/telemetry';
+import { makeStsQueryClient } from '../shared/tenant-credentials-sts';
+import { makeAuthorizerCacheFlusher } from './adapters/apigateway-authorizer-cache';
 import { makeDynamoRegistry } from './adapters/dynamo-registry';
+import { makePooledLedger } from './adapters/pooled-ledger';
 import { CONTROL_PLANE_ENV, poolCellsFrom } from './config';
+import { DEFAULT_PURGE_BUDGET } from './core/purge';
 import { makeControlPlaneHandler } from './http/handler';
+import { isCustomResourceEvent, makeSiloRegistrationHandler } from './http/silo-registration';
 
-const registry = makeDynamoRegistry(ledgerDocumentClient(), requireEnv(REGISTRY_TABLE_ENV));
+const region = requireEnv('AWS_REGION');
+const credentials = fromEnv();
+const dynamo = new DynamoDBClient({ maxAttempts: LEDGER_MAX_ATTEMPTS });
+const registry = makeDynamoRegistry(ledgerDocumentClient(dynamo), requireEnv(REGISTRY_TABLE_ENV));
 const cells = poolCellsFrom(requireEnv(CONTROL_PLANE_ENV.cells));
+const telemetry = makeTelemetry({ tenantId: 'control-plane', service: 'control-plane' });
+const deps = {
+  registry,
+  cells,
+  now: Date.now,
+  newApiKey,
+  authorizerCache: makeAuthorizerCacheFlusher({ region, credentials }),
+  ledger: makePooledLedger({
+    scanClient: dynamo,
+    sts: makeStsQueryClient({ region, credentials }),
+    clientConfig: { region },
+  }),
+  purgeBudget: DEFAULT_PURGE_BUDGET,
+};
+const api = makeControlPlaneHandler(deps, telemetry);
+const silo = makeSiloRegistrationHandler({ registry, now: Date.now }, telemetry);
 
 /** Lambda entry point. */
-export const handler = makeControlPlaneHandler(
-  { registry, cells, now: Date.now, newApiKey },
-  makeTelemetry({ tenantId: 'control-plane', service: 'control-plane' }),
-);
+export async function handler(event: unknown, context?: Partial<Context>) {
+  if (isCustomResourceEvent(event)) return silo(event);
+  return api(event as APIGatewayProxyEvent, context);
+}

@@ -48,6 +48,11 @@ export const ERROR_CODES = {
   tenant_changed: 409,
   /** Every pool cell is full: a new cell must be configured and deployed. */
   pool_full: 503,
+  /**
+   * The tenant's file says `offboarding.data: delete`, but its cell's ledger or tenant-access role is not in
+   * `POOL_CELLS`: nothing is written (the key stays; suspend the tenant to refuse it at once).
+   */
+  purge_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

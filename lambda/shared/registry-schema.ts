@@ -10,6 +10,7 @@
  * | cell occupancy     | `CELL#<cell id>`          | `CELL`                    | —          |
  * | audit entry        | `AUDIT#<tenant id>`       | `<ISO time>#<random>`     | —          |
  * | offboard evidence  | `EVIDENCE#<tenant id>`    | `<ISO time>`              | —          |
+ * | purge progress     | `PURGE#<tenant id>`       | `PURGE`                   | —          |
  *
  * Only tenant items carry `kind`, so the `byKind` index lists tenants (paged, by id) and nothing else. Keys are
  * stored hashed (SHA-256 of the key text): the key value itself is shown once, at creation or rotation, and never
@@ -48,6 +49,13 @@ export const apiKeyKey = (keyHash: string) => ({ pk: `${REGISTRY_PK_PREFIXES.api
 export const cellKey = (cellId: string) => ({ pk: `CELL#${cellId}`, sk: 'CELL' });
 export const auditPk = (tenantId: string) => `AUDIT#${tenantId}`;
 export const evidencePk = (tenantId: string) => `EVIDENCE#${tenantId}`;
+export const purgeKey = (tenantId: string) => ({ pk: `PURGE#${tenantId}`, sk: 'PURGE' });
+
+/**
+ * `keyHash` of a silo tenant's item: not a SHA-256 (no key hashes to it), so no key item is ever accepted for it.
+ * A silo tenant's keys are its own API's API Gateway keys.
+ */
+export const SILO_NO_KEY_HASH = 'none:silo-api-gateway-keys';
 
 /** The value of `kind` on tenant items (the `byKind` index partition). */
 export const TENANT_KIND = 'TENANT';
@@ -93,6 +101,8 @@ export interface AuditItem {
   readonly at: string;
   readonly before?: unknown;
   readonly after?: unknown;
+  /** After a status change: the cell's authorizer cache `flushed` or `not flushed: <why>`. */
+  readonly authorizerCache?: string;
 }
 
 /** SHA-256 (hex) of an API key: what the registry stores and looks keys up by. */

@@ -21,12 +21,13 @@ import {
   cellKey,
   evidencePk,
   type KeyStatus,
+  purgeKey,
   REGISTRY_TABLE,
   TENANT_KIND,
   type TenantItem,
   tenantKey,
 } from '../../shared/registry-schema';
-import type { OffboardEvidence, RegistryPort, TenantPage } from '../core/ports';
+import type { OffboardEvidence, PurgeProgress, RegistryPort, TenantPage } from '../core/ports';
 
 export { type ApiKeyLookup, lookupApiKey, makeApiKeyLookup } from '../../shared/registry-lookup';
 
@@ -116,6 +117,14 @@ export function makeDynamoRegistry(doc: DynamoDBDocumentClient, table: string): 
     },
     listAudit: (tenantId) => listAudit(doc, table, tenantId),
     getEvidence: (tenantId) => getEvidence(doc, table, tenantId),
+    async getPurge(tenantId) {
+      const r = await doc.send(new GetCommand({ TableName: table, Key: purgeKey(tenantId), ConsistentRead: true }));
+      return r.Item ? stripKeys<PurgeProgress>(r.Item) : undefined;
+    },
+    putPurge: (progress) =>
+      progress.version === 1
+        ? put({ ...purgeKey(progress.tenantId), ...progress }, 'attribute_not_exists(pk)')
+        : put({ ...purgeKey(progress.tenantId), ...progress }, 'version = :v', { ':v': progress.version - 1 }),
     async putEvidence(evidence: OffboardEvidence) {
       await doc.send(
         new PutCommand({ TableName: table, Item: { pk: evidencePk(evidence.tenantId), sk: evidence.at, ...evidence } }),

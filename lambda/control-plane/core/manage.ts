@@ -2,11 +2,13 @@
  * Reading and changing tenants: `GET /v1/tenants`, `GET /v1/tenants/{id}`, `PATCH /v1/tenants/{id}`. A change
  * of plan, budget or limits is applied to the stored tenant document and checked again with the tenant file
  * schema (same messages as a file); suspend and resume change the status the key lookup reads, so they take
- * effect on the next request; `rotateKey` issues a new key (shown once) and revokes the old one.
+ * effect on the next request (and at once at the pool authorizer: its cache is flushed, core/authorizer-cache.ts);
+ * `rotateKey` issues a new key (shown once) and revokes the old one.
  */
 import { z } from 'zod';
 import { DomainError } from '../../shared/errors';
 import { hashApiKey, type TenantItem } from '../../shared/registry-schema';
+import { flushAuthorizerCache } from './authorizer-cache';
 import type { ControlPlaneDeps } from './ports';
 import { configParts, resolveDocument, tenantView } from './tenant-items';
 
@@ -23,13 +25,14 @@ export const TenantPatchSchema = z.strictObject({
   throttle: z.unknown().optional(),
   quota: z.unknown().optional(),
   limits: z.unknown().optional(),
+  offboarding: z.unknown().optional(),
   suspend: z.literal(true).optional(),
   resume: z.literal(true).optional(),
   rotateKey: z.literal(true).optional(),
 });
 export type TenantPatch = z.infer<typeof TenantPatchSchema>;
 
-const DOCUMENT_FIELDS = ['plan', 'monthlyBudgetUsd', 'throttle', 'quota', 'limits'] as const;
+const DOCUMENT_FIELDS = ['plan', 'monthlyBudgetUsd', 'throttle', 'quota', 'limits', 'offboarding'] as const;
 
 /** A tenant, or 404. */
 export async function getTenant(deps: ControlPlaneDeps, id: string): Promise<TenantItem> {
@@ -115,10 +118,14 @@ export async function patchTenant(deps: ControlPlaneDeps, id: string, body: obje
     throw new DomainError('tenant_changed', `Tenant "${id}" was changed by another call meanwhile; GET it and retry`);
   }
   if (p.rotateKey) await registry.setKeyStatus(before.keyHash, 'revoked', ['pending', 'active'], at);
+  // A status or key change reaches the authorizer at once only when its cache is flushed (core/authorizer-cache.ts).
+  const flushed =
+    p.suspend || p.resume || p.rotateKey ? { authorizerCache: await flushAuthorizerCache(deps, after) } : {};
   const action = actionOf(p);
-  await registry.appendAudit({ tenantId: id, action, who, at, before: tenantView(before), after: tenantView(after) });
+  const audit = { tenantId: id, action, who, at, ...flushed };
+  await registry.appendAudit({ ...audit, before: tenantView(before), after: tenantView(after) });
   if (apiKey) await registry.setKeyStatus(after.keyHash, 'active', ['pending'], at);
-  return { tenant: tenantView(after), ...(apiKey ? { apiKey } : {}) };
+  return { tenant: tenantView(after), ...flushed, ...(apiKey ? { apiKey } : {}) };
 }
 
 /** The audit action of a patch: `update`, `suspend`, `resume`, `rotateKey`, joined by `+`. */

@@ -1,6 +1,7 @@
 /** Tenant items from resolved tenants, and the view of a tenant the API returns (no key material). */
 import { DomainError } from '../../shared/errors';
 import { hashApiKey, TENANT_KIND, type TenantItem } from '../../shared/registry-schema';
+import { OFFBOARDING_DATA_POLICIES, type OffboardingDataPolicy } from '../../shared/tenant-file/plan-defaults';
 import { toRuntimeConfig } from '../../shared/tenant-file/runtime-config';
 import type { FieldProblem, TenantConfig } from '../../shared/tenant-file/tenant-config';
 import { validateTenantDocument } from '../../shared/tenant-file/tenant-document';
@@ -59,6 +60,15 @@ export function newTenantItem(
     createdAt: at,
     updatedAt: at,
   };
+}
+
+/**
+ * What offboarding does with the tenant's records (its document's `offboarding.data`; `retain` when absent). Read
+ * from the stored document on its own, so a document an older schema accepted still says it.
+ */
+export function offboardingDataOf(item: TenantItem): OffboardingDataPolicy {
+  const data = (item.document.offboarding as { data?: unknown } | undefined)?.data;
+  return (OFFBOARDING_DATA_POLICIES as readonly unknown[]).includes(data) ? (data as OffboardingDataPolicy) : 'retain';
 }
 
 /** What the API shows of a tenant: everything but the key's hash. */

@@ -55,7 +55,7 @@ const ROUTES: Routes<ControlPlaneDeps, Result> = {
     },
     DELETE: async (event, deps) => {
       const who = callerOf(event);
-      return { status: 200, body: await offboardTenant(deps, idOf(event), who) };
+      return offboardTenant(deps, idOf(event), who);
     },
   },
 };

@@ -8,6 +8,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { makeApiKeyLookup, makeDynamoRegistry } from '../../../lambda/control-plane/adapters/dynamo-registry';
 import type { ControlPlaneDeps, PoolCell, RegistryPort } from '../../../lambda/control-plane/core/ports';
+import { DEFAULT_PURGE_BUDGET } from '../../../lambda/control-plane/core/purge';
 import { makeControlPlaneHandler } from '../../../lambda/control-plane/http/handler';
 import { ledgerDocumentClient } from '../../../lambda/shared/dynamo';
 import { hashApiKey, newApiKey, REGISTRY_TABLE } from '../../../lambda/shared/registry-schema';
@@ -90,6 +91,8 @@ export class RegistryHarness {
     readonly client: DynamoDBClient,
     readonly table: string,
     readonly cells: readonly PoolCell[],
+    /** Adapters a test brings (API Gateway, the cell's ledger); without them a call to one fails loudly. */
+    readonly adapters: Partial<Pick<ControlPlaneDeps, 'authorizerCache' | 'ledger' | 'purgeBudget'>> = {},
   ) {
     this.doc = ledgerDocumentClient(client);
     this.registry = makeDynamoRegistry(this.doc, table);
@@ -105,6 +108,20 @@ export class RegistryHarness {
         this.issuedKeys.push(k);
         return k;
       },
+      authorizerCache: this.adapters.authorizerCache ?? {
+        flush: async () => {
+          throw new Error('no API Gateway in this test');
+        },
+      },
+      ledger: this.adapters.ledger ?? {
+        scanTenantKeys: async () => {
+          throw new Error('no pooled ledger in this test');
+        },
+        deleteTenantItems: async () => {
+          throw new Error('no pooled ledger in this test');
+        },
+      },
+      purgeBudget: this.adapters.purgeBudget ?? DEFAULT_PURGE_BUDGET,
     };
   }
 
@@ -161,10 +178,20 @@ export function registryServer(cells: readonly PoolCell[] = [{ id: 'pool-1', cap
       client?.destroy();
       await server.stop();
     },
-    async harness(c: readonly PoolCell[] = cells): Promise<RegistryHarness> {
+    async harness(
+      c: readonly PoolCell[] = cells,
+      adapters: RegistryHarness['adapters'] = {},
+    ): Promise<RegistryHarness> {
       const table = `registry-${++n}`;
       await createRegistryTable(client, table);
-      return new RegistryHarness(client, table, c);
+      return new RegistryHarness(client, table, c, adapters);
+    },
+    /** The low-level client (for tables of a test's own). */
+    get client(): DynamoDBClient {
+      return client;
+    },
+    get endpoint(): string {
+      return server.endpoint;
     },
   };
 }
