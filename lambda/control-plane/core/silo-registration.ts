@@ -83,7 +83,7 @@ export async function deregisterSiloTenant(
 ): Promise<OffboardEvidence | undefined> {
   const { registry } = deps;
   const existing = await registry.getTenant(tenantId);
-  if (!existing || existing.isolation !== 'silo' || existing.status === 'deleted') return undefined;
+  if (existing?.isolation !== 'silo' || existing.status === 'deleted') return undefined;
   const at = new Date(deps.now()).toISOString();
   const after: TenantItem = { ...existing, status: 'deleted', version: existing.version + 1, updatedAt: at };
   if (!(await registry.replaceTenant(after, existing.version))) {
