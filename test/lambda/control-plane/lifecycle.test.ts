@@ -16,7 +16,12 @@ const patch = (body: unknown, caller?: string) =>
 
 describe('PATCH /v1/tenants/{id}', () => {
   it('changes plan, budget and limits through the tenant file schema, keeping the tenant in its pool', async () => {
-    const res = await patch({ plan: 'standard', monthlyBudgetUsd: 900, limits: { maxPromptChars: 5000 } });
+    const res = await patch({
+      plan: 'standard',
+      monthlyBudgetUsd: 900,
+      limits: { maxPromptChars: 5000 },
+      offboarding: { data: 'delete' },
+    });
     expect(res.status).toBe(200);
     expect(res.body.tenant).toMatchObject({
       plan: 'standard',
@@ -25,6 +30,7 @@ describe('PATCH /v1/tenants/{id}', () => {
       version: 2,
       throttle: { rateLimit: 20 },
       runtime: { plan: 'standard', monthlyBudgetUsd: 900, limits: { maxPromptChars: 5000 } },
+      document: { offboarding: { data: 'delete' } },
     });
     expect(await h.usable(key)).toBe(true);
   });
@@ -38,6 +44,7 @@ describe('PATCH /v1/tenants/{id}', () => {
       [{}, 400, 'invalid_request', /Empty change/],
       [{ limits: { maxPromptChars: 'x' } }, 422, 'invalid_tenant', /limits\.maxPromptChars: got "x"; expected number/],
       [{ plan: 'gold' }, 422, 'invalid_tenant', /plan: got "gold"/],
+      [{ offboarding: { data: 'shred' } }, 422, 'invalid_tenant', /offboarding\.data: got "shred"/],
       [{ limits: { maxOutputTokens: 100, defaultMaxTokens: 500 } }, 422, 'invalid_tenant', /limits\./],
     ];
     for (const [body, status, code, message] of cases) {
