@@ -8,7 +8,7 @@
  * 4. the audit entry (once);
  * 5. with `offboarding.data: delete`, the purge of the tenant's items in its cell's ledger (core/purge.ts), bounded
  *    per call: when a call's budget runs out, the answer is 202 `purge: in_progress` and the next DELETE goes on;
- * 6. the evidence record: what was deleted or kept, counts before and after, when (last of the record-keeping: its
+ * 6. the tenant item's version is moved on (one call finishes, if DELETEs race), then the evidence record: what was deleted or kept, counts before and after, when (last of the record-keeping: its
  *    presence says the offboarding is complete, so a retry stops there);
  * 7. the tenant's cell place is released (crash before: the cell counts one tenant too many, never too few).
  *
@@ -117,7 +117,13 @@ export async function offboardTenant(deps: ControlPlaneDeps, id: string, who: st
     authorizerCache,
     ...(resuming ? { resumedAfter: before.updatedAt } : {}),
   };
+  // Only one call finishes: DELETEs racing on a resumed offboarding would otherwise each write evidence and release
+  // the cell place. The finisher moves the tenant's version on; a call that loses answers 409 and changes nothing.
+  const finished: TenantItem = { ...after, version: after.version + 1, updatedAt: at };
+  if (!(await registry.replaceTenant(finished, after.version))) {
+    throw new DomainError('tenant_changed', `Tenant "${id}" is being offboarded by another call meanwhile; GET it`);
+  }
   await registry.putEvidence(evidence);
   if (before.isolation === 'pool') await registry.releaseCellPlace(before.cell, at);
-  return { status: 200 as const, body: { tenant: tenantView(after), evidence } };
+  return { status: 200 as const, body: { tenant: tenantView(finished), evidence } };
 }

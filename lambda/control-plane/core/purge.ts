@@ -14,6 +14,7 @@
  * recorded before they are deleted: a crash mid-page, and the retry deletes them again (a no-op for those gone) and
  * counts them once. A purge not finished answers 202 `purge: in_progress`; the next DELETE goes on.
  */
+import { DomainError } from '../../shared/errors';
 import { poolTenantPrefix } from '../../shared/pool-keys';
 import type { PoolCellEnv } from '../../shared/pool-runtime';
 import type { ControlPlaneDeps, PurgeProgress } from './ports';
@@ -49,7 +50,12 @@ export async function purgeStep(
       updatedAt: new Date(deps.now()).toISOString(),
       version: p.version + 1,
     } as PurgeProgress;
-    if (!(await registry.putPurge(written))) throw new Error(`purge of ${tenantId}: progress changed meanwhile`);
+    if (!(await registry.putPurge(written))) {
+      throw new DomainError(
+        'tenant_changed',
+        `Tenant "${tenantId}" is being purged by another call meanwhile; retry the DELETE when it has answered`,
+      );
+    }
     p = written;
   };
   if (p.version === 0) await save(p);

@@ -119,6 +119,13 @@ describe('crash points', () => {
         expect((await h.registry.listAudit('off-co')).map((a) => a.action)).toContain('delete');
       },
     );
-    expect(writes).toEqual(['setKeyStatus', 'replaceTenant', 'appendAudit', 'putEvidence', 'releaseCellPlace']);
+    expect(writes).toEqual([
+      'setKeyStatus',
+      'replaceTenant',
+      'appendAudit',
+      'replaceTenant',
+      'putEvidence',
+      'releaseCellPlace',
+    ]);
   });
 });

@@ -217,6 +217,31 @@ describe('offboarding purge (offboarding.data: delete)', () => {
     expect((await h.scan()).filter((i) => String(i.pk).startsWith('EVIDENCE#'))).toHaveLength(1);
   });
 
+  it('keeps exact counts when DELETEs race: a call that lost the race answers 409 tenant_changed and changes nothing', async () => {
+    const { h, ledgerTable } = await world({ maxItems: 20, maxMs: 60_000, pageSize: 20 });
+    expect((await offboard(h)).status).toBe(202);
+    const statuses: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      const answers = await Promise.all([offboard(h), offboard(h), offboard(h)]);
+      statuses.push(...answers.map((a) => a.status));
+      for (const a of answers.filter((x) => x.status === 409)) {
+        expect(['tenant_changed', 'tenant_deleted']).toContain(a.body.error.code);
+      }
+      const done = answers.find((a) => a.status === 200);
+      if (done) {
+        expect(done.body.evidence.counts.ledgerItems).toEqual({ before: SEED.acme, after: 0 });
+        break;
+      }
+    }
+    expect(statuses).toContain(200);
+    expect(statuses).toContain(409);
+    expect(counts(await itemsByTenant(ledgerTable))).toEqual({ 'acme-eu': SEED['acme-eu'], globex: SEED.globex });
+    const registryItems = await h.scan();
+    expect(registryItems.filter((i) => String(i.pk).startsWith('EVIDENCE#'))).toHaveLength(1);
+    // The place is released once: three tenants onboarded, one offboarded.
+    expect(registryItems.find((i) => i.pk === 'CELL#pool-1')?.tenants).toBe(2);
+  });
+
   it('survives a crash at any point of the purge: the retried DELETE goes on and counts every item once', async () => {
     // Crash after the k-th batch of deletes was applied (the answer lost), or before the k-th progress write.
     const points = { afterDelete: [1, 3], beforeProgress: [1, 2, 5, 9] } as const;
