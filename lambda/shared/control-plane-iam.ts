@@ -8,7 +8,10 @@ import { LEDGER_KEYS } from './ledger-schema';
 /**
  * The keys-only Scan of a cell's pooled ledger (the purge finds a tenant's items with it): allowed only when the
  * request asks for specific attributes, all of them keys. The control plane can find which keys a tenant has, never
- * read what they hold. Resource: the ledger table's ARN (not its indexes).
+ * read what they hold. Resource: the ledger table's ARN (not its indexes). The shape of IAM's own example,
+ * "Amazon DynamoDB: Allows access to specific attributes"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_dynamodb_attributes.html), with
+ * `dynamodb:Select` required rather than `IfExists`, and the attributes required present.
  */
 export const LEDGER_KEYS_ONLY_SCAN = {
   actions: ['dynamodb:Scan'],
