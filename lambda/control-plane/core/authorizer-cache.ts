@@ -1,9 +1,11 @@
 /**
- * Flushing a pool cell's authorizer cache after a tenant's status changes (suspend, resume, offboard). API Gateway
- * caches the pool authorizer's answer per key for its TTL (60 s, lib/constructs/pool/pool-authorizer.ts), so without
- * a flush a suspended or offboarded tenant's key stays accepted (and a resumed one refused) for up to a minute; the
- * flush makes the change immediate. A flush that cannot be made or fails does not undo the change (the cache
- * expires by itself): it is reported in the answer and the audit entry as `not flushed: <why>`, never hidden.
+ * Flushing a pool cell's authorizer cache after a tenant's status or key changes (suspend, resume, rotation,
+ * offboarding). API Gateway caches the pool authorizer's answer per key for its TTL (60 s,
+ * lib/constructs/pool/pool-authorizer.ts), so without a flush a suspended or offboarded tenant's key stays accepted
+ * (and a resumed one refused) for up to a minute, plus the authorizer containers' own 10 s reuse of a registry
+ * answer (lambda/pool-authorizer/core/lookup-cache.ts). The flush removes API Gateway's share: the change reaches
+ * every request within those 10 s. A flush that cannot be made or fails does not undo the change (the cache expires
+ * by itself): it is reported in the answer and the audit entry as `not flushed: <why>`, never hidden.
  */
 import type { TenantItem } from '../../shared/registry-schema';
 import type { ControlPlaneDeps } from './ports';
