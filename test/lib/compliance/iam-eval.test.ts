@@ -105,13 +105,13 @@ describe('iam-eval decide', () => {
     ],
     [
       'a policy variable resolves from the request',
-      [allow({ Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#${aws:PrincipalTag/t}#*'] } } })],
+      [allow({ Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`T#\${aws:PrincipalTag/t}#*`] } } })],
       get({ ...leading('T#acme#REQ#1'), 'aws:PrincipalTag/t': 'acme' }),
       'allow',
     ],
     [
       'a policy variable absent from the request matches nothing',
-      [allow({ Condition: { StringLike: { 'dynamodb:LeadingKeys': ['T#${aws:PrincipalTag/t}#*'] } } })],
+      [allow({ Condition: { StringLike: { 'dynamodb:LeadingKeys': [`T#\${aws:PrincipalTag/t}#*`] } } })],
       get(leading('T##REQ#1')),
       'none',
     ],
