@@ -1,0 +1,36 @@
+/**
+ * The platform principals whose purpose is to reach every tenant's data, each with the reason: the one place the
+ * isolation matrix takes a cross-tenant cell as expected. The compliance report lists them with the cells they
+ * cover; an exception that matches no principal is shown as unused.
+ */
+import type { MatrixPrincipal, ResourceKind } from './isolation-matrix';
+
+/** One expected cross-tenant access. */
+export interface IsolationException {
+  /** Stable id, shown in the report. */
+  readonly id: string;
+  /** Why this principal must reach other tenants' data. */
+  readonly reason: string;
+  /** The principals it covers. */
+  readonly principal: (p: MatrixPrincipal) => boolean;
+  /** What it covers (every kind when absent). */
+  readonly kinds?: readonly ResourceKind[];
+  /**
+   * The only actions it covers (a cell where anything else is allowed still fails); when absent, every action,
+   * and principals whose policies cannot be read (AWS managed policies) too.
+   */
+  readonly actions?: readonly string[];
+}
+
+/** The AWS Backup service principal (the only principal the platform's backup role trusts). */
+const AWS_BACKUP_SERVICE = 'backup.amazonaws.com';
+
+/** Every expected cross-tenant access of the app. */
+export const ISOLATION_EXCEPTIONS: readonly IsolationException[] = [
+  {
+    id: 'aws-backup',
+    reason:
+      "AWS Backup's service role backs up and restores every tenant ledger the platform's tag-based selection picks (one selection per account: lib/constructs/platform/backup.ts). Its permissions are AWS's managed AWSBackupServiceRolePolicyForBackup, which the templates do not contain, so its cells cannot be evaluated; only AWS Backup can assume it (aws:SourceAccount guard), and tenant keys let it use them only through DynamoDB and AWS Backup (kms:ViaService).",
+    principal: (p) => p.trustedServices.length > 0 && p.trustedServices.every((s) => s === AWS_BACKUP_SERVICE),
+  },
+];
