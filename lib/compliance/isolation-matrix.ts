@@ -579,10 +579,12 @@ export interface IsolationMatrixOptions {
 
 /** Evaluates the matrix over the app's templates. */
 export function buildIsolationMatrix(
-  stacks: readonly StackTemplate[],
+  given: readonly StackTemplate[],
   options: IsolationMatrixOptions = {},
 ): IsolationMatrix {
   const exceptions = options.exceptions ?? ISOLATION_EXCEPTIONS;
+  // A stack without resources synthesizes without a Resources section.
+  const stacks = given.map((s) => ({ ...s, template: { ...s.template, Resources: s.template.Resources ?? {} } }));
   const resolver = new TemplateResolver(stacks);
   const cells = cellsOf(stacks);
   const tenants = tenantsOf(resolver, stacks, cells);

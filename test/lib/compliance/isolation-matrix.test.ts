@@ -14,6 +14,7 @@ import {
   type IsolationMatrix,
   POOL_PROBE_TENANTS,
 } from '../../../lib/compliance/isolation-matrix';
+import { isolationSection } from '../../../lib/compliance/isolation-section';
 import { SWITCHBOARD_TAGS } from '../../../lib/config/tags';
 import { ManagedPolicyRole } from '../../../lib/constructs/iam/managed-policy-role';
 import { PoolTenantAccess } from '../../../lib/constructs/pool/tenant-access-role';
@@ -193,6 +194,18 @@ describe('isolation matrix', () => {
       }),
     );
     const m = matrixOf(app);
+    const section = isolationSection(m, 'tenant-isolation');
+    const failing = section.blocks.find(
+      (b) => b.kind === 'table' && b.head[0]?.[0]?.kind === 'text' && b.head[0][0].text === 'problem',
+    );
+    expect(failing?.kind === 'table' && failing.rows.map((r) => [r.alert, JSON.stringify(r.cells)])).toEqual([
+      [
+        true,
+        expect.stringMatching(
+          /cross-tenant access allowed.*Silo-alpha\/InferenceRole.*beta \(silo\).*kms:Decrypt.*#AlsoAlpha/,
+        ),
+      ],
+    ]);
     expect(m.findings.map((f) => [f.principal, f.tenant, f.kind, f.actions, f.statements])).toEqual([
       [
         expect.stringContaining('Silo-alpha/InferenceRole'),
