@@ -216,6 +216,8 @@ export function verdictOf(statements: readonly SourcedStatement[], req: IamReque
 export type ResourcePolicyKind =
   /** A KMS key policy: without its allow (direct, or to the account for identity policies to use), nothing is. */
   | 'key'
+  /** A role's trust policy: like a key policy, it must allow the principal or its account, even in the same account. */
+  | 'trust'
   /** Any other resource policy (same account): its direct allow suffices, as does an identity allow. */
   | 'resource';
 
@@ -229,10 +231,11 @@ export interface AccessDecision {
 
 /**
  * IAM's decision for a principal of the resource's own account: an explicit deny in either policy wins; otherwise
- * allowed by the identity policy or by a resource policy naming the principal; a KMS key needs its key policy's
- * allow (naming the principal, or the account together with an identity allow).
+ * allowed by the identity policy or by a resource policy naming the principal; a KMS key and a role (its trust
+ * policy) need their policy's allow (naming the principal, or the account together with an identity allow).
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html,
- * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+ * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policies_resource.html
  */
 export function decideAccess(
   identity: readonly SourcedStatement[],
@@ -244,7 +247,7 @@ export function decideAccess(
   const denies = [...id.denies, ...res.denies];
   if (denies.length) return { allowed: false, by: denies, explicitDeny: true };
   const delegated = res.accountAllows.length > 0 && id.allows.length > 0;
-  if (resource?.kind === 'key') {
+  if (resource?.kind === 'key' || resource?.kind === 'trust') {
     if (res.allows.length) return { allowed: true, by: res.allows, explicitDeny: false };
     if (delegated) return { allowed: true, by: [...id.allows, ...res.accountAllows], explicitDeny: false };
     return { allowed: false, by: [], explicitDeny: false };

@@ -33,4 +33,12 @@ export const ISOLATION_EXCEPTIONS: readonly IsolationException[] = [
       "AWS Backup's service role backs up and restores every tenant ledger the platform's tag-based selection picks (one selection per account: lib/constructs/platform/backup.ts). Its permissions are AWS's managed AWSBackupServiceRolePolicyForBackup, which the templates do not contain, so its cells cannot be evaluated; only AWS Backup can assume it (aws:SourceAccount guard), and tenant keys let it use them only through DynamoDB and AWS Backup (kms:ViaService).",
     principal: (p) => p.trustedServices.length > 0 && p.trustedServices.every((s) => s === AWS_BACKUP_SERVICE),
   },
+  {
+    id: 'pooled-function',
+    reason:
+      "A pool cell's function serves every tenant of the cell: for each request it assumes the cell's tenant-access role with the tenant the authorizer resolved from the API key as session tag, and reaches that tenant's data only through that session. Its own role reaches no tenant data (its items and key cells are in the matrix).",
+    principal: (p) => p.cellRole === 'pooled-function',
+    kinds: ['roles'],
+    actions: ['sts:AssumeRole', 'sts:TagSession'],
+  },
 ];

@@ -21,6 +21,8 @@ export interface PoolCellMarker {
   readonly key: string;
   /** The tenant-access role (sessions tagged `switchboard:tenant = <tenant>`). */
   readonly accessRole: string;
+  /** The pooled function's role: it assumes the access role with the tenant of each request. */
+  readonly pooledFunctionRole: string;
   /** The tenants placed in the cell when the app was synthesized (more may be onboarded later). */
   readonly tenants: readonly string[];
 }
@@ -31,6 +33,8 @@ export interface PoolCellMarkerProps {
   readonly table: dynamodb.ITable;
   readonly key: kms.IKey;
   readonly accessRole: iam.IRole;
+  /** The pooled function's role (the one principal that may assume the access role). */
+  readonly pooledFunctionRole: iam.IRole;
   /** The tenants placed in the cell (tenant files); the matrix adds probe tenants when fewer than two. */
   readonly tenants: readonly string[];
 }
@@ -49,6 +53,7 @@ export function markPoolCell(stack: Stack, props: PoolCellMarkerProps): void {
     ledgerTable: logicalIdOf(stack, props.table, 'table'),
     key: logicalIdOf(stack, props.key, 'key'),
     accessRole: logicalIdOf(stack, props.accessRole, 'accessRole'),
+    pooledFunctionRole: logicalIdOf(stack, props.pooledFunctionRole, 'pooledFunctionRole'),
     tenants: [...props.tenants],
   };
   stack.addMetadata(POOL_CELL_METADATA, marker);

@@ -29,15 +29,29 @@ import {
   TENANT_SESSION_TAG,
 } from '../../lambda/shared/pool-keys';
 import { SWITCHBOARD_TAGS } from '../config/tags';
-import { type AccessDecision, decideAccess, type IamRequest, type SourcedStatement } from './iam-eval';
+import {
+  type AccessDecision,
+  decideAccess,
+  type IamRequest,
+  type ResourcePolicyKind,
+  type SourcedStatement,
+} from './iam-eval';
 import { ISOLATION_EXCEPTIONS, type IsolationException } from './isolation-exceptions';
 import { POOL_CELL_METADATA, type PoolCellMarker } from './isolation-markers';
 import { asArray, type CfnResourceJson, type StatementJson, statementsOf } from './template-json';
 import { resolvedTags, type StackTemplate, TemplateResolver } from './template-resolver';
 
 /** The kinds of tenant data the matrix probes. */
-export type ResourceKind = 'items' | 'key' | 'state-machine' | 'topics' | 'api' | 'secrets';
-export const RESOURCE_KINDS: readonly ResourceKind[] = ['items', 'key', 'state-machine', 'topics', 'api', 'secrets'];
+export type ResourceKind = 'items' | 'key' | 'state-machine' | 'topics' | 'api' | 'secrets' | 'roles';
+export const RESOURCE_KINDS: readonly ResourceKind[] = [
+  'items',
+  'key',
+  'state-machine',
+  'topics',
+  'api',
+  'secrets',
+  'roles',
+];
 export type IsolationModel = 'silo' | 'pool';
 export type Access = 'read' | 'write';
 
@@ -53,6 +67,8 @@ export interface MatrixPrincipal {
   readonly tenant?: string;
   /** Principal tags (role tags, then session tags). */
   readonly tags: Readonly<Record<string, string>>;
+  /** Its part in a pool cell, when it has one. */
+  readonly cellRole?: 'pooled-function' | 'tenant-access';
   /** Service principals its trust policy names. */
   readonly trustedServices: readonly string[];
   /** Attached policies the templates do not contain (AWS managed policies): its cells cannot be evaluated. */
@@ -75,7 +91,7 @@ interface Target {
   readonly kind: ResourceKind;
   /** `<Stack/LogicalId>` of the resource. */
   readonly name: string;
-  readonly policy?: { readonly kind: 'key' | 'resource'; readonly statements: readonly SourcedStatement[] };
+  readonly policy?: { readonly kind: ResourcePolicyKind; readonly statements: readonly SourcedStatement[] };
   readonly probes: readonly Probe[];
 }
 
@@ -210,7 +226,14 @@ function principalsOf(
       };
       const cell = cells.find((c) => c.stack === s.stackName && c.marker.accessRole === id);
       if (!cell) {
-        out.push({ ...base, id: TemplateResolver.nameOf(s.stackName, id), tenant: tags[TENANT_TAG], tags });
+        const pooledFunction = cells.some((c) => c.stack === s.stackName && c.marker.pooledFunctionRole === id);
+        out.push({
+          ...base,
+          id: TemplateResolver.nameOf(s.stackName, id),
+          tenant: tags[TENANT_TAG],
+          tags,
+          ...(pooledFunction ? { cellRole: 'pooled-function' as const } : {}),
+        });
         continue;
       }
       // A pool cell's access role: one session per tenant, tagged with it, and one without the tag.
@@ -220,6 +243,7 @@ function principalsOf(
           id: `${TemplateResolver.nameOf(s.stackName, id)} session ${TENANT_SESSION_TAG}=${t}`,
           tenant: t,
           tags: { ...tags, [TENANT_SESSION_TAG]: t },
+          cellRole: 'tenant-access',
         });
       }
       const untagged = Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TENANT_SESSION_TAG));
@@ -227,6 +251,7 @@ function principalsOf(
         ...base,
         id: `${TemplateResolver.nameOf(s.stackName, id)} session without ${TENANT_SESSION_TAG}`,
         tags: untagged,
+        cellRole: 'tenant-access',
       });
     }
   }
@@ -246,7 +271,7 @@ function cellsOf(stacks: readonly StackTemplate[]): Cell[] {
   return stacks.flatMap((s) => {
     const marker = s.template.Metadata?.[POOL_CELL_METADATA] as PoolCellMarker | undefined;
     if (!marker) return [];
-    for (const field of ['ledgerTable', 'key', 'accessRole'] as const) {
+    for (const field of ['ledgerTable', 'key', 'accessRole', 'pooledFunctionRole'] as const) {
       if (!s.template.Resources[marker[field]]) {
         throw new Error(
           `isolation matrix: ${s.stackName}'s ${POOL_CELL_METADATA} names ${field} ${marker[field]}, which it does not have`,
@@ -325,6 +350,33 @@ function topicProbes(arn: string): Probe[] {
     { action: 'sns:Publish', access: 'write', own: true, resource: arn, context: {} },
     { action: 'sns:Subscribe', access: 'read', own: false, resource: arn, context: {} },
   ];
+}
+
+/**
+ * Assuming a role, with what the caller chooses itself: a source identity equal to the session name, and for a pool
+ * cell's access role the tenant's session tag (and no other).
+ */
+function assumeProbes(roleArn: string, pooledTenant?: string): Probe[] {
+  const context: Probe['context'] = {
+    'sts:SourceIdentity': 'probe',
+    'sts:RoleSessionName': 'probe',
+    ...(pooledTenant
+      ? { [`aws:RequestTag/${TENANT_SESSION_TAG}`]: pooledTenant, 'aws:TagKeys': [TENANT_SESSION_TAG] }
+      : {}),
+  };
+  return [
+    { action: 'sts:AssumeRole', access: 'write', own: false, resource: roleArn, context },
+    ...(pooledTenant
+      ? [{ action: 'sts:TagSession', access: 'write' as const, own: false, resource: roleArn, context }]
+      : []),
+  ];
+}
+
+function trustOf(resolver: TemplateResolver, stack: string, id: string, role: CfnResourceJson) {
+  return {
+    kind: 'trust' as const,
+    statements: sourced(resolver, stack, id, propsOf(role).AssumeRolePolicyDocument, '.AssumeRolePolicyDocument'),
+  };
 }
 
 function secretProbes(arn: string): Probe[] {
@@ -418,7 +470,11 @@ function tenantsOf(resolver: TemplateResolver, stacks: readonly StackTemplate[],
   const policies = resourcePolicies(resolver, stacks);
   const silo = new Map<string, { stack: string; targets: Target[] }>();
   const pooledResources = new Set(
-    cells.flatMap((c) => [`${c.stack}/${c.marker.ledgerTable}`, `${c.stack}/${c.marker.key}`]),
+    cells.flatMap((c) =>
+      [c.marker.ledgerTable, c.marker.key, c.marker.accessRole, c.marker.pooledFunctionRole].map(
+        (id) => `${c.stack}/${id}`,
+      ),
+    ),
   );
   for (const s of stacks) {
     for (const [id, r] of Object.entries(s.template.Resources)) {
@@ -469,6 +525,12 @@ function tenantsOf(resolver: TemplateResolver, stacks: readonly StackTemplate[],
             policy: { kind: 'key', statements: keyPolicy },
             probes: keyProbes(resolver.arnOf(c.stack, c.marker.key), t),
           },
+          {
+            kind: 'roles',
+            name: TemplateResolver.nameOf(c.stack, c.marker.accessRole),
+            policy: trustOf(resolver, c.stack, c.marker.accessRole, s.template.Resources[c.marker.accessRole]!),
+            probes: assumeProbes(resolver.arnOf(c.stack, c.marker.accessRole), t),
+          },
         ],
       });
     }
@@ -509,6 +571,13 @@ function targetOf(
         name,
         policy: { kind: 'key', statements: sourced(resolver, stack, id, propsOf(r).KeyPolicy) },
         probes: keyProbes(resolver.arnOf(stack, id)),
+      };
+    case 'AWS::IAM::Role':
+      return {
+        kind: 'roles',
+        name,
+        policy: trustOf(resolver, stack, id, r),
+        probes: assumeProbes(resolver.arnOf(stack, id)),
       };
     case 'AWS::StepFunctions::StateMachine':
       return { kind: 'state-machine', name, probes: stateMachineProbes(resolver.arnOf(stack, id)) };
@@ -713,6 +782,7 @@ export function buildIsolationMatrix(
     'Principals are the roles of the templates; the pool tenant-access role is probed once per tenant of its cell (session tag) and once without the tag. Users, groups and other accounts are not principals of the app.',
     'Key probes are direct calls (no kms:ViaService): use of a key through DynamoDB or AWS Backup needs the table, which the items cells probe.',
     `A pooled tenant's data is its items (partition keys ${POOL_TENANT_KEY_PREFIX}<tenant>#…) and its encryption context in the cell's table and key; the cell's API, topics and workflow are shared and isolated by the authorizer and the per-tenant session, not by resource.`,
+    "Roles cells: assuming a tenant's role (a pooled tenant's: the cell's access role with its tag), with a source identity and session tags of the caller's choosing: a role that could assume another tenant's role would reach what that role reaches.",
     'API cells are the IAM-authorized methods (the review API); routes behind an API key or the pool authorizer are isolated by the key, not by IAM.',
     'Permission boundaries and service control policies are not in the templates; both can only narrow what the matrix reports as allowed.',
   ];

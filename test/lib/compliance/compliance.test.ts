@@ -18,10 +18,12 @@ import {
   acknowledgeInRegulatedPacks,
   madeAcknowledgements,
 } from '../../../lib/compliance/acknowledge';
+import { buildIsolationMatrix } from '../../../lib/compliance/isolation-matrix';
 import { PACKS } from '../../../lib/compliance/packs';
 import { CompliancePlugin, REPORT_FILES } from '../../../lib/compliance/plugin';
 import { type ComplianceReport, type PackResult, runPack } from '../../../lib/compliance/report';
 import { SwitchboardChecks } from '../../../lib/compliance/switchboard-checks';
+import { asArray, type StatementJson, type TemplateLike } from '../../../lib/compliance/template-json';
 import { PLAN_GUARDRAILS } from '../../../lib/config/guardrail-policy';
 import { SWITCHBOARD_TAGS } from '../../../lib/config/tags';
 import { SwitchboardGuardrail } from '../../../lib/constructs/guardrail/switchboard-guardrail';
@@ -348,10 +350,34 @@ describe('tenant isolation matrix of the Switchboard app', () => {
     // Every tenant has items, key, state machine, topics and the review API: read and write of each but the
     // state machine and topics (write only).
     expect(silo.own.total).toBe(tenants.length * 8);
-    expect(m.exceptions.map((e) => [e.id, e.principals])).toEqual([
-      ['aws-backup', [expect.stringMatching(/^<Switchboard-Platform\/BackupRole/)]],
+    const used = Object.fromEntries(m.exceptions.map((e) => [e.id, e.principals]));
+    expect(used['aws-backup']).toEqual([expect.stringMatching(/^<Switchboard-Platform\/BackupRole/)]);
+    // One pooled function per pool cell; none while the app has no cell.
+    const cells = new Set(m.tenants.filter((t) => t.model === 'pool').map((t) => t.stack));
+    expect(used['pooled-function']).toHaveLength(cells.size);
+    expect(m.exceptions.reduce((n, e) => n + e.cells, 0)).toBe(m.summary.reduce((n, s) => n + s.cross.excepted, 0));
+  });
+
+  it("catches one widened statement in the real templates: acme's inference role on every table", () => {
+    const stacks = synth.assembly.stacks.map((st) => ({
+      stackName: st.stackName,
+      template: structuredClone(st.template) as TemplateLike,
+      region: 'us-east-1',
+    }));
+    const acme = stacks.find((st) => st.stackName === 'Switchboard-Tenant-acme')!.template;
+    const [policyId, policy] = Object.entries(acme.Resources).find(
+      ([id, r]) => r.Type === 'AWS::IAM::ManagedPolicy' && id.startsWith('InferenceRolePolicy'),
+    )!;
+    const statements = (policy.Properties!.PolicyDocument as { Statement: StatementJson[] }).Statement;
+    const reads = statements.find((st) => asArray(st.Action).includes('dynamodb:GetItem'))!;
+    (reads as { Resource: unknown }).Resource = 'arn:aws:dynamodb:us-east-1:*:table/*';
+    const m = buildIsolationMatrix(stacks);
+    expect(m.findings.map((f) => [f.principal.replace(/[0-9A-F]{8}>$/, '>'), f.tenant, f.kind])).toEqual([
+      ['<Switchboard-Tenant-acme/InferenceRole>', 'globex', 'items'],
+      ['<Switchboard-Tenant-acme/InferenceRole>', 'initech', 'items'],
     ]);
-    expect(m.exceptions[0]!.cells).toBe(silo.cross.excepted);
+    expect(m.findings[0]!.statements).toEqual([expect.stringContaining(`Switchboard-Tenant-acme/${policyId}#`)]);
+    expect(m.findings[0]!.actions).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
   it('shows the matrix in the Markdown report: counts per isolation model, the exception and its reason', () => {

@@ -16,7 +16,6 @@ import {
 } from '../../../lib/compliance/isolation-matrix';
 import { isolationSection } from '../../../lib/compliance/isolation-section';
 import { SWITCHBOARD_TAGS } from '../../../lib/config/tags';
-import { ManagedPolicyRole } from '../../../lib/constructs/iam/managed-policy-role';
 import { PoolTenantAccess } from '../../../lib/constructs/pool/tenant-access-role';
 import { testApp } from '../template-utils';
 
@@ -36,35 +35,32 @@ function silo(app: App, tenant: string) {
   return { stack, table, key, role };
 }
 
-/** A pool cell: table, key, pooled function role and the tenant-access role (or `access` instead). */
+/** A pool cell: table, key, pooled function role and the tenant-access role (or what `access` builds instead). */
 function poolCell(
   app: App,
   tenants: string[],
-  access?: (stack: Stack, table: dynamodb.Table, key: kms.Key) => iam.IRole,
+  access?: (stack: Stack, table: dynamodb.Table, key: kms.Key, fn: iam.Role) => iam.IRole,
 ) {
   const stack = new Stack(app, 'Pool-1', { env: ENV });
   const table = new dynamodb.Table(stack, 'Ledger', {
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
   });
   const key = new kms.Key(stack, 'PoolKey');
+  const fn = new iam.Role(stack, 'PooledFunction', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   let role: iam.IRole;
   if (access) {
-    role = access(stack, table, key);
+    role = access(stack, table, key, fn);
   } else {
-    const fn = new ManagedPolicyRole(stack, 'PooledFunction', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'pooled inference function',
-    });
     const construct = new PoolTenantAccess(stack, 'TenantAccess', {
       table,
       key,
-      pooledFunctionRole: fn.role,
+      pooledFunctionRole: fn,
       cellId: 'pool-1',
     });
-    construct.grantAssume(fn.grantPrincipal);
+    construct.grantAssume(fn);
     role = construct.role;
   }
-  markPoolCell(stack, { cellId: 'pool-1', table, key, accessRole: role, tenants });
+  markPoolCell(stack, { cellId: 'pool-1', table, key, accessRole: role, pooledFunctionRole: fn, tenants });
   return { stack, table, key };
 }
 
@@ -92,20 +88,26 @@ describe('isolation matrix', () => {
     expect(m.findings.map(brief)).toEqual([]);
     const pool = m.summary.find((s) => s.model === 'pool')!;
     const siloSummary = m.summary.find((s) => s.model === 'silo')!;
-    // 3 pooled tenants × (items, key); principals: 2 silo roles, the pooled function role, 3 sessions + 1 untagged.
+    // Principals: 2 silo roles, the pooled function role, 3 tenant sessions and 1 untagged session; each tenant's
+    // data is probed by the 6 that are not its own, in 3 kinds (items, key, roles); own cells: read and write of
+    // items and key. The pooled function may assume each pooled tenant's session: the one exception.
     expect(m.principals).toBe(7);
     expect(pool).toEqual({
       model: 'pool',
       tenants: 3,
-      cross: { denied: 3 * 2 * 6, total: 3 * 2 * 6, excepted: 0 },
+      cross: { denied: 3 * 3 * 6 - 3, total: 3 * 3 * 6 - 3, excepted: 3 },
       own: { allowed: 3 * 2 * 2, total: 3 * 2 * 2 },
     });
     expect(siloSummary).toEqual({
       model: 'silo',
       tenants: 2,
-      cross: { denied: 2 * 2 * 6, total: 2 * 2 * 6, excepted: 0 },
+      cross: { denied: 2 * 3 * 6, total: 2 * 3 * 6, excepted: 0 },
       own: { allowed: 2 * 2 * 2, total: 2 * 2 * 2 },
     });
+    expect(m.exceptions.map((e) => [e.id, e.principals, e.cells])).toEqual([
+      ['aws-backup', [], 0],
+      ['pooled-function', [expect.stringMatching(/^<Pool-1\/PooledFunction/)], 3],
+    ]);
     expect(m.tenants.filter((t) => t.probe)).toEqual([]);
   });
 
@@ -246,6 +248,42 @@ describe('isolation matrix', () => {
     expect(m.findings.some((f) => f.problem === 'cross-tenant access allowed' && f.kind === 'key')).toBe(true);
   });
 
+  it("catches a role that may assume another tenant's role (trust naming the account, identity allowing it)", () => {
+    const app = testApp();
+    const alpha = silo(app, 'alpha');
+    const beta = silo(app, 'beta');
+    new iam.Role(beta.stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    alpha.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'AssumeAny', actions: ['sts:AssumeRole'], resources: ['*'] }),
+    );
+    const m = matrixOf(app);
+    expect(m.findings.map((f) => [f.principal, f.tenant, f.kind, f.resource, f.actions])).toEqual([
+      [
+        expect.stringContaining('Silo-alpha/InferenceRole'),
+        'beta',
+        'roles',
+        expect.stringMatching(/^<Silo-beta\/Operator/),
+        ['sts:AssumeRole'],
+      ],
+    ]);
+    expect(m.findings[0]!.statements).toEqual([
+      expect.stringMatching(/#AssumeAny$/),
+      expect.stringMatching(/^Silo-beta\/Operator[0-9A-F]*\.AssumeRolePolicyDocument#0$/),
+    ]);
+  });
+
+  it("the pooled function's exception covers assuming sessions only: direct access to the items still fails", () => {
+    const app = testApp();
+    const { table } = poolCell(app, ['acme', 'globex']);
+    const fn = app.node.findChild('Pool-1').node.findChild('PooledFunction') as iam.Role;
+    table.grantReadData(fn);
+    const m = matrixOf(app);
+    expect(m.findings.map((f) => [f.principal.replace(/[0-9A-F]{8}>$/, '>'), f.tenant, f.kind])).toEqual([
+      ['<Pool-1/PooledFunction>', 'acme', 'items'],
+      ['<Pool-1/PooledFunction>', 'globex', 'items'],
+    ]);
+  });
+
   it('reports a role with a policy the templates do not contain as not evaluable, unless an exception covers it', () => {
     const app = testApp();
     silo(app, 'alpha');
@@ -258,6 +296,7 @@ describe('isolation matrix', () => {
     expect(m.findings.map((f) => [f.problem, f.tenant, f.kind])).toEqual([
       ['cross-tenant access not evaluable', 'alpha', 'items'],
       ['cross-tenant access not evaluable', 'alpha', 'key'],
+      ['cross-tenant access not evaluable', 'alpha', 'roles'],
     ]);
     expect(m.findings[0]!.statements).toEqual(['arn:<AWS::Partition>:iam::aws:policy/ReadOnlyAccess']);
     const excepted = buildIsolationMatrix(
@@ -271,7 +310,7 @@ describe('isolation matrix', () => {
     );
     expect(excepted.findings).toEqual([]);
     expect(excepted.exceptions).toEqual([
-      { id: 'ops', reason: 'read-only operators', principals: [expect.stringContaining('Platform/Ops')], cells: 2 },
+      { id: 'ops', reason: 'read-only operators', principals: [expect.stringContaining('Platform/Ops')], cells: 3 },
     ]);
   });
 
