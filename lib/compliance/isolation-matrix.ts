@@ -29,16 +29,17 @@ import {
   TENANT_SESSION_TAG,
 } from '../../lambda/shared/pool-keys';
 import { SWITCHBOARD_TAGS } from '../config/tags';
-import {
-  type AccessDecision,
-  decideAccess,
-  type IamRequest,
-  type ResourcePolicyKind,
-  type SourcedStatement,
-} from './iam-eval';
+import { decideAccess, type IamRequest, type ResourcePolicyKind, type SourcedStatement } from './iam-eval';
 import { ISOLATION_EXCEPTIONS, type IsolationException } from './isolation-exceptions';
 import { POOL_CELL_METADATA, type PoolCellMarker } from './isolation-markers';
-import { asArray, type CfnResourceJson, type StatementJson, statementsOf } from './template-json';
+import {
+  actionCovers,
+  asArray,
+  type CfnResourceJson,
+  flatten,
+  type StatementJson,
+  statementsOf,
+} from './template-json';
 import { resolvedTags, type StackTemplate, TemplateResolver } from './template-resolver';
 
 /** The kinds of tenant data the matrix probes. */
@@ -60,7 +61,11 @@ export interface MatrixPrincipal {
   /** `<Stack/LogicalId>`, with ` session tenant=<id>` (or ` session without tenant tag`) for pool sessions. */
   readonly id: string;
   readonly stack: string;
+  /** The role's name: the name its template sets, else `<Stack/LogicalId>`. */
+  readonly roleName: string;
   readonly arn: string;
+  /** Its region as the templates read it (`<AWS::Region>` when not known at synth). */
+  readonly region: string;
   /** Its account as the templates read it (`<AWS::AccountId>` when not known at synth). */
   readonly account: string;
   /** The tenant it belongs to; undefined for platform principals. */
@@ -218,7 +223,9 @@ function principalsOf(
       const tags = resolvedTags(resolver, s.stackName, r);
       const base = {
         stack: s.stackName,
+        roleName: name,
         arn: resolver.arnOf(s.stackName, id),
+        region: resolver.region(s.stackName),
         account: resolver.account(s.stackName),
         trustedServices,
         unreadablePolicies: unreadable,
@@ -622,21 +629,50 @@ function targetOf(
   }
 }
 
+/** Statements that may apply to `action`, by policy (most statements of a policy name other actions). */
+const byAction = new WeakMap<readonly SourcedStatement[], Map<string, readonly SourcedStatement[]>>();
+function forAction(statements: readonly SourcedStatement[], action: string): readonly SourcedStatement[] {
+  let index = byAction.get(statements);
+  if (!index) {
+    index = new Map();
+    byAction.set(statements, index);
+  }
+  let found = index.get(action);
+  if (!found) {
+    found = statements.filter(({ statement: st }) =>
+      st.Action !== undefined
+        ? asArray(st.Action).some((a) => actionCovers(flatten(a), action))
+        : st.NotAction === undefined || !asArray(st.NotAction).some((a) => actionCovers(flatten(a), action)),
+    );
+    index.set(action, found);
+  }
+  return found;
+}
+
+/** The request context a principal brings to every request (built once per principal). */
+const principalContexts = new WeakMap<MatrixPrincipal, Readonly<Record<string, string>>>();
+function principalContext(p: MatrixPrincipal): Readonly<Record<string, string>> {
+  let found = principalContexts.get(p);
+  if (!found) {
+    found = {
+      'aws:PrincipalArn': p.arn,
+      'aws:PrincipalAccount': p.account,
+      'aws:PrincipalType': 'AssumedRole',
+      'kms:CallerAccount': p.account,
+      'aws:SecureTransport': 'true',
+      ...Object.fromEntries(Object.entries(p.tags).map(([k, v]) => [`aws:PrincipalTag/${k}`, v])),
+    };
+    principalContexts.set(p, found);
+  }
+  return found;
+}
+
 function requestOf(p: MatrixPrincipal, probe: Probe): IamRequest {
-  const account = p.account;
   return {
     action: probe.action,
     resource: probe.resource,
     principal: p.arn,
-    context: {
-      'aws:PrincipalArn': p.arn,
-      'aws:PrincipalAccount': account,
-      'aws:PrincipalType': 'AssumedRole',
-      'kms:CallerAccount': account,
-      'aws:SecureTransport': 'true',
-      ...Object.fromEntries(Object.entries(p.tags).map(([k, v]) => [`aws:PrincipalTag/${k}`, v])),
-      ...probe.context,
-    },
+    context: { ...principalContext(p), ...probe.context },
   };
 }
 
@@ -671,16 +707,12 @@ export function buildIsolationMatrix(
     summary.set(m, fresh);
     return fresh;
   };
-  // Own cells ask the same requests for every action of a kind: decide each once.
-  const decideCache = new Map<string, AccessDecision>();
-  const decideFor = (p: MatrixPrincipal, target: Target, probe: Probe) => {
-    const key = `${p.id}\u0000${probe.action}\u0000${probe.resource}\u0000${JSON.stringify(probe.context)}`;
-    const found = decideCache.get(key);
-    if (found) return found;
-    const d = decideAccess(p.identity, target.policy, requestOf(p, probe));
-    decideCache.set(key, d);
-    return d;
-  };
+  const decideFor = (p: MatrixPrincipal, target: Target, probe: Probe) =>
+    decideAccess(
+      forAction(p.identity, probe.action),
+      target.policy && { kind: target.policy.kind, statements: forAction(target.policy.statements, probe.action) },
+      requestOf(p, probe),
+    );
 
   for (const t of tenants) {
     const s = sum(t.model);
