@@ -16,8 +16,9 @@ export interface IsolationException {
   /** What it covers (every kind when absent). */
   readonly kinds?: readonly ResourceKind[];
   /**
-   * The only actions it covers (a cell where anything else is allowed still fails); when absent, every action,
-   * and principals whose policies cannot be read (AWS managed policies) too.
+   * The only actions it covers, as findings name them (the action, or a probe's label such as `SCAN_KEYS_ONLY`):
+   * a cell where anything else is allowed still fails. When absent, every action, and principals whose policies
+   * cannot be read (AWS managed policies) too.
    */
   readonly actions?: readonly string[];
 }

@@ -84,6 +84,8 @@ export interface MatrixPrincipal {
 /** One probe: a request for a tenant's resource. */
 interface Probe {
   readonly action: string;
+  /** How findings and exceptions name it, when the action alone would not say what it reaches. */
+  readonly label?: string;
   readonly access: Access;
   /** An action the tenant's own principals must be allowed (the positive control). */
   readonly own: boolean;
@@ -298,7 +300,12 @@ function ledgerKeys(pooledTenant?: string): string[] {
   );
 }
 
-function itemProbes(tableArn: string, indexArns: readonly string[], pooledTenant?: string): Probe[] {
+function itemProbes(
+  tableArn: string,
+  indexArns: readonly string[],
+  keyAttributes: readonly string[],
+  pooledTenant?: string,
+): Probe[] {
   const out: Probe[] = [];
   for (const key of ledgerKeys(pooledTenant)) {
     const context = { 'dynamodb:LeadingKeys': [key] };
@@ -316,11 +323,29 @@ function itemProbes(tableArn: string, indexArns: readonly string[], pooledTenant
     for (const index of indexArns)
       out.push({ action: 'dynamodb:Query', access: 'read', own: false, resource: index, context });
   }
-  // Requests without leading keys: a Scan reads every tenant's items of a pooled table.
+  // Requests without leading keys: a Scan reads every tenant's items of a pooled table; projected to the key
+  // attributes, it still lists every tenant's item keys.
+  const keysOnly = { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:Attributes': [...keyAttributes] };
   for (const resource of [tableArn, ...indexArns]) {
     out.push({ action: 'dynamodb:Scan', access: 'read', own: false, resource, context: {} });
+    out.push({
+      action: 'dynamodb:Scan',
+      label: SCAN_KEYS_ONLY,
+      access: 'read',
+      own: false,
+      resource,
+      context: keysOnly,
+    });
   }
   return out;
+}
+
+/** How a Scan projected to the table's key attributes is named in findings and exceptions. */
+export const SCAN_KEYS_ONLY = 'dynamodb:Scan (key attributes only)';
+
+/** The key attributes of a table (its KeySchema). */
+function keyAttributesOf(table: CfnResourceJson): string[] {
+  return asArray(propsOf(table).KeySchema as Array<{ AttributeName?: unknown }>).map((k) => String(k.AttributeName));
 }
 
 function keyProbes(keyArn: string, pooledTenant?: string): Probe[] {
@@ -524,7 +549,7 @@ function tenantsOf(resolver: TemplateResolver, stacks: readonly StackTemplate[],
                   statements: sourced(resolver, c.stack, c.marker.ledgerTable, tablePolicy.PolicyDocument),
                 }
               : undefined,
-            probes: itemProbes(tableArn, indexes, t),
+            probes: itemProbes(tableArn, indexes, keyAttributesOf(s.template.Resources[c.marker.ledgerTable]!), t),
           },
           {
             kind: 'key',
@@ -569,7 +594,7 @@ function targetOf(
         kind: 'items',
         name,
         policy: rp ? { kind: 'resource', statements: sourced(resolver, stack, id, rp.PolicyDocument) } : undefined,
-        probes: itemProbes(arn, indexArnsOf(arn, r)),
+        probes: itemProbes(arn, indexArnsOf(arn, r), keyAttributesOf(r)),
       };
     }
     case 'AWS::KMS::Key':
@@ -757,7 +782,7 @@ export function buildIsolationMatrix(
             const d = decideFor(p, x, probe);
             if (!d.allowed) continue;
             const a = allowed.get(x.name) ?? { actions: new Set(), by: new Set() };
-            a.actions.add(probe.action);
+            a.actions.add(probe.label ?? probe.action);
             for (const b of d.by) a.by.add(b);
             allowed.set(x.name, a);
           }

@@ -7,12 +7,15 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { TENANT_SESSION_TAG } from '../../../lambda/shared/pool-keys';
+import { ISOLATION_EXCEPTIONS } from '../../../lib/compliance/isolation-exceptions';
 import { markPoolCell } from '../../../lib/compliance/isolation-markers';
 import {
   buildIsolationMatrix,
   type IsolationFinding,
   type IsolationMatrix,
+  type MatrixPrincipal,
   POOL_PROBE_TENANTS,
+  SCAN_KEYS_ONLY,
 } from '../../../lib/compliance/isolation-matrix';
 import { isolationSection } from '../../../lib/compliance/isolation-section';
 import { SWITCHBOARD_TAGS } from '../../../lib/config/tags';
@@ -281,6 +284,57 @@ describe('isolation matrix', () => {
     expect(m.findings.map((f) => [f.principal.replace(/[0-9A-F]{8}>$/, '>'), f.tenant, f.kind])).toEqual([
       ['<Pool-1/PooledFunction>', 'acme', 'items'],
       ['<Pool-1/PooledFunction>', 'globex', 'items'],
+    ]);
+  });
+
+  it('tells a Scan of the key attributes from a full Scan: an exception for the first does not cover the second', () => {
+    const run = (full: boolean) => {
+      const app = testApp();
+      const { table } = poolCell(app, ['acme', 'globex']);
+      const operator = new iam.Role(new Stack(app, 'Ops', { env: ENV }), 'Offboarding', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      });
+      operator.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Scan'],
+          resources: [table.tableArn],
+          conditions: full
+            ? undefined
+            : {
+                StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+                'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk'] },
+              },
+        }),
+      );
+      const stacks = app.synth().stacks.map((st) => ({
+        stackName: st.stackName,
+        template: st.template,
+        region: ENV.region,
+        account: ENV.account,
+      }));
+      const keysOnly = {
+        id: 'offboarding',
+        reason: 'lists keys',
+        principal: (p: MatrixPrincipal) => p.stack === 'Ops',
+        kinds: ['items' as const],
+        actions: [SCAN_KEYS_ONLY],
+      };
+      return [
+        buildIsolationMatrix(stacks),
+        buildIsolationMatrix(stacks, { exceptions: [...ISOLATION_EXCEPTIONS, keysOnly] }),
+      ];
+    };
+    const [plain, excepted] = run(false);
+    expect(plain!.findings.map((f) => [f.tenant, f.kind, f.actions])).toEqual([
+      ['acme', 'items', [SCAN_KEYS_ONLY]],
+      ['globex', 'items', [SCAN_KEYS_ONLY]],
+    ]);
+    expect(excepted!.findings).toEqual([]);
+    expect(excepted!.exceptions.find((e) => e.id === 'offboarding')?.cells).toBe(2);
+    const [, fullScan] = run(true);
+    expect(fullScan!.findings.map((f) => [f.tenant, f.actions])).toEqual([
+      ['acme', ['dynamodb:Scan', SCAN_KEYS_ONLY]],
+      ['globex', ['dynamodb:Scan', SCAN_KEYS_ONLY]],
     ]);
   });
 
