@@ -3,7 +3,8 @@
  * isolation matrix takes a cross-tenant cell as expected. The compliance report lists them with the cells they
  * cover; an exception that matches no principal is shown as unused.
  */
-import type { MatrixPrincipal, ResourceKind } from './isolation-matrix';
+import type { ResourceKind } from './isolation-kinds';
+import type { MatrixPrincipal } from './isolation-matrix';
 
 /** One expected cross-tenant access. */
 export interface IsolationException {

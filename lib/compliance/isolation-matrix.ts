@@ -31,6 +31,7 @@ import {
 import { SWITCHBOARD_TAGS } from '../config/tags';
 import { decideAccess, type IamRequest, type ResourcePolicyKind, type SourcedStatement } from './iam-eval';
 import { ISOLATION_EXCEPTIONS, type IsolationException } from './isolation-exceptions';
+import { RESOURCE_KINDS, type ResourceKind, SCAN_KEYS_ONLY } from './isolation-kinds';
 import { POOL_CELL_METADATA, type PoolCellMarker } from './isolation-markers';
 import {
   actionCovers,
@@ -42,17 +43,7 @@ import {
 } from './template-json';
 import { resolvedTags, type StackTemplate, TemplateResolver } from './template-resolver';
 
-/** The kinds of tenant data the matrix probes. */
-export type ResourceKind = 'items' | 'key' | 'state-machine' | 'topics' | 'api' | 'secrets' | 'roles';
-export const RESOURCE_KINDS: readonly ResourceKind[] = [
-  'items',
-  'key',
-  'state-machine',
-  'topics',
-  'api',
-  'secrets',
-  'roles',
-];
+export { RESOURCE_KINDS, type ResourceKind, SCAN_KEYS_ONLY } from './isolation-kinds';
 export type IsolationModel = 'silo' | 'pool';
 export type Access = 'read' | 'write';
 
@@ -339,9 +330,6 @@ function itemProbes(
   }
   return out;
 }
-
-/** How a Scan projected to the table's key attributes is named in findings and exceptions. */
-export const SCAN_KEYS_ONLY = 'dynamodb:Scan (key attributes only)';
 
 /** The key attributes of a table (its KeySchema). */
 function keyAttributesOf(table: CfnResourceJson): string[] {
