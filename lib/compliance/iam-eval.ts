@@ -204,7 +204,12 @@ export function verdictOf(statements: readonly SourcedStatement[], req: IamReque
     if (statement.Effect !== 'Allow' && statement.Effect !== 'Deny') {
       throw new Error(`iam-eval: Effect ${JSON.stringify(statement.Effect)} in ${source}`);
     }
-    const m = statementApplies(statement, req);
+    let m: PrincipalMatch;
+    try {
+      m = statementApplies(statement, req);
+    } catch (e) {
+      throw new Error(`${(e as Error).message} (in ${source})`);
+    }
     if (m === 'none') continue;
     if (statement.Effect === 'Deny') denies.push(source);
     else (m === 'direct' ? direct : account).push(source);

@@ -4,7 +4,7 @@
  */
 
 /** The kinds of tenant data the matrix probes. */
-export type ResourceKind = 'items' | 'key' | 'state-machine' | 'topics' | 'api' | 'secrets' | 'roles';
+export type ResourceKind = 'items' | 'key' | 'state-machine' | 'topics' | 'api' | 'secrets' | 'functions' | 'roles';
 export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'items',
   'key',
@@ -12,6 +12,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'topics',
   'api',
   'secrets',
+  'functions',
   'roles',
 ];
 

@@ -421,10 +421,48 @@ function resourcePolicies(
         for (const t of asArray(p.Topics as unknown[])) add(resolver.text(s.stackName, t), st);
       } else if (r.Type === 'AWS::SecretsManager::ResourcePolicy') {
         add(resolver.text(s.stackName, p.SecretId), sourced(resolver, s.stackName, id, p.ResourcePolicy));
+      } else if (r.Type === 'AWS::Lambda::Permission') {
+        const fn = functionArnOf(resolver, s.stackName, p.FunctionName);
+        add(fn, [
+          { statement: lambdaPermissionStatement(resolver, s.stackName, p, fn), source: `${s.stackName}/${id}` },
+        ]);
       }
     }
   }
   return out;
+}
+
+/** A function named by name or ARN, as an ARN. */
+function functionArnOf(resolver: TemplateResolver, stack: string, name: unknown): string {
+  const text = resolver.text(stack, name);
+  return text.startsWith('arn:')
+    ? text
+    : `arn:<AWS::Partition>:lambda:${resolver.region(stack)}:${resolver.account(stack)}:function:${text}`;
+}
+
+/**
+ * An `AWS::Lambda::Permission` as the statement Lambda adds to the function's policy: its principal (a service, an
+ * account, an ARN or everyone) and its source conditions.
+ * https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html
+ */
+function lambdaPermissionStatement(resolver: TemplateResolver, stack: string, p: Json, fn: string): StatementJson {
+  const who = resolver.text(stack, p.Principal);
+  const principal = who === '*' ? '*' : /\.amazonaws\.com(\.cn)?$/.test(who) ? { Service: who } : { AWS: who };
+  const condition: Record<string, Record<string, string>> = {};
+  const add = (op: string, key: string, v: unknown) => {
+    if (v !== undefined) condition[op] = { ...condition[op], [key]: resolver.text(stack, v) };
+  };
+  add('ArnLike', 'aws:SourceArn', p.SourceArn);
+  add('StringEquals', 'aws:SourceAccount', p.SourceAccount);
+  add('StringEquals', 'aws:PrincipalOrgID', p.PrincipalOrgID);
+  add('StringEquals', 'lambda:FunctionUrlAuthType', p.FunctionUrlAuthType);
+  return {
+    Effect: 'Allow',
+    Principal: principal,
+    Action: resolver.text(stack, p.Action),
+    Resource: fn,
+    ...(Object.keys(condition).length ? { Condition: condition } : {}),
+  };
 }
 
 /** The IAM-authorized methods of a REST API, as execute-api ARNs (path parameters as `probe`). */
@@ -609,6 +647,16 @@ function targetOf(
         name,
         policy: st ? { kind: 'resource', statements: st } : undefined,
         probes: topicProbes(arn),
+      };
+    }
+    case 'AWS::Lambda::Function': {
+      const arn = resolver.arnOf(stack, id);
+      const st = policies.get(arn);
+      return {
+        kind: 'functions',
+        name,
+        policy: st ? { kind: 'resource', statements: st } : undefined,
+        probes: [{ action: 'lambda:InvokeFunction', access: 'write', own: false, resource: arn, context: {} }],
       };
     }
     case 'AWS::SecretsManager::Secret': {
@@ -828,6 +876,7 @@ export function buildIsolationMatrix(
     'Key probes are direct calls (no kms:ViaService): use of a key through DynamoDB or AWS Backup needs the table, which the items cells probe.',
     `A pooled tenant's data is its items (partition keys ${POOL_TENANT_KEY_PREFIX}<tenant>#…) and its encryption context in the cell's table and key; the cell's API, topics and workflow are shared and isolated by the authorizer and the per-tenant session, not by resource.`,
     "Roles cells: assuming a tenant's role (a pooled tenant's: the cell's access role with its tag), with a source identity and session tags of the caller's choosing: a role that could assume another tenant's role would reach what that role reaches.",
+    "Functions cells: invoking a tenant's functions (its identity policies and the functions' Lambda permissions, which name AWS services with a source); a function acts with its tenant's role.",
     'API cells are the IAM-authorized methods (the review API); routes behind an API key or the pool authorizer are isolated by the key, not by IAM.',
     'Permission boundaries and service control policies are not in the templates; both can only narrow what the matrix reports as allowed.',
   ];

@@ -260,6 +260,15 @@ describe('iam-eval principals and access', () => {
     expect(denied).toEqual({ allowed: false, by: ['p#0'], explicitDeny: true });
   });
 
+  it('names the statement it cannot read', () => {
+    const odd = src([
+      { Effect: 'Allow', Action: '*', Resource: '*', Condition: { NumericLessThan: { 'aws:x': '1' } } },
+    ]);
+    expect(() => decideAccess(odd, undefined, use())).toThrow(
+      'NumericLessThan is not supported; extend the evaluator (in p#0)',
+    );
+  });
+
   it('refuses a statement of an unknown effect', () => {
     expect(() => decideAccess(src([{ Effect: 'allow', Action: '*', Resource: '*' }]), undefined, use())).toThrow(
       'Effect',

@@ -6,6 +6,7 @@ import { type App, Stack, Tags } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { TENANT_SESSION_TAG } from '../../../lambda/shared/pool-keys';
 import { ISOLATION_EXCEPTIONS } from '../../../lib/compliance/isolation-exceptions';
 import { markPoolCell } from '../../../lib/compliance/isolation-markers';
@@ -286,6 +287,40 @@ describe('isolation matrix', () => {
       ['<Pool-1/PooledFunction>', 'globex', 'items'],
     ]);
   });
+
+  it.each([false, true])(
+    "catches a Lambda permission letting another tenant's role invoke a function (service permissions pass): %s",
+    (alphaPermitted) => {
+      const app = testApp();
+      const alpha = silo(app, 'alpha');
+      const beta = silo(app, 'beta');
+      const fn = new lambda.Function(beta.stack, 'Handler', {
+        runtime: lambda.Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline('exports.handler = async () => 1;'),
+        role: beta.role,
+      });
+      fn.addPermission('Events', {
+        principal: new iam.ServicePrincipal('events.amazonaws.com'),
+        sourceArn: `arn:aws:events:${ENV.region}:${ENV.account}:rule/x`,
+      });
+      if (alphaPermitted) fn.addPermission('Alpha', { principal: new iam.ArnPrincipal(alpha.role.roleArn) });
+      const m = matrixOf(app);
+      expect(m.findings.map((f) => [f.principal, f.tenant, f.kind, f.actions, f.statements])).toEqual(
+        alphaPermitted
+          ? [
+              [
+                expect.stringContaining('Silo-alpha/InferenceRole'),
+                'beta',
+                'functions',
+                ['lambda:InvokeFunction'],
+                [expect.stringMatching(/^Silo-beta\/HandlerAlpha/)],
+              ],
+            ]
+          : [],
+      );
+    },
+  );
 
   it('tells a Scan of the key attributes from a full Scan: an exception for the first does not cover the second', () => {
     const run = (full: boolean) => {
