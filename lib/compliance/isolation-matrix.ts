@@ -10,8 +10,9 @@
  *   table (and indexes), key, state machine, topics, secrets and the IAM-authorized methods of its API; a pooled
  *   tenant's data is in the cell its stack's marker names (isolation-markers.ts): items under `T#<tenant>#` in the
  *   cell's table, and the cell's key under encryption context `tenant = <tenant>`.
- * - Probes: for each resource kind, the read and write actions that reach tenant data, with the request context a
- *   caller would have (leading keys of every ledger item type, the encryption context, the principal's ARN and tags,
+ * - Probes: for each resource kind, the read and write actions that reach tenant data, and the administrative
+ *   actions that change a resource or let the caller in later (policies, grants, code, passing a role), with the
+ *   request context a caller would have (leading keys of every ledger item type, the encryption context, the principal's ARN and tags,
  *   TLS). Resource policies (key policies, topic policies, the API's policy, table and secret policies) apply with
  *   the identity policies, as IAM does for a principal of the same account (iam-eval.ts `decideAccess`).
  *
@@ -82,6 +83,23 @@ interface Probe {
   readonly own: boolean;
   readonly resource: string;
   readonly context: Readonly<Record<string, string | readonly string[]>>;
+  /** Only identity policies decide it (IAM actions on a role: its trust policy governs assuming it only). */
+  readonly identityOnly?: boolean;
+}
+
+/**
+ * Actions that change or remove a tenant's resource, or let the caller in later (a policy, a grant, code): probed on
+ * every cross-tenant cell, never expected of the tenant's own roles.
+ */
+function administration(resource: string, actions: readonly string[], identityOnly = false): Probe[] {
+  return actions.map((action) => ({
+    action,
+    access: 'write' as const,
+    own: false,
+    resource,
+    context: {},
+    ...(identityOnly ? { identityOnly } : {}),
+  }));
 }
 
 /** A resource of a tenant, with its resource policy and probes. */
@@ -328,6 +346,17 @@ function itemProbes(
       context: keysOnly,
     });
   }
+  out.push(
+    { action: 'dynamodb:PartiQLSelect', access: 'read', own: false, resource: tableArn, context: {} },
+    { action: 'dynamodb:ExportTableToPointInTime', access: 'read', own: false, resource: tableArn, context: {} },
+    ...administration(tableArn, [
+      'dynamodb:PartiQLUpdate',
+      'dynamodb:RestoreTableToPointInTime',
+      'dynamodb:UpdateTable',
+      'dynamodb:DeleteTable',
+      'dynamodb:PutResourcePolicy',
+    ]),
+  );
   return out;
 }
 
@@ -351,7 +380,9 @@ function keyProbes(keyArn: string, pooledTenant?: string): Probe[] {
       ['kms:GenerateDataKey', 'write', true],
       ['kms:CreateGrant', 'write', false],
     ] as const
-  ).map(([action, access, own]) => ({ action, access, own, resource: keyArn, context }));
+  )
+    .map(([action, access, own]): Probe => ({ action, access, own, resource: keyArn, context }))
+    .concat(administration(keyArn, ['kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:DisableKey']));
 }
 
 function stateMachineProbes(arn: string): Probe[] {
@@ -362,6 +393,8 @@ function stateMachineProbes(arn: string): Probe[] {
     { action: 'states:SendTaskSuccess', access: 'write', own: false, resource: arn, context: {} },
     { action: 'states:DescribeExecution', access: 'read', own: false, resource: execution, context: {} },
     { action: 'states:GetExecutionHistory', access: 'read', own: false, resource: execution, context: {} },
+    ...administration(execution, ['states:StopExecution']),
+    ...administration(arn, ['states:UpdateStateMachine', 'states:DeleteStateMachine']),
   ];
 }
 
@@ -369,6 +402,7 @@ function topicProbes(arn: string): Probe[] {
   return [
     { action: 'sns:Publish', access: 'write', own: true, resource: arn, context: {} },
     { action: 'sns:Subscribe', access: 'read', own: false, resource: arn, context: {} },
+    ...administration(arn, ['sns:SetTopicAttributes', 'sns:AddPermission', 'sns:DeleteTopic']),
   ];
 }
 
@@ -389,6 +423,12 @@ function assumeProbes(roleArn: string, pooledTenant?: string): Probe[] {
     ...(pooledTenant
       ? [{ action: 'sts:TagSession', access: 'write' as const, own: false, resource: roleArn, context }]
       : []),
+    // Passing the role to a function or rewriting its policies reaches what it reaches, without assuming it.
+    ...administration(
+      roleArn,
+      ['iam:PassRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy'],
+      true,
+    ),
   ];
 }
 
@@ -403,6 +443,7 @@ function secretProbes(arn: string): Probe[] {
   return [
     { action: 'secretsmanager:GetSecretValue', access: 'read', own: false, resource: arn, context: {} },
     { action: 'secretsmanager:PutSecretValue', access: 'write', own: false, resource: arn, context: {} },
+    ...administration(arn, ['secretsmanager:PutResourcePolicy', 'secretsmanager:DeleteSecret']),
   ];
 }
 
@@ -656,7 +697,14 @@ function targetOf(
         kind: 'functions',
         name,
         policy: st ? { kind: 'resource', statements: st } : undefined,
-        probes: [{ action: 'lambda:InvokeFunction', access: 'write', own: false, resource: arn, context: {} }],
+        probes: [
+          { action: 'lambda:InvokeFunction', access: 'write', own: false, resource: arn, context: {} },
+          ...administration(arn, [
+            'lambda:UpdateFunctionCode',
+            'lambda:UpdateFunctionConfiguration',
+            'lambda:AddPermission',
+          ]),
+        ],
       };
     }
     case 'AWS::SecretsManager::Secret': {
@@ -771,7 +819,9 @@ export function buildIsolationMatrix(
   const decideFor = (p: MatrixPrincipal, target: Target, probe: Probe) =>
     decideAccess(
       forAction(p.identity, probe.action),
-      target.policy && { kind: target.policy.kind, statements: forAction(target.policy.statements, probe.action) },
+      target.policy && !probe.identityOnly
+        ? { kind: target.policy.kind, statements: forAction(target.policy.statements, probe.action) }
+        : undefined,
       requestOf(p, probe),
     );
 

@@ -322,6 +322,25 @@ describe('isolation matrix', () => {
     },
   );
 
+  it("catches administration of another tenant's resources: passing its role (whatever the role trusts), deleting its table", () => {
+    const app = testApp();
+    const alpha = silo(app, 'alpha');
+    silo(app, 'beta');
+    alpha.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'Admin',
+        actions: ['iam:PassRole', 'dynamodb:DeleteTable'],
+        resources: [`arn:aws:iam::${ENV.account}:role/*`, `arn:aws:dynamodb:${ENV.region}:${ENV.account}:table/*`],
+      }),
+    );
+    const m = matrixOf(app);
+    expect(m.findings.map((f) => [f.tenant, f.kind, f.actions])).toEqual([
+      ['beta', 'items', ['dynamodb:DeleteTable']],
+      ['beta', 'roles', ['iam:PassRole']],
+    ]);
+    expect(m.findings[1]!.statements).toEqual([expect.stringMatching(/#Admin$/)]);
+  });
+
   it('tells a Scan of the key attributes from a full Scan: an exception for the first does not cover the second', () => {
     const run = (full: boolean) => {
       const app = testApp();
