@@ -11,14 +11,18 @@ import {
   type IPolicyValidationPlugin,
   type PolicyValidationPluginReport,
   type PolicyViolation,
+  Stack,
+  Token,
 } from 'aws-cdk-lib';
 import { WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { CapacityReport } from '../capacity/types';
+import { ISOLATION_RULE_ID } from './isolation-section';
 import { PACKS } from './packs';
 import { renderComplianceHtml } from './render-html';
 import { renderComplianceMarkdown } from './render-markdown';
 import { buildComplianceReport, type ComplianceReport, type PartialScope } from './report';
+import type { StackTemplate } from './template-resolver';
 
 /** File names of the report inside the cloud assembly (`cdk.out`). */
 export const REPORT_FILES = {
@@ -47,7 +51,7 @@ export interface CompliancePluginProps {
 export class CompliancePlugin implements IPolicyValidationPlugin {
   readonly name = 'switchboard-compliance';
   readonly version = '1.0.0';
-  readonly ruleIds = PACKS.map((p) => p.name);
+  readonly ruleIds = [...PACKS.map((p) => p.name), ISOLATION_RULE_ID];
   /** The last report built (for tests and tools). */
   lastReport?: ComplianceReport;
 
@@ -66,7 +70,11 @@ export class CompliancePlugin implements IPolicyValidationPlugin {
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const root = context.appConstruct ?? this.app;
-    const report = buildComplianceReport(root, { partial: this.partial, capacity: this.capacity });
+    const report = buildComplianceReport(root, {
+      partial: this.partial,
+      capacity: this.capacity,
+      templates: templatesOf(root, context.templatePaths),
+    });
     this.lastReport = report;
     const outdir = context.templatePaths[0] ? path.dirname(context.templatePaths[0]) : undefined;
     if (outdir) {
@@ -92,6 +100,34 @@ export class CompliancePlugin implements IPolicyValidationPlugin {
         }
       }
     }
+    for (const f of report.isolation?.findings ?? []) {
+      violations.push({
+        ruleName: ISOLATION_RULE_ID,
+        description: `Tenant isolation: ${f.problem}: ${f.principal} → tenant ${f.tenant} (${f.model}) ${f.kind} ${f.resource}: ${f.actions.join(', ') || 'every action'}${f.statements.length ? ` (by ${f.statements.join(', ')})` : ''}`,
+        severity: 'error',
+        violatingResources: [
+          { resourceLogicalId: f.principal, templatePath: '', locations: ['Properties'], constructPath: f.principal },
+        ],
+      } as PolicyViolation);
+    }
     return { success: violations.length === 0, violations };
   }
+}
+
+/** The synthesized templates of the app's stacks, with the region and account each was synthesized for. */
+function templatesOf(root: IConstruct, templatePaths: readonly string[]): StackTemplate[] {
+  const stacks = root.node.findAll().filter((c): c is Stack => Stack.isStack(c));
+  return templatePaths.flatMap((file) => {
+    const stack = stacks.find((s) => s.templateFile === path.basename(file));
+    if (!stack) return [];
+    const known = (v: string) => (Token.isUnresolved(v) ? undefined : v);
+    return [
+      {
+        stackName: stack.stackName,
+        template: JSON.parse(fs.readFileSync(file, 'utf8')),
+        region: known(stack.region),
+        account: known(stack.account),
+      },
+    ];
+  });
 }

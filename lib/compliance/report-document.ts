@@ -5,7 +5,7 @@
  *
  * What it shows: per pack the number of rules checked with a link to the pack's rule documentation (the
  * full rule lists stay in the JSON), unacknowledged findings, acknowledgements grouped by reason, per stack
- * and fleet-wide, and the capacity model's report when there is one.
+ * and fleet-wide, the tenant isolation matrix and the capacity model's report when there are.
  */
 import { acknowledgementsOfStack, fleetAcknowledgementsByReason, groupByReason } from './acknowledgement-groups';
 import { capacitySection } from './capacity-section';
@@ -21,6 +21,7 @@ import {
   strong,
   text,
 } from './document-model';
+import { isolationSection } from './isolation-section';
 import type { ComplianceReport, StackResult } from './report';
 
 /**
@@ -273,6 +274,7 @@ export function complianceDocument(report: ComplianceReport): ReportDocument {
         ]
       : [{ kind: 'paragraph', content: [text('None.')] }],
   });
+  if (report.isolation) sections.push(isolationSection(report.isolation, anchor('Tenant isolation')));
   if (report.capacity) sections.push(capacitySection(report.capacity, anchor('Capacity')));
   for (const s of report.stacks) sections.push(stackSection(s, stackAnchors.get(s.stack)!));
   return { title: report.title, intro, sections };

@@ -8,7 +8,9 @@ import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import type { NagPack } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { CapacityReport } from '../capacity/types';
+import { buildIsolationMatrix, type IsolationMatrix } from './isolation-matrix';
 import { PACKS } from './packs';
+import type { StackTemplate } from './template-resolver';
 
 export interface Finding {
   readonly ruleId: string;
@@ -55,6 +57,11 @@ export interface ComplianceReport {
   readonly totals: { readonly findings: number; readonly acknowledged: number };
   /** The capacity model's report, as given (absent when none was given). */
   readonly capacity?: CapacityReport;
+  /**
+   * The tenant isolation matrix of the synthesized templates (isolation-matrix.ts); its failing cells fail the
+   * synth. Absent when no templates were given.
+   */
+  readonly isolation?: IsolationMatrix;
 }
 
 const ACK_KEY = Validations.ACKNOWLEDGED_RULES_METADATA_KEY;
@@ -129,6 +136,11 @@ export interface ComplianceReportOptions {
    * @default - no capacity section
    */
   readonly capacity?: CapacityReport;
+  /**
+   * The app's synthesized templates: the report then carries the tenant isolation matrix.
+   * @default - no isolation matrix
+   */
+  readonly templates?: readonly StackTemplate[];
 }
 
 /** Title of a report: a partial one says what it covers. */
@@ -161,5 +173,6 @@ export function buildComplianceReport(root: IConstruct, options: ComplianceRepor
     stacks,
     totals: { findings, acknowledged },
     ...(options.capacity ? { capacity: options.capacity } : {}),
+    ...(options.templates ? { isolation: buildIsolationMatrix(options.templates) } : {}),
   };
 }

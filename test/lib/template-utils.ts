@@ -3,59 +3,24 @@
  * intrinsic functions into readable strings so assertions can compare ARNs with what lambda/shared computes.
  */
 import { App } from 'aws-cdk-lib';
+import {
+  asArray,
+  type CfnResourceJson,
+  flatten,
+  type StatementJson,
+  statementsOf,
+  type TemplateLike,
+} from '../../lib/compliance/template-json';
 
-/** A CloudFormation resource as it appears in a template. */
-export interface CfnResourceJson {
-  readonly Type: string;
-  readonly Properties?: Record<string, unknown>;
-  readonly Metadata?: Record<string, unknown>;
-  readonly DependsOn?: string | string[];
-  readonly DeletionPolicy?: string;
-  readonly UpdateReplacePolicy?: string;
-}
-
-/** A template, loosely typed. */
-export interface TemplateLike {
-  readonly Resources: Record<string, CfnResourceJson>;
-  readonly Outputs?: Record<string, { Value: unknown; Export?: { Name: string } }>;
-}
-
-/** An IAM policy statement, loosely typed. */
-export interface StatementJson {
-  readonly Sid?: string;
-  readonly Effect: string;
-  readonly Action?: string | string[];
-  readonly Resource?: unknown;
-  readonly Principal?: unknown;
-  readonly Condition?: unknown;
-}
-
-/** `v` as an array (`undefined` → `[]`). */
-export function asArray<T>(v: T | T[] | undefined): T[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
-
-/**
- * A value with intrinsics flattened to text: `Ref` → `<Name>` (so `<AWS::Partition>`), `Fn::GetAtt` → `<Id.Attr>`,
- * `Fn::Join` joined, `Fn::ImportValue` → `<Import:Name>`, `Fn::GetStackOutput` (a weak cross-stack reference) →
- * `<Output:Stack.OutputName>`; a literal `arn:aws:` partition reads as `arn:<AWS::Partition>:`. Anything else is JSON.
- */
-export function flatten(v: unknown): string {
-  // The partition is a literal once the region is known (cdk.json feature flags): read both forms alike.
-  if (typeof v === 'string') return v.replace(/^arn:aws:/, 'arn:<AWS::Partition>:');
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.Ref === 'string') return `<${o.Ref}>`;
-    const getAtt = o['Fn::GetAtt'];
-    if (Array.isArray(getAtt)) return `<${getAtt.join('.')}>`;
-    const join = o['Fn::Join'];
-    if (Array.isArray(join)) return (join[1] as unknown[]).map(flatten).join(join[0] as string);
-    if (o['Fn::ImportValue'] !== undefined) return `<Import:${flatten(o['Fn::ImportValue'])}>`;
-    const output = o['Fn::GetStackOutput'] as { StackName?: unknown; OutputName?: unknown } | undefined;
-    if (output !== undefined) return `<Output:${flatten(output.StackName)}.${flatten(output.OutputName)}>`;
-  }
-  return JSON.stringify(v);
-}
+export {
+  actionCovers,
+  asArray,
+  type CfnResourceJson,
+  flatten,
+  type StatementJson,
+  statementsOf,
+  type TemplateLike,
+} from '../../lib/compliance/template-json';
 
 /** Logical ids and resources of one type. */
 export function resourcesOfType(t: TemplateLike, type: string): Array<[string, CfnResourceJson]> {
@@ -73,23 +38,6 @@ export function onlyResource(t: TemplateLike, type: string): [string, CfnResourc
 /** Properties of a resource (never undefined). */
 export function props(r: CfnResourceJson): Record<string, unknown> {
   return r.Properties ?? {};
-}
-
-/** Statements of a policy document. */
-export function statementsOf(doc: unknown): StatementJson[] {
-  return asArray((doc as { Statement?: StatementJson | StatementJson[] } | undefined)?.Statement);
-}
-
-/** True when an IAM action pattern (`kms:*`, `kms:Decrypt*`, `*`) covers `action`. */
-export function actionCovers(pattern: string, action: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    'i',
-  );
-  return re.test(action);
 }
 
 /** The `Key`→`Value` map of a resource's `Tags` (list form). */

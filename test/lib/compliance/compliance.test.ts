@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,11 +18,14 @@ import {
   acknowledgeInRegulatedPacks,
   madeAcknowledgements,
 } from '../../../lib/compliance/acknowledge';
+import { buildIsolationMatrix } from '../../../lib/compliance/isolation-matrix';
 import { PACKS } from '../../../lib/compliance/packs';
 import { CompliancePlugin, REPORT_FILES } from '../../../lib/compliance/plugin';
 import { type ComplianceReport, type PackResult, runPack } from '../../../lib/compliance/report';
 import { SwitchboardChecks } from '../../../lib/compliance/switchboard-checks';
+import { asArray, type StatementJson, type TemplateLike } from '../../../lib/compliance/template-json';
 import { PLAN_GUARDRAILS } from '../../../lib/config/guardrail-policy';
+import { SWITCHBOARD_TAGS } from '../../../lib/config/tags';
 import { SwitchboardGuardrail } from '../../../lib/constructs/guardrail/switchboard-guardrail';
 import {
   cloudWatchAlarmsStatement,
@@ -172,8 +175,8 @@ describe('compliance report of the Switchboard app', () => {
       expect(html).toContain(`<li><a href="#${anchor}">${s.stack}</a></li>`);
       expect(html).toContain(`<section id="${anchor}">\n<h2>${s.stack}</h2>`);
     }
-    // Summary, packs, acknowledgements by reason and capacity, then one per stack.
-    expect(html.match(/<section id=/g)).toHaveLength(4 + report.stacks.length);
+    // Summary, packs, acknowledgements by reason, tenant isolation and capacity, then one per stack.
+    expect(html.match(/<section id=/g)).toHaveLength(5 + report.stacks.length);
     // Unacknowledged findings: 0, with every acknowledged finding behind a reason.
     expect(html).toContain('Unacknowledged findings: <strong>0</strong>');
     expect(html).toContain(`Acknowledged findings: <strong>${report.totals.acknowledged}</strong>`);
@@ -329,6 +332,64 @@ describe('compliance report of the Switchboard app', () => {
       'NIST.800.53.R5-LambdaInsideVPC',
       'PCI.DSS.321-LambdaInsideVPC',
     ]);
+  });
+});
+
+describe('tenant isolation matrix of the Switchboard app', () => {
+  it('denies every cross-tenant cell and allows every own cell, the AWS Backup role the only exception', () => {
+    const m = report.isolation!;
+    expect(m.findings).toEqual([]);
+    const tenants = synth.built.configs.map((c) => c.id).sort();
+    expect(m.tenants.filter((t) => t.model === 'silo').map((t) => t.tenant)).toEqual(tenants);
+    for (const s of m.summary) {
+      expect(s.cross.total).toBeGreaterThan(0);
+      expect(s.cross.denied).toBe(s.cross.total);
+      expect(s.own.allowed).toBe(s.own.total);
+    }
+    const silo = m.summary.find((s) => s.model === 'silo')!;
+    // Every tenant has items, key, state machine, topics and the review API: read and write of each but the
+    // state machine and topics (write only).
+    expect(silo.own.total).toBe(tenants.length * 8);
+    const used = Object.fromEntries(m.exceptions.map((e) => [e.id, e.principals]));
+    expect(used['aws-backup']).toEqual([expect.stringMatching(/^<Switchboard-Platform\/BackupRole/)]);
+    // One pooled function per pool cell; none while the app has no cell.
+    const cells = new Set(m.tenants.filter((t) => t.model === 'pool').map((t) => t.stack));
+    expect(used['pooled-function']).toHaveLength(cells.size);
+    expect(m.exceptions.reduce((n, e) => n + e.cells, 0)).toBe(m.summary.reduce((n, s) => n + s.cross.excepted, 0));
+  });
+
+  it("catches one widened statement in the real templates: acme's inference role on every table", () => {
+    const stacks = synth.assembly.stacks.map((st) => ({
+      stackName: st.stackName,
+      template: structuredClone(st.template) as TemplateLike,
+      region: 'us-east-1',
+    }));
+    const acme = stacks.find((st) => st.stackName === 'Switchboard-Tenant-acme')!.template;
+    const [policyId, policy] = Object.entries(acme.Resources).find(
+      ([id, r]) => r.Type === 'AWS::IAM::ManagedPolicy' && id.startsWith('InferenceRolePolicy'),
+    )!;
+    const statements = (policy.Properties!.PolicyDocument as { Statement: StatementJson[] }).Statement;
+    const reads = statements.find((st) => asArray(st.Action).includes('dynamodb:GetItem'))!;
+    (reads as { Resource: unknown }).Resource = 'arn:aws:dynamodb:us-east-1:*:table/*';
+    const m = buildIsolationMatrix(stacks);
+    expect(m.findings.map((f) => [f.principal.replace(/[0-9A-F]{8}>$/, '>'), f.tenant, f.kind])).toEqual([
+      ['<Switchboard-Tenant-acme/InferenceRole>', 'globex', 'items'],
+      ['<Switchboard-Tenant-acme/InferenceRole>', 'initech', 'items'],
+    ]);
+    expect(m.findings[0]!.statements).toEqual([expect.stringContaining(`Switchboard-Tenant-acme/${policyId}#`)]);
+    expect(m.findings[0]!.actions).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+  });
+
+  it('shows the matrix in the Markdown report: counts per isolation model, the exception and its reason', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    const section = mdSection(md, 'Tenant isolation').join('\n');
+    const silo = report.isolation!.summary.find((s) => s.model === 'silo')!;
+    expect(section).toContain(
+      `| silo | ${silo.tenants} | ${silo.cross.total} / ${silo.cross.total} (100%) | ${silo.cross.excepted} | ${silo.own.total} / ${silo.own.total} (100%) |`,
+    );
+    expect(section).toContain('AWS Backup');
+    expect(section).toContain('Failing cells: **0**.');
+    expect(section).not.toContain('### Failing cells');
   });
 });
 
@@ -924,6 +985,40 @@ describe('CompliancePlugin', () => {
     expect(validation).toContain('Leaky/Table/Resource');
     const written = JSON.parse(fs.readFileSync(path.join(outdir, REPORT_FILES.json), 'utf8')) as ComplianceReport;
     expect(written.totals.findings).toBeGreaterThan(0);
+  });
+
+  it("fails the synth on a failing isolation cell: a tenant role reading another tenant's table", () => {
+    const build = (leak: boolean) => {
+      const { app, outdir } = appWithPlugin();
+      const roles = ['alpha', 'beta'].map((tenant) => {
+        const stack = new Stack(app, `Silo-${tenant}`);
+        const table = new dynamodb.Table(stack, 'Ledger', {
+          partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        });
+        const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+        table.grantReadWriteData(role);
+        Tags.of(stack).add(SWITCHBOARD_TAGS.tenant, tenant);
+        return role;
+      });
+      if (leak) {
+        roles[0]!.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'Leak',
+            actions: ['dynamodb:GetItem'],
+            resources: ['arn:aws:dynamodb:*:*:table/*'],
+          }),
+        );
+      }
+      expect(() => quietly(() => app.synth())).toThrow();
+      return fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8');
+    };
+    const leaking = build(true);
+    expect(leaking).toContain('"ruleName": "Switchboard-TenantIsolation"');
+    expect(leaking).toMatch(
+      /cross-tenant access allowed: <Silo-alpha\/Reader[^"]*tenant beta \(silo\) items[^"]*#Leak/,
+    );
+    // The same app without the leak fails only on the packs' findings (tables not retained...), not on isolation.
+    expect(build(false)).not.toContain('Switchboard-TenantIsolation');
   });
 
   it('writes a capacity report given to it into the JSON as given, and renders it in Markdown and HTML', () => {

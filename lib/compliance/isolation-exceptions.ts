@@ -1,0 +1,46 @@
+/**
+ * The platform principals whose purpose is to reach every tenant's data, each with the reason: the one place the
+ * isolation matrix takes a cross-tenant cell as expected. The compliance report lists them with the cells they
+ * cover; an exception that matches no principal is shown as unused.
+ */
+import type { ResourceKind } from './isolation-kinds';
+import type { MatrixPrincipal } from './isolation-matrix';
+
+/** One expected cross-tenant access. */
+export interface IsolationException {
+  /** Stable id, shown in the report. */
+  readonly id: string;
+  /** Why this principal must reach other tenants' data. */
+  readonly reason: string;
+  /** The principals it covers. */
+  readonly principal: (p: MatrixPrincipal) => boolean;
+  /** What it covers (every kind when absent). */
+  readonly kinds?: readonly ResourceKind[];
+  /**
+   * The only actions it covers, as findings name them (the action, or a probe's label such as `SCAN_KEYS_ONLY`):
+   * a cell where anything else is allowed still fails. When absent, every action, and principals whose policies
+   * cannot be read (AWS managed policies) too.
+   */
+  readonly actions?: readonly string[];
+}
+
+/** The AWS Backup service principal (the only principal the platform's backup role trusts). */
+const AWS_BACKUP_SERVICE = 'backup.amazonaws.com';
+
+/** Every expected cross-tenant access of the app. */
+export const ISOLATION_EXCEPTIONS: readonly IsolationException[] = [
+  {
+    id: 'aws-backup',
+    reason:
+      "AWS Backup's service role backs up and restores every tenant ledger the platform's tag-based selection picks (one selection per account: lib/constructs/platform/backup.ts). Its permissions are AWS's managed AWSBackupServiceRolePolicyForBackup, which the templates do not contain, so its cells cannot be evaluated; only AWS Backup can assume it (aws:SourceAccount guard), and tenant keys let it use them only through DynamoDB and AWS Backup (kms:ViaService).",
+    principal: (p) => p.trustedServices.length > 0 && p.trustedServices.every((s) => s === AWS_BACKUP_SERVICE),
+  },
+  {
+    id: 'pooled-function',
+    reason:
+      "A pool cell's function serves every tenant of the cell: for each request it assumes the cell's tenant-access role with the tenant the authorizer resolved from the API key as session tag, and reaches that tenant's data only through that session. Its own role reaches no tenant data (its items and key cells are in the matrix).",
+    principal: (p) => p.cellRole === 'pooled-function',
+    kinds: ['roles'],
+    actions: ['sts:AssumeRole', 'sts:TagSession'],
+  },
+];
