@@ -6,7 +6,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { REGISTRY_TABLE_NAME } from '../../../lambda/shared/pool-runtime';
 import { REGISTRY_TABLE } from '../../../lambda/shared/registry-schema';
 import { acknowledge } from '../../compliance/acknowledge';
-import { keyAdministrationStatement, serviceIntegrationStatements } from '../key-policies';
+import { keyAdministrationStatement, logsServiceStatement, serviceIntegrationStatements } from '../key-policies';
 import { addToPlatformBackup } from '../tenant-data/tenant-data';
 
 /** Props of {@link TenantRegistry}. */
@@ -71,7 +71,7 @@ export class TenantRegistry extends Construct {
   constructor(scope: Construct, id: string, props: TenantRegistryProps = {}) {
     super(scope, id);
     const key = new kms.Key(this, 'Key', {
-      description: 'Switchboard tenant registry (tenants, hashed API keys, cells, audit trail)',
+      description: 'Switchboard tenant registry (tenants, hashed API keys, cells, audit trail) and control plane logs',
       alias: 'alias/switchboard/registry',
       enableKeyRotation: true,
       rotationPeriod: Duration.days(365),
@@ -81,6 +81,7 @@ export class TenantRegistry extends Construct {
         statements: [
           keyAdministrationStatement(this, props.keyAdminRoles),
           ...serviceIntegrationStatements(this, 'dynamodb'),
+          logsServiceStatement(this),
         ],
       }),
     });
@@ -111,6 +112,28 @@ export class TenantRegistry extends Construct {
     );
     this.table = table;
     this.key = key;
+    this.keyImpl = key;
+  }
+
+  private readonly keyImpl: kms.Key;
+
+  /**
+   * Lets `grantee` (the control plane function's role) use the key through SNS only: Lambda publishes a failed
+   * asynchronous event (a CloudFormation custom resource request) to its dead-letter topic with the function's role.
+   */
+  grantDeadLetterPublish(grantee: iam.IGrantable): iam.Grant {
+    const actions = ['kms:GenerateDataKey', 'kms:Decrypt'];
+    const conditions = { StringEquals: { 'kms:ViaService': `sns.${Stack.of(this).region}.amazonaws.com` } };
+    this.keyImpl.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DeadLettersThroughSns',
+        principals: [grantee.grantPrincipal],
+        actions,
+        resources: ['*'],
+        conditions,
+      }),
+    );
+    return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.keyImpl.keyArn], conditions });
   }
 
   /** Reads and conditional writes of every registry item (the control plane), with the key through DynamoDB. */
@@ -118,7 +141,7 @@ export class TenantRegistry extends Construct {
     const region = Stack.of(this).region;
     const data = iam.Grant.addToPrincipal({
       grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resourceArns: [this.table.tableArn, `${this.table.tableArn}/index/${REGISTRY_TABLE.byKindIndex.name}`],
     });
     const key = iam.Grant.addToPrincipal({

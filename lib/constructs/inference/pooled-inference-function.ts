@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,10 +13,16 @@ import { REGISTRY_PK_PREFIXES, REGISTRY_TABLE, REGISTRY_TABLE_ENV } from '../../
 import { REVIEW_ENV } from '../../../lambda/shared/review-schema';
 import { LEDGER_TABLE_ENV } from '../../../lambda/shared/tenant-runtime';
 import { PLANS, type Plan } from '../../../lambda/shared/tenant-vocabulary';
+import { acknowledge, nagArnPrefix } from '../../compliance/acknowledge';
 import { handlerOf } from '../bundling';
+import {
+  REGISTRY_KEY_WILDCARD_REASON,
+  registryKeyReadStatement,
+  registryTableArn,
+} from '../control-plane/tenant-registry';
 import { TenantFunction } from '../functions/tenant-function';
 import { grantInvokeModelsWithAnyOf, type IGuardrail } from '../guardrail/switchboard-guardrail';
-import type { PoolTenantAccess } from '../pool/tenant-access-role';
+import { PoolTenantAccess } from '../pool/tenant-access-role';
 import {
   environmentBytes,
   LAMBDA_ENVIRONMENT_MAX_BYTES,
@@ -33,8 +39,14 @@ export interface PooledInferenceFunctionProps {
    * read and write goes through a session of `tenantAccess`, tagged with the tenant.
    */
   readonly ledgerTable: dynamodb.ITable;
-  /** The cell's tenant-access role: the function may assume it, with the tenant session tag, and nothing else. */
-  readonly tenantAccess: PoolTenantAccess;
+  /** The ledger's key (tenant data under each tenant's encryption context): only tenant sessions may use it. */
+  readonly ledgerKey: kms.IKey;
+  /**
+   * A role of another stack that may also assume the cell's tenant-access role with a tenant tag (the control
+   * plane's, for purges), by ARN: see `PoolTenantAccessProps.controlPlaneRoleArn`.
+   * @default - only this function's role
+   */
+  readonly controlPlaneRoleArn?: string;
   /** The plans' guardrails: a pooled tenant's calls apply its plan's (`POOL_GUARDRAILS`). */
   readonly guardrails: Readonly<Record<Plan, IGuardrail>>;
   /** The key of those guardrails (decrypted through Bedrock when a call applies one). */
@@ -71,13 +83,15 @@ export interface PooledInferenceFunctionProps {
  * the cell's review workflow. Nothing on the ledger table or its key.
  */
 export class PooledInferenceFunction extends TenantFunction {
+  /** The cell's tenant-access role, which only this function's role (and the named control plane role) may assume. */
+  readonly tenantAccess: PoolTenantAccess;
+
   constructor(scope: Construct, id: string, props: PooledInferenceFunctionProps) {
     const region = Stack.of(scope).region;
     const environment: Record<string, string> = {
       [LEDGER_TABLE_ENV]: props.ledgerTable.tableName,
       [REGISTRY_TABLE_ENV]: REGISTRY_TABLE_NAME,
       [POOL_ENV.cellId]: props.cellId,
-      [POOL_ENV.tenantAccessRoleArn]: props.tenantAccess.role.roleArn,
       [POOL_ENV.guardrails]: Stack.of(scope).toJsonString(
         Object.fromEntries(
           PLANS.map((p) => [
@@ -113,13 +127,16 @@ export class PooledInferenceFunction extends TenantFunction {
       key: props.guardrailKey,
       modelArns: modelArnsOf(this, modelIds),
     });
-    props.tenantAccess.grantAssume(this);
-    const registryArn = Stack.of(this).formatArn({
-      service: 'dynamodb',
-      resource: 'table',
-      resourceName: REGISTRY_TABLE_NAME,
-      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    this.tenantAccess = new PoolTenantAccess(this, 'TenantAccess', {
+      table: props.ledgerTable,
+      key: props.ledgerKey,
+      pooledFunctionRole: this.role.role,
+      cellId: props.cellId,
+      controlPlaneRoleArn: props.controlPlaneRoleArn,
     });
+    this.fn.addEnvironment(POOL_ENV.tenantAccessRoleArn, this.tenantAccess.role.roleArn);
+    this.tenantAccess.grantAssume(this);
+    const registryArn = registryTableArn(this);
     this.addStatements(
       new iam.PolicyStatement({
         // The tenant's configuration and status, per request (cached per container by the handler).
@@ -137,6 +154,12 @@ export class PooledInferenceFunction extends TenantFunction {
         actions: ['dynamodb:Query'],
         resources: [`${registryArn}/index/${REGISTRY_TABLE.byKindIndex.name}`],
       }),
+      registryKeyReadStatement(this),
+    );
+    acknowledge(
+      this.role.policy,
+      `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'kms')}:key/*]`,
+      REGISTRY_KEY_WILDCARD_REASON,
     );
     if (props.reviewStateMachine) props.reviewStateMachine.grantStartExecution(this);
     scheduleReconciliation(this, props.cellId, props.schedule);

@@ -7,7 +7,9 @@ import { Construct } from 'constructs';
 import { API_KEY_HEADER, REGISTRY_TABLE_ENV } from '../../../lambda/pool-authorizer/authorizer';
 import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
 import { REGISTRY_PK_PREFIXES } from '../../../lambda/shared/registry-schema';
+import { acknowledge, nagArnPrefix } from '../../compliance/acknowledge';
 import { handlerOf } from '../bundling';
+import { REGISTRY_KEY_WILDCARD_REASON, registryKeyReadStatement } from '../control-plane/tenant-registry';
 import { TenantFunction } from '../functions/tenant-function';
 
 /** Props of {@link PoolAuthorizer}. */
@@ -107,6 +109,13 @@ export class PoolAuthorizer extends Construct {
           },
         },
       }),
+    );
+    // The registry's key lives in the control plane stack, which a cell may not reference.
+    this.function.addStatements(registryKeyReadStatement(this));
+    acknowledge(
+      this.function,
+      `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'kms')}:key/*]`,
+      REGISTRY_KEY_WILDCARD_REASON,
     );
     this.authorizer = new apigw.RequestAuthorizer(this, 'Authorizer', {
       handler: this.function.fn,
