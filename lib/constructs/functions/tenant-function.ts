@@ -129,6 +129,11 @@ export class TenantFunction extends Construct implements iam.IGrantable {
     return this.role.role.roleArn;
   }
 
+  /** The function role's own managed policy (where an acknowledgement of one of its statements belongs). */
+  get rolePolicy(): iam.ManagedPolicy {
+    return this.role.policy;
+  }
+
   /** Adds statements to the function's own managed policy. */
   addStatements(...statements: iam.PolicyStatement[]): void {
     this.role.addStatements(...statements);

@@ -157,7 +157,7 @@ export class PooledInferenceFunction extends TenantFunction {
       registryKeyReadStatement(this),
     );
     acknowledge(
-      this.role.policy,
+      this.rolePolicy,
       `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'kms')}:key/*]`,
       REGISTRY_KEY_WILDCARD_REASON,
     );

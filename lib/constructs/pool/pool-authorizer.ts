@@ -113,7 +113,7 @@ export class PoolAuthorizer extends Construct {
     // The registry's key lives in the control plane stack, which a cell may not reference.
     this.function.addStatements(registryKeyReadStatement(this));
     acknowledge(
-      this.function,
+      this.function.rolePolicy,
       `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'kms')}:key/*]`,
       REGISTRY_KEY_WILDCARD_REASON,
     );
