@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { CONTROL_PLANE_ENV } from '../../lambda/control-plane/config';
 import { parseTenantFile, TenantConfigError } from '../../lib/config/load-tenants';
 import { PLAN_DEFAULTS } from '../../lib/config/plan-defaults';
 import { RESERVED_TAG_KEYS } from '../../lib/config/tags';
@@ -702,7 +703,7 @@ describe('buildSwitchboard', () => {
         >;
       };
       const fn = Object.values(cp.Resources).find((r) => r.Type === 'AWS::Lambda::Function')!;
-      const cells = JSON.stringify(fn.Properties.Environment?.Variables.POOL_CELLS);
+      const cells = JSON.stringify(fn.Properties.Environment?.Variables[CONTROL_PLANE_ENV.cells]);
       expect(cells.indexOf('\\"id\\":\\"pool-1\\"')).toBeGreaterThanOrEqual(0);
       expect(cells.indexOf('\\"id\\":\\"pool-2\\"')).toBeGreaterThan(cells.indexOf('\\"id\\":\\"pool-1\\"'));
       expect(cells).toContain('Switchboard-Pool-2');

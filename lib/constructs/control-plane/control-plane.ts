@@ -6,6 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { CONTROL_PLANE_ENV } from '../../../lambda/control-plane/config';
 // The code this function runs (type-only import: nothing of the handler runs at synth).
 import type * as controlPlaneCode from '../../../lambda/control-plane/index';
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
@@ -103,10 +104,11 @@ export class ControlPlane extends Construct {
       sharedPolicies: props.sharedPolicies,
       environment: {
         [REGISTRY_TABLE_ENV]: props.registry.table.tableName,
-        POOL_CELLS: stack.toJsonString(cells),
+        [CONTROL_PLANE_ENV.cells]: stack.toJsonString(cells),
       },
       calls: 'only AWS public service endpoints (DynamoDB, KMS, STS, API Gateway) with SigV4',
       timeout: Duration.seconds(29),
+      trafficBoundBy: `The control plane API's stage throttle (${CONTROL_PLANE_THROTTLE.rateLimit} requests per second)`,
       logRetention: retention,
       roleName: controlPlaneRoleName(stack.region),
     });

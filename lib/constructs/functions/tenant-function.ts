@@ -33,6 +33,12 @@ export interface TenantFunctionProps {
    * @default - unreserved (the API usage plan's throttle bounds the traffic)
    */
   readonly reservedConcurrency?: number;
+  /**
+   * What bounds the function's traffic when it reserves no concurrency, as a phrase that completes "... bounds this
+   * function's traffic" in the compliance report.
+   * @default "The tenant API's usage plan throttle"
+   */
+  readonly trafficBoundBy?: string;
   /** @default 512 */
   readonly memoryMb?: number;
   /** @default Duration.seconds(29) */
@@ -117,7 +123,7 @@ export class TenantFunction extends Construct implements iam.IGrantable {
         fn,
         ['HIPAA.Security', 'NIST.800.53.R5'],
         'LambdaConcurrency',
-        "Unreserved on purpose: every reservation is taken from the account's concurrency quota (1,000 by default, 100 of which must stay unreserved; new accounts have less), so reserving for every tenant function would cap the fleet at a few dozen tenants. The tenant API's usage plan throttle bounds this function's traffic; plans that need a guaranteed share reserve it (lambda.reservedConcurrency), and the capacity model counts what is reserved.",
+        `Unreserved on purpose: every reservation is taken from the account's concurrency quota (1,000 by default, 100 of which must stay unreserved; new accounts have less), so reserving for every tenant function would cap the fleet at a few dozen tenants. ${props.trafficBoundBy ?? "The tenant API's usage plan throttle"} bounds this function's traffic; plans that need a guaranteed share reserve it (lambda.reservedConcurrency), and the capacity model counts what is reserved.`,
       );
     }
     this.fn = fn;

@@ -102,7 +102,8 @@ export class PooledInferenceFunction extends TenantFunction {
       ),
       ...(props.reviewStateMachine ? { [REVIEW_ENV.stateMachineArn]: props.reviewStateMachine.stateMachineArn } : {}),
     };
-    const envBytes = environmentBytes(environment);
+    // The tenant-access role's ARN is added once the role exists (it trusts this function's role).
+    const envBytes = environmentBytes({ ...environment, [POOL_ENV.tenantAccessRoleArn]: 'x'.repeat(256) });
     if (envBytes > LAMBDA_ENVIRONMENT_MAX_BYTES) {
       throw new Error(
         `PooledInferenceFunction ${[scope.node.path, id].filter(Boolean).join('/')}: environment: ${envBytes} bytes; Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES}`,
@@ -117,6 +118,8 @@ export class PooledInferenceFunction extends TenantFunction {
       environment,
       calls:
         'only AWS public service endpoints (Bedrock Runtime, DynamoDB, KMS, STS, Step Functions) with SigV4, with a session of the tenant for its data',
+      trafficBoundBy:
+        "The cell API's stage throttle (all its tenants together), and each tenant's own rate limit enforced by admission before any work,",
       memoryMb: props.memoryMb ?? 1024,
       timeout: props.timeout ?? Duration.seconds(29),
     });

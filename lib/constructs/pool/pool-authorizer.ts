@@ -94,6 +94,7 @@ export class PoolAuthorizer extends Construct {
       sharedPolicies: props.sharedPolicies,
       environment: { [REGISTRY_TABLE_ENV]: props.registryTable.tableName },
       calls: 'DynamoDB (the tenant registry)',
+      trafficBoundBy: "The cell API's stage throttle, and API Gateway's cache of the authorizer's answer per key,",
       memoryMb: 256,
       timeout: Duration.seconds(5),
     });

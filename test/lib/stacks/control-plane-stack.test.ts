@@ -2,6 +2,7 @@
  * The control plane as `npx cdk synth` builds it (the repository's tenants and cdk.json): its API, the registry,
  * what its role may do in each cell, and the registrations of the silo tenants.
  */
+import { CONTROL_PLANE_ENV } from '../../../lambda/control-plane/config';
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
 import { REGISTRY_TABLE_NAME, SILO_REGISTRATION } from '../../../lambda/shared/pool-runtime';
 import { REGISTRY_TABLE, REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
@@ -84,7 +85,7 @@ describe('Switchboard-ControlPlane', () => {
   it('tells its function the registry and every cell: id, capacity, API, stage, ledger and tenant-access role', () => {
     const env = fnProps.Environment.Variables;
     expect(flatten(env[REGISTRY_TABLE_ENV])).toMatch(/^<RegistryTable/);
-    const cells = flatten(env.POOL_CELLS);
+    const cells = flatten(env[CONTROL_PLANE_ENV.cells]);
     expect(cells).toContain('"id":"pool-1"');
     expect(cells).toMatch(/"capacity":\d+/);
     const entry = JSON.parse(cells) as Array<Record<string, unknown>>;
