@@ -2,14 +2,17 @@
  * The control plane as `npx cdk synth` builds it (the repository's tenants and cdk.json): its API, the registry,
  * what its role may do in each cell, and the registrations of the silo tenants.
  */
+import { Stack } from 'aws-cdk-lib';
 import { CONTROL_PLANE_ENV } from '../../../lambda/control-plane/config';
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
 import { REGISTRY_TABLE_NAME, SILO_REGISTRATION } from '../../../lambda/shared/pool-runtime';
 import { REGISTRY_TABLE, REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
+import { ControlPlane } from '../../../lib/constructs/control-plane/control-plane';
+import { TenantRegistry } from '../../../lib/constructs/control-plane/tenant-registry';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { decide, type IamRequest } from '../../support/iam-eval';
 import { synthSwitchboard } from '../../support/synth';
-import { flatten, props, resourcesOfType, roleStatements, type TemplateLike } from '../template-utils';
+import { flatten, props, resourcesOfType, roleStatements, type TemplateLike, testApp } from '../template-utils';
 
 const synth = synthSwitchboard({ compliance: false });
 const STACK = 'Switchboard-ControlPlane';
@@ -138,5 +141,13 @@ describe('Switchboard-ControlPlane', () => {
       const doc = JSON.parse(r[SILO_REGISTRATION.props.document] as string) as { id: string };
       expect(doc.id).toBe(r[SILO_REGISTRATION.props.tenantId]);
     }
+  });
+
+  it('fails without a pool cell (the control plane has nowhere to place a pooled tenant)', () => {
+    const stack = new Stack(testApp(), 'Cp', { env: { region: 'us-east-1' } });
+    const registry = new TenantRegistry(stack, 'Registry');
+    expect(() => new ControlPlane(stack, 'ControlPlane', { registry, cells: [], sharedPolicies: [] })).toThrow(
+      'ControlPlane Cp/ControlPlane: cells: at least one pool cell',
+    );
   });
 });

@@ -7,6 +7,7 @@ import { TENANT_SESSION_TAG } from '../../../lambda/shared/pool-keys';
 import { POOL_ENV, REGISTRY_TABLE_NAME } from '../../../lambda/shared/pool-runtime';
 import { REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
 import { LEDGER_TABLE_ENV } from '../../../lambda/shared/tenant-runtime';
+import { PoolCellStack } from '../../../lib/stacks/pool-cell-stack';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { decide, type IamRequest } from '../../support/iam-eval';
 import { synthSwitchboard } from '../../support/synth';
@@ -18,6 +19,7 @@ import {
   roleStatements,
   statementsOf,
   type TemplateLike,
+  testApp,
 } from '../template-utils';
 
 const synth = synthSwitchboard({ compliance: false });
@@ -200,5 +202,11 @@ describe('Switchboard-Pool-1', () => {
       .dependencies.map((d) => d.id)
       .filter((d) => !d.endsWith('.assets'));
     expect(deps).toEqual([PLATFORM_STACK_NAME]);
+  });
+
+  it('fails when the cell id is not pool-<n>, naming it and the pattern', () => {
+    expect(() => new PoolCellStack(testApp(), 'Bad', { cellId: 'cell-1', platform: synth.built.platform })).toThrow(
+      /PoolCellStack Bad: cellId: "cell-1" must match/,
+    );
   });
 });
