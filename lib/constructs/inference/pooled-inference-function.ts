@@ -79,8 +79,8 @@ export interface PooledInferenceFunctionProps {
  * Its own role reaches no tenant data: it may read tenant items of the registry (`TENANT#*`, GetItem) and list
  * tenants through the registry's `byKind` index (the reconciliation), call the catalog's models with one of the
  * plans' guardrails, assume the cell's tenant-access role with the tenant's session tag (that session reads and
- * writes the tenant's own ledger items and uses the data key under the tenant's encryption context), and start
- * the cell's review workflow. Nothing on the ledger table or its key.
+ * writes the tenant's own ledger items and uses the data key under the tenant's encryption context), and, when the
+ * cell has one, start the cell's review workflow. Nothing on the ledger table or its key.
  */
 export class PooledInferenceFunction extends TenantFunction {
   /** The cell's tenant-access role, which only this function's role (and the named control plane role) may assume. */
