@@ -5,6 +5,7 @@
  * same `cdk.json`).
  */
 import { z } from 'zod';
+import { POOL_CELL_ID_PATTERN } from '../../lambda/shared/pool-runtime';
 import { PREAMBLE_MAX_CHARS } from '../../lambda/shared/tenant-runtime';
 
 /** The context key in `cdk.json` that holds the platform configuration. */
@@ -87,6 +88,18 @@ export const PlatformFileSchema = z.strictObject({
     .describe(
       'Measured output speeds of models in this account (CloudWatch AWS/Bedrock), replacing the catalog figures in the answer-time check',
     ),
+  poolCells: z
+    .array(
+      z.string().regex(POOL_CELL_ID_PATTERN, {
+        message: 'must be a pool cell id: "pool-<n>", n from 1 to 999 without leading zeros (pool-1, pool-2, ...)',
+      }),
+    )
+    .min(1)
+    .max(50)
+    .optional()
+    .describe(
+      'The pool cells serving pooled tenants, in placement order (one stack Switchboard-Pool-<n> each); a new cell is one more entry. Default ["pool-1"]',
+    ),
   systemPreamble: z
     .string()
     .min(1)
@@ -113,9 +126,14 @@ export interface PlatformConfig {
   readonly quotas: Readonly<Record<string, number>>;
   /** Measured model speeds by model id (checked against the catalog at synth). */
   readonly modelSpeeds: Readonly<Record<string, { outputTokensPerSecond: number; firstTokenMs?: number }>>;
+  /** The pool cells (`pool-<n>`), in placement order: one `Switchboard-Pool-<n>` stack each. */
+  readonly poolCells: readonly string[];
   /** System text put first on every model call of every tenant. */
   readonly systemPreamble?: string;
 }
+
+/** The pool cells when `cdk.json` names none. */
+export const DEFAULT_POOL_CELLS: readonly string[] = ['pool-1'];
 
 /** Defaults of the WAF rate rules. */
 export const WAF_DEFAULTS = {
@@ -157,6 +175,11 @@ export function resolvePlatformConfig(input: unknown): PlatformConfig {
     if (seen.has(e.toLowerCase())) problems.push(`${WHERE}: opsEmails: "${e}" is listed twice`);
     seen.add(e.toLowerCase());
   }
+  const cells = new Set<string>();
+  for (const c of p.poolCells ?? []) {
+    if (cells.has(c)) problems.push(`${WHERE}: poolCells: "${c}" is listed twice; each cell is one stack`);
+    cells.add(c);
+  }
   if (p.systemPreamble !== undefined && Buffer.byteLength(p.systemPreamble, 'utf8') > PREAMBLE_MAX_CHARS) {
     problems.push(
       `${WHERE}: systemPreamble: ${Buffer.byteLength(p.systemPreamble, 'utf8')} bytes in UTF-8; at most ${PREAMBLE_MAX_CHARS} (it travels in every inference function's environment, which Lambda limits to 4 KB)`,
@@ -171,6 +194,7 @@ export function resolvePlatformConfig(input: unknown): PlatformConfig {
     waf: { ...WAF_DEFAULTS, ...p.waf },
     quotas: p.quotas ?? {},
     modelSpeeds: p.modelSpeeds ?? {},
+    poolCells: p.poolCells ?? DEFAULT_POOL_CELLS,
     ...(p.systemPreamble !== undefined ? { systemPreamble: p.systemPreamble } : {}),
   };
 }

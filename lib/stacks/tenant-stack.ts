@@ -85,8 +85,7 @@ export class TenantStack extends Stack {
       tenantId: tenant.id,
       handler: this.inference.fn,
       key: this.data.key,
-      throttle: tenant.throttle,
-      quota: tenant.quota,
+      authorization: { type: 'apiKey', throttle: tenant.throttle, quota: tenant.quota },
       webAclArn: platform.webAclArn,
       integrationTimeout: Duration.seconds(tenant.lambda.timeoutSeconds),
       reviewHandler: this.review.api.fn,
@@ -98,10 +97,12 @@ export class TenantStack extends Stack {
     Tags.of(this).add(TENANT_TAGS.plan, tenant.plan);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the tenant API' });
-    new CfnOutput(this, 'ApiKeyId', {
-      value: this.api.apiKey.keyId,
-      description: 'aws apigateway get-api-key --api-key <id> --include-value',
-    });
+    if (this.api.apiKey) {
+      new CfnOutput(this, 'ApiKeyId', {
+        value: this.api.apiKey.keyId,
+        description: 'aws apigateway get-api-key --api-key <id> --include-value',
+      });
+    }
     new CfnOutput(this, 'LedgerTable', { value: this.data.table.tableName });
     if (this.review.webhookSecret) {
       new CfnOutput(this, 'WebhookSecretArn', {

@@ -33,9 +33,11 @@ describe('npx cdk synth', () => {
     expect(r.stderr).not.toMatch(/ERROR|WARN.*AwsSolutions/);
     expect(r.code).toBe(0);
     const files = fs.readdirSync(r.out);
-    for (const s of ['Platform', 'Tenant-acme', 'Tenant-globex', 'Tenant-initech']) {
+    for (const s of ['Platform', 'ControlPlane', 'Pool-1', 'Tenant-acme', 'Tenant-globex', 'Tenant-initech']) {
       expect(files).toContain(`Switchboard-${s}.template.json`);
     }
+    // The sample pooled tenants (hooli, umbrella) have no stack of their own.
+    expect(files.filter((f) => /^Switchboard-Tenant-(hooli|umbrella)\./.test(f))).toEqual([]);
     const report = JSON.parse(fs.readFileSync(path.join(r.out, 'compliance-report.json'), 'utf8'));
     expect(report.totals.findings).toBe(0);
     expect(fs.readFileSync(path.join(r.out, 'compliance-report.md'), 'utf8')).toContain(
@@ -53,6 +55,14 @@ describe('npx cdk synth', () => {
       .map(([id]) => id)
       .sort();
     expect(stacks).toEqual(['Switchboard-Platform', 'Switchboard-Tenant-globex']);
+  }, 180_000);
+
+  it('refuses -c tenant=<pooled id> with one readable line: pooled tenants have no stack', async () => {
+    const r = await cdkSynth(['-c', 'tenant=hooli']);
+    expect(r.code).not.toBe(0);
+    const shown = `${r.stdout}\n${r.stderr}`;
+    expect(shown).toMatch(/-c tenant=hooli: hooli is a pooled tenant \(isolation: pool\): it has no stack of its own/);
+    expect(shown).not.toMatch(/at .*\.ts:\d+:\d+/);
   }, 180_000);
 
   it('fails on a bad tenant file with one readable line per problem and no stack trace', async () => {

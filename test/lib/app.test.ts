@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { CONTROL_PLANE_ENV } from '../../lambda/control-plane/config';
 import { parseTenantFile, TenantConfigError } from '../../lib/config/load-tenants';
 import { PLAN_DEFAULTS } from '../../lib/config/plan-defaults';
 import { RESERVED_TAG_KEYS } from '../../lib/config/tags';
 import { TenantFileSchema } from '../../lib/config/tenant-schema';
+import { CONTROL_PLANE_STACK_NAME } from '../../lib/stacks/control-plane-stack';
 import { buildSwitchboard, PLATFORM_STACK_NAME } from '../../lib/switchboard';
 import { repoPlatformConfig, synthSwitchboard, tenantDir } from '../support/synth';
 
@@ -38,18 +40,31 @@ describe('buildSwitchboard', () => {
     expect([...synth.built.tenants.keys()]).toEqual(['acme']);
   });
 
-  it('builds every tenant of the folder without `only`, each in its own stack', () => {
+  it('builds every silo tenant of the folder without `only`, each in its own stack, and none for a pooled one', () => {
     const app = new App();
     const built = buildSwitchboard(app, {
       platform: repoPlatformConfig(),
       tenantsDir: tenantDir({
-        alpha: `id: alpha\nplan: basic\n${REVIEWER}`,
+        alpha: `id: alpha\nplan: basic\nisolation: silo\n${REVIEWER}`,
         beta: `id: beta\nplan: premium\n${REVIEWER}`,
+        gamma: `id: gamma\nplan: basic\n${REVIEWER}`,
       }),
       compliance: false,
     });
     expect([...built.tenants.keys()].sort()).toEqual(['alpha', 'beta']);
     expect(built.tenants.get('beta')?.stackName).toBe('Switchboard-Tenant-beta');
+    expect(built.configs.map((t) => `${t.id}:${t.isolation}`).sort()).toEqual([
+      'alpha:silo',
+      'beta:silo',
+      'gamma:pool',
+    ]);
+    expect(app.node.children.map((c) => c.node.id).sort()).toEqual([
+      CONTROL_PLANE_STACK_NAME,
+      PLATFORM_STACK_NAME,
+      'Switchboard-Pool-1',
+      'Switchboard-Tenant-alpha',
+      'Switchboard-Tenant-beta',
+    ]);
     expect(built.compliance).toBeUndefined();
   });
 
@@ -641,6 +656,83 @@ describe('buildSwitchboard', () => {
       expect(e.problems).toEqual([
         expect.stringMatching(/^-c tenant=nobody: no tenant file \S*nobody\.yaml; the folder has no tenant files$/),
       ]);
+    });
+  });
+
+  describe('pooled tenants and the pool cells', () => {
+    const pooled = (n: number) =>
+      Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [`pooled-${i}`, `id: pooled-${i}\nplan: basic\n${REVIEWER}`]),
+      );
+    const silo = {
+      acme: `id: acme\nplan: standard\n${REVIEWER}`,
+      initech: `id: initech\nplan: basic\nisolation: silo\n${REVIEWER}`,
+    };
+    /** Resources per stack of a synth. */
+    const resourceCounts = (synth: ReturnType<typeof synthSwitchboard>) =>
+      Object.fromEntries(
+        synth.assembly.stacks.map((st) => [st.stackName, Object.keys(st.template.Resources ?? {}).length]),
+      );
+    const two = synthSwitchboard({ tenantsDir: tenantDir({ ...silo, ...pooled(2) }), compliance: false });
+
+    it('adds no CloudFormation resource per pooled tenant: 2 and 20 pooled tenant files synthesize the same stacks', () => {
+      const twenty = synthSwitchboard({ tenantsDir: tenantDir({ ...silo, ...pooled(20) }), compliance: false });
+      expect(twenty.built.configs.filter((t) => t.isolation === 'pool')).toHaveLength(20);
+      expect(resourceCounts(twenty)).toEqual(resourceCounts(two));
+      expect(Object.keys(resourceCounts(two)).sort()).toEqual([
+        CONTROL_PLANE_STACK_NAME,
+        PLATFORM_STACK_NAME,
+        'Switchboard-Pool-1',
+        'Switchboard-Tenant-acme',
+        'Switchboard-Tenant-initech',
+      ]);
+    });
+
+    it('makes a second cell one line of configuration: its stack, and the control plane places tenants in both', () => {
+      const synth = synthSwitchboard({
+        tenantsDir: tenantDir({ ...silo, ...pooled(2) }),
+        compliance: false,
+        platform: { poolCells: ['pool-1', 'pool-2'] },
+      });
+      const counts = resourceCounts(synth);
+      expect(counts['Switchboard-Pool-2']).toBe(counts['Switchboard-Pool-1']);
+      const cp = synth.template(CONTROL_PLANE_STACK_NAME) as unknown as {
+        Resources: Record<
+          string,
+          { Type: string; Properties: { Environment?: { Variables: Record<string, unknown> } } }
+        >;
+      };
+      const fn = Object.values(cp.Resources).find((r) => r.Type === 'AWS::Lambda::Function')!;
+      const cells = JSON.stringify(fn.Properties.Environment?.Variables[CONTROL_PLANE_ENV.cells]);
+      expect(cells.indexOf('\\"id\\":\\"pool-1\\"')).toBeGreaterThanOrEqual(0);
+      expect(cells.indexOf('\\"id\\":\\"pool-2\\"')).toBeGreaterThan(cells.indexOf('\\"id\\":\\"pool-1\\"'));
+      expect(cells).toContain('Switchboard-Pool-2');
+    });
+
+    it('deploys the cells after the platform and the control plane after the cells; no cell depends on the control plane', () => {
+      const deps = (name: string) =>
+        two.assembly
+          .getStackByName(name)
+          .dependencies.map((d) => d.id)
+          .filter((d) => !d.endsWith('.assets'))
+          .sort();
+      expect(deps('Switchboard-Pool-1')).toEqual([PLATFORM_STACK_NAME]);
+      expect(deps(CONTROL_PLANE_STACK_NAME)).toEqual([PLATFORM_STACK_NAME, 'Switchboard-Pool-1']);
+      expect(JSON.stringify(two.template('Switchboard-Pool-1'))).not.toContain(CONTROL_PLANE_STACK_NAME);
+    });
+
+    it('refuses `-c tenant=<pooled id>` with what to do instead: pooled tenants have no stack', () => {
+      const e = buildError({ ...silo, ...pooled(1) }, 'pooled-0');
+      expect(e.problems).toEqual([
+        expect.stringMatching(
+          /^-c tenant=pooled-0: pooled-0 is a pooled tenant \(isolation: pool\): it has no stack of its own\. .*control plane/,
+        ),
+      ]);
+    });
+
+    it('still validates a pooled tenant file like any other', () => {
+      const e = buildError({ ...silo, bad: 'id: bad\nplan: basic\nmonthlyBudgetUsd: -1\n' });
+      expect(e.message).toMatch(/bad\.yaml: monthlyBudgetUsd: got -1; must be at least 0/);
     });
   });
 });

@@ -143,39 +143,64 @@ export class SwitchboardGuardrail extends Construct implements IGuardrail {
   }
 
   grantInvokeModelsWith(grantee: iam.IGrantable, modelArns: readonly string[]): void {
-    const principal = grantee.grantPrincipal;
-    const identifier = this.identifierWithVersion;
-    // Guardrails are regional: the guardrail's region is the calls' region.
-    const region = Stack.of(this).region;
-    const statements = [
-      new iam.PolicyStatement({
-        sid: 'InvokeAllowedModelsWithGuardrail',
-        actions: ['bedrock:InvokeModel'],
-        resources: [...modelArns],
-        conditions: { StringEquals: { [GUARDRAIL_CONDITION_KEY]: identifier } },
-      }),
-      // Whatever else a policy of the role may allow: no model call without this guardrail and version.
-      new iam.PolicyStatement({
-        sid: 'DenyModelCallsWithoutGuardrail',
-        effect: iam.Effect.DENY,
-        // Converse is authorized as InvokeModel, ConverseStream as InvokeModelWithResponseStream.
-        actions: [...MODEL_CALL_ACTIONS],
-        resources: ['*'],
-        conditions: { StringNotEquals: { [GUARDRAIL_CONDITION_KEY]: identifier } },
-      }),
-      new iam.PolicyStatement({
-        sid: 'ApplyTenantGuardrail',
-        actions: ['bedrock:ApplyGuardrail'],
-        resources: [this.guardrailArn],
-      }),
-      // https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-kms.html
-      new iam.PolicyStatement({
-        sid: 'DecryptGuardrailThroughBedrock',
-        actions: ['kms:Decrypt'],
-        resources: [this.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `bedrock.${region}.amazonaws.com` } },
-      }),
-    ];
-    for (const st of statements) principal.addToPrincipalPolicy(st);
+    grantInvokeModelsWithAnyOf(grantee, { guardrails: [this], key: this.key, modelArns });
   }
+}
+
+/** Options of {@link grantInvokeModelsWithAnyOf}. */
+export interface GuardrailBindingOptions {
+  /** The guardrails a call may apply (one of them, at its published version). */
+  readonly guardrails: readonly IGuardrail[];
+  /** The key encrypting those guardrails (decrypted through Bedrock when a call applies one). */
+  readonly key: kms.IKey;
+  /** The models and inference profiles that may be called. */
+  readonly modelArns: readonly string[];
+}
+
+/**
+ * Lets `grantee` call `modelArns` only with one of `guardrails` (each at its published version): one Allow whose
+ * `bedrock:GuardrailIdentifier` condition lists them, one Deny of every model call naming none of them (or no
+ * guardrail), `bedrock:ApplyGuardrail` on them and decryption of their key through Bedrock. A silo tenant's function
+ * has one guardrail; a pool cell's function serves every plan and so has the plans' guardrails (the handler picks
+ * the tenant's plan's guardrail per call).
+ */
+export function grantInvokeModelsWithAnyOf(grantee: iam.IGrantable, opts: GuardrailBindingOptions): void {
+  if (opts.guardrails.length === 0) throw new Error('grantInvokeModelsWithAnyOf: at least one guardrail is needed');
+  const principal = grantee.grantPrincipal;
+  const identifiers = opts.guardrails.map((g) => `${g.guardrailArn}:${g.guardrailVersion}`);
+  const identifier = identifiers.length === 1 ? identifiers[0]! : identifiers;
+  // Guardrails are regional: the key's region is the calls' region.
+  const region = Stack.of(opts.key).region;
+  const modelArns = opts.modelArns;
+  const guardrailArns = opts.guardrails.map((g) => g.guardrailArn);
+  const statements = [
+    new iam.PolicyStatement({
+      sid: 'InvokeAllowedModelsWithGuardrail',
+      actions: ['bedrock:InvokeModel'],
+      resources: [...modelArns],
+      conditions: { StringEquals: { [GUARDRAIL_CONDITION_KEY]: identifier } },
+    }),
+    // Whatever else a policy of the role may allow: no model call without this guardrail and version.
+    new iam.PolicyStatement({
+      sid: 'DenyModelCallsWithoutGuardrail',
+      effect: iam.Effect.DENY,
+      // Converse is authorized as InvokeModel, ConverseStream as InvokeModelWithResponseStream.
+      actions: [...MODEL_CALL_ACTIONS],
+      resources: ['*'],
+      conditions: { StringNotEquals: { [GUARDRAIL_CONDITION_KEY]: identifier } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ApplyTenantGuardrail',
+      actions: ['bedrock:ApplyGuardrail'],
+      resources: guardrailArns,
+    }),
+    // https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-kms.html
+    new iam.PolicyStatement({
+      sid: 'DecryptGuardrailThroughBedrock',
+      actions: ['kms:Decrypt'],
+      resources: [opts.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `bedrock.${region}.amazonaws.com` } },
+    }),
+  ];
+  for (const st of statements) principal.addToPrincipalPolicy(st);
 }

@@ -31,7 +31,7 @@ const TOKEN_WORST_CASE_BYTES = 256;
  * UTF-8 bytes of an environment, names and values, each unresolved value at {@link TOKEN_WORST_CASE_BYTES}:
  * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
  */
-function environmentBytes(env: Record<string, string>): number {
+export function environmentBytes(env: Record<string, string>): number {
   let n = 0;
   for (const [k, v] of Object.entries(env)) {
     n += Buffer.byteLength(k, 'utf8');
@@ -140,38 +140,46 @@ export class InferenceFunction extends TenantFunction {
       timeout,
       logRetention: props.logRetention,
     });
-    const stack = Stack.of(this);
-    const modelArns = [
-      ...new Set(
-        [
-          ...Object.values(props.runtimeConfig.tierModels),
-          ...Object.values(props.runtimeConfig.tierFallbacks).flat(),
-        ].flatMap((m) =>
-          modelResourceArns(m as string, { partition: stack.partition, region: stack.region, account: stack.account }),
-        ),
-      ),
-    ].sort();
+    const modelArns = modelArnsOf(this, [
+      ...Object.values(props.runtimeConfig.tierModels),
+      ...Object.values(props.runtimeConfig.tierFallbacks).flat(),
+    ] as string[]);
     props.guardrail.grantInvokeModelsWith(this, modelArns);
 
-    // Closes runs that died with budget reservations open (this month and the last), so the committed
-    // spend never stays inflated and no record stays in_progress, whether or not anyone reads the usage.
-    const target = new targets.LambdaFunction(this.fn, {
-      event: events.RuleTargetInput.fromObject(RECONCILE_EVENT),
-      retryAttempts: 2,
-    });
-    if (props.schedule) {
-      props.schedule.addTarget(target);
-    } else {
-      const reconcile = new events.Rule(this, 'Reconcile', {
-        description: `Switchboard ${props.runtimeConfig.tenantId}: reconcile the ledger's open budget reservations`,
-        schedule: events.Schedule.rate(Duration.minutes(RECONCILE_EVERY_MINUTES)),
-        targets: [target],
-      });
-      acknowledge(
-        reconcile,
-        'Serverless-EventBusDLQ',
-        `The schedule carries no data: a reconciliation that fails after its retries is repeated in full by the next run ${RECONCILE_EVERY_MINUTES} minutes later (it is idempotent), so a dead-letter queue would hold nothing worth replaying.`,
-      );
-    }
+    scheduleReconciliation(this, props.runtimeConfig.tenantId, props.schedule);
   }
+}
+
+/** The Bedrock resource ARNs (models, inference profiles) of `modelIds` in `scope`'s stack, sorted, once each. */
+export function modelArnsOf(scope: Construct, modelIds: readonly string[]): string[] {
+  const stack = Stack.of(scope);
+  const env = { partition: stack.partition, region: stack.region, account: stack.account };
+  return [...new Set(modelIds.flatMap((m) => modelResourceArns(m, env)))].sort();
+}
+
+/**
+ * Runs the ledger reconciliation of `fn` ({@link RECONCILE_EVENT}) on `schedule`, or on a schedule of its own every
+ * {@link RECONCILE_EVERY_MINUTES} minutes: it closes runs that died with budget reservations open (this month and
+ * the last), so the committed spend never stays inflated and no record stays in_progress, whether or not anyone
+ * reads the usage. `owner` names whose ledger (a tenant, a pool cell) in the rule's description.
+ */
+export function scheduleReconciliation(fn: TenantFunction, owner: string, schedule?: events.Rule): void {
+  const target = new targets.LambdaFunction(fn.fn, {
+    event: events.RuleTargetInput.fromObject(RECONCILE_EVENT),
+    retryAttempts: 2,
+  });
+  if (schedule) {
+    schedule.addTarget(target);
+    return;
+  }
+  const reconcile = new events.Rule(fn, 'Reconcile', {
+    description: `Switchboard ${owner}: reconcile the ledger's open budget reservations`,
+    schedule: events.Schedule.rate(Duration.minutes(RECONCILE_EVERY_MINUTES)),
+    targets: [target],
+  });
+  acknowledge(
+    reconcile,
+    'Serverless-EventBusDLQ',
+    `The schedule carries no data: a reconciliation that fails after its retries is repeated in full by the next run ${RECONCILE_EVERY_MINUTES} minutes later (it is idempotent), so a dead-letter queue would hold nothing worth replaying.`,
+  );
 }

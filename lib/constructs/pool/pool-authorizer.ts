@@ -7,7 +7,9 @@ import { Construct } from 'constructs';
 import { API_KEY_HEADER, REGISTRY_TABLE_ENV } from '../../../lambda/pool-authorizer/authorizer';
 import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
 import { REGISTRY_PK_PREFIXES } from '../../../lambda/shared/registry-schema';
+import { acknowledge, nagArnPrefix } from '../../compliance/acknowledge';
 import { handlerOf } from '../bundling';
+import { REGISTRY_KEY_WILDCARD_REASON, registryKeyReadStatement } from '../control-plane/tenant-registry';
 import { TenantFunction } from '../functions/tenant-function';
 
 /** Props of {@link PoolAuthorizer}. */
@@ -92,6 +94,7 @@ export class PoolAuthorizer extends Construct {
       sharedPolicies: props.sharedPolicies,
       environment: { [REGISTRY_TABLE_ENV]: props.registryTable.tableName },
       calls: 'DynamoDB (the tenant registry)',
+      trafficBoundBy: "The cell API's stage throttle, and API Gateway's cache of the authorizer's answer per key,",
       memoryMb: 256,
       timeout: Duration.seconds(5),
     });
@@ -107,6 +110,13 @@ export class PoolAuthorizer extends Construct {
           },
         },
       }),
+    );
+    // The registry's key lives in the control plane stack, which a cell may not reference.
+    this.function.addStatements(registryKeyReadStatement(this));
+    acknowledge(
+      this.function.rolePolicy,
+      `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'kms')}:key/*]`,
+      REGISTRY_KEY_WILDCARD_REASON,
     );
     this.authorizer = new apigw.RequestAuthorizer(this, 'Authorizer', {
       handler: this.function.fn,

@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -17,8 +18,17 @@ export interface PoolTenantAccessProps {
   readonly table: dynamodb.ITable;
   /** The cell's pool key (tenant data is encrypted under encryption context `tenant = <tenantId>`). */
   readonly key: kms.IKey;
-  /** The pooled function's role: the only principal that may assume the access role. */
+  /** The pooled function's role: it may assume the access role (with the tenant tag). */
   readonly pooledFunctionRole: iam.IRole;
+  /**
+   * ARN of a role of another stack that may also assume the access role with the tenant tag (the control plane's,
+   * which purges an offboarded tenant's items through a session tagged with that tenant). Named in a condition on
+   * `aws:PrincipalArn` with the account as principal, not as the principal itself: IAM checks a principal exists
+   * when the trust is written, and the control plane is deployed after the cells; the ARN is built from the role's
+   * fixed name, so the cell has no reference to the control plane stack.
+   * @default - only the pooled function's role
+   */
+  readonly controlPlaneRoleArn?: string;
   /** Cell name, for descriptions (`pool-1`). */
   readonly cellId: string;
 }
@@ -57,17 +67,30 @@ export class PoolTenantAccess extends Construct {
   constructor(scope: Construct, id: string, props: PoolTenantAccessProps) {
     super(scope, id);
     const fnRole = new iam.ArnPrincipal(props.pooledFunctionRole.roleArn);
-    const trust = new iam.PolicyStatement({
-      sid: 'PooledFunctionWithTenantTag',
-      principals: [fnRole],
-      actions: ['sts:AssumeRole', 'sts:TagSession'],
-      conditions: {
-        Null: { [`aws:RequestTag/${TENANT_SESSION_TAG}`]: 'false' },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_SESSION_TAG] },
-      },
-    });
+    const tenantTagOnly = {
+      Null: { [`aws:RequestTag/${TENANT_SESSION_TAG}`]: 'false' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_SESSION_TAG] },
+    };
+    const trust = [
+      new iam.PolicyStatement({
+        sid: 'PooledFunctionWithTenantTag',
+        principals: [fnRole],
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        conditions: tenantTagOnly,
+      }),
+    ];
+    if (props.controlPlaneRoleArn) {
+      trust.push(
+        new iam.PolicyStatement({
+          sid: 'ControlPlaneWithTenantTag',
+          principals: [new iam.AccountRootPrincipal()],
+          actions: ['sts:AssumeRole', 'sts:TagSession'],
+          conditions: { ...tenantTagOnly, ArnEquals: { 'aws:PrincipalArn': props.controlPlaneRoleArn } },
+        }),
+      );
+    }
     this.managed = new ManagedPolicyRole(this, 'Role', {
-      assumedBy: new TrustStatementsPrincipal(fnRole, [trust]),
+      assumedBy: new TrustStatementsPrincipal(fnRole, trust),
       description: `Switchboard ${props.cellId}: a pooled tenant's session (ABAC on ${TENANT_SESSION_TAG})`,
     });
     this.role = this.managed.role;
@@ -85,6 +108,35 @@ export class PoolTenantAccess extends Construct {
         sid: 'OwnTenantEncryptionContext',
         actions: [...POOL_KEY_ACTIONS],
         resources: [props.key.keyArn],
+        conditions: {
+          StringEquals: { [`kms:EncryptionContext:${TENANT_ENCRYPTION_CONTEXT_KEY}`]: POOL_ENCRYPTION_CONTEXT_VALUE },
+          'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [TENANT_ENCRYPTION_CONTEXT_KEY] },
+        },
+      }),
+    );
+    // DynamoDB uses the key for the caller of a table encrypted with it (the key policy lets the account's
+    // principals do that through DynamoDB only): for the cell's ledger, and nothing else.
+    this.managed.addStatements(
+      new iam.PolicyStatement({
+        sid: 'LedgerKeyThroughDynamoDb',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [props.key.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com`,
+            'kms:EncryptionContext:aws:dynamodb:tableName': props.table.tableName,
+          },
+        },
+      }),
+    );
+    // The key policy must allow it too (it gives no direct use to the account): the same actions, the same
+    // encryption-context conditions, for this role only.
+    props.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'TenantSessionsUnderOwnEncryptionContext',
+        principals: [new iam.ArnPrincipal(this.role.roleArn)],
+        actions: [...POOL_KEY_ACTIONS],
+        resources: ['*'],
         conditions: {
           StringEquals: { [`kms:EncryptionContext:${TENANT_ENCRYPTION_CONTEXT_KEY}`]: POOL_ENCRYPTION_CONTEXT_VALUE },
           'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [TENANT_ENCRYPTION_CONTEXT_KEY] },

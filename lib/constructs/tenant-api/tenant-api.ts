@@ -14,20 +14,49 @@ import { IAM_PRINCIPAL_ARN_PATTERN } from '../../config/tenant-schema';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import { TrustStatementsPrincipal } from '../iam/trust';
 import { API_GATEWAY_LOG_GROUP_PREFIX } from '../platform/api-gateway-account';
+import { POOL_AUTH_GATEWAY_RESPONSES, type PoolAuthorizer } from '../pool/pool-authorizer';
 import { deploymentUniqueSuffix } from '../unique-names';
 import { toCdkJsonSchema } from './request-model';
 
+/** A rate limit (requests per second) and burst. */
+export interface ApiThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/**
+ * How callers of the tenant routes authenticate, and where their limits are enforced.
+ * - `apiKey` (a silo tenant): an API Gateway API key, bound to a usage plan with the tenant's throttle and quota;
+ *   the stage has the same throttle.
+ * - `poolAuthorizer` (a pool cell): the cell's Lambda authorizer maps a Switchboard key to its tenant. No API keys
+ *   and no usage plans (an account holds at most 10,000 API keys per region, not adjustable): each tenant's throttle
+ *   and quota are enforced by admission in DynamoDB by the pooled function. `throttle` caps the whole stage.
+ */
+export type TenantApiAuthorization =
+  | {
+      readonly type: 'apiKey';
+      /** Usage-plan and stage throttle. */
+      readonly throttle: ApiThrottle;
+      /** Usage-plan quota. */
+      readonly quota: { readonly limit: number; readonly period: QuotaPeriod };
+    }
+  | {
+      readonly type: 'poolAuthorizer';
+      readonly authorizer: PoolAuthorizer;
+      /** Stage throttle, for every tenant of the cell together. @default - the account's regional throttle */
+      readonly throttle?: ApiThrottle;
+    };
+
 /** Props of {@link TenantApi}. */
 export interface TenantApiProps {
+  /** Whose API (a tenant id, or a pool cell id): names of the API and its log groups. */
   readonly tenantId: string;
   /** The function behind every tenant route. */
   readonly handler: lambda.IFunction;
   /** Key encrypting the access and execution log groups. */
   readonly key: kms.IKey;
-  /** Usage-plan and stage throttle. */
-  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
-  /** Usage-plan quota. */
-  readonly quota: { readonly limit: number; readonly period: QuotaPeriod };
+  /** How callers authenticate: an API key and usage plan (silo), or the pool authorizer (pooled). */
+  readonly authorization: TenantApiAuthorization;
   /**
    * Regional WAF web ACL to associate with the stage.
    * @default - no WAF association
@@ -187,16 +216,24 @@ const GATEWAY_RESPONSES: ReadonlyArray<{
   { type: apigw.ResponseType.DEFAULT_5XX, code: 'internal_error', message: 'Internal error; retry later' },
 ];
 
+/** Gateway responses that only an API key and usage plan produce (not answered on a pool cell's API). */
+const API_KEY_ONLY_RESPONSES: readonly apigw.ResponseType[] = [
+  apigw.ResponseType.INVALID_API_KEY,
+  apigw.ResponseType.QUOTA_EXCEEDED,
+];
+
 /**
- * A tenant's REST API: regional, API key required on every route, a usage plan with the tenant's
- * throttle and quota, request validation against the model generated from the handler's zod schema,
+ * A tenant's (or a pool cell's) REST API: regional, every tenant route authenticated (a silo tenant's API key with
+ * a usage plan of the tenant's throttle and quota, or a pool cell's Lambda authorizer), request validation against the model generated from the handler's zod schema,
  * access and execution logs in KMS-encrypted log groups, X-Ray tracing, and errors from API Gateway itself
  * in the same envelope as the handler's.
  */
 export class TenantApi extends Construct {
   readonly api: apigw.RestApi;
-  readonly apiKey: apigw.IApiKey;
-  readonly usagePlan: apigw.UsagePlan;
+  /** The tenant's API key (`apiKey` authorization only). */
+  readonly apiKey?: apigw.IApiKey;
+  /** The tenant's usage plan (`apiKey` authorization only). */
+  readonly usagePlan?: apigw.UsagePlan;
   readonly accessLogGroup: logs.ILogGroup;
   /** The role reviewers assume to call the review routes (when there are review routes). */
   readonly reviewerRole?: iam.IRole;
@@ -204,9 +241,17 @@ export class TenantApi extends Construct {
   constructor(scope: Construct, id: string, props: TenantApiProps) {
     super(scope, id);
     const problems: string[] = [];
-    if (props.throttle.rateLimit <= 0) problems.push(`throttle.rateLimit: ${props.throttle.rateLimit} must be > 0`);
-    if (props.throttle.burstLimit < 1) problems.push(`throttle.burstLimit: ${props.throttle.burstLimit} must be >= 1`);
-    if (props.quota.limit < 1) problems.push(`quota.limit: ${props.quota.limit} must be >= 1`);
+    const auth = props.authorization;
+    const throttle = auth.throttle;
+    if (throttle && throttle.rateLimit <= 0) {
+      problems.push(`authorization.throttle.rateLimit: ${throttle.rateLimit} must be > 0`);
+    }
+    if (throttle && throttle.burstLimit < 1) {
+      problems.push(`authorization.throttle.burstLimit: ${throttle.burstLimit} must be >= 1`);
+    }
+    if (auth.type === 'apiKey' && auth.quota.limit < 1) {
+      problems.push(`authorization.quota.limit: ${auth.quota.limit} must be >= 1`);
+    }
     const account = Stack.of(this).account;
     for (const arn of props.reviewerPrincipals ?? []) {
       if (Token.isUnresolved(arn)) continue;
@@ -219,60 +264,35 @@ export class TenantApi extends Construct {
     if (problems.length) throw new Error(`TenantApi ${this.node.path}: ${problems.join('; ')}`);
 
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      // API Gateway's role writes only to API-Gateway-* groups; the suffix is new with every stack, so a
-      // redeploy after a delete does not collide with the retained group.
-      logGroupName: `${API_GATEWAY_LOG_GROUP_PREFIX}Access-Logs_switchboard-${props.tenantId}-${deploymentUniqueSuffix()}`,
-      encryptionKey: props.key,
-      retention,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    const accessLogGroup = apiAccessLogGroup(this, `switchboard-${props.tenantId}`, props.key, retention);
 
     // The resource policy: filled below, once the routes and the reviewer role exist.
     const resourcePolicy = new iam.PolicyDocument();
     const api = new apigw.RestApi(this, 'Api', {
       policy: resourcePolicy,
       restApiName: `switchboard-${props.tenantId}`,
-      description: `Switchboard tenant API for ${props.tenantId}`,
+      description:
+        auth.type === 'apiKey'
+          ? `Switchboard tenant API for ${props.tenantId}`
+          : `Switchboard tenant API of pool cell ${props.tenantId} (pooled tenants)`,
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       cloudWatchRole: false,
-      apiKeySourceType: apigw.ApiKeySourceType.HEADER,
+      ...(auth.type === 'apiKey' ? { apiKeySourceType: apigw.ApiKeySourceType.HEADER } : {}),
       disableExecuteApiEndpoint: false,
       deployOptions: {
         stageName: STAGE_NAME,
-        accessLogDestination: new apigw.LogGroupLogDestination(accessLogGroup),
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
-        loggingLevel: apigw.MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        tracingEnabled: true,
-        metricsEnabled: true,
-        throttlingRateLimit: props.throttle.rateLimit,
-        throttlingBurstLimit: props.throttle.burstLimit,
+        ...observedStageOptions(accessLogGroup),
+        throttlingRateLimit: throttle?.rateLimit,
+        throttlingBurstLimit: throttle?.burstLimit,
       },
     });
-    // API Gateway would create the execution log group itself (unencrypted, kept forever): create it first.
-    const executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
-      logGroupName: `${API_GATEWAY_LOG_GROUP_PREFIX}Execution-Logs_${api.restApiId}/${STAGE_NAME}`,
-      encryptionKey: props.key,
-      retention,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    api.deploymentStage.node.addDependency(executionLogGroup);
+    addExecutionLogGroup(this, api, STAGE_NAME, props.key, retention);
 
-    for (const r of GATEWAY_RESPONSES) {
-      api.addGatewayResponse(`Gw${r.type.responseType}`, {
-        type: r.type,
-        statusCode:
-          r.type === apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN ? String(ERROR_CODES[r.code]) : undefined,
-        responseHeaders: {
-          'Content-Type': "'application/json'",
-          ...(r.retryAfter ? { 'Retry-After': `'${r.retryAfter}'` } : {}),
-        },
-        templates: {
-          'application/json': `{"error":{"code":"${r.code}","message":"${r.message}","requestId":"$context.requestId"}}`,
-        },
-      });
-    }
+    // A pool cell's authorizer answers 401/403/500 itself (PoolAuthorizer.addGatewayResponses): one response per type.
+    const skipped =
+      auth.type === 'apiKey' ? [] : [...API_KEY_ONLY_RESPONSES, ...POOL_AUTH_GATEWAY_RESPONSES.map((r) => r.type)];
+    if (auth.type === 'poolAuthorizer') auth.authorizer.addGatewayResponses(api);
+    addErrorEnvelopeResponses(api, skipped);
 
     const validator = api.addRequestValidator('Validator', {
       requestValidatorName: 'body-and-parameters',
@@ -300,10 +320,14 @@ export class TenantApi extends Construct {
       timeout: props.integrationTimeout ?? Duration.seconds(29),
       allowTestInvoke: false,
     });
+    const callerAuth: apigw.MethodOptions =
+      auth.type === 'apiKey'
+        ? { apiKeyRequired: true }
+        : { authorizer: auth.authorizer.authorizer, authorizationType: apigw.AuthorizationType.CUSTOM };
     const v1 = api.root.addResource('v1');
     const methods = [
       v1.addResource('inference').addMethod('POST', integration, {
-        apiKeyRequired: true,
+        ...callerAuth,
         requestValidator: parametersOnly,
         requestModels: { 'application/json': model },
       }),
@@ -311,21 +335,21 @@ export class TenantApi extends Construct {
         .addResource('requests')
         .addResource('{requestId}')
         .addMethod('GET', integration, {
-          apiKeyRequired: true,
+          ...callerAuth,
           requestValidator: validator,
           requestParameters: { 'method.request.path.requestId': true },
         }),
-      v1.addResource('usage').addMethod('GET', integration, { apiKeyRequired: true, requestValidator: validator }),
+      v1.addResource('usage').addMethod('GET', integration, { ...callerAuth, requestValidator: validator }),
     ];
 
     /** A method in the resource policy's own-API form (`execute-api:/live/GET/v1/requests/*`): no reference cycle. */
     const route = (m: apigw.Method) =>
       `execute-api:/${STAGE_NAME}/${m.httpMethod}${m.resource.path.replace(/\{[^}]+\}/g, '*')}`;
-    // API-key routes: for every caller (API key, usage plan and WAF decide). With a resource policy, an
-    // unauthenticated route is refused unless the policy allows it.
+    // Tenant routes: for every caller (the API key and usage plan, or the pool authorizer, and WAF decide). With
+    // a resource policy, a route that is not IAM-authorized is refused unless the policy allows it.
     resourcePolicy.addStatements(
       new iam.PolicyStatement({
-        sid: 'ApiKeyRoutesForEveryCaller',
+        sid: auth.type === 'apiKey' ? 'ApiKeyRoutesForEveryCaller' : 'AuthorizerRoutesForEveryCaller',
         principals: [new iam.AnyPrincipal()],
         actions: ['execute-api:Invoke'],
         resources: methods.map(route),
@@ -406,15 +430,19 @@ export class TenantApi extends Construct {
     // already hashes the RestApi's own properties, the policy included (aws-apigateway LatestDeploymentResource,
     // aws-cdk-lib 2.276), so a policy change creates a new deployment; a test holds that.
 
-    const apiKey = api.addApiKey('ApiKey', { description: `Switchboard ${props.tenantId} tenant key` });
-    const usagePlan = api.addUsagePlan('UsagePlan', {
-      name: `switchboard-${props.tenantId}`,
-      description: `Switchboard ${props.tenantId}: throttle and quota from the tenant file`,
-      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
-      quota: { limit: props.quota.limit, period: apigw.Period[props.quota.period] },
-      apiStages: [{ api, stage: api.deploymentStage }],
-    });
-    usagePlan.addApiKey(apiKey);
+    if (auth.type === 'apiKey') {
+      const apiKey = api.addApiKey('ApiKey', { description: `Switchboard ${props.tenantId} tenant key` });
+      const usagePlan = api.addUsagePlan('UsagePlan', {
+        name: `switchboard-${props.tenantId}`,
+        description: `Switchboard ${props.tenantId}: throttle and quota from the tenant file`,
+        throttle: { rateLimit: auth.throttle.rateLimit, burstLimit: auth.throttle.burstLimit },
+        quota: { limit: auth.quota.limit, period: apigw.Period[auth.quota.period] },
+        apiStages: [{ api, stage: api.deploymentStage }],
+      });
+      usagePlan.addApiKey(apiKey);
+      this.apiKey = apiKey;
+      this.usagePlan = usagePlan;
+    }
 
     if (props.webAclArn) {
       new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
@@ -424,16 +452,24 @@ export class TenantApi extends Construct {
     }
 
     for (const m of methods) {
-      acknowledge(
-        m,
-        'AwsSolutions-APIG4',
-        'Machine-to-machine tenant API: callers authenticate with the per-tenant API key bound to a usage plan (throttle and quota), behind WAF; there are no end users for a Cognito or IAM authorizer.',
-      );
-      acknowledge(
-        m,
-        'AwsSolutions-COG4',
-        'No Cognito user pool: the tenant API is machine-to-machine, authenticated by the per-tenant API key and usage plan, behind WAF.',
-      );
+      if (auth.type === 'apiKey') {
+        acknowledge(
+          m,
+          'AwsSolutions-APIG4',
+          'Machine-to-machine tenant API: callers authenticate with the per-tenant API key bound to a usage plan (throttle and quota), behind WAF; there are no end users for a Cognito or IAM authorizer.',
+        );
+        acknowledge(
+          m,
+          'AwsSolutions-COG4',
+          'No Cognito user pool: the tenant API is machine-to-machine, authenticated by the per-tenant API key and usage plan, behind WAF.',
+        );
+      } else {
+        acknowledge(
+          m,
+          'AwsSolutions-COG4',
+          "No Cognito user pool: the pool cell's API is machine-to-machine; its Lambda authorizer maps each caller's Switchboard API key (stored hashed in the tenant registry) to its tenant, behind WAF.",
+        );
+      }
     }
     acknowledgeInRegulatedPacks(
       api.deploymentStage,
@@ -447,13 +483,80 @@ export class TenantApi extends Construct {
     );
 
     this.api = api;
-    this.apiKey = apiKey;
-    this.usagePlan = usagePlan;
     this.accessLogGroup = accessLogGroup;
   }
 
   /** The base URL callers use (`…/live`). */
   get url(): string {
     return this.api.url;
+  }
+}
+
+/**
+ * The access log group of a Switchboard REST API (`name`: `switchboard-<tenant>`, `switchboard-control-plane`),
+ * KMS-encrypted, retained. API Gateway's role writes only to API-Gateway-* groups; the suffix is new with every
+ * stack, so a redeploy after a delete does not collide with the retained group.
+ */
+export function apiAccessLogGroup(
+  scope: Construct,
+  name: string,
+  key: kms.IKey,
+  retention: logs.RetentionDays,
+): logs.LogGroup {
+  return new logs.LogGroup(scope, 'AccessLogs', {
+    logGroupName: `${API_GATEWAY_LOG_GROUP_PREFIX}Access-Logs_${name}-${deploymentUniqueSuffix()}`,
+    encryptionKey: key,
+    retention,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+}
+
+/** Stage options every Switchboard API has: JSON access logs, error execution logs, no data trace, X-Ray, metrics. */
+export function observedStageOptions(accessLogGroup: logs.ILogGroup): apigw.StageOptions {
+  return {
+    accessLogDestination: new apigw.LogGroupLogDestination(accessLogGroup),
+    accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+    loggingLevel: apigw.MethodLoggingLevel.ERROR,
+    dataTraceEnabled: false,
+    tracingEnabled: true,
+    metricsEnabled: true,
+  };
+}
+
+/**
+ * The execution log group of `api`'s stage, created before the stage: API Gateway would otherwise create it itself
+ * (unencrypted, kept forever).
+ */
+export function addExecutionLogGroup(
+  scope: Construct,
+  api: apigw.RestApi,
+  stageName: string,
+  key: kms.IKey,
+  retention: logs.RetentionDays,
+): logs.LogGroup {
+  const group = new logs.LogGroup(scope, 'ExecutionLogs', {
+    logGroupName: `${API_GATEWAY_LOG_GROUP_PREFIX}Execution-Logs_${api.restApiId}/${stageName}`,
+    encryptionKey: key,
+    retention,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  api.deploymentStage.node.addDependency(group);
+  return group;
+}
+
+/** API Gateway's own errors on `api` in the Switchboard error envelope, except the response types in `skip`. */
+export function addErrorEnvelopeResponses(api: apigw.RestApi, skip: readonly apigw.ResponseType[] = []): void {
+  for (const r of GATEWAY_RESPONSES.filter((g) => !skip.includes(g.type))) {
+    api.addGatewayResponse(`Gw${r.type.responseType}`, {
+      type: r.type,
+      statusCode: r.type === apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN ? String(ERROR_CODES[r.code]) : undefined,
+      responseHeaders: {
+        'Content-Type': "'application/json'",
+        ...(r.retryAfter ? { 'Retry-After': `'${r.retryAfter}'` } : {}),
+      },
+      templates: {
+        'application/json': `{"error":{"code":"${r.code}","message":"${r.message}","requestId":"$context.requestId"}}`,
+      },
+    });
   }
 }

@@ -32,6 +32,12 @@ export interface TenantDataProps {
    * @default - none
    */
   readonly keyAdminRoles?: readonly string[];
+  /**
+   * Whose data it is, in the key's description and alias (`tenant acme`, `cell pool-1`): a pool cell's ledger
+   * holds many tenants' data and must not take a tenant's alias.
+   * @default - `tenant <tenantId>`
+   */
+  readonly owner?: { readonly kind: 'tenant' | 'cell'; readonly id: string };
 }
 
 /** DynamoDB reads the tenant roles need on the ledger and its index (no scans). */
@@ -67,9 +73,13 @@ export class TenantData extends Construct {
 
   constructor(scope: Construct, id: string, props: TenantDataProps) {
     super(scope, id);
+    const owner = props.owner ?? { kind: 'tenant', id: props.tenantId };
     const key = new kms.Key(this, 'Key', {
-      description: `Switchboard tenant ${props.tenantId}: ledger, logs, topics`,
-      alias: `alias/switchboard/tenant/${props.tenantId}`,
+      description:
+        owner.kind === 'tenant'
+          ? `Switchboard tenant ${owner.id}: ledger, logs, topics`
+          : `Switchboard ${owner.id}: pooled ledger (each tenant under its own encryption context)`,
+      alias: `alias/switchboard/${owner.kind}/${owner.id}`,
       enableKeyRotation: true,
       rotationPeriod: Duration.days(365),
       pendingWindow: Duration.days(30),
@@ -101,30 +111,7 @@ export class TenantData extends Construct {
       projectionType: dynamodb.ProjectionType.ALL,
     });
     this.keyImpl = key;
-    if (props.backupRole) {
-      Tags.of(table).add(LEDGER_BACKUP_TAG.key, LEDGER_BACKUP_TAG.value);
-      // The shared backup role lives in the platform stack; the key policy alone authorizes it (adding to its
-      // IAM policy from here would make the platform stack depend on this one), and only through the services
-      // that back the table up.
-      const region = Stack.of(this).region;
-      key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'BackupRoleUsesKeyThroughBackupServices',
-          principals: [props.backupRole],
-          actions: KEY_USE,
-          resources: ['*'],
-          conditions: {
-            StringEquals: { 'kms:ViaService': [`dynamodb.${region}.amazonaws.com`, `backup.${region}.amazonaws.com`] },
-          },
-        }),
-      );
-      acknowledgeInPacks(
-        table,
-        ['HIPAA.Security', 'NIST.800.53.R5'],
-        'DynamoDBInBackupPlan',
-        `The ledger is in the platform backup plan through its one tag-based selection (tag ${LEDGER_BACKUP_TAG.key}=${LEDGER_BACKUP_TAG.value}, one selection for every tenant because AWS Backup limits the selections of a plan); cdk-nag only recognises a selection in the table's own stack that names the table. The Switchboard pack's LedgerInBackupSelection rule checks the real selection.`,
-      );
-    }
+    if (props.backupRole) addToPlatformBackup(table, key, props.backupRole);
     this.key = key;
     this.table = table;
   }
@@ -209,4 +196,32 @@ export class TenantData extends Construct {
       new iam.PolicyStatement({ principals: [grantee.grantPrincipal], actions: KEY_USE, resources: ['*'] }),
     );
   }
+}
+
+/**
+ * Puts a retained table into the platform's tag-based backup selection ({@link LEDGER_BACKUP_TAG}) and lets the
+ * shared backup role use the table's key through DynamoDB and AWS Backup only. The backup role lives in the
+ * platform stack: the key policy alone authorizes it (adding to its IAM policy from here would make the platform
+ * stack depend on this one).
+ */
+export function addToPlatformBackup(table: dynamodb.Table, key: kms.Key, backupRole: iam.IRole): void {
+  Tags.of(table).add(LEDGER_BACKUP_TAG.key, LEDGER_BACKUP_TAG.value);
+  const region = Stack.of(table).region;
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'BackupRoleUsesKeyThroughBackupServices',
+      principals: [backupRole],
+      actions: KEY_USE,
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'kms:ViaService': [`dynamodb.${region}.amazonaws.com`, `backup.${region}.amazonaws.com`] },
+      },
+    }),
+  );
+  acknowledgeInPacks(
+    table,
+    ['HIPAA.Security', 'NIST.800.53.R5'],
+    'DynamoDBInBackupPlan',
+    `The table is in the platform backup plan through its one tag-based selection (tag ${LEDGER_BACKUP_TAG.key}=${LEDGER_BACKUP_TAG.value}, one selection for every table because AWS Backup limits the selections of a plan); cdk-nag only recognises a selection in the table's own stack that names the table. The Switchboard pack's LedgerInBackupSelection rule checks the real selection.`,
+  );
 }

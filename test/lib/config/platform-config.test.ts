@@ -30,3 +30,26 @@ describe('platform configuration: systemPreamble', () => {
     ]);
   });
 });
+
+describe('platform configuration: poolCells', () => {
+  it('defaults to one cell, pool-1, and keeps a longer list in its order', () => {
+    expect(resolvePlatformConfig(BASE).poolCells).toEqual(['pool-1']);
+    expect(resolvePlatformConfig({ ...BASE, poolCells: ['pool-2', 'pool-1'] }).poolCells).toEqual(['pool-2', 'pool-1']);
+  });
+
+  it('fails on an entry that is not pool-<n>, naming the entry and what is allowed', () => {
+    expect(problemsOf({ ...BASE, poolCells: ['pool-1', 'cell-2', 'pool-01'] })).toEqual([
+      expect.stringMatching(/^cdk\.json context "switchboard": poolCells\.1: must be a pool cell id: "pool-<n>"/),
+      expect.stringMatching(/^cdk\.json context "switchboard": poolCells\.2: must be a pool cell id: "pool-<n>"/),
+    ]);
+  });
+
+  it('fails on an empty list and on a cell listed twice', () => {
+    expect(problemsOf({ ...BASE, poolCells: [] })).toEqual([
+      expect.stringMatching(/^cdk\.json context "switchboard": poolCells: /),
+    ]);
+    expect(problemsOf({ ...BASE, poolCells: ['pool-1', 'pool-1'] })).toEqual([
+      'cdk.json context "switchboard": poolCells: "pool-1" is listed twice; each cell is one stack',
+    ]);
+  });
+});

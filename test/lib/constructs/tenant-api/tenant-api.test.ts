@@ -29,6 +29,13 @@ function inlineFunction(stack: Stack, id: string): lambda.Function {
   });
 }
 
+/** The silo authorization of {@link build}'s API. */
+const APIKEY = {
+  type: 'apiKey',
+  throttle: { rateLimit: 10, burstLimit: 20 },
+  quota: { limit: 1000, period: 'DAY' },
+} as const;
+
 /** A TenantApi in a fresh stack, with an inline handler; `reviews` adds the review routes. */
 function build(
   overrides: Partial<TenantApiProps> = {},
@@ -39,8 +46,7 @@ function build(
     tenantId: 'demo',
     handler: inlineFunction(stack, 'Handler'),
     key: new kms.Key(stack, 'Key'),
-    throttle: { rateLimit: 10, burstLimit: 20 },
-    quota: { limit: 1000, period: 'DAY' },
+    authorization: APIKEY,
     ...(opts.reviews ? { reviewHandler: inlineFunction(stack, 'ReviewHandler') } : {}),
     ...overrides,
   });
@@ -49,20 +55,34 @@ function build(
 
 describe('TenantApi', () => {
   it('fails when throttle.rateLimit is not positive', () => {
-    expect(() => build({ throttle: { rateLimit: 0, burstLimit: 20 } })).toThrow(/throttle\.rateLimit: 0 must be > 0/);
+    expect(() => build({ authorization: { ...APIKEY, throttle: { rateLimit: 0, burstLimit: 20 } } })).toThrow(
+      /authorization\.throttle\.rateLimit: 0 must be > 0/,
+    );
   });
 
   it('fails when throttle.burstLimit is below 1', () => {
-    expect(() => build({ throttle: { rateLimit: 1, burstLimit: 0 } })).toThrow(/throttle\.burstLimit: 0 must be >= 1/);
+    expect(() => build({ authorization: { ...APIKEY, throttle: { rateLimit: 1, burstLimit: 0 } } })).toThrow(
+      /authorization\.throttle\.burstLimit: 0 must be >= 1/,
+    );
   });
 
   it('fails when quota.limit is below 1', () => {
-    expect(() => build({ quota: { limit: 0, period: 'MONTH' } })).toThrow(/quota\.limit: 0 must be >= 1/);
+    expect(() => build({ authorization: { ...APIKEY, quota: { limit: 0, period: 'MONTH' } } })).toThrow(
+      /authorization\.quota\.limit: 0 must be >= 1/,
+    );
   });
 
   it('fails with every problem in one error, naming the construct', () => {
-    expect(() => build({ throttle: { rateLimit: -1, burstLimit: 0 }, quota: { limit: 0, period: 'MONTH' } })).toThrow(
-      /^TenantApi ApiTest\/Api: throttle\.rateLimit: -1 must be > 0; throttle\.burstLimit: 0 must be >= 1; quota\.limit: 0 must be >= 1$/,
+    expect(() =>
+      build({
+        authorization: {
+          type: 'apiKey',
+          throttle: { rateLimit: -1, burstLimit: 0 },
+          quota: { limit: 0, period: 'MONTH' },
+        },
+      }),
+    ).toThrow(
+      /^TenantApi ApiTest\/Api: authorization\.throttle\.rateLimit: -1 must be > 0; authorization\.throttle\.burstLimit: 0 must be >= 1; authorization\.quota\.limit: 0 must be >= 1$/,
     );
   });
 

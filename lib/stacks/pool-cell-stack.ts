@@ -1,0 +1,131 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+import { POOL_CELL_ID_PATTERN, REGISTRY_TABLE_NAME } from '../../lambda/shared/pool-runtime';
+import { PLANS, type Plan } from '../../lambda/shared/tenant-vocabulary';
+import { TENANTS_PER_POOL_CELL } from '../capacity/pool';
+import { PLAN_DEFAULTS } from '../config/plan-defaults';
+import type { PoolCellTarget } from '../constructs/control-plane/control-plane';
+import { controlPlaneRoleArn } from '../constructs/control-plane/names';
+import type { IGuardrail } from '../constructs/guardrail/switchboard-guardrail';
+import { PooledInferenceFunction } from '../constructs/inference/pooled-inference-function';
+import { CellOperationsKey } from '../constructs/pool/cell-operations-key';
+import { PoolAuthorizer } from '../constructs/pool/pool-authorizer';
+import { PoolCellMonitoring } from '../constructs/pool/pool-cell-monitoring';
+import { STAGE_NAME, TenantApi } from '../constructs/tenant-api/tenant-api';
+import { TenantData } from '../constructs/tenant-data/tenant-data';
+import type { PlatformStack } from './platform-stack';
+
+/**
+ * The stage throttle of a cell's API, for all its tenants together (each tenant's own limits are enforced by the
+ * pooled function's admission): half of API Gateway's default account throttle per region (10,000 requests per
+ * second, burst 5,000: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html),
+ * so one busy cell cannot take the whole region's throttle from the silo tenants and the other cell.
+ */
+export const POOL_CELL_STAGE_THROTTLE = { rateLimit: 5_000, burstLimit: 2_500 } as const;
+
+/** Props of {@link PoolCellStack}. */
+export interface PoolCellStackProps extends StackProps {
+  /** The cell id (`pool-<n>`). */
+  readonly cellId: string;
+  readonly platform: PlatformStack;
+}
+
+/** The stack name of a pool cell: `pool-1` → `Switchboard-Pool-1`. */
+export function poolCellStackName(cellId: string): string {
+  return `Switchboard-Pool-${cellId.replace(/^pool-/, '')}`;
+}
+
+/**
+ * One pool cell, shared by up to {@link TENANTS_PER_POOL_CELL} pooled tenants: the pooled ledger and its key, the
+ * pooled inference function and the cell's tenant-access role, the REST API behind the pool authorizer, and the
+ * cell's dashboard and alarms. It names the tenant registry by its fixed name and has no reference to the control
+ * plane stack (which references the cell): deploy the cells before the control plane.
+ *
+ * Not in the cell yet: the review workflow (the pooled function gets no `REVIEW_STATE_MACHINE_ARN`; a pooled
+ * request the cascade would send to people cannot be handed off).
+ */
+export class PoolCellStack extends Stack implements PoolCellTarget {
+  readonly id: string;
+  readonly capacity = TENANTS_PER_POOL_CELL;
+  readonly data: TenantData;
+  readonly inference: PooledInferenceFunction;
+  readonly authorizer: PoolAuthorizer;
+  readonly tenantApi: TenantApi;
+  readonly stageName = STAGE_NAME;
+
+  constructor(scope: Construct, id: string, props: PoolCellStackProps) {
+    super(scope, id, props);
+    const { cellId, platform } = props;
+    if (!POOL_CELL_ID_PATTERN.test(cellId)) {
+      throw new Error(`PoolCellStack ${id}: cellId: "${cellId}" must match ${POOL_CELL_ID_PATTERN}`);
+    }
+    this.id = cellId;
+    this.data = new TenantData(this, 'Data', {
+      tenantId: cellId,
+      owner: { kind: 'cell', id: cellId },
+      backupRole: platform.backup.role,
+      keyAdminRoles: platform.config.keyAdminRoles,
+    });
+    const ops = new CellOperationsKey(this, 'OperationsKey', {
+      cellId,
+      adminRoles: platform.config.keyAdminRoles,
+    });
+    this.inference = new PooledInferenceFunction(this, 'Inference', {
+      cellId,
+      ledgerTable: this.data.table,
+      ledgerKey: this.data.key,
+      controlPlaneRoleArn: controlPlaneRoleArn(this),
+      guardrails: Object.fromEntries(PLANS.map((p) => [p, platform.guardrails.forPlan(p)])) as Record<Plan, IGuardrail>,
+      guardrailKey: platform.guardrails.key,
+      key: ops.key,
+      sharedPolicies: [platform.tracingPolicy],
+    });
+    ops.grantDeadLetterPublish(this.inference);
+    this.authorizer = new PoolAuthorizer(this, 'Authorizer', {
+      cellId,
+      registryTable: dynamodb.Table.fromTableName(this, 'Registry', REGISTRY_TABLE_NAME),
+      key: ops.key,
+      sharedPolicies: [platform.tracingPolicy],
+    });
+    this.tenantApi = new TenantApi(this, 'Api', {
+      tenantId: cellId,
+      handler: this.inference.fn,
+      key: ops.key,
+      authorization: { type: 'poolAuthorizer', authorizer: this.authorizer, throttle: POOL_CELL_STAGE_THROTTLE },
+      webAclArn: platform.webAclArn,
+    });
+    new PoolCellMonitoring(this, 'Monitoring', {
+      cellId,
+      api: this.tenantApi.api,
+      stageName: STAGE_NAME,
+      inference: this.inference.fn,
+      authorizer: this.authorizer.function.fn,
+      table: this.data.table,
+      platformOpsTopic: platform.opsTopic,
+      thresholds: PLAN_DEFAULTS.basic.alarms,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.tenantApi.url, description: 'Base URL of the pooled tenant API' });
+    new CfnOutput(this, 'LedgerTable', { value: this.data.table.tableName });
+  }
+
+  /** The cell's REST API (for the control plane: its authorizer cache is flushed per stage). */
+  get api() {
+    return this.tenantApi.api;
+  }
+
+  get ledgerTable(): dynamodb.ITable {
+    return this.data.table;
+  }
+
+  get ledgerKey(): kms.IKey {
+    return this.data.key;
+  }
+
+  get tenantAccessRole(): iam.IRole {
+    return this.inference.tenantAccess.role;
+  }
+}
