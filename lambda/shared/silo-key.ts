@@ -15,3 +15,6 @@ export function siloKeyPendingWindowDays(dataRetentionDays: number): number {
   const days = Number.isFinite(dataRetentionDays) ? Math.round(dataRetentionDays) : KMS_PENDING_WINDOW_DAYS.max;
   return Math.min(KMS_PENDING_WINDOW_DAYS.max, Math.max(KMS_PENDING_WINDOW_DAYS.min, days));
 }
+
+/** Template metadata on a key deleted with its stack on purpose (crypto-shredding), checked by `RetainTenantData`. */
+export const CRYPTO_SHRED_METADATA = 'switchboard:crypto-shred';

@@ -3,7 +3,8 @@
  * isolation matrix takes a cross-tenant cell as expected. The compliance report lists them with the cells they
  * cover; an exception that matches no principal is shown as unused.
  */
-import type { ResourceKind } from './isolation-kinds';
+import { controlPlaneRoleName } from '../constructs/control-plane/names';
+import { type ResourceKind, SCAN_KEYS_ONLY } from './isolation-kinds';
 import type { MatrixPrincipal } from './isolation-matrix';
 
 /** One expected cross-tenant access. */
@@ -42,5 +43,13 @@ export const ISOLATION_EXCEPTIONS: readonly IsolationException[] = [
     principal: (p) => p.cellRole === 'pooled-function',
     kinds: ['roles'],
     actions: ['sts:AssumeRole', 'sts:TagSession'],
+  },
+  {
+    id: 'control-plane',
+    reason:
+      "The control plane offboards pooled tenants whose file says offboarding.data: delete. It lists the offboarded tenant's item keys with a Scan that may return the key attributes only (dynamodb:Select SPECIFIC_ATTRIBUTES, dynamodb:Attributes pk and sk: it cannot read tenant data), and deletes the items through that tenant's session of the cell's tenant-access role, so IAM still limits every deletion to that tenant's leading keys (lambda/control-plane/core/purge.ts).",
+    principal: (p) => p.roleName === controlPlaneRoleName(p.region),
+    kinds: ['items', 'roles'],
+    actions: [SCAN_KEYS_ONLY, 'sts:AssumeRole', 'sts:TagSession'],
   },
 ];

@@ -10,6 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { NagMessageLevel, NagPack, type NagPackProps, NagRuleCompliance } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { CRYPTO_SHRED_METADATA, KMS_PENDING_WINDOW_DAYS } from '../../lambda/shared/silo-key';
 
 /** Key actions that let a principal use key material (directly or by granting itself use). */
 const CRYPTO_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:CreateGrant'];
@@ -182,9 +183,23 @@ function unguardedServicePrincipal(st: Record<string, unknown>, kind: 'key' | 't
     : undefined;
 }
 
-/** DynamoDB tables and KMS keys are retained when their stack is deleted (tenant data outlives a stack). */
+/**
+ * DynamoDB tables and KMS keys are retained when their stack is deleted (tenant data outlives a stack). The one
+ * exception is a silo tenant's key marked for crypto-shredding (`CRYPTO_SHRED_METADATA`): deleted with its stack, and
+ * only with a pending window within KMS's bounds (the deletion can be cancelled during it).
+ */
 export function RetainTenantData(node: CfnResource): NagRuleCompliance {
   if (!(node instanceof dynamodb.CfnTable) && !(node instanceof kms.CfnKey)) return NagRuleCompliance.NOT_APPLICABLE;
+  const shred = node instanceof kms.CfnKey ? node.getMetadata(CRYPTO_SHRED_METADATA) : undefined;
+  if (shred !== undefined) {
+    const days = (node as kms.CfnKey).pendingWindowInDays;
+    const inBounds =
+      typeof days === 'number' && days >= KMS_PENDING_WINDOW_DAYS.min && days <= KMS_PENDING_WINDOW_DAYS.max;
+    const deleted = node.cfnOptions.deletionPolicy === 'Delete' && node.cfnOptions.updateReplacePolicy === 'Delete';
+    return inBounds && deleted && days === shred.pendingWindowDays
+      ? NagRuleCompliance.COMPLIANT
+      : NagRuleCompliance.NON_COMPLIANT;
+  }
   const retained = node.cfnOptions.deletionPolicy === 'Retain' && node.cfnOptions.updateReplacePolicy === 'Retain';
   return retained ? NagRuleCompliance.COMPLIANT : NagRuleCompliance.NON_COMPLIANT;
 }
@@ -367,7 +382,7 @@ export class SwitchboardChecks extends NagPack {
     this.applyRule({
       info: 'Tenant data (DynamoDB table, KMS key) is not retained when its stack is deleted or replaced.',
       explanation:
-        'Deleting a tenant stack must never delete the ledger or make it undecryptable; data removal is a separate, deliberate process.',
+        "Deleting a stack must never delete a ledger, and must never make one undecryptable by accident: the one key deleted with its stack is a silo tenant key marked for crypto-shredding (offboarding), scheduled for deletion after the tenant's retention (a KMS pending window of 7–30 days, during which it can be cancelled); every other key is retained.",
       level: NagMessageLevel.ERROR,
       rule: RetainTenantData,
       node,

@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { POOL_CELL_ID_PATTERN, REGISTRY_TABLE_NAME } from '../../lambda/shared/pool-runtime';
 import { PLANS, type Plan } from '../../lambda/shared/tenant-vocabulary';
 import { TENANTS_PER_POOL_CELL } from '../capacity/pool';
+import { markPoolCell } from '../compliance/isolation-markers';
 import { PLAN_DEFAULTS } from '../config/plan-defaults';
 import type { PoolCellTarget } from '../constructs/control-plane/control-plane';
 import { controlPlaneRoleArn } from '../constructs/control-plane/names';
@@ -106,6 +107,17 @@ export class PoolCellStack extends Stack implements PoolCellTarget {
       table: this.data.table,
       platformOpsTopic: platform.opsTopic,
       thresholds: PLAN_DEFAULTS.basic.alarms,
+    });
+
+    // For the isolation matrix: which resources hold the cell's tenant data and who may take tenant sessions. No
+    // tenant ids: a pooled tenant changes no template (the matrix probes the cell with tenants of its own).
+    markPoolCell(this, {
+      cellId,
+      table: this.data.table,
+      key: this.data.key,
+      accessRole: this.inference.tenantAccess.role,
+      pooledFunctionRole: this.inference.fn.role as iam.IRole,
+      tenants: [],
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.tenantApi.url, description: 'Base URL of the pooled tenant API' });

@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { REVIEW_ENV } from '../../lambda/shared/review-schema';
+import { siloKeyPendingWindowDays } from '../../lambda/shared/silo-key';
 import { integrationTimeoutSeconds } from '../capacity/tenant-rules';
 import { markTenantStack } from '../compliance/deploy-readiness';
 import { toRuntimeConfig } from '../config/runtime-config';
@@ -49,6 +50,8 @@ export class TenantStack extends Stack {
       tenantId: tenant.id,
       backupRole: platform.backup.role,
       keyAdminRoles: platform.config.keyAdminRoles,
+      // Offboarding (the stack destroyed) shreds the tenant's data: its key is deleted after its retention.
+      shredKeyAfterDays: siloKeyPendingWindowDays(tenant.dataRetentionDays),
     });
     this.review = new TenantReview(this, 'Review', {
       tenant,

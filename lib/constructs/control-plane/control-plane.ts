@@ -9,7 +9,12 @@ import { Construct } from 'constructs';
 import { CONTROL_PLANE_ENV } from '../../../lambda/control-plane/config';
 // The code this function runs (type-only import: nothing of the handler runs at synth).
 import type * as controlPlaneCode from '../../../lambda/control-plane/index';
-import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
+import {
+  FLUSH_AUTHORIZERS_CACHE_ACTION,
+  flushAuthorizersCacheArn,
+  LEDGER_KEYS_ONLY_SCAN,
+  TENANT_ACCESS_ASSUME_ACTIONS,
+} from '../../../lambda/shared/control-plane-iam';
 import type { PoolCellEnv } from '../../../lambda/shared/pool-runtime';
 import { REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
 import { acknowledge, acknowledgeInRegulatedPacks } from '../../compliance/acknowledge';
@@ -210,20 +215,15 @@ export class ControlPlane extends Construct {
       new iam.PolicyStatement({
         // FlushStageAuthorizersCache: a suspended or offboarded key is refused at once, not after the cache TTL.
         sid: `FlushAuthorizerCache${pascal(c.id)}`,
-        actions: ['apigateway:DELETE'],
-        resources: [
-          `arn:${stack.partition}:apigateway:${stack.region}::/restapis/${c.api.restApiId}/stages/${c.stageName}/cache/authorizers`,
-        ],
+        actions: [FLUSH_AUTHORIZERS_CACHE_ACTION],
+        resources: [flushAuthorizersCacheArn(stack.partition, stack.region, c.api.restApiId, c.stageName)],
       }),
       new iam.PolicyStatement({
         // Offboarding counts and lists a tenant's items by key only: the Scan may return pk and sk, nothing else.
         sid: `ListLedgerKeysOnly${pascal(c.id)}`,
-        actions: ['dynamodb:Scan'],
+        actions: [...LEDGER_KEYS_ONLY_SCAN.actions],
         resources: [c.ledgerTable.tableArn],
-        conditions: {
-          StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
-          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [LEDGER_KEYS.partitionKey, LEDGER_KEYS.sortKey] },
-        },
+        conditions: LEDGER_KEYS_ONLY_SCAN.conditions,
       }),
       new iam.PolicyStatement({
         sid: `LedgerKeyThroughDynamoDb${pascal(c.id)}`,
@@ -234,7 +234,7 @@ export class ControlPlane extends Construct {
       new iam.PolicyStatement({
         // Purges delete through a session tagged with the tenant (the access role's ABAC), never with this role.
         sid: `AssumeTenantAccess${pascal(c.id)}`,
-        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        actions: [...TENANT_ACCESS_ASSUME_ACTIONS],
         resources: [c.tenantAccessRole.roleArn],
       }),
     );

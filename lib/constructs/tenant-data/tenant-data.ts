@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { LEDGER_WRITERS, type LedgerWriter } from '../../../lambda/shared/ledger-access';
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
 import { REVIEW_GSI } from '../../../lambda/shared/review-schema';
+import { CRYPTO_SHRED_METADATA, KMS_PENDING_WINDOW_DAYS } from '../../../lambda/shared/silo-key';
 import { acknowledgeInPacks } from '../../compliance/acknowledge';
 import {
   cloudWatchAlarmsStatement,
@@ -38,6 +39,13 @@ export interface TenantDataProps {
    * @default - `tenant <tenantId>`
    */
   readonly owner?: { readonly kind: 'tenant' | 'cell'; readonly id: string };
+  /**
+   * Crypto-shredding: when the stack is deleted (a silo tenant offboarded), the key is scheduled for deletion with a
+   * pending window of this many days (KMS allows 7–30: lambda/shared/silo-key.ts), after which the retained table,
+   * its backups, logs and topics cannot be read. The table itself stays retained.
+   * @default - the key is retained with the table (a pool cell's key: other tenants' data)
+   */
+  readonly shredKeyAfterDays?: number;
 }
 
 /** DynamoDB reads the tenant roles need on the ledger and its index (no scans). */
@@ -82,8 +90,8 @@ export class TenantData extends Construct {
       alias: `alias/switchboard/${owner.kind}/${owner.id}`,
       enableKeyRotation: true,
       rotationPeriod: Duration.days(365),
-      pendingWindow: Duration.days(30),
-      removalPolicy: RemovalPolicy.RETAIN,
+      pendingWindow: Duration.days(props.shredKeyAfterDays ?? KMS_PENDING_WINDOW_DAYS.max),
+      removalPolicy: props.shredKeyAfterDays === undefined ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       policy: new iam.PolicyDocument({
         statements: [
           keyAdministrationStatement(this, props.keyAdminRoles),
@@ -111,6 +119,11 @@ export class TenantData extends Construct {
       projectionType: dynamodb.ProjectionType.ALL,
     });
     this.keyImpl = key;
+    if (props.shredKeyAfterDays !== undefined) {
+      (key.node.defaultChild as kms.CfnKey).addMetadata(CRYPTO_SHRED_METADATA, {
+        pendingWindowDays: props.shredKeyAfterDays,
+      });
+    }
     if (props.backupRole) addToPlatformBackup(table, key, props.backupRole);
     this.key = key;
     this.table = table;

@@ -12,6 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { modelResourceArns } from '../../../lambda/shared/catalog';
+import { CRYPTO_SHRED_METADATA } from '../../../lambda/shared/silo-key';
 import {
   type Acknowledgement,
   acknowledge,
@@ -35,6 +36,8 @@ import {
   serviceIntegrationStatements,
   withLogDeliveryGuard,
 } from '../../../lib/constructs/key-policies';
+import { CONTROL_PLANE_STACK_NAME } from '../../../lib/stacks/control-plane-stack';
+import { poolCellStackName } from '../../../lib/stacks/pool-cell-stack';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
 import { REPO_ROOT, type Synthesized, synthSwitchboard } from '../../support/synth';
 import { CAPACITY, mdSection, mdTableRows } from './report-fixtures';
@@ -184,7 +187,9 @@ describe('compliance report of the Switchboard app', () => {
 
   it('lists the stacks sorted by name, each checked against the seven packs in order', () => {
     const names = report.stacks.map((s) => s.stack);
-    expect(names).toEqual([PLATFORM_STACK_NAME, ...TENANT_STACKS].sort());
+    expect(names).toEqual(
+      [PLATFORM_STACK_NAME, CONTROL_PLANE_STACK_NAME, poolCellStackName('pool-1'), ...TENANT_STACKS].sort(),
+    );
     expect(report.packs).toEqual(PACKS.map((p) => p.name));
     expect(report.packs).toHaveLength(7);
     for (const s of report.stacks) {
@@ -336,16 +341,20 @@ describe('compliance report of the Switchboard app', () => {
 });
 
 describe('tenant isolation matrix of the Switchboard app', () => {
-  it('denies every cross-tenant cell and allows every own cell, the AWS Backup role the only exception', () => {
+  it('denies every cross-tenant cell and allows every own cell, silo and pool, only the listed exceptions excepted', () => {
     const m = report.isolation!;
     expect(m.findings).toEqual([]);
-    const tenants = synth.built.configs.map((c) => c.id).sort();
+    const tenants = synth.built.configs
+      .filter((c) => c.isolation === 'silo')
+      .map((c) => c.id)
+      .sort();
     expect(m.tenants.filter((t) => t.model === 'silo').map((t) => t.tenant)).toEqual(tenants);
     for (const s of m.summary) {
       expect(s.cross.total).toBeGreaterThan(0);
       expect(s.cross.denied).toBe(s.cross.total);
       expect(s.own.allowed).toBe(s.own.total);
     }
+    expect(m.summary.map((s) => s.model).sort()).toEqual(['pool', 'silo']);
     const silo = m.summary.find((s) => s.model === 'silo')!;
     // Every tenant has items, key, state machine, topics and the review API: read and write of each but the
     // state machine and topics (write only).
@@ -355,6 +364,9 @@ describe('tenant isolation matrix of the Switchboard app', () => {
     // One pooled function per pool cell; none while the app has no cell.
     const cells = new Set(m.tenants.filter((t) => t.model === 'pool').map((t) => t.stack));
     expect(used['pooled-function']).toHaveLength(cells.size);
+    expect(cells.size).toBe(1);
+    // The control plane: a keys-only Scan of each cell's ledger and tenant-tagged sessions of its access role.
+    expect(used['control-plane']).toEqual([expect.stringMatching(/^<Switchboard-ControlPlane\//)]);
     expect(m.exceptions.reduce((n, e) => n + e.cells, 0)).toBe(m.summary.reduce((n, s) => n + s.cross.excepted, 0));
   });
 
@@ -375,6 +387,9 @@ describe('tenant isolation matrix of the Switchboard app', () => {
     expect(m.findings.map((f) => [f.principal.replace(/[0-9A-F]{8}>$/, '>'), f.tenant, f.kind])).toEqual([
       ['<Switchboard-Tenant-acme/InferenceRole>', 'globex', 'items'],
       ['<Switchboard-Tenant-acme/InferenceRole>', 'initech', 'items'],
+      // The pool cell's tenants (the matrix's probe tenants of the cell) are in a table of that wildcard too.
+      ['<Switchboard-Tenant-acme/InferenceRole>', 'probe-a', 'items'],
+      ['<Switchboard-Tenant-acme/InferenceRole>', 'probe-a-b', 'items'],
     ]);
     expect(m.findings[0]!.statements).toEqual([expect.stringContaining(`Switchboard-Tenant-acme/${policyId}#`)]);
     expect(m.findings[0]!.actions).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
@@ -779,6 +794,24 @@ describe('Switchboard pack', () => {
         }),
     );
     expect(retained.findings).toEqual([]);
+  });
+
+  it('accepts a destroyed key only when it is marked for crypto-shredding with a pending window in KMS bounds', () => {
+    const shredded = (days: number, marked: number) => (s: Stack) => {
+      const key = new kms.Key(s, 'Key', {
+        enableKeyRotation: true,
+        policy: new iam.PolicyDocument({
+          statements: [keyAdministrationStatement(s, ['KeyAdmins']), ...serviceIntegrationStatements(s, 'dynamodb')],
+        }),
+        removalPolicy: RemovalPolicy.DESTROY,
+        pendingWindow: Duration.days(days),
+      });
+      (key.node.defaultChild as kms.CfnKey).addMetadata(CRYPTO_SHRED_METADATA, { pendingWindowDays: marked });
+    };
+    expect(run(shredded(30, 30)).findings).toEqual([]);
+    expect(run(shredded(7, 7)).findings).toEqual([]);
+    // The marker must say the window the key has (a changed window is a changed decision).
+    expect(ruleIds(run(shredded(30, 14)))).toEqual(['Switchboard-RetainTenantData']);
   });
 
   it('flags a policy allowing Action "*" on "*": Switchboard-BedrockScopedToModels and Switchboard-GuardrailOnModelCalls', () => {

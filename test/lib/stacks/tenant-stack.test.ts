@@ -87,12 +87,16 @@ const fnRoleStatements = (id: string): StatementJson[] => {
 
 describe('TenantStack', () => {
   describe.each(TENANTS)('tenant key (%s)', (id) => {
-    it('is rotated yearly and survives stack deletion and replacement', () => {
+    it('is rotated yearly, and shredded when the stack is destroyed: deleted after the retention, within 7–30 days', () => {
+      const retention = configOf(id).dataRetentionDays;
+      const days = Math.min(30, Math.max(7, retention));
       tpl(id).hasResource('AWS::KMS::Key', {
-        Properties: Match.objectLike({ EnableKeyRotation: true }),
-        DeletionPolicy: 'Retain',
-        UpdateReplacePolicy: 'Retain',
+        Properties: Match.objectLike({ EnableKeyRotation: true, PendingWindowInDays: days }),
+        DeletionPolicy: 'Delete',
+        UpdateReplacePolicy: 'Delete',
       });
+      // The ledger it encrypts stays (retained, deletion protection): unreadable once the key is gone.
+      tpl(id).hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     });
 
     it(`is reachable as alias/switchboard/tenant/${id}`, () => {
