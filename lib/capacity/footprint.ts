@@ -3,7 +3,16 @@
  * the configuration alone (before any construct is built). A test synthesizes the stacks and compares them
  * with these figures, so the model cannot drift from what the constructs create.
  */
+import { newTenantItem, tenantView } from '../../lambda/control-plane/core/tenant-items';
 import { getModel } from '../../lambda/shared/catalog';
+import {
+  type ApiKeyItem,
+  type AuditItem,
+  apiKeyKey,
+  auditPk,
+  newApiKey,
+  tenantKey,
+} from '../../lambda/shared/registry-schema';
 import { PLANS } from '../../lambda/shared/tenant-vocabulary';
 import type { AlarmSet } from '../config/plan-defaults';
 import type { PlatformConfig } from '../config/platform-config';
@@ -137,6 +146,223 @@ export function idleCost(t: TenantConfig): IdleCostItem[] {
     item('CloudWatch composite alarm', set.composite, PRICES.compositeAlarm.usd),
     item('CloudWatch dashboard', t.monitoring.dashboard ? 1 : 0, PRICES.dashboard.usd),
     item('Secrets Manager secret (webhook URL and signing key)', t.escalation.webhook ? 1 : 0, PRICES.secret.usd),
+    item('Custom metrics published while idle (review queue)', IDLE_CUSTOM_METRICS, PRICES.customMetric.usd),
+    item(
+      'Housekeeping Lambda requests (every 5 minutes, 2 targets)',
+      HOUSEKEEPING_INVOCATIONS_PER_MONTH,
+      PRICES.lambdaRequest.usd,
+    ),
+    item(
+      `Housekeeping Lambda GB-seconds (${HOUSEKEEPING_SECONDS * 1000} ms a run, arm64)`,
+      gbSeconds,
+      PRICES.lambdaArmGbSecond.usd,
+    ),
+  ].filter((i) => i.quantity > 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pooled tenants, pool cells and the control plane (issue 14).
+//
+// A pooled tenant (`isolation: pool`) has no stack: it is a few items in the control plane's registry and a place
+// in a pool cell. A cell (`Switchboard-Pool-<n>`) and the control plane (`Switchboard-ControlPlane`) are stacks of
+// their own, counted once each. Their figures below are what lib/stacks builds for them; a template test must
+// compare them with the synthesized stacks, as the silo figures are compared (see the capacity test).
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Roles of a pool cell: the pooled inference function, the authorizer, the tenant-access role (assumed per tenant
+ * with the session tag), and the review workflow's four (steps, decisions, state machine, reviewer).
+ */
+const POOL_CELL_ROLES = 7;
+/** Dead-letter topics of the cell's asynchronous functions and the reviewers' topic (as in a silo stack). */
+const POOL_CELL_TOPICS = 3 + 1;
+/** Resources of a pool cell stack: a silo stack's base, the authorizer and the tenant-access role, essential alarms. */
+export const POOL_CELL_RESOURCES = TENANT_BASE_RESOURCES + 12 + ALARM_SET_SIZE.essential.alarms;
+/** The alarm set of a pool cell (its tenants have no alarms of their own; the fleet dashboard shows them). */
+const POOL_CELL_ALARMS: AlarmSet = 'essential';
+/** Memory of the pooled inference function (MB): the basic plan's, the plan pooled by default. */
+const POOL_FUNCTION_MEMORY_MB = 512;
+
+/** What one pool cell stack uses of each quota (quota id → use). */
+export function poolCellUse(): Record<string, number> {
+  return {
+    [QUOTA_IDS.restApis]: 1,
+    [QUOTA_IDS.roles]: POOL_CELL_ROLES,
+    [QUOTA_IDS.policies]: POOL_CELL_ROLES,
+    [QUOTA_IDS.rules]: 1,
+    [QUOTA_IDS.stacks]: 1,
+    [QUOTA_IDS.topics]: POOL_CELL_TOPICS,
+    [QUOTA_IDS.keys]: 1,
+    [QUOTA_IDS.stateMachines]: 1,
+    [QUOTA_IDS.tables]: 1,
+  };
+}
+
+/** What the control plane stack uses: its IAM-authorized API, its function and role, the registry table. */
+export function controlPlaneUse(): Record<string, number> {
+  return {
+    [QUOTA_IDS.restApis]: 1,
+    [QUOTA_IDS.roles]: 1,
+    [QUOTA_IDS.policies]: 1,
+    [QUOTA_IDS.stacks]: 1,
+    [QUOTA_IDS.topics]: 1,
+    [QUOTA_IDS.tables]: 1,
+  };
+}
+
+/**
+ * What one pooled tenant uses of each quota: no stack, no REST API, no API key or usage plan, no role, no key.
+ * Only its rate, which its cell's REST API sends on against the account's throttle (runtime).
+ */
+export function pooledTenantUse(t: TenantConfig): Record<string, number> {
+  return { [QUOTA_IDS.accountThrottle]: t.throttle.rateLimit };
+}
+
+/** What a tenant of either model uses of each quota. */
+export function useOfTenant(t: TenantConfig): Record<string, number> {
+  return t.isolation === 'pool' ? pooledTenantUse(t) : tenantUse(t);
+}
+
+/** CloudFormation resources a tenant adds to the app: its stack's for a silo tenant, none for a pooled one. */
+export function tenantResourcesAdded(t: TenantConfig): number {
+  return t.isolation === 'pool' ? 0 : tenantStackResources(t);
+}
+
+/** Storage overhead DynamoDB bills per item (and per index item), bytes (prices.ts, dynamodbStorage). */
+const DYNAMODB_ITEM_OVERHEAD_BYTES = 100;
+const BYTES_PER_GB = 1024 ** 3;
+const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/**
+ * The size DynamoDB counts for a value (CapacityUnitCalculations.html): strings by UTF-8 bytes, numbers one byte per
+ * two significant digits plus one, booleans and null one byte, lists and maps 3 bytes plus one per element plus
+ * their elements (and a map's keys).
+ */
+function valueBytes(v: unknown): number {
+  if (v === null || v === undefined || typeof v === 'boolean') return 1;
+  if (typeof v === 'string') return utf8(v);
+  if (typeof v === 'number') {
+    const digits = String(Math.abs(v)).replace('.', '').replace(/e.*$/i, '').replace(/^0+/, '').replace(/0+$/, '');
+    return Math.ceil(Math.max(1, digits.length) / 2) + 1;
+  }
+  if (Array.isArray(v)) return 3 + v.reduce((n: number, x) => n + 1 + valueBytes(x), 0);
+  if (typeof v === 'object') {
+    return (
+      3 +
+      Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => x !== undefined)
+        .reduce((n, [k, x]) => n + 1 + utf8(k) + valueBytes(x), 0)
+    );
+  }
+  return utf8(String(v));
+}
+
+/** An item's size as DynamoDB counts it (attribute names and values), without the per-item overhead. */
+export function dynamoItemBytes(item: Record<string, unknown>): number {
+  return Object.entries(item)
+    .filter(([, v]) => v !== undefined)
+    .reduce((n, [k, v]) => n + utf8(k) + valueBytes(v), 0);
+}
+
+/** The registry items one pooled tenant keeps while idle, with their billed sizes (bytes, overhead included). */
+export interface RegistryFootprint {
+  readonly items: readonly { readonly item: string; readonly bytes: number; readonly inIndex: boolean }[];
+  /** Table bytes (point-in-time recovery is billed on these). */
+  readonly tableBytes: number;
+  /** Table and index bytes (storage is billed on these). */
+  readonly storedBytes: number;
+}
+
+/** The registry items of a pooled tenant just onboarded: its tenant item, its key item, the audit entry of its creation. */
+export function pooledRegistryFootprint(t: TenantConfig): RegistryFootprint {
+  const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+  // The document as the control plane stores it: here the tenant's id, plan and isolation (a document with more
+  // fields stores more; the resolved runtime config, stored beside it, is the bulk either way).
+  const document = { id: t.id, plan: t.plan, isolation: t.isolation };
+  const tenant = newTenantItem(t, document, 'pool-1', newApiKey(), at);
+  const key: ApiKeyItem = { keyHash: tenant.keyHash, tenantId: t.id, status: 'active', createdAt: at, updatedAt: at };
+  const audit: AuditItem = {
+    tenantId: t.id,
+    action: 'create',
+    who: 'arn:aws:iam::111111111111:role/PlatformTeam',
+    at,
+    after: tenantView(tenant),
+  };
+  const sized = (item: string, keys: Record<string, string>, body: object, inIndex: boolean) => ({
+    item,
+    bytes: dynamoItemBytes({ ...keys, ...body }) + DYNAMODB_ITEM_OVERHEAD_BYTES,
+    inIndex,
+  });
+  const items = [
+    // The tenant item is also in the `byKind` index (every attribute projected: the list reads whole items).
+    sized('tenant item', tenantKey(t.id), tenant, true),
+    sized('API key item', apiKeyKey(tenant.keyHash), key, false),
+    sized('audit entry (creation)', { pk: auditPk(t.id), sk: `${at}#0123456789abcdef` }, audit, false),
+  ];
+  const tableBytes = items.reduce((n, i) => n + i.bytes, 0);
+  return {
+    items,
+    tableBytes,
+    storedBytes: tableBytes + items.filter((i) => i.inIndex).reduce((n, i) => n + i.bytes, 0),
+  };
+}
+
+/**
+ * The fixed monthly cost of a pooled tenant that sends no requests: its registry items (storage and continuous
+ * backup). Nothing else is its own: no stack, key, alarm, dashboard or schedule; its metrics are published only
+ * while it sends requests (an idle tenant publishes none). The cell's fixed costs are the cell's
+ * ({@link poolCellFixedCost}), shown per place separately.
+ */
+export function pooledIdleCost(t: TenantConfig): IdleCostItem[] {
+  const f = pooledRegistryFootprint(t);
+  const item = (name: string, quantity: number, unitUsd: number): IdleCostItem => ({
+    item: name,
+    quantity,
+    unitUsd,
+    usd: quantity * unitUsd,
+  });
+  return [
+    item(
+      `Registry storage (${f.items.map((i) => `${i.item} ${i.bytes} B`).join(', ')}; the tenant item again in the byKind index), GB`,
+      f.storedBytes / BYTES_PER_GB,
+      PRICES.dynamodbStorage.usd,
+    ),
+    item(
+      'Registry continuous backup (point-in-time recovery), GB',
+      f.tableBytes / BYTES_PER_GB,
+      PRICES.dynamodbPitr.usd,
+    ),
+    ...(t.escalation.webhook
+      ? [item('Secrets Manager secret (webhook URL and signing key)', 1, PRICES.secret.usd)]
+      : []),
+  ];
+}
+
+/** The fixed monthly cost of a tenant of either model that sends no requests. */
+export function idleCostOf(t: TenantConfig): IdleCostItem[] {
+  return t.isolation === 'pool' ? pooledIdleCost(t) : idleCost(t);
+}
+
+/**
+ * The fixed monthly cost of one pool cell with no traffic: its key, its alarms, its housekeeping schedule and the
+ * review-queue metrics it publishes. Divided by the cell's capacity it is the fixed cost per place.
+ */
+export function poolCellFixedCost(): IdleCostItem[] {
+  const set = ALARM_SET_SIZE[POOL_CELL_ALARMS];
+  const item = (name: string, quantity: number, unitUsd: number): IdleCostItem => ({
+    item: name,
+    quantity,
+    unitUsd,
+    usd: Math.round(quantity * unitUsd * 10_000) / 10_000,
+  });
+  const gbSeconds =
+    (HOUSEKEEPING_INVOCATIONS_PER_MONTH / 2) *
+    HOUSEKEEPING_SECONDS *
+    ((REVIEW_STEPS_MEMORY_MB + POOL_FUNCTION_MEMORY_MB) / 1024);
+  return [
+    item('KMS key (first year; rotations add up to $2)', 1, PRICES.kmsKey.usd),
+    item('CloudWatch alarm metrics', set.alarmMetrics, PRICES.alarmMetric.usd),
+    item('CloudWatch composite alarm', set.composite, PRICES.compositeAlarm.usd),
     item('Custom metrics published while idle (review queue)', IDLE_CUSTOM_METRICS, PRICES.customMetric.usd),
     item(
       'Housekeeping Lambda requests (every 5 minutes, 2 targets)',

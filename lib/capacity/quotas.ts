@@ -51,6 +51,27 @@ const q = (
   counting: string,
 ): QuotaSpec => ({ id, name, service, kind, defaultLimit, adjustable, source: { url, readOn: READ_ON }, counting });
 
+/**
+ * CloudWatch's limits on SEARCH expressions, which the fleet dashboard is built within (lib/constructs/monitoring):
+ * a SEARCH returns at most {@link SEARCH_LIMITS.seriesPerSearch} time series (the rest are dropped, silently), its
+ * query is at most {@link SEARCH_LIMITS.queryChars} characters, a graph holds at most
+ * {@link SEARCH_LIMITS.searchesPerGraph} SEARCH expressions and shows at most {@link SEARCH_LIMITS.seriesPerGraph}
+ * time series, and a SEARCH finds only metrics that reported data within the past two weeks (an idle tenant drops
+ * off the dashboard after two weeks and comes back with its next request).
+ */
+export const SEARCH_LIMITS = {
+  seriesPerSearch: 500,
+  queryChars: 1024,
+  searchesPerGraph: 100,
+  seriesPerGraph: 500,
+  lookbackDays: 14,
+} as const;
+export const SEARCH_LIMITS_SOURCE: Source = {
+  url: SEARCH,
+  readOn: READ_ON,
+  note: '"up to 500 time series" per SEARCH (also the CDK SearchExpression docs); query at most 1024 characters, as many as 100 search expressions on one graph, a graph displays as many as 500 time series; only metrics with data within the past two weeks. An older version of the page said 5 searches and 100 series per graph',
+};
+
 /** Ids of the quotas the capacity model counts (the keys `cdk.json` may raise). */
 export const QUOTA_IDS = {
   restApis: 'apigateway.regionalRestApis',
@@ -191,10 +212,10 @@ export const QUOTAS: readonly QuotaSpec[] = [
     'Time series one SEARCH expression can return',
     'CloudWatch',
     'runtime',
-    500,
+    SEARCH_LIMITS.seriesPerSearch,
     false,
     SEARCH,
-    'One series per tenant in each fleet-dashboard SEARCH: past the limit, fleet totals and top-10 widgets miss tenants.',
+    'One series per silo tenant in each fleet-dashboard SEARCH over TenantId (pooled tenants are searched per cell, at most a cell’s capacity each): past the limit, fleet totals and top-10 widgets miss tenants.',
   ),
   q(QUOTA_IDS.topics, 'Standard topics per account', 'SNS', 'deploy', 100_000, true, SNS, 'SNS topics of every stack.'),
   q(
@@ -265,6 +286,9 @@ export const QUOTAS: readonly QuotaSpec[] = [
     },
   },
 ];
+
+/** Quotas that hold for the whole account (IAM is global): every region's stacks count against one limit. */
+export const ACCOUNT_WIDE_QUOTAS: ReadonlySet<string> = new Set([QUOTA_IDS.roles, QUOTA_IDS.policies]);
 
 /** Executions Lambda keeps unreserved: what may be reserved is the account quota minus this. */
 export const LAMBDA_UNRESERVED_MINIMUM = 100;
