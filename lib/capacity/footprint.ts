@@ -273,18 +273,36 @@ export interface RegistryFootprint {
   readonly storedBytes: number;
 }
 
+/** Options of {@link pooledRegistryFootprint}. */
+export interface RegistryFootprintOptions {
+  /**
+   * The tenant document as the control plane stores it.
+   * @default - the tenant's id, plan and isolation (a document with more fields stores more; the resolved runtime
+   * config stored beside it is the bulk either way)
+   */
+  readonly document?: Record<string, unknown>;
+  /**
+   * The caller's principal ARN recorded in the audit entry.
+   * @default - a role ARN of 44 characters
+   */
+  readonly who?: string;
+  /**
+   * The cell the tenant is placed in.
+   * @default 'pool-1'
+   */
+  readonly cell?: string;
+}
+
 /** The registry items of a pooled tenant just onboarded: its tenant item, its key item, the audit entry of its creation. */
-export function pooledRegistryFootprint(t: TenantConfig): RegistryFootprint {
+export function pooledRegistryFootprint(t: TenantConfig, opts: RegistryFootprintOptions = {}): RegistryFootprint {
   const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
-  // The document as the control plane stores it: here the tenant's id, plan and isolation (a document with more
-  // fields stores more; the resolved runtime config, stored beside it, is the bulk either way).
-  const document = { id: t.id, plan: t.plan, isolation: t.isolation };
-  const tenant = newTenantItem(t, document, 'pool-1', newApiKey(), at);
+  const document = opts.document ?? { id: t.id, plan: t.plan, isolation: t.isolation };
+  const tenant = newTenantItem(t, document, opts.cell ?? 'pool-1', newApiKey(), at);
   const key: ApiKeyItem = { keyHash: tenant.keyHash, tenantId: t.id, status: 'active', createdAt: at, updatedAt: at };
   const audit: AuditItem = {
     tenantId: t.id,
     action: 'create',
-    who: 'arn:aws:iam::111111111111:role/PlatformTeam',
+    who: opts.who ?? 'arn:aws:iam::111111111111:role/PlatformTeam',
     at,
     after: tenantView(tenant),
   };
@@ -297,7 +315,8 @@ export function pooledRegistryFootprint(t: TenantConfig): RegistryFootprint {
     // The tenant item is also in the `byKind` index (every attribute projected: the list reads whole items).
     sized('tenant item', tenantKey(t.id), tenant, true),
     sized('API key item', apiKeyKey(tenant.keyHash), key, false),
-    sized('audit entry (creation)', { pk: auditPk(t.id), sk: `${at}#0123456789abcdef` }, audit, false),
+    // The audit sort key: the time and 6 random bytes in hex (lambda/control-plane/adapters/dynamo-registry.ts).
+    sized('audit entry (creation)', { pk: auditPk(t.id), sk: `${at}#${'0'.repeat(12)}` }, audit, false),
   ];
   const tableBytes = items.reduce((n, i) => n + i.bytes, 0);
   return {
