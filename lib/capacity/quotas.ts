@@ -145,7 +145,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     10_000,
     true,
     APIGW_ACCOUNT,
-    "Sum of the tenants' usage-plan rates: what the fleet may send at once when every tenant is at its throttle.",
+    "Sum of the tenants' rates (silo: usage plan; pooled: the admission rate their cell enforces): what the fleet may send at once when every tenant is at its throttle. Pooled tenants share their cells' APIs and are oversubscribed by design: past the limit, requests are throttled at the peak.",
   ),
   q(
     QUOTA_IDS.concurrency,
