@@ -9,8 +9,13 @@
  * - The pooled function's session cache: every tenant of a busy cell keeps its tenant-scoped session in every
  *   container while the cell holds at most MAX_CACHED_TENANTS tenants (beyond, a container evicts and assumes roles
  *   again). 5,000.
- * - The authorizer's result cache is keyed by the API key (identity source), one entry per caller, with no
- *   documented entry limit: no count bound (its TTL bounds how long a suspension takes to bite, not how many).
+ * - The authorizer's result cache is keyed by the API key (identity source), one entry per caller, for at most
+ *   3,600 s (https://docs.aws.amazon.com/apigateway/latest/api/API_Authorizer.html, authorizerResultTtlInSeconds),
+ *   with no documented entry limit: no count bound (the TTL bounds how long a suspension takes to bite).
+ * - STS: AssumeRole calls count toward an account-wide request rate that AWS neither publishes nor raises
+ *   (https://repost.aws/knowledge-center/iam-sts-throttling-error, which recommends caching sessions, as the pooled
+ *   function does): at most one call per tenant per container per 10 minutes (15-minute sessions replaced 5 minutes
+ *   early), and never more than the requests themselves. A rate, not a count bound.
  * - Rates are runtime limits, not counts, reported with the fleet: each pooled tenant keeps its own rate (at most
  *   POOLED_RATE_CEILING_PER_SECOND, one DynamoDB partition's 1,000 writes per second), and the sum of the rates of
  *   every tenant of every cell and silo runs against the account's API Gateway throttle (10,000 requests per second

@@ -186,7 +186,7 @@ export class PlatformMonitoring extends Construct {
 interface PooledView {
   readonly title: string;
   readonly key: MetricKey;
-  readonly statistic: 'Average' | 'Sum';
+  readonly statistic: 'Average' | 'Sum' | 'Maximum';
   readonly scale?: number;
   readonly period: 'hour' | 'day';
 }
@@ -211,7 +211,7 @@ const POOLED_VIEWS: readonly PooledView[] = [
   {
     title: 'Share of monthly budget used by tenant',
     key: 'budgetUsedShare',
-    statistic: 'Average',
+    statistic: 'Maximum',
     period: 'hour',
   },
 ];
@@ -229,7 +229,7 @@ function poolRows(cells: readonly string[], top: number, hour: Duration, day: Du
   const widgets: cloudwatch.IWidget[] = [];
   for (const view of POOLED_VIEWS) {
     const period = view.period === 'hour' ? hour : day;
-    const order = view.statistic === 'Sum' ? 'SUM' : 'AVG';
+    const order = ({ Sum: 'SUM', Average: 'AVG', Maximum: 'MAX' } as const)[view.statistic];
     for (const [g, group] of groups.entries()) {
       const k = Math.max(1, Math.min(top, Math.floor(SEARCH_LIMITS.seriesPerGraph / group.length)));
       const range =
