@@ -225,6 +225,7 @@ async function main(): Promise<void> {
         `${n(pool.cellsFit.perRegion)} cells per region with the defaults (${pool.cellsFit.perRegionCeiling}), ${n(pool.cellsFit.perRegionAtBest)} at best; ` +
         `fixed cost ${usd(pool.cellFixedMonthlyUsd)} USD a month per cell, ${usd(pool.fixedCostPerPlaceUsd)} per place.\n` +
         `Idle silo tenant / idle pooled tenant: ${n(Math.round(r.models.idleCostRatio))}×.\n` +
+        `At full rate at once (${pool.atFullRate.ratePerTenant} requests/s, ${pool.atFullRate.secondsPerRequest} s a full answer): ${n(pool.atFullRate.tenantsByConcurrency)} pooled tenants before the account's Lambda concurrency, ${n(pool.atFullRate.tenantsByApiThrottle)} before its API Gateway throttle.\n` +
         `${n(r.target.pooled)} pooled tenants with ${r.target.cells} cells: ${r.target.crossed.length ? `crosses ${r.target.crossed.join(', ')}` : 'no limit crossed'} (assessed in ${fmt(r.assessMs, 'ms', 0)}, median of 3).\n` +
         `Measured: ${r.measured.tenants} pooled tenants onboarded on dynalite keep ${n(r.measured.bytesPerTenant)} registry bytes each (table and index): ${usd(r.measured.monthlyUsdPerTenant)} USD a month.`,
     );

@@ -279,6 +279,24 @@ function poolPlaces(tenants: readonly TenantConfig[], cells: number, samples: Re
   };
 }
 
+/** How many tenants like `t` can be at their full rate at once (see PoolCapacity.atFullRate). */
+function atFullRate(t: TenantConfig, limitOf: LimitOf): PoolCapacity['atFullRate'] {
+  const speed = getModel(t.models.byTier[t.models.default]!).speed;
+  const seconds = (speed.firstTokenMs + (t.limits.defaultMaxTokens / speed.outputTokensPerSecond) * 1000) / 1000;
+  const concurrencyPerTenant = t.throttle.rateLimit * seconds;
+  const spec = (id: string) => QUOTAS.find((q) => q.id === id)!;
+  const concurrency = limitOf(QUOTA_IDS.concurrency, spec(QUOTA_IDS.concurrency).defaultLimit)[0];
+  const throttle = limitOf(QUOTA_IDS.accountThrottle, spec(QUOTA_IDS.accountThrottle).defaultLimit)[0];
+  return {
+    ratePerTenant: t.throttle.rateLimit,
+    secondsPerRequest: Math.round(seconds * 100) / 100,
+    concurrencyPerTenant: Math.round(concurrencyPerTenant * 100) / 100,
+    // The pooled function is unreserved: it draws on what stays unreserved (at least the 100 Lambda keeps).
+    tenantsByConcurrency: Math.floor(concurrency / concurrencyPerTenant),
+    tenantsByApiThrottle: Math.floor(throttle / t.throttle.rateLimit),
+  };
+}
+
 /** A sample tenant of `plan` forced to `isolation`. */
 function sampleOf(plan: Plan, isolation: 'pool' | 'silo'): TenantConfig {
   return { ...planTenant(plan), isolation };
@@ -380,6 +398,7 @@ function modelsReport(
     configuredCellsReachTarget: cells * TENANTS_PER_POOL_CELL >= POOLED_TENANTS_TARGET_PER_REGION,
     regionReachesTargetAtDefaults: cellsFit.perRegion >= cellsFor(POOLED_TENANTS_TARGET_PER_REGION),
     rateCeilingPerTenant: POOLED_TENANT_RATE_CEILING,
+    atFullRate: atFullRate(pooled, limitOf),
     cellFixedMonthlyUsd: sum(cellItems),
     cellFixedItems: cellItems,
     fixedCostPerPlaceUsd: sum(cellItems) / TENANTS_PER_POOL_CELL,

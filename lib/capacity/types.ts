@@ -140,6 +140,19 @@ export interface PoolCapacity extends ModelCapacity {
   readonly regionReachesTargetAtDefaults: boolean;
   /** Highest rate limit (requests per second) of a pooled tenant. */
   readonly rateCeilingPerTenant: number;
+  /**
+   * Noisy neighbours at run time: how many tenants of the sample plan can be at their full rate at once, every
+   * request a full-length answer of the plan's default tier, before the account's Lambda concurrency (of an account
+   * that reserves none of it) or the account's API Gateway throttle (shared by every API of the region) stops them. Pooled tenants
+   * are oversubscribed by design; each keeps its own rate, so one at ten times its rate is refused, not the others.
+   */
+  readonly atFullRate: {
+    readonly ratePerTenant: number;
+    readonly secondsPerRequest: number;
+    readonly concurrencyPerTenant: number;
+    readonly tenantsByConcurrency: number;
+    readonly tenantsByApiThrottle: number;
+  };
   /** Fixed monthly cost of one idle cell, its items, and that cost divided by the cell's places. */
   readonly cellFixedMonthlyUsd: number;
   readonly cellFixedItems: readonly IdleCostItem[];

@@ -140,6 +140,21 @@ describe('pool cells in the capacity model', () => {
     expect(throttle(mixed) - throttle(alone)).toBe(400 * pooled(1)[0]!.throttle.rateLimit);
   });
 
+  it('says how many pooled tenants can be at their full rate at once, and follows a raised Lambda concurrency', () => {
+    const at = (quotas: Record<string, number>) =>
+      assessCapacity({ tenants: [], platform: { ...platform, quotas }, partial: false }).report.models!.pool.atFullRate;
+    const dflt = at({});
+    const basic = tenant('rate-sample');
+    expect(dflt.ratePerTenant).toBe(basic.throttle.rateLimit);
+    expect(dflt.concurrencyPerTenant).toBeCloseTo(dflt.ratePerTenant * dflt.secondsPerRequest, 1);
+    expect(dflt.tenantsByApiThrottle).toBe(Math.floor(10_000 / basic.throttle.rateLimit));
+    expect(dflt.tenantsByConcurrency).toBe(Math.floor(1_000 / dflt.concurrencyPerTenant));
+    // Pooled tenants are oversubscribed: far fewer than a cell can be at full rate at once with the defaults.
+    expect(dflt.tenantsByConcurrency).toBeLessThan(TENANTS_PER_POOL_CELL);
+    const raised = at({ [QUOTA_IDS.concurrency]: 10_000 });
+    expect(raised.tenantsByConcurrency).toBe(Math.floor(10_000 / dflt.concurrencyPerTenant));
+  });
+
   it('counts the pool cell stack against the 500 resources of a template', () => {
     const { report } = assessCapacity({ tenants: [], platform, partial: false });
     expect(report.quotas.find((q) => q.id === QUOTA_IDS.resourcesPerStack)?.used).toBe(POOL_CELL_RESOURCES);
