@@ -85,10 +85,17 @@ export interface CapacityInput {
   /** Only some tenant files were read (`-c tenant=<id>`). */
   readonly partial: boolean;
   /**
-   * Pool cells of the platform (`cdk.json` context.switchboard.poolCells: their number).
-   * @default 1
+   * Pool cells of the platform.
+   * @default - the number of `poolCells` of the platform configuration (cdk.json context.switchboard.poolCells),
+   * or 1 while the configuration has no such field
    */
   readonly poolCells?: number;
+}
+
+/** The cells the platform configuration lists (`poolCells`), 1 when it lists none (the field is added with the cells). */
+function configuredCells(platform: PlatformConfig): number {
+  const listed = (platform as PlatformConfig & { readonly poolCells?: readonly string[] }).poolCells;
+  return listed?.length ?? 1;
 }
 
 /** Id of the limit "pooled tenants the configured cells hold". */
@@ -125,7 +132,7 @@ export function assessCapacity(input: CapacityInput): { report: CapacityReport; 
   const samples = Object.fromEntries(PLANS.map((p) => [p, planTenant(p)])) as Record<Plan, TenantConfig>;
   const models = [...new Set(tenants.flatMap(tenantModels))].sort();
   const limitOf = limitsFrom(platform, models);
-  const cells = input.poolCells ?? 1;
+  const cells = input.poolCells ?? configuredCells(platform);
   if (!Number.isInteger(cells) || cells < 0) throw new Error(`poolCells: ${cells} must be a whole number of cells`);
   const base = fixedUse(platform, cells);
 

@@ -116,6 +116,13 @@ describe('pool cells in the capacity model', () => {
     expect(app.node.children).toHaveLength(0);
   });
 
+  it('takes the cells from the platform configuration when it lists them (cdk.json poolCells)', () => {
+    const listed = { ...platform, poolCells: ['pool-1', 'pool-2', 'pool-3'] } as PlatformConfig;
+    const { report, crossed } = assessCapacity({ tenants: pooled(1_200), platform: listed, partial: false });
+    expect(crossed).toEqual([]);
+    expect(report.quotas.find((q) => q.id === POOL_PLACES_ID)).toMatchObject({ used: 1_200, limit: 1_500 });
+  });
+
   it('names every cell to add when several are missing, and lets the fleet through once they are configured', () => {
     const tenants = pooled(1_200);
     const { crossed } = assessCapacity({ tenants, platform, partial: false, poolCells: 1 });
