@@ -6,6 +6,7 @@
  * assess a fleet of 10,000 pooled tenants at synth.
  */
 import { performance } from 'node:perf_hooks';
+import { PLANS } from '../lambda/shared/tenant-vocabulary';
 import { dynamoItemBytes } from '../lib/capacity/footprint';
 import { assessCapacity } from '../lib/capacity/model';
 import { cellsFor, POOLED_TENANTS_TARGET_PER_REGION } from '../lib/capacity/pool';
@@ -72,9 +73,15 @@ export async function benchCapacity(opts: { tenants: number; log: (s: string) =>
   const models = report.models!;
 
   const cells = cellsFor(POOLED_TENANTS_TARGET_PER_REGION);
-  const silo = (['standard', 'premium'] as const).map(
+  // One silo tenant of each plan beside the pooled ones.
+  const silo = PLANS.map(
     (plan, i) =>
-      resolveTenant({ id: `bench-silo-${i}`, plan, escalation: { reviewerEmails: ['r@example.com'] } }).tenant!,
+      resolveTenant({
+        id: `bench-silo-${i}`,
+        plan,
+        isolation: 'silo',
+        escalation: { reviewerEmails: ['r@example.com'] },
+      }).tenant!,
   );
   const fleet = [...pooledFleet(POOLED_TENANTS_TARGET_PER_REGION), ...silo];
   const times: number[] = [];
