@@ -170,44 +170,63 @@ export function idleCost(t: TenantConfig): IdleCostItem[] {
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * Roles of a pool cell: the pooled inference function, the authorizer, the tenant-access role (assumed per tenant
- * with the session tag), and the review workflow's four (steps, decisions, state machine, reviewer).
+ * A pool cell stack (`Switchboard-Pool-<n>`) as lib/stacks builds it (read from its synthesized template, stacks
+ * branch a2cb9f2): roles of the pooled inference function, the authorizer and the tenant-access role (each with
+ * its customer-managed policy), the ledger key and a second key, two topics, the reconciliation schedule, one
+ * ledger table, one REST API, six alarms and a dashboard. No review workflow yet: add its state machine, roles and
+ * topic here when the cell gets one (the template test of the cell must be added with the stacks: see the report).
  */
-const POOL_CELL_ROLES = 7;
-/** Dead-letter topics of the cell's asynchronous functions and the reviewers' topic (as in a silo stack). */
-const POOL_CELL_TOPICS = 3 + 1;
-/** Resources of a pool cell stack: a silo stack's base, the authorizer and the tenant-access role, essential alarms. */
-export const POOL_CELL_RESOURCES = TENANT_BASE_RESOURCES + 12 + ALARM_SET_SIZE.essential.alarms;
-/** The alarm set of a pool cell (its tenants have no alarms of their own; the fleet dashboard shows them). */
-const POOL_CELL_ALARMS: AlarmSet = 'essential';
-/** Memory of the pooled inference function (MB): the basic plan's, the plan pooled by default. */
-const POOL_FUNCTION_MEMORY_MB = 512;
+export const POOL_CELL = {
+  roles: 3,
+  topics: 2,
+  keys: 2,
+  resources: 65,
+  alarmMetrics: 6,
+  dashboards: 1,
+  /** The reconciliation schedule: every 15 minutes, one target (the pooled inference function). */
+  scheduledInvocationsPerMonth: 4 * 24 * 30,
+  functionMemoryMb: 1024,
+} as const;
+/** Resources of a pool cell stack (CloudFormation's 500 per template). */
+export const POOL_CELL_RESOURCES = POOL_CELL.resources;
+
+/**
+ * The control plane stack (`Switchboard-ControlPlane`) as lib/stacks builds it: its function's role and policy,
+ * the registry's key, a topic, the registry table and the IAM-authorized REST API; plus one custom resource per
+ * silo tenant (its registration), so the template grows with the silo fleet.
+ */
+export const CONTROL_PLANE = { roles: 1, topics: 1, keys: 1, baseResources: 40, resourcesPerSiloTenant: 1 } as const;
 
 /** What one pool cell stack uses of each quota (quota id → use). */
 export function poolCellUse(): Record<string, number> {
   return {
     [QUOTA_IDS.restApis]: 1,
-    [QUOTA_IDS.roles]: POOL_CELL_ROLES,
-    [QUOTA_IDS.policies]: POOL_CELL_ROLES,
+    [QUOTA_IDS.roles]: POOL_CELL.roles,
+    [QUOTA_IDS.policies]: POOL_CELL.roles,
     [QUOTA_IDS.rules]: 1,
     [QUOTA_IDS.stacks]: 1,
-    [QUOTA_IDS.topics]: POOL_CELL_TOPICS,
-    [QUOTA_IDS.keys]: 1,
-    [QUOTA_IDS.stateMachines]: 1,
+    [QUOTA_IDS.topics]: POOL_CELL.topics,
+    [QUOTA_IDS.keys]: POOL_CELL.keys,
     [QUOTA_IDS.tables]: 1,
   };
 }
 
-/** What the control plane stack uses: its IAM-authorized API, its function and role, the registry table. */
+/** What the control plane stack uses: its IAM-authorized API, its function and role, the registry and its key. */
 export function controlPlaneUse(): Record<string, number> {
   return {
     [QUOTA_IDS.restApis]: 1,
-    [QUOTA_IDS.roles]: 1,
-    [QUOTA_IDS.policies]: 1,
+    [QUOTA_IDS.roles]: CONTROL_PLANE.roles,
+    [QUOTA_IDS.policies]: CONTROL_PLANE.roles,
     [QUOTA_IDS.stacks]: 1,
-    [QUOTA_IDS.topics]: 1,
+    [QUOTA_IDS.topics]: CONTROL_PLANE.topics,
+    [QUOTA_IDS.keys]: CONTROL_PLANE.keys,
     [QUOTA_IDS.tables]: 1,
   };
+}
+
+/** Resources of the control plane template with `siloTenants` silo tenant files (one registration each). */
+export function controlPlaneResources(siloTenants: number): number {
+  return CONTROL_PLANE.baseResources + CONTROL_PLANE.resourcesPerSiloTenant * siloTenants;
 }
 
 /**
@@ -363,33 +382,28 @@ export function idleCostOf(t: TenantConfig): IdleCostItem[] {
 }
 
 /**
- * The fixed monthly cost of one pool cell with no traffic: its key, its alarms, its housekeeping schedule and the
- * review-queue metrics it publishes. Divided by the cell's capacity it is the fixed cost per place.
+ * The fixed monthly cost of one pool cell with no traffic: its keys, its alarms and dashboard, its reconciliation
+ * schedule. Divided by the cell's capacity it is the fixed cost per place.
  */
 export function poolCellFixedCost(): IdleCostItem[] {
-  const set = ALARM_SET_SIZE[POOL_CELL_ALARMS];
   const item = (name: string, quantity: number, unitUsd: number): IdleCostItem => ({
     item: name,
     quantity,
     unitUsd,
     usd: Math.round(quantity * unitUsd * 10_000) / 10_000,
   });
-  const gbSeconds =
-    (HOUSEKEEPING_INVOCATIONS_PER_MONTH / 2) *
-    HOUSEKEEPING_SECONDS *
-    ((REVIEW_STEPS_MEMORY_MB + POOL_FUNCTION_MEMORY_MB) / 1024);
+  const gbSeconds = POOL_CELL.scheduledInvocationsPerMonth * HOUSEKEEPING_SECONDS * (POOL_CELL.functionMemoryMb / 1024);
   return [
-    item('KMS key (first year; rotations add up to $2)', 1, PRICES.kmsKey.usd),
-    item('CloudWatch alarm metrics', set.alarmMetrics, PRICES.alarmMetric.usd),
-    item('CloudWatch composite alarm', set.composite, PRICES.compositeAlarm.usd),
-    item('Custom metrics published while idle (review queue)', IDLE_CUSTOM_METRICS, PRICES.customMetric.usd),
+    item('KMS keys (first year; rotations add up to $2 each)', POOL_CELL.keys, PRICES.kmsKey.usd),
+    item('CloudWatch alarm metrics', POOL_CELL.alarmMetrics, PRICES.alarmMetric.usd),
+    item('CloudWatch dashboard (the cell)', POOL_CELL.dashboards, PRICES.dashboard.usd),
     item(
-      'Housekeeping Lambda requests (every 5 minutes, 2 targets)',
-      HOUSEKEEPING_INVOCATIONS_PER_MONTH,
+      'Reconciliation Lambda requests (every 15 minutes)',
+      POOL_CELL.scheduledInvocationsPerMonth,
       PRICES.lambdaRequest.usd,
     ),
     item(
-      `Housekeeping Lambda GB-seconds (${HOUSEKEEPING_SECONDS * 1000} ms a run, arm64)`,
+      `Reconciliation Lambda GB-seconds (${HOUSEKEEPING_SECONDS * 1000} ms a run, arm64)`,
       gbSeconds,
       PRICES.lambdaArmGbSecond.usd,
     ),

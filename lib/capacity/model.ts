@@ -8,6 +8,7 @@ import { PLANS, type Plan } from '../../lambda/shared/tenant-vocabulary';
 import { type PlatformConfig, PlatformConfigError } from '../config/platform-config';
 import { resolveTenant, type TenantConfig } from '../config/tenant-config';
 import {
+  controlPlaneResources,
   controlPlaneUse,
   idleCost,
   idleCostOf,
@@ -142,20 +143,15 @@ export function assessCapacity(input: CapacityInput): { report: CapacityReport; 
     // Reservations may not cut into the executions Lambda keeps unreserved.
     const limit = spec.id === QUOTA_IDS.concurrency ? Math.max(0, quota - LAMBDA_UNRESERVED_MINIMUM) : quota;
     if (spec.id === QUOTA_IDS.resourcesPerStack) {
-      // Pooled tenants have no stack; a pool cell's stack is one of the templates too.
-      const sizes = [
-        ...tenants.filter((t) => t.isolation === 'silo').map((t) => [t.id, tenantStackResources(t)] as const),
-        ...(cells ? [['Switchboard-Pool-<n>', POOL_CELL_RESOURCES] as const] : []),
-      ];
-      const used = Math.max(0, ...sizes.map(([, n]) => n));
-      return entry(
-        spec,
-        used,
-        limit,
-        limitFrom,
-        perTenant,
-        sizes.filter(([, n]) => n > limit).map(([id]) => id),
-      );
+      // Pooled tenants have no stack. The largest template: a silo tenant's, a pool cell's, or the control plane's,
+      // which holds one registration per silo tenant (the silo tenants past its room push it over).
+      const silo = tenants.filter((t) => t.isolation === 'silo');
+      const sizes = silo.map((t) => [t.id, tenantStackResources(t)] as const);
+      const controlPlane = controlPlaneResources(silo.length);
+      const used = Math.max(0, controlPlane, cells ? POOL_CELL_RESOURCES : 0, ...sizes.map(([, n]) => n));
+      const over = sizes.filter(([, n]) => n > limit).map(([id]) => id);
+      if (controlPlane > limit) over.push(...silo.slice(silo.length - (controlPlane - limit)).map((t) => t.id));
+      return entry(spec, used, limit, limitFrom, perTenant, [...new Set(over)]);
     }
     let used = base[spec.id] ?? 0;
     const over: string[] = [];
@@ -348,6 +344,26 @@ function unitsFit(perUnit: Record<string, number>, base: Record<string, number>,
   };
 }
 
+/**
+ * Silo tenants are also bound by the control plane's template, which holds a registration per silo tenant within
+ * CloudFormation's 500 resources (not adjustable).
+ */
+function withControlPlaneTemplate(f: TenantsFit): TenantsFit {
+  const spec = QUOTAS.find((q) => q.id === QUOTA_IDS.resourcesPerStack)!;
+  const perSilo = controlPlaneResources(1) - controlPlaneResources(0);
+  const room = Math.max(0, Math.floor((spec.defaultLimit - controlPlaneResources(0)) / perSilo));
+  const cap = (n: number, id: string) => (room < n ? { n: room, id: spec.id } : { n, id });
+  const region = cap(f.perRegion, f.perRegionCeiling);
+  const best = cap(f.perRegionAtBest, f.perRegionAtBestCeiling);
+  return {
+    ...f,
+    perRegion: region.n,
+    perRegionCeiling: region.id,
+    perRegionAtBest: best.n,
+    perRegionAtBestCeiling: best.id,
+  };
+}
+
 const scale = (f: TenantsFit, k: number): TenantsFit => ({
   ...f,
   perRegion: f.perRegion * k,
@@ -376,7 +392,7 @@ function modelsReport(
     model: 'silo',
     samplePlan: silo.plan,
     tenants: count('silo'),
-    fit: unitsFit(tenantUse(silo), fixedUse(platform, cells), limitOf),
+    fit: withControlPlaneTemplate(unitsFit(tenantUse(silo), fixedUse(platform, cells), limitOf)),
     resourcesPerTenant: tenantStackResources(silo),
     apiKeysPerTenant: tenantUse(silo)[QUOTA_IDS.apiKeys] ?? 0,
     usagePlansPerTenant: tenantUse(silo)[QUOTA_IDS.usagePlans] ?? 0,

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { MAX_CACHED_TENANTS } from '../../../lambda/shared/tenant-credentials';
 import {
+  CONTROL_PLANE,
   dynamoItemBytes,
   idleCost,
   POOL_CELL_RESOURCES,
@@ -81,10 +82,15 @@ describe('pool cells in the capacity model', () => {
     expect(pool.regionReachesTargetAtDefaults).toBe(true);
     // The default platform has one cell: 500 places, short of the target; 20 cells reach it.
     expect(pool).toMatchObject({ cells: 1, places: 500, cellsForTarget: 20, configuredCellsReachTarget: false });
-    // IAM's roles bind both models with the defaults (7 per cell, 5 per silo tenant); only the 600 REST APIs
-    // (not adjustable) at best: 598 silo tenants beside the control plane and one cell, 599 cells beside the control plane.
-    expect(silo.fit).toMatchObject({ perRegionCeiling: QUOTA_IDS.roles, perRegionAtBestCeiling: QUOTA_IDS.restApis });
-    expect(silo.fit.perRegionAtBest).toBe(598);
+    // IAM's roles bind both models with the defaults (3 per cell, 5 per silo tenant). At best (only quotas AWS does
+    // not raise): silo tenants by the control plane's template (500 resources, 40 of its own and one registration
+    // per silo tenant), cells by the 600 REST APIs (599 beside the control plane's).
+    expect(silo.fit).toMatchObject({
+      perRegionCeiling: QUOTA_IDS.roles,
+      perRegionAtBestCeiling: QUOTA_IDS.resourcesPerStack,
+    });
+    expect(silo.fit.perRegionAtBest).toBe(500 - CONTROL_PLANE.baseResources);
+    expect(pool.cellsFit.perRegionAtBestCeiling).toBe(QUOTA_IDS.restApis);
     expect(pool.cellsFit.perRegionAtBest).toBe(599);
     expect(pool.fit.perRegionAtBest).toBe(599 * TENANTS_PER_POOL_CELL);
     expect(pool.fit.perRegion).toBeGreaterThan(100 * silo.fit.perRegion);
@@ -160,6 +166,31 @@ describe('pool cells in the capacity model', () => {
     expect(dflt.tenantsByConcurrency).toBeLessThan(TENANTS_PER_POOL_CELL);
     const raised = at({ [QUOTA_IDS.concurrency]: 10_000 });
     expect(raised.tenantsByConcurrency).toBe(Math.floor(10_000 / dflt.concurrencyPerTenant));
+  });
+
+  it("counts the control plane's template, which grows by one registration per silo tenant, against the 500 resources of a template", () => {
+    const room = 500 - CONTROL_PLANE.baseResources;
+    const silo = Array.from({ length: room + 1 }, (_, i) => ({ ...tenant('silo-x', 'standard'), id: `silo-${i}` }));
+    // Every adjustable quota raised: only the template's limit is left.
+    const raised = {
+      ...platform,
+      quotas: Object.fromEntries(
+        [
+          QUOTA_IDS.roles,
+          QUOTA_IDS.policies,
+          QUOTA_IDS.usagePlans,
+          QUOTA_IDS.rules,
+          QUOTA_IDS.stacks,
+          QUOTA_IDS.tables,
+        ].map((id) => [id, 100_000]),
+      ),
+    };
+    const fits = assessCapacity({ tenants: silo.slice(0, room), platform: raised, partial: false });
+    expect(fits.crossed).toEqual([]);
+    const { crossed } = assessCapacity({ tenants: silo, platform: raised, partial: false });
+    expect(crossed.map((q) => [q.id, q.used, q.pushedOverBy])).toEqual([
+      [QUOTA_IDS.resourcesPerStack, 501, [`silo-${room}`]],
+    ]);
   });
 
   it('counts the pool cell stack against the 500 resources of a template', () => {
