@@ -105,7 +105,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     600,
     false,
     APIGW,
-    'One REST API per silo tenant.',
+    'One REST API per silo tenant and per pool cell, and the control plane’s (pooled tenants share their cell’s).',
   ),
   q(
     QUOTA_IDS.usagePlans,
@@ -115,7 +115,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     300,
     true,
     APIGW,
-    'One usage plan per silo tenant.',
+    'One usage plan per silo tenant (pooled tenants have none: their rate and quota are enforced by their cell).',
   ),
   q(
     QUOTA_IDS.apiKeys,
@@ -125,7 +125,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     10_000,
     false,
     APIGW,
-    'One API key per silo tenant.',
+    'One API key per silo tenant (pooled tenants’ keys are registry items, not API Gateway keys).',
   ),
   q(
     QUOTA_IDS.clientCertificates,
@@ -165,7 +165,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     1_000,
     true,
     IAM,
-    'IAM roles of every stack (IAM is global: roles of other regions and workloads of the account count too).',
+    'IAM roles of every stack: platform, control plane, each pool cell, each silo tenant (IAM is global: roles of other regions and workloads of the account count too).',
   ),
   q(
     QUOTA_IDS.policies,
@@ -185,7 +185,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     300,
     true,
     EVENTS,
-    "Rules on the default bus: each silo tenant's housekeeping schedule.",
+    "Rules on the default bus: each silo tenant's housekeeping schedule and each pool cell's reconciliation schedule.",
   ),
   q(
     QUOTA_IDS.stacks,
@@ -195,7 +195,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     2_000,
     true,
     CFN,
-    'The platform stack and one stack per silo tenant.',
+    'The platform and control plane stacks, one per pool cell and one per silo tenant.',
   ),
   q(
     QUOTA_IDS.resourcesPerStack,
@@ -226,7 +226,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     100_000,
     true,
     KMS,
-    'The platform key, the guardrail key and one key per silo tenant. The keys of deleted tenants are retained and count until they are deleted (scheduled deletion).',
+    'The platform key, the guardrail key, the registry key, the keys of each pool cell and one key per silo tenant. The keys of deleted tenants are retained and count until they are deleted (scheduled deletion).',
   ),
   q(
     QUOTA_IDS.stateMachines,
@@ -246,7 +246,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     2_500,
     true,
     DYNAMODB,
-    'One ledger per silo tenant. The ledgers of deleted tenants are retained and still count until deleted.',
+    'The registry, one pooled ledger per cell and one ledger per silo tenant. The ledgers of deleted tenants are retained and still count until deleted.',
   ),
   q(
     QUOTA_IDS.webAcls,
