@@ -47,7 +47,8 @@ const API_NAME_TOKEN = 'switchboard';
  * Silo and pooled tenants are searched apart, within CloudWatch's SEARCH limits (lib/capacity/quotas.ts,
  * SEARCH_LIMITS: at most 500 time series per SEARCH, dropped silently beyond; a query of at most 1,024 characters;
  * at most 100 SEARCH expressions and 500 time series per graph; only metrics with data in the past two weeks):
- * - silo tenants by `{Switchboard,TenantId}` (one series each; the capacity model counts them against the 500);
+ * - silo tenants by `{Switchboard,TenantId}` (one series each; a region holds at most 460 silo tenants, bound by
+ *   the control plane's template, so this SEARCH sees them all);
  * - pooled tenants one cell at a time by `{Switchboard,Cell,TenantId} Cell="pool-<n>"`: a cell holds at most
  *   TENANTS_PER_POOL_CELL (500) tenants, so each cell's SEARCH is complete, where one SEARCH over 10,000 pooled
  *   tenants would return an arbitrary 500 of them;

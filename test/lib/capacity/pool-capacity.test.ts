@@ -91,6 +91,8 @@ describe('pool cells in the capacity model', () => {
     });
     expect(silo.fit.perRegionAtBest).toBe(500 - CONTROL_PLANE.baseResources);
     expect(pool.cellsFit.perRegionAtBestCeiling).toBe(QUOTA_IDS.restApis);
+    // So the fleet dashboard's one SEARCH over the silo tenants sees every one of them, even at best.
+    expect(silo.fit.perRegionAtBest).toBeLessThanOrEqual(SEARCH_LIMITS.seriesPerSearch);
     expect(pool.cellsFit.perRegionAtBest).toBe(599);
     expect(pool.fit.perRegionAtBest).toBe(599 * TENANTS_PER_POOL_CELL);
     expect(pool.fit.perRegion).toBeGreaterThan(100 * silo.fit.perRegion);
