@@ -4,14 +4,15 @@
  * not a target is met (it is non-zero only when a benchmark could not run at all).
  *
  * Knobs (environment): BENCH_SYNTH_RUNS (default 2), BENCH_IMPORT_RUNS (5), BENCH_REQUESTS (300),
- * BENCH_WARMUP (50), BENCH_ROUTER_PASSES (3), BENCH_SCORER_ANSWERS (200), BENCH_ONBOARD_TENANTS (200), BENCH_ONLY
- * (comma list of: bundle, import, request, synth, router, scorer, onboard).
+ * BENCH_WARMUP (50), BENCH_ROUTER_PASSES (3), BENCH_SCORER_ANSWERS (200), BENCH_ONBOARD_TENANTS (200),
+ * BENCH_CAPACITY_TENANTS (50), BENCH_ONLY (comma list of the names in {@link BENCHES}).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchBundleSize, benchColdImport } from './bundle';
+import { benchCapacity } from './capacity';
 import { benchOnboarding } from './onboarding';
 import { benchRequests } from './request';
 import { benchRouter } from './router';
@@ -28,8 +29,10 @@ const num = (name: string, dflt: number) => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? v : dflt;
 };
+/** Every benchmark, by the name BENCH_ONLY takes. */
+const BENCHES = ['bundle', 'import', 'request', 'synth', 'router', 'scorer', 'onboard', 'capacity'] as const;
 const selected = new Set(
-  (process.env.BENCH_ONLY ?? 'bundle,import,request,synth,router,scorer,onboard')
+  (process.env.BENCH_ONLY ?? BENCHES.join(','))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean),
@@ -184,6 +187,50 @@ async function main(): Promise<void> {
     );
   }
 
+  if (selected.has('capacity')) {
+    log('capacity ...');
+    const r = await benchCapacity({ tenants: num('BENCH_CAPACITY_TENANTS', 50), log });
+    out.capacity = r;
+    checks.push(...r.checks);
+    const { silo, pool } = r.models;
+    const n = (x: number) => x.toLocaleString('en-US');
+    const usd = (x: number) => (x >= 0.01 ? x.toFixed(2) : x.toExponential(2));
+    sections.push(
+      `Capacity per tenancy model (capacity model, cdk.json platform; a region holding the platform, the control plane and ${pool.cells} cell${pool.cells === 1 ? '' : 's'})\n` +
+        table(
+          [
+            'model',
+            'per region (defaults)',
+            'first ceiling',
+            'per region (at best)',
+            'ceiling at best',
+            'per account',
+            'resources/tenant',
+            'API keys/tenant',
+            'idle USD/month/tenant',
+          ],
+          [silo, pool].map((m) => [
+            `${m.model} (${m.samplePlan})`,
+            n(m.fit.perRegion),
+            m.fit.perRegionCeiling,
+            n(m.fit.perRegionAtBest),
+            m.fit.perRegionAtBestCeiling,
+            n(m.fit.perAccount),
+            String(m.resourcesPerTenant),
+            String(m.apiKeysPerTenant),
+            usd(m.idleMonthlyUsdPerTenant),
+          ]),
+        ) +
+        `\n\nPool cell: ${pool.tenantsPerCell} tenants (bound by ${pool.bindingCellLimit}; ${pool.cellLimits.map((l) => `${l.id} ${n(l.tenants)}`).join(', ')}); ` +
+        `${n(pool.cellsFit.perRegion)} cells per region with the defaults (${pool.cellsFit.perRegionCeiling}), ${n(pool.cellsFit.perRegionAtBest)} at best; ` +
+        `fixed cost ${usd(pool.cellFixedMonthlyUsd)} USD a month per cell, ${usd(pool.fixedCostPerPlaceUsd)} per place.\n` +
+        `Idle silo tenant / idle pooled tenant: ${n(Math.round(r.models.idleCostRatio))}×.\n` +
+        `At full rate at once (${pool.atFullRate.ratePerTenant} requests/s, ${pool.atFullRate.secondsPerRequest} s a full answer): ${n(pool.atFullRate.tenantsByConcurrency)} pooled tenants before the account's Lambda concurrency, ${n(pool.atFullRate.tenantsByApiThrottle)} before its API Gateway throttle.\n` +
+        `${n(r.target.pooled)} pooled tenants with ${r.target.cells} cells: ${r.target.crossed.length ? `crosses ${r.target.crossed.join(', ')}` : 'no limit crossed'} (assessed in ${fmt(r.assessMs, 'ms', 0)}, median of 3).\n` +
+        `Measured: ${r.measured.tenants} pooled tenants onboarded on dynalite keep ${n(r.measured.bytesPerTenant)} registry bytes each (table and index): ${usd(r.measured.monthlyUsdPerTenant)} USD a month.`,
+    );
+  }
+
   const totalS = Math.round((performance.now() - started) / 100) / 10;
   // Other work on this 2-core machine (tests, builds) skews absolute times; record how busy it was.
   const load = `load average (1 min) ${loadAtStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end`;
@@ -212,7 +259,7 @@ async function main(): Promise<void> {
     ...out,
   };
   // A partial run (BENCH_ONLY) keeps the sections it did not re-measure.
-  if (selected.size < 7 && fs.existsSync(RESULTS_FILE)) {
+  if (BENCHES.some((b) => !selected.has(b)) && fs.existsSync(RESULTS_FILE)) {
     const prev = JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>;
     const merged = { ...prev, ...result, checks: mergeChecks(prev.checks as Check[] | undefined, checks) };
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 2)}\n`);

@@ -39,6 +39,22 @@ export function atMost(
   };
 }
 
+/** A "higher is better" check against `limit`. */
+export function atLeast(
+  id: string,
+  label: string,
+  measured: number | null,
+  limit: number,
+  unit: string,
+  target: string,
+  note?: string,
+): Check {
+  return {
+    ...atMost(id, label, measured, limit, unit, target, note),
+    met: measured === null || !Number.isFinite(measured) ? null : measured >= limit,
+  };
+}
+
 export function median(xs: readonly number[]): number {
   return percentile(xs, 50);
 }

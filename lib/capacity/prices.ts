@@ -53,4 +53,22 @@ export const PRICES = {
     unit: 'Lambda GB-second on arm64',
     source: { url: 'https://aws.amazon.com/lambda/pricing/', readOn: READ_ON, note: 'First 7.5 billion GB-s a month' },
   },
+  dynamodbStorage: {
+    usd: 0.25,
+    unit: 'GB-month of DynamoDB Standard table storage (table and global secondary indexes)',
+    source: {
+      url: 'https://aws.amazon.com/dynamodb/pricing/',
+      readOn: READ_ON,
+      note: '"The first 25 GB consumed per month is free, and prices start from $0.25 per GB-month thereafter" (the free 25 GB are per account and region, not subtracted per tenant); an item is billed at its size plus 100 bytes of indexing overhead (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html)',
+    },
+  },
+  dynamodbPitr: {
+    usd: 0.2,
+    unit: 'GB-month of DynamoDB continuous backup (point-in-time recovery), table size without global secondary indexes',
+    source: {
+      url: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Point-in-time-recovery.html',
+      readOn: READ_ON,
+      note: 'PITR is priced on the size of the table and its local secondary indexes (the page); $0.20 per GB-month in us-east-1 as summarised by finops.com.py from the AWS pricing page',
+    },
+  },
 } as const satisfies Record<string, Price>;

@@ -51,6 +51,27 @@ const q = (
   counting: string,
 ): QuotaSpec => ({ id, name, service, kind, defaultLimit, adjustable, source: { url, readOn: READ_ON }, counting });
 
+/**
+ * CloudWatch's limits on SEARCH expressions, which the fleet dashboard is built within (lib/constructs/monitoring):
+ * a SEARCH returns at most {@link SEARCH_LIMITS.seriesPerSearch} time series (the rest are dropped, silently), its
+ * query is at most {@link SEARCH_LIMITS.queryChars} characters, a graph holds at most
+ * {@link SEARCH_LIMITS.searchesPerGraph} SEARCH expressions and shows at most {@link SEARCH_LIMITS.seriesPerGraph}
+ * time series, and a SEARCH finds only metrics that reported data within the past two weeks (an idle tenant drops
+ * off the dashboard after two weeks and comes back with its next request).
+ */
+export const SEARCH_LIMITS = {
+  seriesPerSearch: 500,
+  queryChars: 1024,
+  searchesPerGraph: 100,
+  seriesPerGraph: 500,
+  lookbackDays: 14,
+} as const;
+export const SEARCH_LIMITS_SOURCE: Source = {
+  url: SEARCH,
+  readOn: READ_ON,
+  note: '"up to 500 time series" per SEARCH (also the CDK SearchExpression docs); query at most 1024 characters, as many as 100 search expressions on one graph, a graph displays as many as 500 time series; only metrics with data within the past two weeks. An older version of the page said 5 searches and 100 series per graph',
+};
+
 /** Ids of the quotas the capacity model counts (the keys `cdk.json` may raise). */
 export const QUOTA_IDS = {
   restApis: 'apigateway.regionalRestApis',
@@ -84,7 +105,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     600,
     false,
     APIGW,
-    'One REST API per silo tenant.',
+    'One REST API per silo tenant and per pool cell, and the control plane’s (pooled tenants share their cell’s).',
   ),
   q(
     QUOTA_IDS.usagePlans,
@@ -94,7 +115,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     300,
     true,
     APIGW,
-    'One usage plan per silo tenant.',
+    'One usage plan per silo tenant (pooled tenants have none: their rate and quota are enforced by their cell).',
   ),
   q(
     QUOTA_IDS.apiKeys,
@@ -104,7 +125,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     10_000,
     false,
     APIGW,
-    'One API key per silo tenant.',
+    'One API key per silo tenant (pooled tenants’ keys are registry items, not API Gateway keys).',
   ),
   q(
     QUOTA_IDS.clientCertificates,
@@ -124,7 +145,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     10_000,
     true,
     APIGW_ACCOUNT,
-    "Sum of the tenants' usage-plan rates: what the fleet may send at once when every tenant is at its throttle.",
+    "Sum of the tenants' rates (silo: usage plan; pooled: the admission rate their cell enforces): what the fleet may send at once when every tenant is at its throttle. Pooled tenants share their cells' APIs and are oversubscribed by design: past the limit, requests are throttled at the peak.",
   ),
   q(
     QUOTA_IDS.concurrency,
@@ -144,7 +165,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     1_000,
     true,
     IAM,
-    'IAM roles of every stack (IAM is global: roles of other regions and workloads of the account count too).',
+    'IAM roles of every stack: platform, control plane, each pool cell, each silo tenant (IAM is global: roles of other regions and workloads of the account count too).',
   ),
   q(
     QUOTA_IDS.policies,
@@ -164,7 +185,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     300,
     true,
     EVENTS,
-    "Rules on the default bus: each silo tenant's housekeeping schedule.",
+    "Rules on the default bus: each silo tenant's housekeeping schedule and each pool cell's reconciliation schedule.",
   ),
   q(
     QUOTA_IDS.stacks,
@@ -174,7 +195,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     2_000,
     true,
     CFN,
-    'The platform stack and one stack per silo tenant.',
+    'The platform and control plane stacks, one per pool cell and one per silo tenant.',
   ),
   q(
     QUOTA_IDS.resourcesPerStack,
@@ -191,10 +212,10 @@ export const QUOTAS: readonly QuotaSpec[] = [
     'Time series one SEARCH expression can return',
     'CloudWatch',
     'runtime',
-    500,
+    SEARCH_LIMITS.seriesPerSearch,
     false,
     SEARCH,
-    'One series per tenant in each fleet-dashboard SEARCH: past the limit, fleet totals and top-10 widgets miss tenants.',
+    'One series per silo tenant in each fleet-dashboard SEARCH over TenantId (pooled tenants are searched per cell, at most a cell’s capacity each): past the limit, fleet totals and top-10 widgets miss tenants.',
   ),
   q(QUOTA_IDS.topics, 'Standard topics per account', 'SNS', 'deploy', 100_000, true, SNS, 'SNS topics of every stack.'),
   q(
@@ -205,7 +226,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     100_000,
     true,
     KMS,
-    'The platform key, the guardrail key and one key per silo tenant. The keys of deleted tenants are retained and count until they are deleted (scheduled deletion).',
+    'The platform key, the guardrail key, the registry key, the keys of each pool cell and one key per silo tenant. The keys of deleted tenants are retained and count until they are deleted (scheduled deletion).',
   ),
   q(
     QUOTA_IDS.stateMachines,
@@ -225,7 +246,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     2_500,
     true,
     DYNAMODB,
-    'One ledger per silo tenant. The ledgers of deleted tenants are retained and still count until deleted.',
+    'The registry, one pooled ledger per cell and one ledger per silo tenant. The ledgers of deleted tenants are retained and still count until deleted.',
   ),
   q(
     QUOTA_IDS.webAcls,
@@ -265,6 +286,9 @@ export const QUOTAS: readonly QuotaSpec[] = [
     },
   },
 ];
+
+/** Quotas that hold for the whole account (IAM is global): every region's stacks count against one limit. */
+export const ACCOUNT_WIDE_QUOTAS: ReadonlySet<string> = new Set([QUOTA_IDS.roles, QUOTA_IDS.policies]);
 
 /** Executions Lambda keeps unreserved: what may be reserved is the account quota minus this. */
 export const LAMBDA_UNRESERVED_MINIMUM = 100;

@@ -40,6 +40,11 @@ export interface QuotaUse {
   readonly source: Source;
   /** How the use is counted, in one sentence. */
   readonly counting: string;
+  /**
+   * What to do when it is crossed, when that is not "raise it in Service Quotas" (e.g. the pool cells' places:
+   * add a cell to `poolCells`).
+   */
+  readonly remedy?: string;
 }
 
 /** How many more tenants of one plan fit before the first deploy-time ceiling. */
@@ -63,8 +68,103 @@ export interface IdleCostItem {
 export interface TenantIdleCost {
   readonly tenant: string;
   readonly plan: string;
+  /** `pool`: registry items only; `silo`: its stack's fixed costs. Absent in reports written before pooling. */
+  readonly isolation?: 'pool' | 'silo';
   readonly monthlyUsd: number;
   readonly items: readonly IdleCostItem[];
+}
+
+/** How many tenants of one model fit: with the AWS defaults, and at best (only quotas AWS does not raise bind). */
+export interface TenantsFit {
+  /** Tenants per region with the defaults (and the raised values of cdk.json). */
+  readonly perRegion: number;
+  /** The quota that stops them first. */
+  readonly perRegionCeiling: string;
+  /** Tenants per region when every adjustable quota is raised: only quotas AWS does not raise bind. */
+  readonly perRegionAtBest: number;
+  readonly perRegionAtBestCeiling: string;
+  /**
+   * Tenants per account, all regions together: bound only by the account-wide quotas (IAM roles and policies;
+   * the regional ones repeat per region).
+   */
+  readonly perAccount: number;
+  readonly perAccountCeiling: string;
+}
+
+/** The capacity of one tenancy model, with what one of its tenants costs and adds. */
+export interface ModelCapacity {
+  readonly model: 'silo' | 'pool';
+  /** The plan whose defaults the per-tenant figures use. */
+  readonly samplePlan: string;
+  /** Tenants of this model in the fleet. */
+  readonly tenants: number;
+  readonly fit: TenantsFit;
+  /** CloudFormation resources one tenant adds to the app. */
+  readonly resourcesPerTenant: number;
+  /** API Gateway API keys and usage plans one tenant uses (10,000 keys per region, not adjustable). */
+  readonly apiKeysPerTenant: number;
+  readonly usagePlansPerTenant: number;
+  /** The fixed monthly cost of one idle tenant of the sample plan (USD). */
+  readonly idleMonthlyUsdPerTenant: number;
+  readonly idleItems: readonly IdleCostItem[];
+}
+
+/** A limit on how many tenants one pool cell holds. */
+export interface CellLimitReport {
+  readonly id: string;
+  readonly name: string;
+  readonly tenants: number;
+  readonly source: Source;
+  readonly why: string;
+}
+
+/** The pooled model's cells: how many tenants each holds and why, what they hold, what a cell costs idle. */
+export interface PoolCapacity extends ModelCapacity {
+  readonly model: 'pool';
+  readonly tenantsPerCell: number;
+  readonly cellLimits: readonly CellLimitReport[];
+  /** Id of the limit that binds (the smallest). */
+  readonly bindingCellLimit: string;
+  /** Cells configured (`cdk.json` poolCells). */
+  readonly cells: number;
+  /** Places in the configured cells (`cells × tenantsPerCell`) and how many are free of pooled tenant files. */
+  readonly places: number;
+  readonly freePlaces: number;
+  /** Cells a region takes (defaults, at best) and per account, as {@link TenantsFit} counts tenants. */
+  readonly cellsFit: TenantsFit;
+  /** Pooled tenants per region the platform aims for, and the cells that hold them. */
+  readonly targetPerRegion: number;
+  readonly cellsForTarget: number;
+  /** Whether the configured cells hold the target, and whether the region's quotas (defaults) take its cells. */
+  readonly configuredCellsReachTarget: boolean;
+  readonly regionReachesTargetAtDefaults: boolean;
+  /** Highest rate limit (requests per second) of a pooled tenant. */
+  readonly rateCeilingPerTenant: number;
+  /**
+   * Noisy neighbours at run time: how many tenants of the sample plan can be at their full rate at once, every
+   * request a full-length answer of the plan's default tier, before the account's Lambda concurrency (of an account
+   * that reserves none of it) or the account's API Gateway throttle (shared by every API of the region) stops them. Pooled tenants
+   * are oversubscribed by design; each keeps its own rate, so one at ten times its rate is refused, not the others.
+   */
+  readonly atFullRate: {
+    readonly ratePerTenant: number;
+    readonly secondsPerRequest: number;
+    readonly concurrencyPerTenant: number;
+    readonly tenantsByConcurrency: number;
+    readonly tenantsByApiThrottle: number;
+  };
+  /** Fixed monthly cost of one idle cell, its items, and that cost divided by the cell's places. */
+  readonly cellFixedMonthlyUsd: number;
+  readonly cellFixedItems: readonly IdleCostItem[];
+  readonly fixedCostPerPlaceUsd: number;
+}
+
+/** Both models side by side. */
+export interface ModelsReport {
+  readonly silo: ModelCapacity;
+  readonly pool: PoolCapacity;
+  /** Idle cost of a silo tenant divided by that of a pooled one (how many pooled tenants idle for one silo). */
+  readonly idleCostRatio: number;
 }
 
 /** The capacity section of the compliance report. */
@@ -77,6 +177,8 @@ export interface CapacityReport {
   readonly tenants: { readonly total: number; readonly byPlan: Readonly<Record<string, number>> };
   readonly quotas: readonly QuotaUse[];
   readonly headroomByPlan: readonly PlanHeadroom[];
+  /** Tenants per region and account, resources and idle cost per tenant, for the silo and the pooled model. */
+  readonly models?: ModelsReport;
   readonly idleCost: {
     readonly currency: 'USD';
     readonly priceSources: readonly Source[];

@@ -5,6 +5,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { METRIC_DIMENSIONS, METRIC_NAMESPACE, METRICS, type MetricKey } from '../../../lambda/shared/metrics';
+import { SEARCH_LIMITS } from '../../capacity/quotas';
 
 /** Namespace of the Amazon Bedrock runtime metrics (per model, account-wide: not per tenant). */
 const BEDROCK_NAMESPACE = 'AWS/Bedrock';
@@ -107,10 +108,52 @@ export class SwitchboardMetrics {
 }
 
 /**
- * A SEARCH over every tenant's series of one Switchboard metric, tenant totals only (the `{Namespace,TenantId}`
- * schema matches exactly the `[TenantId]` dimension set, not the per-tier split), so a new tenant appears
- * without a deploy.
+ * The dimension naming the pool cell (`pool-1`) on the pooled function's metrics. The pooled function emits every
+ * per-request metric under the dimension sets `[Cell, TenantId]` (per tenant, searched one cell at a time) and
+ * `[Cell]` (cell totals), never under `[TenantId]` alone, so the silo SEARCH over `{Switchboard,TenantId}` keeps to
+ * silo tenants and no SEARCH has to span the whole pool.
+ *
+ * Defined here until lambda/shared/metrics.ts (the runtime's) declares it as `METRIC_DIMENSIONS.cell`; then this
+ * re-exports that one.
+ */
+export const POOL_CELL_DIMENSION = 'Cell';
+
+/**
+ * A SEARCH over every silo tenant's series of one Switchboard metric, tenant totals only (the `{Namespace,TenantId}`
+ * schema matches exactly the `[TenantId]` dimension set: neither the per-tier split nor the pooled tenants'
+ * `[Cell, TenantId]`), so a new tenant appears without a deploy.
  */
 export function fleetSearch(key: MetricKey, statistic: string, period: Duration): string {
-  return `SEARCH('{${METRIC_NAMESPACE},${METRIC_DIMENSIONS.tenant}} MetricName="${METRICS[key].name}"', '${statistic}', ${period.toSeconds()})`;
+  return search(
+    `{${METRIC_NAMESPACE},${METRIC_DIMENSIONS.tenant}} MetricName="${METRICS[key].name}"`,
+    statistic,
+    period,
+  );
+}
+
+/**
+ * A SEARCH over the tenants of one pool cell (`{Namespace,Cell,TenantId} Cell="<id>"`): one series per tenant of
+ * the cell, complete while the cell holds at most 500 tenants (the capacity model's tenants per cell).
+ */
+export function cellTenantsSearch(cellId: string, key: MetricKey, statistic: string, period: Duration): string {
+  return search(
+    `{${METRIC_NAMESPACE},${POOL_CELL_DIMENSION},${METRIC_DIMENSIONS.tenant}} ${POOL_CELL_DIMENSION}="${cellId}" MetricName="${METRICS[key].name}"`,
+    statistic,
+    period,
+  );
+}
+
+/** A SEARCH over the cell totals (`{Namespace,Cell}`): one series per pool cell, the sum of its tenants. */
+export function cellTotalsSearch(key: MetricKey, statistic: string, period: Duration): string {
+  return search(`{${METRIC_NAMESPACE},${POOL_CELL_DIMENSION}} MetricName="${METRICS[key].name}"`, statistic, period);
+}
+
+function search(query: string, statistic: string, period: Duration): string {
+  // CloudWatch refuses a SEARCH query above 1,024 characters (lib/capacity/quotas.ts, SEARCH_LIMITS).
+  if (query.length > SEARCH_LIMITS.queryChars) {
+    throw new Error(
+      `SEARCH query of ${query.length} characters is above CloudWatch's ${SEARCH_LIMITS.queryChars}: ${query}`,
+    );
+  }
+  return `SEARCH('${query}', '${statistic}', ${period.toSeconds()})`;
 }

@@ -10,7 +10,7 @@ import {
   tenantStackResources,
   tenantUse,
 } from '../../../lib/capacity/footprint';
-import { assessCapacity, CapacityError } from '../../../lib/capacity/model';
+import { assessCapacity, CapacityError, POOL_PLACES_ID } from '../../../lib/capacity/model';
 import { QUOTA_IDS } from '../../../lib/capacity/quotas';
 import { PlatformConfigError } from '../../../lib/config/platform-config';
 import { resolveTenant, type TenantConfig } from '../../../lib/config/tenant-config';
@@ -22,10 +22,11 @@ const REVIEWER = 'escalation:\n  reviewerEmails: [ai-review@example.com]\n';
 
 /** Tenants that exercise every term of the footprint: plans, ops contacts, reviewers, reserved concurrency. */
 const VARIANTS: Record<string, string> = {
-  alpha: `id: alpha\nplan: basic\n${REVIEWER}`,
+  // Basic tenants are pooled by default: these two keep a stack of their own.
+  alpha: `id: alpha\nplan: basic\nisolation: silo\n${REVIEWER}`,
   beta: `id: beta\nplan: premium\n${REVIEWER}opsEmails: [a@example.com, b@example.com]\n`,
   gamma: `id: gamma\nplan: standard\nescalation:\n  reviewerEmails: [x@example.com, y@example.com, z@example.com]\nmonitoring: { dashboard: false }\n`,
-  delta: `id: delta\nplan: basic\n${REVIEWER}monitoring: { alarms: full, dashboard: true }\nlambda: { reservedConcurrency: 3 }\n`,
+  delta: `id: delta\nplan: basic\nisolation: silo\n${REVIEWER}monitoring: { alarms: full, dashboard: true }\nlambda: { reservedConcurrency: 3 }\n`,
   // Customizes its guardrail: one of its own (a guardrail and its version in its stack, one against the quota).
   epsilon: `id: epsilon\nplan: standard\n${REVIEWER}guardrail: { harmfulContentStrength: HIGH }\n`,
   // Has a webhook: its secret and the secret's policy.
@@ -221,7 +222,9 @@ describe('capacity model', () => {
     };
     expect(report.capacity.partial).toBe(false);
     expect(report.capacity.tenants.total).toBe(full.built.configs.length);
-    expect(report.capacity.quotas.find((q) => q.id === QUOTA_IDS.restApis)?.used).toBe(full.built.configs.length);
+    // One REST API per silo tenant, the control plane's and the default pool cell's.
+    const silo = full.built.configs.filter((c) => c.isolation === 'silo').length;
+    expect(report.capacity.quotas.find((q) => q.id === QUOTA_IDS.restApis)?.used).toBe(silo + 2);
     expect(fs.readFileSync(path.join(full.outdir, 'compliance-report.md'), 'utf8')).toContain(
       'Regional APIs per Region',
     );
@@ -251,8 +254,9 @@ describe('capacity limits at synth', () => {
     const message = (error as CapacityError).message;
     const lines = message.split('\n').slice(1);
     expect(lines.length).toBe((error as CapacityError).crossed.length);
+    // 700 tenant APIs beside the control plane's and the default pool cell's.
     expect(message).toMatch(
-      /API Gateway "Regional APIs per Region" \(apigateway\.regionalRestApis\): 700 needed, limit 600 \(AWS default\); pushed over by tenant-0600, tenant-0601, .* and 90 more/,
+      /API Gateway "Regional APIs per Region" \(apigateway\.regionalRestApis\): 702 needed, limit 600 \(AWS default\); pushed over by tenant-0598, tenant-0599, .* and 92 more/,
     );
     expect(message).toContain('iam.roles');
     expect(message).toContain('apigateway.usagePlans');
@@ -269,7 +273,7 @@ describe('capacity limits at synth', () => {
         only: 'tenant-0001',
         compliance: false,
       }),
-    ).toThrow(/apigateway\.regionalRestApis\): 700 needed, limit 600/);
+    ).toThrow(/apigateway\.regionalRestApis\): 702 needed, limit 600/);
     expect(app.node.children).toHaveLength(0);
   });
 
@@ -354,15 +358,17 @@ describe('capacity limits at synth', () => {
   it('says how many more tenants of each plan fit, and which quota stops them first', () => {
     const { report } = assessCapacity({ tenants: [], platform: repoPlatformConfig(), partial: false });
     const byPlan = Object.fromEntries(report.headroomByPlan.map((h) => [h.plan, h]));
-    // IAM's 1,000 roles (5 per tenant; the platform 1 and cdk bootstrap 5) stop basic and standard; premium
-    // reserves 25 of the 900 reservable executions.
-    expect(byPlan.basic).toEqual({ plan: 'basic', moreTenants: 198, firstCeiling: QUOTA_IDS.roles });
+    // Basic tenants are pooled: the places of the one default cell stop them. IAM's 1,000 roles (5 per silo
+    // tenant; cdk bootstrap 5, the platform 1, the control plane 1, the cell 3) stop standard:
+    // (1,000 − 10) / 5 = 198; premium reserves 25 of the 900 reservable executions.
+    expect(byPlan.basic).toEqual({ plan: 'basic', moreTenants: 500, firstCeiling: POOL_PLACES_ID });
     expect(byPlan.standard).toEqual({ plan: 'standard', moreTenants: 198, firstCeiling: QUOTA_IDS.roles });
     expect(byPlan.premium).toEqual({ plan: 'premium', moreTenants: 36, firstCeiling: QUOTA_IDS.concurrency });
   });
 
-  it('keeps an idle basic tenant at or under $3 a month, and says what a standard one costs', () => {
-    const cost = (plan: (typeof PLANS)[number]) => idleCost(sample(plan)).reduce((s, i) => s + i.usd, 0);
+  it('keeps an idle basic silo tenant at or under $3 a month, and says what a standard one costs', () => {
+    const cost = (plan: (typeof PLANS)[number]) =>
+      idleCost({ ...sample(plan), isolation: 'silo' }).reduce((s, i) => s + i.usd, 0);
     expect(cost('basic')).toBeLessThanOrEqual(3);
     expect(cost('standard')).toBeGreaterThan(7);
     expect(cost('standard')).toBeLessThan(8);

@@ -33,6 +33,22 @@ describe('tenant deployment rules', () => {
     expect(out.some((l) => l.startsWith('models.fallbacks.fast:'))).toBe(true);
   });
 
+  it('refuse a pooled tenant a rate above what one DynamoDB partition counts, and let a silo tenant have it', () => {
+    const waf = { ...platform, waf: { ...platform.waf, requestsPer5MinPerClient: 1e9, requestsPer5MinPerIp: 1e9 } };
+    const fast = { plan: 'basic', throttle: { rateLimit: 1_001, burstLimit: 2_000 } } as const;
+    expect(problems(tenant({ ...fast, isolation: 'pool' }), 'us-east-1', waf)).toEqual([
+      'throttle.rateLimit: 1001 requests/s is above the 1,000 a pooled tenant may have (its rate is counted on one DynamoDB partition, 1,000 writes a second); lower it, or give the tenant a stack of its own (isolation: silo)',
+    ]);
+    expect(problems(tenant({ ...fast, isolation: 'silo' }), 'us-east-1', waf)).toEqual([]);
+    expect(
+      problems(
+        tenant({ ...fast, isolation: 'pool', throttle: { rateLimit: 1_000, burstLimit: 2_000 } }),
+        'us-east-1',
+        waf,
+      ),
+    ).toEqual([]);
+  });
+
   it('refuse a throttle the WAF rate limit per client would block', () => {
     const out = problems(tenant({ plan: 'premium', throttle: { rateLimit: 400, burstLimit: 800 } }));
     expect(out).toEqual([
