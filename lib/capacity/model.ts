@@ -95,7 +95,7 @@ export interface CapacityInput {
 
 /** The cells the platform configuration lists (`poolCells`), 1 when it lists none (the field is added with the cells). */
 function configuredCells(platform: PlatformConfig): number {
-  const listed = (platform as PlatformConfig & { readonly poolCells?: readonly string[] }).poolCells;
+  const listed = platform.poolCells;
   return listed?.length ?? 1;
 }
 

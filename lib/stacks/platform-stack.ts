@@ -60,6 +60,9 @@ export class PlatformStack extends Stack {
     this.guardrails = new PlanGuardrails(this, 'Guardrails', { adminRoles: props.config.keyAdminRoles });
 
     // The fleet dashboard Switchboard-Fleet (SEARCH over TenantId).
-    new PlatformMonitoring(this, 'Monitoring', { fleetMonthlyBudgetUsd: props.fleetMonthlyBudgetUsd });
+    new PlatformMonitoring(this, 'Monitoring', {
+      fleetMonthlyBudgetUsd: props.fleetMonthlyBudgetUsd,
+      poolCells: props.config.poolCells,
+    });
   }
 }
