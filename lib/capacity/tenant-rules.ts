@@ -5,7 +5,6 @@
  * gets. Problems name the field of the tenant file; the loader prefixes the file name.
  */
 import { getModel, modelsNotCallableFrom } from '../../lambda/shared/catalog';
-import { POOLED_RATE_CEILING_PER_SECOND } from '../../lambda/shared/tenant-admission';
 import { CALL_TIMING, firstCallBudgetMs } from '../../lambda/shared/timing';
 import type { PlatformConfig } from '../config/platform-config';
 import type { FieldProblem, TenantConfig } from '../config/tenant-config';
@@ -68,13 +67,6 @@ export function tenantDeploymentProblems(t: TenantConfig, region: string, platfo
         message: `${m} cannot be called from ${region} (callable from ${getModel(m).sourceRegions.join(', ')})`,
       });
     }
-  }
-  // A pooled tenant's rate is counted on one DynamoDB partition (lambda/shared/tenant-admission.ts).
-  if (t.isolation === 'pool' && t.throttle.rateLimit > POOLED_RATE_CEILING_PER_SECOND) {
-    problems.push({
-      path: 'throttle.rateLimit',
-      message: `${t.throttle.rateLimit} requests/s is above the ${POOLED_RATE_CEILING_PER_SECOND.toLocaleString('en-US')} a pooled tenant may have (its rate is counted on one DynamoDB partition, 1,000 writes a second); lower it, or give the tenant a stack of its own (isolation: silo)`,
-    });
   }
   // WAF never blocks what the usage plan allows (one client at the tenant's full rate, from one address).
   const perWindow = Math.ceil(t.throttle.rateLimit * WAF_WINDOW_SECONDS);

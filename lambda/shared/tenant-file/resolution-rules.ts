@@ -5,6 +5,7 @@
  * in order, so the problems of one file always come in the same order.
  */
 import type { Tier } from '../catalog';
+import { POOLED_RATE_CEILING_PER_SECOND } from '../tenant-admission';
 import { PREAMBLE_MAX_CHARS } from '../tenant-runtime';
 import { checkWebhookUrl, shownOrigin } from '../webhook-url';
 import { ALWAYS_BLOCKED_PII } from './guardrail-policy';
@@ -162,6 +163,21 @@ export const burstAtLeastRate: ResolutionRule = (_file, { throttle }) =>
     : [];
 
 /**
+ * A pooled tenant's rate fits the counter that enforces it: its admission counts land on one DynamoDB partition
+ * (lambda/shared/tenant-admission.ts), 1,000 writes a second at most. Checked for tenant files at synth and for
+ * documents the control plane is given (`POST`/`PATCH /v1/tenants`).
+ */
+export const pooledRateWithinCeiling: ResolutionRule = (_file, { isolation, throttle }) =>
+  isolation === 'pool' && throttle.rateLimit > POOLED_RATE_CEILING_PER_SECOND
+    ? [
+        {
+          path: 'throttle.rateLimit',
+          message: `${throttle.rateLimit} requests/s is above the ${POOLED_RATE_CEILING_PER_SECOND.toLocaleString('en-US')} a pooled tenant may have (its rate is counted on one DynamoDB partition, 1,000 writes a second); lower it, or give the tenant a stack of its own (isolation: silo)`,
+        },
+      ]
+    : [];
+
+/**
  * Each alarm's warning is below its critical, and the review SLA is reachable (below the review timeout, after
  * which a review is no longer pending).
  */
@@ -253,6 +269,7 @@ export const RESOLUTION_RULES: readonly ResolutionRule[] = [
   recordsOutliveReviews,
   defaultTokensWithinLimit,
   burstAtLeastRate,
+  pooledRateWithinCeiling,
   alarmThresholdsInOrder,
   guardrailChangesAreSound,
   preambleFitsEnvironment,

@@ -110,6 +110,21 @@ describe('POST /v1/tenants', () => {
     );
   });
 
+  it('refuses a pooled rate one DynamoDB partition cannot count, with the same line as synth, and writes nothing', async () => {
+    const res = await refusedWithoutWrites(
+      {
+        method: 'POST',
+        path: '/v1/tenants',
+        body: { ...pooled('fast-co'), throttle: { rateLimit: 1_001, burstLimit: 2_000 } },
+      },
+      422,
+      'invalid_tenant',
+    );
+    expect(res.body.error.message).toContain(
+      'throttle.rateLimit: 1001 requests/s is above the 1,000 a pooled tenant may have',
+    );
+  });
+
   it('places tenants in the first cell with room and answers 503 when every cell is full', async () => {
     h = await server.harness([
       { id: 'pool-1', capacity: 2 },
