@@ -189,7 +189,7 @@ function modelsTable(c: CapacityReport, m: ModelsReport): Block {
   return {
     kind: 'table',
     head: [
-      [text('per model')],
+      [text('figure')],
       [text(`silo: a stack per tenant (a ${silo.samplePlan} tenant)`)],
       [text(`pooled: tenants in pool cells (a ${pool.samplePlan} tenant)`)],
     ],
@@ -237,7 +237,11 @@ function modelsTable(c: CapacityReport, m: ModelsReport): Block {
       ),
       row(
         [text('tenants at their full rate at once (every request a full-length answer of the default tier)')],
-        [text('each silo tenant has its own API and usage plan; its reserved concurrency is counted above')],
+        [
+          text(
+            'not computed: a silo tenant’s usage-plan rate counts against the account throttle above, and the concurrency it reserves is its own',
+          ),
+        ],
         [
           text(`${count(r.tenantsByConcurrency)}, `),
           ...boundBy(c, PER_TENANT_QUOTA.concurrency),

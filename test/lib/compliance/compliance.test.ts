@@ -172,7 +172,7 @@ describe('compliance report of the Switchboard app', () => {
       platform: synth.built.platform.config,
       partial: false,
     }).report.models!;
-    const rows = mdTableRows(mdSection(md, 'Capacity'), 'per model');
+    const rows = mdTableRows(mdSection(md, 'Capacity'), 'figure | silo');
     const cells = (label: string) => {
       const row = rows.find((r) => r.startsWith(`| ${label}`));
       if (!row) throw new Error(`no row ${label}`);

@@ -217,7 +217,7 @@ describe('renderComplianceMarkdown: silo and pooled models', () => {
   const capacity = modelledCapacity();
   const { silo, pool } = capacity.models!;
   const section = mdSection(renderComplianceMarkdown(reportOf({ S: {} }, { capacity })), 'Capacity');
-  const rows = mdTableRows(section, 'per model');
+  const rows = mdTableRows(section, 'figure | silo');
   /** The silo and pooled cells of the row whose label starts with `label`. */
   const row = (label: string): [string, string] => {
     const found = rows.filter((r) => r.startsWith(`| ${label}`));
