@@ -17,7 +17,7 @@ export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 const BUNDLE_TARGET = HANDLER_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1');
 
 /** Handlers under `lambda/` that are deployed as functions (`lambda/<name>/index.ts`). */
-const HANDLERS = ['inference', 'review-api', 'review-steps', 'pool-authorizer'] as const;
+const HANDLERS = ['inference', 'pool-inference', 'review-api', 'review-steps', 'pool-authorizer'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /**
