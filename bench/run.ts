@@ -5,7 +5,7 @@
  *
  * Knobs (environment): BENCH_SYNTH_RUNS (default 2), BENCH_IMPORT_RUNS (5), BENCH_REQUESTS (300),
  * BENCH_WARMUP (50), BENCH_ROUTER_PASSES (3), BENCH_SCORER_ANSWERS (200), BENCH_ONBOARD_TENANTS (200), BENCH_ONLY
- * (comma list of: bundle, import, request, synth, router, scorer, onboard).
+ * (comma list of: bundle, import, request, pool-overhead, synth, router, scorer, onboard).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchBundleSize, benchColdImport } from './bundle';
 import { benchOnboarding } from './onboarding';
+import { benchPoolOverhead } from './pool-overhead';
 import { benchRequests } from './request';
 import { benchRouter } from './router';
 import { benchScorer } from './scorer';
@@ -28,8 +29,9 @@ const num = (name: string, dflt: number) => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? v : dflt;
 };
+const ALL_BENCHES = 'bundle,import,request,pool-overhead,synth,router,scorer,onboard';
 const selected = new Set(
-  (process.env.BENCH_ONLY ?? 'bundle,import,request,synth,router,scorer,onboard')
+  (process.env.BENCH_ONLY ?? ALL_BENCHES)
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean),
@@ -108,6 +110,37 @@ async function main(): Promise<void> {
           ]),
         ) +
         `\np50 overhead ${r.p50OverheadMs} ms; p99 ratio ${r.p99Ratio}×`,
+    );
+  }
+
+  if (selected.has('pool-overhead')) {
+    log('pool overhead (silo vs pooled, warm) ...');
+    const r = await benchPoolOverhead({
+      warmup: num('BENCH_WARMUP', 50),
+      requests: num('BENCH_REQUESTS', 300),
+      log,
+    });
+    out.poolOverhead = r;
+    checks.push(...r.checks);
+    sections.push(
+      `Warm POST /v1/inference, silo function vs pooled (authorizer + pool function), ${r.requests} sequential requests each after ${r.warmup} warm-up (blocks of ${r.blockSize}, alternating)\n` +
+        table(
+          ['side', 'p50', 'p95', 'p99', 'mean'],
+          (
+            [
+              ['silo function', r.silo],
+              ['pooled: authorizer + function', r.pooled],
+              ['pooled: function alone', r.pooledFunction],
+            ] as const
+          ).map(([name, x]) => [
+            name,
+            fmt(x.p50Ms, 'ms', 2),
+            fmt(x.p95Ms, 'ms', 2),
+            fmt(x.p99Ms, 'ms', 2),
+            fmt(x.meanMs, 'ms', 2),
+          ]),
+        ) +
+        `\npooled / silo: p50 ${r.p50Ratio}×, p95 ${r.p95Ratio}×`,
     );
   }
 
@@ -212,7 +245,7 @@ async function main(): Promise<void> {
     ...out,
   };
   // A partial run (BENCH_ONLY) keeps the sections it did not re-measure.
-  if (selected.size < 7 && fs.existsSync(RESULTS_FILE)) {
+  if (selected.size < ALL_BENCHES.split(',').length && fs.existsSync(RESULTS_FILE)) {
     const prev = JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>;
     const merged = { ...prev, ...result, checks: mergeChecks(prev.checks as Check[] | undefined, checks) };
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 2)}\n`);
