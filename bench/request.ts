@@ -17,7 +17,7 @@ import { DynaliteServer } from '../test/support/dynalite-server';
 import { handlerEnv } from './bundle';
 import { atMost, type Check, percentile, round } from './stats';
 
-type ProxyHandler = (event: APIGatewayProxyEvent, context?: Partial<Context>) => Promise<APIGatewayProxyResult>;
+export type ProxyHandler = (event: APIGatewayProxyEvent, context?: Partial<Context>) => Promise<APIGatewayProxyResult>;
 
 export interface Latency {
   readonly n: number;
@@ -42,7 +42,7 @@ export interface RequestResults {
 const TABLE = 'bench-ledger';
 const PROMPT = 'Summarise the quarterly report in three sentences for the finance team.';
 
-function latency(xs: readonly number[]): Latency {
+export function latency(xs: readonly number[]): Latency {
   return {
     n: xs.length,
     p50Ms: round(percentile(xs, 50), 3),
@@ -53,7 +53,7 @@ function latency(xs: readonly number[]): Latency {
 }
 
 let seq = 0;
-function proxyEvent(body: unknown): APIGatewayProxyEvent {
+export function proxyEvent(body: unknown): APIGatewayProxyEvent {
   seq++;
   return {
     resource: '/v1/inference',
@@ -71,7 +71,7 @@ function proxyEvent(body: unknown): APIGatewayProxyEvent {
   };
 }
 
-function lambdaContext(): Partial<Context> {
+export function lambdaContext(): Partial<Context> {
   const end = Date.now() + 29_000;
   return { awsRequestId: `lambda-${seq}`, getRemainingTimeInMillis: () => end - Date.now() };
 }
@@ -266,7 +266,7 @@ class Baseline {
 }
 
 /** Runs `fn` with stdout swallowed (the handler logs two lines per request); returns how many writes it ate. */
-async function quietly(fn: () => Promise<void>): Promise<number> {
+export async function quietly(fn: () => Promise<void>): Promise<number> {
   const original = process.stdout.write;
   let lines = 0;
   process.stdout.write = ((..._args: unknown[]) => {

@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { benchBundleSize, benchColdImport } from './bundle';
 import { benchCapacity } from './capacity';
 import { benchOnboarding } from './onboarding';
+import { benchPoolOverhead } from './pool-overhead';
 import { benchRequests } from './request';
 import { benchRouter } from './router';
 import { benchScorer } from './scorer';
@@ -30,7 +31,17 @@ const num = (name: string, dflt: number) => {
   return Number.isFinite(v) && v > 0 ? v : dflt;
 };
 /** Every benchmark, by the name BENCH_ONLY takes. */
-const BENCHES = ['bundle', 'import', 'request', 'synth', 'router', 'scorer', 'onboard', 'capacity'] as const;
+const BENCHES = [
+  'bundle',
+  'import',
+  'request',
+  'pool-overhead',
+  'synth',
+  'router',
+  'scorer',
+  'onboard',
+  'capacity',
+] as const;
 const selected = new Set(
   (process.env.BENCH_ONLY ?? BENCHES.join(','))
     .split(',')
@@ -111,6 +122,37 @@ async function main(): Promise<void> {
           ]),
         ) +
         `\np50 overhead ${r.p50OverheadMs} ms; p99 ratio ${r.p99Ratio}×`,
+    );
+  }
+
+  if (selected.has('pool-overhead')) {
+    log('pool overhead (silo vs pooled, warm) ...');
+    const r = await benchPoolOverhead({
+      warmup: num('BENCH_WARMUP', 50),
+      requests: num('BENCH_REQUESTS', 300),
+      log,
+    });
+    out.poolOverhead = r;
+    checks.push(...r.checks);
+    sections.push(
+      `Warm POST /v1/inference, silo function vs pooled (authorizer + pool function), ${r.requests} sequential requests each after ${r.warmup} warm-up (blocks of ${r.blockSize}, alternating)\n` +
+        table(
+          ['side', 'p50', 'p95', 'p99', 'mean'],
+          (
+            [
+              ['silo function', r.silo],
+              ['pooled: authorizer + function', r.pooled],
+              ['pooled: function alone', r.pooledFunction],
+            ] as const
+          ).map(([name, x]) => [
+            name,
+            fmt(x.p50Ms, 'ms', 2),
+            fmt(x.p95Ms, 'ms', 2),
+            fmt(x.p99Ms, 'ms', 2),
+            fmt(x.meanMs, 'ms', 2),
+          ]),
+        ) +
+        `\npooled / silo: p50 ${r.p50Ratio}×, p95 ${r.p95Ratio}×`,
     );
   }
 

@@ -13,10 +13,14 @@
  * release (the SDK retrying a write whose response was lost, a hand-off started again, a step run twice)
  * changes nothing. Places whose review ended without a release (a write that failed) are found by the review
  * sweeper, which compares the attributes with the request records.
+ *
+ * The queue is built on a {@link KeyScope}: a silo tenant's table, or a pooled tenant's `T#<tenant>#` items of its
+ * cell's table (key-scope.ts).
  */
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { isConditionFailure } from './dynamo';
+import { type KeyScope, SILO_KEY_SCOPE } from './key-scope';
 import { LEDGER_KEYS } from './ledger-schema';
 import {
   hourOf,
@@ -78,10 +82,11 @@ function malformed(issues: readonly z.core.$ZodIssue[], attribute?: string): Err
   return e;
 }
 
-/** The table the queue items are on. */
+/** The table the queue items are on, and whose items they are. */
 interface Ledger {
   readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
+  readonly scope: KeyScope;
 }
 
 /** Adds `reviewId` to an item under `max`; `true` also when it was there already (a repeat). */
@@ -159,7 +164,7 @@ async function markFlooded(t: Ledger, at: number, signal?: AbortSignal): Promise
     .send(
       new UpdateCommand({
         TableName: t.tableName,
-        Key: openReviewsKey(),
+        Key: openReviewsKey(t.scope),
         UpdateExpression: 'SET #f = :at',
         ConditionExpression: 'attribute_not_exists(#f) OR #f < :at',
         ExpressionAttributeNames: { '#f': FLOODED_AT },
@@ -174,8 +179,13 @@ async function markFlooded(t: Ledger, at: number, signal?: AbortSignal): Promise
  * The review queue on a shared DocumentClient (created once per container by the caller): the inference
  * function admits reviews, the review steps give places back and sweep (`state`).
  */
-export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: string) {
-  const t: Ledger = { doc, tableName };
+export function makeDynamoReviewQueue(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  scope: KeyScope = SILO_KEY_SCOPE,
+) {
+  const t: Ledger = { doc, tableName, scope };
+  const openKey = openReviewsKey(scope);
   const queue = {
     async admit(
       slot: { reviewId: string; requestId: string; at: number },
@@ -184,7 +194,7 @@ export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: st
     ): Promise<ReviewAdmission> {
       const open = await take(
         t,
-        openReviewsKey(),
+        openKey,
         slot.reviewId,
         { requestId: slot.requestId, at: slot.at },
         caps.maxOpen,
@@ -201,7 +211,7 @@ export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: st
       try {
         hour = await take(
           t,
-          reviewsStartedKey(hourOf(slot.at)),
+          reviewsStartedKey(hourOf(slot.at), scope),
           slot.reviewId,
           slot.at,
           caps.maxPerHour,
@@ -210,11 +220,11 @@ export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: st
         );
       } catch (e) {
         // The open place goes back (if this fails too, the sweeper finds the place stale).
-        await give(t, openReviewsKey(), slot.reviewId).catch(() => undefined);
+        await give(t, openKey, slot.reviewId).catch(() => undefined);
         throw e;
       }
       if (!hour.taken) {
-        await give(t, openReviewsKey(), slot.reviewId, signal);
+        await give(t, openKey, slot.reviewId, signal);
         await markFlooded(t, slot.at, signal);
         return { result: 'rate_exceeded' };
       }
@@ -222,15 +232,15 @@ export function makeDynamoReviewQueue(doc: DynamoDBDocumentClient, tableName: st
     },
 
     async release(reviewId: string, opts: { admittedAt?: number } = {}, signal?: AbortSignal): Promise<void> {
-      await give(t, openReviewsKey(), reviewId, signal);
-      if (opts.admittedAt !== undefined) await give(t, reviewsStartedKey(hourOf(opts.admittedAt)), reviewId, signal);
+      await give(t, openKey, reviewId, signal);
+      if (opts.admittedAt !== undefined) {
+        await give(t, reviewsStartedKey(hourOf(opts.admittedAt), scope), reviewId, signal);
+      }
     },
 
     /** The open reviews, their count and the last flood (strongly consistent read). */
     async state(): Promise<OpenReviewsState> {
-      const res = await t.doc.send(
-        new GetCommand({ TableName: t.tableName, Key: openReviewsKey(), ConsistentRead: true }),
-      );
+      const res = await t.doc.send(new GetCommand({ TableName: t.tableName, Key: openKey, ConsistentRead: true }));
       return openReviewsOf(res.Item);
     },
   };

@@ -23,8 +23,18 @@
  * The sparse GSI lists pending reviews oldest first, decided reviews (the labelled examples of the
  * flywheel) in decision order, and requests whose workflow has not started yet (the sweeper starts those
  * whose hand-off failed), with no scan.
+ *
+ * In a pool cell's shared table every `pk` and every `gsi1pk` starts with the tenant's prefix
+ * (`T#acme#REV#<id>`, `T#acme#REVIEWS#pending`), given by the adapter's {@link KeyScope} (key-scope.ts): a Query
+ * of the index names one tenant's partition, so a tenant-scoped session's `dynamodb:LeadingKeys` condition can
+ * limit it to its own. The AWS guide grants item-level access "in a table or a secondary index" with that
+ * condition key (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html);
+ * it does not say in so many words that the leading key of a Query on an index is the index's partition key
+ * (what IAM puts in the request context is not something a local test can check, see the README's list of what
+ * is unverified). The silo scope adds nothing.
  */
 import * as z from 'zod/mini';
+import { type KeyScope, SILO_KEY_SCOPE, scoped } from './key-scope';
 import './zod-messages';
 import { TIMEOUT_POLICIES } from './tenant-vocabulary';
 
@@ -54,9 +64,14 @@ export const REVIEW_PARTITIONS = {
   apply: 'APPLY#pending',
 } as const;
 
+/** The review index partition `which` under `scope` (`REVIEWS#pending`, `T#acme#REVIEWS#pending`). */
+export function reviewPartition(which: keyof typeof REVIEW_PARTITIONS, scope: KeyScope = SILO_KEY_SCOPE): string {
+  return scoped(scope, REVIEW_PARTITIONS[which]);
+}
+
 /** Key of a review item. */
-export function reviewKey(reviewId: string) {
-  return { pk: `REV#${reviewId}`, sk: 'REVIEW' };
+export function reviewKey(reviewId: string, scope: KeyScope = SILO_KEY_SCOPE) {
+  return { pk: scoped(scope, `REV#${reviewId}`), sk: 'REVIEW' };
 }
 
 /** Key prefix of the review queue items (`REVQ#open`, `REVQ#hour#<h>`): see the table above. */
@@ -65,13 +80,13 @@ const REVIEW_QUEUE_KEY_PREFIX = 'REVQ#';
 const REVIEW_QUEUE_SORT_KEY = 'REVQ';
 
 /** Key of the item that holds the tenant's open reviews (those whose request is `pending_review`). */
-export function openReviewsKey() {
-  return { pk: `${REVIEW_QUEUE_KEY_PREFIX}open`, sk: REVIEW_QUEUE_SORT_KEY };
+export function openReviewsKey(scope: KeyScope = SILO_KEY_SCOPE) {
+  return { pk: scoped(scope, `${REVIEW_QUEUE_KEY_PREFIX}open`), sk: REVIEW_QUEUE_SORT_KEY };
 }
 
 /** Key of the item that counts the reviews admitted in one UTC hour (`hour` is `yyyy-mm-ddThh`). */
-export function reviewsStartedKey(hour: string) {
-  return { pk: `${REVIEW_QUEUE_KEY_PREFIX}hour#${hour}`, sk: REVIEW_QUEUE_SORT_KEY };
+export function reviewsStartedKey(hour: string, scope: KeyScope = SILO_KEY_SCOPE) {
+  return { pk: scoped(scope, `${REVIEW_QUEUE_KEY_PREFIX}hour#${hour}`), sk: REVIEW_QUEUE_SORT_KEY };
 }
 
 /** The UTC hour (`yyyy-mm-ddThh`) an instant belongs to. */

@@ -30,7 +30,7 @@ const GUARDRAIL_VERSION_PATTERN = /^[1-9][0-9]{0,7}$/;
 export const GUARDRAIL_ENV = { arn: 'GUARDRAIL_ARN', version: 'GUARDRAIL_VERSION' } as const;
 
 /** The guardrail every model call of the function applies (read from {@link GUARDRAIL_ENV} at init). */
-const GuardrailRefSchema = z.strictObject({
+export const GuardrailRefSchema = z.strictObject({
   arn: z.string().check(z.regex(GUARDRAIL_ARN_PATTERN, 'must be a guardrail ARN')),
   version: z.string().check(z.regex(GUARDRAIL_VERSION_PATTERN, 'must be a numbered version')),
 });

@@ -3,6 +3,10 @@
  * rule decides per call whether to forward it or answer with a DynamoDB error (throughput exceeded, 500,
  * 503) in the service's JSON 1.0 wire format. Used for the DynamoDB faults (bursts of throttling, the
  * service unavailable while settling). Every call is recorded with what happened to it.
+ *
+ * A `gate` (set by a pool cell's tests, test/support/pool-cell.ts) is asked first and may refuse a call as IAM
+ * would (`AccessDeniedException`): dynalite checks no permissions. Its refusals are logged as `denied`, not as
+ * injected faults.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +17,8 @@ export interface DynamoCall {
   readonly operation: string;
   /** The request body (JSON). */
   readonly body: Record<string, unknown>;
+  /** The access key id the call is signed with (SigV4 `Credential=`), '' when unsigned. */
+  readonly accessKeyId: string;
 }
 
 /** An injected failure. */
@@ -34,16 +40,23 @@ export const THROUGHPUT_EXCEEDED: DynamoFault = { status: 400, type: 'Provisione
 export const INTERNAL_ERROR: DynamoFault = { status: 500, type: 'InternalServerError' };
 export const HANG: DynamoFault = { status: 0, type: 'Hang', hang: true };
 
-/** True when a call writes or reads the month usage counter item. */
+/** IAM's refusal of a call (the gate's answer). */
+export const ACCESS_DENIED: DynamoFault = { status: 400, type: 'AccessDeniedException' };
+
+/** True when a call writes or reads the month usage counter item (a silo's, or a pooled tenant's `T#<id>#USAGE#`). */
 export function touchesUsageCounter(call: DynamoCall): boolean {
   const key = call.body.Key as { pk?: { S?: string } } | undefined;
-  return key?.pk?.S?.startsWith('USAGE#') ?? false;
+  return /^(T#[a-z0-9-]+#)?USAGE#/.test(key?.pk?.S ?? '');
 }
 
 export class DynamoFaultProxy {
-  readonly log: Array<{ operation: string; faulted: boolean }> = [];
+  readonly log: Array<{ operation: string; faulted: boolean; denied?: boolean }> = [];
   private server?: http.Server;
   private rule: (call: DynamoCall) => DynamoFault | undefined = () => undefined;
+  /** Asked before the rule; a fault it answers is IAM's refusal (kept by `clear`). */
+  gate: (call: DynamoCall) => DynamoFault | undefined = () => undefined;
+  /** Sees every call (kept by `clear`). */
+  observer: (call: DynamoCall, outcome: 'forwarded' | 'faulted' | 'denied') => void = () => undefined;
 
   constructor(private readonly target: string) {}
 
@@ -92,8 +105,19 @@ export class DynamoFaultProxy {
       } catch {
         // Forward as is; dynalite answers with its own validation error.
       }
-      const fault = this.rule({ operation, body });
-      this.log.push({ operation, faulted: !!fault });
+      const accessKeyId = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+      const call: DynamoCall = { operation, body, accessKeyId };
+      let denied: DynamoFault | undefined;
+      try {
+        denied = this.gate(call);
+      } catch (e) {
+        // A gate that cannot decide refuses (and says why), so a test fails instead of hanging.
+        denied = { status: 500, type: 'InternalServerError' };
+        process.stderr.write(`dynamo-fault-proxy: gate failed: ${(e as Error)?.stack ?? e}\n`);
+      }
+      const fault = denied ?? this.rule(call);
+      this.log.push({ operation, faulted: !!fault && !denied, ...(denied ? { denied: true } : {}) });
+      this.observer(call, denied ? 'denied' : fault ? 'faulted' : 'forwarded');
       const answerFault = (fault: DynamoFault) => {
         res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(

@@ -46,6 +46,11 @@ const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 export class StsStandIn extends LoopbackHttpServer {
   readonly calls: AssumeRoleCall[] = [];
+  /**
+   * The sessions issued, by access key id: the role and session tags they carry (what IAM would see as the
+   * principal's tags on a request signed with them).
+   */
+  readonly sessions = new Map<string, { readonly roleArn: string; readonly tags: Readonly<Record<string, string>> }>();
   /** The stand-in's clock (tests move it to expire sessions). */
   now: () => number = Date.now;
 
@@ -129,6 +134,7 @@ export class StsStandIn extends LoopbackHttpServer {
     this.calls.push({ ...call, outcome: 'issued' });
     const expiration = new Date(this.now() + call.durationSeconds * 1000).toISOString();
     const id = `ASIA${randomBytes(8).toString('hex').toUpperCase()}`;
+    this.sessions.set(id, { roleArn: call.roleArn, tags });
     const body200 = `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>${id}</AccessKeyId><SecretAccessKey>${randomBytes(20).toString('base64')}</SecretAccessKey><SessionToken>${xml(`tok/${call.roleSessionName}/${randomBytes(8).toString('hex')}`)}</SessionToken><Expiration>${expiration}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROA:${xml(call.roleSessionName)}</AssumedRoleId><Arn>${xml(call.roleArn)}</Arn></AssumedRoleUser><PackedPolicySize>1</PackedPolicySize></AssumeRoleResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleResponse>`;
     return { status: 200, body: body200 };
   }

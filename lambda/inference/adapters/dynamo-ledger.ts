@@ -12,12 +12,17 @@
  * SDK and then fails its condition against its own write. Every conditional write therefore reads the item
  * back after a condition failure and reports success when the item already holds this run's write (the
  * record's `runId`, the reservation's own attribute), so such a retry is never mistaken for a conflict.
+ *
+ * The ledger is built with a {@link KeyScope}: a silo ledger's keys are the key design's own, a pooled one's all
+ * start with its tenant's `T#<tenant>#` (so the tenant-scoped session it is given may write them; another tenant's
+ * keys are never built here).
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { isConditionFailure } from '../../shared/dynamo';
-import { LEDGER_KEYS, requestKey, usageKey } from '../../shared/ledger-schema';
-import { REVIEW_GSI, REVIEW_PARTITIONS } from '../../shared/review-schema';
+import { type KeyScope, SILO_KEY_SCOPE } from '../../shared/key-scope';
+import { LEDGER_KEYS, requestKey as requestKeyIn, usageKey as usageKeyIn } from '../../shared/ledger-schema';
+import { REVIEW_GSI, reviewPartition } from '../../shared/review-schema';
 import {
   type Ledger,
   LedgerInputError,
@@ -64,14 +69,21 @@ function stripKeys(item: Record<string, unknown>): RequestRecord {
 
 /** The ledger on one table, through a shared DocumentClient (created once per container by the caller). */
 export class DynamoLedger implements Ledger {
+  private readonly requestKey: (requestId: string) => Record<string, string>;
+  private readonly usageKey: (month: string) => Record<string, string>;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    private readonly scope: KeyScope = SILO_KEY_SCOPE,
+  ) {
+    this.requestKey = (requestId) => requestKeyIn(requestId, scope);
+    this.usageKey = (month) => usageKeyIn(month, scope);
+  }
 
   private async readRecord(requestId: string, signal?: AbortSignal): Promise<RequestRecord | undefined> {
     const res = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: requestKey(requestId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.requestKey(requestId), ConsistentRead: true }),
       { abortSignal: signal },
     );
     return res.Item ? stripKeys(res.Item) : undefined;
@@ -82,7 +94,7 @@ export class DynamoLedger implements Ledger {
   }
 
   async createRequest(record: RequestRecord): Promise<'created' | 'exists'> {
-    const item = { ...requestKey(record.requestId), ...record };
+    const item = { ...this.requestKey(record.requestId), ...record };
     checkMarshallable(item);
     try {
       await this.doc.send(
@@ -110,7 +122,7 @@ export class DynamoLedger implements Ledger {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: requestKey(requestId),
+          Key: this.requestKey(requestId),
           UpdateExpression:
             'SET #status = :inProgress, #updatedAt = :at, #runs = :runs, #runId = :runId, #month = :month, #expiresAt = :expiresAt REMOVE #error, #reservationIds',
           ConditionExpression: '#status = :failed',
@@ -162,7 +174,7 @@ export class DynamoLedger implements Ledger {
       // Listed until the review workflow's first step picks it up (see review-schema.ts).
       names['#gpk'] = REVIEW_GSI.partitionKey;
       names['#gsk'] = REVIEW_GSI.sortKey;
-      values[':gpk'] = REVIEW_PARTITIONS.handoff;
+      values[':gpk'] = reviewPartition('handoff', this.scope);
       values[':gsk'] = `${outcome.updatedAt}#${requestId}`;
       sets.push('#gpk = :gpk', '#gsk = :gsk');
     }
@@ -170,7 +182,7 @@ export class DynamoLedger implements Ledger {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: requestKey(requestId),
+          Key: this.requestKey(requestId),
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: '#status = :inProgress AND #runId = :runId',
           ExpressionAttributeNames: names,
@@ -197,7 +209,7 @@ export class DynamoLedger implements Ledger {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: usageKey(month),
+          Key: this.usageKey(month),
           UpdateExpression: 'SET #rsv = :entry ADD #committed :nano, #reserved :nano',
           ConditionExpression:
             '(attribute_not_exists(#committed) OR #committed <= :max) AND attribute_not_exists(#rsv)',
@@ -220,7 +232,7 @@ export class DynamoLedger implements Ledger {
       const res = await this.doc.send(
         new GetCommand({
           TableName: this.tableName,
-          Key: usageKey(month),
+          Key: this.usageKey(month),
           ConsistentRead: true,
           ProjectionExpression: '#rsv',
           ExpressionAttributeNames: { '#rsv': `${RESERVATION_PREFIX}${reservation.id}` },
@@ -265,7 +277,7 @@ export class DynamoLedger implements Ledger {
       const res = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: usageKey(month),
+          Key: this.usageKey(month),
           UpdateExpression: `ADD ${adds.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ...(condition ? { ConditionExpression: condition } : {}),
           ExpressionAttributeNames: names,
@@ -284,7 +296,7 @@ export class DynamoLedger implements Ledger {
 
   async getUsage(month: string): Promise<UsageCounters> {
     const res = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: usageKey(month), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.usageKey(month), ConsistentRead: true }),
     );
     const item = (res.Item ?? {}) as Record<string, unknown>;
     const num = (k: string) => (typeof item[k] === 'number' ? (item[k] as number) : 0);
@@ -321,7 +333,11 @@ export class DynamoLedger implements Ledger {
   }
 }
 
-/** Creates the ledger on a shared DocumentClient (created once per container by the caller). */
-export function makeDynamoLedger(doc: DynamoDBDocumentClient, tableName: string): Ledger {
-  return new DynamoLedger(doc, tableName);
+/** Creates the ledger on a shared DocumentClient (created once per container by the caller), on `scope`'s keys. */
+export function makeDynamoLedger(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  scope: KeyScope = SILO_KEY_SCOPE,
+): Ledger {
+  return new DynamoLedger(doc, tableName, scope);
 }

@@ -5,6 +5,7 @@
  * Unknown keys are cached too (a flood of one wrong key costs one read per TTL), and the cache holds at most
  * `maxEntries`, dropping the oldest, so a flood of different wrong keys cannot grow it without bound.
  */
+import { TtlCache } from '../../shared/ttl-cache';
 import type { ApiKeyRecord, Clock } from './ports';
 
 /** How long a registry answer is reused by one container. */
@@ -12,44 +13,27 @@ export const LOOKUP_CACHE_TTL_MS = 10_000;
 /** Entries held at most. */
 export const LOOKUP_CACHE_MAX_ENTRIES = 10_000;
 
-interface Entry {
-  readonly record: ApiKeyRecord | undefined;
-  readonly expiresAt: number;
-}
-
 /** A bounded TTL cache of registry answers. */
 export class LookupCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly cache: TtlCache<string, ApiKeyRecord | undefined>;
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly ttlMs = LOOKUP_CACHE_TTL_MS,
-    private readonly maxEntries = LOOKUP_CACHE_MAX_ENTRIES,
-  ) {}
+  constructor(clock: Clock, ttlMs = LOOKUP_CACHE_TTL_MS, maxEntries = LOOKUP_CACHE_MAX_ENTRIES) {
+    this.cache = new TtlCache({ now: () => clock.now(), ttlMs, maxEntries });
+  }
 
   /** The cached answer for `hash` (`{ record: undefined }` is a cached "unknown"), or undefined on a miss. */
   get(hash: string): { readonly record: ApiKeyRecord | undefined } | undefined {
-    const e = this.entries.get(hash);
-    if (e === undefined) return undefined;
-    if (e.expiresAt <= this.clock.now()) {
-      this.entries.delete(hash);
-      return undefined;
-    }
-    return { record: e.record };
+    const hit = this.cache.get(hash);
+    return hit && { record: hit.value };
   }
 
   /** Remembers the registry's answer for `hash`. */
   set(hash: string, record: ApiKeyRecord | undefined): void {
-    this.entries.delete(hash);
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
-    this.entries.set(hash, { record, expiresAt: this.clock.now() + this.ttlMs });
+    this.cache.set(hash, record);
   }
 
   /** Entries held (expired ones included until read). */
   get size(): number {
-    return this.entries.size;
+    return this.cache.size;
   }
 }

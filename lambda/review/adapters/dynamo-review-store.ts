@@ -4,6 +4,10 @@
  * single-item conditional update, so each state change happens once: a review is created once, decided
  * once (the first decision wins; a second sees the condition fail), expired only while still pending,
  * and a request record leaves `pending_review` once.
+ *
+ * The store is built on a {@link KeyScope} (a silo tenant's table, or a pooled tenant's `T#<tenant>#` items of its
+ * cell's table). Paging cursors carry the index key without the scope's prefix, so a cursor reads the same in
+ * both models (what core/listing.ts checks) and names no tenant; the prefix is put back when one is used.
  */
 import {
   type DynamoDBDocumentClient,
@@ -13,8 +17,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { whenConditionHolds } from '../../shared/dynamo';
-import { requestKey } from '../../shared/ledger-schema';
-import { REVIEW_GSI, REVIEW_PARTITIONS, reviewKey } from '../../shared/review-schema';
+import { type KeyScope, SILO_KEY_SCOPE, scoped, unscoped } from '../../shared/key-scope';
+import { requestKey as requestKeyIn } from '../../shared/ledger-schema';
+import {
+  REVIEW_GSI,
+  type REVIEW_PARTITIONS,
+  reviewKey as reviewKeyIn,
+  reviewPartition,
+} from '../../shared/review-schema';
 import type {
   DecisionRecord,
   ListedRequest,
@@ -27,11 +37,40 @@ import type {
 } from '../core/ports';
 import { listedRequestOf, requestForReviewOf, requestStateOf, reviewItemOf } from './ledger-items';
 
+type Partition = keyof typeof REVIEW_PARTITIONS;
+/** The index key attributes whose values carry the scope's prefix. */
+const SCOPED_CURSOR_KEYS = ['pk', REVIEW_GSI.partitionKey] as const;
+
 class DynamoReviewStore implements ReviewStore {
+  private readonly requestKey: (requestId: string) => Record<string, string>;
+  private readonly reviewKey: (reviewId: string) => Record<string, string>;
+  private readonly partition: (which: Partition) => string;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    private readonly scope: KeyScope = SILO_KEY_SCOPE,
+  ) {
+    this.requestKey = (requestId) => requestKeyIn(requestId, scope);
+    this.reviewKey = (reviewId) => reviewKeyIn(reviewId, scope);
+    this.partition = (which) => reviewPartition(which, scope);
+  }
+
+  /** A paging cursor of an index key: base64url JSON, the scope's prefix taken off. */
+  private cursorOf(key: Record<string, unknown>): string {
+    const out = { ...key };
+    for (const k of SCOPED_CURSOR_KEYS) {
+      if (typeof out[k] === 'string') out[k] = unscoped(this.scope, out[k] as string) ?? out[k];
+    }
+    return Buffer.from(JSON.stringify(out)).toString('base64url');
+  }
+
+  /** The index key of a cursor (checked by core/listing.ts), with the scope's prefix put back. */
+  private keyOfCursor(cursor: string): Record<string, unknown> {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    for (const k of SCOPED_CURSOR_KEYS) if (typeof key[k] === 'string') key[k] = scoped(this.scope, key[k] as string);
+    return key;
+  }
 
   private async update(
     key: Record<string, string>,
@@ -71,29 +110,27 @@ class DynamoReviewStore implements ReviewStore {
     );
   }
 
-  private async query(partition: string, limit: number, cursor?: string): Promise<Page<ReviewItem>> {
+  private async query(which: Partition, limit: number, cursor?: string): Promise<Page<ReviewItem>> {
     const res = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: REVIEW_GSI.name,
         KeyConditionExpression: '#p = :p',
         ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey },
-        ExpressionAttributeValues: { ':p': partition },
+        ExpressionAttributeValues: { ':p': this.partition(which) },
         ScanIndexForward: true,
         Limit: limit,
-        ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) } : {}),
+        ...(cursor ? { ExclusiveStartKey: this.keyOfCursor(cursor) } : {}),
       }),
     );
     return {
       items: (res.Items ?? []).map(reviewItemOf),
-      ...(res.LastEvaluatedKey
-        ? { next: Buffer.from(JSON.stringify(res.LastEvaluatedKey)).toString('base64url') }
-        : {}),
+      ...(res.LastEvaluatedKey ? { next: this.cursorOf(res.LastEvaluatedKey) } : {}),
     };
   }
 
   /** Request records listed in a sparse partition of the index (hand-offs, decisions to apply) before `before`. */
-  private async requestsListedIn(partition: string, before: string, limit: number): Promise<ListedRequest[]> {
+  private async requestsListedIn(which: Partition, before: string, limit: number): Promise<ListedRequest[]> {
     const out: ListedRequest[] = [];
     let start: Record<string, unknown> | undefined;
     // Paged, so entries that stay listed for a while (skipped for now) never hide the ones behind them.
@@ -104,7 +141,7 @@ class DynamoReviewStore implements ReviewStore {
           IndexName: REVIEW_GSI.name,
           KeyConditionExpression: '#p = :p AND #s < :before',
           ExpressionAttributeNames: { '#p': REVIEW_GSI.partitionKey, '#s': REVIEW_GSI.sortKey },
-          ExpressionAttributeValues: { ':p': partition, ':before': before },
+          ExpressionAttributeValues: { ':p': this.partition(which), ':before': before },
           Limit: Math.min(100, limit - out.length),
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
@@ -117,14 +154,14 @@ class DynamoReviewStore implements ReviewStore {
 
   async getRequest(requestId: string): Promise<RequestForReview | undefined> {
     const res = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: requestKey(requestId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.requestKey(requestId), ConsistentRead: true }),
     );
     return res.Item ? requestForReviewOf(res.Item) : undefined;
   }
 
   async getReview(reviewId: string): Promise<ReviewItem | undefined> {
     const res = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: reviewKey(reviewId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.reviewKey(reviewId), ConsistentRead: true }),
     );
     return res.Item ? reviewItemOf(res.Item) : undefined;
   }
@@ -136,9 +173,9 @@ class DynamoReviewStore implements ReviewStore {
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            ...reviewKey(review.reviewId),
+            ...this.reviewKey(review.reviewId),
             ...review,
-            [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.pending,
+            [REVIEW_GSI.partitionKey]: this.partition('pending'),
             [REVIEW_GSI.sortKey]: `${review.createdAt}#${review.reviewId}`,
           },
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -150,7 +187,7 @@ class DynamoReviewStore implements ReviewStore {
 
   /** Stores the (encrypted) task token of a pending review. */
   saveToken(reviewId: string, tokenCiphertext: string): Promise<boolean> {
-    return this.update(reviewKey(reviewId), { tokenCiphertext }, '#status = :pending', {
+    return this.update(this.reviewKey(reviewId), { tokenCiphertext }, '#status = :pending', {
       names: { '#status': 'status' },
       values: { ':pending': 'pending' },
     });
@@ -165,10 +202,10 @@ class DynamoReviewStore implements ReviewStore {
   decide(reviewId: string, d: DecisionRecord): Promise<boolean> {
     const { requireToken, ...sets } = d;
     return this.update(
-      reviewKey(reviewId),
+      this.reviewKey(reviewId),
       {
         ...sets,
-        [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.decided,
+        [REVIEW_GSI.partitionKey]: this.partition('decided'),
         [REVIEW_GSI.sortKey]: `${d.decidedAt}#${reviewId}`,
       },
       `#status = :pending${requireToken ? ' AND attribute_exists(tokenCiphertext)' : ''}`,
@@ -185,7 +222,7 @@ class DynamoReviewStore implements ReviewStore {
    * no longer needs it to resume the execution).
    */
   markApplied(reviewId: string, at: string): Promise<boolean> {
-    return this.update(reviewKey(reviewId), { appliedAt: at }, 'attribute_exists(pk) AND #status <> :pending', {
+    return this.update(this.reviewKey(reviewId), { appliedAt: at }, 'attribute_exists(pk) AND #status <> :pending', {
       names: { '#status': 'status' },
       values: { ':pending': 'pending' },
       remove: ['tokenCiphertext'],
@@ -198,8 +235,8 @@ class DynamoReviewStore implements ReviewStore {
    */
   markToApply(requestId: string, at: string): Promise<boolean> {
     return this.update(
-      requestKey(requestId),
-      { [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS.apply, [REVIEW_GSI.sortKey]: `${at}#${requestId}` },
+      this.requestKey(requestId),
+      { [REVIEW_GSI.partitionKey]: this.partition('apply'), [REVIEW_GSI.sortKey]: `${at}#${requestId}` },
       '#status = :pendingReview',
       { names: { '#status': 'status' }, values: { ':pendingReview': 'pending_review' } },
     );
@@ -207,16 +244,16 @@ class DynamoReviewStore implements ReviewStore {
 
   /** Requests whose review decision was recorded before `before` (ISO time) and is still not applied. */
   listToApply(before: string, limit: number): Promise<ListedRequest[]> {
-    return this.requestsListedIn(REVIEW_PARTITIONS.apply, before, limit);
+    return this.requestsListedIn('apply', before, limit);
   }
 
   setWebhook(reviewId: string, webhook: 'delivered' | 'failed'): Promise<boolean> {
-    return this.update(reviewKey(reviewId), { webhook }, 'attribute_exists(pk)');
+    return this.update(this.reviewKey(reviewId), { webhook }, 'attribute_exists(pk)');
   }
 
   /** Takes a request off the hand-off list: its workflow has started. */
   markHandedOff(requestId: string): Promise<boolean> {
-    return this.update(requestKey(requestId), {}, 'attribute_exists(#gpk)', {
+    return this.update(this.requestKey(requestId), {}, 'attribute_exists(#gpk)', {
       names: { '#gpk': REVIEW_GSI.partitionKey },
       remove: [REVIEW_GSI.partitionKey, REVIEW_GSI.sortKey],
     });
@@ -224,13 +261,13 @@ class DynamoReviewStore implements ReviewStore {
 
   /** Requests still waiting for their workflow to start, handed off before `before` (ISO time). */
   listHandOffs(before: string, limit: number): Promise<ListedRequest[]> {
-    return this.requestsListedIn(REVIEW_PARTITIONS.handoff, before, limit);
+    return this.requestsListedIn('handoff', before, limit);
   }
 
   /** Moves a request out of `pending_review` (once). */
   resolveRequest(requestId: string, r: ReviewResolution, at: string): Promise<boolean> {
     return this.update(
-      requestKey(requestId),
+      this.requestKey(requestId),
       { status: r.status, updatedAt: at, review: r.review, ...(r.output !== undefined ? { output: r.output } : {}) },
       '#status = :pendingReview',
       {
@@ -263,7 +300,7 @@ class DynamoReviewStore implements ReviewStore {
             const res = await this.doc.send(
               new GetCommand({
                 TableName: this.tableName,
-                Key: requestKey(id),
+                Key: this.requestKey(id),
                 ConsistentRead: true,
                 ProjectionExpression: '#s, reviewId',
                 ExpressionAttributeNames: { '#s': 'status' },
@@ -282,7 +319,7 @@ class DynamoReviewStore implements ReviewStore {
   /** Marks a request whose review workflow failed. */
   failRequest(requestId: string, at: string, message: string): Promise<boolean> {
     return this.update(
-      requestKey(requestId),
+      this.requestKey(requestId),
       { status: 'failed', updatedAt: at, error: { code: 'review_failed', message } },
       '#status = :pendingReview',
       {
@@ -296,26 +333,29 @@ class DynamoReviewStore implements ReviewStore {
   /** The cursor that continues a listing of `partition` right after `item` (for pages cut short). */
   cursorAfter(item: ReviewItem, partition: ReviewListing): string {
     const sortTime = partition === 'pending' ? item.createdAt : item.decidedAt;
-    const key = {
-      ...reviewKey(item.reviewId),
-      [REVIEW_GSI.partitionKey]: REVIEW_PARTITIONS[partition],
+    return this.cursorOf({
+      ...this.reviewKey(item.reviewId),
+      [REVIEW_GSI.partitionKey]: this.partition(partition),
       [REVIEW_GSI.sortKey]: `${sortTime}#${item.reviewId}`,
-    };
-    return Buffer.from(JSON.stringify(key)).toString('base64url');
+    });
   }
 
   /** Pending reviews, oldest first. */
   listPending(limit: number, cursor?: string): Promise<Page<ReviewItem>> {
-    return this.query(REVIEW_PARTITIONS.pending, limit, cursor);
+    return this.query('pending', limit, cursor);
   }
 
   /** Decided and expired reviews in decision order (the labelled examples). */
   listDecided(limit: number, cursor?: string): Promise<Page<ReviewItem>> {
-    return this.query(REVIEW_PARTITIONS.decided, limit, cursor);
+    return this.query('decided', limit, cursor);
   }
 }
 
-/** The review store on a shared DocumentClient (created once per container by the caller). */
-export function makeReviewStore(doc: DynamoDBDocumentClient, tableName: string): ReviewStore {
-  return new DynamoReviewStore(doc, tableName);
+/** The review store on a shared DocumentClient (created once per container by the caller), on `scope`'s keys. */
+export function makeReviewStore(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  scope: KeyScope = SILO_KEY_SCOPE,
+): ReviewStore {
+  return new DynamoReviewStore(doc, tableName, scope);
 }
