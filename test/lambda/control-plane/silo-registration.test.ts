@@ -87,7 +87,7 @@ function event(
 /** Sends an event through the handler; returns the answer PUT to its ResponseURL. */
 async function send(e: Record<string, unknown>, registry: RegistryPort = h.registry) {
   const handler = makeSiloRegistrationHandler(
-    { registry, now: Date.now },
+    h.deps(registry),
     makeTelemetry({ tenantId: 'cp', service: 'cp', sink: () => {} }),
     { allowLoopbackResponseUrl: true },
   );
@@ -202,19 +202,44 @@ describe('silo registration custom resource', () => {
     }
   });
 
-  it('never touches a pooled tenant: its id is refused, and the Delete after the failed Create is a no-op', async () => {
+  it('never touches a pooled tenant on Update or Delete, and refuses a deleted pooled id on Create', async () => {
     await h.call({ method: 'POST', path: '/v1/tenants', body: pooled('hooli') });
     const key = h.issuedKeys[0]!;
+    const phys = { PhysicalResourceId: 'switchboard-silo-tenant/hooli' };
+    // An Update (a file still saying silo after a move to the pool) never converts: a deploy cannot undo a move.
+    const before = await h.scan();
+    const update = await send(event('Update', 'hooli', silo('hooli'), phys));
+    expect(update).toMatchObject({ Status: 'FAILED', ...phys });
+    expect(update.Reason).toMatch(
+      /^already_pooled: Tenant "hooli" was moved to the pool \(cell pool-1\) but tenants\/hooli\.yaml still says isolation: silo; nothing was changed\. Set isolation: pool/,
+    );
+    expect(await h.scan()).toEqual(before);
+    // A Delete naming it as a silo (its file removed) leaves the pooled tenant alone.
+    const removed = await send(event('Delete', 'hooli', {}, phys));
+    expect(removed).toMatchObject({
+      Status: 'SUCCESS',
+      Reason:
+        'tenant "hooli" is not a registered silo tenant (moved to the pool, or deleted already): nothing was changed',
+    });
+    expect(await h.scan()).toEqual(before);
+    expect(await h.usable(key)).toBe(true);
+    // An offboarded pooled id is never reused: the Create fails, and the Delete after the failed Create is a no-op.
+    expect((await h.call({ method: 'DELETE', path: '/v1/tenants/hooli' })).status).toBe(200);
+    const offboarded = await h.scan();
     const failed = await send(event('Create', 'hooli', silo('hooli')));
-    expect(failed).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/tenant_exists: .*pooled tenant/) });
+    expect(failed).toMatchObject({
+      Status: 'FAILED',
+      PhysicalResourceId: expect.stringMatching(/^switchboard-silo-unregistered\//),
+      Reason: expect.stringMatching(
+        /^tenant_deleted: Tenant id "hooli" belonged to a pooled tenant offboarded at .*choose another id/,
+      ),
+    });
     const rollback = await send(
       event('Delete', 'hooli', silo('hooli'), { PhysicalResourceId: String(failed.PhysicalResourceId) }),
     );
     expect(rollback).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: failed.PhysicalResourceId });
-    // Even a Delete naming it as a silo leaves the pooled tenant alone.
-    await send(event('Delete', 'hooli', {}, { PhysicalResourceId: 'switchboard-silo-tenant/hooli' }));
-    expect((await h.registry.getTenant('hooli'))?.status).toBe('active');
-    expect(await h.usable(key)).toBe(true);
+    expect(await h.scan()).toEqual(offboarded);
+    expect((await h.registry.getTenant('hooli'))?.isolation).toBe('pool');
   });
 
   it('answers FAILED for a malformed event or an internal error, never leaving the stack waiting', async () => {
@@ -258,7 +283,7 @@ describe('silo registration custom resource', () => {
     expect(responseUrlOf(`${receiver.endpoint}/x`, true)).toBeDefined();
     // A handler without the loopback option does not PUT to loopback.
     const strict = makeSiloRegistrationHandler(
-      { registry: h.registry, now: Date.now },
+      h.deps(),
       makeTelemetry({ tenantId: 'cp', service: 'cp', sink: () => {} }),
     );
     await strict(event('Create', 'initech', silo('initech')));
