@@ -3,7 +3,6 @@
  * control plane's handler, the registry on dynalite, and a loopback server playing the pre-signed ResponseURL that
  * records the answers.
  */
-import type * as http from 'node:http';
 import type { RegistryPort } from '../../../lambda/control-plane/core/ports';
 import {
   isCustomResourceEvent,
@@ -14,30 +13,11 @@ import {
 } from '../../../lambda/control-plane/http/silo-registration';
 import { SILO_REGISTRATION } from '../../../lambda/shared/pool-runtime';
 import { makeTelemetry } from '../../../lambda/shared/telemetry';
-import { LoopbackHttpServer } from '../../support/loopback-http-server';
+import { CfnResponseReceiver } from '../../support/cfn-response-receiver';
 import { pooled, type RegistryHarness, registryServer } from './registry-harness';
 
-/** The pre-signed ResponseURL's S3, on loopback: records every PUT. */
-class ResponseUrlReceiver extends LoopbackHttpServer {
-  readonly answers: Array<{ method: string; path: string; contentType?: string; body: Record<string, unknown> }> = [];
-  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      this.answers.push({
-        method: req.method ?? '',
-        path: req.url ?? '',
-        contentType: req.headers['content-type'],
-        body: JSON.parse(raw),
-      });
-      res.writeHead(200).end();
-    });
-  }
-}
-
 const STACK = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/Switchboard-ControlPlane/1a2b3c4d';
-const receiver = new ResponseUrlReceiver();
+const receiver = new CfnResponseReceiver();
 const server = registryServer();
 beforeAll(async () => {
   await Promise.all([server.start(), receiver.start()]);
