@@ -14,8 +14,9 @@
  * What it does, in passes over the source (page by page: memory stays bounded whatever the table's size):
  *
  * 1. survey: counts the tenant's items (silo: the whole silo table, it is the tenant's; pool: a Scan filtered
- *    `begins_with(pk, 'T#<id>#')`), and refuses tables that look swapped (pooled keys in a silo source, silo keys
- *    in a pool target, and the reverse), before writing anything;
+ *    `begins_with(pk, 'T#<id>#')`), and refuses, before writing anything, tables that look swapped (pooled keys in
+ *    a silo source, silo keys in a pool target, and the reverse) and a review waiting for a decision (its
+ *    workflow and its encrypted task token belong to the source: decide it first);
  * 2. copy: each item with its partition key rewritten (`REQ#r1` ⇄ `T#acme#REQ#r1`, lambda/shared/pool-keys.ts) and
  *    the review index partition too (`gsi1pk`, lambda/shared/review-schema.ts REVIEW_GSI: in a pool cell it carries
  *    the tenant's prefix like `pk`), every other attribute as it is, written with `attribute_not_exists(pk)`: a
@@ -39,6 +40,7 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { LEDGER_KEY_PREFIXES } from '../lambda/shared/ledger-access';
 import { LEDGER_KEYS } from '../lambda/shared/ledger-schema';
 import { poolPartitionKey, poolTenantPrefix, tenantOfPoolKey } from '../lambda/shared/pool-keys';
 import { REGISTRY_TABLE_NAME } from '../lambda/shared/pool-runtime';
@@ -256,9 +258,11 @@ export async function moveLedger(
   let sourceItems = 0;
   let skipped = 0;
   let pooledInSilo = 0;
+  const waiting: string[] = [];
   for await (const page of source()) {
     for (const item of page) {
       sourceItems++;
+      if (isWaitingReview(item, prefix, o.direction)) waiting.push(describe(item));
       if (o.direction === 'silo-to-pool' && tenantOfPoolKey(item[PK]?.S ?? '') !== undefined) pooledInSilo++;
       // Every item is rewritten once here, so an item that cannot be (a key outside the prefix) stops the run now.
       if (rewriteItem(item, o.tenant, o.direction) === undefined) skipped++;
@@ -267,6 +271,11 @@ export async function moveLedger(
   if (pooledInSilo) {
     throw new MoveLedgerError(
       `${o.fromTable} holds ${pooledInSilo} pooled item(s) (T#<tenant>#…): it is a pool cell's ledger, not ${o.tenant}'s silo ledger; check --from-table and --direction. Nothing was written`,
+    );
+  }
+  if (waiting.length) {
+    throw new MoveLedgerError(
+      `${waiting.length} review(s) of ${o.tenant} wait for a decision (${waiting.slice(0, NAMED).join(', ')}${waiting.length > NAMED ? ', …' : ''}): their workflow runs in the source's state machine and their task token is encrypted with the source's key, so they cannot move. Decide them (or let them expire) first. Nothing was written`,
     );
   }
   await checkTarget(client, o, pageSize);
@@ -351,6 +360,18 @@ export async function moveLedger(
       lines,
     };
   }
+}
+
+/**
+ * A review waiting for a human decision (`REV#…` with status `pending`): it cannot move, since its workflow waits
+ * in the source's state machine and its task token (`tokenCiphertext`) is encrypted with the source's key
+ * (lambda/review/adapters/kms-token-cipher.ts). Requests whose review hand-off has not started (`HANDOFF#pending`)
+ * and decisions not yet applied (`APPLY#pending`) do move: the target's sweeper finds them in its review index.
+ */
+function isWaitingReview(item: Item, prefix: string, direction: Direction): boolean {
+  const pk = item[PK]?.S ?? '';
+  const siloKey = direction === 'pool-to-silo' && pk.startsWith(prefix) ? pk.slice(prefix.length) : pk;
+  return siloKey.startsWith(LEDGER_KEY_PREFIXES.review) && item.status?.S === 'pending';
 }
 
 /** With --registry-table: the tenant must be in the registry and suspended. */

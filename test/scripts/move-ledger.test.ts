@@ -136,7 +136,7 @@ describe('tenant:move-ledger', () => {
       ofTenant(after, 'acme')
         .filter((i) => i.gsi1pk)
         .map((i) => i.gsi1pk!.S),
-    ).toEqual(expect.arrayContaining(['T#acme#REVIEWS#pending', 'T#acme#HANDOFF#pending']));
+    ).toEqual(expect.arrayContaining(['T#acme#REVIEWS#decided', 'T#acme#HANDOFF#pending']));
     expect(sorted(after.filter((i) => !i.pk!.S!.startsWith('T#acme#')))).toEqual(sorted(others));
     expect(countsByTenant(after)).toEqual({ acme: all, 'acme-eu': 5 + 3, globex: 12 + 3 });
     expect(sorted(await scanAll(server.dynamo, silo))).toEqual(sorted(items));
@@ -222,6 +222,12 @@ describe('tenant:move-ledger', () => {
     const otherCell = `pool-2-ledger-${n}`;
     await createLedgerTable(server.dynamo, otherCell);
     await putItems(server.dynamo, otherCell, pooled('umbrella', siloLedgerItems('umbrella', 1)));
+    const waitingSilo = `waiting-silo-ledger-${n}`;
+    await createLedgerTable(server.dynamo, waitingSilo);
+    await putItems(server.dynamo, waitingSilo, [
+      ...siloLedgerItems('acme', 2),
+      { pk: { S: 'REV#rev_acme_2' }, sk: { S: 'REVIEW' }, status: { S: 'pending' }, tokenCiphertext: { S: 'AQID' } },
+    ]);
     const before = [await scanAll(server.dynamo, silo), await scanAll(server.dynamo, cell)];
     const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
       [
@@ -236,6 +242,11 @@ describe('tenant:move-ledger', () => {
         /holds 24 pooled item\(s\) .*it is a pool cell's ledger, not acme's silo ledger; check --from-table and --direction/,
       ],
       [args('acme', 'pool-to-silo', cell, `no-such-table-${n}`), env, /^a table does not exist/],
+      [
+        args('acme', 'silo-to-pool', waitingSilo, cell),
+        env,
+        /^1 review\(s\) of acme wait for a decision \(REV#rev_acme_2 \/ REVIEW\): their workflow runs in the source's state machine .* Decide them \(or let them expire\) first/,
+      ],
       [args('acme', 'silo-to-pool', silo, otherSilo), env, /holds silo items .*check --to-table and --direction/],
       [args('acme', 'pool-to-silo', cell, otherCell), env, /holds pooled items .*check --to-table and --direction/],
       [args('hooli', 'pool-to-silo', cell, silo), env, /gsi1pk "REVIEWS#pending" is not under T#hooli#; not copied/],

@@ -51,7 +51,8 @@ export async function createLedgerTable(client: DynamoDBClient, name: string): P
 
 /**
  * `requests` request records (every third one waiting for its review hand-off, so it carries the review index), a
- * review in the index, the open-reviews item and the month's usage counter, keyed as a silo ledger keys them.
+ * decided review in the index, the open-reviews item and the month's usage counter, keyed as a silo ledger keys
+ * them.
  * Values of every DynamoDB type the ledger uses (S, N, M, L, SS, BOOL, NULL, B).
  */
 export function siloLedgerItems(tenant: string, requests: number, month = '2026-12'): Item[] {
@@ -80,7 +81,8 @@ export function siloLedgerItems(tenant: string, requests: number, month = '2026-
   items.push({
     pk: { S: `REV#rev_${tenant}_1` },
     sk: { S: 'REVIEW' },
-    [REVIEW_GSI.partitionKey]: { S: 'REVIEWS#pending' },
+    status: { S: 'approved' },
+    [REVIEW_GSI.partitionKey]: { S: 'REVIEWS#decided' },
     [REVIEW_GSI.sortKey]: { S: `2026-12-01T00:00:00Z#rev_${tenant}_1` },
     reviewers: { SS: [`a@${tenant}.example.com`, `b@${tenant}.example.com`] },
     digest: { B: Buffer.from(`digest of ${tenant}`) },

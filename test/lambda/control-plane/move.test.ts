@@ -282,7 +282,7 @@ describe('moving a tenant between the models', () => {
       expect(siloItem?.pk).toBe(k.pk);
       expect(body(siloItem)).toEqual(body(pooledItem));
     }
-    expect((await ledgerItem(h, siloTable, { pk: 'REV#rev_hooli_1', sk: 'REVIEW' }))?.gsi1pk).toBe('REVIEWS#pending');
+    expect((await ledgerItem(h, siloTable, { pk: 'REV#rev_hooli_1', sk: 'REVIEW' }))?.gsi1pk).toBe('REVIEWS#decided');
 
     // The source in the cell is deleted after a verified copy; the other tenants' items stay as they were.
     const emptied = await copyLedger(h, 'hooli', 'pool-to-silo', cellTable, siloTable, '--delete-source');
