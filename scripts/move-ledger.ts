@@ -258,11 +258,11 @@ export async function moveLedger(
   let sourceItems = 0;
   let skipped = 0;
   let pooledInSilo = 0;
-  const waiting: string[] = [];
+  const waiting = new NamedCount();
   for await (const page of source()) {
     for (const item of page) {
       sourceItems++;
-      if (isWaitingReview(item, prefix, o.direction)) waiting.push(describe(item));
+      if (isWaitingReview(item, prefix, o.direction)) waiting.add(describe(item));
       if (o.direction === 'silo-to-pool' && tenantOfPoolKey(item[PK]?.S ?? '') !== undefined) pooledInSilo++;
       // Every item is rewritten once here, so an item that cannot be (a key outside the prefix) stops the run now.
       if (rewriteItem(item, o.tenant, o.direction) === undefined) skipped++;
@@ -273,9 +273,9 @@ export async function moveLedger(
       `${o.fromTable} holds ${pooledInSilo} pooled item(s) (T#<tenant>#…): it is a pool cell's ledger, not ${o.tenant}'s silo ledger; check --from-table and --direction. Nothing was written`,
     );
   }
-  if (waiting.length) {
+  if (waiting.count) {
     throw new MoveLedgerError(
-      `${waiting.length} review(s) of ${o.tenant} wait for a decision (${waiting.slice(0, NAMED).join(', ')}${waiting.length > NAMED ? ', …' : ''}): their workflow runs in the source's state machine and their task token is encrypted with the source's key, so they cannot move. Decide them (or let them expire) first. Nothing was written`,
+      `${waiting.count} review(s) of ${o.tenant} wait for a decision (${waiting}): their workflow runs in the source's state machine and their task token is encrypted with the source's key, so they cannot move. Decide them (or let them expire) first. Nothing was written`,
     );
   }
   await checkTarget(client, o, pageSize);
@@ -286,7 +286,7 @@ export async function moveLedger(
   // 2. Copy, never overwriting.
   let copied = 0;
   let alreadyThere = 0;
-  const conflicts: string[] = [];
+  const conflicts = new NamedCount();
   for await (const page of source()) {
     const copies = page.map((item) => rewriteItem(item, o.tenant, o.direction)).filter((c) => c !== undefined);
     for (let i = 0; i < copies.length; i += PARALLEL_WRITES) {
@@ -294,14 +294,14 @@ export async function moveLedger(
       for (const [j, outcome] of outcomes.entries()) {
         if (outcome === 'copied') copied++;
         else if (outcome === 'same') alreadyThere++;
-        else conflicts.push(describe(copies[i + j]!));
+        else conflicts.add(describe(copies[i + j]!));
       }
     }
   }
   lines.push(`copied: ${copied}; already there (identical): ${alreadyThere}`);
-  if (conflicts.length) {
+  if (conflicts.count) {
     lines.push(
-      `conflicts: ${conflicts.length} item(s) already in ${o.toTable} with other values, left as they are (never overwritten): ${conflicts.slice(0, NAMED).join(', ')}${conflicts.length > NAMED ? ', …' : ''}`,
+      `conflicts: ${conflicts.count} item(s) already in ${o.toTable} with other values, left as they are (never overwritten): ${conflicts}`,
     );
   }
 
@@ -315,7 +315,7 @@ export async function moveLedger(
   }
   const expected = sourceItems - skipped;
   lines.push(`verified: ${verified} of ${expected} copies in ${o.toTable} identical to their source`);
-  const ok = missing === 0 && conflicts.length === 0 && verified === expected;
+  const ok = missing === 0 && conflicts.count === 0 && verified === expected;
 
   // 4. Delete the source, only after a verification without a miss, and only items whose copy is identical.
   let deleted = 0;
@@ -353,7 +353,7 @@ export async function moveLedger(
       skipped,
       copied,
       alreadyThere,
-      conflicts: conflicts.length,
+      conflicts: conflicts.count,
       verified,
       deleted,
       ok: success,
@@ -494,6 +494,19 @@ async function deleteKeys(client: DynamoDBClient, table: string, keys: Item[]): 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A count that keeps the first {@link NAMED} names (memory stays bounded however many there are). */
+class NamedCount {
+  count = 0;
+  private readonly names: string[] = [];
+  add(name: string): void {
+    this.count++;
+    if (this.names.length < NAMED) this.names.push(name);
+  }
+  toString(): string {
+    return `${this.names.join(', ')}${this.count > this.names.length ? ', …' : ''}`;
+  }
+}
 const keyOf = (item: Item) => JSON.stringify([item[PK]?.S, item[SK]?.S]);
 const describe = (item: Item) => `${item[PK]?.S ?? '?'} / ${item[SK]?.S ?? '?'}`;
 

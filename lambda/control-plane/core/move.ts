@@ -140,11 +140,13 @@ export async function moveTenantToPool(deps: ControlPlaneDeps, rawId: string, bo
     after: tenantView(after),
   });
   await registry.setKeyStatus(keyHash, 'active', ['pending'], at);
+  // A cell `pool-<n>` is served by the stack `Switchboard-Pool-<n>` (lambda/shared/pool-runtime.ts).
+  const cellStack = `Switchboard-Pool-${cell.replace(/^pool-/, '')}`;
   const next = [
     `disable the silo API's key so it takes no more requests (aws apigateway update-api-key --api-key <ApiKeyId output of Switchboard-Tenant-${id}> --patch-operations op=replace,path=/enabled,value=false)`,
-    `copy the ledger: npm run tenant:move-ledger -- --tenant ${id} --direction silo-to-pool --from-table <LedgerTable output of Switchboard-Tenant-${id}> --to-table <LedgerTable output of the ${cell} stack> --registry-table <RegistryTable output of Switchboard-ControlPlane>`,
+    `copy the ledger: npm run tenant:move-ledger -- --tenant ${id} --direction silo-to-pool --from-table <LedgerTable output of Switchboard-Tenant-${id}> --to-table <LedgerTable output of ${cellStack}> --registry-table <RegistryTable output of Switchboard-ControlPlane>`,
     ...(request.activate ? [] : [`resume it: PATCH /v1/tenants/${id} {"resume": true}`]),
-    `set isolation: pool in tenants/${id}.yaml (or remove the file), deploy the control plane (its registration of the silo leaves the pooled tenant alone) and destroy Switchboard-Tenant-${id}`,
+    `destroy the silo stack while tenants/${id}.yaml still says silo (npx cdk destroy -c tenant=${id} Switchboard-Tenant-${id}), then set isolation: pool in the file (or remove it) and deploy the control plane: the removed registration leaves the pooled tenant alone`,
   ];
   return { tenant: tenantView(after), apiKey, next };
 }
