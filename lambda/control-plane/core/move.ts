@@ -52,7 +52,7 @@ export type MoveRequest = z.infer<typeof MoveRequestSchema>;
 
 /** How a pooled tenant gets a stack of its own (the refusal of `{"to": "silo"}` and of a second move says it). */
 const TO_SILO_HOW = (id: string) =>
-  `a tenant moves to a silo by its file and deploys: suspend it (PATCH {"suspend": true}), set isolation: silo in tenants/${id}.yaml and deploy its stack (npx cdk deploy -c tenant=${id}), copy its ledger (npm run tenant:move-ledger -- --direction pool-to-silo), then deploy the control plane, whose registration of the file converts the pooled tenant (README, "Moving a tenant between the models")`;
+  `a tenant moves to a silo by its file and deploys: suspend it (PATCH {"suspend": true}), set isolation: silo in tenants/${id}.yaml and deploy its stack (npx cdk deploy --exclusively Switchboard-Tenant-${id} -c tenant=${id}), copy its ledger (npm run tenant:move-ledger -- --direction pool-to-silo), then deploy the control plane, whose registration of the file converts the pooled tenant (README, "Moving a tenant between the models")`;
 
 /** The checked move request, or 400 / 422 naming what is wrong. */
 export function parseMove(id: string, body: object): MoveRequest {
@@ -146,7 +146,7 @@ export async function moveTenantToPool(deps: ControlPlaneDeps, rawId: string, bo
     `disable the silo API's key so it takes no more requests (aws apigateway update-api-key --api-key <ApiKeyId output of Switchboard-Tenant-${id}> --patch-operations op=replace,path=/enabled,value=false)`,
     `copy the ledger: npm run tenant:move-ledger -- --tenant ${id} --direction silo-to-pool --from-table <LedgerTable output of Switchboard-Tenant-${id}> --to-table <LedgerTable output of ${cellStack}> --registry-table <RegistryTable output of Switchboard-ControlPlane>`,
     ...(request.activate ? [] : [`resume it: PATCH /v1/tenants/${id} {"resume": true}`]),
-    `destroy the silo stack while tenants/${id}.yaml still says silo (npx cdk destroy -c tenant=${id} Switchboard-Tenant-${id}), then set isolation: pool in the file (or remove it) and deploy the control plane: the removed registration leaves the pooled tenant alone`,
+    `destroy the silo stack while tenants/${id}.yaml still says silo (npx cdk destroy Switchboard-Tenant-${id} -c tenant=${id}), then set isolation: pool in the file (or remove it) and deploy the control plane (npx cdk deploy --exclusively Switchboard-ControlPlane): the removed registration leaves the pooled tenant alone`,
   ];
   return { tenant: tenantView(after), apiKey, next };
 }
