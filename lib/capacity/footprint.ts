@@ -165,16 +165,16 @@ export function idleCost(t: TenantConfig): IdleCostItem[] {
 //
 // A pooled tenant (`isolation: pool`) has no stack: it is a few items in the control plane's registry and a place
 // in a pool cell. A cell (`Switchboard-Pool-<n>`) and the control plane (`Switchboard-ControlPlane`) are stacks of
-// their own, counted once each. Their figures below are what lib/stacks builds for them; a template test must
-// compare them with the synthesized stacks, as the silo figures are compared (see the capacity test).
+// their own, counted once each. Their figures below are what lib/stacks builds for them, compared with the
+// synthesized stacks by test/lib/capacity/footprint-vs-template.test.ts (the silo figures: capacity.test.ts).
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * A pool cell stack (`Switchboard-Pool-<n>`) as lib/stacks builds it (read from its synthesized template, stacks
- * branch a2cb9f2): roles of the pooled inference function, the authorizer and the tenant-access role (each with
+ * A pool cell stack (`Switchboard-Pool-<n>`) as lib/stacks builds it (checked against its synthesized template by
+ * test/lib/capacity/footprint-vs-template.test.ts): roles of the pooled inference function, the authorizer and the tenant-access role (each with
  * its customer-managed policy), the ledger key and a second key, two topics, the reconciliation schedule, one
  * ledger table, one REST API, six alarms and a dashboard. No review workflow yet: add its state machine, roles and
- * topic here when the cell gets one (the template test of the cell must be added with the stacks: see the report).
+ * topic here when the cell gets one (the template test names the count to update).
  */
 export const POOL_CELL = {
   roles: 3,

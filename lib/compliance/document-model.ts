@@ -52,6 +52,12 @@ export interface ReportDocument {
   readonly sections: readonly Section[];
 }
 
+/**
+ * Paths in this repository are linked relative to the report's folder: `cdk.out/` at the repository root
+ * (`cdk synth` without `-o`).
+ */
+export const REPORT_DIR_TO_REPO = '..';
+
 /** Plain text. */
 export const text = (t: string): Inline => ({ kind: 'text', text: t });
 /** Text a reader must not miss (a total, a crossed quota). */

@@ -16,6 +16,7 @@ import {
   type Inline,
   joined,
   link,
+  REPORT_DIR_TO_REPO,
   type ReportDocument,
   type Section,
   strong,
@@ -23,12 +24,6 @@ import {
 } from './document-model';
 import { isolationSection } from './isolation-section';
 import type { ComplianceReport, StackResult } from './report';
-
-/**
- * Paths in this repository are linked relative to the report's folder: `cdk.out/` at the repository root
- * (`cdk synth` without `-o`).
- */
-const REPORT_DIR_TO_REPO = '..';
 
 /** The link to a pack's rule documentation (a URL, or a source file of this repository). */
 function packDocsLink(report: ComplianceReport, pack: string): Inline {

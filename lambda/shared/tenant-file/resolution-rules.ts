@@ -178,6 +178,41 @@ export const pooledRateWithinCeiling: ResolutionRule = (_file, { isolation, thro
     : [];
 
 /**
+ * Settings that need a stack of the tenant's own, which a pooled tenant does not have: it shares its pool cell's
+ * function, API, alarms and dashboard (README, "Silo and pooled tenants"). Each is refused with what to do rather
+ * than ignored, so a file never promises what the pool cell does not do.
+ */
+const STACK_ONLY_SETTINGS: readonly { path: string; set: (f: TenantFile) => boolean; what: string }[] = [
+  { path: 'lambda', set: (f) => f.lambda !== undefined, what: 'function (reserved concurrency, memory, timeout)' },
+  { path: 'monitoring', set: (f) => f.monitoring !== undefined, what: 'dashboard and alarm set' },
+  { path: 'alarms', set: (f) => f.alarms !== undefined, what: 'alarms' },
+  { path: 'opsEmails', set: (f) => (f.opsEmails?.length ?? 0) > 0, what: 'ops topic' },
+  { path: 'tags', set: (f) => Object.keys(f.tags ?? {}).length > 0, what: 'resources to tag' },
+  { path: 'escalation.webhook', set: (f) => f.escalation?.webhook !== undefined, what: 'webhook secret' },
+  {
+    path: 'escalation.reviewerPrincipals',
+    set: (f) => (f.escalation?.reviewerPrincipals?.length ?? 0) > 0,
+    what: 'reviewer role',
+  },
+];
+
+export const pooledTenantHasNoStackSettings: ResolutionRule = (file, { isolation, guardrail }) => {
+  if (isolation !== 'pool') return [];
+  const fix = 'remove it, or give the tenant a stack of its own (isolation: silo)';
+  const problems = STACK_ONLY_SETTINGS.filter((s) => s.set(file)).map((s) => ({
+    path: s.path,
+    message: `a pooled tenant has no ${s.what} of its own (it shares its pool cell's); ${fix}`,
+  }));
+  if (guardrail.source === 'tenant') {
+    problems.push({
+      path: 'guardrail',
+      message: `a pooled tenant's model calls apply its plan's guardrail (the pool cell may call models only with the plans' guardrails); ${fix}`,
+    });
+  }
+  return problems;
+};
+
+/**
  * Each alarm's warning is below its critical, and the review SLA is reachable (below the review timeout, after
  * which a review is no longer pending).
  */
@@ -270,6 +305,7 @@ export const RESOLUTION_RULES: readonly ResolutionRule[] = [
   defaultTokensWithinLimit,
   burstAtLeastRate,
   pooledRateWithinCeiling,
+  pooledTenantHasNoStackSettings,
   alarmThresholdsInOrder,
   guardrailChangesAreSound,
   preambleFitsEnvironment,

@@ -13,12 +13,14 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { modelResourceArns } from '../../../lambda/shared/catalog';
 import { CRYPTO_SHRED_METADATA } from '../../../lambda/shared/silo-key';
+import { assessCapacity } from '../../../lib/capacity/model';
 import {
   type Acknowledgement,
   acknowledge,
   acknowledgeInRegulatedPacks,
   madeAcknowledgements,
 } from '../../../lib/compliance/acknowledge';
+import { money } from '../../../lib/compliance/capacity-section';
 import { buildIsolationMatrix } from '../../../lib/compliance/isolation-matrix';
 import { PACKS } from '../../../lib/compliance/packs';
 import { CompliancePlugin, REPORT_FILES } from '../../../lib/compliance/plugin';
@@ -161,6 +163,51 @@ describe('compliance report of the Switchboard app', () => {
     expect(report.capacity?.tenants.total).toBe(synth.built.configs.length);
     expect(synth.built.configs.filter((c) => c.isolation === 'pool').length).toBeGreaterThanOrEqual(2);
     expect(md).toContain('## Capacity');
+  });
+
+  it('compares the silo and pooled models of the fleet as the capacity model computes them', () => {
+    const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
+    const { silo, pool } = assessCapacity({
+      tenants: synth.built.configs,
+      platform: synth.built.platform.config,
+      partial: false,
+    }).report.models!;
+    const rows = mdTableRows(mdSection(md, 'Capacity'), 'figure | silo');
+    const cells = (label: string) => {
+      const row = rows.find((r) => r.startsWith(`| ${label}`));
+      if (!row) throw new Error(`no row ${label}`);
+      return row.slice(2, -2).split(' | ').slice(1);
+    };
+    const n = (x: number) => x.toLocaleString('en-US');
+    expect(cells('tenants in the fleet')).toEqual([
+      n(synth.built.configs.filter((c) => c.isolation === 'silo').length),
+      n(synth.built.configs.filter((c) => c.isolation === 'pool').length),
+    ]);
+    // Pooled tenants per region at the defaults: the cells a region takes, times the tenants of a cell.
+    expect(pool.fit.perRegion).toBe(pool.cellsFit.perRegion * pool.tenantsPerCell);
+    const [siloRegion, poolRegion] = cells('tenants per region, AWS defaults');
+    expect(poolRegion!.split('<br>')).toEqual([
+      `${n(pool.fit.perRegion)} (${n(pool.cellsFit.perRegion)} cells of ${n(pool.tenantsPerCell)})`,
+      expect.stringMatching(new RegExp(`^bound by .* \`${pool.fit.perRegionCeiling}\`$`)),
+      expect.stringMatching(
+        /^\[docs\.aws\.amazon\.com\]\(https:\/\/docs\.aws\.amazon\.com\/.*\), read \d{4}-\d\d-\d\d$/,
+      ),
+    ]);
+    expect(siloRegion!.split('<br>')[0]).toBe(n(silo.fit.perRegion));
+    // No resources, API key or usage plan of a pooled tenant's own; a silo tenant's stack.
+    expect(cells('CloudFormation resources per tenant')).toEqual([n(silo.resourcesPerTenant), '0']);
+    expect(cells('API Gateway API keys per tenant')).toEqual(['1', '0']);
+    expect(cells('API Gateway usage plans per tenant')).toEqual(['1', '0']);
+    const [siloIdle, poolIdle] = cells('idle cost per tenant (USD a month)');
+    expect(siloIdle!.split('<br>')[0]).toBe(money(silo.idleMonthlyUsdPerTenant));
+    expect(poolIdle!.split('<br>')[0]).toBe(money(pool.idleMonthlyUsdPerTenant));
+    expect(pool.idleMonthlyUsdPerTenant).toBeLessThan(silo.idleMonthlyUsdPerTenant / 1000);
+    // Every tenant of the idle-cost table says which model it is on.
+    const idle = mdTableRows(mdSection(md, 'Capacity'), 'tenant | plan | isolation');
+    expect(idle).toHaveLength(synth.built.configs.length);
+    for (const c of synth.built.configs) {
+      expect(idle.find((r) => r.startsWith(`| ${c.id} |`))).toContain(`| ${c.isolation} (`);
+    }
   });
 
   it('is a full report: not marked partial in the JSON, the title or a warning', () => {

@@ -1,6 +1,6 @@
 import { escapeHtml, renderComplianceHtml } from '../../../lib/compliance/render-html';
 import type { ComplianceReport } from '../../../lib/compliance/report';
-import { ack, CAPACITY, reportOf } from './report-fixtures';
+import { ack, CAPACITY, modelledCapacity, NEAR_QUOTA, reportOf } from './report-fixtures';
 
 const REASON = 'Test fixture: this finding is accepted here to check how acknowledgements are grouped.';
 
@@ -155,7 +155,7 @@ describe('renderComplianceHtml: capacity section', () => {
     }
     expect(section).toContain('<tr><td>basic</td><td class="num">no deploy-time limit</td><td>—</td></tr>');
     expect(section).toContain(
-      '<tr><td>acme</td><td>standard</td><td class="num">1.40</td><td>KMS key: 1 × 1.00 = 1.00<br>CloudWatch alarms: 4 × 0.10 = 0.40</td></tr>',
+      '<tr><td>acme</td><td>standard</td><td>silo (own stack)</td><td class="num">1.40</td><td>KMS key: 1 × 1.00 = 1.00<br>CloudWatch alarms: 4 × 0.10 = 0.40</td></tr>',
     );
     expect(section).toContain(
       '<li><a href="https://aws.amazon.com/kms/pricing/">aws.amazon.com/kms/pricing/</a>, read 2025-06-01</li>',
@@ -185,5 +185,35 @@ describe('renderComplianceHtml: capacity section', () => {
     expect(page).not.toContain('href="javascript:');
     expect(page).toContain('<td>javascript:alert(1), read 2025-06-02</td>');
     assertBalanced(page);
+  });
+});
+
+describe('renderComplianceHtml: silo and pooled models', () => {
+  const capacity = modelledCapacity();
+  const { silo, pool } = capacity.models!;
+  const section = sectionOf(renderComplianceHtml(reportOf({ S: {} }, { capacity })), 'capacity');
+  const n = (x: number) => x.toLocaleString('en-US');
+
+  it('has the models table and the pool cells, as the Markdown does', () => {
+    for (const h of ['Silo and pooled tenants', 'Pool cells', 'Cost of an idle pool cell (USD a month)']) {
+      expect(section).toContain(`<h3>${h}</h3>`);
+    }
+    expect(section).toContain(
+      `<tr><td>tenants per region, AWS defaults (and the values raised in cdk.json)</td><td>${n(silo.fit.perRegion)}<br>bound by `,
+    );
+    expect(section).toContain(
+      `<td>${n(pool.fit.perRegion)} (${n(pool.cellsFit.perRegion)} cells of ${n(pool.tenantsPerCell)})<br>bound by `,
+    );
+    expect(section).toMatch(/<tr><td>CloudFormation resources per tenant<br>.*<\/td><td>\d+<\/td><td>0<\/td><\/tr>/);
+    // The cell's binding limit, its number of tenants right-aligned.
+    expect(section).toContain(
+      `<code>${pool.bindingCellLimit}</code></td><td class="num">${n(pool.tenantsPerCell)}</td><td><strong>yes</strong></td>`,
+    );
+    assertBalanced(`${section}</section>`);
+  });
+
+  it('shows the remedy of a near limit in its row', () => {
+    const page = renderComplianceHtml(reportOf({ S: {} }, { capacity: { ...CAPACITY, quotas: [NEAR_QUOTA] } }));
+    expect(page).toContain(`<td>near<br>${NEAR_QUOTA.remedy!.replace(/"/g, '&quot;')}</td>`);
   });
 });

@@ -1,5 +1,6 @@
 /** Hand-built compliance and capacity reports for rendering tests (no synth). */
-import type { CapacityReport } from '../../../lib/capacity/types';
+import { assessCapacity } from '../../../lib/capacity/model';
+import type { CapacityReport, QuotaUse } from '../../../lib/capacity/types';
 import {
   type AcknowledgedFinding,
   type ComplianceReport,
@@ -7,6 +8,8 @@ import {
   type PartialScope,
   reportTitle,
 } from '../../../lib/compliance/report';
+import { resolveTenant, type TenantConfig } from '../../../lib/config/tenant-config';
+import { repoPlatformConfig } from '../../support/synth';
 
 export const FIXTURE_PACKS = ['AwsSolutions', 'HIPAA.Security', 'Switchboard'] as const;
 
@@ -131,6 +134,7 @@ export const CAPACITY: CapacityReport = {
       {
         tenant: 'acme',
         plan: 'standard',
+        isolation: 'silo',
         monthlyUsd: 1.4,
         items: [
           { item: 'KMS key', quantity: 1, unitUsd: 1, usd: 1 },
@@ -149,3 +153,36 @@ export const CAPACITY: CapacityReport = {
     ],
   },
 };
+
+/** A quota near its limit (90 % used) whose remedy is not Service Quotas: the pool cells' places. */
+export const NEAR_QUOTA: QuotaUse = {
+  id: 'pool.cellPlaces',
+  name: 'Pooled tenants the pool cells hold (cells × tenants per cell)',
+  service: 'Switchboard',
+  kind: 'deploy',
+  used: 450,
+  limit: 500,
+  limitFrom: 'cdk.json',
+  headroom: 50,
+  crossed: false,
+  pushedOverBy: [],
+  perTenant: { basic: 1 },
+  source: { url: 'lib/capacity/pool.ts', readOn: '2026-12-02' },
+  counting: 'One place per pooled tenant file.',
+  remedy: 'add a cell to cdk.json context.switchboard.poolCells: "pool-2"',
+};
+
+function resolved(id: string, plan: 'basic' | 'standard'): TenantConfig {
+  const r = resolveTenant({ id, plan, escalation: { reviewerEmails: ['r@example.com'] } });
+  if (!r.tenant) throw new Error(r.problems.map((p) => p.message).join('; '));
+  return r.tenant;
+}
+
+/**
+ * A capacity report the capacity model computes (with its `models` section) for one silo tenant (standard) and one
+ * pooled tenant (basic) on the repository's platform configuration: tests read its figures, never copies of them.
+ */
+export function modelledCapacity(): CapacityReport {
+  const tenants = [resolved('silo-one', 'standard'), resolved('pooled-one', 'basic')];
+  return assessCapacity({ tenants, platform: repoPlatformConfig(), partial: false }).report;
+}

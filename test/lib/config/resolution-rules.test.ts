@@ -24,6 +24,17 @@ describe('resolution rules', () => {
     expect([...RESOLUTION_RULES].sort()).toEqual([...exported].sort());
   });
 
+  it('let a silo tenant have every setting a pooled tenant may not', () => {
+    const f = file({
+      plan: 'basic',
+      isolation: 'silo',
+      lambda: { memoryMb: 1024 },
+      opsEmails: ['ops@example.com'],
+      guardrail: { harmfulContentStrength: 'LOW' },
+    });
+    expect(rules.pooledTenantHasNoStackSettings(f, applyPlanDefaults(f))).toEqual([]);
+  });
+
   it.each(PLANS)('find nothing in a %s tenant that only names its plan and a reviewer', (plan) => {
     const f = file({ plan });
     expect(RESOLUTION_RULES.flatMap((rule) => rule(f, applyPlanDefaults(f)))).toEqual([]);
@@ -87,6 +98,26 @@ describe('resolution rules', () => {
       rules.burstAtLeastRate,
       { throttle: { rateLimit: 10, burstLimit: 5 } },
       ['throttle.burstLimit'],
+    ],
+    [
+      'pooledRateWithinCeiling',
+      rules.pooledRateWithinCeiling,
+      { isolation: 'pool', throttle: { rateLimit: 1_001, burstLimit: 2_000 } },
+      ['throttle.rateLimit'],
+    ],
+    [
+      'pooledTenantHasNoStackSettings',
+      rules.pooledTenantHasNoStackSettings,
+      {
+        plan: 'basic',
+        lambda: { memoryMb: 1024 },
+        monitoring: { dashboard: true },
+        opsEmails: ['ops@example.com'],
+        tags: { team: 'x' },
+        escalation: { ...REVIEWER, reviewerPrincipals: ['arn:aws:iam::123456789012:role/r'] },
+        guardrail: { harmfulContentStrength: 'LOW' },
+      },
+      ['lambda', 'monitoring', 'opsEmails', 'tags', 'escalation.reviewerPrincipals', 'guardrail'],
     ],
     [
       'alarmThresholdsInOrder',
