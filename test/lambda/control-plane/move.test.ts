@@ -321,6 +321,7 @@ describe('moving a tenant between the models', () => {
     const { h } = await world(3);
     await registration(h, 'Create', 'acme', siloDoc('acme'));
     await registration(h, 'Create', 'fast-co', siloDoc('fast-co', { throttle: { rateLimit: 2000, burstLimit: 4000 } }));
+    await registration(h, 'Create', 'tagged-co', siloDoc('tagged-co', { tags: { 'cost-center': '4711' } }));
     await registration(h, 'Create', 'gone-co', siloDoc('gone-co'));
     await registration(h, 'Delete', 'gone-co', siloDoc('gone-co'));
     const move = (id: string, b: unknown, extra: Record<string, unknown> = {}) =>
@@ -360,6 +361,12 @@ describe('moving a tenant between the models', () => {
         422,
         'invalid_tenant',
         /throttle\.rateLimit: .*above the 1,000 a pooled tenant may have/,
+      ],
+      [
+        move('tagged-co', { to: 'pool' }),
+        422,
+        'invalid_tenant',
+        /tags: a pooled tenant has no resources to tag of its own .*remove it, or give the tenant a stack of its own/,
       ],
       [h.call({ method: 'GET', path: '/v1/tenants/acme/move' }), 405, 'method_not_allowed', /GET is not allowed/],
     ];
