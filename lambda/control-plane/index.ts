@@ -41,7 +41,10 @@ const deps = {
   purgeBudget: DEFAULT_PURGE_BUDGET,
 };
 const api = makeControlPlaneHandler(deps, telemetry);
-const silo = makeSiloRegistrationHandler({ registry, now: Date.now }, telemetry);
+const silo = makeSiloRegistrationHandler(
+  { registry, now: Date.now, cells, authorizerCache: deps.authorizerCache },
+  telemetry,
+);
 
 /** Lambda entry point. */
 export async function handler(event: unknown, context?: Partial<Context>) {

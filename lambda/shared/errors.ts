@@ -46,6 +46,8 @@ export const ERROR_CODES = {
   tenant_deleted: 409,
   /** The tenant changed between the read and the write of this call; read it again and retry. */
   tenant_changed: 409,
+  /** `POST /v1/tenants/{id}/move` with `{"to": "pool"}` for a tenant that is pooled already. */
+  already_pooled: 409,
   /** Every pool cell is full: a new cell must be configured and deployed. */
   pool_full: 503,
   /**

@@ -15,7 +15,7 @@ export type AuthorizerCacheOutcome = 'flushed' | `not flushed: ${string}`;
 
 /** Flushes the authorizer cache of the tenant's cell's stage; says what it did. */
 export async function flushAuthorizerCache(
-  deps: ControlPlaneDeps,
+  deps: Pick<ControlPlaneDeps, 'cells' | 'authorizerCache'>,
   tenant: TenantItem,
 ): Promise<AuthorizerCacheOutcome> {
   if (tenant.isolation === 'silo') {

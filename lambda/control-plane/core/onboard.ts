@@ -59,7 +59,7 @@ function tenantExists(id: string): DomainError {
 }
 
 /** The first cell with room (a place is reserved in it), or 503 when every cell is full. */
-async function placeInCell(deps: ControlPlaneDeps, at: string): Promise<string> {
+export async function placeInCell(deps: ControlPlaneDeps, at: string): Promise<string> {
   for (const cell of deps.cells) {
     if (await deps.registry.reserveCellPlace(cell.id, cell.capacity, at)) return cell.id;
   }

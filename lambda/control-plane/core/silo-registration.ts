@@ -6,13 +6,19 @@
  *   as synth): isolation `silo`, cell `silo`, no API key item (a silo tenant's keys are its API's API Gateway keys),
  *   with an audit entry. An update keeps the tenant's status (a suspension survives a deploy); a tenant offboarded
  *   before and deployed again is registered again (`active`).
+ * - Create for an id whose item is pooled and not deleted: the tenant moves from the pool to its silo (its file now
+ *   says `isolation: silo`, its stack is deployed and its ledger copied): core/move.ts `convertPooledToSilo`. An
+ *   Update never converts (a file still saying silo after the tenant was moved to the pool is refused, so a deploy
+ *   cannot undo a move), and a deleted pooled id is refused (ids are never reused).
  * - Delete: the item is marked `deleted` with an audit entry and an evidence record: the stack is destroyed and its
- *   key scheduled for deletion after the pending window (crypto-shredding, lambda/shared/silo-key.ts).
+ *   key scheduled for deletion after the pending window (crypto-shredding, lambda/shared/silo-key.ts). Only a silo
+ *   item is touched: a tenant moved to the pool since (its file removed or set to `isolation: pool`) is left alone.
  */
 import { DomainError } from '../../shared/errors';
 import { SILO_NO_KEY_HASH, TENANT_KIND, type TenantItem } from '../../shared/registry-schema';
 import { siloKeyPendingWindowDays } from '../../shared/silo-key';
-import type { OffboardEvidence, RegistryPort } from './ports';
+import { convertPooledToSilo, type PooledToSilo } from './move';
+import type { AuthorizerCachePort, OffboardEvidence, PoolCell, RegistryPort } from './ports';
 import { configParts, resolveDocument, tenantView } from './tenant-items';
 
 const DAY_MS = 86_400_000;
@@ -21,15 +27,28 @@ const DAY_MS = 86_400_000;
 export interface SiloRegistrationDeps {
   readonly registry: RegistryPort;
   readonly now: () => number;
+  /** The pool cells (a tenant moving from the pool leaves its cell: its authorizer cache is flushed). */
+  readonly cells: readonly PoolCell[];
+  readonly authorizerCache: AuthorizerCachePort;
 }
 
-/** Writes or updates the registry item of silo tenant `tenantId` from its document; returns it. */
+/** What a registration did: the tenant item, and the move from the pool when it converted a pooled tenant. */
+export interface SiloRegistration {
+  readonly item: TenantItem;
+  readonly moved?: Omit<PooledToSilo, 'item'>;
+}
+
+/**
+ * Writes or updates the registry item of silo tenant `tenantId` from its document (`requestType` is the custom
+ * resource's: only a Create converts a pooled tenant); returns it.
+ */
 export async function registerSiloTenant(
   deps: SiloRegistrationDeps,
   tenantId: string,
   document: Record<string, unknown>,
   who: string,
-): Promise<TenantItem> {
+  requestType: 'Create' | 'Update' = 'Create',
+): Promise<SiloRegistration> {
   const tenant = resolveDocument(document);
   if (tenant.id !== tenantId) {
     throw new DomainError('invalid_tenant', `TenantId is "${tenantId}" but the document's id is "${tenant.id}"`);
@@ -45,10 +64,20 @@ export async function registerSiloTenant(
   const stored = { ...document, isolation: 'silo' };
   const existing = await registry.getTenant(tenantId);
   if (existing && existing.isolation !== 'silo') {
-    throw new DomainError(
-      'tenant_exists',
-      `Tenant id "${tenantId}" is taken by a pooled tenant (ids are never reused); choose another id for the silo tenant`,
-    );
+    if (existing.status === 'deleted') {
+      throw new DomainError(
+        'tenant_deleted',
+        `Tenant id "${tenantId}" belonged to a pooled tenant offboarded at ${existing.updatedAt} (ids are never reused, deleted tenants included); choose another id for the silo tenant`,
+      );
+    }
+    if (requestType !== 'Create') {
+      throw new DomainError(
+        'already_pooled',
+        `Tenant "${tenantId}" was moved to the pool (cell ${existing.cell}) but tenants/${tenantId}.yaml still says isolation: silo; nothing was changed. Set isolation: pool in the file (or remove it) and deploy the control plane; to move the tenant back to a silo, follow the pool-to-silo steps (README, "Moving a tenant between the models")`,
+      );
+    }
+    const { item, ...moved } = await convertPooledToSilo(deps, existing, tenant, stored, who);
+    return { item, moved };
   }
   const item: TenantItem = {
     tenantId,
@@ -72,7 +101,7 @@ export async function registerSiloTenant(
     ...(existing ? { before: tenantView(existing) } : {}),
     after: tenantView(item),
   });
-  return item;
+  return { item };
 }
 
 /** Marks silo tenant `tenantId` deleted, with its evidence; nothing when it is not a registered silo tenant. */

@@ -9,6 +9,7 @@ import { ApiError } from '../../shared/errors';
 import { json, makeRoutedHandler, parseJsonObjectBody, type Routes, rawBodyOf } from '../../shared/http';
 import type { Telemetry } from '../../shared/telemetry';
 import { getTenant, listTenants, patchTenant } from '../core/manage';
+import { MAX_MOVE_BODY_BYTES, moveTenantToPool } from '../core/move';
 import { offboardTenant } from '../core/offboard';
 import { onboardTenant } from '../core/onboard';
 import type { ControlPlaneDeps } from '../core/ports';
@@ -56,6 +57,13 @@ const ROUTES: Routes<ControlPlaneDeps, Result> = {
     DELETE: async (event, deps) => {
       const who = callerOf(event);
       return offboardTenant(deps, idOf(event), who);
+    },
+  },
+  '/v1/tenants/{id}/move': {
+    POST: async (event, deps) => {
+      const who = callerOf(event);
+      const body = parseJsonObjectBody(rawBodyOf(event), MAX_MOVE_BODY_BYTES);
+      return { status: 200, body: await moveTenantToPool(deps, idOf(event), body, who) };
     },
   },
 };

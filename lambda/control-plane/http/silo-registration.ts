@@ -145,7 +145,9 @@ export function makeSiloRegistrationHandler(
         return { status: 'SUCCESS', physicalResourceId: unregisteredId(event), reason: 'nothing was registered' };
       }
       const evidence = await deregisterSiloTenant(deps, id, who);
-      const reason = evidence ? evidence.deleted.join('; ') : `tenant "${id}" was not registered as a silo tenant`;
+      const reason = evidence
+        ? evidence.deleted.join('; ')
+        : `tenant "${id}" is not a registered silo tenant (moved to the pool, or deleted already): nothing was changed`;
       return { status: 'SUCCESS', physicalResourceId: e.PhysicalResourceId!, reason, tenantId: id };
     }
     let document: unknown;
@@ -157,11 +159,22 @@ export function makeSiloRegistrationHandler(
     if (!document || typeof document !== 'object' || Array.isArray(document)) {
       throw new DomainError('invalid_tenant', `${P.document} must be a JSON object (the tenant file as JSON)`);
     }
-    const item = await registerSiloTenant(deps, tenantId, document as Record<string, unknown>, who);
+    const { item, moved } = await registerSiloTenant(
+      deps,
+      tenantId,
+      document as Record<string, unknown>,
+      who,
+      e.RequestType,
+    );
+    const status = `version ${item.version}, status ${item.status}`;
+    const resume =
+      item.status === 'suspended' ? `; PATCH /v1/tenants/${tenantId} {"resume": true} when its data is checked` : '';
     return {
       status: 'SUCCESS',
       physicalResourceId: `${SILO_PHYSICAL_ID_PREFIX}${tenantId}`,
-      reason: `silo tenant "${tenantId}" registered (version ${item.version}, status ${item.status})`,
+      reason: moved
+        ? `pooled tenant "${tenantId}" moved to its silo (${status}): pooled key revoked, ${moved.fromCell} place released, authorizer cache ${moved.authorizerCache}${resume}`
+        : `silo tenant "${tenantId}" registered (${status})`,
       tenantId,
     };
   };

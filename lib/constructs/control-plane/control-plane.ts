@@ -181,6 +181,7 @@ export class ControlPlane extends Construct {
       tenant.addMethod('GET', integration, idParam),
       tenant.addMethod('PATCH', integration, idParam),
       tenant.addMethod('DELETE', integration, idParam),
+      tenant.addResource('move').addMethod('POST', integration, idParam),
     ];
     if (props.webAclArn) {
       new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {

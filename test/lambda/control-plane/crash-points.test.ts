@@ -4,6 +4,7 @@
  * and a retry or a rotation repairs what is left.
  */
 import type { RegistryPort } from '../../../lambda/control-plane/core/ports';
+import { registerSiloTenant } from '../../../lambda/control-plane/core/silo-registration';
 import { pooled, type RegistryHarness, registryServer } from './registry-harness';
 
 const WRITES: ReadonlyArray<keyof RegistryPort> = [
@@ -127,5 +128,61 @@ describe('crash points', () => {
       'putEvidence',
       'releaseCellPlace',
     ]);
+  });
+
+  const siloDoc = (id: string) => ({ ...pooled(id), plan: 'standard', isolation: 'silo' });
+  const cellCount = async (h: RegistryHarness) => (await h.scan()).find((i) => i.pk === 'CELL#pool-1')?.tenants ?? 0;
+
+  it('moving to the pool: the new key never works before the last write; a retry or a rotation recovers', async () => {
+    const move = (h: RegistryHarness, r?: RegistryPort) =>
+      h.call({ method: 'POST', path: '/v1/tenants/mv-co/move', body: { to: 'pool', activate: true } }, r);
+    const writes = await everyCrashPoint(
+      async (h) => {
+        await registerSiloTenant(h.deps(), 'mv-co', siloDoc('mv-co'), 'test');
+      },
+      move,
+      async (h, _crashAt, made) => {
+        expect(await usableKeys(h)).toEqual([]);
+        const retry = await move(h);
+        if (made.includes('replaceTenant')) {
+          expect(retry.body.error.code).toBe('already_pooled');
+          const rotated = await h.call({ method: 'PATCH', path: '/v1/tenants/mv-co', body: { rotateKey: true } });
+          expect(await usableKeys(h)).toEqual([rotated.body.apiKey]);
+        } else {
+          expect(retry.status).toBe(200);
+          expect(await usableKeys(h)).toEqual([retry.body.apiKey]);
+        }
+        // At most one place too many (a crash after the reservation), never too few.
+        expect([1, 2]).toContain(await cellCount(h));
+      },
+    );
+    expect(writes).toEqual(['reserveCellPlace', 'putNewKey', 'replaceTenant', 'appendAudit', 'setKeyStatus']);
+  });
+
+  it('moving to a silo (registration Create): the pooled key stops at the first write; a retried Create ends a silo', async () => {
+    let key = '';
+    const create = async (h: RegistryHarness, r: RegistryPort = h.registry) => {
+      try {
+        await registerSiloTenant({ ...h.deps(), registry: r }, 'cv-co', siloDoc('cv-co'), 'test');
+        return { status: 200 };
+      } catch {
+        return { status: 500 };
+      }
+    };
+    const writes = await everyCrashPoint(
+      async (h) => {
+        key = (await h.call({ method: 'POST', path: '/v1/tenants', body: pooled('cv-co') })).body.apiKey;
+      },
+      create,
+      async (h, crashAt, made) => {
+        expect(await usableKeys(h)).toEqual(crashAt === 0 ? [key] : []);
+        expect((await create(h)).status).toBe(200);
+        expect(await usableKeys(h)).toEqual([]);
+        expect(await h.registry.getTenant('cv-co')).toMatchObject({ isolation: 'silo', cell: 'silo' });
+        // A crash after the tenant became a silo leaves its cell counting it (the worst a crash leaves).
+        expect(await cellCount(h)).toBe(made.includes('replaceTenant') ? 1 : 0);
+      },
+    );
+    expect(writes).toEqual(['replaceTenant', 'setKeyStatus', 'appendAudit', 'releaseCellPlace']);
   });
 });

@@ -57,11 +57,11 @@ export interface Call {
   readonly rawBody?: string;
 }
 
-/** A proxy event for `method path` (the resource is derived from the path). */
+/** A proxy event for `method path` (the resource is derived from the path: `/v1/tenants/{id}[/move]`). */
 export function eventOf(c: Call): APIGatewayProxyEvent {
-  const id = c.path.match(/^\/v1\/tenants\/([^/]+)$/)?.[1];
+  const [, id, sub = ''] = c.path.match(/^\/v1\/tenants\/([^/]+)(\/move)?$/) ?? [];
   return {
-    resource: id !== undefined ? '/v1/tenants/{id}' : c.path,
+    resource: id !== undefined ? `/v1/tenants/{id}${sub}` : c.path,
     path: c.path,
     httpMethod: c.method,
     headers: { 'Content-Type': 'application/json' },

@@ -3,7 +3,6 @@
  * control plane's handler, the registry on dynalite, and a loopback server playing the pre-signed ResponseURL that
  * records the answers.
  */
-import type * as http from 'node:http';
 import type { RegistryPort } from '../../../lambda/control-plane/core/ports';
 import {
   isCustomResourceEvent,
@@ -14,30 +13,11 @@ import {
 } from '../../../lambda/control-plane/http/silo-registration';
 import { SILO_REGISTRATION } from '../../../lambda/shared/pool-runtime';
 import { makeTelemetry } from '../../../lambda/shared/telemetry';
-import { LoopbackHttpServer } from '../../support/loopback-http-server';
+import { CfnResponseReceiver } from '../../support/cfn-response-receiver';
 import { pooled, type RegistryHarness, registryServer } from './registry-harness';
 
-/** The pre-signed ResponseURL's S3, on loopback: records every PUT. */
-class ResponseUrlReceiver extends LoopbackHttpServer {
-  readonly answers: Array<{ method: string; path: string; contentType?: string; body: Record<string, unknown> }> = [];
-  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      this.answers.push({
-        method: req.method ?? '',
-        path: req.url ?? '',
-        contentType: req.headers['content-type'],
-        body: JSON.parse(raw),
-      });
-      res.writeHead(200).end();
-    });
-  }
-}
-
 const STACK = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/Switchboard-ControlPlane/1a2b3c4d';
-const receiver = new ResponseUrlReceiver();
+const receiver = new CfnResponseReceiver();
 const server = registryServer();
 beforeAll(async () => {
   await Promise.all([server.start(), receiver.start()]);
@@ -87,7 +67,7 @@ function event(
 /** Sends an event through the handler; returns the answer PUT to its ResponseURL. */
 async function send(e: Record<string, unknown>, registry: RegistryPort = h.registry) {
   const handler = makeSiloRegistrationHandler(
-    { registry, now: Date.now },
+    h.deps(registry),
     makeTelemetry({ tenantId: 'cp', service: 'cp', sink: () => {} }),
     { allowLoopbackResponseUrl: true },
   );
@@ -202,19 +182,44 @@ describe('silo registration custom resource', () => {
     }
   });
 
-  it('never touches a pooled tenant: its id is refused, and the Delete after the failed Create is a no-op', async () => {
+  it('never touches a pooled tenant on Update or Delete, and refuses a deleted pooled id on Create', async () => {
     await h.call({ method: 'POST', path: '/v1/tenants', body: pooled('hooli') });
     const key = h.issuedKeys[0]!;
+    const phys = { PhysicalResourceId: 'switchboard-silo-tenant/hooli' };
+    // An Update (a file still saying silo after a move to the pool) never converts: a deploy cannot undo a move.
+    const before = await h.scan();
+    const update = await send(event('Update', 'hooli', silo('hooli'), phys));
+    expect(update).toMatchObject({ Status: 'FAILED', ...phys });
+    expect(update.Reason).toMatch(
+      /^already_pooled: Tenant "hooli" was moved to the pool \(cell pool-1\) but tenants\/hooli\.yaml still says isolation: silo; nothing was changed\. Set isolation: pool/,
+    );
+    expect(await h.scan()).toEqual(before);
+    // A Delete naming it as a silo (its file removed) leaves the pooled tenant alone.
+    const removed = await send(event('Delete', 'hooli', {}, phys));
+    expect(removed).toMatchObject({
+      Status: 'SUCCESS',
+      Reason:
+        'tenant "hooli" is not a registered silo tenant (moved to the pool, or deleted already): nothing was changed',
+    });
+    expect(await h.scan()).toEqual(before);
+    expect(await h.usable(key)).toBe(true);
+    // An offboarded pooled id is never reused: the Create fails, and the Delete after the failed Create is a no-op.
+    expect((await h.call({ method: 'DELETE', path: '/v1/tenants/hooli' })).status).toBe(200);
+    const offboarded = await h.scan();
     const failed = await send(event('Create', 'hooli', silo('hooli')));
-    expect(failed).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/tenant_exists: .*pooled tenant/) });
+    expect(failed).toMatchObject({
+      Status: 'FAILED',
+      PhysicalResourceId: expect.stringMatching(/^switchboard-silo-unregistered\//),
+      Reason: expect.stringMatching(
+        /^tenant_deleted: Tenant id "hooli" belonged to a pooled tenant offboarded at .*choose another id/,
+      ),
+    });
     const rollback = await send(
       event('Delete', 'hooli', silo('hooli'), { PhysicalResourceId: String(failed.PhysicalResourceId) }),
     );
     expect(rollback).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: failed.PhysicalResourceId });
-    // Even a Delete naming it as a silo leaves the pooled tenant alone.
-    await send(event('Delete', 'hooli', {}, { PhysicalResourceId: 'switchboard-silo-tenant/hooli' }));
-    expect((await h.registry.getTenant('hooli'))?.status).toBe('active');
-    expect(await h.usable(key)).toBe(true);
+    expect(await h.scan()).toEqual(offboarded);
+    expect((await h.registry.getTenant('hooli'))?.isolation).toBe('pool');
   });
 
   it('answers FAILED for a malformed event or an internal error, never leaving the stack waiting', async () => {
@@ -258,7 +263,7 @@ describe('silo registration custom resource', () => {
     expect(responseUrlOf(`${receiver.endpoint}/x`, true)).toBeDefined();
     // A handler without the loopback option does not PUT to loopback.
     const strict = makeSiloRegistrationHandler(
-      { registry: h.registry, now: Date.now },
+      h.deps(),
       makeTelemetry({ tenantId: 'cp', service: 'cp', sink: () => {} }),
     );
     await strict(event('Create', 'initech', silo('initech')));

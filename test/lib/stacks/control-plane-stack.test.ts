@@ -52,7 +52,21 @@ function cellOutput(type: string, logicalIdPrefix: string, attr?: string): strin
 describe('Switchboard-ControlPlane', () => {
   it('authorizes every method of its API with IAM (SigV4), and refuses other accounts in the resource policy', () => {
     const methods = resourcesOfType(cp, 'AWS::ApiGateway::Method').map(([, m]) => props(m));
-    expect(methods.map((m) => m.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'GET', 'PATCH', 'POST']);
+    expect(methods.map((m) => m.HttpMethod).sort()).toEqual(['DELETE', 'GET', 'GET', 'PATCH', 'POST', 'POST']);
+    // POST /v1/tenants/{id}/move: a resource `move` under `{id}`, its id path parameter required.
+    const resources = resourcesOfType(cp, 'AWS::ApiGateway::Resource');
+    const pathPart = (id: string) => props(resources.find(([k]) => k === id)![1]).PathPart;
+    const [moveId] = resources.find(([, r]) => props(r).PathPart === 'move')!;
+    const parentOf = (id: string) =>
+      flatten(props(resources.find(([k]) => k === id)![1]).ParentId).replace(/^<|>$/g, '');
+    expect(pathPart(parentOf(moveId))).toBe('{id}');
+    expect(pathPart(parentOf(parentOf(moveId)))).toBe('tenants');
+    const move = methods.find((m) => flatten(m.ResourceId) === `<${moveId}>`);
+    expect(move).toMatchObject({
+      HttpMethod: 'POST',
+      AuthorizationType: 'AWS_IAM',
+      RequestParameters: { 'method.request.path.id': true },
+    });
     for (const m of methods) {
       expect(m.AuthorizationType).toBe('AWS_IAM');
       expect(m.RequestValidatorId).toBeDefined();
