@@ -13,6 +13,7 @@
  *   as `dynamodb:LeadingKeys`, and refused with AccessDeniedException as IAM would. A call signed with anything but a
  *   tenant session (the function's own key) gets no tag, so the policy refuses it too.
  */
+
 import { CreateTableCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { Stack } from 'aws-cdk-lib';
@@ -25,6 +26,7 @@ import type { PoolCell as ControlPlaneCell } from '../../lambda/control-plane/co
 import { LEDGER_KEYS } from '../../lambda/shared/ledger-schema';
 import { TENANT_SESSION_TAG, tenantOfPoolKey } from '../../lambda/shared/pool-keys';
 import { REVIEW_GSI } from '../../lambda/shared/review-schema';
+import { STACK_ONLY_SETTINGS } from '../../lambda/shared/tenant-file/resolution-rules';
 import { ManagedPolicyRole } from '../../lib/constructs/iam/managed-policy-role';
 import { PoolTenantAccess } from '../../lib/constructs/pool/tenant-access-role';
 import { createRegistryTable, RegistryHarness } from '../lambda/control-plane/registry-harness';
@@ -166,12 +168,20 @@ export class PoolCell {
     return new RegistryHarness(this.dynamo, this.registryTable, cells);
   }
 
-  /** Onboards a pooled tenant through the control plane; returns its registry item's runtime config. */
-  async onboard(document: Record<string, unknown>, controlPlane = this.controlPlane): Promise<string> {
+  /**
+   * Onboards a pooled tenant through the control plane; returns its id. `asPooled`: a silo tenant's file is
+   * onboarded without the settings only a stack has (STACK_ONLY_SETTINGS: tags, ops e-mails, function settings…),
+   * which a pooled document may not carry; its guardrail stays (a customized one is refused).
+   */
+  async onboard(
+    document: Record<string, unknown>,
+    controlPlane = this.controlPlane,
+    opts: { asPooled?: boolean } = {},
+  ): Promise<string> {
     const res = await controlPlane.call({
       method: 'POST',
       path: '/v1/tenants',
-      body: { isolation: 'pool', ...document },
+      body: { isolation: 'pool', ...(opts.asPooled ? withoutStackSettings(document) : document) },
     });
     if (res.status !== 201)
       throw new Error(`onboarding ${document.id} failed: ${res.status} ${JSON.stringify(res.body)}`);
@@ -269,4 +279,15 @@ export function withTenant(event: APIGatewayProxyEvent, tenantId: string | undef
       ...(tenantId !== undefined ? { authorizer: { tenantId, principalId: tenantId } } : {}),
     } as APIGatewayProxyEvent['requestContext'],
   };
+}
+
+/** `document` without the settings a pooled tenant may not have (the guardrail excepted: see `onboard`). */
+export function withoutStackSettings(document: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = structuredClone(document);
+  for (const { path } of STACK_ONLY_SETTINGS) {
+    const [head, leaf] = path.split('.') as [string, string | undefined];
+    if (leaf === undefined) delete out[head];
+    else if (out[head] && typeof out[head] === 'object') delete (out[head] as Record<string, unknown>)[leaf];
+  }
+  return out;
 }

@@ -182,7 +182,7 @@ export const pooledRateWithinCeiling: ResolutionRule = (_file, { isolation, thro
  * function, API, alarms and dashboard (README, "Silo and pooled tenants"). Each is refused with what to do rather
  * than ignored, so a file never promises what the pool cell does not do.
  */
-const STACK_ONLY_SETTINGS: readonly { path: string; set: (f: TenantFile) => boolean; what: string }[] = [
+export const STACK_ONLY_SETTINGS: readonly { path: string; set: (f: TenantFile) => boolean; what: string }[] = [
   { path: 'lambda', set: (f) => f.lambda !== undefined, what: 'function (reserved concurrency, memory, timeout)' },
   { path: 'monitoring', set: (f) => f.monitoring !== undefined, what: 'dashboard and alarm set' },
   { path: 'alarms', set: (f) => f.alarms !== undefined, what: 'alarms' },

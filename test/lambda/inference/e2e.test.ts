@@ -87,7 +87,11 @@ describe.each(DEPLOYMENT_MODELS)('%s model', (model) => {
     for (const id of TENANTS) {
       const file = parseYaml(fs.readFileSync(path.join(REPO_TENANTS, `${id}.yaml`), 'utf8')) as Record<string, unknown>;
       // The same file, served by the cell. Its rate limit is the silo test's (none: API Gateway is not here).
-      await cell.cell.onboard({ ...file, isolation: 'pool', throttle: { rateLimit: 1_000, burstLimit: 5_000 } });
+      await cell.cell.onboard(
+        { ...file, isolation: 'pool', throttle: { rateLimit: 1_000, burstLimit: 5_000 } },
+        undefined,
+        { asPooled: true },
+      );
     }
     const c = cell;
     call = (id, event, context) => c.handle(id, event, context);

@@ -112,11 +112,10 @@ beforeAll(async () => {
   expected['pooled:plain'] = expected.plain;
   cell = new BundledPoolCell(dynalite, { bedrockEndpoint: bedrock.endpoint, guardrails: { standard: expected.plain } });
   await cell.start();
-  for (const id of ['plain', 'custom'] as const) {
-    await cell.cell.onboard({ ...(parseYaml(TENANTS[id]) as object), isolation: 'pool' });
-  }
+  await cell.cell.onboard({ ...(parseYaml(TENANTS.plain) as object), isolation: 'pool' }, undefined, {
+    asPooled: true,
+  });
   handlers['pooled:plain'] = (event, context) => cell.handle('plain', event, context);
-  handlers['pooled:custom'] = (event, context) => cell.handle('custom', event, context);
 });
 
 afterAll(async () => {
@@ -135,7 +134,7 @@ const recordOf = async (tenant: string, requestId: string) =>
   (await records(tenant)).find((r) => r.requestId === requestId)!;
 
 /** Posts to a tenant's handler; returns the response and the EMF metric values it printed. */
-async function post(tenant: Target | 'pooled:custom', body: unknown) {
+async function post(tenant: Target, body: unknown) {
   const lines: string[] = [];
   const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     lines.push(...String(chunk).split('\n'));
@@ -367,10 +366,10 @@ describe('a stated confidence ("Confidence: 0.99" a prompt can make the model wr
 });
 
 describe('a pooled tenant that customizes its guardrail', () => {
-  it("is refused (a logged 500): a cell has only the plans' guardrails, and never answers under a weaker one", async () => {
-    const res = await post('pooled:custom', { prompt: 'Name a prime.', tier: 'fast' });
-    expect(res.status).toBe(500);
-    expect(res.json.error.code).toBe('internal_error');
+  it("is refused at onboarding (422, the field named): a cell has only the plans' guardrails", async () => {
+    await expect(
+      cell.cell.onboard({ ...(parseYaml(TENANTS.custom) as object), isolation: 'pool' }, undefined, { asPooled: true }),
+    ).rejects.toThrow(/422.*invalid_tenant.*guardrail: a pooled tenant's model calls apply its plan's guardrail/);
     expect(bedrock.calls).toEqual([]);
     expect(await cell.cell.itemsOf('custom')).toEqual([]);
   });
