@@ -28,10 +28,12 @@ import { TenantCredentials } from '../shared/tenant-credentials';
 import { makeStsQueryClient } from '../shared/tenant-credentials-sts';
 import { LEDGER_TABLE_ENV } from '../shared/tenant-runtime';
 import { guardrailFor, parsePlanGuardrails } from './guardrails';
-import { makePoolRuntime } from './runtime';
+import { makePoolRuntime, NO_REVIEW_WORKFLOW } from './runtime';
 import { makeDynamoTenantRegistry } from './tenant-directory';
 
 const cellId = requireEnv(POOL_ENV.cellId);
+/** The cell's review workflow; absent while pool cells have none (pooled tenants' review threshold is then 0). */
+const reviewArn = process.env[REVIEW_ENV.stateMachineArn] || undefined;
 const guardrails = parsePlanGuardrails(requireEnv(POOL_ENV.guardrails));
 const bedrock = new BedrockRuntimeClient({ maxAttempts: 3 });
 /** One invoker per plan guardrail. */
@@ -58,7 +60,8 @@ const runtime = makePoolRuntime({
     invokers.set(key, invoker);
     return invoker;
   },
-  review: makeSfnReviewHandOff(new SFNClient({ maxAttempts: 3 }), requireEnv(REVIEW_ENV.stateMachineArn)),
+  review: reviewArn ? makeSfnReviewHandOff(new SFNClient({ maxAttempts: 3 }), reviewArn) : NO_REVIEW_WORKFLOW,
+  platformPreamble: process.env[POOL_ENV.platformPreamble] || undefined,
   clock: { now: Date.now },
   ids: { newRequestId: () => `req_${randomUUID().replace(/-/g, '')}` },
   route: (text) => scoreRequest(ROUTER_MODEL, text),

@@ -18,6 +18,7 @@
  * session, a bounded window per run (./reconcile.ts).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { ReviewHandOff } from '../inference/core/ports';
 import type { InferenceService } from '../inference/core/service';
 import {
   type InferenceHandlerDeps,
@@ -39,7 +40,20 @@ export interface PoolRuntimeDeps extends TenantPortsDeps {
   readonly registry: TenantRegistry;
   /** The function's own lines (requests not bound to a tenant, refusals, the reconciliation). */
   readonly telemetry: Telemetry;
+  /** The platform's system preamble (POOL_ENV.platformPreamble), before every tenant's own. */
+  readonly platformPreamble?: string;
 }
+
+/**
+ * The hand-off of a cell without a review workflow. Pooled tenants cannot ask for review while cells have none (their
+ * review threshold is 0: pooledTenantHasNoStackSettings), so the core never hands off; if a registry item said
+ * otherwise, the hand-off fails loudly and the request stays pending for the reconciler, never released unreviewed.
+ */
+export const NO_REVIEW_WORKFLOW: ReviewHandOff = {
+  start: async () => {
+    throw new Error('This pool cell has no review workflow (REVIEW_STATE_MACHINE_ARN is not set)');
+  },
+};
 
 /** Thrown when an event reaches the function without the authorizer's tenant: a gateway fault (500, logged). */
 export class MissingTenantContextError extends Error {
@@ -80,7 +94,10 @@ export function makePoolRuntime(deps: PoolRuntimeDeps) {
   async function bind(event: APIGatewayProxyEvent): Promise<TenantBinding> {
     const tenant = await servedTenant(authorizedTenantOf(event));
     const p = ports.of(tenant);
-    return { tenant: tenant.runtime, service: p.service, telemetry: p.telemetry, admit: () => p.admit(tenant) };
+    const runtime = deps.platformPreamble
+      ? { ...tenant.runtime, preamble: { ...tenant.runtime.preamble, platform: deps.platformPreamble } }
+      : tenant.runtime;
+    return { tenant: runtime, service: p.service, telemetry: p.telemetry, admit: () => p.admit(tenant) };
   }
 
   /** The scheduled reconciliation of this cell's active tenants (./reconcile.ts). */

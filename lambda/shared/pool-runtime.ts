@@ -26,6 +26,11 @@ export const POOL_ENV = {
   tenantAccessRoleArn: 'TENANT_ACCESS_ROLE_ARN',
   /** JSON `{"<plan>": {"arn": "...", "version": "<n>"}}`: the plan guardrails pooled tenants' calls apply. */
   guardrails: 'POOL_GUARDRAILS',
+  /**
+   * The platform's system preamble (`cdk.json` context.switchboard.systemPreamble), put before every pooled tenant's
+   * own (a silo tenant's function has it in its runtime config; the registry's runtime configs do not). Optional.
+   */
+  platformPreamble: 'POOL_PLATFORM_PREAMBLE',
 } as const;
 
 /**

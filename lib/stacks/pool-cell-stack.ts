@@ -79,6 +79,7 @@ export class PoolCellStack extends Stack implements PoolCellTarget {
       ledgerTable: this.data.table,
       ledgerKey: this.data.key,
       controlPlaneRoleArn: controlPlaneRoleArn(this),
+      platformPreamble: platform.config.systemPreamble,
       guardrails: Object.fromEntries(PLANS.map((p) => [p, platform.guardrails.forPlan(p)])) as Record<Plan, IGuardrail>,
       guardrailKey: platform.guardrails.key,
       key: ops.key,

@@ -76,7 +76,8 @@ export function runtimeConfigOf(
   platform: { systemPreamble?: string } = {},
 ): TenantRuntimeConfig {
   const escalation = { reviewerEmails: ['ai-review@example.com'], ...(file.escalation as object | undefined) };
-  const parsed = TenantFileSchema.parse({ id: 'faulty', plan: 'standard', ...file, escalation });
+  // A silo tenant unless the file says otherwise (the basic plan's default isolation is pool).
+  const parsed = TenantFileSchema.parse({ id: 'faulty', plan: 'standard', isolation: 'silo', ...file, escalation });
   const { tenant, problems } = resolveTenant(parsed);
   if (!tenant) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   return toRuntimeConfig(tenant, platform);
@@ -85,6 +86,14 @@ export function runtimeConfigOf(
 /** The deployment models the contract tests run against. */
 export type DeploymentModel = 'silo' | 'pooled';
 export const DEPLOYMENT_MODELS: readonly DeploymentModel[] = ['silo', 'pooled'];
+/**
+ * The models whose tenants can have human review: a pool cell has no review workflow yet, so a pooled tenant's
+ * review threshold is 0 and a document asking for more is refused (pooledTenantHasNoStackSettings).
+ */
+export const REVIEW_MODELS: readonly DeploymentModel[] = ['silo'];
+/** The review threshold a test may give a tenant of `model` (0 where there is no review). */
+export const reviewThresholdFor = (model: DeploymentModel, wanted: number) =>
+  REVIEW_MODELS.includes(model) ? wanted : 0;
 
 /** What a test may set per tenant besides its file. */
 export interface TenantOptions {

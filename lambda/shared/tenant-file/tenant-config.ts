@@ -116,8 +116,11 @@ export function applyPlanDefaults(file: TenantFile): TenantConfig {
   const { webhookUrl: _legacy, webhook: webhookFile, ...fileEscalation } = file.escalation ?? {};
   const checked = webhookFile ? checkWebhookUrl(webhookFile.origin, 'origin') : undefined;
   const webhook = checked?.ok ? { origin: checked.origin } : undefined;
+  const isolation = file.isolation ?? d.isolation;
   const escalation = {
     ...d.escalation,
+    // A pool cell has no review workflow yet: a pooled tenant's review is off unless its file asks (and is refused).
+    ...(isolation === 'pool' ? { reviewThreshold: 0 } : {}),
     reviewHeartbeatMinutes: Math.min(d.escalation.reviewHeartbeatMinutes, Math.max(1, Math.floor(timeout / 2))),
     reviewerEmails: [] as string[],
     reviewerPrincipals: [] as string[],
@@ -129,7 +132,7 @@ export function applyPlanDefaults(file: TenantFile): TenantConfig {
     id: file.id,
     displayName: file.displayName ?? file.id,
     plan: file.plan,
-    isolation: file.isolation ?? d.isolation,
+    isolation,
     models: { allowed, default: defaultTier, byTier, fallbacks },
     routing: { mode: 'learned' as const, ...d.routing, ...file.routing },
     monthlyBudgetUsd: file.monthlyBudgetUsd ?? d.monthlyBudgetUsd,

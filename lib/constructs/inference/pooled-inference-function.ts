@@ -62,6 +62,11 @@ export interface PooledInferenceFunctionProps {
    */
   readonly reviewStateMachine?: sfn.IStateMachine;
   /**
+   * The platform's system preamble, put before every pooled tenant's own on every model call (POOL_ENV.platformPreamble).
+   * @default - none
+   */
+  readonly platformPreamble?: string;
+  /**
    * An existing schedule to run the ledger reconciliation on.
    * @default a schedule of its own, every RECONCILE_EVERY_MINUTES minutes
    */
@@ -101,6 +106,7 @@ export class PooledInferenceFunction extends TenantFunction {
         ),
       ),
       ...(props.reviewStateMachine ? { [REVIEW_ENV.stateMachineArn]: props.reviewStateMachine.stateMachineArn } : {}),
+      ...(props.platformPreamble ? { [POOL_ENV.platformPreamble]: props.platformPreamble } : {}),
     };
     // The tenant-access role's ARN is added once the role exists (it trusts this function's role).
     const envBytes = environmentBytes({ ...environment, [POOL_ENV.tenantAccessRoleArn]: 'x'.repeat(256) });

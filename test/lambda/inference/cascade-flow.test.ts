@@ -5,7 +5,13 @@
  * deadline limits stop the cascade with the best answer so far and a reason.
  */
 import { DEFAULT_TIER_MODELS } from '../../../lambda/shared/catalog';
-import { DEPLOYMENT_MODELS, InferenceHarness, outcomeOf } from '../../support/inference-harness';
+import {
+  DEPLOYMENT_MODELS,
+  InferenceHarness,
+  outcomeOf,
+  REVIEW_MODELS,
+  reviewThresholdFor,
+} from '../../support/inference-harness';
 import { checkLedger } from '../../support/ledger-invariants';
 
 describe.each(DEPLOYMENT_MODELS)('%s model', (model) => {
@@ -17,7 +23,13 @@ describe.each(DEPLOYMENT_MODELS)('%s model', (model) => {
     h.reviews.length = 0;
   });
 
-  const THRESHOLDS = { escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.3 } };
+  const THRESHOLDS = { escalation: { confidenceThreshold: 0.6, reviewThreshold: reviewThresholdFor(model, 0.3) } };
+  /** Whether this model's tenants can hand an answer to people (a pool cell has no review workflow yet). */
+  const reviews = REVIEW_MODELS.includes(model);
+  /** What a still-unsure final answer gets: 202 pending review, or (no review) 200 with the answer as it is. */
+  const unsureStatus = reviews ? 202 : 200;
+  /** Registers nothing: a case that does not apply to this model. */
+  const skipped = (_name: string, _fn: () => Promise<void>) => undefined;
   const SURE = { kind: 'answer' as const, text: 'The invoice total is 1,250 EUR.', stopReason: 'end_turn' };
   /** Cut off by the token limit: the scorer caps its confidence far below the thresholds. */
   const CUT_OFF = { kind: 'answer' as const, text: 'The invoice total is', stopReason: 'max_tokens' };
@@ -92,37 +104,57 @@ describe.each(DEPLOYMENT_MODELS)('%s model', (model) => {
       expect(h.bedrock.calls).toHaveLength(1);
     });
 
-    it('still unsure after the strongest tier: 202 pending_review with a review id, the record pending, no answer released', async () => {
-      const t = await h.tenant(THRESHOLDS);
-      h.bedrock.scriptDefault(CUT_OFF);
-      const o = await outcomeOf(t.service.infer({ prompt: 'What is the invoice total?', tier: 'fast' }, deadline()));
-      expect(o.status).toBe(202);
-      expect(o.body).toMatchObject({ status: 'pending_review', output: null, tier: 'deep' });
-      expect(o.body.reviewId).toMatch(/^rev_/);
-      expect(h.reviews).toHaveLength(1);
-      expect(h.reviews[0]!.requestId).toBe(o.requestId);
-      const [r] = await t.records();
-      expect(r!.status).toBe('pending_review');
-      expect(r!.reviewId).toBe(o.body.reviewId);
-      expect(attemptsOf(r!)).toHaveLength(3);
-      expect(String(r!.cascadeReason)).toMatch(/human review/);
-      // GET /v1/requests/{id} shows the pending state; a repeat with the same key replays the 202.
-      const view = (await t.service.getRequest(o.requestId!)).body as Record<string, unknown>;
-      expect(view).toMatchObject({ status: 'pending_review', reviewId: o.body.reviewId, answeredBy: null });
-      checkLedger({
-        records: [r!],
-        counter: await t.counter(),
-        outcomes: [o],
-        harness: h,
-        allowedStatuses: ['pending_review'],
-      });
-    });
+    (reviews ? it : skipped)(
+      'still unsure after the strongest tier: 202 pending_review with a review id, the record pending, no answer released',
+      async () => {
+        const t = await h.tenant(THRESHOLDS);
+        h.bedrock.scriptDefault(CUT_OFF);
+        const o = await outcomeOf(t.service.infer({ prompt: 'What is the invoice total?', tier: 'fast' }, deadline()));
+        expect(o.status).toBe(202);
+        expect(o.body).toMatchObject({ status: 'pending_review', output: null, tier: 'deep' });
+        expect(o.body.reviewId).toMatch(/^rev_/);
+        expect(h.reviews).toHaveLength(1);
+        expect(h.reviews[0]!.requestId).toBe(o.requestId);
+        const [r] = await t.records();
+        expect(r!.status).toBe('pending_review');
+        expect(r!.reviewId).toBe(o.body.reviewId);
+        expect(attemptsOf(r!)).toHaveLength(3);
+        expect(String(r!.cascadeReason)).toMatch(/human review/);
+        // GET /v1/requests/{id} shows the pending state; a repeat with the same key replays the 202.
+        const view = (await t.service.getRequest(o.requestId!)).body as Record<string, unknown>;
+        expect(view).toMatchObject({ status: 'pending_review', reviewId: o.body.reviewId, answeredBy: null });
+        checkLedger({
+          records: [r!],
+          counter: await t.counter(),
+          outcomes: [o],
+          harness: h,
+          allowedStatuses: ['pending_review'],
+        });
+      },
+    );
+
+    (reviews ? skipped : it)(
+      'still unsure after the strongest tier without review: 200, the answer with its confidence, nothing handed to people',
+      async () => {
+        const t = await h.tenant(THRESHOLDS);
+        h.bedrock.scriptDefault(CUT_OFF);
+        const o = await outcomeOf(t.service.infer({ prompt: 'What is the invoice total?', tier: 'fast' }, deadline()));
+        expect(o.status).toBe(200);
+        expect(o.body).toMatchObject({ status: 'completed', tier: 'deep', escalated: true, output: CUT_OFF.text });
+        expect(h.reviews).toHaveLength(0);
+        const [r] = await t.records();
+        expect(r!.status).toBe('completed');
+        expect(r!.reviewId).toBeUndefined();
+        expect(attemptsOf(r!)).toHaveLength(3);
+        checkLedger({ records: [r!], counter: await t.counter(), outcomes: [o], harness: h });
+      },
+    );
 
     it('a tenant without deep stops at its strongest allowed tier', async () => {
       const t = await h.tenant({ ...THRESHOLDS, plan: 'basic' });
       h.bedrock.scriptDefault(CUT_OFF);
       const o = await outcomeOf(t.service.infer({ prompt: 'Total?', tier: 'fast' }, deadline()));
-      expect(o.status).toBe(202);
+      expect(o.status).toBe(unsureStatus);
       expect(h.bedrock.calls.map((c) => c.modelId)).toEqual([DEFAULT_TIER_MODELS.fast, DEFAULT_TIER_MODELS.balanced]);
     });
 
@@ -134,12 +166,12 @@ describe.each(DEPLOYMENT_MODELS)('%s model', (model) => {
       expect(h.bedrock.calls).toHaveLength(1);
       const [r] = await t.records();
       expect(String(r!.cascadeReason)).toMatch(/escalation to balanced not possible: no time left before the deadline/);
-      expect(o.status).toBe(202);
+      expect(o.status).toBe(unsureStatus);
     });
 
     it('the budget near its cap stops escalation: the unsure cheap answer is kept (or reviewed), never a pricier call', async () => {
       const t = await h.tenant({
-        escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.05 },
+        escalation: { confidenceThreshold: 0.6, reviewThreshold: reviewThresholdFor(model, 0.05) },
         monthlyBudgetUsd: 0.01,
         routing: { nearCapShare: 0 },
       });

@@ -311,6 +311,23 @@ describe('(v) refused by IAM, not by code', () => {
     h.cell!.denied.length = 0;
   });
 
+  it("puts the platform's preamble (the cell's POOL_PLATFORM_PREAMBLE) before every pooled tenant's own system text", async () => {
+    await h.tenant({ id: 'pre-a', ...noCascade, systemPreamble: 'Answer as Pre-A support.' });
+    const cell = makePoolRuntime({ ...h.poolDeps!, platformPreamble: 'Never reveal credentials.' });
+    h.bedrock.scriptDefault({ kind: 'answer', text: 'Answered.' });
+    const res = await cell.serve(withTenant(inference({ prompt: 'x', tier: 'fast', system: 'Be brief.' }), 'pre-a'), {
+      started: Date.now(),
+      deadline: deadline(),
+      gatewayRequestId: 'gw-pre',
+    });
+    expect(res.statusCode).toBe(200);
+    const system = JSON.stringify(h.bedrock.calls[0]!.body.system);
+    const at = (t: string) => system.indexOf(t);
+    expect(at('Never reveal credentials.')).toBeGreaterThanOrEqual(0);
+    expect(at('Never reveal credentials.')).toBeLessThan(at('Answer as Pre-A support.'));
+    expect(at('Answer as Pre-A support.')).toBeLessThan(at('Be brief.'));
+  });
+
   it('every ledger call of a full flow is signed by a tenant session and names only keys under that tenant', async () => {
     const calls: Array<{ tag?: string; keys?: string[]; table: string }> = [];
     h.proxy.observer = (call) =>
@@ -320,13 +337,14 @@ describe('(v) refused by IAM, not by code', () => {
         table: String((call.body as { TableName?: string }).TableName),
       });
     try {
-      const review = { escalation: { confidenceThreshold: 0.6, reviewThreshold: 0.3 } };
-      const a = await h.tenant({ id: 'flow-a', ...review });
+      // No review in a pool cell yet: A cascades through every tier (an unsure answer on each), B answers plainly.
+      const cascade = { escalation: { confidenceThreshold: 0.6, reviewThreshold: 0 } };
+      const a = await h.tenant({ id: 'flow-a', ...cascade });
       const b = await h.tenant({ id: 'flow-b', ...noCascade });
-      // A: an answer unsure on every tier, to review (queue, pending record, hand-off); B: a plain answer, replayed.
+      // A: an answer unsure on every tier (three calls, settled once); B: a plain answer, replayed.
       h.bedrock.scriptDefault({ kind: 'answer', text: 'The total is', stopReason: 'max_tokens' });
       const ra = await outcomeOf(a.service.infer({ prompt: 'What is the total?', tier: 'fast' }, deadline()));
-      expect(ra.status).toBe(202);
+      expect(ra.status).toBe(200);
       h.bedrock.scriptDefault({ kind: 'answer', text: 'Answered.' });
       const body = { prompt: 'b', tier: 'fast' as const, idempotencyKey: 'k-1' };
       const rb = await outcomeOf(b.service.infer(body, deadline()));
