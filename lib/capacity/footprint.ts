@@ -195,7 +195,7 @@ export const POOL_CELL_RESOURCES = POOL_CELL.resources;
  * the registry's key, a topic, the registry table and the IAM-authorized REST API; plus one custom resource per
  * silo tenant (its registration), so the template grows with the silo fleet.
  */
-export const CONTROL_PLANE = { roles: 1, topics: 1, keys: 1, baseResources: 40, resourcesPerSiloTenant: 1 } as const;
+export const CONTROL_PLANE = { roles: 1, topics: 1, keys: 1, baseResources: 43, resourcesPerSiloTenant: 1 } as const;
 
 /** What one pool cell stack uses of each quota (quota id → use). */
 export function poolCellUse(): Record<string, number> {
