@@ -66,8 +66,8 @@ const runtime = makePoolRuntime({
   ids: { newRequestId: () => `req_${randomUUID().replace(/-/g, '')}` },
   route: (text) => scoreRequest(ROUTER_MODEL, text),
   confidenceFor: (t) => confidenceScorer({ honourStated: t.escalation.honourStatedConfidence }),
-  telemetryFor: (tenantId) => makeTelemetry({ tenantId, service: 'pool-inference' }),
-  telemetry: makeTelemetry({ tenantId: cellId, service: 'pool-inference' }),
+  telemetryFor: (tenantId) => makeTelemetry({ tenantId, cellId, service: 'pool-inference' }),
+  telemetry: makeTelemetry({ tenantId: cellId, cellId, service: 'pool-inference' }),
 });
 
 /** Lambda entry point (API Gateway REST proxy integration behind the pool authorizer, and the reconciliation). */

@@ -4,7 +4,12 @@
  */
 export const METRIC_NAMESPACE = 'Switchboard';
 
-export const METRIC_DIMENSIONS = { tenant: 'TenantId', tier: 'Tier' } as const;
+/**
+ * `Cell` names the pool cell on a pooled function's metrics: they go under `[Cell, TenantId]` and `[Cell]`, never
+ * `[TenantId]` alone, so the fleet's silo SEARCH over `{Switchboard,TenantId}` keeps to silo tenants and each cell is
+ * searched on its own (lib/constructs/monitoring/switchboard-metrics.ts).
+ */
+export const METRIC_DIMENSIONS = { tenant: 'TenantId', tier: 'Tier', cell: 'Cell' } as const;
 
 export const METRICS = {
   requests: { name: 'Requests', unit: 'Count' },

@@ -24,6 +24,11 @@ export interface Telemetry {
 export function makeTelemetry(opts: {
   tenantId: string;
   service: string;
+  /**
+   * The pool cell of a pooled function: metrics go under `[Cell, TenantId]` and `[Cell]` (with a tier, also
+   * `[Cell, Tier]`); the cell's own telemetry (`tenantId` equal to the cell id) under `[Cell]` only.
+   */
+  cellId?: string;
   level?: LogLevel;
   sink?: LineSink;
   now?: () => number;
@@ -48,12 +53,23 @@ export function makeTelemetry(opts: {
     metrics(values, dims = {}) {
       const entries = Object.entries(values).filter(([, v]) => typeof v === 'number' && Number.isFinite(v));
       if (entries.length === 0) return;
-      const dimSets: string[][] = [[METRIC_DIMENSIONS.tenant]];
-      const dimValues: Record<string, string> = { [METRIC_DIMENSIONS.tenant]: opts.tenantId };
-      if (dims.tier) {
-        dimSets.push([METRIC_DIMENSIONS.tenant, METRIC_DIMENSIONS.tier]);
-        dimValues[METRIC_DIMENSIONS.tier] = dims.tier;
+      const { tenant, tier, cell } = METRIC_DIMENSIONS;
+      const dimSets: string[][] = [];
+      const dimValues: Record<string, string> = {};
+      if (opts.cellId === undefined) {
+        dimSets.push([tenant]);
+        dimValues[tenant] = opts.tenantId;
+        if (dims.tier) dimSets.push([tenant, tier]);
+      } else {
+        dimValues[cell] = opts.cellId;
+        if (opts.tenantId !== opts.cellId) {
+          dimSets.push([cell, tenant]);
+          dimValues[tenant] = opts.tenantId;
+        }
+        dimSets.push([cell]);
+        if (dims.tier) dimSets.push([cell, tier]);
       }
+      if (dims.tier) dimValues[tier] = dims.tier;
       const record: Record<string, unknown> = {
         _aws: {
           Timestamp: now(),

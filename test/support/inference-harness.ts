@@ -221,8 +221,8 @@ export class InferenceHarness {
       confidenceFor: (t) =>
         this.tenantOptions.get(t.tenantId)?.confidence ??
         confidenceScorer({ honourStated: t.escalation.honourStatedConfidence }),
-      telemetryFor: (tenantId) => makeTelemetry({ tenantId, service: 'pool-inference', sink }),
-      telemetry: makeTelemetry({ tenantId: cell.cellId, service: 'pool-inference', sink }),
+      telemetryFor: (tenantId) => makeTelemetry({ tenantId, cellId: cell.cellId, service: 'pool-inference', sink }),
+      telemetry: makeTelemetry({ tenantId: cell.cellId, cellId: cell.cellId, service: 'pool-inference', sink }),
     };
     this.pool = makePoolRuntime(this.poolDeps);
   }

@@ -112,11 +112,9 @@ export class SwitchboardMetrics {
  * per-request metric under the dimension sets `[Cell, TenantId]` (per tenant, searched one cell at a time) and
  * `[Cell]` (cell totals), never under `[TenantId]` alone, so the silo SEARCH over `{Switchboard,TenantId}` keeps to
  * silo tenants and no SEARCH has to span the whole pool.
- *
- * Defined here until lambda/shared/metrics.ts (the runtime's) declares it as `METRIC_DIMENSIONS.cell`; then this
- * re-exports that one.
+ * Defined once in lambda/shared/metrics.ts (`METRIC_DIMENSIONS.cell`), which the pooled function's telemetry uses.
  */
-export const POOL_CELL_DIMENSION = 'Cell';
+export const POOL_CELL_DIMENSION = METRIC_DIMENSIONS.cell;
 
 /**
  * A SEARCH over every silo tenant's series of one Switchboard metric, tenant totals only (the `{Namespace,TenantId}`
