@@ -43,12 +43,12 @@ export interface PoolOverheadResults {
 }
 
 const SILO_TABLE = 'bench-silo-ledger';
-const PROMPT = 'Summarise the quarterly report in three sentences for the finance team.';
-const METHOD_ARN = 'arn:aws:execute-api:us-east-1:111111111111:benchapi/live/POST/v1/inference';
+export const PROMPT = 'Summarise the quarterly report in three sentences for the finance team.';
+export const METHOD_ARN = 'arn:aws:execute-api:us-east-1:111111111111:benchapi/live/POST/v1/inference';
 
 const withP95 = (xs: readonly number[]) => ({ ...latency(xs), p95Ms: round(percentile(xs, 95), 3) });
 
-type Authorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+export type Authorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 
 export async function benchPoolOverhead(
   opts: { warmup?: number; requests?: number; blockSize?: number; log?: (s: string) => void } = {},

@@ -5,7 +5,7 @@
  *
  * Knobs (environment): BENCH_SYNTH_RUNS (default 2), BENCH_IMPORT_RUNS (5), BENCH_REQUESTS (300),
  * BENCH_WARMUP (50), BENCH_ROUTER_PASSES (3), BENCH_SCORER_ANSWERS (200), BENCH_ONBOARD_TENANTS (200),
- * BENCH_CAPACITY_TENANTS (50), BENCH_ONLY (comma list of the names in {@link BENCHES}).
+ * BENCH_ONBOARD_ANSWER_TENANTS (30), BENCH_CAPACITY_TENANTS (50), BENCH_ONLY (comma list of the names in {@link BENCHES}).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchBundleSize, benchColdImport } from './bundle';
 import { benchCapacity } from './capacity';
+import { benchOnboardFirstAnswer } from './onboard-first-answer';
 import { benchOnboarding } from './onboarding';
 import { benchPoolOverhead } from './pool-overhead';
 import { benchRequests } from './request';
@@ -40,6 +41,7 @@ const BENCHES = [
   'router',
   'scorer',
   'onboard',
+  'onboard-first-answer',
   'capacity',
 ] as const;
 const selected = new Set(
@@ -223,6 +225,29 @@ async function main(): Promise<void> {
               fmt(r.postP95Ms, 'ms', 2),
               fmt(r.toKeyAcceptedP50Ms, 'ms', 2),
               fmt(r.toKeyAcceptedMaxMs, 'ms', 1),
+            ],
+          ],
+        ),
+    );
+  }
+
+  if (selected.has('onboard-first-answer')) {
+    log('onboarding → first answered request (pool cell) ...');
+    const r = await benchOnboardFirstAnswer({ tenants: num('BENCH_ONBOARD_ANSWER_TENANTS', 30), log });
+    out.onboardFirstAnswer = r;
+    checks.push(...r.checks);
+    sections.push(
+      `Onboarding → first answered request, ${r.tenants} new pooled tenants one after the other after ${r.warmTenants} warm-up tenants (control plane handler, authorizer and pool function bundles; registry, session and admission cold for each)\n` +
+        table(
+          ['p50', 'p95', 'max', 'POST p50', 'authorizer p50', 'pool function p50'],
+          [
+            [
+              fmt(r.totalP50Ms, 'ms', 2),
+              fmt(r.totalP95Ms, 'ms', 2),
+              fmt(r.totalMaxMs, 'ms', 2),
+              fmt(r.postP50Ms, 'ms', 2),
+              fmt(r.authorizerP50Ms, 'ms', 2),
+              fmt(r.functionP50Ms, 'ms', 2),
             ],
           ],
         ),
