@@ -217,7 +217,8 @@ describe('buildSwitchboard', () => {
 
     it('answers can go to human review but no reviewer would be told (reviewThreshold > 0, no reviewerEmails)', () => {
       const e = buildError({
-        acme: 'id: acme\nplan: basic\n',
+        // A basic tenant with a stack of its own has the plan's review (a pooled one has none: no reviewer needed).
+        acme: 'id: acme\nplan: basic\nisolation: silo\n',
         globex: 'id: globex\nplan: standard\nescalation:\n  reviewThreshold: 0.2\n  reviewerEmails: []\n',
       });
       const fix = 'add a reviewer e-mail, or set escalation.reviewThreshold: 0 to turn human review off';
@@ -229,9 +230,10 @@ describe('buildSwitchboard', () => {
           `globex.yaml: escalation.reviewerEmails: got none; escalation.reviewThreshold is 0.2, so answers can go to human review, but no reviewer would be told: ${fix}`,
         ),
       ]);
-      // Review off: nobody needs to be told.
+      // Review off: nobody needs to be told; a pooled basic tenant has no review, so no reviewer either.
       const off = parseTenantFile('initech.yaml', 'id: initech\nplan: basic\nescalation:\n  reviewThreshold: 0\n');
       expect(off.problems).toEqual([]);
+      expect(parseTenantFile('hooli.yaml', 'id: hooli\nplan: basic\n').problems).toEqual([]);
     });
 
     it('records would expire before a review can end (dataRetentionDays vs reviewTimeoutMinutes)', () => {
