@@ -1,24 +1,15 @@
 /**
  * `npm run control-plane` against the real control plane handler (registry on dynalite) behind a loopback HTTP
- * server playing API Gateway: it checks each request's SigV4 signature with the SDK's signer (a request that does
- * not match is answered 403, as API Gateway answers it), maps the path to the API's resource, path parameters and
- * query, and names the signer as the caller.
+ * server playing API Gateway (./loopback-gateway.ts: it checks each request's SigV4 signature with the SDK's signer).
  */
 import { execFile } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { LedgerKey, PooledLedgerPort } from '../../lambda/control-plane/core/ports';
-import { makeControlPlaneHandler } from '../../lambda/control-plane/http/handler';
 import { poolTenantPrefix } from '../../lambda/shared/pool-keys';
-import { makeTelemetry } from '../../lambda/shared/telemetry';
 import { run } from '../../scripts/control-plane';
 import { CommandError, type CommandWorld } from '../../scripts/control-plane-client';
 import { pooled, type RegistryHarness, registryServer } from '../lambda/control-plane/registry-harness';
+import { BAD_SIGNATURE, callerOf, loopbackGateway } from './loopback-gateway';
 
 const ENV = {
   AWS_ACCESS_KEY_ID: 'AKIDPLATFORMOPS',
@@ -26,130 +17,29 @@ const ENV = {
   AWS_SESSION_TOKEN: 'ops-session',
   AWS_REGION: 'eu-west-1',
 };
-const OPS = 'arn:aws:iam::111122223333:user/AKIDPLATFORMOPS';
-
-interface Seen {
-  readonly method: string;
-  readonly url: string;
-  readonly body: string;
-}
+const OPS = callerOf(ENV.AWS_ACCESS_KEY_ID);
 
 const registry = registryServer();
-const seen: Seen[] = [];
 let h: RegistryHarness;
-let api: http.Server;
-let endpoint: string;
-
-const bytes = (d: SourceData): string | Uint8Array =>
-  typeof d === 'string'
-    ? d
-    : ArrayBuffer.isView(d)
-      ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
-      : new Uint8Array(d);
-
-/** node:crypto as the SDK signer's hash. */
-class Sha256 {
-  private readonly h;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData) {
-    this.h.update(bytes(data));
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-}
-
-/** Whether the request's `authorization` is the one the SDK's signer computes for it with the secret of ENV. */
-async function signedWell(req: http.IncomingMessage, body: string): Promise<boolean> {
-  const auth = String(req.headers.authorization ?? '');
-  const m =
-    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([a-z0-9-]+)\/execute-api\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/.exec(
-      auth,
-    );
-  if (!m || m[1] !== ENV.AWS_ACCESS_KEY_ID) return false;
-  const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
-  const headers: Record<string, string> = {};
-  for (const name of m[3]!.split(';')) headers[name] = String(req.headers[name] ?? '');
-  const amzDate = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(headers['x-amz-date'] ?? '');
-  if (!amzDate) return false;
-  const [, y, mo, d, hh, mi, ss] = amzDate;
-  const signer = new SignatureV4({
-    service: 'execute-api',
-    region: m[2]!,
-    credentials: {
+const gateway = loopbackGateway(
+  () => h.deps(),
+  [
+    {
       accessKeyId: ENV.AWS_ACCESS_KEY_ID,
       secretAccessKey: ENV.AWS_SECRET_ACCESS_KEY,
       sessionToken: ENV.AWS_SESSION_TOKEN,
     },
-    sha256: Sha256,
-    applyChecksum: false,
-  });
-  const signed = await signer.sign(
-    {
-      method: req.method ?? '',
-      protocol: 'http:',
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers,
-      ...(body ? { body } : {}),
-    },
-    { signingDate: new Date(`${y}-${mo}-${d}T${hh}:${mi}:${ss}Z`) },
-  );
-  return signed.headers.authorization === auth;
-}
-
-/** The proxy event API Gateway would pass for a request to `/prod/v1/tenants…`. */
-function eventOf(req: http.IncomingMessage, body: string, caller: string): APIGatewayProxyEvent {
-  const url = new URL(req.url ?? '/', 'http://loopback');
-  const p = url.pathname.replace(/^\/prod/, '');
-  const [, id, sub = ''] = /^\/v1\/tenants\/([^/]+)(\/move)?$/.exec(p) ?? [];
-  const query = Object.fromEntries(url.searchParams);
-  return {
-    resource: id !== undefined ? `/v1/tenants/{id}${sub}` : p,
-    path: p,
-    httpMethod: req.method,
-    headers: { 'Content-Type': String(req.headers['content-type'] ?? '') },
-    body: body || null,
-    isBase64Encoded: false,
-    pathParameters: id !== undefined ? { id: decodeURIComponent(id) } : null,
-    queryStringParameters: Object.keys(query).length ? query : null,
-    requestContext: { requestId: 'gw-1', identity: { userArn: caller } },
-  } as unknown as APIGatewayProxyEvent;
-}
+  ],
+);
+const { seen } = gateway;
+let endpoint: string;
 
 beforeAll(async () => {
   await registry.start();
-  api = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      seen.push({ method: req.method ?? '', url: req.url ?? '', body });
-      if (!(await signedWell(req, body))) {
-        res.writeHead(403, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({ message: 'The request signature we calculated does not match the signature you provided.' }),
-        );
-        return;
-      }
-      const handler = makeControlPlaneHandler(
-        h.deps(),
-        makeTelemetry({ tenantId: 'cp', service: 'cp', sink: () => {} }),
-      );
-      const out = await handler(eventOf(req, body, OPS));
-      res.writeHead(out.statusCode, out.headers as http.OutgoingHttpHeaders).end(out.body);
-    });
-  });
-  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
-  endpoint = `http://127.0.0.1:${(api.address() as AddressInfo).port}/prod`;
+  endpoint = await gateway.start();
 });
 afterAll(async () => {
-  api.closeAllConnections();
-  await new Promise<void>((r) => api.close(() => r()));
+  await gateway.stop();
   await registry.stop();
 });
 beforeEach(async () => {
@@ -179,7 +69,7 @@ describe('control-plane', () => {
     expect(JSON.parse(patched.stdout[0]!).tenant).toMatchObject({ tenantId: 'acme', status: 'suspended' });
 
     const got = await cp(['GET', '/v1/tenants/acme']);
-    expect(seen.at(-1)).toEqual({ method: 'GET', url: '/prod/v1/tenants/acme', body: '' });
+    expect(seen.at(-1)).toMatchObject({ method: 'GET', url: '/prod/v1/tenants/acme', body: '' });
     expect(JSON.parse(got.stdout[0]!).tenant).toMatchObject({ tenantId: 'acme', status: 'suspended' });
     expect((await h.registry.listAudit('acme')).map((a) => [a.action, a.who])).toContainEqual(['suspend', OPS]);
 
@@ -255,7 +145,7 @@ describe('control-plane', () => {
     const forged = await cp(['GET', '/v1/tenants/acme'], { ...ENV, AWS_SECRET_ACCESS_KEY: 'not-the-secret' }).catch(
       (e) => e,
     );
-    expect(forged.message).toMatch(/^Refused \(HTTP 403\)\n\{\n {2}"message": "The request signature we calculated/);
+    expect(forged.message).toBe(`Refused (HTTP 403)\n${JSON.stringify({ message: BAD_SIGNATURE }, null, 2)}`);
     expect(seen).toHaveLength(3);
   });
 
