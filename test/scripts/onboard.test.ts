@@ -1,19 +1,16 @@
 /**
  * `npm run tenant:onboard` against the real control plane handler (registry on dynalite) behind a loopback HTTP
- * server playing API Gateway: the request is SigV4-signed for execute-api and carries the tenant file as JSON.
+ * server playing API Gateway (./loopback-gateway.ts, which checks the signature with the SDK's signer): the request
+ * is SigV4-signed for execute-api and carries the tenant file as JSON.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { parse } from 'yaml';
-import { makeControlPlaneHandler } from '../../lambda/control-plane/http/handler';
-import { makeTelemetry } from '../../lambda/shared/telemetry';
 import { type OnboardEnv, OnboardError, run } from '../../scripts/onboard';
 import { type RegistryHarness, registryServer } from '../lambda/control-plane/registry-harness';
+import { loopbackGateway } from './loopback-gateway';
 
 const ENV = {
   AWS_ACCESS_KEY_ID: 'AKIDPLATFORMOPS',
@@ -22,58 +19,29 @@ const ENV = {
   AWS_REGION: 'eu-west-1',
 };
 
-interface Seen {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
-
 const registry = registryServer();
-const seen: Seen[] = [];
 let h: RegistryHarness;
-let api: http.Server;
+const gateway = loopbackGateway(
+  () => h.deps(),
+  [
+    {
+      accessKeyId: ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: ENV.AWS_SECRET_ACCESS_KEY,
+      sessionToken: ENV.AWS_SESSION_TOKEN,
+    },
+  ],
+);
+const { seen } = gateway;
 let endpoint: string;
 let dir: string;
 
 beforeAll(async () => {
   await registry.start();
-  api = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      const accessKey = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
-      const resource = (req.url ?? '').replace(/^\/prod/, '');
-      const handler = makeControlPlaneHandler(
-        h.deps(),
-        makeTelemetry({ tenantId: 'cp', service: 'cp', sink: () => {} }),
-      );
-      const out = await handler({
-        resource,
-        path: resource,
-        httpMethod: req.method,
-        headers: { 'Content-Type': String(req.headers['content-type'] ?? '') },
-        body,
-        isBase64Encoded: false,
-        pathParameters: null,
-        queryStringParameters: null,
-        requestContext: {
-          requestId: 'gw-1',
-          identity: { userArn: accessKey ? `arn:aws:iam::111122223333:user/${accessKey}` : null },
-        },
-      } as unknown as APIGatewayProxyEvent);
-      res.writeHead(out.statusCode, out.headers as http.OutgoingHttpHeaders).end(out.body);
-    });
-  });
-  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
-  endpoint = `http://127.0.0.1:${(api.address() as AddressInfo).port}/prod`;
+  endpoint = await gateway.start();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onboard-'));
 });
 afterAll(async () => {
-  api.closeAllConnections();
-  await new Promise<void>((r) => api.close(() => r()));
+  await gateway.stop();
   await registry.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
