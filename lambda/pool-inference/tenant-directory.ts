@@ -9,7 +9,7 @@
  */
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import { REGISTRY_TABLE, TENANT_KIND, TENANT_STATUSES, tenantKey } from '../shared/registry-schema';
+import { REGISTRY_TABLE, TENANT_STATUSES, tenantKey } from '../shared/registry-schema';
 import type { AdmissionLimits } from '../shared/tenant-admission';
 import { MAX_CACHED_TENANTS } from '../shared/tenant-credentials';
 import { type TenantRuntimeConfig, TenantRuntimeConfigSchema } from '../shared/tenant-runtime';
@@ -118,7 +118,7 @@ export class TenantDirectory {
 
 /** The registry on DynamoDB, read with the client it is given (the function's own credentials). */
 export function makeDynamoTenantRegistry(doc: DynamoDBDocumentClient, tableName: string): TenantRegistry {
-  const index = REGISTRY_TABLE.byKindIndex;
+  const index = REGISTRY_TABLE.byCellIndex;
   return {
     async getTenant(tenantId) {
       const res = await doc.send(
@@ -134,11 +134,12 @@ export function makeDynamoTenantRegistry(doc: DynamoDBDocumentClient, tableName:
           new QueryCommand({
             TableName: tableName,
             IndexName: index.name,
-            KeyConditionExpression: '#kind = :kind',
-            FilterExpression: '#cell = :cell AND #status = :active',
+            // The cell's own partition of the sparse byCell index: what it reads grows with its tenants, not the fleet.
+            KeyConditionExpression: '#cell = :cell',
+            FilterExpression: '#status = :active',
             ProjectionExpression: 'tenantId',
-            ExpressionAttributeNames: { '#kind': index.partitionKey.name, '#cell': 'cell', '#status': 'status' },
-            ExpressionAttributeValues: { ':kind': TENANT_KIND, ':cell': cellId, ':active': 'active' },
+            ExpressionAttributeNames: { '#cell': index.partitionKey.name, '#status': 'status' },
+            ExpressionAttributeValues: { ':cell': cellId, ':active': 'active' },
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         );

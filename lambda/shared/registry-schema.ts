@@ -25,7 +25,16 @@ export const REGISTRY_TABLE = {
   sortKey: { name: 'sk', type: 'S' },
   /** Sparse index over tenant items only: partition `kind` (always `TENANT`), sort `pk`. */
   byKindIndex: { name: 'byKind', partitionKey: { name: 'kind', type: 'S' }, sortKey: { name: 'pk', type: 'S' } },
+  /**
+   * Sparse index over the items that carry `cell` (tenant items only): a pool cell lists its own tenants (the
+   * scheduled reconciliation) by reading its own partition, not the whole fleet's. It projects only what the listing
+   * reads ({@link REGISTRY_BY_CELL_ATTRIBUTES}), so it stays a few bytes per tenant.
+   */
+  byCellIndex: { name: 'byCell', partitionKey: { name: 'cell', type: 'S' }, sortKey: { name: 'pk', type: 'S' } },
 } as const;
+
+/** The non-key attributes the `byCell` index projects. */
+export const REGISTRY_BY_CELL_ATTRIBUTES = ['tenantId', 'status'] as const;
 
 /** Environment of the control plane and the authorizer: the registry table's name. */
 export const REGISTRY_TABLE_ENV = 'REGISTRY_TABLE_NAME';

@@ -116,7 +116,7 @@ export class PoolCell {
   readonly denied: Array<{ operation: string; tenantTag?: string; leadingKeys?: string[] }> = [];
 
   constructor(
-    private readonly dynamo: DynamoDBClient,
+    readonly dynamo: DynamoDBClient,
     readonly cellId = POOL_CELL_ID,
     name = 'cell',
   ) {

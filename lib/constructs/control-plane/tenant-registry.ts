@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
 import { REGISTRY_TABLE_NAME } from '../../../lambda/shared/pool-runtime';
-import { REGISTRY_TABLE } from '../../../lambda/shared/registry-schema';
+import { REGISTRY_BY_CELL_ATTRIBUTES, REGISTRY_TABLE } from '../../../lambda/shared/registry-schema';
 import { acknowledge } from '../../compliance/acknowledge';
 import { keyAdministrationStatement, logsServiceStatement, serviceIntegrationStatements } from '../key-policies';
 import { addToPlatformBackup } from '../tenant-data/tenant-data';
@@ -103,6 +103,14 @@ export class TenantRegistry extends Construct {
       partitionKey: { name: index.partitionKey.name, type: s },
       sortKey: { name: index.sortKey.name, type: s },
       projectionType: dynamodb.ProjectionType.ALL,
+    });
+    const byCell = REGISTRY_TABLE.byCellIndex;
+    table.addGlobalSecondaryIndex({
+      indexName: byCell.name,
+      partitionKey: { name: byCell.partitionKey.name, type: s },
+      sortKey: { name: byCell.sortKey.name, type: s },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...REGISTRY_BY_CELL_ATTRIBUTES],
     });
     if (props.backupRole) addToPlatformBackup(table, key, props.backupRole);
     acknowledge(

@@ -161,7 +161,7 @@ export class PooledInferenceFunction extends TenantFunction {
         // The reconciliation lists the cell's tenants (tenant items only: the index is sparse).
         sid: 'ListTenants',
         actions: ['dynamodb:Query'],
-        resources: [`${registryArn}/index/${REGISTRY_TABLE.byKindIndex.name}`],
+        resources: [`${registryArn}/index/${REGISTRY_TABLE.byCellIndex.name}`],
       }),
       registryKeyReadStatement(this),
     );

@@ -11,7 +11,12 @@ import type { ControlPlaneDeps, PoolCell, RegistryPort } from '../../../lambda/c
 import { DEFAULT_PURGE_BUDGET } from '../../../lambda/control-plane/core/purge';
 import { makeControlPlaneHandler } from '../../../lambda/control-plane/http/handler';
 import { ledgerDocumentClient } from '../../../lambda/shared/dynamo';
-import { hashApiKey, newApiKey, REGISTRY_TABLE } from '../../../lambda/shared/registry-schema';
+import {
+  hashApiKey,
+  newApiKey,
+  REGISTRY_BY_CELL_ATTRIBUTES,
+  REGISTRY_TABLE,
+} from '../../../lambda/shared/registry-schema';
 import { makeTelemetry } from '../../../lambda/shared/telemetry';
 import { DynaliteServer } from '../../support/dynalite-server';
 
@@ -21,6 +26,7 @@ export const CALLER = 'arn:aws:iam::111122223333:role/PlatformTeam';
 export async function createRegistryTable(client: DynamoDBClient, name: string): Promise<void> {
   const t = REGISTRY_TABLE;
   const i = t.byKindIndex;
+  const c = t.byCellIndex;
   await client.send(
     new CreateTableCommand({
       TableName: name,
@@ -33,6 +39,7 @@ export async function createRegistryTable(client: DynamoDBClient, name: string):
         { AttributeName: t.partitionKey.name, AttributeType: t.partitionKey.type },
         { AttributeName: t.sortKey.name, AttributeType: t.sortKey.type },
         { AttributeName: i.partitionKey.name, AttributeType: i.partitionKey.type },
+        { AttributeName: c.partitionKey.name, AttributeType: c.partitionKey.type },
       ],
       GlobalSecondaryIndexes: [
         {
@@ -42,6 +49,14 @@ export async function createRegistryTable(client: DynamoDBClient, name: string):
             { AttributeName: i.sortKey.name, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: c.name,
+          KeySchema: [
+            { AttributeName: c.partitionKey.name, KeyType: 'HASH' },
+            { AttributeName: c.sortKey.name, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...REGISTRY_BY_CELL_ATTRIBUTES] },
         },
       ],
     }),

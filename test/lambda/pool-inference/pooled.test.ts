@@ -18,7 +18,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { makeDynamoLedger } from '../../../lambda/inference/adapters/dynamo-ledger';
 import { makePoolRuntime } from '../../../lambda/pool-inference/runtime';
-import { TENANT_CACHE_TTL_MS } from '../../../lambda/pool-inference/tenant-directory';
+import { makeDynamoTenantRegistry, TENANT_CACHE_TTL_MS } from '../../../lambda/pool-inference/tenant-directory';
 import { poolKeyScope } from '../../../lambda/shared/key-scope';
 import { tenantOfPoolKey } from '../../../lambda/shared/pool-keys';
 import { TenantCredentials } from '../../../lambda/shared/tenant-credentials';
@@ -198,6 +198,17 @@ describe('(iii) only active tenants of this cell', () => {
         ['never-onboarded', 'unknown'],
       ]),
     );
+    // The reconciliation lists this cell's active tenants from its own partition of the byCell index: not the
+    // tenant of pool-2, not a suspended one.
+    await h.tenant({ id: 'listed-a', ...noCascade });
+    await h.tenant({ id: 'listed-b', ...noCascade });
+    await h.cell!.setSuspended('listed-b', true);
+    const registry = makeDynamoTenantRegistry(DynamoDBDocumentClient.from(h.cell!.dynamo), h.cell!.registryTable);
+    const listed = await registry.activeTenantsOf('pool-1');
+    expect(listed).toContain('listed-a');
+    expect(listed).not.toContain('listed-b');
+    expect(listed).not.toContain('elsewhere');
+    expect(await registry.activeTenantsOf('pool-2')).toEqual(['elsewhere']);
   });
 });
 

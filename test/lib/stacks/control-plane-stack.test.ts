@@ -6,7 +6,11 @@ import { Stack } from 'aws-cdk-lib';
 import { CONTROL_PLANE_ENV } from '../../../lambda/control-plane/config';
 import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
 import { REGISTRY_TABLE_NAME, SILO_REGISTRATION } from '../../../lambda/shared/pool-runtime';
-import { REGISTRY_TABLE, REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
+import {
+  REGISTRY_BY_CELL_ATTRIBUTES,
+  REGISTRY_TABLE,
+  REGISTRY_TABLE_ENV,
+} from '../../../lambda/shared/registry-schema';
 import { ControlPlane } from '../../../lib/constructs/control-plane/control-plane';
 import { TenantRegistry } from '../../../lib/constructs/control-plane/tenant-registry';
 import { PLATFORM_STACK_NAME } from '../../../lib/switchboard';
@@ -80,7 +84,7 @@ describe('Switchboard-ControlPlane', () => {
     expect(props(stage).TracingEnabled).toBe(true);
   });
 
-  it('keeps the registry under its fixed name, with its key schema and byKind index, a key of its own, PITR, retained', () => {
+  it('keeps the registry under its fixed name, with its key schema, byKind and byCell indexes, a key of its own, PITR, retained', () => {
     const [, table] = resourcesOfType(cp, 'AWS::DynamoDB::Table')[0]!;
     const p = props(table) as Record<string, unknown>;
     expect(p.TableName).toBe(REGISTRY_TABLE_NAME);
@@ -88,9 +92,13 @@ describe('Switchboard-ControlPlane', () => {
       { AttributeName: REGISTRY_TABLE.partitionKey.name, KeyType: 'HASH' },
       { AttributeName: REGISTRY_TABLE.sortKey.name, KeyType: 'RANGE' },
     ]);
-    expect((p.GlobalSecondaryIndexes as Array<{ IndexName: string }>).map((i) => i.IndexName)).toEqual([
-      REGISTRY_TABLE.byKindIndex.name,
-    ]);
+    const indexes = p.GlobalSecondaryIndexes as Array<{ IndexName: string; Projection: unknown }>;
+    expect(indexes.map((i) => i.IndexName)).toEqual([REGISTRY_TABLE.byKindIndex.name, REGISTRY_TABLE.byCellIndex.name]);
+    // A cell lists its tenants from a few projected bytes each, not their whole items.
+    expect(indexes[1]!.Projection).toEqual({
+      ProjectionType: 'INCLUDE',
+      NonKeyAttributes: [...REGISTRY_BY_CELL_ATTRIBUTES],
+    });
     expect((p.SSESpecification as { SSEType: string }).SSEType).toBe('KMS');
     expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(p.DeletionProtectionEnabled).toBe(true);

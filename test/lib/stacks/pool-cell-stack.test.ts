@@ -95,7 +95,9 @@ describe('Switchboard-Pool-1', () => {
     expect(get(['KEY#abc'])).toBe('none');
     expect(get(['AUDIT#hooli'])).toBe('none');
     expect(asFunction({ action: 'dynamodb:PutItem', resource: registry })).toBe('none');
-    expect(asFunction({ action: 'dynamodb:Query', resource: `${registry}/index/byKind` })).toBe('allow');
+    // Listing its tenants reads the cell's partition of the byCell index; the fleet-wide byKind index is not its.
+    expect(asFunction({ action: 'dynamodb:Query', resource: `${registry}/index/byCell` })).toBe('allow');
+    expect(asFunction({ action: 'dynamodb:Query', resource: `${registry}/index/byKind` })).not.toBe('allow');
     expect(asFunction({ action: 'dynamodb:Query', resource: registry })).toBe('none');
   });
 
