@@ -1,0 +1,4 @@
+/** Faults F1–F13 and call deadlines (./faults-suite.ts) for silo tenants. */
+import { describeFaults } from './faults-suite';
+
+describeFaults('silo');
