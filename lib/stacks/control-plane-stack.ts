@@ -63,7 +63,7 @@ export class ControlPlaneStack extends Stack {
     new CfnOutput(this, 'ApiUrl', {
       value: this.controlPlane.api.url,
       description:
-        'Base URL of the control plane API (IAM, SigV4): POST/GET /v1/tenants, GET/PATCH/DELETE /v1/tenants/{id}',
+        'Base URL of the control plane API (IAM, SigV4; npm run control-plane): POST/GET /v1/tenants, GET/PATCH/DELETE /v1/tenants/{id}, POST /v1/tenants/{id}/move',
     });
     new CfnOutput(this, 'RegistryTable', { value: this.registry.table.tableName });
   }
