@@ -8,6 +8,14 @@
  * maps to its status; a 4xx must write nothing and call no model; nothing may answer 5xx, hang, or leak a
  * stack trace. A 2xx inference answer has exactly one ledger record.
  *
+ * The same generated inference requests also go to the pooled function of a pool cell as CDK would package it
+ * (test/support/pooled-bundle.ts, on the local pool cell of test/support/pool-cell.ts: tenants onboarded through the
+ * control plane, STS sessions, the IAM gate). The tenant is the authorizer's, set by the test and never by the
+ * generator; the generator names other tenants in body fields, metadata, headers, path parameters, paths and query
+ * strings. Besides the properties above (a refusal may count the caller's own admission item, nothing else): every
+ * write lands under the caller's `T#<tenant>#` prefix, signed with the caller's session, and the IAM gate refuses
+ * nothing; a 2xx request view is one of the caller's own records.
+ *
  * Seeded (FC_SEED overrides the seed), and fast-check shrinks a failure to a minimal request, which the
  * failure message shows with the handler's captured log lines.
  */
@@ -17,33 +25,66 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { REVIEW_REFUSALS } from '../../lambda/inference/core/review-admission';
 import { ERROR_CODES } from '../../lambda/shared/errors';
-import { requestKey } from '../../lambda/shared/ledger-schema';
+import { poolKeyScope } from '../../lambda/shared/key-scope';
+import { LEDGER_KEYS, requestKey } from '../../lambda/shared/ledger-schema';
+import { tenantOfPoolKey } from '../../lambda/shared/pool-keys';
 import { BedrockStub } from '../support/bedrock-stub';
 import { lambdaContext, loadBundledModule, type ProxyHandler, proxyEvent } from '../support/bundled-handler';
 import { DynaliteServer } from '../support/dynalite-server';
-import { DynamoFaultProxy } from '../support/dynamo-fault-proxy';
+import { type DynamoCall, DynamoFaultProxy } from '../support/dynamo-fault-proxy';
 import { KmsStandIn } from '../support/kms-standin';
+import { BundledPoolCell } from '../support/pooled-bundle';
 import { definitionFromTemplate, SfnStandIn } from '../support/sfn-standin';
 import { logicalIdOf, synthSwitchboard, tenantDir } from '../support/synth';
 
 const SEED = Number(process.env.FC_SEED ?? 20261202);
 const INFERENCE_RUNS = Number(process.env.FC_RUNS ?? 1_000);
 const REVIEW_RUNS = Number(process.env.FC_RUNS ?? 400);
+const POOLED_RUNS = Number(process.env.FC_RUNS ?? 500);
 /** A request that takes longer than this is a hang (the stand-ins answer in milliseconds). */
 const HANG_MS = 15_000;
 
 const WRITE_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 
+/** The pooled run's caller (the authorizer's tenant of every request), and its neighbour in the same cell. */
+const POOL_CALLER = 'gen-caller';
+const POOL_NEIGHBOUR = 'gen-neighbour';
+
 const dynalite = new DynaliteServer();
 const bedrock = new BedrockStub();
 const kms = new KmsStandIn();
 const sfn = new SfnStandIn();
+/** One handler under test, and what its DynamoDB calls may be. */
+interface Target {
+  readonly name: string;
+  readonly call: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  /** Every DynamoDB call of the handler so far (body included), in order. */
+  readonly calls: readonly DynamoCall[];
+  /** The ledger table, and the key of a request's record in it. */
+  readonly table: string;
+  readonly recordKey: (requestId: string) => Record<string, string>;
+  /** A write a refusal (4xx) may still make: a pooled tenant's own admission counter, counted before the route. */
+  readonly refusalMayWrite: (call: DynamoCall) => boolean;
+  /** What is wrong with the DynamoDB calls one request made (pooled: whose items, whose session, the IAM gate). */
+  readonly callProblems: (calls: readonly DynamoCall[]) => string[];
+}
+let silo: Target;
+let reviewTarget: Target;
 let proxy: DynamoFaultProxy;
 let inference: ProxyHandler;
 let reviewApi: ProxyHandler;
 let table: string;
+/** Every DynamoDB call the silo handlers made, with its body (the proxy's observer). */
+const siloCalls: DynamoCall[] = [];
+/**
+ * Request ids the generator may name in `GET /v1/requests/{requestId}` (by index): the silo's own requests, or in
+ * the pooled run the neighbour's requests and one of the caller's own.
+ */
+const namedRequestIds: string[] = [];
 /** Reviews the flow left waiting for a decision (some of the generated decisions land on them). */
 const pendingReviews: string[] = [];
+/** The silo tenant's requests seeded in beforeAll (each waiting for review). */
+const siloRequestIds: string[] = [];
 /** What the handlers wrote to stdout (structured logs, metrics), shown when a run fails. */
 const captured: string[] = [];
 
@@ -63,6 +104,7 @@ beforeAll(async () => {
   await Promise.all([dynalite.start(), bedrock.start(), kms.start(), sfn.start()]);
   proxy = new DynamoFaultProxy(dynalite.endpoint);
   await proxy.start();
+  proxy.observer = (call) => void siloCalls.push(call);
   const template = synth.template('Switchboard-Tenant-fuzz');
   const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'DataLedger');
   const smId = logicalIdOf(template, 'AWS::StepFunctions::StateMachine', 'ReviewWorkflow');
@@ -107,12 +149,25 @@ beforeAll(async () => {
       }),
       lambdaContext(),
     );
-    const body = JSON.parse(res.body) as { reviewId?: string };
-    if (res.statusCode !== 202 || !body.reviewId) throw new Error(`seeding a review failed: ${res.body}`);
+    const body = JSON.parse(res.body) as { reviewId?: string; requestId?: string };
+    if (res.statusCode !== 202 || !body.reviewId || !body.requestId) {
+      throw new Error(`seeding a review failed: ${res.body}`);
+    }
     await sfn.waitingFor(body.reviewId);
     pendingReviews.push(body.reviewId);
+    siloRequestIds.push(body.requestId);
   }
   bedrock.reset();
+  silo = {
+    name: 'silo',
+    call: (event) => inference(event, lambdaContext()),
+    calls: siloCalls,
+    table,
+    recordKey: (requestId) => requestKey(requestId),
+    refusalMayWrite: () => false,
+    callProblems: () => [],
+  };
+  reviewTarget = { ...silo, name: 'review API', call: (event) => reviewApi(event, lambdaContext()) };
 }, 180_000);
 
 afterAll(async () => {
@@ -274,9 +329,73 @@ const headers = fc.record(
   { requiredKeys: [] },
 );
 
+/**
+ * Ids a request may name as its tenant: the pooled run's neighbour (its items are in the same table), the caller
+ * itself, a tenant never onboarded, the silo tenant, and look-alikes of a pooled key prefix or an IAM wildcard.
+ */
+const CLAIMED_TENANTS = [
+  POOL_NEIGHBOUR,
+  POOL_CALLER,
+  'never-onboarded',
+  'fuzz',
+  'GEN-NEIGHBOUR',
+  `T#${POOL_NEIGHBOUR}#`,
+  `${POOL_NEIGHBOUR}#REQ#x`,
+  '*',
+  '',
+];
+/** Where a request names a tenant, and under which name. */
+const tenantClaim = fc.record({
+  // A tenant field in the body is refused (unknown field); the other places leave the request valid.
+  where: fc.oneof(
+    { weight: 1, arbitrary: fc.constant('body') },
+    { weight: 5, arbitrary: fc.constantFrom('metadata', 'header', 'pathParameter', 'path', 'query') },
+  ),
+  name: fc.constantFrom('tenantId', 'tenant', 'tenant_id', 'x-tenant-id', 'x-switchboard-tenant', 'TenantId'),
+  value: fc.oneof(
+    { weight: 8, arbitrary: fc.constantFrom(...CLAIMED_TENANTS) },
+    { weight: 1, arbitrary: trickyString },
+  ),
+});
+type TenantClaim = typeof tenantClaim extends fc.Arbitrary<infer T> ? T : never;
+
+/** The parts of an event `claims` add to (body and metadata only when the body is a JSON object). */
+function withClaims(
+  claims: readonly TenantClaim[],
+  parts: {
+    resource: string;
+    body?: unknown;
+    raw?: string;
+    headers?: Record<string, string>;
+    pathParameters: Record<string, string> | null;
+    query: Record<string, string> | null;
+  },
+) {
+  if (!claims.length) return { ...parts, path: undefined };
+  const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  let body = isObject(parts.body) ? { ...parts.body } : parts.body;
+  let headers = parts.headers;
+  let pathParameters = parts.pathParameters;
+  let query = parts.query;
+  let path: string | undefined;
+  for (const c of claims) {
+    if (c.where === 'body' && isObject(body)) {
+      Object.defineProperty(body, c.name, { value: c.value, enumerable: true, writable: true });
+    } else if (c.where === 'metadata' && isObject(body)) {
+      body = { ...body, metadata: { ...(isObject(body.metadata) ? body.metadata : {}), [c.name]: c.value } };
+    } else if (c.where === 'header') headers = { ...headers, [c.name]: c.value };
+    else if (c.where === 'pathParameter') pathParameters = { ...pathParameters, [c.name]: c.value };
+    else if (c.where === 'query') query = { ...query, [c.name]: c.value };
+    else if (c.where === 'path') path = `/tenants/${c.value}${parts.resource}`;
+  }
+  return { ...parts, body, headers, pathParameters, query, path };
+}
+
 interface GeneratedRequest {
   readonly event: APIGatewayProxyEvent;
   readonly describe: string;
+  /** How many times the request names a tenant (inference requests). */
+  readonly claims?: number;
 }
 
 function eventOf(e: {
@@ -322,7 +441,7 @@ const inferenceRequest: fc.Arbitrary<GeneratedRequest> = fc
       },
     ),
     body: fc.oneof(
-      { weight: 4, arbitrary: validInference.map((b) => ({ body: b as unknown })) },
+      { weight: 5, arbitrary: validInference.map((b) => ({ body: b as unknown })) },
       { weight: 4, arbitrary: inferenceLike.map((b) => ({ body: b as unknown })) },
       { weight: 2, arbitrary: anyJson.map((b) => ({ body: b })) },
       { weight: 2, arbitrary: rawBody.map((raw) => ({ raw })) },
@@ -332,19 +451,30 @@ const inferenceRequest: fc.Arbitrary<GeneratedRequest> = fc
     base64: fc.integer({ min: 0, max: 5 }).map((n) => n === 5),
     // Most requests carry the headers a client sends; one in five carries generated header tricks.
     headers: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: headers }),
-    requestId: fc.oneof(fc.stringMatching(/^req_[a-z0-9]{8,26}$/), trickyString),
+    requestId: fc.oneof(
+      fc.stringMatching(/^req_[a-z0-9]{8,26}$/),
+      trickyString,
+      fc.integer({ min: 0, max: 3 }).map((named) => ({ named })),
+    ),
     query: fc.option(fc.dictionary(keyName, trickyString, { maxKeys: 3 }), { nil: null }),
+    // Two in five requests name a tenant somewhere (the pooled function must read none of them).
+    claims: fc.oneof(
+      { weight: 3, arbitrary: fc.constant([]) },
+      { weight: 2, arbitrary: fc.array(tenantClaim, { minLength: 1, maxLength: 3 }) },
+    ),
   })
   .map((g) => {
-    const event = eventOf({
-      ...g.route,
+    const requestId =
+      typeof g.requestId === 'string' ? g.requestId : (namedRequestIds[g.requestId.named] ?? 'req_none');
+    const parts = withClaims(g.claims, {
+      resource: g.route.resource,
       ...g.body,
-      base64: g.base64,
       headers: g.headers as Record<string, string> | undefined,
-      pathParameters: g.route.resource === '/v1/requests/{requestId}' ? { requestId: g.requestId } : null,
+      pathParameters: g.route.resource === '/v1/requests/{requestId}' ? { requestId } : null,
       query: g.query,
     });
-    return { event, describe: `${event.httpMethod} ${event.resource}` };
+    const event = eventOf({ ...g.route, ...parts, base64: g.base64 });
+    return { event, describe: `${event.httpMethod} ${event.path}`, claims: g.claims.length };
   });
 
 const REVIEW_ROUTES = [
@@ -442,12 +572,26 @@ function isJson(text: string): boolean {
 }
 
 /** Runs one request; returns what is wrong with the answer (empty when nothing is). */
-async function check(handler: ProxyHandler, req: GeneratedRequest): Promise<string[]> {
-  const writesBefore = proxy.log.filter((l) => WRITE_OPERATIONS.has(l.operation)).length;
+async function check(target: Target, req: GeneratedRequest): Promise<string[]> {
+  const callsBefore = target.calls.length;
   const modelCallsBefore = bedrock.calls.length;
   const executionsBefore = sfn.apiCalls.length;
-  const res = await withDeadline<APIGatewayProxyResult>(handler(req.event, lambdaContext()), HANG_MS);
+  const res = await withDeadline<APIGatewayProxyResult>(target.call(req.event), HANG_MS);
   if (res === 'hang') return [`no answer within ${HANG_MS} ms`];
+  const calls = target.calls.slice(callsBefore);
+  const problems = target.callProblems(calls);
+  problems.push(...(await answerProblems(target, req, res, calls, modelCallsBefore, executionsBefore)));
+  return problems;
+}
+
+async function answerProblems(
+  target: Target,
+  req: GeneratedRequest,
+  res: APIGatewayProxyResult,
+  calls: readonly DynamoCall[],
+  modelCallsBefore: number,
+  executionsBefore: number,
+): Promise<string[]> {
   const problems: string[] = [];
   const status = res.statusCode;
   if (!(status >= 200 && status < 300) && !(status >= 400 && status < 500)) problems.push(`status ${status}`);
@@ -476,41 +620,50 @@ async function check(handler: ProxyHandler, req: GeneratedRequest): Promise<stri
     if (code && REVIEW_REFUSALS.has(code)) {
       // Refused by the review caps after the model answered: charged, so recorded exactly once; no workflow.
       if (sfn.apiCalls.length !== executionsBefore) problems.push(`a ${code} called Step Functions`);
-      problems.push(...(await recordProblems((body.error as { requestId?: unknown }).requestId)));
+      problems.push(...(await recordProblems(target, (body.error as { requestId?: unknown }).requestId)));
       stats.charged++;
       return problems;
     }
     stats.refused++;
-    const writes = proxy.log.filter((l) => WRITE_OPERATIONS.has(l.operation)).length - writesBefore;
+    if (req.claims) stats.claimedRefused++;
+    const writes = calls.filter((c) => WRITE_OPERATIONS.has(c.operation) && !target.refusalMayWrite(c)).length;
     if (writes) problems.push(`a ${status} wrote ${writes} time(s)`);
     if (bedrock.calls.length !== modelCallsBefore) problems.push(`a ${status} called a model`);
     if (sfn.apiCalls.length !== executionsBefore) problems.push(`a ${status} called Step Functions`);
   } else if (req.event.resource === '/v1/inference' && req.event.httpMethod === 'POST') {
-    problems.push(...(await recordProblems(body.requestId)));
+    problems.push(...(await recordProblems(target, body.requestId)));
     stats.accepted++;
+    if (req.claims) stats.claimedAccepted++;
+  } else if (req.event.resource === '/v1/requests/{requestId}') {
+    // A request view is of a record in the caller's own ledger (pooled: never the neighbour's).
+    problems.push(...(await recordProblems(target, body.requestId)));
   }
   return problems;
 }
 
 /** What is wrong with the ledger record of an accepted request (it must exist). */
-async function recordProblems(requestId: unknown): Promise<string[]> {
+async function recordProblems(target: Target, requestId: unknown): Promise<string[]> {
   if (typeof requestId !== 'string') return ['an accepted request has no requestId'];
   const item = await dynalite.dynamo.send(
-    new GetItemCommand({ TableName: table, Key: marshall(requestKey(requestId)), ConsistentRead: true }),
+    new GetItemCommand({
+      TableName: target.table,
+      Key: marshall(target.recordKey(requestId)),
+      ConsistentRead: true,
+    }),
   );
   return item.Item ? [] : [`accepted request ${requestId} has no ledger record`];
 }
 
 /** How the generated requests ended (so a generator that never reaches the model fails the test). */
-const stats = { accepted: 0, refused: 0, charged: 0 };
+const stats = { accepted: 0, refused: 0, charged: 0, claimedAccepted: 0, claimedRefused: 0 };
 
-async function runProperty(handler: ProxyHandler, arb: fc.Arbitrary<GeneratedRequest>, numRuns: number) {
+async function runProperty(target: Target, arb: fc.Arbitrary<GeneratedRequest>, numRuns: number) {
   const failures: string[] = [];
   const result = await fc.check(
     fc.asyncProperty(arb, async (req) => {
-      const problems = await check(handler, req);
+      const problems = await check(target, req);
       if (problems.length) {
-        failures.push(`${req.describe}: ${problems.join('; ')}`);
+        failures.push(`${target.name} ${req.describe}: ${problems.join('; ')}`);
         return false;
       }
       return true;
@@ -543,8 +696,9 @@ async function runProperty(handler: ProxyHandler, arb: fc.Arbitrary<GeneratedReq
 describe('generated requests against the packaged handlers', () => {
   it(`inference: ${INFERENCE_RUNS} generated requests each get a 2xx or a 4xx with a stable code; a 4xx writes nothing and calls no model; nothing answers 5xx, hangs or shows a stack`, async () => {
     bedrock.scriptDefault({ kind: 'answer', text: 'Paris is the capital of France. Confidence: 0.9' });
-    Object.assign(stats, { accepted: 0, refused: 0, charged: 0 });
-    const result = await runProperty(inference, inferenceRequest, INFERENCE_RUNS);
+    Object.assign(stats, { accepted: 0, refused: 0, charged: 0, claimedAccepted: 0, claimedRefused: 0 });
+    namedRequestIds.splice(0, namedRequestIds.length, ...siloRequestIds);
+    const result = await runProperty(silo, inferenceRequest, INFERENCE_RUNS);
     expect(result.numRuns).toBe(INFERENCE_RUNS);
     // Both sides were exercised: a good share reached the model and the ledger, a good share was refused.
     expect(stats.accepted).toBeGreaterThan(INFERENCE_RUNS / 5);
@@ -552,7 +706,125 @@ describe('generated requests against the packaged handlers', () => {
   }, 300_000);
 
   it(`review API: ${REVIEW_RUNS} generated requests (routes, ids, bodies, queries, callers) each get a 2xx or a 4xx with a stable code; a 4xx writes nothing`, async () => {
-    const result = await runProperty(reviewApi, reviewRequest, REVIEW_RUNS);
+    const result = await runProperty(reviewTarget, reviewRequest, REVIEW_RUNS);
     expect(result.numRuns).toBe(REVIEW_RUNS);
   }, 300_000);
+
+  // Last: starting the cell sets the pooled function's environment (SDK endpoints, credentials) in this process,
+  // which the silo handlers above have read already.
+  describe('the pooled function of a pool cell, as tenant gen-caller', () => {
+    const POOL_GUARDRAIL = { arn: 'arn:aws:bedrock:us-east-1:111111111111:guardrail/genplan', version: '1' };
+    let cell: BundledPoolCell;
+    let pooled: Target;
+    const poolCalls: DynamoCall[] = [];
+    const deniedCalls = new WeakSet<DynamoCall>();
+    /** The requests seeded before the run: the neighbour's two, then one of the caller's. */
+    const seeded: string[] = [];
+
+    beforeAll(async () => {
+      cell = new BundledPoolCell(dynalite, {
+        bedrockEndpoint: bedrock.endpoint,
+        guardrails: { basic: POOL_GUARDRAIL, standard: POOL_GUARDRAIL, premium: POOL_GUARDRAIL },
+        name: 'gen-cell',
+      });
+      await cell.start();
+      cell.proxy.observer = (call, outcome) => {
+        poolCalls.push(call);
+        if (outcome === 'denied') deniedCalls.add(call);
+      };
+      // Limits no run reaches: the property is about tenancy, admission has tests of its own.
+      const limits = {
+        throttle: { rateLimit: 1_000, burstLimit: 5_000 },
+        quota: { limit: 10_000_000, period: 'MONTH' },
+      };
+      for (const id of [POOL_CALLER, POOL_NEIGHBOUR]) {
+        await cell.cell.onboard({ id, plan: 'standard', monthlyBudgetUsd: 100_000, ...limits });
+      }
+      bedrock.scriptDefault({ kind: 'answer', text: 'Seeded. Confidence: 0.9' });
+      for (const tenant of [POOL_NEIGHBOUR, POOL_NEIGHBOUR, POOL_CALLER]) {
+        const res = await cell.handle(
+          tenant,
+          proxyEvent({
+            method: 'POST',
+            resource: '/v1/inference',
+            body: { prompt: `Seeded for ${tenant}`, tier: 'fast' },
+          }),
+          lambdaContext(),
+        );
+        const body = JSON.parse(res.body) as { requestId?: string };
+        if (res.statusCode !== 200 || !body.requestId) throw new Error(`seeding ${tenant} failed: ${res.body}`);
+        seeded.push(body.requestId);
+      }
+      bedrock.reset();
+      const prefix = `T#${POOL_CALLER}#`;
+      pooled = {
+        name: 'pooled',
+        call: (event) => cell.handle(POOL_CALLER, event, lambdaContext()),
+        calls: poolCalls,
+        table: cell.cell.ledgerTable,
+        recordKey: (requestId) => requestKey(requestId, poolKeyScope(POOL_CALLER)),
+        refusalMayWrite: (c) => c.operation === 'UpdateItem' && writtenKeys(c).every((k) => k.pk === `${prefix}ADMIT`),
+        callProblems: (calls) => {
+          const problems: string[] = [];
+          for (const c of calls) {
+            if (deniedCalls.has(c)) problems.push(`the IAM gate refused a ${c.operation}`);
+            if (!WRITE_OPERATIONS.has(c.operation)) continue;
+            const signer = cell.cell.tenantTagOf(c);
+            if (signer !== POOL_CALLER) problems.push(`a ${c.operation} signed as ${signer ?? 'no tenant session'}`);
+            for (const k of writtenKeys(c)) {
+              if (k.table !== cell.cell.ledgerTable) problems.push(`a ${c.operation} on table ${k.table}`);
+              if (!k.pk.startsWith(prefix)) {
+                problems.push(`a ${c.operation} of ${k.pk} (tenant ${tenantOfPoolKey(k.pk) ?? 'none'})`);
+              }
+            }
+          }
+          return problems;
+        },
+      };
+    }, 120_000);
+
+    afterAll(async () => {
+      await cell?.stop();
+    });
+
+    it(`inference: ${POOLED_RUNS} generated requests, some naming another tenant in the body, metadata, headers, path or query, get what a silo tenant gets; every write is the caller's, in its session; the IAM gate refuses nothing`, async () => {
+      bedrock.scriptDefault({ kind: 'answer', text: 'Paris is the capital of France. Confidence: 0.9' });
+      Object.assign(stats, { accepted: 0, refused: 0, charged: 0, claimedAccepted: 0, claimedRefused: 0 });
+      namedRequestIds.splice(0, namedRequestIds.length, ...seeded);
+      const neighbourBefore = await cell.cell.itemsOf(POOL_NEIGHBOUR);
+      const result = await runProperty(pooled, inferenceRequest, POOLED_RUNS);
+      expect(result.numRuns).toBe(POOLED_RUNS);
+      expect(stats.accepted).toBeGreaterThan(POOLED_RUNS / 5);
+      expect(stats.refused).toBeGreaterThan(POOLED_RUNS / 5);
+      // Requests naming another tenant were both served (as the caller) and refused.
+      expect(stats.claimedAccepted).toBeGreaterThan(POOLED_RUNS / 20);
+      expect(stats.claimedRefused).toBeGreaterThan(POOLED_RUNS / 20);
+      expect(cell.cell.denied).toEqual([]);
+      expect(await cell.cell.itemsOf(POOL_NEIGHBOUR)).toEqual(neighbourBefore);
+      // Every item of the table is the caller's or the neighbour's seeded ones.
+      const owners = new Set((await cell.cell.allItems()).map((i) => tenantOfPoolKey(String(i.pk))));
+      expect([...owners].sort()).toEqual([POOL_CALLER, POOL_NEIGHBOUR]);
+    }, 300_000);
+  });
 });
+
+/** The tables and partition keys a write call names (every item of a batch or transaction). */
+function writtenKeys(call: DynamoCall): Array<{ table: string; pk: string }> {
+  type Key = Record<string, { S?: string }> | undefined;
+  type Target = { TableName?: string; Item?: Key; Key?: Key };
+  const pkOf = (k: Key) => k?.[LEDGER_KEYS.partitionKey]?.S ?? '(no partition key)';
+  const one = (t: Target | undefined) => ({ table: String(t?.TableName), pk: pkOf(t?.Item ?? t?.Key) });
+  const b = call.body as Target & {
+    RequestItems?: Record<string, Array<{ PutRequest?: { Item: Key }; DeleteRequest?: { Key: Key } }>>;
+    TransactItems?: Array<{ Put?: Target; Update?: Target; Delete?: Target; ConditionCheck?: Target }>;
+  };
+  if (call.operation === 'BatchWriteItem') {
+    return Object.entries(b.RequestItems ?? {}).flatMap(([table, requests]) =>
+      requests.map((r) => ({ table, pk: pkOf(r.PutRequest?.Item ?? r.DeleteRequest?.Key) })),
+    );
+  }
+  if (call.operation === 'TransactWriteItems') {
+    return (b.TransactItems ?? []).map((t) => one(t.Put ?? t.Update ?? t.Delete ?? t.ConditionCheck));
+  }
+  return [one(b)];
+}
