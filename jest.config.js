@@ -8,4 +8,6 @@ module.exports = {
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean', '<rootDir>/test/support/cleanup-build.ts'],
   testTimeout: 60000,
+  // The long suites first, also on a fresh clone without timings (test/support/slow-first-sequencer.js).
+  testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
 };
