@@ -12,16 +12,15 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
-import { LEDGER_KEYS } from '../lambda/shared/ledger-schema';
 import { POOL_ENV } from '../lambda/shared/pool-runtime';
 import { REGISTRY_TABLE_ENV } from '../lambda/shared/registry-schema';
 import { LEDGER_TABLE_ENV } from '../lambda/shared/tenant-runtime';
 import { bundleHandler } from '../lib/constructs/bundling';
 import { BedrockStub } from '../test/support/bedrock-stub';
 import { DynaliteServer } from '../test/support/dynalite-server';
+import { createLedgerTable } from '../test/support/ledger-table';
 import { ACCESS_ROLE_ARN, FUNCTION_CREDENTIALS, POOL_REGION, PoolCell } from '../test/support/pool-cell';
 import { handlerEnv } from './bundle';
 import { type Latency, lambdaContext, latency, type ProxyHandler, proxyEvent, quietly } from './request';
@@ -71,20 +70,7 @@ export async function benchPoolOverhead(
       AWS_SECRET_ACCESS_KEY: FUNCTION_CREDENTIALS.secretAccessKey,
     });
     await cell.start();
-    await dyn.dynamo.send(
-      new CreateTableCommand({
-        TableName: SILO_TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: LEDGER_KEYS.partitionKey, KeyType: 'HASH' },
-          { AttributeName: LEDGER_KEYS.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: LEDGER_KEYS.partitionKey, AttributeType: 'S' },
-          { AttributeName: LEDGER_KEYS.sortKey, AttributeType: 'S' },
-        ],
-      }),
-    );
+    await createLedgerTable(dyn.dynamo, SILO_TABLE);
     const silo = (require(bundleHandler('inference').file) as { handler: ProxyHandler }).handler;
 
     // The same tenant file, onboarded into the cell through the control plane (rate limit above what one

@@ -6,15 +6,15 @@
  * away from the clock); it maps the path under the stage `/prod` to the API's resource, path parameters and query,
  * and names the signer as the caller (`arn:aws:iam::111122223333:user/<access key id>`).
  */
-import { createHash, createHmac } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, SourceData } from '@smithy/types';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { ControlPlaneDeps } from '../../lambda/control-plane/core/ports';
 import { makeControlPlaneHandler } from '../../lambda/control-plane/http/handler';
 import { makeTelemetry } from '../../lambda/shared/telemetry';
+import { NodeSha256 } from '../support/sigv4-check';
 
 /** A request as the gateway received it (signed or not). */
 export interface SeenRequest {
@@ -29,27 +29,6 @@ export const callerOf = (accessKeyId: string) => `arn:aws:iam::111122223333:user
 
 /** What API Gateway answers a request whose signature does not match. */
 export const BAD_SIGNATURE = 'The request signature we calculated does not match the signature you provided.';
-
-const bytes = (d: SourceData): string | Uint8Array =>
-  typeof d === 'string'
-    ? d
-    : ArrayBuffer.isView(d)
-      ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
-      : new Uint8Array(d);
-
-/** node:crypto as the SDK signer's hash. */
-class Sha256 {
-  private readonly h;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData) {
-    this.h.update(bytes(data));
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-}
 
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([a-z0-9-]+)\/execute-api\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/;
@@ -75,7 +54,7 @@ async function signerOf(
     service: 'execute-api',
     region: m[2]!,
     credentials,
-    sha256: Sha256,
+    sha256: NodeSha256,
     applyChecksum: false,
   });
   const signed = await signer.sign(

@@ -5,31 +5,9 @@
  * secret of the access key it names, answers 404 NotFoundException for a stage it does not know (as API Gateway
  * does), can be told to fail, and records every flush, so a test can assert what was flushed and when.
  */
-import { createHash, createHmac } from 'node:crypto';
 import type * as http from 'node:http';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import { LoopbackHttpServer } from './loopback-http-server';
-
-const bytes = (d: SourceData): string | Uint8Array =>
-  typeof d === 'string'
-    ? d
-    : ArrayBuffer.isView(d)
-      ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
-      : new Uint8Array(d);
-
-class Sha256 {
-  private readonly h;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData) {
-    this.h.update(bytes(data));
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-}
+import { signedBy } from './sigv4-check';
 
 /** One request the stand-in answered. */
 export interface FlushCall {
@@ -84,38 +62,8 @@ export class ApiGatewayStandIn extends LoopbackHttpServer {
     });
   }
 
-  private async caller(req: http.IncomingMessage, body: string): Promise<string | undefined> {
-    const auth = String(req.headers.authorization ?? '');
-    const m =
-      /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/apigateway\/aws4_request, SignedHeaders=([^,]+), Signature=[0-9a-f]{64}$/.exec(
-        auth,
-      );
-    const secret = m ? this.callers[m[1]!] : undefined;
-    if (!m || secret === undefined || m[3] !== this.region) return undefined;
-    const headers = Object.fromEntries(m[4]!.split(';').map((h) => [h, String(req.headers[h] ?? '')]));
-    const amzDate = headers['x-amz-date'] ?? '';
-    const at = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
-    const signer = new SignatureV4({
-      credentials: { accessKeyId: m[1]!, secretAccessKey: secret, sessionToken: headers['x-amz-security-token'] },
-      region: this.region,
-      service: 'apigateway',
-      sha256: Sha256,
-      applyChecksum: false,
-    });
-    const { 'x-amz-security-token': _t, ...unsigned } = headers;
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const expected = await signer.sign(
-      {
-        method: req.method ?? '',
-        protocol: 'http:',
-        hostname: '127.0.0.1',
-        path: url.pathname,
-        headers: unsigned,
-        body,
-      },
-      { signingDate: at },
-    );
-    return expected.headers.authorization === auth ? m[1] : undefined;
+  private caller(req: http.IncomingMessage, body: string): Promise<string | undefined> {
+    return signedBy(req, body, { service: 'apigateway', region: this.region, secretOf: (k) => this.callers[k] });
   }
 
   private async answer(req: http.IncomingMessage, body: string) {

@@ -20,7 +20,7 @@
  * so that 50-request fault runs stay fast; the retry path is the SDK's own.
  */
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
@@ -41,7 +41,6 @@ import { costNanoUsd } from '../../lambda/shared/catalog';
 import { makeDynamoReviewQueue } from '../../lambda/shared/dynamo-review-queue';
 import { DomainError, type ErrorEnvelope } from '../../lambda/shared/errors';
 import { type KeyScope, poolKeyScope, SILO_KEY_SCOPE } from '../../lambda/shared/key-scope';
-import { LEDGER_KEYS } from '../../lambda/shared/ledger-schema';
 import { makeTelemetry } from '../../lambda/shared/telemetry';
 import { TenantCredentials } from '../../lambda/shared/tenant-credentials';
 import { makeStsQueryClient } from '../../lambda/shared/tenant-credentials-sts';
@@ -57,6 +56,7 @@ import { BedrockStub } from './bedrock-stub';
 import { proxyEvent } from './bundled-handler';
 import { DynaliteServer } from './dynalite-server';
 import { DynamoFaultProxy } from './dynamo-fault-proxy';
+import { createLedgerTable } from './ledger-table';
 import { ACCESS_ROLE_ARN, FUNCTION_CREDENTIALS, POOL_REGION, PoolCell, withTenant } from './pool-cell';
 
 const CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' };
@@ -247,20 +247,7 @@ export class InferenceHarness {
 
   private async siloTenant(file: Record<string, unknown>, opts: TenantOptions) {
     const tableName = `ledger-${++this.tables}`;
-    await this.dynalite.dynamo.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        KeySchema: [
-          { AttributeName: LEDGER_KEYS.partitionKey, KeyType: 'HASH' },
-          { AttributeName: LEDGER_KEYS.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: LEDGER_KEYS.partitionKey, AttributeType: 'S' },
-          { AttributeName: LEDGER_KEYS.sortKey, AttributeType: 'S' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createLedgerTable(this.dynalite.dynamo, tableName);
     const config = runtimeConfigOf(file);
     const client = opts.ownDynamoClient ? this.newDynamoClient(CREDENTIALS) : this.dynamoClient!;
     const doc = docOf(client);

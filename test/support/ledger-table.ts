@@ -1,9 +1,8 @@
 /**
- * Ledger tables on dynalite for the move tests: the key schema of lambda/shared/ledger-schema.ts and the review
- * index of lambda/shared/review-schema.ts (REVIEW_GSI), as the TenantData construct makes them for a silo tenant
- * and a pool cell alike, and a tenant's ledger items in either layout. The pooled layout (every `pk` and every
- * `gsi1pk` under `T#<tenant>#`) is written here with lambda/shared/pool-keys.ts, since the ledger adapters' own
- * scoped key builders are not on this branch.
+ * Ledger tables on dynalite for the tests and benchmarks: the key schema of lambda/shared/ledger-schema.ts and the
+ * review index of lambda/shared/review-schema.ts (REVIEW_GSI), as the TenantData construct makes them for a silo
+ * tenant and a pool cell alike, and (for the move tests) a tenant's ledger items in either layout: the pooled one has
+ * every `pk` and every `gsi1pk` under `T#<tenant>#` (lambda/shared/pool-keys.ts).
  */
 import {
   type AttributeValue,

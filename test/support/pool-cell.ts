@@ -14,7 +14,7 @@
  *   tenant session (the function's own key) gets no tag, so the policy refuses it too.
  */
 
-import { CreateTableCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -33,6 +33,7 @@ import { createRegistryTable, RegistryHarness } from '../lambda/control-plane/re
 import { roleStatements, type StatementJson, type TemplateLike, testApp } from '../lib/template-utils';
 import { ACCESS_DENIED, type DynamoCall, type DynamoFault, type DynamoFaultProxy } from './dynamo-fault-proxy';
 import { allows } from './iam-eval';
+import { createLedgerTable } from './ledger-table';
 import { StsStandIn } from './sts-standin';
 
 export const POOL_CELL_ID = 'pool-1';
@@ -125,34 +126,8 @@ export class PoolCell {
   }
 
   async start(): Promise<void> {
-    const attr = (AttributeName: string) => ({ AttributeName, AttributeType: 'S' as const });
     await Promise.all([
-      this.dynamo.send(
-        new CreateTableCommand({
-          TableName: this.ledgerTable,
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: [
-            { AttributeName: LEDGER_KEYS.partitionKey, KeyType: 'HASH' },
-            { AttributeName: LEDGER_KEYS.sortKey, KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            attr(LEDGER_KEYS.partitionKey),
-            attr(LEDGER_KEYS.sortKey),
-            attr(REVIEW_GSI.partitionKey),
-            attr(REVIEW_GSI.sortKey),
-          ],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: REVIEW_GSI.name,
-              KeySchema: [
-                { AttributeName: REVIEW_GSI.partitionKey, KeyType: 'HASH' },
-                { AttributeName: REVIEW_GSI.sortKey, KeyType: 'RANGE' },
-              ],
-              Projection: { ProjectionType: 'ALL' },
-            },
-          ],
-        }),
-      ),
+      createLedgerTable(this.dynamo, this.ledgerTable),
       createRegistryTable(this.dynamo, this.registryTable),
       this.sts.start(),
     ]);

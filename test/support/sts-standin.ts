@@ -5,18 +5,10 @@
  * tag as the tenant-access role's trust policy would, and records what it was asked, so a test can count calls
  * and assert the tag. Sessions expire `durationSeconds` after the stand-in's clock.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type * as http from 'node:http';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import { LoopbackHttpServer } from './loopback-http-server';
-
-const bytes = (d: SourceData): string | Uint8Array =>
-  typeof d === 'string'
-    ? d
-    : ArrayBuffer.isView(d)
-      ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
-      : new Uint8Array(d);
+import { signedBy } from './sigv4-check';
 
 /** One AssumeRole call the stand-in answered (or refused). */
 export interface AssumeRoleCall {
@@ -26,20 +18,6 @@ export interface AssumeRoleCall {
   readonly tags: Record<string, string>;
   readonly callerAccessKeyId: string;
   readonly outcome: 'issued' | 'refused';
-}
-
-/** A sha256 (or HMAC-sha256 with a secret) for the reference signer. */
-class Sha256 {
-  private readonly h;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData) {
-    this.h.update(bytes(data));
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
 }
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -83,32 +61,9 @@ export class StsStandIn extends LoopbackHttpServer {
     return { status, body };
   }
 
-  /** Whether the request's signature is the reference signer's for the caller's secret. */
-  private async signatureHolds(req: http.IncomingMessage, body: string): Promise<string | undefined> {
-    const auth = String(req.headers.authorization ?? '');
-    const m =
-      /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/sts\/aws4_request, SignedHeaders=([^,]+), Signature=[0-9a-f]{64}$/.exec(
-        auth,
-      );
-    const secret = m ? this.callers[m[1]!] : undefined;
-    if (!m || secret === undefined || m[3] !== this.region) return undefined;
-    const signed = m[4]!.split(';');
-    const headers = Object.fromEntries(signed.map((h) => [h, String(req.headers[h] ?? '')]));
-    const amzDate = headers['x-amz-date'] ?? '';
-    const at = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
-    const signer = new SignatureV4({
-      credentials: { accessKeyId: m[1]!, secretAccessKey: secret, sessionToken: headers['x-amz-security-token'] },
-      region: this.region,
-      service: 'sts',
-      sha256: Sha256,
-      applyChecksum: false,
-    });
-    const { 'x-amz-security-token': _t, ...unsigned } = headers;
-    const expected = await signer.sign(
-      { method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: req.url ?? '/', headers: unsigned, body },
-      { signingDate: at },
-    );
-    return expected.headers.authorization === auth ? m[1] : undefined;
+  /** The caller whose key signed the request, if the signature is the reference signer's for its secret. */
+  private signatureHolds(req: http.IncomingMessage, body: string): Promise<string | undefined> {
+    return signedBy(req, body, { service: 'sts', region: this.region, secretOf: (k) => this.callers[k] });
   }
 
   private async answer(req: http.IncomingMessage, body: string) {
