@@ -2,6 +2,7 @@
  * Alarm severities as cdk-monitoring-constructs expresses them: a disambiguator per severity (it ends the alarm
  * name), severity-keyed threshold records for the library's segments, and the alarm sets of a tenant.
  */
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { AlarmFactory, AlarmWithAnnotation, CustomAlarmThreshold } from 'cdk-monitoring-constructs';
 import type { AlarmSet, SeverityThresholds } from '../../config/plan-defaults';
@@ -33,6 +34,37 @@ export function bySeverity<T extends CustomAlarmThreshold>(
 ): Record<string, T> {
   return Object.fromEntries(severities.map((sev) => [SEVERITIES[sev], f(t[sev])]));
 }
+
+const GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+
+/**
+ * Health alarms ({@link HEALTH_TAG}) of the library's segments, at the severities given: the same thresholds for a
+ * tenant's stack and a pool cell. An error count (faults, throttles, failed executions) at or above the threshold.
+ */
+export const errorCountAlarms = (t: SeverityThresholds, severities: readonly Severity[]) =>
+  bySeverity(t, (v) => ({ maxErrorCount: v, comparisonOperatorOverride: GTE, customTags: [HEALTH_TAG] }), severities);
+
+/** Throttled DynamoDB events at or above the threshold (health). */
+export const throttledEventAlarms = (t: SeverityThresholds, severities: readonly Severity[]) =>
+  bySeverity(
+    t,
+    (v) => ({ maxThrottledEventsThreshold: v, comparisonOperatorOverride: GTE, customTags: [HEALTH_TAG] }),
+    severities,
+  );
+
+/** API p99 latency at or above the threshold (milliseconds) for 3 periods of 3 (health). */
+export const p99LatencyAlarms = (t: SeverityThresholds, severities: readonly Severity[]) =>
+  bySeverity(
+    t,
+    (v) => ({
+      maxLatency: Duration.millis(v),
+      comparisonOperatorOverride: GTE,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      customTags: [HEALTH_TAG],
+    }),
+    severities,
+  );
 
 /** What an alarm of {@link addSeverityAlarms} is, besides its metric and thresholds. */
 export interface SeverityAlarmProps {

@@ -28,7 +28,14 @@ import {
   type SeverityThresholds,
 } from '../../config/plan-defaults';
 import { AlarmTopic } from './alarm-topic';
-import { bySeverity, HEALTH_TAG, SEVERITIES, severitiesOf } from './severity';
+import {
+  errorCountAlarms,
+  HEALTH_TAG,
+  p99LatencyAlarms,
+  SEVERITIES,
+  severitiesOf,
+  throttledEventAlarms,
+} from './severity';
 import { SwitchboardMetrics } from './switchboard-metrics';
 import {
   BedrockThrottlesMonitoring,
@@ -229,20 +236,8 @@ function awsServiceSegments(
   thresholds: TenantAlarmThresholds,
   alarmSet: AlarmSet,
 ): { api: ApiGatewayMonitoring; segments: Monitoring[] } {
-  const gte = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
-  const health = [HEALTH_TAG];
-  const counts = (t: SeverityThresholds, essential: boolean) =>
-    bySeverity(
-      t,
-      (v) => ({ maxErrorCount: v, comparisonOperatorOverride: gte, customTags: health }),
-      severitiesOf(alarmSet, essential),
-    );
-  const throttledEvents = (t: SeverityThresholds) =>
-    bySeverity(
-      t,
-      (v) => ({ maxThrottledEventsThreshold: v, comparisonOperatorOverride: gte, customTags: health }),
-      severitiesOf(alarmSet, false),
-    );
+  const counts = (t: SeverityThresholds, essential: boolean) => errorCountAlarms(t, severitiesOf(alarmSet, essential));
+  const throttledEvents = (t: SeverityThresholds) => throttledEventAlarms(t, severitiesOf(alarmSet, false));
 
   const api = new ApiGatewayMonitoring(facade, {
     api: props.api,
@@ -250,17 +245,7 @@ function awsServiceSegments(
     alarmFriendlyName: 'Api',
     humanReadableName: `Tenant API (API Gateway, stage ${props.stageName})`,
     latencyTypesToRender: [LatencyType.P50, LatencyType.P90, LatencyType.P99],
-    addLatencyP99Alarm: bySeverity(
-      thresholds.p99LatencyMs,
-      (v) => ({
-        maxLatency: Duration.millis(v),
-        comparisonOperatorOverride: gte,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 3,
-        customTags: health,
-      }),
-      severitiesOf(alarmSet, true),
-    ),
+    addLatencyP99Alarm: p99LatencyAlarms(thresholds.p99LatencyMs, severitiesOf(alarmSet, true)),
   });
   const segments: Monitoring[] = [
     api,

@@ -16,7 +16,7 @@ import {
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import type { SeverityThresholds } from '../../config/plan-defaults';
-import { bySeverity, HEALTH_TAG } from '../monitoring/severity';
+import { errorCountAlarms, p99LatencyAlarms, throttledEventAlarms } from '../monitoring/severity';
 
 /** Props of {@link PoolCellMonitoring}. */
 export interface PoolCellMonitoringProps {
@@ -43,7 +43,7 @@ export interface PoolCellMonitoringProps {
 /**
  * A pool cell's dashboard (`Switchboard-<cell>`) and critical alarms, on cdk-monitoring-constructs: the cell's API,
  * its inference and authorizer functions and its ledger, alarming the platform ops topic. The tenants of the cell
- * are on the fleet dashboard, by tenant (their metrics carry the tenant dimension like silo tenants').
+ * are on the fleet dashboard, by tenant (their metrics carry the `Cell` and `TenantId` dimensions).
  */
 export class PoolCellMonitoring extends Construct {
   readonly dashboard?: cloudwatch.Dashboard;
@@ -53,8 +53,6 @@ export class PoolCellMonitoring extends Construct {
     super(scope, id);
     const t = props.thresholds;
     const critical = ['critical'] as const;
-    const gte = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
-    const health = [HEALTH_TAG];
     const facade = new MonitoringFacade(this, 'Monitoring', {
       alarmFactoryDefaults: {
         alarmNamePrefix: `Switchboard-${props.cellId}`,
@@ -70,8 +68,7 @@ export class PoolCellMonitoring extends Construct {
         detailDashboardPeriodOverride: cloudwatch.PeriodOverride.AUTO,
       }),
     });
-    const errors = (s: SeverityThresholds) =>
-      bySeverity(s, (v) => ({ maxErrorCount: v, comparisonOperatorOverride: gte, customTags: health }), critical);
+    const errors = (s: SeverityThresholds) => errorCountAlarms(s, critical);
     const segments = [
       new ApiGatewayMonitoring(facade, {
         api: props.api,
@@ -79,17 +76,7 @@ export class PoolCellMonitoring extends Construct {
         alarmFriendlyName: 'Api',
         humanReadableName: `Cell API (API Gateway, stage ${props.stageName})`,
         latencyTypesToRender: [LatencyType.P50, LatencyType.P90, LatencyType.P99],
-        addLatencyP99Alarm: bySeverity(
-          t.p99LatencyMs,
-          (v) => ({
-            maxLatency: Duration.millis(v),
-            comparisonOperatorOverride: gte,
-            evaluationPeriods: 3,
-            datapointsToAlarm: 3,
-            customTags: health,
-          }),
-          critical,
-        ),
+        addLatencyP99Alarm: p99LatencyAlarms(t.p99LatencyMs, critical),
       }),
       new LambdaFunctionMonitoring(facade, {
         lambdaFunction: props.inference,
@@ -108,16 +95,8 @@ export class PoolCellMonitoring extends Construct {
         table: props.table,
         alarmFriendlyName: 'Ledger',
         humanReadableName: 'Pooled ledger (DynamoDB)',
-        addReadThrottledEventsCountAlarm: bySeverity(
-          t.throttles,
-          (v) => ({ maxThrottledEventsThreshold: v, comparisonOperatorOverride: gte, customTags: health }),
-          critical,
-        ),
-        addWriteThrottledEventsCountAlarm: bySeverity(
-          t.throttles,
-          (v) => ({ maxThrottledEventsThreshold: v, comparisonOperatorOverride: gte, customTags: health }),
-          critical,
-        ),
+        addReadThrottledEventsCountAlarm: throttledEventAlarms(t.throttles, critical),
+        addWriteThrottledEventsCountAlarm: throttledEventAlarms(t.throttles, critical),
       }),
     ];
     this.alarms = segments.flatMap((s) => s.createdAlarms()).map((a) => a.alarm);
