@@ -9,7 +9,7 @@ import type { PoolCellEnv } from '../shared/pool-runtime';
 
 /** Environment variables of the control plane function. */
 export const CONTROL_PLANE_ENV = {
-  /** JSON array of {@link PoolCellEnv}: `{"id", "capacity", "restApiId"?, "stage"?, "ledgerTable"?, "tenantAccessRoleArn"?}`. */
+  /** JSON array of {@link PoolCellEnv}: `{"id", "capacity", "restApiId"?, "stage"?, "ledgerTable"?, "tenantAccessRoleArn"?, "reviewersTopicArn"?}`. */
   cells: 'POOL_CELLS',
 } as const;
 
@@ -19,6 +19,7 @@ const OPTIONAL_FIELDS: Readonly<Record<Exclude<keyof PoolCellEnv, 'id' | 'capaci
   stage: /^[A-Za-z0-9_-]{1,128}$/,
   ledgerTable: /^[A-Za-z0-9_.-]{3,255}$/,
   tenantAccessRoleArn: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+  reviewersTopicArn: /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
 };
 
 /** The pool cells of `POOL_CELLS`; throws at init, naming the variable, when it is not a non-empty valid list. */

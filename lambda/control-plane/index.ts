@@ -6,6 +6,7 @@
  * Clients and adapters are built once per container.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { LEDGER_MAX_ATTEMPTS, ledgerDocumentClient } from '../shared/dynamo';
@@ -16,6 +17,7 @@ import { makeStsQueryClient } from '../shared/tenant-credentials-sts';
 import { makeAuthorizerCacheFlusher } from './adapters/apigateway-authorizer-cache';
 import { makeDynamoRegistry } from './adapters/dynamo-registry';
 import { makePooledLedger } from './adapters/pooled-ledger';
+import { makeSnsReviewerSubscriptions } from './adapters/sns-reviewer-subscriptions';
 import { CONTROL_PLANE_ENV, poolCellsFrom } from './config';
 import { DEFAULT_PURGE_BUDGET } from './core/purge';
 import { makeControlPlaneHandler } from './http/handler';
@@ -39,6 +41,7 @@ const deps = {
     clientConfig: { region },
   }),
   purgeBudget: DEFAULT_PURGE_BUDGET,
+  reviewerSubscriptions: makeSnsReviewerSubscriptions(new SNSClient({ maxAttempts: 3 })),
 };
 const api = makeControlPlaneHandler(deps, telemetry);
 const silo = makeSiloRegistrationHandler(

@@ -16,6 +16,17 @@ export const POOL_CELL_ID_PATTERN = /^pool-[1-9][0-9]{0,2}$/;
 export const REGISTRY_TABLE_NAME = 'switchboard-tenant-registry';
 
 /**
+ * The physical name of a cell's reviewers topic (fixed: the control plane subscribes pooled tenants' reviewers to it
+ * by name, with no reference to the cell stack).
+ */
+export function reviewersTopicName(cellId: string): string {
+  return `switchboard-${cellId}-reviewers`;
+}
+
+/** The SNS message attribute naming a review's tenant on a cell's reviewers topic (subscriptions filter on it). */
+export const REVIEW_TENANT_ATTRIBUTE = 'tenantId';
+
+/**
  * Environment of the pooled inference function, beside `LEDGER_TABLE_NAME` (the cell's pooled ledger),
  * `REGISTRY_TABLE_NAME` (REGISTRY_TABLE_ENV) and the review state machine's ARN (REVIEW_ENV.stateMachineArn).
  */
@@ -49,6 +60,8 @@ export interface PoolCellEnv {
   readonly ledgerTable?: string;
   /** The cell's tenant-access role (the purge deletes through a session tagged with the tenant). */
   readonly tenantAccessRoleArn?: string;
+  /** The cell's reviewers topic (pooled tenants' reviewer e-mails are subscribed to it, filtered by tenant). */
+  readonly reviewersTopicArn?: string;
 }
 
 /**

@@ -92,6 +92,15 @@ export interface TenantItem {
   readonly version: number;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** A pooled tenant's reviewer e-mails subscribed to its cell's reviewers topic (control-plane/core/reviewer-subscriptions.ts). */
+  readonly reviewerSubscriptions?: readonly ReviewerSubscription[];
+}
+
+/** One reviewer e-mail subscribed to a pool cell's reviewers topic, filtered to its tenant's reviews. */
+export interface ReviewerSubscription {
+  readonly email: string;
+  readonly topicArn: string;
+  readonly subscriptionArn: string;
 }
 
 /** An API key item (without `pk`/`sk`). */

@@ -60,6 +60,7 @@ export class PoolCellStack extends Stack implements PoolCellTarget {
   readonly authorizer: PoolAuthorizer;
   readonly tenantApi: TenantApi;
   readonly stageName = STAGE_NAME;
+  readonly hasReviewersTopic = true;
 
   constructor(scope: Construct, id: string, props: PoolCellStackProps) {
     super(scope, id, props);

@@ -10,6 +10,7 @@ import { DomainError } from '../../shared/errors';
 import { hashApiKey, type TenantItem } from '../../shared/registry-schema';
 import { flushAuthorizerCache } from './authorizer-cache';
 import type { ControlPlaneDeps } from './ports';
+import { notificationsField, syncReviewerSubscriptions } from './reviewer-subscriptions';
 import { configParts, resolveDocument, tenantView } from './tenant-items';
 
 /** Page sizes of `GET /v1/tenants`. */
@@ -26,13 +27,22 @@ export const TenantPatchSchema = z.strictObject({
   quota: z.unknown().optional(),
   limits: z.unknown().optional(),
   offboarding: z.unknown().optional(),
+  escalation: z.unknown().optional(),
   suspend: z.literal(true).optional(),
   resume: z.literal(true).optional(),
   rotateKey: z.literal(true).optional(),
 });
 export type TenantPatch = z.infer<typeof TenantPatchSchema>;
 
-const DOCUMENT_FIELDS = ['plan', 'monthlyBudgetUsd', 'throttle', 'quota', 'limits', 'offboarding'] as const;
+const DOCUMENT_FIELDS = [
+  'plan',
+  'monthlyBudgetUsd',
+  'throttle',
+  'quota',
+  'limits',
+  'offboarding',
+  'escalation',
+] as const;
 
 /** A tenant, or 404. */
 export async function getTenant(deps: ControlPlaneDeps, id: string): Promise<TenantItem> {
@@ -125,7 +135,9 @@ export async function patchTenant(deps: ControlPlaneDeps, id: string, body: obje
   const audit = { tenantId: id, action, who, at, ...flushed };
   await registry.appendAudit({ ...audit, before: tenantView(before), after: tenantView(after) });
   if (apiKey) await registry.setKeyStatus(after.keyHash, 'active', ['pending'], at);
-  return { tenant: tenantView(after), ...flushed, ...(apiKey ? { apiKey } : {}) };
+  // Reviewer e-mails or review threshold changed (or a failed subscription from before): told to the cell's topic.
+  const { item: stored, outcome } = await syncReviewerSubscriptions(deps, after);
+  return { tenant: tenantView(stored), ...flushed, ...(apiKey ? { apiKey } : {}), ...notificationsField(outcome) };
 }
 
 /** The audit action of a patch: `update`, `suspend`, `resume`, `rotateKey`, joined by `+`. */

@@ -35,6 +35,7 @@ import { type AuthorizerCacheOutcome, flushAuthorizerCache } from './authorizer-
 import { getTenant } from './manage';
 import { placeInCell } from './onboard';
 import type { ControlPlaneDeps } from './ports';
+import { notificationsField, syncReviewerSubscriptions } from './reviewer-subscriptions';
 import { configParts, resolveDocument, tenantView } from './tenant-items';
 
 /** Largest body of `POST /v1/tenants/{id}/move` (`{"to": "pool", "activate": true}` is 30 bytes). */
@@ -140,6 +141,7 @@ export async function moveTenantToPool(deps: ControlPlaneDeps, rawId: string, bo
     after: tenantView(after),
   });
   await registry.setKeyStatus(keyHash, 'active', ['pending'], at);
+  const { item: stored, outcome } = await syncReviewerSubscriptions(deps, after);
   // A cell `pool-<n>` is served by the stack `Switchboard-Pool-<n>` (lambda/shared/pool-runtime.ts).
   const cellStack = `Switchboard-Pool-${cell.replace(/^pool-/, '')}`;
   const next = [
@@ -148,7 +150,7 @@ export async function moveTenantToPool(deps: ControlPlaneDeps, rawId: string, bo
     ...(request.activate ? [] : [`resume it: PATCH /v1/tenants/${id} {"resume": true}`]),
     `destroy the silo stack while tenants/${id}.yaml still says silo (npx cdk destroy Switchboard-Tenant-${id} -c tenant=${id}), then set isolation: pool in the file (or remove it) and deploy the control plane (npx cdk deploy --exclusively Switchboard-ControlPlane): the removed registration leaves the pooled tenant alone`,
   ];
-  return { tenant: tenantView(after), apiKey, next };
+  return { tenant: tenantView(stored), apiKey, next, ...notificationsField(outcome) };
 }
 
 /** What a conversion from the pool did. */

@@ -23,6 +23,7 @@ import { flushAuthorizerCache } from './authorizer-cache';
 import { getTenant } from './manage';
 import type { ControlPlaneDeps, OffboardData, OffboardEvidence, PurgeProgress } from './ports';
 import { purgeStep } from './purge';
+import { syncReviewerSubscriptions } from './reviewer-subscriptions';
 import { offboardingDataOf, tenantView } from './tenant-items';
 
 const DAY_MS = 86_400_000;
@@ -61,6 +62,7 @@ export async function offboardTenant(deps: ControlPlaneDeps, id: string, who: st
     }
   }
   const authorizerCache = await flushAuthorizerCache(deps, after);
+  after = (await syncReviewerSubscriptions(deps, after)).item; // its reviewers' e-mails unsubscribed (best effort)
   if (!resuming || !(await registry.listAudit(id)).some((a) => a.action === 'delete')) {
     const audit = { tenantId: id, action: 'delete', who, at, authorizerCache };
     await registry.appendAudit({ ...audit, before: tenantView(before), after: tenantView(after) });

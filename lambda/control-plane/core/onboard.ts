@@ -15,6 +15,7 @@
 import { DomainError } from '../../shared/errors';
 import { hashApiKey, type TenantItem } from '../../shared/registry-schema';
 import type { ControlPlaneDeps } from './ports';
+import { notificationsField, syncReviewerSubscriptions } from './reviewer-subscriptions';
 import { newTenantItem, resolveDocument, tenantView } from './tenant-items';
 
 /** How silo tenants are added, for the refusal of one. */
@@ -48,7 +49,9 @@ export async function onboardTenant(deps: ControlPlaneDeps, document: object, wh
   }
   await registry.appendAudit({ tenantId: tenant.id, action: 'create', who, at, after: tenantView(item) });
   await registry.setKeyStatus(keyHash, 'active', ['pending'], at);
-  return { tenant: tenantView(item), apiKey };
+  // Its reviewers are told about its reviews (best effort: a failure is in the answer; PATCH retries it).
+  const synced = await syncReviewerSubscriptions(deps, item);
+  return { tenant: tenantView(synced.item), apiKey, ...notificationsField(synced.outcome) };
 }
 
 function tenantExists(id: string): DomainError {

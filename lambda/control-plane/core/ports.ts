@@ -102,6 +102,13 @@ export interface PurgeBudget {
  * The tenant registry. Every write is one conditional write of one item: `false` when its condition did not
  * hold (the item exists, changed, or the cell is full), an exception for anything else.
  */
+/** Subscriptions of reviewer e-mails to a pool cell's reviewers topic (SNS). */
+export interface ReviewerSubscriptionsPort {
+  /** Subscribes `email` to `topicArn`, filtered to `tenantId`'s reviews; returns the subscription's ARN. */
+  subscribe(topicArn: string, tenantId: string, email: string): Promise<string>;
+  unsubscribe(subscriptionArn: string): Promise<void>;
+}
+
 export interface RegistryPort {
   getTenant(tenantId: string): Promise<TenantItem | undefined>;
   /** Writes a new tenant item; `false` when the id is taken. */
@@ -144,4 +151,5 @@ export interface ControlPlaneDeps {
   readonly authorizerCache: AuthorizerCachePort;
   readonly ledger: PooledLedgerPort;
   readonly purgeBudget: PurgeBudget;
+  readonly reviewerSubscriptions: ReviewerSubscriptionsPort;
 }

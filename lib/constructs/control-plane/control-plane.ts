@@ -15,9 +15,9 @@ import {
   LEDGER_KEYS_ONLY_SCAN,
   TENANT_ACCESS_ASSUME_ACTIONS,
 } from '../../../lambda/shared/control-plane-iam';
-import type { PoolCellEnv } from '../../../lambda/shared/pool-runtime';
+import { type PoolCellEnv, reviewersTopicName } from '../../../lambda/shared/pool-runtime';
 import { REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
-import { acknowledge, acknowledgeInRegulatedPacks } from '../../compliance/acknowledge';
+import { acknowledge, acknowledgeInRegulatedPacks, nagArnPrefix } from '../../compliance/acknowledge';
 import { handlerOf } from '../bundling';
 import { TenantFunction } from '../functions/tenant-function';
 import {
@@ -45,6 +45,11 @@ export interface PoolCellTarget {
   readonly ledgerKey: kms.IKey;
   /** The cell's tenant-access role (its trust names the control plane role; the session is tagged per tenant). */
   readonly tenantAccessRole: iam.IRole;
+  /**
+   * Whether the cell has a reviewers topic (named {@link reviewersTopicName}): pooled tenants' reviewer e-mails are
+   * subscribed to it, filtered by tenant.
+   */
+  readonly hasReviewersTopic: boolean;
 }
 
 /** Props of {@link ControlPlane}. */
@@ -99,6 +104,7 @@ export class ControlPlane extends Construct {
       stage: c.stageName,
       ledgerTable: c.ledgerTable.tableName,
       tenantAccessRoleArn: c.tenantAccessRole.roleArn,
+      ...(c.hasReviewersTopic ? { reviewersTopicArn: this.reviewersTopicArn(c.id) } : {}),
     }));
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     this.fn = new TenantFunction(this, 'Function', {
@@ -239,6 +245,34 @@ export class ControlPlane extends Construct {
         resources: [c.tenantAccessRole.roleArn],
       }),
     );
+    if (c.hasReviewersTopic) {
+      const topicArn = this.reviewersTopicArn(c.id);
+      this.fn.addStatements(
+        new iam.PolicyStatement({
+          // Pooled tenants' reviewer e-mails, each filtered to its tenant (core/reviewer-subscriptions.ts).
+          sid: `ReviewerSubscriptions${pascal(c.id)}`,
+          actions: ['sns:Subscribe'],
+          resources: [topicArn],
+          conditions: { StringEquals: { 'sns:Protocol': 'email' } },
+        }),
+        new iam.PolicyStatement({
+          // SNS authorizes Unsubscribe on the subscription's ARN: the topic's ARN and an id.
+          sid: `RemoveReviewerSubscriptions${pascal(c.id)}`,
+          actions: ['sns:Unsubscribe'],
+          resources: [`${topicArn}:*`],
+        }),
+      );
+      acknowledge(
+        this.fn.rolePolicy,
+        `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'sns')}:${reviewersTopicName(c.id)}:*]`,
+        "The wildcard is the subscription id under this one pool cell's reviewers topic: the control plane removes the reviewer e-mail subscriptions it made there (their ARNs are the topic's plus an id SNS assigns).",
+      );
+    }
+  }
+
+  /** A cell's reviewers topic ARN, from its fixed name (no reference to the cell stack). */
+  private reviewersTopicArn(cellId: string): string {
+    return Stack.of(this).formatArn({ service: 'sns', resource: reviewersTopicName(cellId) });
   }
 }
 

@@ -10,7 +10,12 @@ import { Construct } from 'constructs';
 import type * as poolReviewApiCode from '../../../lambda/pool-review-api/index';
 import type * as poolReviewStepsCode from '../../../lambda/pool-review-steps/index';
 import { TOKEN_TENANT_CONTEXT_KEY } from '../../../lambda/review/adapters/kms-token-cipher';
-import { POOL_ENV, REGISTRY_TABLE_NAME } from '../../../lambda/shared/pool-runtime';
+import {
+  POOL_ENV,
+  REGISTRY_TABLE_NAME,
+  REVIEW_TENANT_ATTRIBUTE,
+  reviewersTopicName,
+} from '../../../lambda/shared/pool-runtime';
 import { REGISTRY_PK_PREFIXES, REGISTRY_TABLE, REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
 import {
   POOLED_AWAIT_SECONDS_PATH,
@@ -37,9 +42,6 @@ import type { PoolTenantAccess } from './tenant-access-role';
 
 /** The longest review a tenant file may ask for (tenant-schema.ts `escalation.reviewTimeoutMinutes`). */
 export const POOLED_REVIEW_MAX_MINUTES = 10_080;
-
-/** The SNS message attribute that names a review's tenant: reviewer subscriptions filter on it. */
-export const REVIEW_TENANT_ATTRIBUTE = 'tenantId';
 
 /** Props of {@link PoolCellReview}. */
 export interface PoolCellReviewProps {
@@ -100,6 +102,7 @@ export class PoolCellReview extends Construct {
     };
 
     this.topic = new sns.Topic(this, 'Reviewers', {
+      topicName: reviewersTopicName(cellId),
       displayName: `Switchboard ${cellId}: answers of pooled tenants waiting for review`,
       masterKey: operations.key,
       enforceSSL: true,

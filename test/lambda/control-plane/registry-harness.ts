@@ -107,7 +107,9 @@ export class RegistryHarness {
     readonly table: string,
     readonly cells: readonly PoolCell[],
     /** Adapters a test brings (API Gateway, the cell's ledger); without them a call to one fails loudly. */
-    readonly adapters: Partial<Pick<ControlPlaneDeps, 'authorizerCache' | 'ledger' | 'purgeBudget'>> = {},
+    readonly adapters: Partial<
+      Pick<ControlPlaneDeps, 'authorizerCache' | 'ledger' | 'purgeBudget' | 'reviewerSubscriptions'>
+    > = {},
   ) {
     this.doc = ledgerDocumentClient(client);
     this.registry = makeDynamoRegistry(this.doc, table);
@@ -137,6 +139,14 @@ export class RegistryHarness {
         },
       },
       purgeBudget: this.adapters.purgeBudget ?? DEFAULT_PURGE_BUDGET,
+      reviewerSubscriptions: this.adapters.reviewerSubscriptions ?? {
+        subscribe: async () => {
+          throw new Error('no SNS in this test');
+        },
+        unsubscribe: async () => {
+          throw new Error('no SNS in this test');
+        },
+      },
     };
   }
 
