@@ -175,7 +175,7 @@ export function idleCost(t: TenantConfig): IdleCostItem[] {
  * inference function, the authorizer, the tenant-access role, the review steps and review API functions, the review
  * state machine, the pooled reviewers), the ledger key and the operations key, five topics (three functions' dead
  * letters, the cell's ops alarms, the reviewers), one review state machine, one housekeeping schedule every five
- * minutes with two targets (the review sweep, the ledger reconciliation), one ledger table, one REST API, six alarms
+ * minutes with two targets (the review sweep, the ledger reconciliation), one ledger table, one REST API, nine alarms
  * and a dashboard.
  */
 export const POOL_CELL = {
@@ -183,8 +183,8 @@ export const POOL_CELL = {
   topics: 5,
   keys: 2,
   stateMachines: 1,
-  resources: 100,
-  alarmMetrics: 6,
+  resources: 103,
+  alarmMetrics: 9,
   dashboards: 1,
   /** The housekeeping schedule: every 5 minutes. */
   scheduleEveryMinutes: 5,

@@ -134,6 +134,7 @@ export class PoolCellStack extends Stack implements PoolCellTarget {
       inference: this.inference.fn,
       authorizer: this.authorizer.function.fn,
       table: this.data.table,
+      review: { steps: this.review.steps.fn, api: this.review.api.fn, stateMachine: this.review.stateMachine },
       platformOpsTopic: platform.opsTopic,
       thresholds: PLAN_DEFAULTS.basic.alarms,
     });

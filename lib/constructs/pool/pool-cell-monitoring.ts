@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import {
   ApiGatewayMonitoring,
   DefaultDashboardFactory,
@@ -13,6 +14,7 @@ import {
   LatencyType,
   MonitoringFacade,
   notifySns,
+  StepFunctionMonitoring,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import type { SeverityThresholds } from '../../config/plan-defaults';
@@ -30,6 +32,12 @@ export interface PoolCellMonitoringProps {
   readonly authorizer: lambda.IFunction;
   /** The pooled ledger. */
   readonly table: dynamodb.ITable;
+  /** The cell's review workflow: its two functions and its state machine. */
+  readonly review: {
+    readonly steps: lambda.IFunction;
+    readonly api: lambda.IFunction;
+    readonly stateMachine: sfn.IStateMachine;
+  };
   /** The platform team's ops topic: every alarm of the cell notifies it. */
   readonly platformOpsTopic: sns.ITopic;
   /** Alarm thresholds (critical only: a cell's alarm is the platform team's page). */
@@ -37,6 +45,7 @@ export interface PoolCellMonitoringProps {
     readonly p99LatencyMs: SeverityThresholds;
     readonly lambdaErrors: SeverityThresholds;
     readonly throttles: SeverityThresholds;
+    readonly stateMachineFailures: SeverityThresholds;
   };
 }
 
@@ -90,6 +99,24 @@ export class PoolCellMonitoring extends Construct {
         alarmFriendlyName: 'Authorizer',
         humanReadableName: 'Pool authorizer (Lambda)',
         addFaultCountAlarm: errors(t.lambdaErrors),
+      }),
+      new LambdaFunctionMonitoring(facade, {
+        lambdaFunction: props.review.steps,
+        alarmFriendlyName: 'ReviewSteps',
+        humanReadableName: 'Review steps and sweep (Lambda)',
+        addFaultCountAlarm: errors(t.lambdaErrors),
+      }),
+      new LambdaFunctionMonitoring(facade, {
+        lambdaFunction: props.review.api,
+        alarmFriendlyName: 'ReviewApi',
+        humanReadableName: 'Review API (Lambda)',
+        addFaultCountAlarm: errors(t.lambdaErrors),
+      }),
+      new StepFunctionMonitoring(facade, {
+        stateMachine: props.review.stateMachine,
+        alarmFriendlyName: 'Review',
+        humanReadableName: "Pooled tenants' review workflow (Step Functions)",
+        addFailedExecutionCountAlarm: errors(t.stateMachineFailures),
       }),
       new DynamoTableMonitoring(facade, {
         table: props.table,
