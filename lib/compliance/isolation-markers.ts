@@ -25,6 +25,9 @@ export interface PoolCellMarker {
   readonly pooledFunctionRole: string;
   /** The cell's other functions that take tenant sessions (the review steps and review API), if any. */
   readonly sessionRoles?: readonly string[];
+  /** The cell's REST API and its reviewer role (sessions tagged with the tenant whose review routes they call). */
+  readonly api?: string;
+  readonly reviewerRole?: string;
   /** The tenants placed in the cell when the app was synthesized (more may be onboarded later). */
   readonly tenants: readonly string[];
 }
@@ -39,6 +42,8 @@ export interface PoolCellMarkerProps {
   readonly pooledFunctionRole: iam.IRole;
   /** The cell's other functions' roles that assume the access role with a tenant (the review functions). */
   readonly sessionRoles?: readonly iam.IRole[];
+  /** The cell's API, whose review routes name the tenant (`/v1/tenants/{tenantId}/reviews`), and its reviewer role. */
+  readonly review?: { readonly api: IConstruct; readonly reviewerRole: iam.IRole };
   /** The tenants placed in the cell (tenant files); the matrix adds probe tenants when fewer than two. */
   readonly tenants: readonly string[];
 }
@@ -59,6 +64,12 @@ export function markPoolCell(stack: Stack, props: PoolCellMarkerProps): void {
     accessRole: logicalIdOf(stack, props.accessRole, 'accessRole'),
     pooledFunctionRole: logicalIdOf(stack, props.pooledFunctionRole, 'pooledFunctionRole'),
     sessionRoles: (props.sessionRoles ?? []).map((r) => logicalIdOf(stack, r, 'sessionRoles')),
+    ...(props.review
+      ? {
+          api: logicalIdOf(stack, props.review.api, 'review.api'),
+          reviewerRole: logicalIdOf(stack, props.review.reviewerRole, 'review.reviewerRole'),
+        }
+      : {}),
     tenants: [...props.tenants],
   };
   stack.addMetadata(POOL_CELL_METADATA, marker);

@@ -65,7 +65,7 @@ export interface MatrixPrincipal {
   /** Principal tags (role tags, then session tags). */
   readonly tags: Readonly<Record<string, string>>;
   /** Its part in a pool cell, when it has one. */
-  readonly cellRole?: 'pooled-function' | 'tenant-access';
+  readonly cellRole?: 'pooled-function' | 'tenant-access' | 'pool-reviewer';
   /** Service principals its trust policy names. */
   readonly trustedServices: readonly string[];
   /** Attached policies the templates do not contain (AWS managed policies): its cells cannot be evaluated. */
@@ -242,6 +242,26 @@ function principalsOf(
         unreadablePolicies: unreadable,
         identity,
       };
+      const reviewerOf = cells.find((c) => c.stack === s.stackName && c.marker.reviewerRole === id);
+      if (reviewerOf) {
+        // A pool cell's reviewer role: one session per tenant of the cell, tagged with it, and one without the tag.
+        for (const t of reviewerOf.tenants) {
+          out.push({
+            ...base,
+            id: `${TemplateResolver.nameOf(s.stackName, id)} session ${TENANT_SESSION_TAG}=${t}`,
+            tenant: t,
+            tags: { ...tags, [TENANT_SESSION_TAG]: t },
+            cellRole: 'pool-reviewer',
+          });
+        }
+        out.push({
+          ...base,
+          id: `${TemplateResolver.nameOf(s.stackName, id)} session without ${TENANT_SESSION_TAG}`,
+          tags: Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TENANT_SESSION_TAG)),
+          cellRole: 'pool-reviewer',
+        });
+        continue;
+      }
       const cell = cells.find((c) => c.stack === s.stackName && c.marker.accessRole === id);
       if (!cell) {
         const pooledFunction = cells.some(
@@ -513,6 +533,8 @@ function iamMethodArns(
   resolver: TemplateResolver,
   s: StackTemplate,
   apiId: string,
+  /** Values of path parameters (a pool cell's `{tenantId}`); any other parameter is `probe`. */
+  pathValues: Readonly<Record<string, string>> = {},
 ): Array<{ arn: string; method: string }> {
   const res = s.template.Resources;
   const refersTo = (v: unknown, id: string) => JSON.stringify(v) === JSON.stringify({ Ref: id });
@@ -528,7 +550,8 @@ function iamMethodArns(
       const r = res[ref];
       if (r?.Type !== 'AWS::ApiGateway::Resource') return undefined;
       const part = String(propsOf(r).PathPart);
-      parts.push(/^\{.+\}$/.test(part) ? 'probe' : part);
+      const param = /^\{(.+)\}$/.exec(part)?.[1];
+      parts.push(param === undefined ? part : (pathValues[param] ?? 'probe'));
       cur = propsOf(r).ParentId;
     }
     return undefined;
@@ -578,6 +601,8 @@ function tenantsOf(resolver: TemplateResolver, stacks: readonly StackTemplate[],
         c.marker.accessRole,
         c.marker.pooledFunctionRole,
         ...(c.marker.sessionRoles ?? []),
+        ...(c.marker.api ? [c.marker.api] : []),
+        ...(c.marker.reviewerRole ? [c.marker.reviewerRole] : []),
       ].map((id) => `${c.stack}/${id}`),
     ),
   );
@@ -636,11 +661,28 @@ function tenantsOf(resolver: TemplateResolver, stacks: readonly StackTemplate[],
             policy: trustOf(resolver, c.stack, c.marker.accessRole, s.template.Resources[c.marker.accessRole]!),
             probes: assumeProbes(resolver.arnOf(c.stack, c.marker.accessRole), t),
           },
+          ...(c.marker.api ? [poolReviewApiTarget(resolver, s, c.marker.api, t)] : []),
         ],
       });
     }
   }
   return out.sort((a, b) => a.model.localeCompare(b.model) || a.tenant.localeCompare(b.tenant));
+}
+
+/** A pooled tenant's review routes on its cell's API (`/v1/tenants/<tenant>/reviews…`): IAM-authorized per tenant. */
+function poolReviewApiTarget(resolver: TemplateResolver, s: StackTemplate, apiId: string, tenant: string): Target {
+  return {
+    kind: 'api',
+    name: `${TemplateResolver.nameOf(s.stackName, apiId)} /v1/tenants/${tenant}`,
+    policy: { kind: 'resource', statements: apiPolicy(resolver, s, apiId) },
+    probes: iamMethodArns(resolver, s, apiId, { tenantId: tenant }).map((m) => ({
+      action: 'execute-api:Invoke',
+      access: m.method === 'GET' ? ('read' as const) : ('write' as const),
+      own: true,
+      resource: m.arn,
+      context: {},
+    })),
+  };
 }
 
 function indexArnsOf(tableArn: string, table: CfnResourceJson): string[] {
@@ -928,9 +970,9 @@ export function buildIsolationMatrix(
     }
   }
   const notes = [
-    'Principals are the roles of the templates; the pool tenant-access role is probed once per tenant of its cell (session tag) and once without the tag. Users, groups and other accounts are not principals of the app.',
+    "Principals are the roles of the templates; a pool cell's tenant-access role and reviewer role are probed once per tenant of the cell (session tag) and once without the tag. Users, groups and other accounts are not principals of the app.",
     'Key probes are direct calls (no kms:ViaService): use of a key through DynamoDB or AWS Backup needs the table, which the items cells probe.',
-    `A pooled tenant's data is its items (partition keys ${POOL_TENANT_KEY_PREFIX}<tenant>#…) and its encryption context in the cell's table and key; the cell's API, topics and workflow are shared and isolated by the authorizer and the per-tenant session, not by resource.`,
+    `A pooled tenant's data is its items (partition keys ${POOL_TENANT_KEY_PREFIX}<tenant>#…) and its encryption context in the cell's table and key, and its review routes on the cell's API (/v1/tenants/<tenant>/reviews…, IAM-authorized); the cell's inference routes, topics and workflow are shared and isolated by the authorizer and the per-tenant session, not by resource.`,
     "Roles cells: assuming a tenant's role (a pooled tenant's: the cell's access role with its tag), with a source identity and session tags of the caller's choosing: a role that could assume another tenant's role would reach what that role reaches.",
     "Functions cells: invoking a tenant's functions (its identity policies and the functions' Lambda permissions, which name AWS services with a source); a function acts with its tenant's role.",
     'API cells are the IAM-authorized methods (the review API); routes behind an API key or the pool authorizer are isolated by the key, not by IAM.',

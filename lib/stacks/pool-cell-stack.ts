@@ -148,6 +148,9 @@ export class PoolCellStack extends Stack implements PoolCellTarget {
       accessRole: this.inference.tenantAccess.role,
       pooledFunctionRole: this.inference.fn.role as iam.IRole,
       sessionRoles: [this.review.steps.fn.role as iam.IRole, this.review.api.fn.role as iam.IRole],
+      ...(this.tenantApi.reviewerRole
+        ? { review: { api: this.tenantApi.api, reviewerRole: this.tenantApi.reviewerRole } }
+        : {}),
       tenants: [],
     });
 

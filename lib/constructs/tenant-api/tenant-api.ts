@@ -468,7 +468,11 @@ export class TenantApi extends Construct {
           sid: 'ReviewRoutesForTheReviewerRole',
           principals: [reviewer.role],
           actions: ['execute-api:Invoke'],
-          resources: reviewMethods.map(route),
+          // In one account the resource policy's allow is enough on its own: a pool cell's names only the routes
+          // of the session's tenant, as the role's own policy does (the isolation matrix holds both to it).
+          resources: reviewMethods.map((m) =>
+            pooled ? route(m).replace('/tenants/*/', `/tenants/${tenantOfSession}/`) : route(m),
+          ),
         }),
         new iam.PolicyStatement({
           sid: 'ReviewRoutesForNobodyElse',

@@ -450,6 +450,37 @@ describe('tenant isolation matrix of the Switchboard app', () => {
     expect(m.findings[0]!.actions).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
+  it("checks a pooled tenant's review routes per tenant, and catches the cell API's resource policy allowing every tenant's", () => {
+    const m = report.isolation!;
+    const pool = m.summary.find((s) => s.model === 'pool')!;
+    // Each of the two pooled (probe) tenants: 4 own cells of its items and key, and 2 of its review routes (read:
+    // list, show, export; write: decide), which its own reviewer session may call (and, above, no other principal).
+    expect(pool.tenants).toBe(2);
+    expect(pool.own).toEqual({ allowed: 2 * (4 + 2), total: 2 * (4 + 2) });
+    // The same app with the resource policy's allow widened to every tenant's routes (what it was at first).
+    const stacks = synth.assembly.stacks.map((st) => ({
+      stackName: st.stackName,
+      template: structuredClone(st.template) as TemplateLike,
+      region: 'us-east-1',
+    }));
+    const cell = stacks.find((st) => st.stackName === 'Switchboard-Pool-1')!.template;
+    const api = Object.values(cell.Resources).find((r) => r.Type === 'AWS::ApiGateway::RestApi')!;
+    const policy = api.Properties!.Policy as { Statement: StatementJson[] };
+    const allow = policy.Statement.find((st) => st.Sid === 'ReviewRoutesForTheReviewerRole')!;
+    (allow as { Resource: unknown }).Resource = asArray(allow.Resource).map((r) =>
+      String(r).replace(/\$\{aws:PrincipalTag\/[^}]+\}/, '*'),
+    );
+    const widened = buildIsolationMatrix(stacks);
+    const found = widened.findings.map((f) => [f.principal.replace(/[0-9A-F]{8}>/, '>'), f.tenant, f.kind]);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        ['<Switchboard-Pool-1/ApiReviewerRole> session switchboard:tenant=probe-a', 'probe-a-b', 'api'],
+        ['<Switchboard-Pool-1/ApiReviewerRole> session switchboard:tenant=probe-a-b', 'probe-a', 'api'],
+      ]),
+    );
+    expect(widened.findings.every((f) => f.kind === 'api')).toBe(true);
+  });
+
   it('shows the matrix in the Markdown report: counts per isolation model, the exception and its reason', () => {
     const md = fs.readFileSync(path.join(synth.outdir, REPORT_FILES.markdown), 'utf8');
     const section = mdSection(md, 'Tenant isolation').join('\n');
