@@ -242,56 +242,37 @@ function principalsOf(
         unreadablePolicies: unreadable,
         identity,
       };
-      const reviewerOf = cells.find((c) => c.stack === s.stackName && c.marker.reviewerRole === id);
-      if (reviewerOf) {
-        // A pool cell's reviewer role: one session per tenant of the cell, tagged with it, and one without the tag.
-        for (const t of reviewerOf.tenants) {
+      // A pool cell's access role and reviewer role: one session per tenant of the cell, tagged with it, and one
+      // without the tag.
+      const access = cells.find((c) => c.stack === s.stackName && c.marker.accessRole === id);
+      const reviewer = cells.find((c) => c.stack === s.stackName && c.marker.reviewerRole === id);
+      const sessionsOf = access ?? reviewer;
+      if (sessionsOf) {
+        const cellRole = access ? ('tenant-access' as const) : ('pool-reviewer' as const);
+        const name = TemplateResolver.nameOf(s.stackName, id);
+        for (const t of sessionsOf.tenants) {
+          const sessionTags = { ...tags, [TENANT_SESSION_TAG]: t };
           out.push({
             ...base,
-            id: `${TemplateResolver.nameOf(s.stackName, id)} session ${TENANT_SESSION_TAG}=${t}`,
+            id: `${name} session ${TENANT_SESSION_TAG}=${t}`,
             tenant: t,
-            tags: { ...tags, [TENANT_SESSION_TAG]: t },
-            cellRole: 'pool-reviewer',
+            tags: sessionTags,
+            cellRole,
           });
         }
-        out.push({
-          ...base,
-          id: `${TemplateResolver.nameOf(s.stackName, id)} session without ${TENANT_SESSION_TAG}`,
-          tags: Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TENANT_SESSION_TAG)),
-          cellRole: 'pool-reviewer',
-        });
+        const untagged = Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TENANT_SESSION_TAG));
+        out.push({ ...base, id: `${name} session without ${TENANT_SESSION_TAG}`, tags: untagged, cellRole });
         continue;
       }
-      const cell = cells.find((c) => c.stack === s.stackName && c.marker.accessRole === id);
-      if (!cell) {
-        const pooledFunction = cells.some(
-          (c) => c.stack === s.stackName && (c.marker.pooledFunctionRole === id || c.marker.sessionRoles?.includes(id)),
-        );
-        out.push({
-          ...base,
-          id: TemplateResolver.nameOf(s.stackName, id),
-          tenant: tags[TENANT_TAG],
-          tags,
-          ...(pooledFunction ? { cellRole: 'pooled-function' as const } : {}),
-        });
-        continue;
-      }
-      // A pool cell's access role: one session per tenant, tagged with it, and one without the tag.
-      for (const t of cell.tenants) {
-        out.push({
-          ...base,
-          id: `${TemplateResolver.nameOf(s.stackName, id)} session ${TENANT_SESSION_TAG}=${t}`,
-          tenant: t,
-          tags: { ...tags, [TENANT_SESSION_TAG]: t },
-          cellRole: 'tenant-access',
-        });
-      }
-      const untagged = Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TENANT_SESSION_TAG));
+      const pooledFunction = cells.some(
+        (c) => c.stack === s.stackName && (c.marker.pooledFunctionRole === id || c.marker.sessionRoles?.includes(id)),
+      );
       out.push({
         ...base,
-        id: `${TemplateResolver.nameOf(s.stackName, id)} session without ${TENANT_SESSION_TAG}`,
-        tags: untagged,
-        cellRole: 'tenant-access',
+        id: TemplateResolver.nameOf(s.stackName, id),
+        tenant: tags[TENANT_TAG],
+        tags,
+        ...(pooledFunction ? { cellRole: 'pooled-function' as const } : {}),
       });
     }
   }

@@ -4,7 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
 import { REGISTRY_TABLE_NAME } from '../../../lambda/shared/pool-runtime';
-import { REGISTRY_BY_CELL_ATTRIBUTES, REGISTRY_TABLE } from '../../../lambda/shared/registry-schema';
+import {
+  REGISTRY_BY_CELL_ATTRIBUTES,
+  REGISTRY_PK_PREFIXES,
+  REGISTRY_TABLE,
+} from '../../../lambda/shared/registry-schema';
 import { acknowledge } from '../../compliance/acknowledge';
 import { keyAdministrationStatement, logsServiceStatement, serviceIntegrationStatements } from '../key-policies';
 import { addToPlatformBackup } from '../tenant-data/tenant-data';
@@ -51,6 +55,22 @@ export function registryKeyReadStatement(scope: IConstruct): iam.PolicyStatement
         'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com`,
         'kms:EncryptionContext:aws:dynamodb:tableName': REGISTRY_TABLE_NAME,
       },
+    },
+  });
+}
+
+/**
+ * What a pool cell's function needs to read a tenant's registry item (`TENANT#*` items only, GetItem): its
+ * configuration and status (the handlers cache it per container).
+ */
+export function registryTenantItemsReadStatement(scope: IConstruct): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'ReadTenantItems',
+    actions: ['dynamodb:GetItem'],
+    resources: [registryTableArn(scope)],
+    conditions: {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${REGISTRY_PK_PREFIXES.tenant}*`] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
     },
   });
 }

@@ -9,7 +9,7 @@ import type { Construct } from 'constructs';
 import type * as poolInferenceCode from '../../../lambda/pool-inference/index';
 import { MODELS, modelsNotCallableFrom } from '../../../lambda/shared/catalog';
 import { POOL_ENV, REGISTRY_TABLE_NAME } from '../../../lambda/shared/pool-runtime';
-import { REGISTRY_PK_PREFIXES, REGISTRY_TABLE, REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
+import { REGISTRY_TABLE, REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
 import { REVIEW_ENV } from '../../../lambda/shared/review-schema';
 import { LEDGER_TABLE_ENV } from '../../../lambda/shared/tenant-runtime';
 import { PLANS, type Plan } from '../../../lambda/shared/tenant-vocabulary';
@@ -19,6 +19,7 @@ import {
   REGISTRY_KEY_WILDCARD_REASON,
   registryKeyReadStatement,
   registryTableArn,
+  registryTenantItemsReadStatement,
 } from '../control-plane/tenant-registry';
 import { TenantFunction } from '../functions/tenant-function';
 import { grantInvokeModelsWithAnyOf, type IGuardrail } from '../guardrail/switchboard-guardrail';
@@ -144,16 +145,8 @@ export class PooledInferenceFunction extends TenantFunction {
     this.tenantAccess.grantAssume(this);
     const registryArn = registryTableArn(this);
     this.addStatements(
-      new iam.PolicyStatement({
-        // The tenant's configuration and status, per request (cached per container by the handler).
-        sid: 'ReadTenantItems',
-        actions: ['dynamodb:GetItem'],
-        resources: [registryArn],
-        conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${REGISTRY_PK_PREFIXES.tenant}*`] },
-          Null: { 'dynamodb:LeadingKeys': 'false' },
-        },
-      }),
+      // The tenant's configuration and status, per request (cached per container by the handler).
+      registryTenantItemsReadStatement(this),
       new iam.PolicyStatement({
         // The reconciliation lists the cell's tenants (tenant items only: the index is sparse).
         sid: 'ListTenants',

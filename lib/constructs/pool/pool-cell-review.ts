@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,7 +16,7 @@ import {
   REVIEW_TENANT_ATTRIBUTE,
   reviewersTopicName,
 } from '../../../lambda/shared/pool-runtime';
-import { REGISTRY_PK_PREFIXES, REGISTRY_TABLE, REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
+import { REGISTRY_TABLE, REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
 import {
   POOLED_AWAIT_SECONDS_PATH,
   REVIEW_ENV,
@@ -31,12 +31,11 @@ import {
   REGISTRY_KEY_WILDCARD_REASON,
   registryKeyReadStatement,
   registryTableArn,
+  registryTenantItemsReadStatement,
 } from '../control-plane/tenant-registry';
 import { TenantFunction } from '../functions/tenant-function';
-import { ManagedPolicyRole } from '../iam/managed-policy-role';
-import { defineReviewWorkflow } from '../review/review-workflow';
+import { defineReviewWorkflow, reviewStateMachineName } from '../review/review-workflow';
 import type { TenantData } from '../tenant-data/tenant-data';
-import { deploymentUniqueSuffix } from '../unique-names';
 import type { CellOperationsKey } from './cell-operations-key';
 import type { PoolTenantAccess } from './tenant-access-role';
 
@@ -84,15 +83,7 @@ export class PoolCellReview extends Construct {
     super(scope, id);
     const { cellId, data, operations, tenantAccess } = props;
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const stack = Stack.of(this);
-    // By name, not reference (the steps function restarts failed hand-offs: a reference would be a cycle).
-    const stateMachineName = `switchboard-${cellId}-review-${deploymentUniqueSuffix()}`;
-    const stateMachineArn = stack.formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: stateMachineName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const { name: stateMachineName, arn: stateMachineArn } = reviewStateMachineName(this, cellId);
     const environment = {
       [LEDGER_TABLE_ENV]: data.table.tableName,
       [REGISTRY_TABLE_ENV]: REGISTRY_TABLE_NAME,
@@ -137,17 +128,8 @@ export class PoolCellReview extends Construct {
     tenantAccess.allowSessionsFor(this.steps, this.steps.roleArn, 'ReviewStepsWithTenantTag');
     tenantAccess.allowSessionsFor(this.api, this.api.roleArn, 'ReviewApiWithTenantTag');
     const registryArn = registryTableArn(this);
-    const readTenantItems = new iam.PolicyStatement({
-      sid: 'ReadTenantItems',
-      actions: ['dynamodb:GetItem'],
-      resources: [registryArn],
-      conditions: {
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${REGISTRY_PK_PREFIXES.tenant}*`] },
-        Null: { 'dynamodb:LeadingKeys': 'false' },
-      },
-    });
     for (const fn of [this.steps, this.api]) {
-      fn.addStatements(readTenantItems, registryKeyReadStatement(this));
+      fn.addStatements(registryTenantItemsReadStatement(this), registryKeyReadStatement(this));
       acknowledge(
         fn.rolePolicy,
         `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'kms')}:key/*]`,
@@ -193,25 +175,6 @@ export class PoolCellReview extends Construct {
     tokenUse(this.api, 'kms:Decrypt', 'DecryptTaskTokens');
     data.restrictDecryptByPurpose(TASK_TOKEN_CONTEXT_KEY, TASK_TOKEN_CONTEXT_VALUE, this.api.roleArn);
 
-    const role = new ManagedPolicyRole(this, 'WorkflowRole', {
-      // Confused-deputy guard: only this state machine of this account.
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': stateMachineArn },
-        },
-      }),
-      description: `Switchboard ${cellId}: pooled tenants' review state machine`,
-      sharedPolicies: props.stateMachinePolicies,
-    });
-    operations.grantPublishThroughSns(role); // the encrypted reviewers topic
-    const logGroup = new logs.LogGroup(this, 'WorkflowLogs', {
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
-      removalPolicy: RemovalPolicy.RETAIN,
-      encryptionKey: operations.key,
-      retention,
-    });
-
     this.stateMachine = defineReviewWorkflow(this, {
       steps: this.steps.fn,
       topic: this.topic,
@@ -231,20 +194,15 @@ export class PoolCellReview extends Construct {
       payload: { 'tenantId.$': '$.tenantId' },
       webhook: false,
       stateMachineName,
+      stateMachineArn,
       timeout: Duration.minutes(POOLED_REVIEW_MAX_MINUTES + REVIEW_EXECUTION_MARGIN_MINUTES),
-      role: role.boundRole,
-      logGroup,
+      owner: `${cellId} (pooled tenants)`,
+      rolePolicies: props.stateMachinePolicies,
+      grantTopicKey: (role) => operations.grantPublishThroughSns(role), // the encrypted reviewers topic
       key: operations.key,
-    });
+      logRetention: retention,
+    }).stateMachine;
     this.stateMachine.grantTaskResponse(this.api);
-    role.addStatements(
-      new iam.PolicyStatement({
-        sid: 'InvokeReviewSteps',
-        actions: ['lambda:InvokeFunction'],
-        resources: [this.steps.fn.functionArn],
-      }),
-      new iam.PolicyStatement({ sid: 'NotifyReviewers', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
-    );
 
     // The cell's review sweep every five minutes, on the cell's housekeeping schedule.
     props.schedule.addTarget(

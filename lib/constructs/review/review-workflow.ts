@@ -8,18 +8,19 @@
  *
  * States are created in `scope` with the ids they always had, so a template does not change with this function.
  */
-import type { Duration } from 'aws-cdk-lib';
-import { Duration as Dur } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { REVIEW_NOT_PENDING, type ReviewStep, TOKEN_NOT_SAVED } from '../../../lambda/shared/review-schema';
+import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import { withLogDeliveryGuard } from '../key-policies';
+import { deploymentUniqueSuffix } from '../unique-names';
 
 /** Props of {@link defineReviewWorkflow}. */
 export interface ReviewWorkflowProps {
@@ -43,18 +44,69 @@ export interface ReviewWorkflowProps {
   /** Whether the reviews end with a webhook call (`CallWebhook`, `WebhookFailed`). */
   readonly webhook: boolean;
   readonly stateMachineName: string;
+  /** Its ARN, built from the name (the role's confused-deputy guard names it before the state machine exists). */
+  readonly stateMachineArn: string;
   /** The whole execution's timeout. */
   readonly timeout: Duration;
-  /** The state machine's role. */
-  readonly role: iam.IRole;
-  readonly logGroup: logs.ILogGroup;
+  /** Who the state machine works for (the role's description). */
+  readonly owner: string;
+  /** Shared customer-managed policies for the role (X-Ray, vended log delivery). */
+  readonly rolePolicies: readonly iam.IManagedPolicy[];
+  /** Gives the role what publishing to the encrypted topic needs of its key (called once the role exists). */
+  readonly grantTopicKey: (role: ManagedPolicyRole) => void;
   /** The key of the state machine's data and logs. */
   readonly key: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
 }
 
-/** Defines the review state machine in `scope` (see the file header). */
-export function defineReviewWorkflow(scope: Construct, props: ReviewWorkflowProps): sfn.StateMachine {
+/**
+ * The name and ARN of a review state machine of `owner` (a tenant id, a cell id). Known before the resource: it
+ * invokes the steps function, whose role may start it again for hand-offs that failed, so a reference would be a
+ * cycle. The name ends in a suffix new with every stack: a deleted state machine keeps its name while executions
+ * still run.
+ */
+export function reviewStateMachineName(scope: Construct, owner: string): { name: string; arn: string } {
+  const name = `switchboard-${owner}-review-${deploymentUniqueSuffix()}`;
+  const arn = Stack.of(scope).formatArn({
+    service: 'states',
+    resource: 'stateMachine',
+    resourceName: name,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  return { name, arn };
+}
+
+/** What {@link defineReviewWorkflow} made. */
+export interface ReviewWorkflow {
+  readonly stateMachine: sfn.StateMachine;
+  readonly role: ManagedPolicyRole;
+  readonly logGroup: logs.ILogGroup;
+}
+
+/** Defines the review state machine, its role and its log group in `scope` (see the file header). */
+export function defineReviewWorkflow(scope: Construct, props: ReviewWorkflowProps): ReviewWorkflow {
   const payload = props.payload ?? {};
+  const role = new ManagedPolicyRole(scope, 'WorkflowRole', {
+    // Confused-deputy guard as Step Functions documents it: only this state machine of this account may have the
+    // service assume the role (another state machine, even one a principal of this account may pass the role
+    // to, cannot). https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html#prevent-cross-service-confused-deputy
+    assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
+        ArnLike: { 'aws:SourceArn': props.stateMachineArn },
+      },
+    }),
+    description: `Switchboard ${props.owner}: review state machine`,
+    sharedPolicies: props.rolePolicies,
+  });
+  props.grantTopicKey(role);
+  const logGroup = new logs.LogGroup(scope, 'WorkflowLogs', {
+    // Vended-log groups need the /aws/vendedlogs/ prefix; retained, so unique per stack like the name.
+    logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+    removalPolicy: RemovalPolicy.RETAIN,
+    encryptionKey: props.key,
+    retention: props.logRetention,
+  });
   /** A Lambda task of the steps function; its result lands at `resultPath` (default: the state's name). */
   const step = (
     name: string,
@@ -74,14 +126,14 @@ export function defineReviewWorkflow(scope: Construct, props: ReviewWorkflowProp
       resultSelector: { 'result.$': '$.Payload' },
       resultPath,
       retryOnServiceExceptions: true,
-      taskTimeout: sfn.Timeout.duration(Dur.seconds(60)),
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
     });
   // Lambda throttling is not among the service exceptions `retryOnServiceExceptions` retries.
   const retryThrottling = <T extends sfn.TaskStateBase>(t: T): T => {
     t.addRetry({
       errors: ['Lambda.TooManyRequestsException'],
       maxAttempts: 6,
-      interval: Dur.seconds(2),
+      interval: Duration.seconds(2),
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     });
@@ -92,7 +144,7 @@ export function defineReviewWorkflow(scope: Construct, props: ReviewWorkflowProp
     t.addRetry({
       errors: ['States.TaskFailed'],
       maxAttempts: 3,
-      interval: Dur.seconds(2),
+      interval: Duration.seconds(2),
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     });
@@ -111,7 +163,7 @@ export function defineReviewWorkflow(scope: Construct, props: ReviewWorkflowProp
     resultSelector: { 'outcome.$': '$.Payload.outcome' },
     resultPath: '$.recovered',
     retryOnServiceExceptions: true,
-    taskTimeout: sfn.Timeout.duration(Dur.seconds(60)),
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
   });
   withRetry(recordFailure);
   const reviewFailed = new sfn.Fail(scope, 'ReviewFailed', {
@@ -136,7 +188,7 @@ export function defineReviewWorkflow(scope: Construct, props: ReviewWorkflowProp
       message: props.notify.message,
       ...(props.notify.messageAttributes ? { messageAttributes: props.notify.messageAttributes } : {}),
       resultPath: sfn.JsonPath.DISCARD,
-      taskTimeout: sfn.Timeout.duration(Dur.seconds(60)),
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
     }),
   );
   const awaitDecision = new tasks.LambdaInvoke(scope, 'AwaitDecision', {
@@ -160,7 +212,7 @@ export function defineReviewWorkflow(scope: Construct, props: ReviewWorkflowProp
   awaitDecision.addRetry({
     errors: ['Lambda.TooManyRequestsException', TOKEN_NOT_SAVED],
     maxAttempts: 3,
-    interval: Dur.seconds(2),
+    interval: Duration.seconds(2),
     backoffRate: 2,
     jitterStrategy: sfn.JitterType.FULL,
   });
@@ -184,7 +236,7 @@ export function defineReviewWorkflow(scope: Construct, props: ReviewWorkflowProp
     callWebhook.addRetry({
       errors: ['WebhookFailed'],
       maxAttempts: 3,
-      interval: Dur.seconds(5),
+      interval: Duration.seconds(5),
       backoffRate: 3,
       jitterStrategy: sfn.JitterType.FULL,
     });
@@ -206,15 +258,27 @@ export function defineReviewWorkflow(scope: Construct, props: ReviewWorkflowProp
     .otherwise(reviewFailed);
 
   const definition = recordPending.next(notify).next(awaitDecision).next(applyDecision);
-  return new sfn.StateMachine(scope, 'Workflow', {
+  const stateMachine = new sfn.StateMachine(scope, 'Workflow', {
     stateMachineName: props.stateMachineName,
     stateMachineType: sfn.StateMachineType.STANDARD,
     definitionBody: sfn.DefinitionBody.fromChainable(definition),
     timeout: props.timeout,
     tracingEnabled: true,
-    role: props.role,
-    logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    role: role.boundRole,
+    logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     // The log-delivery statement the state machine adds to the key gets the documented source guard.
     encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(withLogDeliveryGuard(props.key)),
   });
+  // The role's permissions, written out (the construct cannot add any to the bound role): the steps function
+  // (unqualified ARN only), the reviewers topic; its key by `grantTopicKey`; X-Ray and log delivery come from the
+  // shared policies.
+  role.addStatements(
+    new iam.PolicyStatement({
+      sid: 'InvokeReviewSteps',
+      actions: ['lambda:InvokeFunction'],
+      resources: [props.steps.functionArn],
+    }),
+    new iam.PolicyStatement({ sid: 'NotifyReviewers', actions: ['sns:Publish'], resources: [props.topic.topicArn] }),
+  );
+  return { stateMachine, role, logGroup };
 }

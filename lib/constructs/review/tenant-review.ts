@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,10 +17,8 @@ import { toReviewRuntimeConfig } from '../../config/runtime-config';
 import type { TenantConfig } from '../../config/tenant-config';
 import { handlerOf } from '../bundling';
 import { TenantFunction } from '../functions/tenant-function';
-import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import type { TenantData } from '../tenant-data/tenant-data';
-import { deploymentUniqueSuffix } from '../unique-names';
-import { defineReviewWorkflow } from './review-workflow';
+import { defineReviewWorkflow, reviewStateMachineName } from './review-workflow';
 import { WebhookSecret } from './webhook-secret';
 
 /** Props of {@link TenantReview}. */
@@ -74,16 +72,7 @@ export class TenantReview extends Construct {
     const esc = tenant.escalation;
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const reviewConfig = toReviewRuntimeConfig(tenant);
-    // The state machine's ARN from its name (no reference to the resource: it invokes the steps function,
-    // whose role may start it again for hand-offs that failed — a reference would be a cycle). The name ends
-    // in a suffix new with every stack: a deleted state machine keeps its name while executions still run.
-    const stateMachineName = `switchboard-${tenant.id}-review-${deploymentUniqueSuffix()}`;
-    const stateMachineArn = Stack.of(this).formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: stateMachineName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const { name: stateMachineName, arn: stateMachineArn } = reviewStateMachineName(this, tenant.id);
     const environment = {
       [LEDGER_TABLE_ENV]: data.table.tableName,
       [REVIEW_ENV.stateMachineArn]: stateMachineArn,
@@ -161,29 +150,7 @@ export class TenantReview extends Construct {
     );
     data.restrictDecryptByPurpose(TASK_TOKEN_CONTEXT_KEY, TASK_TOKEN_CONTEXT_VALUE, this.api.roleArn);
 
-    const role = new ManagedPolicyRole(this, 'WorkflowRole', {
-      // Confused-deputy guard as Step Functions documents it: only this state machine of this account may have the
-      // service assume the role (another state machine, even one a principal of this account may pass the role
-      // to, cannot). https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html#prevent-cross-service-confused-deputy
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-          ArnLike: { 'aws:SourceArn': stateMachineArn },
-        },
-      }),
-      description: `Switchboard ${tenant.id}: review state machine`,
-      sharedPolicies: props.stateMachinePolicies ?? props.sharedPolicies,
-    });
-    data.grantKeyUse(role); // publish to the encrypted topic
-    this.logGroup = new logs.LogGroup(this, 'WorkflowLogs', {
-      // Vended-log groups need the /aws/vendedlogs/ prefix; retained, so unique per stack like the name above.
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
-      removalPolicy: RemovalPolicy.RETAIN,
-      encryptionKey: data.key,
-      retention,
-    });
-
-    this.stateMachine = defineReviewWorkflow(this, {
+    const workflow = defineReviewWorkflow(this, {
       steps: this.steps.fn,
       topic: this.topic,
       notify: {
@@ -198,25 +165,18 @@ export class TenantReview extends Construct {
       },
       webhook: esc.webhook !== undefined,
       stateMachineName,
+      stateMachineArn,
       timeout: Duration.seconds(reviewConfig.executionTimeoutSeconds),
-      role: role.boundRole,
-      logGroup: this.logGroup,
+      owner: tenant.id,
+      rolePolicies: props.stateMachinePolicies ?? props.sharedPolicies,
+      grantTopicKey: (role) => data.grantKeyUse(role), // publish to the encrypted topic
       key: data.key,
+      logRetention: retention,
     });
+    this.stateMachine = workflow.stateMachine;
+    this.logGroup = workflow.logGroup;
 
     this.stateMachine.grantTaskResponse(this.api);
-    // The workflow role's permissions, written out (the construct cannot add any to the bound role): the
-    // steps function (unqualified ARN only), the reviewers topic; key use is granted above; X-Ray and log
-    // delivery come from the shared platform policies (stateMachinePolicies).
-    role.addStatements(
-      new iam.PolicyStatement({
-        sid: 'InvokeReviewSteps',
-        actions: ['lambda:InvokeFunction'],
-        resources: [this.steps.fn.functionArn],
-      }),
-      new iam.PolicyStatement({ sid: 'NotifyReviewers', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
-    );
-
     // The review sweep every five minutes (queue metrics for dashboards and alarms, failed hand-offs restarted,
     // orphaned reviews failed, unapplied decisions applied, queue places given back). The stack's other
     // housekeeping (the ledger reconciliation) runs on the same schedule (`housekeeping`).
