@@ -142,7 +142,7 @@ function validate(props: ReviewerDirectoryProps): void {
     } catch {
       parsed = undefined;
     }
-    if (!parsed || parsed.protocol !== 'https:' || parsed.hash || parsed.search) {
+    if (parsed?.protocol !== 'https:' || parsed.hash || parsed.search) {
       problems.push(`consoleUrl: "${url}" must be an https URL without query or fragment (Cognito callback URL)`);
     }
   }
