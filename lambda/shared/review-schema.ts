@@ -201,6 +201,17 @@ export const ReviewRuntimeConfigSchema = z.strictObject({
 });
 export type ReviewRuntimeConfig = z.infer<typeof ReviewRuntimeConfigSchema>;
 
+/** How long the review state machine may run past the review timeout (its own timeout's margin). */
+export const REVIEW_EXECUTION_MARGIN_MINUTES = 30;
+
+/**
+ * The tenant's review timeout (`escalation.reviewTimeoutMinutes`) in seconds: the execution timeout less its
+ * margin (see toReviewRuntimeConfig in tenant-file/runtime-config.ts).
+ */
+export function reviewTimeoutSeconds(config: Pick<ReviewRuntimeConfig, 'executionTimeoutSeconds'>): number {
+  return config.executionTimeoutSeconds - REVIEW_EXECUTION_MARGIN_MINUTES * 60;
+}
+
 /** What a reviewer is shown of the request: its system text and messages. */
 export interface ReviewInput {
   readonly system?: string;
