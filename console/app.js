@@ -148,12 +148,16 @@ function tenantById(id) {
 // The review API
 
 class ApiProblem extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfter) {
     super(message);
     this.status = status;
     this.code = code;
+    /** Seconds the API asked to wait before trying again (Retry-After), if it did. */
+    this.retryAfter = retryAfter;
   }
 }
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Calls the review API with the session's token; a non-2xx answer becomes an ApiProblem with the envelope's text. */
 async function api(url, init = {}) {
@@ -172,7 +176,13 @@ async function api(url, init = {}) {
   if (!res.ok) {
     const code = body?.error?.code ?? `http_${res.status}`;
     const message = body?.error?.message ?? body?.message ?? `The review API answered ${res.status}`;
-    throw new ApiProblem(res.status, String(code), String(message));
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new ApiProblem(
+      res.status,
+      String(code),
+      String(message),
+      Number.isFinite(retryAfter) ? retryAfter : undefined,
+    );
   }
   return body;
 }
@@ -567,6 +577,26 @@ function editState() {
 
 let deciding = false;
 
+/**
+ * Sends a decision. A review opened just after it was created may not wait for a decision yet
+ * (`review_not_ready`, with Retry-After): the same decision is sent again a few times, saying so on the page.
+ */
+async function sendDecision(tenant, reviewId, body) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api(`${tenant.reviewApi}/${encodeURIComponent(reviewId)}/decision`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch (e) {
+      if (!(e instanceof ApiProblem) || e.code !== 'review_not_ready' || attempt >= 5) throw e;
+      notice(`The review is not waiting for a decision yet; sending it again (${attempt} of 4)…`);
+      await sleep(Math.min(10, Math.max(1, e.retryAfter ?? 2)) * 1000);
+    }
+  }
+}
+
 async function decide(action) {
   if (deciding || !reviewState || reviewState.review.status !== 'pending') return;
   const { tenant, review } = reviewState;
@@ -582,11 +612,7 @@ async function decide(action) {
   problem(null);
   for (const b of $('decision').querySelectorAll('button')) b.disabled = true;
   try {
-    const outcome = await api(`${tenant.reviewApi}/${encodeURIComponent(review.reviewId)}/decision`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const outcome = await sendDecision(tenant, review.reviewId, body);
     notice(
       `${outcome.status === 'rejected' ? 'Rejected' : outcome.status === 'edited' ? 'Approved with your edit' : 'Approved'}: review ${outcome.reviewId}, request ${outcome.requestId}.`,
     );

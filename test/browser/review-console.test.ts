@@ -1,0 +1,199 @@
+/**
+ * The review console in a real browser, end to end on the local sandbox (`npm start`'s startSandbox): a request
+ * to a silo tenant that the model answers unsure goes to human review; a reviewer signs in to the console (dev
+ * sign-in), picks the tenant, opens the pending review, approves it with an edit and a note, and sees the outcome;
+ * the tenant API then answers `GET /v1/requests/{id}` with `reviewed` and the edited answer.
+ *
+ * Headless Chromium (Debian's `chromium`) driven by playwright-core. A screenshot of each page is saved under
+ * build/screenshots/. Skipped, saying so in its name, only when no Chromium executable exists (`.ci/run`
+ * installs it).
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { DEMO_MARKERS, UNSURE_ANSWER } from '../../local/bedrock-demo';
+import { type RunningSandbox, startSandbox } from '../../local/sandbox';
+
+/** The Chromium to drive: `CHROMIUM_PATH`, else `chromium` on the PATH (Debian's package). */
+function chromiumPath(): string | undefined {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'];
+  try {
+    candidates.push(execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim());
+  } catch {
+    // not on the PATH
+  }
+  return candidates.find((c): c is string => !!c && fs.existsSync(c));
+}
+
+const CHROMIUM = chromiumPath();
+const SHOTS = path.resolve(__dirname, '../../build/screenshots');
+const TENANT = 'acme';
+/** A prompt the sandbox model answers unsure, with markup that must stay text on the page. */
+const PROMPT = `What is 2 + 2? <img src=x onerror="window.__pwned=1"> ${DEMO_MARKERS.unsure}`;
+const EDITED = '2 + 2 = 4.';
+const NOTE = "The model's sum was wrong; corrected.";
+
+/** A base port with the next ten free (the sandbox puts its servers on consecutive ports). */
+async function freeBasePort(): Promise<number> {
+  const listenOn = (port: number) =>
+    new Promise<net.Server | undefined>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(undefined));
+      s.listen(port, '127.0.0.1', () => resolve(s));
+    });
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const probe = await listenOn(0);
+    const base = (probe!.address() as net.AddressInfo).port;
+    await new Promise((r) => probe!.close(r));
+    if (base > 65_000) continue;
+    const held: net.Server[] = [];
+    for (let p = base; p < base + 10; p++) {
+      const s = await listenOn(p);
+      if (!s) break;
+      held.push(s);
+    }
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    if (held.length === 10) return base;
+  }
+  throw new Error('no run of 10 free ports found');
+}
+
+/** Polls `check` until it returns a value, or fails with what it saw last. */
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const until = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`${what}: not within ${ms} ms (${String(last ?? 'no value')})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+(CHROMIUM ? describe : describe.skip)(
+  CHROMIUM
+    ? 'review console (headless Chromium, local sandbox)'
+    : "review console: SKIPPED, no Chromium executable (install Debian's chromium, or set CHROMIUM_PATH)",
+  () => {
+    let sandbox: RunningSandbox;
+    let browser: Browser;
+    let dataDir: string;
+
+    beforeAll(async () => {
+      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-console-'));
+      fs.mkdirSync(SHOTS, { recursive: true });
+      const [started, launched] = await Promise.all([
+        freeBasePort().then((port) =>
+          // Its progress lines are kept by the quiet environment and shown only when a test fails.
+          startSandbox({ dataDir, fresh: true, port, log: (line) => process.stdout.write(`${line}\n`) }),
+        ),
+        chromium.launch({
+          executablePath: CHROMIUM!,
+          args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+        }),
+      ]);
+      sandbox = started;
+      browser = launched;
+    }, 120_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await sandbox?.stop();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('sends an unsure answer to review, and a reviewer approves it with an edit in the console', async () => {
+      const tenant = sandbox.info.tenants.find((t) => t.id === TENANT);
+      expect(tenant).toMatchObject({ isolation: 'silo' });
+      const headers = { 'content-type': 'application/json', 'x-api-key': tenant!.apiKey };
+
+      // 1. The request: the model is unsure, so the answer waits for a person.
+      const sent = await fetch(`${tenant!.url}/v1/inference`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ prompt: PROMPT }),
+      });
+      const accepted = (await sent.json()) as { requestId: string; reviewId: string; status: string };
+      expect([sent.status, accepted.status]).toEqual([202, 'pending_review']);
+
+      const page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(String(e)));
+      page.on('console', (m) => {
+        if (m.type() === 'error') pageErrors.push(m.text());
+      });
+
+      // 2. Sign in (dev sign-in of the sandbox).
+      await page.goto(sandbox.info.reviewConsole.url);
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await shot(page, '1-sign-in');
+      await page.getByLabel('Your name').fill('Dana Reviewer');
+      await page.getByLabel('Your name').press('Enter');
+
+      // 3. Pick the tenant, then find the pending review (its workflow records it within moments).
+      await page.getByRole('link', { name: new RegExp(`^${TENANT}\\b`) }).click();
+      await page.getByRole('heading', { name: `Pending reviews of ${TENANT}` }).waitFor();
+      const row = page.getByRole('row').filter({ hasText: accepted.reviewId });
+      await eventually('the review in the pending list', async () => {
+        if (await row.count()) return true;
+        await page.getByRole('button', { name: /Refresh/ }).click();
+        await page.waitForLoadState('networkidle');
+        return undefined;
+      });
+      // Age and expiry are shown, and the prompt's markup is text.
+      await expect(row.locator('td').nth(1).textContent()).resolves.toMatch(/under a minute|\d+ min/);
+      await expect(row.locator('td').nth(2).textContent()).resolves.toMatch(/^in \d/);
+      await expect(row.textContent()).resolves.toContain('<img src=x');
+      await shot(page, '2-list');
+
+      // 4. Open it: the request, the model's answer, the attempts with their signals, route and cascade reasons.
+      await row.getByRole('link', { name: accepted.reviewId }).click();
+      await page.getByRole('heading', { name: `Review ${accepted.reviewId}` }).waitFor();
+      await expect(page.locator('#request-messages').textContent()).resolves.toContain(PROMPT);
+      await expect(page.locator('#proposed').textContent()).resolves.toBe(UNSURE_ANSWER);
+      const attempts = page.locator('#attempt-rows tr');
+      expect(await attempts.count()).toBeGreaterThanOrEqual(1);
+      await expect(attempts.last().textContent()).resolves.toMatch(/hedg|arithmetic/);
+      const facts = (await page.locator('#review-facts').textContent()) ?? '';
+      expect(facts).toMatch(/Route.*(auto|explicit)/s);
+      expect(facts).toMatch(/Expiresin \d/);
+      expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(await page.locator('#request-messages img').count()).toBe(0);
+      await shot(page, '3-review');
+
+      // 5. Edit the answer, add a note, approve (keyboard: the approve button's label follows the edit).
+      await page.getByLabel(/Answer to release/).fill(EDITED);
+      await page.getByLabel(/Note for the record/).fill(NOTE);
+      await page.getByRole('button', { name: 'Approve with my edit' }).click();
+
+      // 6. The outcome, on the page.
+      const outcome = page.getByRole('region', { name: 'Outcome' });
+      await outcome.waitFor({ timeout: 20_000 });
+      await expect(outcome.textContent()).resolves.toMatch(/edited/);
+      await expect(outcome.textContent()).resolves.toContain('Dana Reviewer');
+      await expect(outcome.textContent()).resolves.toContain(NOTE);
+      await expect(page.locator('#final-answer').textContent()).resolves.toBe(EDITED);
+      await expect(page.getByRole('status').textContent()).resolves.toMatch(/Approved with your edit/);
+      await shot(page, '4-outcome');
+
+      // 7. The caller sees the edited answer, reviewed.
+      const record = await eventually('the request reviewed', async () => {
+        const res = await fetch(`${tenant!.url}/v1/requests/${accepted.requestId}`, { headers });
+        const body = (await res.json()) as { status: string; output: string | null };
+        return body.status === 'reviewed' ? body : undefined;
+      });
+      expect(record).toMatchObject({ status: 'reviewed', output: EDITED });
+      expect(pageErrors).toEqual([]);
+      await page.close();
+    }, 60_000);
+  },
+);
