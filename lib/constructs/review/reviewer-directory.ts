@@ -15,15 +15,9 @@ export interface ReviewerDirectoryProps {
    */
   readonly tenantIds?: readonly string[];
   /**
-   * The review console's URL (`https://…/`): the sign-in page sends reviewers back there. With it the pool gets
-   * an app client for the console (authorization code with PKCE, no secret) and a Cognito sign-in domain.
-   * @default - no console client and no sign-in domain: tokens only for tools that sign in with the API
-   */
-  readonly consoleUrl?: string;
-  /**
-   * Prefix of the Cognito sign-in domain (`<prefix>.auth.<region>.amazoncognito.com`), unique in the region;
-   * used only with `consoleUrl`.
-   * @default - required when `consoleUrl` is set
+   * Prefix of the Cognito sign-in domain (`<prefix>.auth.<region>.amazoncognito.com`, unique in the region) the
+   * review console sends reviewers to; each console gets its app client with {@link ReviewerDirectory.addConsoleClient}.
+   * @default - no sign-in domain (no console sign-in; tokens only for tools that call Cognito's API)
    */
   readonly domainPrefix?: string;
   /**
@@ -47,10 +41,8 @@ const SESSION = Duration.hours(1);
  * feature plan with threat protection enforced (compromised-credential and adaptive-authentication checks).
  */
 export class ReviewerDirectory extends Construct {
-  readonly userPool: cognito.IUserPool;
-  /** The console's app client, when `consoleUrl` is set. */
-  readonly consoleClient?: cognito.IUserPoolClient;
-  /** The sign-in domain's base URL (`https://<prefix>.auth.<region>.amazoncognito.com`), when `consoleUrl` is set. */
+  readonly userPool: cognito.UserPool;
+  /** The sign-in domain's base URL (`https://<prefix>.auth.<region>.amazoncognito.com`), with `domainPrefix`. */
   readonly signInUrl?: string;
   /** The groups created with the pool, by tenant id. */
   readonly groups: ReadonlyMap<string, cognito.UserPoolGroup>;
@@ -93,26 +85,36 @@ export class ReviewerDirectory extends Construct {
     }
     this.groups = groups;
 
-    if (props.consoleUrl !== undefined) {
-      this.consoleClient = pool.addClient('ConsoleClient', {
-        generateSecret: false,
-        authFlows: { userSrp: true },
-        preventUserExistenceErrors: true,
-        enableTokenRevocation: true,
-        idTokenValidity: SESSION,
-        accessTokenValidity: SESSION,
-        refreshTokenValidity: Duration.hours(8),
-        supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
-        oAuth: {
-          flows: { authorizationCodeGrant: true, implicitCodeGrant: false },
-          scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
-          callbackUrls: [props.consoleUrl],
-          logoutUrls: [props.consoleUrl],
-        },
-      });
-      const domain = pool.addDomain('SignIn', { cognitoDomain: { domainPrefix: props.domainPrefix! } });
-      this.signInUrl = domain.baseUrl();
+    if (props.domainPrefix !== undefined) {
+      this.signInUrl = pool.addDomain('SignIn', { cognitoDomain: { domainPrefix: props.domainPrefix } }).baseUrl();
     }
+  }
+
+  /**
+   * An app client for a review console served at `consoleUrl` (`https://…/`, where sign-in sends reviewers back):
+   * authorization code with PKCE, no secret, ID tokens for an hour. `scope` may be in another stack (a tenant
+   * stack whose review API serves the console), so the client lives beside the URL it names.
+   */
+  addConsoleClient(scope: Construct, id: string, consoleUrl: string): cognito.UserPoolClient {
+    const problem = consoleUrlProblem(consoleUrl);
+    if (problem) throw new Error(`Invalid console client ${id}: ${problem}`);
+    return new cognito.UserPoolClient(scope, id, {
+      userPool: this.userPool,
+      generateSecret: false,
+      authFlows: { userSrp: true },
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      idTokenValidity: SESSION,
+      accessTokenValidity: SESSION,
+      refreshTokenValidity: Duration.hours(8),
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      oAuth: {
+        flows: { authorizationCodeGrant: true, implicitCodeGrant: false },
+        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+        callbackUrls: [consoleUrl],
+        logoutUrls: [consoleUrl],
+      },
+    });
   }
 
   /**
@@ -124,6 +126,21 @@ export class ReviewerDirectory extends Construct {
   }
 }
 
+/** What is wrong with a console URL as a Cognito callback URL, if anything (tokens are taken as they are). */
+function consoleUrlProblem(url: string): string | undefined {
+  if (Token.isUnresolved(url)) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.protocol !== 'https:' || parsed.hash || parsed.search) {
+    return `consoleUrl "${url}" must be an https URL without query or fragment (a Cognito callback URL)`;
+  }
+  return undefined;
+}
+
 /** Every problem with the props, in one error. */
 function validate(props: ReviewerDirectoryProps): void {
   const problems: string[] = [];
@@ -133,21 +150,6 @@ function validate(props: ReviewerDirectoryProps): void {
     if (!TENANT_ID_PATTERN.test(t)) problems.push(`tenantIds: "${t}" is not a tenant id (${TENANT_ID_PATTERN})`);
     if (seen.has(t)) problems.push(`tenantIds: "${t}" is listed twice`);
     seen.add(t);
-  }
-  const url = props.consoleUrl;
-  if (url !== undefined && !Token.isUnresolved(url)) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed?.protocol !== 'https:' || parsed.hash || parsed.search) {
-      problems.push(`consoleUrl: "${url}" must be an https URL without query or fragment (Cognito callback URL)`);
-    }
-  }
-  if (url !== undefined && props.domainPrefix === undefined) {
-    problems.push('domainPrefix: required with consoleUrl (the sign-in domain the console sends reviewers to)');
   }
   const prefix = props.domainPrefix;
   if (prefix !== undefined && !Token.isUnresolved(prefix) && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(prefix)) {

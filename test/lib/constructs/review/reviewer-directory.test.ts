@@ -7,18 +7,23 @@ import { runPack } from '../../../../lib/compliance/report';
 import { ReviewerDirectory, type ReviewerDirectoryProps } from '../../../../lib/constructs/review/reviewer-directory';
 import { testApp } from '../../template-utils';
 
-function build(props: ReviewerDirectoryProps) {
-  const stack = new Stack(testApp(), 'Platform', { env: { account: '123456789012', region: 'eu-west-1' } });
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+
+/** The directory in a platform stack and, with `consoleUrl`, a tenant stack whose console gets a client. */
+function build(props: ReviewerDirectoryProps, consoleUrl?: string) {
+  const app = testApp();
+  const stack = new Stack(app, 'Platform', { env: ENV });
   const directory = new ReviewerDirectory(stack, 'Reviewers', props);
-  return { stack, directory, template: Template.fromStack(stack) };
+  const tenant = new Stack(app, 'Tenant', { env: ENV });
+  if (consoleUrl) directory.addConsoleClient(tenant, 'ConsoleClient', consoleUrl);
+  return { stack, directory, template: Template.fromStack(stack), tenantTemplate: Template.fromStack(tenant) };
 }
 
 describe('ReviewerDirectory', () => {
-  const { stack, directory, template } = build({
-    tenantIds: ['acme', 'globex', 'initech'],
-    consoleUrl: 'https://review.example.com/console/',
-    domainPrefix: 'switchboard-reviewers-test',
-  });
+  const { stack, directory, template, tenantTemplate } = build(
+    { tenantIds: ['acme', 'globex', 'initech'], domainPrefix: 'switchboard-reviewers-test' },
+    'https://review.example.com/console/',
+  );
 
   it('is a user pool nobody signs up to, with MFA required (authenticator app) and a strong password policy', () => {
     template.hasResourceProperties('AWS::Cognito::UserPool', {
@@ -55,8 +60,9 @@ describe('ReviewerDirectory', () => {
     }
   });
 
-  it('gives the console a public client: authorization code only, no secret, back to the console URL', () => {
-    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+  it("gives a console (in the stack that serves it) a public client: authorization code only, no secret, back to the console's URL", () => {
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 0);
+    tenantTemplate.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       GenerateSecret: false,
       AllowedOAuthFlows: ['code'],
       AllowedOAuthFlowsUserPoolClient: true,
@@ -66,6 +72,7 @@ describe('ReviewerDirectory', () => {
       PreventUserExistenceErrors: 'ENABLED',
       SupportedIdentityProviders: ['COGNITO'],
       ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_SRP_AUTH']),
+      UserPoolId: { 'Fn::ImportValue': Match.stringLikeRegexp('ReviewersUserPool') },
     });
     template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'switchboard-reviewers-test' });
     expect(directory.signInUrl).toBeDefined();
@@ -88,7 +95,7 @@ describe('ReviewerDirectory', () => {
     });
   });
 
-  it('deploys with one new: no groups and no console client', () => {
+  it('deploys with one new: no groups, no sign-in domain, no client', () => {
     const bare = build({}).template;
     bare.resourceCountIs('AWS::Cognito::UserPool', 1);
     bare.resourceCountIs('AWS::Cognito::UserPoolGroup', 0);
@@ -96,19 +103,19 @@ describe('ReviewerDirectory', () => {
     bare.resourceCountIs('AWS::Cognito::UserPoolDomain', 0);
   });
 
-  it('fails when tenant ids, the console URL or the domain prefix are not usable, naming each', () => {
-    expect(() =>
-      build({
-        tenantIds: ['acme', 'Acme!', 'acme'],
-        consoleUrl: 'http://review.example.com/#x',
-        domainPrefix: 'my-aws',
-      }),
-    ).toThrow(
-      /tenantIds: "Acme!" is not a tenant id[\s\S]*tenantIds: "acme" is listed twice[\s\S]*consoleUrl: "http:\/\/review.example.com\/#x" must be an https URL[\s\S]*domainPrefix: "my-aws" may not contain/,
+  it('fails when tenant ids or the domain prefix are not usable, naming each', () => {
+    expect(() => build({ tenantIds: ['acme', 'Acme!', 'acme'], domainPrefix: 'my-aws' })).toThrow(
+      /tenantIds: "Acme!" is not a tenant id[\s\S]*tenantIds: "acme" is listed twice[\s\S]*domainPrefix: "my-aws" may not contain/,
     );
-    expect(() => build({ consoleUrl: 'https://review.example.com/' })).toThrow(
-      /domainPrefix: required with consoleUrl/,
-    );
+    expect(() => build({ domainPrefix: 'Has_Upper' })).toThrow(/domainPrefix: "Has_Upper" must be 1-63 lowercase/);
+  });
+
+  it('fails when a console URL is not an https URL without query or fragment', () => {
+    for (const url of ['http://r.example.com/', 'https://r.example.com/#x', 'https://r.example.com/?a=1', 'nope']) {
+      expect(() => build({}, url)).toThrow(
+        /Invalid console client ConsoleClient: consoleUrl ".*" must be an https URL/,
+      );
+    }
   });
 
   it.each(PACKS.map((p) => [p.name, p] as const))('has no %s finding', (_name, pack) => {
