@@ -32,7 +32,7 @@ const CHROMIUM = chromiumPath();
 const SHOTS = path.resolve(__dirname, '../../build/screenshots');
 const TENANT = 'acme';
 /** A prompt the sandbox model answers unsure, with markup that must stay text on the page. */
-const PROMPT = `What is 2 + 2? <img src=x onerror="window.__pwned=1"> ${DEMO_MARKERS.unsure}`;
+const PROMPT = `What is 2 + 2? <img src=x onerror="globalThis.__pwned=1"> ${DEMO_MARKERS.unsure}`;
 const EDITED = '2 + 2 = 4.';
 const NOTE = "The model's sum was wrong; corrected.";
 
@@ -166,7 +166,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
       const facts = (await page.locator('#review-facts').textContent()) ?? '';
       expect(facts).toMatch(/Route.*(auto|explicit)/s);
       expect(facts).toMatch(/Expiresin \d/);
-      expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
       expect(await page.locator('#request-messages img').count()).toBe(0);
       await shot(page, '3-review');
 
