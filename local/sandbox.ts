@@ -612,7 +612,7 @@ function readJsonText<T>(text: string): T | undefined {
 }
 
 /** True when nothing listens on 127.0.0.1:`port`. */
-function portFree(port: number): Promise<boolean> {
+export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = http.createServer();
     probe.once('error', () => resolve(false));

@@ -61,11 +61,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const started = Date.now();
-  const dataDir = path.join(REPO_ROOT, '.switchboard');
+  // For tests of this command only: another data dir and an already synthesized cloud assembly.
+  const dataDir = process.env.SWITCHBOARD_SANDBOX_DATA_DIR ?? path.join(REPO_ROOT, '.switchboard');
+  const outdir = process.env.SWITCHBOARD_SANDBOX_CDK_OUT;
   const log = (line: string) => console.log(line);
   let sandbox: Awaited<ReturnType<typeof startSandbox>>;
   try {
-    sandbox = await startSandbox({ dataDir, fresh: opts.fresh, port: opts.port, log });
+    sandbox = await startSandbox({ dataDir, fresh: opts.fresh, port: opts.port, log, ...(outdir ? { outdir } : {}) });
   } catch (e) {
     console.error(e instanceof PortInUseError ? e.message : `The sandbox did not start: ${(e as Error).message}`);
     process.exit(1);
