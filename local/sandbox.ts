@@ -378,6 +378,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
                 AWS_LAMBDA_FUNCTION_NAME: name,
                 AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(p.MemorySize ?? 128),
                 AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+                AWS_EXECUTION_ENV: `AWS_Lambda_${String(p.Runtime ?? 'nodejs')}`,
+                LAMBDA_TASK_ROOT: path.dirname(file),
+                _HANDLER: handler,
+                TZ: 'UTC',
                 PATH: process.env.PATH ?? '',
               },
             },
@@ -462,8 +466,12 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     for (const [stackName, template] of templates) {
       for (const [id, r] of Object.entries(template.Resources)) {
         if (r.Type !== 'AWS::Events::Rule' || r.Properties?.State === 'DISABLED') continue;
-        const seconds = rateSeconds(String(r.Properties?.ScheduleExpression ?? ''));
-        if (seconds === undefined) continue;
+        const expression = String(r.Properties?.ScheduleExpression ?? '');
+        const seconds = rateSeconds(expression);
+        if (seconds === undefined) {
+          if (expression) log(`  (schedule ${stackName}/${id} "${expression}": only rate() schedules run locally)`);
+          continue;
+        }
         const targets = ((r.Properties?.Targets ?? []) as Array<{ Arn?: unknown; Input?: string }>).flatMap((t) => {
           const getAtt = (t.Arn as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt'];
           return getAtt && functions.has(`${stackName}/${getAtt[0]}`)

@@ -60,7 +60,6 @@ async function main(): Promise<void> {
     console.error((e as Error).message);
     process.exit(2);
   }
-  const started = Date.now();
   // For tests of this command only: another data dir and an already synthesized cloud assembly.
   const dataDir = process.env.SWITCHBOARD_SANDBOX_DATA_DIR ?? path.join(REPO_ROOT, '.switchboard');
   const outdir = process.env.SWITCHBOARD_SANDBOX_CDK_OUT;
@@ -96,14 +95,17 @@ async function main(): Promise<void> {
   console.log(
     `Written to ${path.relative(process.cwd(), path.join(dataDir, 'sandbox.json'))}; function logs in ${path.relative(process.cwd(), path.join(dataDir, 'logs'))}/`,
   );
-  console.log(`\nready in ${((Date.now() - started) / 1000).toFixed(1)} s. Ctrl-C stops it.`);
+  // From the start of this process (what `npm start` adds before it is npm's and tsx's own start-up).
+  console.log(`\nready in ${process.uptime().toFixed(1)} s. Ctrl-C stops it.`);
 
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = (signal: string) => {
-    if (stopping) {
-      process.exit(130);
+    // A second Ctrl-C (not the same one delivered twice, to the group and relayed) exits at once.
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince > 1_000) process.exit(130);
+      return;
     }
-    stopping = true;
+    stoppingSince = Date.now();
     console.log(`\n${signal}: stopping …`);
     const force = setTimeout(() => {
       console.error('did not stop within 5 s; exiting');
