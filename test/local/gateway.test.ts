@@ -121,10 +121,10 @@ describe('a tenant API from its template', () => {
     // With the template's body validator on the method, the InferenceRequest model refuses it at the gateway.
     const template = structuredClone(tenantTemplate) as Json;
     const [methodId] = Object.entries(template.Resources).find(
-      ([, r]: [string, any]) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.RequestModels,
+      ([, r]: [string, Json]) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.RequestModels,
     )!;
     const [validatorId] = Object.entries(template.Resources).find(
-      ([, r]: [string, any]) => r.Type === 'AWS::ApiGateway::RequestValidator' && r.Properties.ValidateRequestBody,
+      ([, r]: [string, Json]) => r.Type === 'AWS::ApiGateway::RequestValidator' && r.Properties.ValidateRequestBody,
     )!;
     template.Resources[methodId].Properties.RequestValidatorId = { Ref: validatorId };
     const validated = await gatewayOf(readRestApis(template, 'Switchboard-Tenant-acme')[0]!);
