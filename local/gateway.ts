@@ -722,11 +722,11 @@ export class LocalGateway {
     const body = spec?.template
       ? spec.template.replace(/\$context(?:\.[A-Za-z]+)+/g, (k) => (k in vars ? jsonInner(vars[k]!) : ''))
       : JSON.stringify({ message });
-    return {
-      status: spec?.statusCode ?? status,
-      headers: { 'content-type': 'application/json', ...(spec?.headers ?? {}), 'x-amzn-errortype': r.type },
-      body,
-    };
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ 'content-type': 'application/json', ...(spec?.headers ?? {}) })) {
+      headers[k.toLowerCase()] = v;
+    }
+    return { status: spec?.statusCode ?? status, headers: { ...headers, 'x-amzn-errortype': r.type }, body };
   }
 }
 

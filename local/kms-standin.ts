@@ -12,7 +12,13 @@ const canonical = (ctx: Record<string, string> | undefined) =>
 
 export class KmsStandIn extends LoopbackHttpServer {
   readonly calls: Array<{ operation: string; context: Record<string, string> }> = [];
-  private readonly key = randomBytes(32);
+  /** Recorded calls kept (the oldest are dropped beyond it): a long-running sandbox keeps memory bounded. */
+  maxRecorded = Number.POSITIVE_INFINITY;
+
+  /** `key`: the AES key (a sandbox keeps one across restarts, so what it encrypted still decrypts). */
+  constructor(private readonly key: Buffer = randomBytes(32)) {
+    super();
+  }
 
   protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
@@ -21,6 +27,7 @@ export class KmsStandIn extends LoopbackHttpServer {
       const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
       this.calls.push({ operation: op, context: body.EncryptionContext ?? {} });
+      if (this.calls.length > this.maxRecorded) this.calls.shift();
       const send = (status: number, payload: object) => {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
         res.end(JSON.stringify(payload));

@@ -29,6 +29,8 @@ export class StsStandIn extends LoopbackHttpServer {
    * principal's tags on a request signed with them).
    */
   readonly sessions = new Map<string, { readonly roleArn: string; readonly tags: Readonly<Record<string, string>> }>();
+  /** Calls and sessions kept (the oldest are dropped beyond it): a long-running sandbox keeps memory bounded. */
+  maxRecorded = Number.POSITIVE_INFINITY;
   /** The stand-in's clock (tests move it to expire sessions). */
   now: () => number = Date.now;
 
@@ -87,6 +89,8 @@ export class StsStandIn extends LoopbackHttpServer {
       return this.error(403, 'AccessDenied', `Not authorized to perform sts:AssumeRole without ${this.requiredTag}`);
     }
     this.calls.push({ ...call, outcome: 'issued' });
+    if (this.calls.length > this.maxRecorded) this.calls.shift();
+    if (this.sessions.size >= this.maxRecorded) this.sessions.delete(this.sessions.keys().next().value!);
     const expiration = new Date(this.now() + call.durationSeconds * 1000).toISOString();
     const id = `ASIA${randomBytes(8).toString('hex').toUpperCase()}`;
     this.sessions.set(id, { roleArn: call.roleArn, tags });
