@@ -482,7 +482,7 @@ function drawReview(r, outcome) {
   facts.replaceChildren();
   fact(facts, 'Status', el('span', { class: `status status-${r.status}`, text: r.status }));
   fact(facts, 'Request', el('code', { text: r.requestId }));
-  fact(facts, 'Waiting since', timeEl(r.createdAt, ago(r.createdAt)));
+  fact(facts, r.status === 'pending' ? 'Waiting since' : 'Created', timeEl(r.createdAt, ago(r.createdAt)));
   if (r.status === 'pending') {
     fact(facts, 'Expires', r.expiresBy ? timeEl(r.expiresBy, untilText(r.expiresBy)) : '—');
   }

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { DEMO_MARKERS, UNSURE_ANSWER } from '../../local/bedrock-demo';
 import { type RunningSandbox, startSandbox } from '../../local/sandbox';
+import { synthSwitchboard } from '../support/synth';
 
 /** The Chromium to drive: `CHROMIUM_PATH`, else `chromium` on the PATH (Debian's package). */
 function chromiumPath(): string | undefined {
@@ -35,6 +36,7 @@ const TENANT = 'acme';
 const PROMPT = `What is 2 + 2? <img src=x onerror="globalThis.__pwned=1"> ${DEMO_MARKERS.unsure}`;
 const EDITED = '2 + 2 = 4.';
 const NOTE = "The model's sum was wrong; corrected.";
+const REVIEWER = 'dana.reviewer';
 
 /** A base port with the next ten free (the sandbox puts its servers on consecutive ports). */
 async function freeBasePort(): Promise<number> {
@@ -87,6 +89,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
     let sandbox: RunningSandbox;
     let browser: Browser;
     let dataDir: string;
+    let outdir: string | undefined;
 
     beforeAll(async () => {
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-console-'));
@@ -94,7 +97,13 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
       const [started, launched] = await Promise.all([
         freeBasePort().then((port) =>
           // Its progress lines are kept by the quiet environment and shown only when a test fails.
-          startSandbox({ dataDir, fresh: true, port, log: (line) => process.stdout.write(`${line}\n`) }),
+          startSandbox({
+            dataDir,
+            fresh: true,
+            port,
+            outdir: (outdir = synthSwitchboard({ compliance: false }).outdir),
+            log: (line) => process.stdout.write(`${line}\n`),
+          }),
         ),
         chromium.launch({
           executablePath: CHROMIUM!,
@@ -108,7 +117,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
     afterAll(async () => {
       await browser?.close();
       await sandbox?.stop();
-      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      for (const dir of [dataDir, outdir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('sends an unsure answer to review, and a reviewer approves it with an edit in the console', async () => {
@@ -129,14 +138,14 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(String(e)));
       page.on('console', (m) => {
-        if (m.type() === 'error') pageErrors.push(m.text());
+        if (m.type() === 'error') pageErrors.push(`${m.text()} (${m.location().url})`);
       });
 
       // 2. Sign in (dev sign-in of the sandbox).
       await page.goto(sandbox.info.reviewConsole.url);
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       await shot(page, '1-sign-in');
-      await page.getByLabel('Your name').fill('Dana Reviewer');
+      await page.getByLabel('Your name').fill(REVIEWER);
       await page.getByLabel('Your name').press('Enter');
 
       // 3. Pick the tenant, then find the pending review (its workflow records it within moments).
@@ -164,22 +173,23 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
       expect(await attempts.count()).toBeGreaterThanOrEqual(1);
       await expect(attempts.last().textContent()).resolves.toMatch(/hedg|arithmetic/);
       const facts = (await page.locator('#review-facts').textContent()) ?? '';
-      expect(facts).toMatch(/Route.*(auto|explicit)/s);
+      expect(facts).toMatch(/Route(router|auto|explicit): /);
       expect(facts).toMatch(/Expiresin \d/);
       expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
       expect(await page.locator('#request-messages img').count()).toBe(0);
       await shot(page, '3-review');
 
-      // 5. Edit the answer, add a note, approve (keyboard: the approve button's label follows the edit).
+      // 5. Edit the answer (the approve button says it sends the edit), add a note, approve from the keyboard.
       await page.getByLabel(/Answer to release/).fill(EDITED);
+      await page.getByRole('button', { name: 'Approve with my edit' }).waitFor();
       await page.getByLabel(/Note for the record/).fill(NOTE);
-      await page.getByRole('button', { name: 'Approve with my edit' }).click();
+      await page.getByLabel(/Note for the record/).press('Control+Enter');
 
       // 6. The outcome, on the page.
       const outcome = page.getByRole('region', { name: 'Outcome' });
       await outcome.waitFor({ timeout: 20_000 });
       await expect(outcome.textContent()).resolves.toMatch(/edited/);
-      await expect(outcome.textContent()).resolves.toContain('Dana Reviewer');
+      await expect(outcome.textContent()).resolves.toContain(REVIEWER);
       await expect(outcome.textContent()).resolves.toContain(NOTE);
       await expect(page.locator('#final-answer').textContent()).resolves.toBe(EDITED);
       await expect(page.getByRole('status').textContent()).resolves.toMatch(/Approved with your edit/);
