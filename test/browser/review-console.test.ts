@@ -94,24 +94,22 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
     beforeAll(async () => {
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-console-'));
       fs.mkdirSync(SHOTS, { recursive: true });
-      const [started, launched] = await Promise.all([
-        freeBasePort().then((port) =>
-          // Its progress lines are kept by the quiet environment and shown only when a test fails.
-          startSandbox({
-            dataDir,
-            fresh: true,
-            port,
-            outdir: (outdir = synthSwitchboard({ compliance: false }).outdir),
-            log: (line) => process.stdout.write(`${line}\n`),
-          }),
-        ),
-        chromium.launch({
-          executablePath: CHROMIUM!,
-          args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-        }),
-      ]);
-      sandbox = started;
-      browser = launched;
+      // Chromium starts while the app is synthesized (synchronous) and the sandbox starts.
+      const launched = chromium.launch({
+        executablePath: CHROMIUM!,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+      });
+      launched.catch(() => undefined); // awaited below; a launch failure fails the hook there
+      outdir = synthSwitchboard({ compliance: false }).outdir;
+      sandbox = await startSandbox({
+        dataDir,
+        fresh: true,
+        port: await freeBasePort(),
+        outdir,
+        // Progress lines are kept by the quiet environment and shown only when a test fails.
+        log: (line) => process.stdout.write(`${line}\n`),
+      });
+      browser = await launched;
     }, 120_000);
 
     afterAll(async () => {
