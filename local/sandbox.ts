@@ -164,7 +164,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
   const dynaliteDir = path.join(dataDir, 'dynalite');
   const poolKeysFile = path.join(dataDir, 'pool-keys.json');
   if (opts.fresh) {
-    for (const f of [dynaliteDir, poolKeysFile, path.join(dataDir, 'kms.key')]) {
+    for (const f of [dynaliteDir, poolKeysFile, path.join(dataDir, 'kms.key'), path.join(dataDir, 'executions.json')]) {
       fs.rmSync(f, { recursive: true, force: true });
     }
   }
@@ -277,7 +277,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     const kms = new KmsStandIn(kmsKey);
     kms.maxRecorded = 100;
     const secrets = new SecretsManagerStandIn();
-    const sfn = new SfnStandIn();
+    const sfn = new SfnStandIn({ journal: path.join(dataDir, 'executions.json') });
     const gateways: LocalGateway[] = [];
     const apigw = new ApiGatewayStandIn(
       { [FUNCTION_CREDENTIALS.accessKeyId]: FUNCTION_CREDENTIALS.secretAccessKey },
@@ -424,6 +424,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     log(
       `  ${machines} review workflow state machines, ${functions.size} functions (a worker each, started on first use)`,
     );
+    const resumed = sfn.resumeJournal();
+    if (resumed > 0) log(`  ${resumed} review workflow executions resumed from the last run`);
 
     // The APIs, built from the templates.
     const consoleOrigin = `http://127.0.0.1:${portOf(0)}`;

@@ -10,6 +10,7 @@
  * when no heartbeat comes within the state's `HeartbeatSeconds` (the library enforces `TimeoutSeconds`).
  * Lambda tasks call a local function (the packaged handler); SNS publishes are recorded.
  */
+import * as fs from 'node:fs';
 import type * as http from 'node:http';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { LoopbackHttpServer } from './loopback-http-server';
@@ -87,6 +88,42 @@ export class SfnStandIn extends LoopbackHttpServer {
   failNextTaskSuccess = 0;
 
   private readonly machines = new Map<string, { definition: Json; lambda: (payload: Json) => Promise<Json> }>();
+  /** Executions still running, for the journal: name → state machine and input. */
+  private readonly running = new Map<string, { arn: string; input: string }>();
+
+  /**
+   * `journal`: a file where running executions are kept (a sandbox's), so that after a restart {@link resumeJournal}
+   * runs them again from their start (their steps are idempotent: a review waiting for a decision gets a new task
+   * token and keeps waiting).
+   */
+  constructor(private readonly opts: { journal?: string } = {}) {
+    super();
+  }
+
+  /** Runs again the executions the journal holds (after every state machine is registered); returns how many. */
+  resumeJournal(): number {
+    if (!this.opts.journal) return 0;
+    let kept: Record<string, { arn: string; input: string }> = {};
+    try {
+      kept = JSON.parse(fs.readFileSync(this.opts.journal, 'utf8'));
+    } catch {
+      return 0;
+    }
+    let resumed = 0;
+    for (const [name, { arn, input }] of Object.entries(kept)) {
+      const machine = this.machines.get(arn);
+      if (!machine || this.executions.has(name)) continue;
+      this.run(name, input, machine.definition, machine.lambda, arn);
+      resumed++;
+    }
+    this.saveJournal();
+    return resumed;
+  }
+
+  private saveJournal(): void {
+    if (!this.opts.journal) return;
+    fs.writeFileSync(this.opts.journal, JSON.stringify(Object.fromEntries(this.running)));
+  }
 
   /**
    * Registers a state machine (or replaces its definition, e.g. a test shortening `TimeoutSeconds`; new
@@ -175,7 +212,7 @@ export class SfnStandIn extends LoopbackHttpServer {
         if (existing) {
           if (existing.input !== body.input)
             throw new SfnError('ExecutionAlreadyExists', `Execution ${body.name} exists`);
-        } else this.run(body.name, body.input, machine.definition, machine.lambda);
+        } else this.run(body.name, body.input, machine.definition, machine.lambda, body.stateMachineArn);
         return { executionArn: `${body.stateMachineArn}:${body.name}`, startDate: Date.now() / 1000 };
       }
       case 'SendTaskSuccess':
@@ -219,7 +256,13 @@ export class SfnStandIn extends LoopbackHttpServer {
     }, w.heartbeatMs);
   }
 
-  private run(name: string, input: string, definition: Json, lambda: (payload: Json) => Promise<Json>): void {
+  private run(
+    name: string,
+    input: string,
+    definition: Json,
+    lambda: (payload: Json) => Promise<Json>,
+    arn: string,
+  ): void {
     const token = `tok-${name}-${Math.random().toString(36).slice(2)}`;
     const states: string[] = [];
     const handlers: Record<string, (input: Json) => Promise<Json>> = {};
@@ -289,7 +332,15 @@ export class SfnStandIn extends LoopbackHttpServer {
         execution.error = { name: e?.cause?.name ?? e?.name, cause: e?.cause?.message ?? e?.message };
       },
     );
-    void execution.done.finally(() => this.aborts.delete(run.abort));
+    void execution.done.finally(() => {
+      this.aborts.delete(run.abort);
+      // Stopped: the execution did not end, the stand-in did (the journal keeps it for the next start).
+      if (!this.stopped && this.running.delete(name)) this.saveJournal();
+    });
     this.executions.set(name, execution);
+    if (this.opts.journal) {
+      this.running.set(name, { arn, input });
+      this.saveJournal();
+    }
   }
 }

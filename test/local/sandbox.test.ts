@@ -143,11 +143,13 @@ describe('a started sandbox', () => {
 });
 
 describe('restarts and stopping', () => {
-  it('keeps requests across a restart, drops them with fresh, and frees every port on stop', async () => {
+  it('keeps requests and reviews across a restart, drops them with fresh, and frees every port on stop', async () => {
     const acme = tenant(sandbox!.info, 'acme');
     const hooliKey = tenant(sandbox!.info, 'hooli').apiKey;
     const done = await infer(acme.url, acme.apiKey, 'Remember me');
     const requestId = done.body.requestId as string;
+    const unsure = await infer(acme.url, acme.apiKey, `Decide me after a restart ${DEMO_MARKERS.unsure}`);
+    expect(unsure.body.status).toBe('pending_review');
     const started = Date.now();
     await sandbox!.stop();
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -162,6 +164,22 @@ describe('restarts and stopping', () => {
     expect(kept.status).toBe(200);
     expect(((await kept.json()) as { requestId: string }).requestId).toBe(requestId);
     expect((await infer(again.url, tenant(sandbox.info, 'hooli').apiKey, 'Hi')).status).toBe(403);
+    // The review waiting before the restart can still be decided, and the request gets the answer.
+    const decided = await fetch(`${again.url}/v1/reviews/${unsure.body.reviewId}/decision`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sandbox.info.controlPlane.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'edit', answer: 'Four.', reviewer: 'alice' }),
+    });
+    expect(decided.status).toBe(200);
+    let after: { status?: string; output?: string } = {};
+    for (let i = 0; i < 50 && after.status !== 'reviewed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const res = await fetch(`${again.url}/v1/requests/${unsure.body.requestId}`, {
+        headers: { 'x-api-key': again.apiKey },
+      });
+      after = (await res.json()) as typeof after;
+    }
+    expect(after).toMatchObject({ status: 'reviewed', output: 'Four.' });
     await sandbox.stop();
 
     sandbox = await startSandbox({ dataDir, port, outdir, fresh: true });
