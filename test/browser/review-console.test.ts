@@ -143,7 +143,10 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
       await page.goto(sandbox.info.reviewConsole.url);
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       await shot(page, '1-sign-in');
-      await page.getByLabel('Your name').fill(REVIEWER);
+      // Keyboard first: the name field has the focus, Enter signs in.
+      await expect(page.locator(':focus').getAttribute('id')).resolves.toBe('reviewer-name');
+      await page.keyboard.type(REVIEWER);
+      await expect(page.getByLabel('Your name').inputValue()).resolves.toBe(REVIEWER);
       await page.getByLabel('Your name').press('Enter');
 
       // 3. Pick the tenant, then find the pending review (its workflow records it within moments).
