@@ -274,7 +274,7 @@ async function devSignIn(event) {
       return problem(body?.error?.message ?? `Sign-in failed (${res.status})`);
     }
     saveSession({ token: body.token, reviewer: String(body.reviewer ?? reviewer), kind: 'dev' });
-    location.hash = '#/';
+    // A link to a review (or a tenant) opened before signing in leads there now.
     await route();
   } catch (e) {
     problem(`Sign-in failed: ${e?.message ?? e}`);

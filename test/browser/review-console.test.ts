@@ -118,26 +118,48 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
       for (const dir of [dataDir, outdir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it('sends an unsure answer to review, and a reviewer approves it with an edit in the console', async () => {
-      const tenant = sandbox.info.tenants.find((t) => t.id === TENANT);
-      expect(tenant).toMatchObject({ isolation: 'silo' });
-      const headers = { 'content-type': 'application/json', 'x-api-key': tenant!.apiKey };
+    const acme = () => {
+      const t = sandbox.info.tenants.find((x) => x.id === TENANT);
+      expect(t).toMatchObject({ isolation: 'silo' });
+      return { ...t!, headers: { 'content-type': 'application/json', 'x-api-key': t!.apiKey } };
+    };
 
-      // 1. The request: the model is unsure, so the answer waits for a person.
-      const sent = await fetch(`${tenant!.url}/v1/inference`, {
+    /** A request the model answers unsure: it waits for a person. */
+    async function sendUnsure(tenant: ReturnType<typeof acme>) {
+      const sent = await fetch(`${tenant.url}/v1/inference`, {
         method: 'POST',
-        headers,
+        headers: tenant.headers,
         body: JSON.stringify({ prompt: PROMPT }),
       });
       const accepted = (await sent.json()) as { requestId: string; reviewId: string; status: string };
       expect([sent.status, accepted.status]).toEqual([202, 'pending_review']);
+      return accepted;
+    }
 
+    /** A fresh browser page (its own session storage) that records the page's errors. */
+    async function openPage() {
       const page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
-      const pageErrors: string[] = [];
-      page.on('pageerror', (e) => pageErrors.push(String(e)));
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
       page.on('console', (m) => {
-        if (m.type() === 'error') pageErrors.push(`${m.text()} (${m.location().url})`);
+        if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
       });
+      return { page, errors };
+    }
+
+    /** The request record as the tenant's caller sees it, once it has `status`. */
+    const requestOnceSettled = (tenant: ReturnType<typeof acme>, requestId: string, status: string) =>
+      eventually(`the request ${status}`, async () => {
+        const res = await fetch(`${tenant.url}/v1/requests/${requestId}`, { headers: tenant.headers });
+        const body = (await res.json()) as { status: string; output: string | null };
+        return body.status === status ? body : undefined;
+      });
+
+    it('sends an unsure answer to review, and a reviewer approves it with an edit in the console', async () => {
+      const tenant = acme();
+      // 1. The request: the model is unsure, so the answer waits for a person.
+      const accepted = await sendUnsure(tenant);
+      const { page, errors: pageErrors } = await openPage();
 
       // 2. Sign in (dev sign-in of the sandbox).
       await page.goto(sandbox.info.reviewConsole.url);
@@ -197,14 +219,61 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
       await shot(page, '4-outcome');
 
       // 7. The caller sees the edited answer, reviewed.
-      const record = await eventually('the request reviewed', async () => {
-        const res = await fetch(`${tenant!.url}/v1/requests/${accepted.requestId}`, { headers });
-        const body = (await res.json()) as { status: string; output: string | null };
-        return body.status === 'reviewed' ? body : undefined;
-      });
+      const record = await requestOnceSettled(tenant, accepted.requestId, 'reviewed');
       expect(record).toMatchObject({ status: 'reviewed', output: EDITED });
       expect(pageErrors).toEqual([]);
       await page.close();
     }, 60_000);
+
+    it('tells a reviewer who decides too late who decided first, and shows the rejection', async () => {
+      const tenant = acme();
+      const accepted = await sendUnsure(tenant);
+      const { page, errors } = await openPage();
+      // A link straight to the review: sign-in first, then the review.
+      await page.goto(`${sandbox.info.reviewConsole.url}#/t/${TENANT}/r/${accepted.reviewId}`);
+      await page.getByLabel('Your name').fill(REVIEWER);
+      await page.getByLabel('Your name').press('Enter');
+      await page.getByRole('heading', { name: `Review ${accepted.reviewId}` }).waitFor();
+
+      // Another reviewer rejects it through the review API meanwhile (once its workflow waits for a decision).
+      const config = (await (await fetch(`${sandbox.info.reviewConsole.url}config.json`)).json()) as {
+        tenants: Array<{ id: string; reviewApi: string }>;
+      };
+      const reviewApi = config.tenants.find((t) => t.id === TENANT)!.reviewApi;
+      const other = (await (
+        await fetch(`${sandbox.info.reviewConsole.url}dev/sign-in`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ reviewer: 'sam.other' }),
+        })
+      ).json()) as { token: string };
+      await eventually('the other decision', async () => {
+        const res = await fetch(`${reviewApi}/${accepted.reviewId}/decision`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${other.token}` },
+          body: JSON.stringify({ action: 'reject', reviewer: 'sam.other', note: 'Off-topic request.' }),
+        });
+        return res.ok ? true : undefined;
+      });
+
+      // The late decision is refused with who decided, and the page then shows their outcome.
+      await page.getByLabel(/Note for the record/).fill('Looks wrong to me too.');
+      await page.getByRole('button', { name: 'Reject' }).click();
+      await expect(page.getByRole('alert').textContent()).resolves.toMatch(
+        /already decided \(rejected by sam\.other at .*\) \(review_decided\)/,
+      );
+      await page.reload();
+      const outcome = page.getByRole('region', { name: 'Outcome' });
+      await outcome.waitFor();
+      await expect(outcome.textContent()).resolves.toMatch(
+        /rejected.*sam\.other.*Off-topic request\..*No answer released/s,
+      );
+      await expect(page.locator('#decision').isHidden()).resolves.toBe(true);
+
+      expect(await requestOnceSettled(tenant, accepted.requestId, 'rejected')).toMatchObject({ output: null });
+      // The refused decision is the one error the page reported (the API's 409).
+      expect(errors.filter((e) => !/409/.test(e))).toEqual([]);
+      await page.close();
+    }, 30_000);
   },
 );
