@@ -143,6 +143,39 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
+/** Another sandbox runs on the same data dir (its tables cannot be opened twice). */
+export class DataDirInUseError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(
+      `Another sandbox (process ${pid}) is running with ${dataDir}. Stop it first (Ctrl-C in its terminal, or kill ${pid}).`,
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
+/** Takes the data dir's lock (`sandbox.lock`, the owner's pid; a lock whose process is gone is taken over). */
+function lockDataDir(dataDir: string): () => void {
+  const lock = path.join(dataDir, 'sandbox.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(lock, 'utf8').trim());
+      let alive = false;
+      try {
+        alive = Number.isInteger(pid) && pid > 0 && process.kill(pid, 0);
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (alive) throw new DataDirInUseError(dataDir, pid);
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  throw new Error(`Cannot take the lock ${lock}`);
+}
+
 /** A secret kept in the data dir (created on first use). */
 function keptSecret(file: string, make: () => string): string {
   try {
@@ -163,19 +196,33 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
   const dataDir = path.resolve(opts.dataDir);
   const dynaliteDir = path.join(dataDir, 'dynalite');
   const poolKeysFile = path.join(dataDir, 'pool-keys.json');
-  if (opts.fresh) {
-    for (const f of [dynaliteDir, poolKeysFile, path.join(dataDir, 'kms.key'), path.join(dataDir, 'executions.json')]) {
-      fs.rmSync(f, { recursive: true, force: true });
+  fs.mkdirSync(dataDir, { recursive: true });
+  const releaseLock = lockDataDir(dataDir);
+  let outdir: string;
+  let token: string;
+  let kmsKey: Buffer;
+  try {
+    if (opts.fresh) {
+      for (const f of [
+        dynaliteDir,
+        poolKeysFile,
+        path.join(dataDir, 'kms.key'),
+        path.join(dataDir, 'executions.json'),
+      ]) {
+        fs.rmSync(f, { recursive: true, force: true });
+      }
     }
+    fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
+    outdir = opts.outdir ?? (await ensureSynth({ repoRoot: REPO_ROOT, dataDir, log }));
+    token = keptSecret(path.join(dataDir, 'token'), () => `sbt_${randomBytes(24).toString('base64url')}`);
+    kmsKey = Buffer.from(
+      keptSecret(path.join(dataDir, 'kms.key'), () => randomBytes(32).toString('base64')),
+      'base64',
+    );
+  } catch (e) {
+    releaseLock();
+    throw e;
   }
-  fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
-  const outdir = opts.outdir ?? (await ensureSynth({ repoRoot: REPO_ROOT, dataDir, log }));
-  const templates = readTemplates(outdir);
-  const token = keptSecret(path.join(dataDir, 'token'), () => `sbt_${randomBytes(24).toString('base64url')}`);
-  const kmsKey = Buffer.from(
-    keptSecret(path.join(dataDir, 'kms.key'), () => randomBytes(32).toString('base64')),
-    'base64',
-  );
   const logFile = path.join(dataDir, 'logs', 'functions.log');
   const logStream = fs.createWriteStream(logFile, { flags: 'w' });
   const fnLog = (line: string) => logStream.write(`${new Date().toISOString()} ${line}\n`);
@@ -191,9 +238,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       }
     }
     await new Promise<void>((resolve) => logStream.end(resolve));
+    releaseLock();
   };
 
   try {
+    const templates = readTemplates(outdir);
     // Ports of the user-facing servers, checked before anything else starts.
     const stackNames = [...templates.keys()];
     const apis = stackNames.flatMap((s) => readRestApis(templates.get(s)!, s));

@@ -1,7 +1,8 @@
 /**
  * `npm start` reuses the synthesized cloud assembly (cdk.out) while it is current: a fingerprint of what synth reads
  * (bin/, lib/, lambda/, tenants/, cdk.json, package-lock.json: paths and contents) is kept in
- * `<dataDir>/synth.json`, and `npx cdk synth -q` runs only when it differs or cdk.out is missing.
+ * `<dataDir>/synth.json` with a hash of the manifest that synth wrote, and `npx cdk synth -q` runs only when the
+ * inputs differ or cdk.out is missing or was written by another synth since.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -39,6 +40,17 @@ export function synthFingerprint(root: string): string {
   return hash.digest('hex');
 }
 
+/** A hash of the cloud assembly's manifest (undefined when there is none). */
+function manifestHash(outdir: string): string | undefined {
+  try {
+    return createHash('sha256')
+      .update(fs.readFileSync(path.join(outdir, 'manifest.json')))
+      .digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The cloud assembly folder of `repoRoot` (cdk.out), synthesized first when the inputs changed since the last
  * synth this data dir saw (or it is missing). Synth output goes to `<dataDir>/logs/synth.log`.
@@ -48,13 +60,14 @@ export async function ensureSynth(opts: { repoRoot: string; dataDir: string; log
   const stateFile = path.join(opts.dataDir, 'synth.json');
   const started = Date.now();
   const fingerprint = synthFingerprint(opts.repoRoot);
-  let kept: string | undefined;
+  let kept: { fingerprint?: string; manifest?: string } = {};
   try {
-    kept = (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { fingerprint?: string }).fingerprint;
+    kept = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as typeof kept;
   } catch {
-    kept = undefined;
+    kept = {};
   }
-  if (kept === fingerprint && fs.existsSync(path.join(outdir, 'manifest.json'))) {
+  // cdk.out as this data dir's synth left it (not, say, a `cdk synth -c tenant=acme` run since).
+  if (kept.fingerprint === fingerprint && kept.manifest !== undefined && kept.manifest === manifestHash(outdir)) {
     opts.log(`Synth is current (cdk.out; inputs unchanged, checked in ${Date.now() - started} ms)`);
     return outdir;
   }
@@ -77,7 +90,10 @@ export async function ensureSynth(opts: { repoRoot: string; dataDir: string; log
     const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
     throw new Error(`npx cdk synth failed (exit ${code}); its output (${logFile}):\n${tail}`);
   }
-  fs.writeFileSync(stateFile, JSON.stringify({ fingerprint, at: new Date().toISOString() }, null, 2));
+  fs.writeFileSync(
+    stateFile,
+    JSON.stringify({ fingerprint, manifest: manifestHash(outdir), at: new Date().toISOString() }, null, 2),
+  );
   opts.log(`  synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return outdir;
 }

@@ -10,7 +10,7 @@
  */
 import * as path from 'node:path';
 import { DEMO_MARKERS } from '../local/bedrock-demo';
-import { DEFAULT_PORT, PortInUseError, startSandbox } from '../local/sandbox';
+import { DataDirInUseError, DEFAULT_PORT, PortInUseError, startSandbox } from '../local/sandbox';
 import { REPO_ROOT } from '../local/synth-cache';
 
 const USAGE = 'usage: npm start -- [--fresh] [--port <n>]';
@@ -68,7 +68,11 @@ async function main(): Promise<void> {
   try {
     sandbox = await startSandbox({ dataDir, fresh: opts.fresh, port: opts.port, log, ...(outdir ? { outdir } : {}) });
   } catch (e) {
-    console.error(e instanceof PortInUseError ? e.message : `The sandbox did not start: ${(e as Error).message}`);
+    console.error(
+      e instanceof PortInUseError || e instanceof DataDirInUseError
+        ? e.message
+        : `The sandbox did not start: ${(e as Error).message}`,
+    );
     process.exit(1);
   }
   const { info } = sandbox;

@@ -134,6 +134,23 @@ describe('a started sandbox', () => {
       tenants: Array<{ id: string; reviewApi: string | null }>;
     };
     expect(config.tenants.find((t) => t.id === 'acme')?.reviewApi).toBe(reviews);
+    // The console (another origin) may call the review API from a browser: preflight and answer allow its origin.
+    const origin = sandbox!.info.reviewConsole.url.replace(/\/$/, '');
+    const preflight = await fetch(reviews, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+    const fromConsole = await fetch(reviews, {
+      headers: { origin, authorization: `Bearer ${sandbox!.info.controlPlane.token}` },
+    });
+    expect(fromConsole.headers.get('access-control-allow-origin')).toBe(origin);
+    const elsewhere = await fetch(reviews, {
+      headers: { origin: 'http://evil.example', authorization: `Bearer ${sandbox!.info.controlPlane.token}` },
+    });
+    expect(elsewhere.headers.get('access-control-allow-origin')).toBeNull();
     const signIn = await fetch(`${sandbox!.info.reviewConsole.url}dev/sign-in`, {
       method: 'POST',
       body: JSON.stringify({ reviewer: 'alice' }),
@@ -189,6 +206,15 @@ describe('restarts and stopping', () => {
     const hooli = tenant(sandbox.info, 'hooli');
     expect((await infer(hooli.url, hooli.apiKey, 'Hello again')).status).toBe(200);
   }, 60_000);
+
+  it('refuses a second sandbox on the same data dir, naming the one running', async () => {
+    await expect(startSandbox({ dataDir, port: port + 100, outdir })).rejects.toThrow(
+      new RegExp(`Another sandbox \\(process ${process.pid}\\) is running with`),
+    );
+    expect(
+      (await infer(tenant(sandbox!.info, 'acme').url, tenant(sandbox!.info, 'acme').apiKey, 'still here')).status,
+    ).toBe(200);
+  });
 
   it('names a port that is taken and the --port option', async () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-sandbox-busy-'));
