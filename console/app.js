@@ -645,8 +645,9 @@ function onKey(e) {
   const key = e.key.toLowerCase();
   if (current.page === 'review') {
     if (key === 'escape') location.hash = $('back').getAttribute('href');
-    else if (!$('decision').hidden && key === 'a') decide('approve');
-    else if (!$('decision').hidden && key === 'x') decide('reject');
+    // A decision cannot be taken back: a single key only moves to the button, Enter (or Space) presses it.
+    else if (!$('decision').hidden && key === 'a') $('approve').focus();
+    else if (!$('decision').hidden && key === 'x') $('reject').focus();
     else if (!$('decision').hidden && key === 'e') $('answer').focus();
     else if (!$('decision').hidden && key === 'n') $('note').focus();
     else return;

@@ -258,7 +258,11 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
 
       // The late decision is refused with who decided, and the page then shows their outcome.
       await page.getByLabel(/Note for the record/).fill('Looks wrong to me too.');
-      await page.getByRole('button', { name: 'Reject' }).click();
+      // From the keyboard: out of the text box, X goes to Reject (it does not press it), Enter presses it.
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('x');
+      await expect(page.locator(':focus').getAttribute('id')).resolves.toBe('reject');
+      await page.keyboard.press('Enter');
       await expect(page.getByRole('alert').textContent()).resolves.toMatch(
         /already decided \(rejected by sam\.other at .*\) \(review_decided\)/,
       );
