@@ -157,6 +157,21 @@ describe('a started sandbox', () => {
     });
     expect(await signIn.json()).toEqual({ token: sandbox!.info.controlPlane.token, reviewer: 'alice' });
   });
+
+  it('runs the housekeeping schedules of the templates with their input', async () => {
+    const runs = await sandbox!.runSchedules();
+    // Every tenant stack's review sweep and ledger reconciliation, and the pool cell's reconciliation.
+    expect(runs.map((r) => r.rule.split('/')[0]).sort()).toEqual([
+      'Switchboard-Pool-1',
+      'Switchboard-Tenant-acme',
+      'Switchboard-Tenant-acme',
+      'Switchboard-Tenant-globex',
+      'Switchboard-Tenant-globex',
+      'Switchboard-Tenant-initech',
+      'Switchboard-Tenant-initech',
+    ]);
+    expect(runs.filter((r) => !r.ok)).toEqual([]);
+  });
 });
 
 describe('restarts and stopping', () => {
