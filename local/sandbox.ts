@@ -328,6 +328,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     kms.maxRecorded = 100;
     const secrets = new SecretsManagerStandIn();
     const sfn = new SfnStandIn({ journal: path.join(dataDir, 'executions.json') });
+    sfn.maxRecorded = 1_000;
     const gateways: LocalGateway[] = [];
     const apigw = new ApiGatewayStandIn(
       { [FUNCTION_CREDENTIALS.accessKeyId]: FUNCTION_CREDENTIALS.secretAccessKey },

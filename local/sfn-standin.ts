@@ -82,6 +82,11 @@ export class SfnStandIn extends LoopbackHttpServer {
   private stopped = false;
   /** Tokens whose task function has returned: the execution is really waiting for a callback. */
   private readonly ready = new Set<string>();
+  /**
+   * Records kept (API calls, publishes, ended executions and closed tokens; the oldest are dropped beyond it): a
+   * long-running sandbox keeps memory bounded.
+   */
+  maxRecorded = Number.POSITIVE_INFINITY;
   /** How many of the next StartExecution calls fail with a 500 (to test hand-off recovery). */
   failNextStarts = 0;
   /** How many of the next SendTaskSuccess calls fail with a 500 (to test resuming a recorded decision). */
@@ -144,6 +149,15 @@ export class SfnStandIn extends LoopbackHttpServer {
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
       this.apiCalls.push({ operation, body });
+      if (this.apiCalls.length > this.maxRecorded) this.apiCalls.shift();
+      if (this.published.length > this.maxRecorded) this.published.shift();
+      if (this.closed.size > this.maxRecorded) this.closed.delete(this.closed.values().next().value!);
+      if (this.executions.size > this.maxRecorded) {
+        for (const [name, ex] of this.executions) {
+          if (this.executions.size <= this.maxRecorded) break;
+          if (ex.status !== 'RUNNING') this.executions.delete(name);
+        }
+      }
       const send = (status: number, payload: object) => {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(JSON.stringify(payload));
