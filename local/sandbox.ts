@@ -620,7 +620,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       if (!cell) continue;
       const url = urls.get(cell)!;
       const tier = tenant.models.default;
-      const hasReviews = cell.methods.some((m) => /^\/v1\/tenants\/\{[^}]+\}\/reviews$/.test(m.resourcePath));
+      // The cell's review routes, for a tenant whose file opts in to human review (a review threshold above 0).
+      const hasReviews =
+        tenant.escalation.reviewThreshold > 0 &&
+        cell.methods.some((m) => /^\/v1\/tenants\/\{[^}]+\}\/reviews$/.test(m.resourcePath));
       tenants.push({
         id: tenant.id,
         isolation: 'pool',
