@@ -331,7 +331,8 @@ export class LocalGateway {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly quotaUsed = new Map<string, { period: string; used: number }>();
   private readonly keyPlans = new Map<string, UsagePlanSpec>();
-  private readonly validKeys = new Set<string>();
+  /** Key value → the ApiKey's logical id (what `requestContext.identity.apiKeyId` names). */
+  private readonly validKeys = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(
@@ -341,7 +342,7 @@ export class LocalGateway {
     this.now = deps.now ?? Date.now;
     for (const id of spec.apiKeys.keys()) {
       const value = deps.apiKeyValues.get(id);
-      if (value) this.validKeys.add(value);
+      if (value) this.validKeys.set(value, id);
     }
     for (const plan of spec.usagePlans) {
       for (const id of plan.keyIds) {
@@ -455,7 +456,7 @@ export class LocalGateway {
         apiKey = headers['x-api-key'];
         if (!apiKey || !this.validKeys.has(apiKey)) throw new Refusal('INVALID_API_KEY');
         this.meter(apiKey);
-        identity = { ...identity, apiKey, apiKeyId: apiKey.slice(0, 8) };
+        identity = { ...identity, apiKey, apiKeyId: this.validKeys.get(apiKey) };
       }
       this.validate(method, headers, match.pathParameters, query, body);
     } catch (e) {

@@ -36,8 +36,20 @@ export interface SandboxOptions {
 /** A running sandbox. */
 export interface RunningSandbox {
   readonly info: SandboxInfo;
+  /** Runs every housekeeping schedule's targets once now (they also run on their own schedule). */
+  runSchedules(): Promise<ScheduleRun[]>;
   /** Stops every server and worker (within 5 s). */
   stop(): Promise<void>;
+}
+
+/** One scheduled target's run. */
+export interface ScheduleRun {
+  /** `<stack>/<rule logical id>`. */
+  readonly rule: string;
+  /** The function's logical id. */
+  readonly target: string;
+  readonly ok: boolean;
+  readonly error?: string;
 }
 
 /** The default base port of `npm start`. */

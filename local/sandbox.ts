@@ -39,6 +39,7 @@ import {
   type SandboxInfo,
   type SandboxOptions,
   type SandboxTenant,
+  type ScheduleRun,
 } from './sandbox-info';
 import { SecretsManagerStandIn } from './secrets-manager-standin';
 import { definitionFromTemplate, SfnStandIn } from './sfn-standin';
@@ -46,7 +47,7 @@ import { StsStandIn } from './sts-standin';
 import { ensureSynth, REPO_ROOT } from './synth-cache';
 import { environmentOf, readTemplates, type TemplateJson } from './template';
 
-export type { RunningSandbox, SandboxInfo, SandboxOptions, SandboxTenant } from './sandbox-info';
+export type { RunningSandbox, SandboxInfo, SandboxOptions, SandboxTenant, ScheduleRun } from './sandbox-info';
 export { DEFAULT_PORT } from './sandbox-info';
 
 const REGION = 'us-east-1';
@@ -327,6 +328,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     kms.maxRecorded = 100;
     const secrets = new SecretsManagerStandIn();
     const sfn = new SfnStandIn({ journal: path.join(dataDir, 'executions.json') });
+    sfn.maxRecorded = 1_000;
     const gateways: LocalGateway[] = [];
     const apigw = new ApiGatewayStandIn(
       { [FUNCTION_CREDENTIALS.accessKeyId]: FUNCTION_CREDENTIALS.secretAccessKey },
@@ -514,6 +516,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       for (const t of timers) clearInterval(t);
     });
     let rules = 0;
+    const scheduled: Array<() => Promise<ScheduleRun[]>> = [];
     for (const [stackName, template] of templates) {
       for (const [id, r] of Object.entries(template.Resources)) {
         if (r.Type !== 'AWS::Events::Rule' || r.Properties?.State === 'DISABLED') continue;
@@ -531,14 +534,23 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
         });
         if (targets.length === 0) continue;
         rules++;
-        const timer = setInterval(() => {
-          for (const t of targets) {
-            invoke(stackName, t.fnId, t.input).then(
-              () => fnLog(`schedule ${stackName}/${id} → ${t.fnId}: done`),
-              (e) => fnLog(`schedule ${stackName}/${id} → ${t.fnId}: ${(e as Error).message}`),
-            );
-          }
-        }, seconds * 1000);
+        const run = () =>
+          Promise.all(
+            targets.map((t) =>
+              invoke(stackName, t.fnId, t.input).then(
+                (): ScheduleRun => {
+                  fnLog(`schedule ${stackName}/${id} → ${t.fnId}: done`);
+                  return { rule: `${stackName}/${id}`, target: t.fnId, ok: true };
+                },
+                (e): ScheduleRun => {
+                  fnLog(`schedule ${stackName}/${id} → ${t.fnId}: ${(e as Error).message}`);
+                  return { rule: `${stackName}/${id}`, target: t.fnId, ok: false, error: (e as Error).message };
+                },
+              ),
+            ),
+          );
+        scheduled.push(run);
+        const timer = setInterval(() => void run(), seconds * 1000);
         timer.unref();
         timers.push(timer);
       }
@@ -608,7 +620,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       if (!cell) continue;
       const url = urls.get(cell)!;
       const tier = tenant.models.default;
-      const hasReviews = cell.methods.some((m) => /^\/v1\/tenants\/\{[^}]+\}\/reviews$/.test(m.resourcePath));
+      // The cell's review routes, for a tenant whose file opts in to human review (a review threshold above 0).
+      const hasReviews =
+        tenant.escalation.reviewThreshold > 0 &&
+        cell.methods.some((m) => /^\/v1\/tenants\/\{[^}]+\}\/reviews$/.test(m.resourcePath));
       tenants.push({
         id: tenant.id,
         isolation: 'pool',
@@ -651,6 +666,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     let stopping: Promise<void> | undefined;
     return {
       info,
+      runSchedules: async () => (await Promise.all(scheduled.map((run) => run()))).flat(),
       stop: () => {
         stopping ??= stopAll();
         return stopping;

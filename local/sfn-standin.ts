@@ -44,6 +44,44 @@ export function definitionFromTemplate(template: TemplateJson, logicalId: string
   return JSON.parse(resolve((res.Properties as Json).DefinitionString)) as Json;
 }
 
+/** Where the stand-in carries a task's `HeartbeatSecondsPath` value to its broker (removed before the Lambda call). */
+const HEARTBEAT_FIELD = '__standInHeartbeatSeconds';
+/** Where it carries a task's `TimeoutSecondsPath` value (removed before the Lambda call too). */
+const TIMEOUT_FIELD = '__standInTimeoutSeconds';
+
+/**
+ * Step Functions resolves `TimeoutSecondsPath` and `HeartbeatSecondsPath` against the state's input. A task handler
+ * of aws-local-stepfunctions sees only the state's effective input (after Parameters), the library resolves
+ * `TimeoutSecondsPath` against that same effective input, and it knows no heartbeats. So for each task with either
+ * path, the path is added to its Parameters' payload (where the library resolves it against the state's input, as
+ * Step Functions does), `TimeoutSecondsPath` is pointed at that field, and the broker reads the heartbeat from it.
+ */
+function withSecondsPaths(definition: Json): Json {
+  const states = Object.fromEntries(
+    Object.entries(definition.States as Record<string, Json>).map(([name, s]) => {
+      const heartbeat = typeof s.HeartbeatSecondsPath === 'string' ? s.HeartbeatSecondsPath : undefined;
+      const timeout = typeof s.TimeoutSecondsPath === 'string' ? s.TimeoutSecondsPath : undefined;
+      if (s.Type !== 'Task' || !s.Parameters?.Payload || (!heartbeat && !timeout)) return [name, s];
+      return [
+        name,
+        {
+          ...s,
+          ...(timeout ? { TimeoutSecondsPath: `$.Payload.${TIMEOUT_FIELD}` } : {}),
+          Parameters: {
+            ...s.Parameters,
+            Payload: {
+              ...s.Parameters.Payload,
+              ...(heartbeat ? { [`${HEARTBEAT_FIELD}.$`]: heartbeat } : {}),
+              ...(timeout ? { [`${TIMEOUT_FIELD}.$`]: timeout } : {}),
+            },
+          },
+        },
+      ];
+    }),
+  );
+  return { ...definition, States: states };
+}
+
 class SfnError extends Error {
   constructor(
     readonly type: string,
@@ -82,6 +120,11 @@ export class SfnStandIn extends LoopbackHttpServer {
   private stopped = false;
   /** Tokens whose task function has returned: the execution is really waiting for a callback. */
   private readonly ready = new Set<string>();
+  /**
+   * Records kept (API calls, publishes, ended executions and closed tokens; the oldest are dropped beyond it): a
+   * long-running sandbox keeps memory bounded.
+   */
+  maxRecorded = Number.POSITIVE_INFINITY;
   /** How many of the next StartExecution calls fail with a 500 (to test hand-off recovery). */
   failNextStarts = 0;
   /** How many of the next SendTaskSuccess calls fail with a 500 (to test resuming a recorded decision). */
@@ -144,6 +187,15 @@ export class SfnStandIn extends LoopbackHttpServer {
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
       this.apiCalls.push({ operation, body });
+      if (this.apiCalls.length > this.maxRecorded) this.apiCalls.shift();
+      if (this.published.length > this.maxRecorded) this.published.shift();
+      if (this.closed.size > this.maxRecorded) this.closed.delete(this.closed.values().next().value!);
+      if (this.executions.size > this.maxRecorded) {
+        for (const [name, ex] of this.executions) {
+          if (this.executions.size <= this.maxRecorded) break;
+          if (ex.status !== 'RUNNING') this.executions.delete(name);
+        }
+      }
       const send = (status: number, payload: object) => {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(JSON.stringify(payload));
@@ -285,11 +337,15 @@ export class SfnStandIn extends LoopbackHttpServer {
         }
         if (resource.endsWith('lambda:invoke')) return { Payload: await lambda(params.Payload) };
         if (resource.endsWith('lambda:invoke.waitForTaskToken')) {
+          // `HeartbeatSecondsPath`: its value, which the rewritten Parameters put in the payload (see below).
+          const { [HEARTBEAT_FIELD]: heartbeatFromPath, [TIMEOUT_FIELD]: _timeout, ...payload } = params.Payload ?? {};
+          params = { ...params, Payload: payload };
+          const heartbeatSeconds = s.HeartbeatSeconds ?? heartbeatFromPath;
           const wait = new Promise<Json>((resolve, reject) => {
             const w: Waiting = {
               resolve,
               reject,
-              heartbeatMs: s.HeartbeatSeconds ? s.HeartbeatSeconds * 1000 : undefined,
+              heartbeatMs: heartbeatSeconds ? heartbeatSeconds * 1000 : undefined,
             };
             this.waiting.set(token, w);
             this.armHeartbeat(token, w);
@@ -307,7 +363,9 @@ export class SfnStandIn extends LoopbackHttpServer {
         throw new Error(`No local handler for ${resource}`);
       };
     }
-    const sm = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: true } });
+    const sm = new StateMachine(withSecondsPaths(definition), {
+      validationOptions: { checkArn: false, checkPaths: true },
+    });
     const retryIntervalOverrides = Object.fromEntries(Object.keys(handlers).map((k) => [k, 0]));
     const execution: Execution = {
       name,

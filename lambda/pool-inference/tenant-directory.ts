@@ -10,6 +10,7 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { REGISTRY_TABLE, TENANT_STATUSES, tenantKey } from '../shared/registry-schema';
+import { type PooledReviewSettings, PooledReviewSettingsSchema } from '../shared/review-schema';
 import type { AdmissionLimits } from '../shared/tenant-admission';
 import { MAX_CACHED_TENANTS } from '../shared/tenant-credentials';
 import { type TenantRuntimeConfig, TenantRuntimeConfigSchema } from '../shared/tenant-runtime';
@@ -33,6 +34,8 @@ export interface PooledTenant {
   readonly tenantId: string;
   readonly runtime: TenantRuntimeConfig;
   readonly limits: AdmissionLimits;
+  /** Its review settings (the cell's review workflow and sweep); items written before they existed have none. */
+  readonly review?: PooledReviewSettings;
 }
 
 /** Why a tenant is not served. */
@@ -50,6 +53,7 @@ const TenantItemSchema = z.looseObject({
   cell: z.string(),
   status: z.enum(TENANT_STATUSES),
   runtime: TenantRuntimeConfigSchema,
+  review: z.optional(PooledReviewSettingsSchema),
   throttle: z.object({ rateLimit: Positive, burstLimit: PositiveInt }),
   quota: z.object({ limit: PositiveInt, period: z.enum(QUOTA_PERIODS) }),
 });
@@ -62,8 +66,16 @@ export class MalformedTenantItemError extends Error {
   }
 }
 
-/** Reads one registry item into what the cell does with it. */
-export function lookupOf(tenantId: string, cellId: string, item: Record<string, unknown> | undefined): TenantLookup {
+/**
+ * Reads one registry item into what the cell does with it. `serveSuspended`: a suspended tenant is served too (its
+ * reviews already waiting are finished and may be decided: the review workflow and API; never its requests).
+ */
+export function lookupOf(
+  tenantId: string,
+  cellId: string,
+  item: Record<string, unknown> | undefined,
+  serveSuspended = false,
+): TenantLookup {
   if (item === undefined) return { served: false, reason: 'unknown' };
   const parsed = TenantItemSchema.safeParse(item);
   if (!parsed.success) {
@@ -76,7 +88,12 @@ export function lookupOf(tenantId: string, cellId: string, item: Record<string, 
   if (t.tenantId !== tenantId || t.runtime.tenantId !== tenantId) {
     throw new MalformedTenantItemError(tenantId, `it names tenant ${t.tenantId} (runtime ${t.runtime.tenantId})`);
   }
-  if (t.status === 'suspended' || t.status === 'deleted') return { served: false, reason: t.status };
+  if (t.review && t.review.config.tenantId !== tenantId) {
+    throw new MalformedTenantItemError(tenantId, `its review settings name tenant ${t.review.config.tenantId}`);
+  }
+  if (t.status === 'deleted' || (t.status === 'suspended' && !serveSuspended)) {
+    return { served: false, reason: t.status };
+  }
   if (t.cell !== cellId) return { served: false, reason: 'other_cell' };
   return {
     served: true,
@@ -84,6 +101,7 @@ export function lookupOf(tenantId: string, cellId: string, item: Record<string, 
       tenantId,
       runtime: t.runtime,
       limits: { rateLimit: t.throttle.rateLimit, burstLimit: t.throttle.burstLimit, quota: t.quota },
+      ...(t.review ? { review: t.review } : {}),
     },
   };
 }
@@ -97,6 +115,8 @@ export class TenantDirectory {
     private readonly cellId: string,
     now: () => number,
     ttlMs = TENANT_CACHE_TTL_MS,
+    /** Serve suspended tenants too (the review functions: see {@link lookupOf}). */
+    private readonly serveSuspended = false,
   ) {
     this.cache = new TtlCache({ now, ttlMs, maxEntries: MAX_CACHED_TENANTS });
   }
@@ -105,7 +125,7 @@ export class TenantDirectory {
   async lookup(tenantId: string): Promise<TenantLookup> {
     const hit = this.cache.get(tenantId);
     if (hit) return hit.value;
-    const found = lookupOf(tenantId, this.cellId, await this.registry.getTenant(tenantId));
+    const found = lookupOf(tenantId, this.cellId, await this.registry.getTenant(tenantId), this.serveSuspended);
     this.cache.set(tenantId, found);
     return found;
   }

@@ -82,6 +82,8 @@ export interface TenantItem {
   readonly document: Record<string, unknown>;
   /** The resolved runtime config the pooled handler uses (TenantRuntimeConfig), plus the tenant's own limits. */
   readonly runtime: Record<string, unknown>;
+  /** The tenant's review settings (PooledReviewSettings): what the cell's review workflow and sweep apply. */
+  readonly review: Record<string, unknown>;
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly quota: { readonly limit: number; readonly period: string };
   /** SHA-256 of the tenant's one accepted key; a key item whose hash is not this one is not accepted. */

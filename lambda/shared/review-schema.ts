@@ -212,6 +212,33 @@ export function reviewTimeoutSeconds(config: Pick<ReviewRuntimeConfig, 'executio
   return config.executionTimeoutSeconds - REVIEW_EXECUTION_MARGIN_MINUTES * 60;
 }
 
+/**
+ * How long a pooled tenant's review waits in the cell's shared state machine, in seconds: the task timeout and
+ * heartbeat of its `AwaitDecision` state (`TimeoutSecondsPath`/`HeartbeatSecondsPath`), which the cell's
+ * `RecordPending` step answers from the tenant's registry item (a silo tenant's are fixed in its own template).
+ */
+export const ReviewAwaitSecondsSchema = z.strictObject({
+  timeout: z.number().check(z.int(), z.positive()),
+  heartbeat: z.number().check(z.int(), z.positive()),
+});
+export type ReviewAwaitSeconds = z.infer<typeof ReviewAwaitSecondsSchema>;
+
+/** A pooled tenant's review settings, as its registry item holds them (`review`): the control plane writes them. */
+export const PooledReviewSettingsSchema = z.strictObject({
+  config: ReviewRuntimeConfigSchema,
+  awaitSeconds: ReviewAwaitSecondsSchema,
+});
+export type PooledReviewSettings = z.infer<typeof PooledReviewSettingsSchema>;
+
+/**
+ * Where a pool cell's state machine reads a review's wait times: the result of its `RecordPending` step (the steps
+ * function adds the tenant's {@link ReviewAwaitSeconds} to it).
+ */
+export const POOLED_AWAIT_SECONDS_PATH = {
+  timeout: '$.recordPending.result.awaitSeconds.timeout',
+  heartbeat: '$.recordPending.result.awaitSeconds.heartbeat',
+} as const;
+
 /** What a reviewer is shown of the request: its system text and messages. */
 export interface ReviewInput {
   readonly system?: string;

@@ -171,22 +171,29 @@ export function idleCost(t: TenantConfig): IdleCostItem[] {
 
 /**
  * A pool cell stack (`Switchboard-Pool-<n>`) as lib/stacks builds it (checked against its synthesized template by
- * test/lib/capacity/footprint-vs-template.test.ts): roles of the pooled inference function, the authorizer and the tenant-access role (each with
- * its customer-managed policy), the ledger key and a second key, two topics, the reconciliation schedule, one
- * ledger table, one REST API, six alarms and a dashboard. No review workflow yet: add its state machine, roles and
- * topic here when the cell gets one (the template test names the count to update).
+ * test/lib/capacity/footprint-vs-template.test.ts): seven roles, each with its customer-managed policy (the pooled
+ * inference function, the authorizer, the tenant-access role, the review steps and review API functions, the review
+ * state machine, the pooled reviewers), the ledger key and the operations key, five topics (three functions' dead
+ * letters, the cell's ops alarms, the reviewers), one review state machine, one housekeeping schedule every five
+ * minutes with two targets (the review sweep, the ledger reconciliation), one ledger table, one REST API, six alarms
+ * and a dashboard.
  */
 export const POOL_CELL = {
-  roles: 3,
-  topics: 2,
+  roles: 7,
+  topics: 5,
   keys: 2,
-  resources: 65,
+  stateMachines: 1,
+  resources: 100,
   alarmMetrics: 6,
   dashboards: 1,
-  /** The reconciliation schedule: every 15 minutes, one target (the pooled inference function). */
-  scheduledInvocationsPerMonth: 4 * 24 * 30,
-  functionMemoryMb: 1024,
+  /** The housekeeping schedule: every 5 minutes. */
+  scheduleEveryMinutes: 5,
+  /** Memory (MB) of the functions it invokes: the pooled inference function (reconciliation), the review steps (sweep). */
+  scheduledFunctionMemoryMb: [1024, 512],
 } as const;
+/** Scheduled invocations of a cell a month (30 days): every target of its schedule. */
+export const POOL_CELL_SCHEDULED_INVOCATIONS =
+  ((30 * 24 * 60) / POOL_CELL.scheduleEveryMinutes) * POOL_CELL.scheduledFunctionMemoryMb.length;
 /** Resources of a pool cell stack (CloudFormation's 500 per template). */
 export const POOL_CELL_RESOURCES = POOL_CELL.resources;
 
@@ -205,6 +212,7 @@ export function poolCellUse(): Record<string, number> {
     [QUOTA_IDS.policies]: POOL_CELL.roles,
     [QUOTA_IDS.rules]: 1,
     [QUOTA_IDS.stacks]: 1,
+    [QUOTA_IDS.stateMachines]: POOL_CELL.stateMachines,
     [QUOTA_IDS.topics]: POOL_CELL.topics,
     [QUOTA_IDS.keys]: POOL_CELL.keys,
     [QUOTA_IDS.tables]: 1,
@@ -382,7 +390,7 @@ export function idleCostOf(t: TenantConfig): IdleCostItem[] {
 }
 
 /**
- * The fixed monthly cost of one pool cell with no traffic: its keys, its alarms and dashboard, its reconciliation
+ * The fixed monthly cost of one pool cell with no traffic: its keys, its alarms and dashboard, its housekeeping
  * schedule. Divided by the cell's capacity it is the fixed cost per place.
  */
 export function poolCellFixedCost(): IdleCostItem[] {
@@ -392,18 +400,22 @@ export function poolCellFixedCost(): IdleCostItem[] {
     unitUsd,
     usd: Math.round(quantity * unitUsd * 10_000) / 10_000,
   });
-  const gbSeconds = POOL_CELL.scheduledInvocationsPerMonth * HOUSEKEEPING_SECONDS * (POOL_CELL.functionMemoryMb / 1024);
+  const runsPerTarget = POOL_CELL_SCHEDULED_INVOCATIONS / POOL_CELL.scheduledFunctionMemoryMb.length;
+  const gbSeconds = POOL_CELL.scheduledFunctionMemoryMb.reduce(
+    (n, mb) => n + runsPerTarget * HOUSEKEEPING_SECONDS * (mb / 1024),
+    0,
+  );
   return [
     item('KMS keys (first year; rotations add up to $2 each)', POOL_CELL.keys, PRICES.kmsKey.usd),
     item('CloudWatch alarm metrics', POOL_CELL.alarmMetrics, PRICES.alarmMetric.usd),
     item('CloudWatch dashboard (the cell)', POOL_CELL.dashboards, PRICES.dashboard.usd),
     item(
-      'Reconciliation Lambda requests (every 15 minutes)',
-      POOL_CELL.scheduledInvocationsPerMonth,
+      `Housekeeping Lambda requests (every ${POOL_CELL.scheduleEveryMinutes} minutes: review sweep, reconciliation)`,
+      POOL_CELL_SCHEDULED_INVOCATIONS,
       PRICES.lambdaRequest.usd,
     ),
     item(
-      `Reconciliation Lambda GB-seconds (${HOUSEKEEPING_SECONDS * 1000} ms a run, arm64)`,
+      `Housekeeping Lambda GB-seconds (${HOUSEKEEPING_SECONDS * 1000} ms a run, arm64)`,
       gbSeconds,
       PRICES.lambdaArmGbSecond.usd,
     ),

@@ -39,7 +39,7 @@ export const ISOLATION_EXCEPTIONS: readonly IsolationException[] = [
   {
     id: 'pooled-function',
     reason:
-      "A pool cell's function serves every tenant of the cell: for each request it assumes the cell's tenant-access role with the tenant the authorizer resolved from the API key as session tag, and reaches that tenant's data only through that session. Its own role reaches no tenant data (its items and key cells are in the matrix).",
+      "A pool cell's functions serve every tenant of the cell: for each request the inference function assumes the cell's tenant-access role with the tenant the authorizer resolved from the API key as session tag, the review steps with the tenant its execution names (written only by the cell's own functions), the review API with the tenant in the route IAM matched to the reviewer's session tag; each reaches that tenant's data only through that session. Their own roles reach no tenant data (their items and key cells are in the matrix).",
     principal: (p) => p.cellRole === 'pooled-function',
     kinds: ['roles'],
     actions: ['sts:AssumeRole', 'sts:TagSession'],

@@ -23,6 +23,8 @@ export interface PoolCellMarker {
   readonly accessRole: string;
   /** The pooled function's role: it assumes the access role with the tenant of each request. */
   readonly pooledFunctionRole: string;
+  /** The cell's other functions that take tenant sessions (the review steps and review API), if any. */
+  readonly sessionRoles?: readonly string[];
   /** The tenants placed in the cell when the app was synthesized (more may be onboarded later). */
   readonly tenants: readonly string[];
 }
@@ -33,8 +35,10 @@ export interface PoolCellMarkerProps {
   readonly table: dynamodb.ITable;
   readonly key: kms.IKey;
   readonly accessRole: iam.IRole;
-  /** The pooled function's role (the one principal that may assume the access role). */
+  /** The pooled function's role (it assumes the access role with each request's tenant). */
   readonly pooledFunctionRole: iam.IRole;
+  /** The cell's other functions' roles that assume the access role with a tenant (the review functions). */
+  readonly sessionRoles?: readonly iam.IRole[];
   /** The tenants placed in the cell (tenant files); the matrix adds probe tenants when fewer than two. */
   readonly tenants: readonly string[];
 }
@@ -54,6 +58,7 @@ export function markPoolCell(stack: Stack, props: PoolCellMarkerProps): void {
     key: logicalIdOf(stack, props.key, 'key'),
     accessRole: logicalIdOf(stack, props.accessRole, 'accessRole'),
     pooledFunctionRole: logicalIdOf(stack, props.pooledFunctionRole, 'pooledFunctionRole'),
+    sessionRoles: (props.sessionRoles ?? []).map((r) => logicalIdOf(stack, r, 'sessionRoles')),
     tenants: [...props.tenants],
   };
   stack.addMetadata(POOL_CELL_METADATA, marker);

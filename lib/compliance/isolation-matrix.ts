@@ -244,7 +244,9 @@ function principalsOf(
       };
       const cell = cells.find((c) => c.stack === s.stackName && c.marker.accessRole === id);
       if (!cell) {
-        const pooledFunction = cells.some((c) => c.stack === s.stackName && c.marker.pooledFunctionRole === id);
+        const pooledFunction = cells.some(
+          (c) => c.stack === s.stackName && (c.marker.pooledFunctionRole === id || c.marker.sessionRoles?.includes(id)),
+        );
         out.push({
           ...base,
           id: TemplateResolver.nameOf(s.stackName, id),
@@ -570,9 +572,13 @@ function tenantsOf(resolver: TemplateResolver, stacks: readonly StackTemplate[],
   const silo = new Map<string, { stack: string; targets: Target[] }>();
   const pooledResources = new Set(
     cells.flatMap((c) =>
-      [c.marker.ledgerTable, c.marker.key, c.marker.accessRole, c.marker.pooledFunctionRole].map(
-        (id) => `${c.stack}/${id}`,
-      ),
+      [
+        c.marker.ledgerTable,
+        c.marker.key,
+        c.marker.accessRole,
+        c.marker.pooledFunctionRole,
+        ...(c.marker.sessionRoles ?? []),
+      ].map((id) => `${c.stack}/${id}`),
     ),
   );
   for (const s of stacks) {

@@ -23,6 +23,8 @@ const HANDLERS = [
   'review-steps',
   'pool-authorizer',
   'pool-inference',
+  'pool-review-steps',
+  'pool-review-api',
   'control-plane',
 ] as const;
 export type HandlerName = (typeof HANDLERS)[number];

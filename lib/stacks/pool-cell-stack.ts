@@ -1,11 +1,13 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { POOL_CELL_ID_PATTERN, REGISTRY_TABLE_NAME } from '../../lambda/shared/pool-runtime';
 import { PLANS, type Plan } from '../../lambda/shared/tenant-vocabulary';
 import { TENANTS_PER_POOL_CELL } from '../capacity/pool';
+import { acknowledge } from '../compliance/acknowledge';
 import { markPoolCell } from '../compliance/isolation-markers';
 import { PLAN_DEFAULTS } from '../config/plan-defaults';
 import type { PoolCellTarget } from '../constructs/control-plane/control-plane';
@@ -15,6 +17,7 @@ import { PooledInferenceFunction } from '../constructs/inference/pooled-inferenc
 import { CellOperationsKey } from '../constructs/pool/cell-operations-key';
 import { PoolAuthorizer } from '../constructs/pool/pool-authorizer';
 import { PoolCellMonitoring } from '../constructs/pool/pool-cell-monitoring';
+import { PoolCellReview } from '../constructs/pool/pool-cell-review';
 import { STAGE_NAME, TenantApi } from '../constructs/tenant-api/tenant-api';
 import { TenantData } from '../constructs/tenant-data/tenant-data';
 import type { PlatformStack } from './platform-stack';
@@ -44,15 +47,16 @@ export function poolCellStackName(cellId: string): string {
  * pooled inference function and the cell's tenant-access role, the REST API behind the pool authorizer, and the
  * cell's dashboard and alarms. It names the tenant registry by its fixed name and has no reference to the control
  * plane stack (which references the cell): deploy the cells before the control plane.
- *
- * Not in the cell yet: the review workflow (the pooled function gets no `REVIEW_STATE_MACHINE_ARN`; a pooled
- * request the cascade would send to people cannot be handed off).
+ * The cell's human review (PoolCellReview) serves all its tenants: one state machine, one reviewers topic, one
+ * reviewer role whose sessions reach only their tenant's review routes.
  */
 export class PoolCellStack extends Stack implements PoolCellTarget {
   readonly id: string;
   readonly capacity = TENANTS_PER_POOL_CELL;
   readonly data: TenantData;
   readonly inference: PooledInferenceFunction;
+  /** Human review for the cell's tenants (one state machine, no resource per tenant). */
+  readonly review: PoolCellReview;
   readonly authorizer: PoolAuthorizer;
   readonly tenantApi: TenantApi;
   readonly stageName = STAGE_NAME;
@@ -74,7 +78,19 @@ export class PoolCellStack extends Stack implements PoolCellTarget {
       cellId,
       adminRoles: platform.config.keyAdminRoles,
     });
+    // One schedule for the cell's housekeeping (the review sweep, the ledger reconciliation): one EventBridge rule
+    // per cell, the quota that bounds cells per region (lib/capacity).
+    const housekeeping = new events.Rule(this, 'Housekeeping', {
+      description: `Switchboard ${cellId}: housekeeping (review sweep, ledger reconciliation)`,
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+    });
+    acknowledge(
+      housekeeping,
+      'Serverless-EventBusDLQ',
+      "The schedule only triggers the cell's housekeeping every five minutes (the review sweep, the ledger reconciliation); every run is idempotent and repeats in full what a missed one would have done, and the events carry no data, so a dead-letter queue would hold nothing worth replaying.",
+    );
     this.inference = new PooledInferenceFunction(this, 'Inference', {
+      schedule: housekeeping,
       cellId,
       ledgerTable: this.data.table,
       ledgerKey: this.data.key,
@@ -85,7 +101,17 @@ export class PoolCellStack extends Stack implements PoolCellTarget {
       key: ops.key,
       sharedPolicies: [platform.tracingPolicy],
     });
-    ops.grantDeadLetterPublish(this.inference);
+    ops.grantPublishThroughSns(this.inference);
+    this.review = new PoolCellReview(this, 'Review', {
+      cellId,
+      data: this.data,
+      operations: ops,
+      tenantAccess: this.inference.tenantAccess,
+      sharedPolicies: [platform.tracingPolicy],
+      stateMachinePolicies: [platform.tracingPolicy, platform.stateMachineLogDeliveryPolicy],
+      schedule: housekeeping,
+    });
+    this.inference.useReviewWorkflow(this.review.stateMachine);
     this.authorizer = new PoolAuthorizer(this, 'Authorizer', {
       cellId,
       registryTable: dynamodb.Table.fromTableName(this, 'Registry', REGISTRY_TABLE_NAME),
@@ -98,6 +124,7 @@ export class PoolCellStack extends Stack implements PoolCellTarget {
       key: ops.key,
       authorization: { type: 'poolAuthorizer', authorizer: this.authorizer, throttle: POOL_CELL_STAGE_THROTTLE },
       webAclArn: platform.webAclArn,
+      reviewHandler: this.review.api.fn,
     });
     new PoolCellMonitoring(this, 'Monitoring', {
       cellId,
@@ -118,11 +145,24 @@ export class PoolCellStack extends Stack implements PoolCellTarget {
       key: this.data.key,
       accessRole: this.inference.tenantAccess.role,
       pooledFunctionRole: this.inference.fn.role as iam.IRole,
+      sessionRoles: [this.review.steps.fn.role as iam.IRole, this.review.api.fn.role as iam.IRole],
       tenants: [],
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.tenantApi.url, description: 'Base URL of the pooled tenant API' });
     new CfnOutput(this, 'LedgerTable', { value: this.data.table.tableName });
+    new CfnOutput(this, 'ReviewersTopicArn', {
+      value: this.review.topic.topicArn,
+      description:
+        "Reviewer notifications of the cell's tenants (message attribute tenantId; the control plane subscribes each tenant's reviewers with a filter policy)",
+    });
+    if (this.tenantApi.reviewerRole) {
+      new CfnOutput(this, 'ReviewerRoleArn', {
+        value: this.tenantApi.reviewerRole.roleArn,
+        description:
+          "Role pooled tenants' reviewers assume with session tag switchboard:tenant=<tenant> (their own principal tag switchboard:reviewer must name it) and a source identity as session name, to call /v1/tenants/<tenant>/reviews (SigV4)",
+      });
+    }
   }
 
   /** The cell's REST API (for the control plane: its authorizer cache is flushed per stage). */

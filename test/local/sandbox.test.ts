@@ -157,6 +157,51 @@ describe('a started sandbox', () => {
     });
     expect(await signIn.json()).toEqual({ token: sandbox!.info.controlPlane.token, reviewer: 'alice' });
   });
+
+  it("reviews a pooled tenant that opts in through its cell's review API (the console's reviewApi)", async () => {
+    const hooli = tenant(sandbox!.info, 'hooli');
+    const res = await infer(hooli.url, hooli.apiKey, `What is 2 + 2? ${DEMO_MARKERS.unsure}`);
+    expect(res.body.status).toBe('pending_review');
+    const config = (await (await fetch(`${sandbox!.info.reviewConsole.url}config.json`)).json()) as {
+      tenants: Array<{ id: string; reviewApi: string | null }>;
+    };
+    const reviewApi = config.tenants.find((t) => t.id === 'hooli')?.reviewApi;
+    expect(reviewApi).toBe(`${hooli.url}/v1/tenants/hooli/reviews`);
+    // umbrella does not opt in to human review: no review API for it.
+    expect(config.tenants.find((t) => t.id === 'umbrella')?.reviewApi).toBeNull();
+    const auth = { authorization: `Bearer ${sandbox!.info.controlPlane.token}`, 'content-type': 'application/json' };
+    const decided = await fetch(`${reviewApi}/${res.body.reviewId}/decision`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ action: 'approve', reviewer: 'alice' }),
+    });
+    expect(decided.status).toBe(200);
+    let after: { status?: string } = {};
+    for (let i = 0; i < 50 && after.status !== 'reviewed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const got = await fetch(`${hooli.url}/v1/requests/${res.body.requestId}`, {
+        headers: { 'x-api-key': hooli.apiKey },
+      });
+      after = (await got.json()) as typeof after;
+    }
+    expect(after.status).toBe('reviewed');
+  });
+
+  it('runs the housekeeping schedules of the templates with their input', async () => {
+    const runs = await sandbox!.runSchedules();
+    // Every tenant stack's and the pool cell's review sweep and ledger reconciliation.
+    expect(runs.map((r) => r.rule.split('/')[0]).sort()).toEqual([
+      'Switchboard-Pool-1',
+      'Switchboard-Pool-1',
+      'Switchboard-Tenant-acme',
+      'Switchboard-Tenant-acme',
+      'Switchboard-Tenant-globex',
+      'Switchboard-Tenant-globex',
+      'Switchboard-Tenant-initech',
+      'Switchboard-Tenant-initech',
+    ]);
+    expect(runs.filter((r) => !r.ok)).toEqual([]);
+  });
 });
 
 describe('restarts and stopping', () => {

@@ -86,11 +86,8 @@ export function runtimeConfigOf(
 /** The deployment models the contract tests run against. */
 export type DeploymentModel = 'silo' | 'pooled';
 export const DEPLOYMENT_MODELS: readonly DeploymentModel[] = ['silo', 'pooled'];
-/**
- * The models whose tenants can have human review: a pool cell has no review workflow yet, so a pooled tenant's
- * review threshold is 0 and a document asking for more is refused (pooledTenantHasNoStackSettings).
- */
-export const REVIEW_MODELS: readonly DeploymentModel[] = ['silo'];
+/** The models whose tenants can have human review: both (a pool cell's review workflow serves all its tenants). */
+export const REVIEW_MODELS: readonly DeploymentModel[] = DEPLOYMENT_MODELS;
 /** The review threshold a test may give a tenant of `model` (0 where there is no review). */
 export const reviewThresholdFor = (model: DeploymentModel, wanted: number) =>
   REVIEW_MODELS.includes(model) ? wanted : 0;

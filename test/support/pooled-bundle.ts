@@ -63,6 +63,27 @@ export class BundledPoolCell {
     });
   }
 
+  /**
+   * Loads the cell's two review bundles (lambda/pool-review-steps, lambda/pool-review-api) on the same parts, with
+   * the environment the cell gives them: task tokens encrypted by the KMS stand-in at `kmsEndpoint` under
+   * `keyArn` (the cell ledger's key), executions started on `sfnEndpoint` (set when the cell was built).
+   */
+  loadReview(opts: { kmsEndpoint: string; keyArn: string }): {
+    steps: (event: unknown, context?: Partial<Context>) => Promise<unknown>;
+    api: ProxyHandler;
+  } {
+    Object.assign(process.env, { [REVIEW_ENV.keyId]: opts.keyArn, AWS_ENDPOINT_URL_KMS: opts.kmsEndpoint });
+    let steps: ((event: unknown, context?: Partial<Context>) => Promise<unknown>) | undefined;
+    let api: ProxyHandler | undefined;
+    jest.isolateModules(() => {
+      steps = (require(bundleHandler('pool-review-steps').file) as { handler: typeof steps }).handler;
+    });
+    jest.isolateModules(() => {
+      api = (require(bundleHandler('pool-review-api').file) as { handler: ProxyHandler }).handler;
+    });
+    return { steps: steps!, api: api! };
+  }
+
   async stop(): Promise<void> {
     await Promise.all([this.proxy.stop(), this.cell.stop()]);
   }

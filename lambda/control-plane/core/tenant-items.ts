@@ -2,7 +2,7 @@
 import { DomainError } from '../../shared/errors';
 import { hashApiKey, TENANT_KIND, type TenantItem } from '../../shared/registry-schema';
 import { OFFBOARDING_DATA_POLICIES, type OffboardingDataPolicy } from '../../shared/tenant-file/plan-defaults';
-import { toRuntimeConfig } from '../../shared/tenant-file/runtime-config';
+import { toPooledReviewSettings, toRuntimeConfig } from '../../shared/tenant-file/runtime-config';
 import type { FieldProblem, TenantConfig } from '../../shared/tenant-file/tenant-config';
 import { validateTenantDocument } from '../../shared/tenant-file/tenant-document';
 
@@ -30,12 +30,13 @@ export function resolveDocument(document: object): TenantConfig {
 export function configParts(
   t: TenantConfig,
   document: Record<string, unknown>,
-): Pick<TenantItem, 'plan' | 'isolation' | 'document' | 'runtime' | 'throttle' | 'quota'> {
+): Pick<TenantItem, 'plan' | 'isolation' | 'document' | 'runtime' | 'review' | 'throttle' | 'quota'> {
   return {
     plan: t.plan,
     isolation: t.isolation,
     document,
     runtime: toRuntimeConfig(t) as unknown as Record<string, unknown>,
+    review: toPooledReviewSettings(t) as unknown as Record<string, unknown>,
     throttle: { ...t.throttle },
     quota: { ...t.quota },
   };

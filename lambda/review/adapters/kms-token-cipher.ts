@@ -9,12 +9,19 @@ import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-
 import { TASK_TOKEN_CONTEXT_KEY, TASK_TOKEN_CONTEXT_VALUE } from '../../shared/review-schema';
 import type { TokenCipher } from '../core/ports';
 
-const context = (reviewId: string) => ({
-  [TASK_TOKEN_CONTEXT_KEY]: TASK_TOKEN_CONTEXT_VALUE,
-  'switchboard:review': reviewId,
-});
+/** The encryption context key naming a pooled tenant in its task tokens' context (a cell's key is shared). */
+export const TOKEN_TENANT_CONTEXT_KEY = 'switchboard:tenant';
 
-export function makeKmsTokenCipher(kms: KMSClient, keyId: string): TokenCipher {
+/**
+ * The cipher of task tokens under `keyId`. `tenantId` (a pool cell, whose key all its tenants' tokens share): the
+ * tenant joins the encryption context, so a token ciphertext copied to another tenant's review does not decrypt.
+ */
+export function makeKmsTokenCipher(kms: KMSClient, keyId: string, tenantId?: string): TokenCipher {
+  const context = (reviewId: string) => ({
+    [TASK_TOKEN_CONTEXT_KEY]: TASK_TOKEN_CONTEXT_VALUE,
+    'switchboard:review': reviewId,
+    ...(tenantId === undefined ? {} : { [TOKEN_TENANT_CONTEXT_KEY]: tenantId }),
+  });
   return {
     async encrypt(reviewId, token) {
       const res = await kms.send(

@@ -204,12 +204,6 @@ export const pooledTenantHasNoStackSettings: ResolutionRule = (file, { isolation
     path: s.path,
     message: `a pooled tenant has no ${s.what} of its own (it shares its pool cell's); ${fix}`,
   }));
-  if (file.escalation?.reviewThreshold !== undefined && file.escalation.reviewThreshold > 0) {
-    problems.push({
-      path: 'escalation.reviewThreshold',
-      message: `got ${file.escalation.reviewThreshold}; a pooled tenant has no human review yet (a pool cell has no review workflow: README, "Silo and pooled tenants"), so its answers are never held for people; set 0 (the pooled default), or give the tenant a stack of its own (isolation: silo)`,
-    });
-  }
   if (guardrail.source === 'tenant') {
     problems.push({
       path: 'guardrail',

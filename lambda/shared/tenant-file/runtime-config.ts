@@ -2,7 +2,7 @@
  * The runtime projections of a tenant: what its handlers are handed at deploy time, built from the resolved
  * tenant (tenant-config.ts) and parsed again by the handlers with the schema in lambda/shared.
  */
-import type { ReviewRuntimeConfig } from '../review-schema';
+import type { PooledReviewSettings, ReviewRuntimeConfig } from '../review-schema';
 import type { TenantRuntimeConfig } from '../tenant-runtime';
 import { billedPolicies } from './guardrail-policy';
 import { REVIEW_EXECUTION_MARGIN_MINUTES } from './resolution-rules';
@@ -54,5 +54,16 @@ export function toReviewRuntimeConfig(t: TenantConfig): ReviewRuntimeConfig {
     dataRetentionDays: t.dataRetentionDays,
     executionTimeoutSeconds: (esc.reviewTimeoutMinutes + REVIEW_EXECUTION_MARGIN_MINUTES) * 60,
     maxOpenReviews: esc.maxOpenReviews,
+  };
+}
+
+/** A pooled tenant's review settings (its registry item's `review`): the config and how long a review waits. */
+export function toPooledReviewSettings(t: TenantConfig): PooledReviewSettings {
+  return {
+    config: toReviewRuntimeConfig(t),
+    awaitSeconds: {
+      timeout: t.escalation.reviewTimeoutMinutes * 60,
+      heartbeat: t.escalation.reviewHeartbeatMinutes * 60,
+    },
   };
 }

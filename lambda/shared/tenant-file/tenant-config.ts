@@ -119,7 +119,8 @@ export function applyPlanDefaults(file: TenantFile): TenantConfig {
   const isolation = file.isolation ?? d.isolation;
   const escalation = {
     ...d.escalation,
-    // A pool cell has no review workflow yet: a pooled tenant's review is off unless its file asks (and is refused).
+    // A pooled tenant's human review is opt-in (its file sets a threshold and reviewers): its reviewers need an
+    // identity set up first (README: reviewing a pooled tenant), or every review would just expire.
     ...(isolation === 'pool' ? { reviewThreshold: 0 } : {}),
     reviewHeartbeatMinutes: Math.min(d.escalation.reviewHeartbeatMinutes, Math.max(1, Math.floor(timeout / 2))),
     reviewerEmails: [] as string[],

@@ -56,12 +56,6 @@ export interface PooledInferenceFunctionProps {
   /** Shared customer-managed policies to attach (X-Ray). */
   readonly sharedPolicies: readonly iam.IManagedPolicy[];
   /**
-   * The cell's review workflow: its ARN reaches the handler ({@link REVIEW_ENV.stateMachineArn}) and the function may
-   * start executions of it.
-   * @default - no review workflow in the cell: `REVIEW_ENV.stateMachineArn` is not set
-   */
-  readonly reviewStateMachine?: sfn.IStateMachine;
-  /**
    * The platform's system preamble, put before every pooled tenant's own on every model call (POOL_ENV.platformPreamble).
    * @default - none
    */
@@ -105,11 +99,14 @@ export class PooledInferenceFunction extends TenantFunction {
           ]),
         ),
       ),
-      ...(props.reviewStateMachine ? { [REVIEW_ENV.stateMachineArn]: props.reviewStateMachine.stateMachineArn } : {}),
       ...(props.platformPreamble ? { [POOL_ENV.platformPreamble]: props.platformPreamble } : {}),
     };
-    // The tenant-access role's ARN is added once the role exists (it trusts this function's role).
-    const envBytes = environmentBytes({ ...environment, [POOL_ENV.tenantAccessRoleArn]: 'x'.repeat(256) });
+    // The tenant-access role's and the review workflow's ARNs are added once they exist (both trust this function's role).
+    const envBytes = environmentBytes({
+      ...environment,
+      [POOL_ENV.tenantAccessRoleArn]: 'x'.repeat(256),
+      [REVIEW_ENV.stateMachineArn]: 'x'.repeat(256),
+    });
     if (envBytes > LAMBDA_ENVIRONMENT_MAX_BYTES) {
       throw new Error(
         `PooledInferenceFunction ${[scope.node.path, id].filter(Boolean).join('/')}: environment: ${envBytes} bytes; Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES}`,
@@ -170,7 +167,16 @@ export class PooledInferenceFunction extends TenantFunction {
       `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'kms')}:key/*]`,
       REGISTRY_KEY_WILDCARD_REASON,
     );
-    if (props.reviewStateMachine) props.reviewStateMachine.grantStartExecution(this);
     scheduleReconciliation(this, props.cellId, props.schedule);
+  }
+
+  /**
+   * Hands the cell's requests that need people to its review workflow: the ARN reaches the handler
+   * ({@link REVIEW_ENV.stateMachineArn}) and the function may start executions of it. (A method, not a prop: the
+   * workflow's functions take sessions of the tenant-access role this function creates.)
+   */
+  useReviewWorkflow(stateMachine: sfn.IStateMachine): void {
+    this.fn.addEnvironment(REVIEW_ENV.stateMachineArn, stateMachine.stateMachineArn);
+    stateMachine.grantStartExecution(this);
   }
 }

@@ -45,16 +45,17 @@ export class CellOperationsKey extends Construct {
   }
 
   /**
-   * Lets `grantee` (a cell function's role) use the key through SNS only: what publishing a dead letter to a topic
-   * encrypted with it needs. Key policy and IAM policy both say so.
+   * Lets `grantee` (a cell function's role, the review state machine's) use the key through SNS only: what
+   * publishing to a topic encrypted with it needs (a dead letter, a reviewer notification). Key policy and IAM policy
+   * both say so.
    */
-  grantDeadLetterPublish(grantee: iam.IGrantable): iam.Grant {
+  grantPublishThroughSns(grantee: iam.IGrantable): iam.Grant {
     const actions = ['kms:GenerateDataKey', 'kms:Decrypt'];
     const conditions = { StringEquals: { 'kms:ViaService': `sns.${Stack.of(this).region}.amazonaws.com` } };
     this.publishers += 1;
     this.impl.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: `DeadLettersThroughSns${this.publishers}`,
+        sid: `PublishThroughSns${this.publishers}`,
         principals: [grantee.grantPrincipal],
         actions,
         resources: ['*'],

@@ -9,6 +9,7 @@ import {
   TENANT_ENCRYPTION_CONTEXT_KEY,
   TENANT_SESSION_TAG,
 } from '../../../lambda/shared/pool-keys';
+import { REVIEW_GSI } from '../../../lambda/shared/review-schema';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import { TrustStatementsPrincipal } from '../iam/trust';
 
@@ -33,6 +34,12 @@ export interface PoolTenantAccessProps {
   readonly cellId: string;
 }
 
+/** A session must carry the tenant tag, and no other tag. */
+const TENANT_TAG_ONLY = {
+  Null: { [`aws:RequestTag/${TENANT_SESSION_TAG}`]: 'false' },
+  'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_SESSION_TAG] },
+};
+
 /** The item actions a tenant session may make on its own items (no Scan: a Scan has no leading key to check). */
 export const POOL_TABLE_ACTIONS = [
   'dynamodb:GetItem',
@@ -53,7 +60,7 @@ export const POOL_KEY_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateData
  * `switchboard:tenant`. The pooled function assumes it per tenant with that tag (lambda/shared/tenant-credentials.ts),
  * and the role reaches
  * - the pooled table only for items whose partition key starts `T#<tag>#` (`dynamodb:LeadingKeys`, every key of
- *   a batch; a request without leading keys is refused), on the table itself, not its indexes;
+ *   a batch; a request without leading keys is refused), on the table and, for Queries, its review index;
  * - the pool key only when the encryption context is exactly `{ tenant: <tag> }`.
  * A session without the tag resolves the policy variable to nothing and reaches nothing. Its trust allows only the
  * pooled function's role, with `sts:TagSession`, and only when the request sets `switchboard:tenant` and no other
@@ -67,10 +74,7 @@ export class PoolTenantAccess extends Construct {
   constructor(scope: Construct, id: string, props: PoolTenantAccessProps) {
     super(scope, id);
     const fnRole = new iam.ArnPrincipal(props.pooledFunctionRole.roleArn);
-    const tenantTagOnly = {
-      Null: { [`aws:RequestTag/${TENANT_SESSION_TAG}`]: 'false' },
-      'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_SESSION_TAG] },
-    };
+    const tenantTagOnly = TENANT_TAG_ONLY;
     const trust = [
       new iam.PolicyStatement({
         sid: 'PooledFunctionWithTenantTag',
@@ -99,6 +103,17 @@ export class PoolTenantAccess extends Construct {
         sid: 'OwnTenantItems',
         actions: [...POOL_TABLE_ACTIONS],
         resources: [props.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [POOL_LEADING_KEYS_PATTERN] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+      new iam.PolicyStatement({
+        // The review index: its partitions carry the tenant's prefix too (`T#<tenant>#REVIEWS#pending`), so a Query
+        // names the tenant's own partition as its leading key. Queries only: the index is never written directly.
+        sid: 'OwnTenantReviewIndex',
+        actions: ['dynamodb:Query'],
+        resources: [`${props.table.tableArn}/index/${REVIEW_GSI.name}`],
         conditions: {
           'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [POOL_LEADING_KEYS_PATTERN] },
           Null: { 'dynamodb:LeadingKeys': 'false' },
@@ -143,6 +158,23 @@ export class PoolTenantAccess extends Construct {
         },
       }),
     );
+  }
+
+  /**
+   * Lets another function of the cell (the review steps and review API) take tenant sessions too: the same trust
+   * as the pooled function's (the tenant tag and no other), and the grant to assume the role.
+   */
+  allowSessionsFor(fn: iam.IGrantable, roleArn: string, sid: string): void {
+    const role = this.managed.role as iam.Role;
+    role.assumeRolePolicy?.addStatements(
+      new iam.PolicyStatement({
+        sid,
+        principals: [new iam.ArnPrincipal(roleArn)],
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        conditions: TENANT_TAG_ONLY,
+      }),
+    );
+    this.grantAssume(fn);
   }
 
   /** Lets `grantee` (the pooled function) assume the role with a session tag: sts:AssumeRole and sts:TagSession. */

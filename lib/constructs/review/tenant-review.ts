@@ -6,19 +6,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 // The code of the two review functions (type-only imports: nothing of the handlers runs at synth).
 import type * as reviewApiCode from '../../../lambda/review-api/index';
 import type * as reviewStepsCode from '../../../lambda/review-steps/index';
-import {
-  REVIEW_ENV,
-  REVIEW_NOT_PENDING,
-  type ReviewStep,
-  TASK_TOKEN_CONTEXT_KEY,
-  TASK_TOKEN_CONTEXT_VALUE,
-  TOKEN_NOT_SAVED,
-} from '../../../lambda/shared/review-schema';
+import { REVIEW_ENV, TASK_TOKEN_CONTEXT_KEY, TASK_TOKEN_CONTEXT_VALUE } from '../../../lambda/shared/review-schema';
 import { LEDGER_TABLE_ENV } from '../../../lambda/shared/tenant-runtime';
 import { acknowledge } from '../../compliance/acknowledge';
 import { toReviewRuntimeConfig } from '../../config/runtime-config';
@@ -26,9 +18,9 @@ import type { TenantConfig } from '../../config/tenant-config';
 import { handlerOf } from '../bundling';
 import { TenantFunction } from '../functions/tenant-function';
 import { ManagedPolicyRole } from '../iam/managed-policy-role';
-import { withLogDeliveryGuard } from '../key-policies';
 import type { TenantData } from '../tenant-data/tenant-data';
 import { deploymentUniqueSuffix } from '../unique-names';
+import { defineReviewWorkflow } from './review-workflow';
 import { WebhookSecret } from './webhook-secret';
 
 /** Props of {@link TenantReview}. */
@@ -191,166 +183,25 @@ export class TenantReview extends Construct {
       retention,
     });
 
-    /** A Lambda task of the steps function; its result lands at `resultPath` (default: the state's name). */
-    const step = (
-      name: string,
-      s: ReviewStep | 'webhookFailed',
-      fields: Record<string, string> = {},
-      resultPath = `$.${name.charAt(0).toLowerCase()}${name.slice(1)}`,
-    ) =>
-      new tasks.LambdaInvoke(this, name, {
-        lambdaFunction: this.steps.fn,
-        payload: sfn.TaskInput.fromObject({
-          step: s,
-          'reviewId.$': '$.reviewId',
-          'requestId.$': '$.requestId',
-          ...fields,
-        }),
-        resultSelector: { 'result.$': '$.Payload' },
-        resultPath,
-        retryOnServiceExceptions: true,
-        taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
-      });
-    // Lambda throttling is not among the service exceptions `retryOnServiceExceptions` retries.
-    const retryThrottling = <T extends sfn.TaskStateBase>(t: T): T => {
-      t.addRetry({
-        errors: ['Lambda.TooManyRequestsException'],
-        maxAttempts: 6,
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      return t;
-    };
-    const withRetry = <T extends sfn.TaskStateBase>(t: T): T => {
-      retryThrottling(t);
-      t.addRetry({
-        errors: ['States.TaskFailed'],
-        maxAttempts: 3,
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      return t;
-    };
-
-    const recordFailure = new tasks.LambdaInvoke(this, 'RecordFailure', {
-      lambdaFunction: this.steps.fn,
-      payload: sfn.TaskInput.fromObject({
-        step: 'recordFailure',
-        'reviewId.$': '$.reviewId',
-        'requestId.$': '$.requestId',
-        'error.$': '$.error',
-      }),
-      resultSelector: { 'outcome.$': '$.Payload.outcome' },
-      resultPath: '$.recovered',
-      retryOnServiceExceptions: true,
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
-    });
-    withRetry(recordFailure);
-    const reviewFailed = new sfn.Fail(this, 'ReviewFailed', {
-      error: 'ReviewFailed',
-      cause: 'A review step failed after its retries',
-    });
-    // RecordFailure applies a decision that was already made (the failure was in applying it); the review
-    // then ends like any other decided review, webhook included. Otherwise the execution fails.
-    const recovered = new sfn.Choice(this, 'DecisionApplied');
-    recordFailure.next(recovered);
-    const catchAll = <T extends sfn.TaskStateBase>(t: T): T => {
-      withRetry(t);
-      t.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
-      return t;
-    };
-
-    const recordPending = catchAll(step('RecordPending', 'recordPending'));
-    const notify = catchAll(
-      new tasks.SnsPublish(this, 'NotifyReviewers', {
-        topic: this.topic,
+    this.stateMachine = defineReviewWorkflow(this, {
+      steps: this.steps.fn,
+      topic: this.topic,
+      notify: {
         subject: `Switchboard ${tenant.id}: an answer is waiting for review`,
         message: sfn.TaskInput.fromJsonPathAt(
           `States.Format('Review {} of request {} is waiting for a decision. Open it with GET /v1/reviews/{} (reviewer credentials). It expires ${esc.reviewTimeoutMinutes} minutes after it was created at the latest, and earlier if nobody opens it for ${esc.reviewHeartbeatMinutes} minutes.', $.reviewId, $.requestId, $.reviewId)`,
         ),
-        resultPath: sfn.JsonPath.DISCARD,
-        taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
-      }),
-    );
-    const awaitDecision = new tasks.LambdaInvoke(this, 'AwaitDecision', {
-      lambdaFunction: this.steps.fn,
-      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: sfn.TaskInput.fromObject({
-        step: 'awaitDecision',
-        'reviewId.$': '$.reviewId',
-        'requestId.$': '$.requestId',
-        taskToken: sfn.JsonPath.taskToken,
-      }),
-      resultPath: '$.decision',
-      heartbeatTimeout: sfn.Timeout.duration(Duration.minutes(esc.reviewHeartbeatMinutes)),
-      taskTimeout: sfn.Timeout.duration(Duration.minutes(esc.reviewTimeoutMinutes)),
-      retryOnServiceExceptions: true,
-    });
-    // Storing the token can fail transiently (DynamoDB, KMS, Lambda throttling): retried, each retry with a
-    // new token. Named errors only: in a retrier `States.TaskFailed` also matches States.HeartbeatTimeout,
-    // which must reach the timeout policy instead.
-    awaitDecision.addRetry({
-      errors: ['Lambda.TooManyRequestsException', TOKEN_NOT_SAVED],
-      maxAttempts: 3,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    const applyTimeout = catchAll(step('ApplyTimeoutPolicy', 'applyTimeout', { 'error.$': '$.timeout' }, '$.outcome'));
-    awaitDecision.addCatch(applyTimeout, {
-      errors: [sfn.Errors.TIMEOUT, sfn.Errors.HEARTBEAT_TIMEOUT],
-      resultPath: '$.timeout',
-    });
-    const applyDecision = catchAll(step('ApplyDecision', 'applyDecision', {}, '$.outcome'));
-    // A decision recorded while the token step was being retried: nothing to wait for, apply it now.
-    awaitDecision.addCatch(applyDecision, { errors: [REVIEW_NOT_PENDING], resultPath: '$.decision' });
-    awaitDecision.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
-    const done = new sfn.Succeed(this, 'Done');
-    let tail: sfn.IChainable = done;
-    if (esc.webhook) {
-      const webhookFailed = retryThrottling(step('WebhookFailed', 'webhookFailed', { 'error.$': '$.webhookError' }));
-      // Recording the webhook failure is best effort: the review outcome is already stored.
-      webhookFailed.addCatch(done, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
-      webhookFailed.next(done);
-      const callWebhook = retryThrottling(step('CallWebhook', 'callWebhook'));
-      callWebhook.addRetry({
-        errors: ['WebhookFailed'],
-        maxAttempts: 3,
-        interval: Duration.seconds(5),
-        backoffRate: 3,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      callWebhook.addCatch(webhookFailed, { errors: ['States.ALL'], resultPath: '$.webhookError' });
-      callWebhook.next(done);
-      tail = callWebhook;
-    }
-    applyDecision.next(tail);
-    applyTimeout.next(tail);
-    recovered
-      .when(
-        sfn.Condition.or(
-          ...['approved', 'edited', 'rejected', 'expired'].map((o) =>
-            sfn.Condition.stringEquals('$.recovered.outcome', o),
-          ),
-        ),
-        tail,
-      )
-      .otherwise(reviewFailed);
-
-    const definition = recordPending.next(notify).next(awaitDecision).next(applyDecision);
-    const timeout = Duration.seconds(reviewConfig.executionTimeoutSeconds);
-    this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
+      },
+      awaitDecision: {
+        heartbeat: sfn.Timeout.duration(Duration.minutes(esc.reviewHeartbeatMinutes)),
+        timeout: sfn.Timeout.duration(Duration.minutes(esc.reviewTimeoutMinutes)),
+      },
+      webhook: esc.webhook !== undefined,
       stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout,
-      tracingEnabled: true,
+      timeout: Duration.seconds(reviewConfig.executionTimeoutSeconds),
       role: role.boundRole,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      // The log-delivery statement the state machine adds to the key gets the documented source guard.
-      encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(withLogDeliveryGuard(data.key)),
+      logGroup: this.logGroup,
+      key: data.key,
     });
 
     this.stateMachine.grantTaskResponse(this.api);

@@ -8,6 +8,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { inferenceRequestJsonSchema } from '../../../lambda/shared/api-schema';
 import { ERROR_CODES, type ErrorCode } from '../../../lambda/shared/errors';
+import { TENANT_SESSION_TAG } from '../../../lambda/shared/pool-keys';
 import type { QuotaPeriod } from '../../../lambda/shared/tenant-vocabulary';
 import { acknowledge, acknowledgeInRegulatedPacks, nagArnPrefix } from '../../compliance/acknowledge';
 import { IAM_PRINCIPAL_ARN_PATTERN } from '../../config/tenant-schema';
@@ -143,6 +144,32 @@ function reviewerTrustStatements(tenantId: string, principals: readonly string[]
   return [
     ...(roles.length ? [named(roles)] : []),
     ...(users.length ? [named(users, { 'sts:SourceIdentity': policyVariable('aws:username') })] : []),
+  ];
+}
+
+/**
+ * The trust of a pool cell's reviewer role: principals of the account tagged {@link REVIEWER_TAG_KEY} = a tenant id
+ * may assume it with that tenant as the session tag `switchboard:tenant` (and no other tag), with a source identity
+ * used as the session name. The session tag is what the role's policy matches against the tenant in the route.
+ */
+function pooledReviewerTrustStatements(): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      principals: [new iam.AccountRootPrincipal()],
+      actions: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+      conditions: {
+        StringEquals: {
+          [`aws:RequestTag/${TENANT_SESSION_TAG}`]: policyVariable(`aws:PrincipalTag/${REVIEWER_TAG_KEY}`),
+          'sts:RoleSessionName': policyVariable('sts:SourceIdentity'),
+        },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_SESSION_TAG] },
+        Null: {
+          'sts:SourceIdentity': 'false',
+          [`aws:RequestTag/${TENANT_SESSION_TAG}`]: 'false',
+          [`aws:PrincipalTag/${REVIEWER_TAG_KEY}`]: 'false',
+        },
+      },
+    }),
   ];
 }
 
@@ -362,12 +389,19 @@ export class TenantApi extends Construct {
         allowTestInvoke: false,
       });
       const iamAuth = { authorizationType: apigw.AuthorizationType.IAM, requestValidator: validator };
-      const reviews = v1.addResource('reviews');
+      // A pool cell's review routes are under the tenant they are for (`/v1/tenants/{tenantId}/reviews`): the
+      // reviewer role may invoke them only for the tenant of its session tag (below).
+      const pooled = auth.type === 'poolAuthorizer';
+      const reviews = (pooled ? v1.addResource('tenants').addResource('{tenantId}') : v1).addResource('reviews');
       const review = reviews.addResource('{reviewId}');
-      const pathParam = { 'method.request.path.reviewId': true };
+      const pathParam = {
+        'method.request.path.reviewId': true,
+        ...(pooled ? { 'method.request.path.tenantId': true } : {}),
+      };
+      const tenantParam = pooled ? { requestParameters: { 'method.request.path.tenantId': true } } : {};
       const reviewMethods = [
-        reviews.addMethod('GET', reviewIntegration, iamAuth),
-        reviews.addResource('export').addMethod('GET', reviewIntegration, iamAuth),
+        reviews.addMethod('GET', reviewIntegration, { ...iamAuth, ...tenantParam }),
+        reviews.addResource('export').addMethod('GET', reviewIntegration, { ...iamAuth, ...tenantParam }),
         review.addMethod('GET', reviewIntegration, { ...iamAuth, requestParameters: pathParam }),
         review
           .addResource('decision')
@@ -376,26 +410,46 @@ export class TenantApi extends Construct {
       const reviewer = new ManagedPolicyRole(this, 'ReviewerRole', {
         assumedBy: new TrustStatementsPrincipal(
           new iam.AccountRootPrincipal(),
-          reviewerTrustStatements(props.tenantId, props.reviewerPrincipals ?? []),
+          pooled
+            ? pooledReviewerTrustStatements()
+            : reviewerTrustStatements(props.tenantId, props.reviewerPrincipals ?? []),
         ),
-        description: `Switchboard ${props.tenantId}: reviewers (the review API only)`,
+        description: pooled
+          ? `Switchboard ${props.tenantId}: reviewers of pooled tenants (the review routes of their session's tenant only)`
+          : `Switchboard ${props.tenantId}: reviewers (the review API only)`,
       });
+      // A pooled reviewer's session names its tenant (tag switchboard:tenant): IAM resolves the policy variable
+      // in the ARN, so the session may invoke that tenant's review routes and no other tenant's.
+      const tenantOfSession = policyVariable(`aws:PrincipalTag/${TENANT_SESSION_TAG}`);
       reviewer.addStatements(
         new iam.PolicyStatement({
           sid: 'CallReviewApi',
           actions: ['execute-api:Invoke'],
-          resources: reviewMethods.map((m) => m.methodArn),
+          resources: reviewMethods.map((m) =>
+            pooled
+              ? api.arnForExecuteApi(
+                  m.httpMethod,
+                  m.resource.path.replace('{tenantId}', tenantOfSession).replace('{reviewId}', '*'),
+                  STAGE_NAME,
+                )
+              : m.methodArn,
+          ),
         }),
       );
       // Path parameters make two of the method ARNs end in wildcards ({reviewId} → *): exactly those routes.
       const stack = Stack.of(this);
       const apiId = stack.getLogicalId(api.node.defaultChild as CfnElement);
       const stageId = stack.getLogicalId(api.deploymentStage.node.defaultChild as CfnElement);
-      for (const route of ['GET/v1/reviews/*', 'POST/v1/reviews/*/decision']) {
+      // cdk-nag names a policy variable `<aws:PrincipalTag/...>` in its finding ids.
+      const prefix = pooled ? `v1/tenants/<aws:PrincipalTag/${TENANT_SESSION_TAG}>/reviews` : 'v1/reviews';
+      const stagePart = pooled ? STAGE_NAME : `<${stageId}>`;
+      for (const route of [`GET/${prefix}/*`, `POST/${prefix}/*/decision`]) {
         acknowledge(
           reviewer.policy,
-          `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'execute-api')}:<${apiId}>/<${stageId}>/${route}]`,
-          'The wildcard is the {reviewId} path parameter of this one review route on this API and stage; reviewers may act on any review of this tenant, and the routes themselves are enumerated.',
+          `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'execute-api')}:<${apiId}>/${stagePart}/${route}]`,
+          pooled
+            ? "The wildcard is the {reviewId} path parameter of this one review route on this API and stage, under the tenant of the reviewer's own session tag; reviewers may act on any review of that tenant, and the routes themselves are enumerated."
+            : 'The wildcard is the {reviewId} path parameter of this one review route on this API and stage; reviewers may act on any review of this tenant, and the routes themselves are enumerated.',
         );
       }
       for (const m of reviewMethods) {
@@ -421,7 +475,9 @@ export class TenantApi extends Construct {
           effect: iam.Effect.DENY,
           principals: [new iam.AnyPrincipal()],
           actions: ['execute-api:Invoke'],
-          resources: ['execute-api:/*/*/v1/reviews', 'execute-api:/*/*/v1/reviews/*'],
+          resources: pooled
+            ? ['execute-api:/*/*/v1/tenants/*/reviews', 'execute-api:/*/*/v1/tenants/*/reviews/*']
+            : ['execute-api:/*/*/v1/reviews', 'execute-api:/*/*/v1/reviews/*'],
           conditions: { ArnNotEquals: { 'aws:PrincipalArn': reviewer.role.roleArn } },
         }),
       );

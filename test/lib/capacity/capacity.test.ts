@@ -313,10 +313,10 @@ describe('capacity limits at synth', () => {
     const { report } = assessCapacity({ tenants: [], platform: repoPlatformConfig(), partial: false });
     const byPlan = Object.fromEntries(report.headroomByPlan.map((h) => [h.plan, h]));
     // Basic tenants are pooled: the places of the one default cell stop them. IAM's 1,000 roles (5 per silo
-    // tenant; cdk bootstrap 5, the platform 1, the control plane 1, the cell 3) stop standard:
-    // (1,000 − 10) / 5 = 198; premium reserves 25 of the 900 reservable executions.
+    // tenant; cdk bootstrap 5, the platform 1, the control plane 1, the cell 7) stop standard:
+    // (1,000 − 14) / 5 = 197; premium reserves 25 of the 900 reservable executions.
     expect(byPlan.basic).toEqual({ plan: 'basic', moreTenants: 500, firstCeiling: POOL_PLACES_ID });
-    expect(byPlan.standard).toEqual({ plan: 'standard', moreTenants: 198, firstCeiling: QUOTA_IDS.roles });
+    expect(byPlan.standard).toEqual({ plan: 'standard', moreTenants: 197, firstCeiling: QUOTA_IDS.roles });
     expect(byPlan.premium).toEqual({ plan: 'premium', moreTenants: 36, firstCeiling: QUOTA_IDS.concurrency });
   });
 

@@ -223,12 +223,12 @@ describe('the capacity model against the synthesized pool cell and control plane
             ['KMS keys', count(t, 'AWS::KMS::Key'), where('keys')],
             ['CloudWatch alarm metrics', alarmMetrics(t), where('alarmMetrics')],
             ['CloudWatch dashboard', count(t, 'AWS::CloudWatch::Dashboard'), where('dashboards')],
-            ['Reconciliation Lambda requests', scheduledInvocationsPerMonth(t), where('scheduledInvocationsPerMonth')],
+            ['Housekeeping Lambda requests', scheduledInvocationsPerMonth(t), where('scheduleEveryMinutes')],
           ]),
-          ...(memory.every((mb) => mb === POOL_CELL.functionMemoryMb)
+          ...(JSON.stringify([...memory].sort()) === JSON.stringify([...POOL_CELL.scheduledFunctionMemoryMb].sort())
             ? []
             : [
-                `${name}'s schedules invoke functions of ${memory.join(', ')} MB, the capacity model bills ${POOL_CELL.functionMemoryMb} MB: update ${where('functionMemoryMb')}`,
+                `${name}'s schedules invoke functions of ${memory.join(', ')} MB, the capacity model bills ${POOL_CELL.scheduledFunctionMemoryMb.join(', ')} MB: update ${where('scheduledFunctionMemoryMb')}`,
               ]),
         ];
       }),

@@ -410,9 +410,15 @@ describe('tenant isolation matrix of the Switchboard app', () => {
     expect(silo.own.total).toBe(tenants.length * 8);
     const used = Object.fromEntries(m.exceptions.map((e) => [e.id, e.principals]));
     expect(used['aws-backup']).toEqual([expect.stringMatching(/^<Switchboard-Platform\/BackupRole/)]);
-    // One pooled function per pool cell; none while the app has no cell.
+    // Per pool cell, its three functions that take tenant sessions (inference, review steps, review API); none while
+    // the app has no cell.
     const cells = new Set(m.tenants.filter((t) => t.model === 'pool').map((t) => t.stack));
-    expect(used['pooled-function']).toHaveLength(cells.size);
+    expect(used['pooled-function']).toHaveLength(cells.size * 3);
+    expect(used['pooled-function']?.map((p) => p.replace(/[0-9A-F]{8}>$/, '>')).sort()).toEqual([
+      '<Switchboard-Pool-1/InferenceRole>',
+      '<Switchboard-Pool-1/ReviewApiRole>',
+      '<Switchboard-Pool-1/ReviewStepsRole>',
+    ]);
     expect(cells.size).toBe(1);
     // The control plane: a keys-only Scan of each cell's ledger and tenant-tagged sessions of its access role.
     expect(used['control-plane']).toEqual([expect.stringMatching(/^<Switchboard-ControlPlane\//)]);

@@ -151,15 +151,25 @@ describe('Switchboard-Pool-1', () => {
     expect(flatten((cpTrust!.Principal as { AWS: unknown }).AWS)).toBe(
       'arn:<AWS::Partition>:iam::<AWS::AccountId>:root',
     );
-    expect(trust).toHaveLength(2);
+    // The cell's review functions take tenant sessions the same way (the same tag conditions), and nobody else.
+    for (const [sid, role] of [
+      ['ReviewStepsWithTenantTag', 'ReviewStepsRole'],
+      ['ReviewApiWithTenantTag', 'ReviewApiRole'],
+    ] as const) {
+      const t = trust.find((x) => x.Sid === sid);
+      expect(t?.Condition).toEqual(fnTrust?.Condition);
+      expect(flatten((t!.Principal as { AWS: unknown }).AWS)).toMatch(new RegExp(`^<${role}[0-9A-F]{8}\\.Arn>$`));
+    }
+    expect(trust).toHaveLength(4);
   });
 
   it('puts the pool authorizer on every method of its API, with no API key or usage plan', () => {
     const authorizerId = only('AWS::ApiGateway::Authorizer', 'Authorizer');
-    const methods = resourcesOfType(cell, 'AWS::ApiGateway::Method').filter(
-      ([, m]) => props(m).HttpMethod !== 'OPTIONS',
-    );
+    const all = resourcesOfType(cell, 'AWS::ApiGateway::Method').filter(([, m]) => props(m).HttpMethod !== 'OPTIONS');
+    // The review routes (under /v1/tenants/{tenantId}/reviews) are IAM-authorized for the reviewer role instead.
+    const methods = all.filter(([, m]) => props(m).AuthorizationType !== 'AWS_IAM');
     expect(methods.length).toBe(3);
+    expect(all.length - methods.length).toBe(4);
     for (const [, m] of methods) {
       expect(props(m).AuthorizationType).toBe('CUSTOM');
       expect(flatten(props(m).AuthorizerId)).toBe(`<${authorizerId}>`);
@@ -189,10 +199,12 @@ describe('Switchboard-Pool-1', () => {
     expect(p.Tags).toEqual(expect.arrayContaining([{ Key: 'switchboard:backup', Value: 'ledger' }]));
   });
 
-  it('runs the reconciliation on a schedule and has a cell dashboard', () => {
+  it('runs the reconciliation and the review sweep on one schedule and has a cell dashboard', () => {
     const rules = resourcesOfType(cell, 'AWS::Events::Rule');
     expect(rules).toHaveLength(1);
-    expect(JSON.stringify(props(rules[0]![1]).Targets)).toContain('reconcile');
+    const targets = JSON.stringify(props(rules[0]![1]).Targets);
+    expect(targets).toContain('reconcile');
+    expect(targets).toContain('sweep');
     const dashboards = resourcesOfType(cell, 'AWS::CloudWatch::Dashboard');
     expect(dashboards.map(([, d]) => props(d).DashboardName)).toEqual(['Switchboard-pool-1']);
   });
