@@ -18,15 +18,16 @@ import { DEMO_MARKERS, UNSURE_ANSWER } from '../../local/bedrock-demo';
 import { type RunningSandbox, startSandbox } from '../../local/sandbox';
 import { synthSwitchboard } from '../support/synth';
 
-/** The Chromium to drive: `CHROMIUM_PATH`, else `chromium` on the PATH (Debian's package). */
+/** The Chromium to drive: `CHROMIUM_PATH` when set, else `chromium` on the PATH (Debian's package). */
 function chromiumPath(): string | undefined {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'];
+  const fromEnv = process.env.CHROMIUM_PATH;
+  if (fromEnv) return fs.existsSync(fromEnv) ? fromEnv : undefined;
   try {
-    candidates.push(execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim());
+    const found = execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+    return found && fs.existsSync(found) ? found : undefined;
   } catch {
-    // not on the PATH
+    return undefined; // not on the PATH
   }
-  return candidates.find((c): c is string => !!c && fs.existsSync(c));
 }
 
 const CHROMIUM = chromiumPath();
@@ -81,203 +82,202 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
-(CHROMIUM ? describe : describe.skip)(
-  CHROMIUM
-    ? 'review console (headless Chromium, local sandbox)'
-    : "review console: SKIPPED, no Chromium executable (install Debian's chromium, or set CHROMIUM_PATH)",
-  () => {
-    let sandbox: RunningSandbox;
-    let browser: Browser;
-    let dataDir: string;
-    let outdir: string | undefined;
+const SKIPPED =
+  "review console browser test SKIPPED: no Chromium executable (install Debian's chromium: .ci/run does; or set CHROMIUM_PATH)";
+if (!CHROMIUM) process.stderr.write(`${SKIPPED}\n`);
 
-    beforeAll(async () => {
-      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-console-'));
-      fs.mkdirSync(SHOTS, { recursive: true });
-      // Chromium starts while the app is synthesized (synchronous) and the sandbox starts.
-      const launched = chromium.launch({
-        executablePath: CHROMIUM!,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-      });
-      launched.catch(() => undefined); // awaited below; a launch failure fails the hook there
-      outdir = synthSwitchboard({ compliance: false }).outdir;
-      sandbox = await startSandbox({
-        dataDir,
-        fresh: true,
-        port: await freeBasePort(),
-        outdir,
-        // Progress lines are kept by the quiet environment and shown only when a test fails.
-        log: (line) => process.stdout.write(`${line}\n`),
-      });
-      browser = await launched;
-    }, 120_000);
+(CHROMIUM ? describe : describe.skip)(CHROMIUM ? 'review console (headless Chromium, local sandbox)' : SKIPPED, () => {
+  let sandbox: RunningSandbox;
+  let browser: Browser;
+  let dataDir: string;
+  let outdir: string | undefined;
 
-    afterAll(async () => {
-      await browser?.close();
-      await sandbox?.stop();
-      for (const dir of [dataDir, outdir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-console-'));
+    fs.mkdirSync(SHOTS, { recursive: true });
+    // Chromium starts while the app is synthesized (synchronous) and the sandbox starts.
+    const launched = chromium.launch({
+      executablePath: CHROMIUM!,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
+    launched.catch(() => undefined); // awaited below; a launch failure fails the hook there
+    outdir = synthSwitchboard({ compliance: false }).outdir;
+    sandbox = await startSandbox({
+      dataDir,
+      fresh: true,
+      port: await freeBasePort(),
+      outdir,
+      // Progress lines are kept by the quiet environment and shown only when a test fails.
+      log: (line) => process.stdout.write(`${line}\n`),
+    });
+    browser = await launched;
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sandbox?.stop();
+    for (const dir of [dataDir, outdir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const acme = () => {
+    const t = sandbox.info.tenants.find((x) => x.id === TENANT);
+    expect(t).toMatchObject({ isolation: 'silo' });
+    return { ...t!, headers: { 'content-type': 'application/json', 'x-api-key': t!.apiKey } };
+  };
+
+  /** A request the model answers unsure: it waits for a person. */
+  async function sendUnsure(tenant: ReturnType<typeof acme>) {
+    const sent = await fetch(`${tenant.url}/v1/inference`, {
+      method: 'POST',
+      headers: tenant.headers,
+      body: JSON.stringify({ prompt: PROMPT }),
+    });
+    const accepted = (await sent.json()) as { requestId: string; reviewId: string; status: string };
+    expect([sent.status, accepted.status]).toEqual([202, 'pending_review']);
+    return accepted;
+  }
+
+  /** A fresh browser page (its own session storage) that records the page's errors. */
+  async function openPage() {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
+    });
+    return { page, errors };
+  }
+
+  /** The request record as the tenant's caller sees it, once it has `status`. */
+  const requestOnceSettled = (tenant: ReturnType<typeof acme>, requestId: string, status: string) =>
+    eventually(`the request ${status}`, async () => {
+      const res = await fetch(`${tenant.url}/v1/requests/${requestId}`, { headers: tenant.headers });
+      const body = (await res.json()) as { status: string; output: string | null };
+      return body.status === status ? body : undefined;
     });
 
-    const acme = () => {
-      const t = sandbox.info.tenants.find((x) => x.id === TENANT);
-      expect(t).toMatchObject({ isolation: 'silo' });
-      return { ...t!, headers: { 'content-type': 'application/json', 'x-api-key': t!.apiKey } };
+  it('sends an unsure answer to review, and a reviewer approves it with an edit in the console', async () => {
+    const tenant = acme();
+    // 1. The request: the model is unsure, so the answer waits for a person.
+    const accepted = await sendUnsure(tenant);
+    const { page, errors: pageErrors } = await openPage();
+
+    // 2. Sign in (dev sign-in of the sandbox).
+    await page.goto(sandbox.info.reviewConsole.url);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await shot(page, '1-sign-in');
+    // Keyboard first: the name field has the focus, Enter signs in.
+    await expect(page.locator(':focus').getAttribute('id')).resolves.toBe('reviewer-name');
+    await page.keyboard.type(REVIEWER);
+    await expect(page.getByLabel('Your name').inputValue()).resolves.toBe(REVIEWER);
+    await page.getByLabel('Your name').press('Enter');
+
+    // 3. Pick the tenant, then find the pending review (its workflow records it within moments).
+    await page.getByRole('link', { name: new RegExp(`^${TENANT}\\b`) }).click();
+    await page.getByRole('heading', { name: `Pending reviews of ${TENANT}` }).waitFor();
+    const row = page.getByRole('row').filter({ hasText: accepted.reviewId });
+    await eventually('the review in the pending list', async () => {
+      if (await row.count()) return true;
+      await page.getByRole('button', { name: /Refresh/ }).click();
+      await page.waitForLoadState('networkidle');
+      return undefined;
+    });
+    // Age and expiry are shown, and the prompt's markup is text.
+    await expect(row.locator('td').nth(1).textContent()).resolves.toMatch(/under a minute|\d+ min/);
+    await expect(row.locator('td').nth(2).textContent()).resolves.toMatch(/^in \d/);
+    await expect(row.textContent()).resolves.toContain('<img src=x');
+    await shot(page, '2-list');
+
+    // 4. Open it: the request, the model's answer, the attempts with their signals, route and cascade reasons.
+    await row.getByRole('link', { name: accepted.reviewId }).click();
+    await page.getByRole('heading', { name: `Review ${accepted.reviewId}` }).waitFor();
+    await expect(page.locator('#request-messages').textContent()).resolves.toContain(PROMPT);
+    await expect(page.locator('#proposed').textContent()).resolves.toBe(UNSURE_ANSWER);
+    const attempts = page.locator('#attempt-rows tr');
+    expect(await attempts.count()).toBeGreaterThanOrEqual(1);
+    await expect(attempts.last().textContent()).resolves.toMatch(/hedg|arithmetic/);
+    const facts = (await page.locator('#review-facts').textContent()) ?? '';
+    expect(facts).toMatch(/Route(router|auto|explicit): /);
+    expect(facts).toMatch(/Expiresin \d/);
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.locator('#request-messages img').count()).toBe(0);
+    await shot(page, '3-review');
+
+    // 5. Edit the answer (the approve button says it sends the edit), add a note, approve from the keyboard.
+    await page.getByLabel(/Answer to release/).fill(EDITED);
+    await page.getByRole('button', { name: 'Approve with my edit' }).waitFor();
+    await page.getByLabel(/Note for the record/).fill(NOTE);
+    await page.getByLabel(/Note for the record/).press('Control+Enter');
+
+    // 6. The outcome, on the page.
+    const outcome = page.getByRole('region', { name: 'Outcome' });
+    await outcome.waitFor({ timeout: 20_000 });
+    await expect(outcome.textContent()).resolves.toMatch(/edited/);
+    await expect(outcome.textContent()).resolves.toContain(REVIEWER);
+    await expect(outcome.textContent()).resolves.toContain(NOTE);
+    await expect(page.locator('#final-answer').textContent()).resolves.toBe(EDITED);
+    await expect(page.getByRole('status').textContent()).resolves.toMatch(/Approved with your edit/);
+    await shot(page, '4-outcome');
+
+    // 7. The caller sees the edited answer, reviewed.
+    const record = await requestOnceSettled(tenant, accepted.requestId, 'reviewed');
+    expect(record).toMatchObject({ status: 'reviewed', output: EDITED });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('tells a reviewer who decides too late who decided first, and shows the rejection', async () => {
+    const tenant = acme();
+    const accepted = await sendUnsure(tenant);
+    const { page, errors } = await openPage();
+    // A link straight to the review: sign-in first, then the review.
+    await page.goto(`${sandbox.info.reviewConsole.url}#/t/${TENANT}/r/${accepted.reviewId}`);
+    await page.getByLabel('Your name').fill(REVIEWER);
+    await page.getByLabel('Your name').press('Enter');
+    await page.getByRole('heading', { name: `Review ${accepted.reviewId}` }).waitFor();
+
+    // Another reviewer rejects it through the review API meanwhile (once its workflow waits for a decision).
+    const config = (await (await fetch(`${sandbox.info.reviewConsole.url}config.json`)).json()) as {
+      tenants: Array<{ id: string; reviewApi: string }>;
     };
-
-    /** A request the model answers unsure: it waits for a person. */
-    async function sendUnsure(tenant: ReturnType<typeof acme>) {
-      const sent = await fetch(`${tenant.url}/v1/inference`, {
+    const reviewApi = config.tenants.find((t) => t.id === TENANT)!.reviewApi;
+    const other = (await (
+      await fetch(`${sandbox.info.reviewConsole.url}dev/sign-in`, {
         method: 'POST',
-        headers: tenant.headers,
-        body: JSON.stringify({ prompt: PROMPT }),
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ reviewer: 'sam.other' }),
+      })
+    ).json()) as { token: string };
+    await eventually('the other decision', async () => {
+      const res = await fetch(`${reviewApi}/${accepted.reviewId}/decision`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${other.token}` },
+        body: JSON.stringify({ action: 'reject', reviewer: 'sam.other', note: 'Off-topic request.' }),
       });
-      const accepted = (await sent.json()) as { requestId: string; reviewId: string; status: string };
-      expect([sent.status, accepted.status]).toEqual([202, 'pending_review']);
-      return accepted;
-    }
+      return res.ok ? true : undefined;
+    });
 
-    /** A fresh browser page (its own session storage) that records the page's errors. */
-    async function openPage() {
-      const page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
-      });
-      return { page, errors };
-    }
+    // The late decision is refused with who decided, and the page then shows their outcome.
+    await page.getByLabel(/Note for the record/).fill('Looks wrong to me too.');
+    // From the keyboard: out of the text box, X goes to Reject (it does not press it), Enter presses it.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('x');
+    await expect(page.locator(':focus').getAttribute('id')).resolves.toBe('reject');
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(
+      /already decided \(rejected by sam\.other at .*\) \(review_decided\)/,
+    );
+    await page.reload();
+    const outcome = page.getByRole('region', { name: 'Outcome' });
+    await outcome.waitFor();
+    await expect(outcome.textContent()).resolves.toMatch(
+      /rejected.*sam\.other.*Off-topic request\..*No answer released/s,
+    );
+    await expect(page.locator('#decision').isHidden()).resolves.toBe(true);
 
-    /** The request record as the tenant's caller sees it, once it has `status`. */
-    const requestOnceSettled = (tenant: ReturnType<typeof acme>, requestId: string, status: string) =>
-      eventually(`the request ${status}`, async () => {
-        const res = await fetch(`${tenant.url}/v1/requests/${requestId}`, { headers: tenant.headers });
-        const body = (await res.json()) as { status: string; output: string | null };
-        return body.status === status ? body : undefined;
-      });
-
-    it('sends an unsure answer to review, and a reviewer approves it with an edit in the console', async () => {
-      const tenant = acme();
-      // 1. The request: the model is unsure, so the answer waits for a person.
-      const accepted = await sendUnsure(tenant);
-      const { page, errors: pageErrors } = await openPage();
-
-      // 2. Sign in (dev sign-in of the sandbox).
-      await page.goto(sandbox.info.reviewConsole.url);
-      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-      await shot(page, '1-sign-in');
-      // Keyboard first: the name field has the focus, Enter signs in.
-      await expect(page.locator(':focus').getAttribute('id')).resolves.toBe('reviewer-name');
-      await page.keyboard.type(REVIEWER);
-      await expect(page.getByLabel('Your name').inputValue()).resolves.toBe(REVIEWER);
-      await page.getByLabel('Your name').press('Enter');
-
-      // 3. Pick the tenant, then find the pending review (its workflow records it within moments).
-      await page.getByRole('link', { name: new RegExp(`^${TENANT}\\b`) }).click();
-      await page.getByRole('heading', { name: `Pending reviews of ${TENANT}` }).waitFor();
-      const row = page.getByRole('row').filter({ hasText: accepted.reviewId });
-      await eventually('the review in the pending list', async () => {
-        if (await row.count()) return true;
-        await page.getByRole('button', { name: /Refresh/ }).click();
-        await page.waitForLoadState('networkidle');
-        return undefined;
-      });
-      // Age and expiry are shown, and the prompt's markup is text.
-      await expect(row.locator('td').nth(1).textContent()).resolves.toMatch(/under a minute|\d+ min/);
-      await expect(row.locator('td').nth(2).textContent()).resolves.toMatch(/^in \d/);
-      await expect(row.textContent()).resolves.toContain('<img src=x');
-      await shot(page, '2-list');
-
-      // 4. Open it: the request, the model's answer, the attempts with their signals, route and cascade reasons.
-      await row.getByRole('link', { name: accepted.reviewId }).click();
-      await page.getByRole('heading', { name: `Review ${accepted.reviewId}` }).waitFor();
-      await expect(page.locator('#request-messages').textContent()).resolves.toContain(PROMPT);
-      await expect(page.locator('#proposed').textContent()).resolves.toBe(UNSURE_ANSWER);
-      const attempts = page.locator('#attempt-rows tr');
-      expect(await attempts.count()).toBeGreaterThanOrEqual(1);
-      await expect(attempts.last().textContent()).resolves.toMatch(/hedg|arithmetic/);
-      const facts = (await page.locator('#review-facts').textContent()) ?? '';
-      expect(facts).toMatch(/Route(router|auto|explicit): /);
-      expect(facts).toMatch(/Expiresin \d/);
-      expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
-      expect(await page.locator('#request-messages img').count()).toBe(0);
-      await shot(page, '3-review');
-
-      // 5. Edit the answer (the approve button says it sends the edit), add a note, approve from the keyboard.
-      await page.getByLabel(/Answer to release/).fill(EDITED);
-      await page.getByRole('button', { name: 'Approve with my edit' }).waitFor();
-      await page.getByLabel(/Note for the record/).fill(NOTE);
-      await page.getByLabel(/Note for the record/).press('Control+Enter');
-
-      // 6. The outcome, on the page.
-      const outcome = page.getByRole('region', { name: 'Outcome' });
-      await outcome.waitFor({ timeout: 20_000 });
-      await expect(outcome.textContent()).resolves.toMatch(/edited/);
-      await expect(outcome.textContent()).resolves.toContain(REVIEWER);
-      await expect(outcome.textContent()).resolves.toContain(NOTE);
-      await expect(page.locator('#final-answer').textContent()).resolves.toBe(EDITED);
-      await expect(page.getByRole('status').textContent()).resolves.toMatch(/Approved with your edit/);
-      await shot(page, '4-outcome');
-
-      // 7. The caller sees the edited answer, reviewed.
-      const record = await requestOnceSettled(tenant, accepted.requestId, 'reviewed');
-      expect(record).toMatchObject({ status: 'reviewed', output: EDITED });
-      expect(pageErrors).toEqual([]);
-      await page.close();
-    }, 60_000);
-
-    it('tells a reviewer who decides too late who decided first, and shows the rejection', async () => {
-      const tenant = acme();
-      const accepted = await sendUnsure(tenant);
-      const { page, errors } = await openPage();
-      // A link straight to the review: sign-in first, then the review.
-      await page.goto(`${sandbox.info.reviewConsole.url}#/t/${TENANT}/r/${accepted.reviewId}`);
-      await page.getByLabel('Your name').fill(REVIEWER);
-      await page.getByLabel('Your name').press('Enter');
-      await page.getByRole('heading', { name: `Review ${accepted.reviewId}` }).waitFor();
-
-      // Another reviewer rejects it through the review API meanwhile (once its workflow waits for a decision).
-      const config = (await (await fetch(`${sandbox.info.reviewConsole.url}config.json`)).json()) as {
-        tenants: Array<{ id: string; reviewApi: string }>;
-      };
-      const reviewApi = config.tenants.find((t) => t.id === TENANT)!.reviewApi;
-      const other = (await (
-        await fetch(`${sandbox.info.reviewConsole.url}dev/sign-in`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ reviewer: 'sam.other' }),
-        })
-      ).json()) as { token: string };
-      await eventually('the other decision', async () => {
-        const res = await fetch(`${reviewApi}/${accepted.reviewId}/decision`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${other.token}` },
-          body: JSON.stringify({ action: 'reject', reviewer: 'sam.other', note: 'Off-topic request.' }),
-        });
-        return res.ok ? true : undefined;
-      });
-
-      // The late decision is refused with who decided, and the page then shows their outcome.
-      await page.getByLabel(/Note for the record/).fill('Looks wrong to me too.');
-      // From the keyboard: out of the text box, X goes to Reject (it does not press it), Enter presses it.
-      await page.keyboard.press('Tab');
-      await page.keyboard.press('x');
-      await expect(page.locator(':focus').getAttribute('id')).resolves.toBe('reject');
-      await page.keyboard.press('Enter');
-      await expect(page.getByRole('alert').textContent()).resolves.toMatch(
-        /already decided \(rejected by sam\.other at .*\) \(review_decided\)/,
-      );
-      await page.reload();
-      const outcome = page.getByRole('region', { name: 'Outcome' });
-      await outcome.waitFor();
-      await expect(outcome.textContent()).resolves.toMatch(
-        /rejected.*sam\.other.*Off-topic request\..*No answer released/s,
-      );
-      await expect(page.locator('#decision').isHidden()).resolves.toBe(true);
-
-      expect(await requestOnceSettled(tenant, accepted.requestId, 'rejected')).toMatchObject({ output: null });
-      // The refused decision is the one error the page reported (the API's 409).
-      expect(errors.filter((e) => !/409/.test(e))).toEqual([]);
-      await page.close();
-    }, 30_000);
-  },
-);
+    expect(await requestOnceSettled(tenant, accepted.requestId, 'rejected')).toMatchObject({ output: null });
+    // The refused decision is the one error the page reported (the API's 409).
+    expect(errors.filter((e) => !/409/.test(e))).toEqual([]);
+    await page.close();
+  }, 30_000);
+});
