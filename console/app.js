@@ -229,8 +229,8 @@ function crumbs(items) {
 
 let current = { page: 'none' };
 
+/** Shows the page the address names (a problem already on the page stays: navigating clears it). */
 async function route() {
-  problem(null);
   if (!session) {
     current = { page: 'sign-in' };
     crumbs([]);
@@ -274,6 +274,7 @@ async function devSignIn(event) {
       return problem(body?.error?.message ?? `Sign-in failed (${res.status})`);
     }
     saveSession({ token: body.token, reviewer: String(body.reviewer ?? reviewer), kind: 'dev' });
+    problem(null);
     // A link to a review (or a tenant) opened before signing in leads there now.
     await route();
   } catch (e) {
@@ -381,6 +382,7 @@ async function renderList(tenant, listing, append = false) {
     [tenant.id, listing === 'decided' ? listHref(tenant.id) : undefined],
     ...(listing === 'decided' ? [['Decided']] : []),
   ]);
+  problem(null);
   if (!append) {
     listState = { tenant, listing, next: null, reviews: [] };
     $('loading').hidden = false;
@@ -454,6 +456,7 @@ let reviewState = null;
 
 async function renderReview(tenant, reviewId, outcome) {
   crumbs([['Tenants', '#/'], [tenant.id, listHref(tenant.id)], [reviewId]]);
+  problem(null);
   $('loading').hidden = false;
   let r;
   try {
@@ -695,6 +698,7 @@ async function start() {
   $('more').addEventListener('click', () => renderList(listState.tenant, listState.listing, true));
   window.addEventListener('hashchange', () => {
     notice(null);
+    problem(null);
     route();
   });
   document.addEventListener('keydown', onKey);

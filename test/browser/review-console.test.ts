@@ -8,7 +8,6 @@
  * build/screenshots/. Skipped, saying so in its name, only when no Chromium executable exists (`.ci/run`
  * installs it).
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -17,20 +16,8 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { DEMO_MARKERS, UNSURE_ANSWER } from '../../local/bedrock-demo';
 import { type RunningSandbox, startSandbox } from '../../local/sandbox';
 import { synthSwitchboard } from '../support/synth';
+import { CHROMIUM, CHROMIUM_ARGS, describeWithChromium } from './chromium';
 
-/** The Chromium to drive: `CHROMIUM_PATH` when set, else `chromium` on the PATH (Debian's package). */
-function chromiumPath(): string | undefined {
-  const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) return fs.existsSync(fromEnv) ? fromEnv : undefined;
-  try {
-    const found = execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-    return found && fs.existsSync(found) ? found : undefined;
-  } catch {
-    return undefined; // not on the PATH
-  }
-}
-
-const CHROMIUM = chromiumPath();
 const SHOTS = path.resolve(__dirname, '../../build/screenshots');
 const TENANT = 'acme';
 /** A prompt the sandbox model answers unsure, with markup that must stay text on the page. */
@@ -82,11 +69,7 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
-const SKIPPED =
-  "review console browser test SKIPPED: no Chromium executable (install Debian's chromium: .ci/run does; or set CHROMIUM_PATH)";
-if (!CHROMIUM) process.stderr.write(`${SKIPPED}\n`);
-
-(CHROMIUM ? describe : describe.skip)(CHROMIUM ? 'review console (headless Chromium, local sandbox)' : SKIPPED, () => {
+describeWithChromium('review console (headless Chromium, local sandbox)', () => {
   let sandbox: RunningSandbox;
   let browser: Browser;
   let dataDir: string;
@@ -98,7 +81,7 @@ if (!CHROMIUM) process.stderr.write(`${SKIPPED}\n`);
     // Chromium starts while the app is synthesized (synchronous) and the sandbox starts.
     const launched = chromium.launch({
       executablePath: CHROMIUM!,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+      args: CHROMIUM_ARGS,
     });
     launched.catch(() => undefined); // awaited below; a launch failure fails the hook there
     outdir = synthSwitchboard({ compliance: false }).outdir;
