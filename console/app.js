@@ -363,7 +363,7 @@ function renderTenants() {
           { class: 'tenant unavailable' },
           el('strong', { text: t.id }),
           iso,
-          el('span', { class: 'hint', text: 'no human review for this tenant (no review workflow in its pool cell)' }),
+          el('span', { class: 'hint', text: "no human review: this tenant's answers never go to a person" }),
         ),
       );
     }

@@ -120,6 +120,12 @@ describeWithChromium('review console (headless Chromium, local sandbox)', () => 
     return accepted;
   }
 
+  /** The console's configuration as the sandbox serves it. */
+  const consoleConfig = async () =>
+    (await (await fetch(`${sandbox.info.reviewConsole.url}config.json`)).json()) as {
+      tenants: Array<{ id: string; isolation: string; reviewApi: string | null }>;
+    };
+
   /** A fresh browser page (its own session storage) that records the page's errors. */
   async function openPage() {
     const page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
@@ -155,7 +161,18 @@ describeWithChromium('review console (headless Chromium, local sandbox)', () => 
     await expect(page.getByLabel('Your name').inputValue()).resolves.toBe(REVIEWER);
     await page.getByLabel('Your name').press('Enter');
 
-    // 3. Pick the tenant, then find the pending review (its workflow records it within moments).
+    // 3. Every tenant with human review is offered (silo and pooled); one without says why.
+    await page.getByRole('heading', { name: 'Pick a tenant' }).waitFor();
+    const config = await consoleConfig();
+    const withReview = config.tenants.filter((t) => t.reviewApi).map((t) => `${t.id}${t.isolation}`);
+    expect(withReview).toContain(`${TENANT}silo`);
+    await expect(page.locator('#tenant-list a').allTextContents()).resolves.toEqual(withReview);
+    const without = config.tenants.filter((t) => !t.reviewApi);
+    await expect(page.locator('#tenant-list li.unavailable').allTextContents()).resolves.toEqual(
+      without.map((t) => `${t.id}${t.isolation}no human review: this tenant's answers never go to a person`),
+    );
+    await shot(page, '1b-tenants');
+    // Pick the tenant, then find the pending review (its workflow records it within moments).
     await page.getByRole('link', { name: new RegExp(`^${TENANT}\\b`) }).click();
     await page.getByRole('heading', { name: `Pending reviews of ${TENANT}` }).waitFor();
     const row = page.getByRole('row').filter({ hasText: accepted.reviewId });
@@ -220,10 +237,7 @@ describeWithChromium('review console (headless Chromium, local sandbox)', () => 
     await page.getByRole('heading', { name: `Review ${accepted.reviewId}` }).waitFor();
 
     // Another reviewer rejects it through the review API meanwhile (once its workflow waits for a decision).
-    const config = (await (await fetch(`${sandbox.info.reviewConsole.url}config.json`)).json()) as {
-      tenants: Array<{ id: string; reviewApi: string }>;
-    };
-    const reviewApi = config.tenants.find((t) => t.id === TENANT)!.reviewApi;
+    const reviewApi = (await consoleConfig()).tenants.find((t) => t.id === TENANT)!.reviewApi!;
     const other = (await (
       await fetch(`${sandbox.info.reviewConsole.url}dev/sign-in`, {
         method: 'POST',
