@@ -170,11 +170,18 @@ describe('a started sandbox', () => {
     // umbrella does not opt in to human review: no review API for it.
     expect(config.tenants.find((t) => t.id === 'umbrella')?.reviewApi).toBeNull();
     const auth = { authorization: `Bearer ${sandbox!.info.controlPlane.token}`, 'content-type': 'application/json' };
-    const decided = await fetch(`${reviewApi}/${res.body.reviewId}/decision`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ action: 'approve', reviewer: 'alice' }),
-    });
+    // The workflow records the review, then waits for a decision, a moment after the answer (as in AWS): until then
+    // the review API answers 404, then 409 review_not_ready ("retry in a few seconds"), as a console would see.
+    let decided = new Response(null, { status: 404 });
+    for (let i = 0; i < 50; i++) {
+      decided = await fetch(`${reviewApi}/${res.body.reviewId}/decision`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ action: 'approve', reviewer: 'alice' }),
+      });
+      if (decided.status !== 404 && decided.status !== 409) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(decided.status).toBe(200);
     let after: { status?: string } = {};
     for (let i = 0; i < 50 && after.status !== 'reviewed'; i++) {
