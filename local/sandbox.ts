@@ -492,7 +492,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
         apiKeyValues: apiKeyValues.get(api.stackName)!,
         token,
         apiId: apiIdOf(api.stackName, api.logicalId),
-        corsOrigin: consoleOrigin,
+        // The console as http://127.0.0.1:<port> or http://localhost:<port>.
+        corsOrigins: [consoleOrigin, `http://localhost:${portOf(0)}`],
         log: fnLog,
       });
       try {
