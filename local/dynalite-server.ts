@@ -46,7 +46,13 @@ export class DynaliteServer {
 
   /** A client for assertions and setup. */
   get dynamo(): DynamoDBClient {
-    this.client ??= new DynamoDBClient({ endpoint: this.endpoint, region: 'us-east-1', maxAttempts: 1 });
+    this.client ??= new DynamoDBClient({
+      endpoint: this.endpoint,
+      region: 'us-east-1',
+      maxAttempts: 1,
+      // dynalite checks no credentials; these keep the caller's environment (an AWS profile) out of it.
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     return this.client;
   }
 

@@ -293,8 +293,8 @@ export interface GatewayDeps {
   readonly token: string;
   /** The id this API has locally (`requestContext.apiId`). */
   readonly apiId: string;
-  /** The origin allowed to call the API from a browser (the review console), if any. */
-  readonly corsOrigin?: string;
+  /** The origins allowed to call the API from a browser (the review console's), if any. */
+  readonly corsOrigins?: readonly string[];
   readonly log?: (line: string) => void;
   readonly now?: () => number;
 }
@@ -393,7 +393,7 @@ export class LocalGateway {
 
   private cors(req: http.IncomingMessage): Record<string, string> {
     const origin = req.headers.origin;
-    if (!this.deps.corsOrigin || origin !== this.deps.corsOrigin) return {};
+    if (!origin || !this.deps.corsOrigins?.includes(origin)) return {};
     return { 'access-control-allow-origin': origin, vary: 'Origin' };
   }
 

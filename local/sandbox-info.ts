@@ -10,6 +10,8 @@ export interface SandboxTenant {
   readonly url: string;
   /** The tenant's API key (the `x-api-key` header). */
   readonly apiKey: string;
+  /** The default tier and its model, e.g. `fast: us.amazon.nova-micro-v1:0` (shown in the table). */
+  readonly model?: string;
 }
 
 export interface SandboxInfo {

@@ -22,6 +22,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_TIER_MODELS } from '../lambda/shared/catalog';
 import { TENANT_SESSION_TAG } from '../lambda/shared/pool-keys';
@@ -275,15 +276,12 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     await dynalite.start({ path: dynaliteDir });
     stops.push(() => dynalite.stop());
     const existing = new Set<string>();
-    {
-      const { ListTablesCommand } = await import('@aws-sdk/client-dynamodb');
-      let start: string | undefined;
-      do {
-        const page = await dynalite.dynamo.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
-        for (const t of page.TableNames ?? []) existing.add(t);
-        start = page.LastEvaluatedTableName;
-      } while (start);
-    }
+    let start: string | undefined;
+    do {
+      const page = await dynalite.dynamo.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
+      for (const t of page.TableNames ?? []) existing.add(t);
+      start = page.LastEvaluatedTableName;
+    } while (start);
     let created = 0;
     for (const [stackName, template] of templates) {
       for (const [id, r] of Object.entries(template.Resources)) {
@@ -494,7 +492,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
         apiKeyValues: apiKeyValues.get(api.stackName)!,
         token,
         apiId: apiIdOf(api.stackName, api.logicalId),
-        corsOrigin: consoleOrigin,
+        // The console as http://127.0.0.1:<port> or http://localhost:<port>.
+        corsOrigins: [consoleOrigin, `http://localhost:${portOf(0)}`],
         log: fnLog,
       });
       try {
@@ -657,7 +656,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
         }),
     );
 
-    const info: SandboxInfo & { tenants: Array<SandboxTenant & { model: string }> } = {
+    const info: SandboxInfo = {
       tenants: tenants.map(({ id, isolation, url, apiKey, model }) => ({ id, isolation, url, apiKey, model })),
       controlPlane: { url: controlPlaneUrl, token },
       reviewConsole: { url: `${consoleOrigin}/` },

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const { info } = sandbox;
-  const tenants = info.tenants as Array<(typeof info.tenants)[number] & { model?: string }>;
+  const { tenants } = info;
   console.log('');
   for (const line of table([
     ['TENANT', 'ISOLATION', 'MODEL (default tier)', 'URL', 'API KEY'],

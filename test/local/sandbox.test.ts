@@ -47,6 +47,25 @@ async function infer(url: string, apiKey: string | undefined, prompt: string) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string } } };
 }
 
+/**
+ * Posts a decision, as a console would: the workflow records a review, then waits for its decision, a moment after
+ * the answer (as in AWS), and until then the review API answers 404, then 409 review_not_ready ("retry in a few
+ * seconds").
+ */
+async function decide(reviewUrl: string, token: string, decision: object): Promise<Response> {
+  let res = new Response(null, { status: 404 });
+  for (let i = 0; i < 50; i++) {
+    res = await fetch(`${reviewUrl}/decision`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(decision),
+    });
+    if (res.status !== 404 && res.status !== 409) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return res;
+}
+
 let outdir: string;
 let dataDir: string;
 let port: number;
@@ -169,11 +188,9 @@ describe('a started sandbox', () => {
     expect(reviewApi).toBe(`${hooli.url}/v1/tenants/hooli/reviews`);
     // umbrella does not opt in to human review: no review API for it.
     expect(config.tenants.find((t) => t.id === 'umbrella')?.reviewApi).toBeNull();
-    const auth = { authorization: `Bearer ${sandbox!.info.controlPlane.token}`, 'content-type': 'application/json' };
-    const decided = await fetch(`${reviewApi}/${res.body.reviewId}/decision`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ action: 'approve', reviewer: 'alice' }),
+    const decided = await decide(`${reviewApi}/${res.body.reviewId}`, sandbox!.info.controlPlane.token, {
+      action: 'approve',
+      reviewer: 'alice',
     });
     expect(decided.status).toBe(200);
     let after: { status?: string } = {};
@@ -227,10 +244,10 @@ describe('restarts and stopping', () => {
     expect(((await kept.json()) as { requestId: string }).requestId).toBe(requestId);
     expect((await infer(again.url, tenant(sandbox.info, 'hooli').apiKey, 'Hi')).status).toBe(403);
     // The review waiting before the restart can still be decided, and the request gets the answer.
-    const decided = await fetch(`${again.url}/v1/reviews/${unsure.body.reviewId}/decision`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${sandbox.info.controlPlane.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ action: 'edit', answer: 'Four.', reviewer: 'alice' }),
+    const decided = await decide(`${again.url}/v1/reviews/${unsure.body.reviewId}`, sandbox.info.controlPlane.token, {
+      action: 'edit',
+      answer: 'Four.',
+      reviewer: 'alice',
     });
     expect(decided.status).toBe(200);
     let after: { status?: string; output?: string } = {};
