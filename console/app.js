@@ -243,7 +243,7 @@ async function route() {
     problem(`You may not review tenant "${current.tenantId}", or it does not exist.`);
     return renderTenants();
   }
-  if (current.page === 'list') return renderList(tenant, current.listing);
+  if (current.page === 'list') return renderList(tenant, current.listing, { focus: true });
   return renderReview(tenant, current.reviewId);
 }
 
@@ -376,7 +376,8 @@ function renderTenants() {
 
 let listState = null;
 
-async function renderList(tenant, listing, append = false) {
+/** Loads a page of the listing; `append` adds the next page, `focus` moves the focus to the page (navigation). */
+async function renderList(tenant, listing, { append = false, focus = false } = {}) {
   crumbs([
     ['Tenants', '#/'],
     [tenant.id, listing === 'decided' ? listHref(tenant.id) : undefined],
@@ -403,6 +404,7 @@ async function renderList(tenant, listing, append = false) {
   listState.next = typeof page?.next === 'string' ? page.next : null;
   show('view-list');
   drawList();
+  if (focus) $('main').focus();
 }
 
 function drawList() {
@@ -695,7 +697,7 @@ async function start() {
     $('answer').focus();
   });
   $('refresh').addEventListener('click', () => renderList(listState.tenant, listState.listing));
-  $('more').addEventListener('click', () => renderList(listState.tenant, listState.listing, true));
+  $('more').addEventListener('click', () => renderList(listState.tenant, listState.listing, { append: true }));
   window.addEventListener('hashchange', () => {
     notice(null);
     problem(null);
