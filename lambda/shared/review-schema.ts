@@ -201,6 +201,17 @@ export const ReviewRuntimeConfigSchema = z.strictObject({
 });
 export type ReviewRuntimeConfig = z.infer<typeof ReviewRuntimeConfigSchema>;
 
+/** How long the review state machine may run past the review timeout (its own timeout's margin). */
+export const REVIEW_EXECUTION_MARGIN_MINUTES = 30;
+
+/**
+ * The tenant's review timeout (`escalation.reviewTimeoutMinutes`) in seconds: the execution timeout less its
+ * margin (see toReviewRuntimeConfig in tenant-file/runtime-config.ts).
+ */
+export function reviewTimeoutSeconds(config: Pick<ReviewRuntimeConfig, 'executionTimeoutSeconds'>): number {
+  return config.executionTimeoutSeconds - REVIEW_EXECUTION_MARGIN_MINUTES * 60;
+}
+
 /**
  * How long a pooled tenant's review waits in the cell's shared state machine, in seconds: the task timeout and
  * heartbeat of its `AwaitDecision` state (`TimeoutSecondsPath`/`HeartbeatSecondsPath`), which the cell's

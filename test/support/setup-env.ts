@@ -13,18 +13,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
 delete process.env.AWS_PROFILE;
 
-// aws-local-stepfunctions needs Promise.withResolvers (Node 22); polyfill on Node 20.
-if (typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers !== 'function') {
-  (Promise as unknown as { withResolvers: () => unknown }).withResolvers = <T>() => {
-    let resolve!: (v: T) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}
+// aws-local-stepfunctions needs Promise.withResolvers (Node 22): local/polyfills.ts.
+import '../../local/polyfills';
 
 // Handler bundles go to a temp folder of this test file (removed after it by cleanup-build.ts), never into the
 // repository's build/ (`SWITCHBOARD_BUILD_DIR`, read by lib/constructs/bundling.ts; not imported here: it loads the CDK).

@@ -47,6 +47,8 @@ const ReviewItemSchema = z.looseObject({
   tier: z.string(),
   modelId: z.string(),
   reason: z.optional(z.string()),
+  routeReason: z.optional(z.string()),
+  expiresBy: z.optional(z.string()),
   tokenCiphertext: z.optional(z.string()),
   decidedAt: z.optional(z.string()),
   reviewer: z.optional(z.string()),
@@ -72,6 +74,7 @@ const RequestForReviewSchema = z.looseObject({
   reviewId: z.optional(z.string()),
   reviewInput: z.optional(ReviewInputSchema),
   cascadeReason: z.optional(z.string()),
+  routeReason: z.optional(z.string()),
   expiresAt: z.number(),
 });
 

@@ -28,6 +28,13 @@ export interface ReviewItem {
   readonly tier: string;
   readonly modelId: string;
   readonly reason?: string;
+  /** Why the request was routed to its first tier (the request record's `routeReason`). */
+  readonly routeReason?: string;
+  /**
+   * When the review expires if nobody decides (ISO 8601): its creation plus the tenant's review timeout
+   * (`escalation.reviewTimeoutMinutes`). It expires earlier when nobody opens it for the heartbeat time.
+   */
+  readonly expiresBy?: string;
   /** KMS ciphertext (base64) of the task token: decrypted only by the decision function. */
   readonly tokenCiphertext?: string;
   readonly decidedAt?: string;
@@ -64,6 +71,7 @@ export interface RequestForReview {
   readonly reviewId?: string;
   readonly reviewInput?: ReviewInput;
   readonly cascadeReason?: string;
+  readonly routeReason?: string;
   readonly expiresAt: number;
 }
 

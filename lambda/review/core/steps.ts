@@ -17,7 +17,12 @@
  * Every step that moves a request out of `pending_review` gives its review's place in the queue back
  * (idempotent, best effort: a place left behind is found by the sweep).
  */
-import { REVIEW_ID_PATTERN, REVIEW_NOT_PENDING, TOKEN_NOT_SAVED } from '../../shared/review-schema';
+import {
+  REVIEW_ID_PATTERN,
+  REVIEW_NOT_PENDING,
+  reviewTimeoutSeconds,
+  TOKEN_NOT_SAVED,
+} from '../../shared/review-schema';
 import type { ReviewItem, ReviewStepsDeps } from './ports';
 import { finish, isoNow, mustGetReview, recordFailed } from './resolution';
 import { parseStepEvent, StepError, type StepEvent, stepNameOf } from './step-event';
@@ -56,12 +61,14 @@ async function recordPending(deps: ReviewStepsDeps, e: StepEvent) {
   const req = await deps.store.getRequest(requestId);
   if (!req) throw new StepError('RequestNotFound', `Request ${requestId} does not exist`);
   if (req.status === 'pending_review' && req.reviewInput) {
+    const now = deps.now();
     await deps.store.createPending({
       reviewId,
       requestId,
       tenantId: deps.config.tenantId,
       status: 'pending',
-      createdAt: isoNow(deps),
+      createdAt: new Date(now).toISOString(),
+      expiresBy: new Date(now + reviewTimeoutSeconds(deps.config) * 1000).toISOString(),
       input: req.reviewInput,
       attempts: req.attempts,
       proposedAnswer: req.output ?? '',
@@ -69,6 +76,7 @@ async function recordPending(deps: ReviewStepsDeps, e: StepEvent) {
       tier: req.tier,
       modelId: req.modelId,
       ...(req.cascadeReason ? { reason: req.cascadeReason } : {}),
+      ...(req.routeReason ? { routeReason: req.routeReason } : {}),
       expiresAt: req.expiresAt,
     });
   } else if (!(await deps.store.getReview(reviewId))) {

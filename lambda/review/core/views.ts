@@ -22,6 +22,8 @@ export function reviewView(r: ReviewItem) {
     tier: r.tier,
     modelId: r.modelId,
     reason: r.reason ?? null,
+    routeReason: r.routeReason ?? null,
+    expiresBy: r.status === 'pending' ? (r.expiresBy ?? null) : null,
     decision:
       r.status === 'pending'
         ? null

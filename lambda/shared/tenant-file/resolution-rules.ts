@@ -5,6 +5,8 @@
  * in order, so the problems of one file always come in the same order.
  */
 import type { Tier } from '../catalog';
+// How long the review state machine may run past the review timeout: defined with the review runtime config.
+import { REVIEW_EXECUTION_MARGIN_MINUTES } from '../review-schema';
 import { POOLED_RATE_CEILING_PER_SECOND } from '../tenant-admission';
 import { PREAMBLE_MAX_CHARS } from '../tenant-runtime';
 import { checkWebhookUrl, shownOrigin } from '../webhook-url';
@@ -12,8 +14,7 @@ import { ALWAYS_BLOCKED_PII } from './guardrail-policy';
 import type { FieldProblem, TenantConfig } from './tenant-config';
 import type { TenantFile } from './tenant-schema';
 
-/** How long the review state machine may run past the review timeout (its own timeout's margin). */
-export const REVIEW_EXECUTION_MARGIN_MINUTES = 30;
+export { REVIEW_EXECUTION_MARGIN_MINUTES };
 
 /** A rule across fields: the problems it finds in a file (with its plan defaults applied), or none. */
 export type ResolutionRule = (file: TenantFile, tenant: TenantConfig) => FieldProblem[];

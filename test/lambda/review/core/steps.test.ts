@@ -24,6 +24,22 @@ describe('review steps (core, in memory)', () => {
     expect(await w.steps.run({ step: 'recordPending', ...ids })).toEqual(out);
   });
 
+  it("the reviewer's view shows the route reason and when the review expires (created + review timeout)", async () => {
+    const w = reviewWorld({ executionTimeoutSeconds: (45 + 30) * 60 }); // a 45-minute review timeout
+    const created = w.clock.now();
+    const { reviewId } = await w.waiting();
+    const view = (await w.api.get(reviewId)).body as Record<string, unknown>;
+    expect(view).toMatchObject({
+      routeReason: 'auto: tenant default tier balanced',
+      reason: 'low confidence',
+      createdAt: new Date(created).toISOString(),
+      expiresBy: new Date(created + 45 * 60_000).toISOString(),
+    });
+    await w.api.decide(reviewId, { action: 'approve', reviewer: 'ann' });
+    // A decided review no longer expires.
+    expect((await w.api.get(reviewId)).body).toMatchObject({ status: 'approved', expiresBy: null });
+  });
+
   it('applyDecision moves the request once, gives the queue place back and drops the token', async () => {
     const w = reviewWorld();
     const { reviewId, requestId } = await w.waiting();

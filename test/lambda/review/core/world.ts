@@ -61,6 +61,7 @@ export function reviewWorld(config: Partial<ReviewRuntimeConfig> = {}, opts: { w
         reviewId,
         reviewInput: { messages: [{ role: 'user', content: `question ${n}` }] },
         cascadeReason: 'low confidence',
+        routeReason: 'auto: tenant default tier balanced',
         expiresAt: 2_000_000_000,
       },
       new Date(clock.now()).toISOString(),
