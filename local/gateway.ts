@@ -293,6 +293,8 @@ export interface GatewayDeps {
   readonly token: string;
   /** The id this API has locally (`requestContext.apiId`). */
   readonly apiId: string;
+  /** The Cognito groups a signed-in sandbox reviewer belongs to (`tenant-<id>` of every tenant). */
+  readonly reviewerGroups?: readonly string[];
   /** The origins allowed to call the API from a browser (the review console's), if any. */
   readonly corsOrigins?: readonly string[];
   readonly log?: (line: string) => void;
@@ -450,6 +452,8 @@ export class LocalGateway {
         identity = { ...identity, ...this.iamCaller(headers) };
       } else if (method.authorizationType === 'CUSTOM' && method.authorizerId) {
         authorizer = await this.authorize(method, methodArn, path, headers, query, match.pathParameters, requestId);
+      } else if (method.authorizationType === 'COGNITO_USER_POOLS') {
+        authorizer = { claims: this.cognitoClaims(headers) };
       }
       let apiKey: string | undefined;
       if (method.apiKeyRequired) {
@@ -562,6 +566,26 @@ export class LocalGateway {
     if (!USER_NAME.test(user)) throw new Refusal('ACCESS_DENIED');
     const userArn = `arn:aws:iam::${SANDBOX_CALLER_ACCOUNT}:user/sandbox-${user}`;
     return { userArn, caller: `AIDASANDBOX:${user}`, user: `sandbox-${user}`, accountId: SANDBOX_CALLER_ACCOUNT };
+  }
+
+  /**
+   * A Cognito user pools authorizer without Cognito: only the sandbox token is a valid sign-in (401 otherwise, as
+   * API Gateway answers a missing or invalid token), for a reviewer of every tenant in `deps.reviewerGroups`.
+   */
+  private cognitoClaims(headers: Record<string, string>): Json {
+    const caller = (() => {
+      try {
+        return this.iamCaller(headers);
+      } catch {
+        throw new Refusal('UNAUTHORIZED');
+      }
+    })();
+    return {
+      sub: caller.user,
+      email: String(caller.user),
+      iss: 'https://sandbox.local/reviewers',
+      'cognito:groups': (this.deps.reviewerGroups ?? []).join(','),
+    };
   }
 
   /** Runs the Lambda authorizer (or takes its cached policy) and checks the policy allows `methodArn`. */

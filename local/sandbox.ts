@@ -24,6 +24,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { parse as parseYaml } from 'yaml';
+import { reviewerGroupName } from '../lambda/review/http/reviewer-claims';
 import { DEFAULT_TIER_MODELS } from '../lambda/shared/catalog';
 import { TENANT_SESSION_TAG } from '../lambda/shared/pool-keys';
 import { parseTenantFile } from '../lib/config/load-tenants';
@@ -485,12 +486,18 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       apiKeyValues.set(api.stackName, keys);
     }
     log('Starting the APIs (from the templates) …');
+    // The console's Cognito-authorized reviewer routes take the sandbox token as a reviewer of every sample tenant.
+    const reviewerGroups = fs
+      .readdirSync(path.join(REPO_ROOT, 'tenants'))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => reviewerGroupName(f.replace(/\.ya?ml$/, '')));
     const urls = new Map<RestApiSpec, string>();
     for (const [i, api] of apis.entries()) {
       const gateway = new LocalGateway(api, {
         invoke: (fnId, event) => invoke(api.stackName, fnId, event),
         apiKeyValues: apiKeyValues.get(api.stackName)!,
         token,
+        reviewerGroups,
         apiId: apiIdOf(api.stackName, api.logicalId),
         // The console as http://127.0.0.1:<port> or http://localhost:<port>.
         corsOrigins: [consoleOrigin, `http://localhost:${portOf(0)}`],

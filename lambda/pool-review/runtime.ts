@@ -26,6 +26,7 @@ import type { ReviewStore, TaskCallbacks, TokenCipher } from '../review/core/por
 import { StepError, stepNameOf } from '../review/core/step-event';
 import { makeReviewSteps } from '../review/core/steps';
 import type { SweepResult } from '../review/core/sweep';
+import type { ConsoleSignIn } from '../review/http/console-assets';
 import { makePooledReviewHandler } from '../review/http/handler';
 import { makeReviewApi, type ReviewApi } from '../review/http/review-api';
 import { makeDynamoReviewQueue } from '../shared/dynamo-review-queue';
@@ -175,7 +176,9 @@ export function makePoolReviewSteps(deps: PoolReviewDeps & { readonly handOff: R
 }
 
 /** The review API of a cell (the API function's handler, before the Lambda entry). */
-export function makePoolReviewApi(deps: PoolReviewDeps & { readonly tasks: TaskCallbacks }) {
+export function makePoolReviewApi(
+  deps: PoolReviewDeps & { readonly tasks: TaskCallbacks; readonly consoleSignIn?: ConsoleSignIn },
+) {
   const tenants = new TenantReviews(deps);
   const apis = new TtlCache<string, ReviewApi>({ now: deps.now, ttlMs: 60_000, maxEntries: MAX_CACHED_TENANTS });
 
@@ -196,5 +199,9 @@ export function makePoolReviewApi(deps: PoolReviewDeps & { readonly tasks: TaskC
     return api;
   }
 
-  return makePooledReviewHandler(apiOf, deps.telemetry);
+  return makePooledReviewHandler(apiOf, deps.telemetry, {
+    ...(deps.consoleSignIn ? { signIn: deps.consoleSignIn } : {}),
+    // The console lists the cell's active tenants; a reviewer sees those of its groups.
+    tenants: async () => (await tenants.directory.activeTenants()).map((id) => ({ id, isolation: 'pool' as const })),
+  });
 }

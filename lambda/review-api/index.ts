@@ -7,6 +7,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { makeReviewStore } from '../review/adapters/dynamo-review-store';
 import { makeKmsTokenCipher } from '../review/adapters/kms-token-cipher';
 import { makeSfnTaskCallbacks } from '../review/adapters/sfn-task-callbacks';
+import { CONSOLE_ENV, consoleSignInFromEnv } from '../review/http/console-assets';
 import { makeReviewHandler } from '../review/http/handler';
 import { makeReviewApi } from '../review/http/review-api';
 import { ledgerDocumentClient } from '../shared/dynamo';
@@ -26,4 +27,6 @@ const api = makeReviewApi({
 });
 
 /** Lambda entry point. */
-export const handler = makeReviewHandler(api, telemetry);
+export const handler = makeReviewHandler(api, telemetry, config.tenantId, {
+  signIn: consoleSignInFromEnv(process.env[CONSOLE_ENV]),
+});

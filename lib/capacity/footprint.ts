@@ -26,7 +26,7 @@ const TENANT_ROLES = 5;
 /** Dead-letter topics (one per function) and the reviewers' topic. */
 const TENANT_BASE_TOPICS = 3 + 1;
 /** Resources of a tenant stack besides its monitoring, its e-mail subscriptions and a guardrail of its own. */
-const TENANT_BASE_RESOURCES = 81;
+const TENANT_BASE_RESOURCES = 100;
 /** A tenant's own guardrail: the guardrail and its published version. */
 const TENANT_GUARDRAIL_RESOURCES = 2;
 /** Guardrails of the platform stack: one per plan. */
@@ -92,6 +92,8 @@ export function tenantUse(t: TenantConfig): Record<string, number> {
     [QUOTA_IDS.webAcls]: 0,
     [QUOTA_IDS.backupSelections]: 0,
     [QUOTA_IDS.guardrails]: t.guardrail.source === 'tenant' ? 1 : 0,
+    [QUOTA_IDS.appClients]: 1,
+    [QUOTA_IDS.userPoolGroups]: 1,
   };
 }
 
@@ -183,7 +185,7 @@ export const POOL_CELL = {
   topics: 5,
   keys: 2,
   stateMachines: 1,
-  resources: 103,
+  resources: 123,
   alarmMetrics: 9,
   dashboards: 1,
   /** The housekeeping schedule: every 5 minutes. */
@@ -213,6 +215,7 @@ export function poolCellUse(): Record<string, number> {
     [QUOTA_IDS.rules]: 1,
     [QUOTA_IDS.stacks]: 1,
     [QUOTA_IDS.stateMachines]: POOL_CELL.stateMachines,
+    [QUOTA_IDS.appClients]: 1,
     [QUOTA_IDS.topics]: POOL_CELL.topics,
     [QUOTA_IDS.keys]: POOL_CELL.keys,
     [QUOTA_IDS.tables]: 1,

@@ -39,6 +39,7 @@ const BACKUP = 'https://docs.aws.amazon.com/aws-backup/latest/devguide/aws-backu
 const BEDROCK = 'https://docs.aws.amazon.com/bedrock/latest/userguide/quotas-runtime.html';
 const DYNAMODB = 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html';
 const BEDROCK_QUOTAS = 'https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock';
+const COGNITO = 'https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#resource-quotas';
 
 const q = (
   id: string,
@@ -93,6 +94,8 @@ export const QUOTA_IDS = {
   webAcls: 'wafv2.webAcls',
   backupSelections: 'backup.tagSelectionsPerPlan',
   guardrails: 'bedrock.guardrails',
+  appClients: 'cognito.appClientsPerUserPool',
+  userPoolGroups: 'cognito.groupsPerUserPool',
 } as const;
 
 /** The quotas of the capacity model, in report order. */
@@ -236,7 +239,27 @@ export const QUOTAS: readonly QuotaSpec[] = [
     10_000,
     true,
     STATES,
-    "Each silo tenant's review workflow.",
+    "Each silo tenant's review workflow and each pool cell's.",
+  ),
+  q(
+    QUOTA_IDS.appClients,
+    'App clients per user pool',
+    'Amazon Cognito',
+    'deploy',
+    1_000,
+    true,
+    COGNITO,
+    "The platform's reviewer user pool has one app client per review console: one per silo tenant stack and one per pool cell.",
+  ),
+  q(
+    QUOTA_IDS.userPoolGroups,
+    'Groups per user pool',
+    'Amazon Cognito',
+    'deploy',
+    10_000,
+    false,
+    COGNITO,
+    'One reviewer group (tenant-<id>) per silo tenant, in its stack. Pooled tenants\' reviewers use the cell\'s reviewer role (SigV4); their groups are not created yet (README, "Review console").',
   ),
   q(
     QUOTA_IDS.tables,

@@ -108,6 +108,18 @@ export const PlatformFileSchema = z.strictObject({
     .describe(
       "System text put first on every model call of every tenant (before the tenant's preamble and the request's system text); callers cannot remove it",
     ),
+  reviewerSignInDomainPrefix: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, {
+      message: 'must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen',
+    })
+    .refine((v) => !/aws|amazon|cognito/.test(v), {
+      message: 'may not contain aws, amazon or cognito (Cognito refuses them)',
+    })
+    .optional()
+    .describe(
+      "Prefix of the reviewers' Cognito sign-in domain (<prefix>.auth.<region>.amazoncognito.com, unique in the region): the review consoles send reviewers there. Without it the consoles have no sign-in (the SigV4 review routes still work)",
+    ),
 });
 
 /** The platform configuration with defaults applied. */
@@ -130,6 +142,8 @@ export interface PlatformConfig {
   readonly poolCells: readonly string[];
   /** System text put first on every model call of every tenant. */
   readonly systemPreamble?: string;
+  /** Prefix of the reviewers' Cognito sign-in domain (the review consoles' sign-in); none: no console sign-in. */
+  readonly reviewerSignInDomainPrefix?: string;
 }
 
 /** The pool cells when `cdk.json` names none. */
@@ -196,5 +210,6 @@ export function resolvePlatformConfig(input: unknown): PlatformConfig {
     modelSpeeds: p.modelSpeeds ?? {},
     poolCells: p.poolCells ?? DEFAULT_POOL_CELLS,
     ...(p.systemPreamble !== undefined ? { systemPreamble: p.systemPreamble } : {}),
+    ...(p.reviewerSignInDomainPrefix !== undefined ? { reviewerSignInDomainPrefix: p.reviewerSignInDomainPrefix } : {}),
   };
 }

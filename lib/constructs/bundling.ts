@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { buildSync, type Metafile } from 'esbuild';
+import { CONSOLE_FILES } from '../../lambda/review/http/console-assets';
 
 /** Repository root (resolved from this file, so it works from tsx, jest and any cwd). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -94,9 +95,28 @@ export function bundleHandler(name: HandlerName): Bundle {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, out.contents);
   fs.renameSync(tmp, file);
+  copyStaticFiles(name, dir);
   const bundle: Bundle = { dir, file, bytes: out.contents.byteLength, metafile: result.metafile! };
   cache.set(name, bundle);
   return bundle;
+}
+
+/** Files a handler serves as they are, copied beside its index.js (the review APIs serve the review console). */
+const STATIC_FILES: Partial<Record<HandlerName, { readonly from: string; readonly files: readonly string[] }>> = {
+  'review-api': { from: 'console', files: CONSOLE_FILES },
+  'pool-review-api': { from: 'console', files: CONSOLE_FILES },
+};
+
+function copyStaticFiles(name: HandlerName, dir: string): void {
+  const spec = STATIC_FILES[name];
+  if (!spec) return;
+  const to = path.join(dir, spec.from);
+  fs.mkdirSync(to, { recursive: true });
+  for (const f of spec.files) {
+    const tmp = path.join(to, `${f}.${process.pid}.tmp`);
+    fs.copyFileSync(path.join(PROJECT_ROOT, spec.from, f), tmp);
+    fs.renameSync(tmp, path.join(to, f));
+  }
 }
 
 /** The Lambda code of a handler, as a shared asset. */

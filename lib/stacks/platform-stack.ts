@@ -12,6 +12,7 @@ import { EdgeProtection } from '../constructs/platform/edge-protection';
 import { PlanGuardrails } from '../constructs/platform/plan-guardrails';
 import { PlatformKey } from '../constructs/platform/platform-key';
 import { SharedRuntimePolicies } from '../constructs/platform/shared-runtime-policies';
+import { ReviewerDirectory } from '../constructs/review/reviewer-directory';
 
 /** Props of {@link PlatformStack}. */
 export interface PlatformStackProps extends StackProps {
@@ -40,6 +41,8 @@ export class PlatformStack extends Stack {
   readonly backup: { readonly plan: backup.IBackupPlan; readonly role: iam.IRole };
   /** The plans' shared guardrails and the key of every guardrail. */
   readonly guardrails: PlanGuardrails;
+  /** The reviewers' user pool: the review consoles' sign-in (one group per tenant, in the tenant's stack). */
+  readonly reviewers: ReviewerDirectory;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -58,6 +61,9 @@ export class PlatformStack extends Stack {
     this.backup = { plan: b.plan, role: b.role };
     if (props.config.apiGatewayAccountRole === 'manage') new ApiGatewayAccountLogging(this, 'ApiGatewayLogging');
     this.guardrails = new PlanGuardrails(this, 'Guardrails', { adminRoles: props.config.keyAdminRoles });
+    this.reviewers = new ReviewerDirectory(this, 'Reviewers', {
+      ...(props.config.reviewerSignInDomainPrefix ? { domainPrefix: props.config.reviewerSignInDomainPrefix } : {}),
+    });
 
     // The fleet dashboard Switchboard-Fleet (SEARCH over TenantId).
     new PlatformMonitoring(this, 'Monitoring', {

@@ -126,6 +126,7 @@ export class PoolCellStack extends Stack implements PoolCellTarget {
       authorization: { type: 'poolAuthorizer', authorizer: this.authorizer, throttle: POOL_CELL_STAGE_THROTTLE },
       webAclArn: platform.webAclArn,
       reviewHandler: this.review.api.fn,
+      reviewerDirectory: platform.reviewers,
     });
     new PoolCellMonitoring(this, 'Monitoring', {
       cellId,

@@ -93,7 +93,10 @@ export class TenantStack extends Stack {
       integrationTimeout: Duration.seconds(tenant.lambda.timeoutSeconds),
       reviewHandler: this.review.api.fn,
       reviewerPrincipals: tenant.escalation.reviewerPrincipals,
+      reviewerDirectory: platform.reviewers,
     });
+    // Its reviewers in the review console: the members of this group of the platform's user pool.
+    platform.reviewers.addTenantGroup(this, 'ReviewerGroup', tenant.id);
 
     for (const [k, v] of Object.entries(tenant.tags)) Tags.of(this).add(k, v);
     Tags.of(this).add(TENANT_TAGS.tenant, tenant.id);

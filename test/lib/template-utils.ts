@@ -99,3 +99,16 @@ export function roleStatements(
 export function testApp(): App {
   return new App({ builtinCloudFormationValidation: false });
 }
+
+/** The path of an API Gateway resource (`v1/reviews/{reviewId}`), from a method's `ResourceId`. */
+export function resourcePath(t: TemplateLike, resourceId: unknown): string {
+  const parts: string[] = [];
+  let cur = resourceId as { Ref?: string } | undefined;
+  for (let depth = 0; depth < 64 && typeof cur?.Ref === 'string'; depth++) {
+    const r = t.Resources[cur.Ref];
+    if (r?.Type !== 'AWS::ApiGateway::Resource') break;
+    parts.push(String(r.Properties?.PathPart));
+    cur = r.Properties?.ParentId as { Ref?: string } | undefined;
+  }
+  return parts.reverse().join('/');
+}

@@ -204,6 +204,29 @@ describe('a started sandbox', () => {
     expect(after.status).toBe('reviewed');
   });
 
+  it("serves the AWS console routes from the templates: Cognito's reviewer routes take the sandbox token only (401 otherwise), the files are public", async () => {
+    const acme = tenant(sandbox!.info, 'acme');
+    const token = sandbox!.info.controlPlane.token;
+    const reviewer = await fetch(`${acme.url}/v1/reviewer/reviews`, { headers: { authorization: `Bearer ${token}` } });
+    expect(reviewer.status).toBe(200);
+    expect(Array.isArray(((await reviewer.json()) as { reviews: unknown[] }).reviews)).toBe(true);
+    for (const authorization of ['', 'Bearer wrong-token']) {
+      const r = await fetch(`${acme.url}/v1/reviewer/reviews`, { headers: { authorization } });
+      expect({ authorization, status: r.status }).toEqual({ authorization, status: 401 });
+    }
+    const page = await fetch(`${acme.url}/console/index.html`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    // No sign-in domain is configured locally (platform setting reviewerSignInDomainPrefix): the AWS console says so.
+    const config = (await (await fetch(`${acme.url}/console/config.json`)).json()) as {
+      signIn: { kind: string };
+      tenants: Array<{ id: string; reviewApi: string }>;
+    };
+    expect(config.signIn).toEqual({ kind: 'none' });
+    expect(config.tenants.map((t) => t.id)).toEqual(['acme']);
+    expect(config.tenants[0]!.reviewApi).toMatch(/\/v1\/reviewer\/reviews$/);
+  });
+
   it('runs the housekeeping schedules of the templates with their input', async () => {
     const runs = await sandbox!.runSchedules();
     // Every tenant stack's and the pool cell's review sweep and ledger reconciliation.

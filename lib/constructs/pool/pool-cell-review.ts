@@ -136,12 +136,17 @@ export class PoolCellReview extends Construct {
         REGISTRY_KEY_WILDCARD_REASON,
       );
     }
+    // The cell's tenants: the sweep's, and the console's tenant list.
+    for (const fn of [this.steps, this.api]) {
+      fn.addStatements(
+        new iam.PolicyStatement({
+          sid: 'ListCellTenants',
+          actions: ['dynamodb:Query'],
+          resources: [`${registryArn}/index/${REGISTRY_TABLE.byCellIndex.name}`],
+        }),
+      );
+    }
     this.steps.addStatements(
-      new iam.PolicyStatement({
-        sid: 'ListCellTenants',
-        actions: ['dynamodb:Query'],
-        resources: [`${registryArn}/index/${REGISTRY_TABLE.byCellIndex.name}`],
-      }),
       new iam.PolicyStatement({
         sid: 'RestartFailedHandOffs',
         actions: ['states:StartExecution'],

@@ -118,6 +118,19 @@ export class ReviewerDirectory extends Construct {
   }
 
   /**
+   * The reviewer group of a tenant, created in `scope` (the tenant's own stack: the group goes with it) rather than
+   * with the pool.
+   */
+  addTenantGroup(scope: Construct, id: string, tenantId: string): cognito.CfnUserPoolGroup {
+    if (!TENANT_ID_PATTERN.test(tenantId)) throw new Error(`addTenantGroup: "${tenantId}" is not a tenant id`);
+    return new cognito.CfnUserPoolGroup(scope, id, {
+      userPoolId: this.userPool.userPoolId,
+      groupName: reviewerGroupName(tenantId),
+      description: `Reviewers of tenant ${tenantId}: may answer its escalations in the review console`,
+    });
+  }
+
+  /**
    * Lets `grantee` (the control plane's onboarding function) create and delete reviewer groups, for the pooled
    * tenants it onboards and offboards; group names are `tenant-<id>` ({@link reviewerGroupName}).
    */

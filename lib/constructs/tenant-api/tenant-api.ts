@@ -16,8 +16,10 @@ import { ManagedPolicyRole } from '../iam/managed-policy-role';
 import { TrustStatementsPrincipal } from '../iam/trust';
 import { API_GATEWAY_LOG_GROUP_PREFIX } from '../platform/api-gateway-account';
 import { POOL_AUTH_GATEWAY_RESPONSES, type PoolAuthorizer } from '../pool/pool-authorizer';
+import type { ReviewerDirectory } from '../review/reviewer-directory';
 import { deploymentUniqueSuffix } from '../unique-names';
 import { toCdkJsonSchema } from './request-model';
+import { ReviewerConsoleRoutes } from './reviewer-console-routes';
 
 /** A rate limit (requests per second) and burst. */
 export interface ApiThrottle {
@@ -78,7 +80,13 @@ export interface TenantApiProps {
    * role that may call exactly those routes — a credential separate from the tenant's inference API key.
    * @default - no review routes
    */
-  readonly reviewHandler?: lambda.IFunction;
+  readonly reviewHandler?: lambda.Function;
+  /**
+   * The platform's reviewer user pool: adds the review console (`/console/`) and its Cognito-authorized reviewer
+   * routes (`/v1/reviewer/...`) beside the SigV4 ones (ReviewerConsoleRoutes). Only with `reviewHandler`.
+   * @default - no console, SigV4 review routes only
+   */
+  readonly reviewerDirectory?: ReviewerDirectory;
   /**
    * Who may assume the reviewer role: ARNs of IAM roles or users of this account (path allowed, no wildcards).
    * Whoever assumes it must set a source identity (an IAM user: its own user name) and use it as the role session
@@ -460,6 +468,18 @@ export class TenantApi extends Construct {
         );
       }
       this.reviewerRole = reviewer.role;
+      const consoleRoutes = props.reviewerDirectory
+        ? new ReviewerConsoleRoutes(this, 'ReviewConsole', {
+            api,
+            v1,
+            reviewHandler: props.reviewHandler,
+            integration: reviewIntegration,
+            pooled,
+            directory: props.reviewerDirectory,
+            stageName: STAGE_NAME,
+            validator,
+          })
+        : undefined;
       // In one account, IAM authorization lets any principal whose own policy allows execute-api:Invoke call the
       // review routes (an administrator's `*` included). The resource policy allows them to the reviewer role and
       // denies them to every other principal: an explicit deny wins over any allow.
@@ -474,6 +494,7 @@ export class TenantApi extends Construct {
             pooled ? route(m).replace('/tenants/*/', `/tenants/${tenantOfSession}/`) : route(m),
           ),
         }),
+        ...(consoleRoutes ? [consoleRoutes.resourcePolicyStatement(route)] : []),
         new iam.PolicyStatement({
           sid: 'ReviewRoutesForNobodyElse',
           effect: iam.Effect.DENY,

@@ -66,6 +66,8 @@ describe('capacity model', () => {
       ),
       selections: count(t, 'AWS::Backup::BackupSelection'),
       guardrails: count(t, 'AWS::Bedrock::Guardrail'),
+      appClients: count(t, 'AWS::Cognito::UserPoolClient'),
+      userPoolGroups: count(t, 'AWS::Cognito::UserPoolGroup'),
       reserved: resourcesOfType(t, 'AWS::Lambda::Function').reduce(
         (n, [, f]) => n + ((f.Properties?.ReservedConcurrentExecutions as number | undefined) ?? 0),
         0,
@@ -87,6 +89,8 @@ describe('capacity model', () => {
       throttle: [use[QUOTA_IDS.accountThrottle]],
       selections: use[QUOTA_IDS.backupSelections],
       guardrails: use[QUOTA_IDS.guardrails],
+      appClients: use[QUOTA_IDS.appClients],
+      userPoolGroups: use[QUOTA_IDS.userPoolGroups],
       reserved: use[QUOTA_IDS.concurrency],
     });
   });

@@ -38,6 +38,8 @@ const QUOTA_RESOURCE_TYPE: Readonly<Record<string, string>> = {
   [QUOTA_IDS.webAcls]: 'AWS::WAFv2::WebACL',
   [QUOTA_IDS.backupSelections]: 'AWS::Backup::BackupSelection',
   [QUOTA_IDS.guardrails]: 'AWS::Bedrock::Guardrail',
+  [QUOTA_IDS.appClients]: 'AWS::Cognito::UserPoolClient',
+  [QUOTA_IDS.userPoolGroups]: 'AWS::Cognito::UserPoolGroup',
 };
 
 /** Quotas a stack's use counts that are not resources of one type in its template. */

@@ -20,6 +20,8 @@ export const COUNTED = new Set([
   'AWS::WAFv2::WebACL',
   'AWS::Backup::BackupSelection',
   'AWS::Bedrock::Guardrail',
+  'AWS::Cognito::UserPoolClient',
+  'AWS::Cognito::UserPoolGroup',
 ]);
 /** Resource types with no regional quota a fleet could reach, and why. */
 export const UNBOUNDED: Record<string, string> = {
@@ -37,6 +39,8 @@ export const UNBOUNDED: Record<string, string> = {
   'AWS::Bedrock::GuardrailVersion':
     'per guardrail (20 versions), one live; replaced versions are retained until deleted (README, "Guardrails")',
   'AWS::CDK::Metadata': 'not an AWS resource',
+  'AWS::Cognito::UserPool': "one per platform (the reviewers'; 1,000 user pools per account and region)",
+  'AWS::Cognito::UserPoolDomain': 'one per user pool',
   'Custom::SwitchboardSiloTenant':
     'a silo tenant’s registration in the control plane’s registry (an item, not an AWS resource); counted in the control plane template’s resources',
   'AWS::CloudWatch::Alarm': 'no limit on alarms per account (CloudWatch quotas)',

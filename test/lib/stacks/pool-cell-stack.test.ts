@@ -13,6 +13,7 @@ import { decide, type IamRequest } from '../../support/iam-eval';
 import { synthSwitchboard } from '../../support/synth';
 import {
   asArray,
+  type CfnResourceJson,
   flatten,
   props,
   resourcesOfType,
@@ -166,10 +167,16 @@ describe('Switchboard-Pool-1', () => {
   it('puts the pool authorizer on every method of its API, with no API key or usage plan', () => {
     const authorizerId = only('AWS::ApiGateway::Authorizer', 'Authorizer');
     const all = resourcesOfType(cell, 'AWS::ApiGateway::Method').filter(([, m]) => props(m).HttpMethod !== 'OPTIONS');
-    // The review routes (under /v1/tenants/{tenantId}/reviews) are IAM-authorized for the reviewer role instead.
-    const methods = all.filter(([, m]) => props(m).AuthorizationType !== 'AWS_IAM');
+    // The review routes are IAM-authorized for the reviewer role (under /v1/tenants/{tenantId}/reviews) or take a
+    // reviewer's Cognito sign-in (the console's, under /v1/reviewer/tenants/{tenantId}/reviews); the console's files
+    // are public.
+    const auth = (m: CfnResourceJson) => String(props(m).AuthorizationType ?? 'NONE');
+    const methods = all.filter(([, m]) => auth(m) === 'CUSTOM');
     expect(methods.length).toBe(3);
-    expect(all.length - methods.length).toBe(4);
+    expect(all.filter(([, m]) => auth(m) === 'AWS_IAM')).toHaveLength(4);
+    expect(all.filter(([, m]) => auth(m) === 'COGNITO_USER_POOLS')).toHaveLength(3);
+    expect(all.filter(([, m]) => auth(m) === 'NONE')).toHaveLength(2);
+    expect(all).toHaveLength(12);
     for (const [, m] of methods) {
       expect(props(m).AuthorizationType).toBe('CUSTOM');
       expect(flatten(props(m).AuthorizerId)).toBe(`<${authorizerId}>`);

@@ -27,6 +27,7 @@ import {
   onlyResource,
   outputRefOf,
   props,
+  resourcePath,
   resourcesOfType,
   roleStatements,
   type StatementJson,
@@ -191,17 +192,40 @@ describe('TenantStack', () => {
     });
 
     it.each(TENANTS)(
-      'requires the API key on every tenant route and IAM (the reviewer role) on every review route (%s)',
+      'requires the API key on every tenant route, IAM (the reviewer role) on every review route, a Cognito sign-in on every reviewer route, nothing on the console files (%s)',
       (id) => {
         const methods = resourcesOfType(raw[id]!, 'AWS::ApiGateway::Method');
-        const isReview = (m: CfnResourceJson) => props(m).AuthorizationType === 'AWS_IAM';
-        const tenantRoutes = methods.filter(([, m]) => !isReview(m));
-        const reviewRoutes = methods.filter(([, m]) => isReview(m));
-        expect(tenantRoutes.map(([, m]) => props(m).HttpMethod).sort()).toEqual(['GET', 'GET', 'POST']);
-        for (const [, m] of tenantRoutes) expect(props(m).ApiKeyRequired).toBe(true);
+        const pathOf = (m: CfnResourceJson) => resourcePath(raw[id]!, props(m).ResourceId);
+        const by = (auth: string) =>
+          methods
+            .filter(([, m]) => (props(m).AuthorizationType ?? 'NONE') === auth && !pathOf(m).startsWith('console'))
+            .map(([, m]) => `${props(m).HttpMethod} /${pathOf(m)}`)
+            .sort();
+        expect(by('NONE')).toEqual(['GET /v1/requests/{requestId}', 'GET /v1/usage', 'POST /v1/inference']);
+        for (const [, m] of methods.filter(
+          ([, m]) => !props(m).AuthorizationType && !pathOf(m).startsWith('console'),
+        )) {
+          expect(props(m).ApiKeyRequired).toBe(true);
+        }
         // The inference key alone cannot call a review route: those need a SigV4 signature of the reviewer role.
-        expect(reviewRoutes.map(([, m]) => props(m).HttpMethod).sort()).toEqual(['GET', 'GET', 'GET', 'POST']);
-        for (const [, m] of reviewRoutes) expect(props(m).ApiKeyRequired).not.toBe(true);
+        expect(by('AWS_IAM')).toEqual([
+          'GET /v1/reviews',
+          'GET /v1/reviews/export',
+          'GET /v1/reviews/{reviewId}',
+          'POST /v1/reviews/{reviewId}/decision',
+        ]);
+        // The console's routes: a token of the reviewers' user pool (the handler checks the tenant's group).
+        expect(by('COGNITO_USER_POOLS')).toEqual([
+          'GET /v1/reviewer/reviews',
+          'GET /v1/reviewer/reviews/{reviewId}',
+          'POST /v1/reviewer/reviews/{reviewId}/decision',
+        ]);
+        const consoleFiles = methods.filter(([, m]) => pathOf(m).startsWith('console'));
+        expect(consoleFiles.map(([, m]) => `${props(m).HttpMethod} /${pathOf(m)}`).sort()).toEqual([
+          'GET /console',
+          'GET /console/{file}',
+        ]);
+        for (const [, m] of consoleFiles) expect(props(m).ApiKeyRequired).not.toBe(true);
       },
     );
 
