@@ -396,7 +396,7 @@ export class LocalGateway {
   private cors(req: http.IncomingMessage): Record<string, string> {
     const origin = req.headers.origin;
     if (!origin || !this.deps.corsOrigins?.includes(origin)) return {};
-    return { 'access-control-allow-origin': origin, vary: 'Origin' };
+    return { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'retry-after', vary: 'Origin' };
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
