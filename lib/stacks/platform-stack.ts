@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as backup from 'aws-cdk-lib/aws-backup';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -63,6 +63,11 @@ export class PlatformStack extends Stack {
     this.guardrails = new PlanGuardrails(this, 'Guardrails', { adminRoles: props.config.keyAdminRoles });
     this.reviewers = new ReviewerDirectory(this, 'Reviewers', {
       ...(props.config.reviewerSignInDomainPrefix ? { domainPrefix: props.config.reviewerSignInDomainPrefix } : {}),
+    });
+    new CfnOutput(this, 'ReviewersUserPoolId', {
+      value: this.reviewers.userPool.userPoolId,
+      description:
+        'Reviewer accounts: aws cognito-idp admin-create-user / admin-add-user-to-group --group-name tenant-<id>',
     });
 
     // The fleet dashboard Switchboard-Fleet (SEARCH over TenantId).

@@ -107,6 +107,8 @@ export class PoolCellReview extends Construct {
       key: operations.key,
       sharedPolicies: props.sharedPolicies,
       environment: { ...environment, [REVIEW_ENV.stateMachineArn]: stateMachineArn },
+      trafficBoundBy:
+        "The cell's review executions (each tenant's review caps bound how many it starts) and the five-minute sweep",
       timeout: Duration.seconds(60),
       logRetention: retention,
     });
@@ -119,6 +121,7 @@ export class PoolCellReview extends Construct {
       key: operations.key,
       sharedPolicies: props.sharedPolicies,
       environment,
+      trafficBoundBy: "The cell API's stage throttle",
       timeout: Duration.seconds(29),
       logRetention: retention,
     });
