@@ -58,6 +58,8 @@ function deployTimeValue(template: TemplateJson, id: string, attr: string | unde
   }
   if (type === 'AWS::Bedrock::Guardrail' && attr === 'GuardrailId') return standInGuardrailId(id);
   if (type === 'AWS::Bedrock::GuardrailVersion' && attr === 'Version') return '1';
+  // A review console's Cognito app client id: the console has no Cognito locally (its config says so).
+  if (type === 'AWS::Cognito::UserPoolClient' && attr === undefined) return `local-client-${id}`;
   return undefined;
 }
 
