@@ -11,6 +11,8 @@ import type { PoolCellEnv } from '../shared/pool-runtime';
 export const CONTROL_PLANE_ENV = {
   /** JSON array of {@link PoolCellEnv}: `{"id", "capacity", "restApiId"?, "stage"?, "ledgerTable"?, "tenantAccessRoleArn"?, "reviewersTopicArn"?}`. */
   cells: 'POOL_CELLS',
+  /** The platform's reviewer user pool (pooled tenants' reviewer groups); optional. */
+  reviewerUserPoolId: 'REVIEWER_USER_POOL_ID',
 } as const;
 
 /** What each optional field may hold (ids as AWS issues them; names as CloudFormation makes them). */

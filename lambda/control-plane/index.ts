@@ -5,6 +5,8 @@
  *   http/silo-registration.ts), answered by PUT to their pre-signed ResponseURL.
  * Clients and adapters are built once per container.
  */
+
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
@@ -15,6 +17,7 @@ import { newApiKey, REGISTRY_TABLE_ENV } from '../shared/registry-schema';
 import { makeTelemetry } from '../shared/telemetry';
 import { makeStsQueryClient } from '../shared/tenant-credentials-sts';
 import { makeAuthorizerCacheFlusher } from './adapters/apigateway-authorizer-cache';
+import { makeCognitoReviewerGroups } from './adapters/cognito-reviewer-groups';
 import { makeDynamoRegistry } from './adapters/dynamo-registry';
 import { makePooledLedger } from './adapters/pooled-ledger';
 import { makeSnsReviewerSubscriptions } from './adapters/sns-reviewer-subscriptions';
@@ -42,6 +45,14 @@ const deps = {
   }),
   purgeBudget: DEFAULT_PURGE_BUDGET,
   reviewerSubscriptions: makeSnsReviewerSubscriptions(new SNSClient({ maxAttempts: 3 })),
+  ...(process.env[CONTROL_PLANE_ENV.reviewerUserPoolId]
+    ? {
+        reviewerGroups: makeCognitoReviewerGroups(
+          new CognitoIdentityProviderClient({ maxAttempts: 3 }),
+          requireEnv(CONTROL_PLANE_ENV.reviewerUserPoolId),
+        ),
+      }
+    : {}),
 };
 const api = makeControlPlaneHandler(deps, telemetry);
 const silo = makeSiloRegistrationHandler(

@@ -245,7 +245,11 @@ export function controlPlaneResources(siloTenants: number): number {
  * Only its rate, which its cell's REST API sends on against the account's throttle (runtime).
  */
 export function pooledTenantUse(t: TenantConfig): Record<string, number> {
-  return { [QUOTA_IDS.accountThrottle]: t.throttle.rateLimit };
+  return {
+    [QUOTA_IDS.accountThrottle]: t.throttle.rateLimit,
+    // Its reviewer group, created by the control plane while its reviews go to people.
+    [QUOTA_IDS.userPoolGroups]: t.escalation.reviewThreshold > 0 ? 1 : 0,
+  };
 }
 
 /** What a tenant of either model uses of each quota. */

@@ -259,7 +259,7 @@ export const QUOTAS: readonly QuotaSpec[] = [
     10_000,
     false,
     COGNITO,
-    'One reviewer group (tenant-<id>) per silo tenant, in its stack. Pooled tenants\' reviewers use the cell\'s reviewer role (SigV4); their groups are not created yet (README, "Review console").',
+    'One reviewer group (tenant-<id>) per silo tenant, in its stack, and per pooled tenant whose reviews go to people (the control plane creates it): pooled tenants without human review need none.',
   ),
   q(
     QUOTA_IDS.tables,

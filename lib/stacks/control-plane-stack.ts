@@ -46,6 +46,7 @@ export class ControlPlaneStack extends Stack {
       cells: props.cells,
       sharedPolicies: [platform.tracingPolicy],
       webAclArn: platform.webAclArn,
+      reviewerDirectory: platform.reviewers,
     });
     for (const t of props.siloTenants) {
       const registration = new CustomResource(this, `Silo${pascal(t.tenantId)}`, {

@@ -109,6 +109,14 @@ export interface ReviewerSubscriptionsPort {
   unsubscribe(subscriptionArn: string): Promise<void>;
 }
 
+/** The reviewer groups (`tenant-<id>`) of the platform's reviewer user pool (Cognito), for pooled tenants. */
+export interface ReviewerGroupsPort {
+  /** Creates the tenant's group; `exists` when it was there already. */
+  create(tenantId: string): Promise<'created' | 'exists'>;
+  /** Deletes the tenant's group (its members lose the tenant); `absent` when it was not there. */
+  remove(tenantId: string): Promise<'removed' | 'absent'>;
+}
+
 export interface RegistryPort {
   getTenant(tenantId: string): Promise<TenantItem | undefined>;
   /** Writes a new tenant item; `false` when the id is taken. */
@@ -152,4 +160,6 @@ export interface ControlPlaneDeps {
   readonly ledger: PooledLedgerPort;
   readonly purgeBudget: PurgeBudget;
   readonly reviewerSubscriptions: ReviewerSubscriptionsPort;
+  /** Absent: no reviewer user pool is configured (`REVIEWER_USER_POOL_ID`); pooled tenants get no group. */
+  readonly reviewerGroups?: ReviewerGroupsPort;
 }

@@ -5,7 +5,10 @@
  * their own tenant's reviews only. No CloudFormation resource per tenant: the subscriptions are API calls, kept on the
  * tenant item (`reviewerSubscriptions`) so later changes unsubscribe exactly what was subscribed.
  *
- * `syncReviewerSubscriptions` makes the subscriptions match what the tenant wants now (after onboarding, a change, a
+ * A pooled tenant whose reviews go to people also gets its reviewer group in the platform's reviewer user pool
+ * (`tenant-<id>`: the review console's sign-in), removed at offboarding.
+ *
+ * `syncReviewerSubscriptions` makes the subscriptions and the group match what the tenant wants now (after onboarding, a change, a
  * move or offboarding): best effort per e-mail (a failure is reported and retried by the next sync), never a reason
  * to fail the call that changed the tenant.
  */
@@ -24,7 +27,8 @@ export interface SubscriptionOutcome {
   readonly subscribed: readonly string[];
   readonly unsubscribed: readonly string[];
   readonly failed: readonly string[];
-  readonly skipped?: string;
+  /** The tenant's reviewer group in the reviewer user pool, when this sync created or removed it. */
+  readonly group?: 'created' | 'removed';
 }
 
 /** The reviewer e-mails a tenant item wants subscribed now: a pooled, not deleted tenant whose reviews go to people. */
@@ -36,17 +40,54 @@ export function wantedReviewerEmails(item: TenantItem): string[] {
 
 /** The outcome as an API answer shows it: only when the sync had something to do. */
 export function notificationsField(outcome: SubscriptionOutcome): { reviewerNotifications?: SubscriptionOutcome } {
-  const busy = outcome.subscribed.length + outcome.unsubscribed.length + outcome.failed.length > 0;
+  const busy =
+    outcome.subscribed.length + outcome.unsubscribed.length + outcome.failed.length > 0 || outcome.group !== undefined;
   return busy ? { reviewerNotifications: outcome } : {};
 }
 
 /** Makes `item`'s subscriptions match {@link wantedReviewerEmails}; returns the item as stored and what was done. */
 export async function syncReviewerSubscriptions(
-  deps: Pick<ControlPlaneDeps, 'registry' | 'cells' | 'reviewerSubscriptions'>,
+  deps: Pick<ControlPlaneDeps, 'registry' | 'cells' | 'reviewerSubscriptions' | 'reviewerGroups'>,
   item: TenantItem,
 ): Promise<{ item: TenantItem; outcome: SubscriptionOutcome }> {
-  const current: readonly ReviewerSubscription[] = item.reviewerSubscriptions ?? [];
   const wanted = wantedReviewerEmails(item);
+  const group = await syncGroup(deps, item, wanted.length > 0);
+  const emails = await syncEmails(deps, item, wanted);
+  const failed = [...emails.outcome.failed, ...(group.failed ? [group.failed] : [])];
+  return {
+    item: emails.item,
+    outcome: { ...emails.outcome, failed, ...(group.done ? { group: group.done } : {}) },
+  };
+}
+
+/**
+ * The tenant's reviewer group (console sign-in, `tenant-<id>`): created while its reviews go to people (a user pool
+ * holds 10,000 groups, so only tenants with review on get one), removed at offboarding; kept when review is turned
+ * off (its members keep their place for when it is on again, and see nothing meanwhile).
+ */
+async function syncGroup(
+  deps: Pick<ControlPlaneDeps, 'reviewerGroups'>,
+  item: TenantItem,
+  reviewOn: boolean,
+): Promise<{ done?: 'created' | 'removed'; failed?: string }> {
+  const groups = deps.reviewerGroups;
+  if (!groups || item.isolation !== 'pool') return {};
+  try {
+    if (item.status === 'deleted') return (await groups.remove(item.tenantId)) === 'removed' ? { done: 'removed' } : {};
+    if (reviewOn) return (await groups.create(item.tenantId)) === 'created' ? { done: 'created' } : {};
+    return {};
+  } catch (e) {
+    return { failed: `reviewer group: ${(e as Error)?.name ?? 'Error'}` };
+  }
+}
+
+/** The e-mail subscriptions of {@link syncReviewerSubscriptions}. */
+async function syncEmails(
+  deps: Pick<ControlPlaneDeps, 'registry' | 'cells' | 'reviewerSubscriptions'>,
+  item: TenantItem,
+  wanted: readonly string[],
+): Promise<{ item: TenantItem; outcome: SubscriptionOutcome }> {
+  const current: readonly ReviewerSubscription[] = item.reviewerSubscriptions ?? [];
   const topicArn = deps.cells.find((c) => c.id === item.cell)?.reviewersTopicArn;
   const keep = current.filter((s) => wanted.includes(s.email) && s.topicArn === topicArn);
   const drop = current.filter((s) => !keep.includes(s));

@@ -20,6 +20,7 @@ import { REGISTRY_TABLE_ENV } from '../../../lambda/shared/registry-schema';
 import { acknowledge, acknowledgeInRegulatedPacks, nagArnPrefix } from '../../compliance/acknowledge';
 import { handlerOf } from '../bundling';
 import { TenantFunction } from '../functions/tenant-function';
+import type { ReviewerDirectory } from '../review/reviewer-directory';
 import {
   addErrorEnvelopeResponses,
   addExecutionLogGroup,
@@ -66,6 +67,12 @@ export interface ControlPlaneProps {
   readonly webAclArn?: string;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The platform's reviewer user pool: the control plane creates a pooled tenant's reviewer group there while its
+   * reviews go to people, and removes it at offboarding.
+   * @default - no reviewer groups for pooled tenants
+   */
+  readonly reviewerDirectory?: ReviewerDirectory;
 }
 
 /**
@@ -116,8 +123,11 @@ export class ControlPlane extends Construct {
       environment: {
         [REGISTRY_TABLE_ENV]: props.registry.table.tableName,
         [CONTROL_PLANE_ENV.cells]: stack.toJsonString(cells),
+        ...(props.reviewerDirectory
+          ? { [CONTROL_PLANE_ENV.reviewerUserPoolId]: props.reviewerDirectory.userPool.userPoolId }
+          : {}),
       },
-      calls: 'only AWS public service endpoints (DynamoDB, KMS, STS, API Gateway) with SigV4',
+      calls: 'only AWS public service endpoints (DynamoDB, KMS, STS, API Gateway, SNS, Cognito) with SigV4',
       timeout: Duration.seconds(29),
       trafficBoundBy: `The control plane API's stage throttle (${CONTROL_PLANE_THROTTLE.rateLimit} requests per second)`,
       logRetention: retention,
@@ -126,6 +136,7 @@ export class ControlPlane extends Construct {
     props.registry.grantReadWrite(this.fn);
     props.registry.grantDeadLetterPublish(this.fn);
     for (const c of props.cells) this.grantCell(c);
+    props.reviewerDirectory?.grantManageGroups(this.fn);
 
     const accessLogGroup = apiAccessLogGroup(this, 'switchboard-control-plane', props.registry.key, retention);
     const policy = new iam.PolicyDocument({

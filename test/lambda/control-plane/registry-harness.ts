@@ -108,7 +108,7 @@ export class RegistryHarness {
     readonly cells: readonly PoolCell[],
     /** Adapters a test brings (API Gateway, the cell's ledger); without them a call to one fails loudly. */
     readonly adapters: Partial<
-      Pick<ControlPlaneDeps, 'authorizerCache' | 'ledger' | 'purgeBudget' | 'reviewerSubscriptions'>
+      Pick<ControlPlaneDeps, 'authorizerCache' | 'ledger' | 'purgeBudget' | 'reviewerSubscriptions' | 'reviewerGroups'>
     > = {},
   ) {
     this.doc = ledgerDocumentClient(client);
@@ -139,6 +139,7 @@ export class RegistryHarness {
         },
       },
       purgeBudget: this.adapters.purgeBudget ?? DEFAULT_PURGE_BUDGET,
+      ...(this.adapters.reviewerGroups ? { reviewerGroups: this.adapters.reviewerGroups } : {}),
       reviewerSubscriptions: this.adapters.reviewerSubscriptions ?? {
         subscribe: async () => {
           throw new Error('no SNS in this test');
