@@ -115,7 +115,7 @@ export function makeReviewHandler(
   api: ReviewApi,
   telemetry: Telemetry,
   tenantId: string,
-  console: ConsoleOptions = {},
+  reviewConsole: ConsoleOptions = {},
 ) {
   type Route = (event: APIGatewayProxyEvent, api: ReviewApi) => Promise<ApiResult>;
   const own: TenantApi = async () => ({ tenantId, api });
@@ -125,7 +125,7 @@ export function makeReviewHandler(
   const routes: Routes<ReviewApi, ApiResult> = {
     ...ROUTES,
     ...(reviewer as Record<string, Record<string, Route>>),
-    ...consoleRoutes(console.signIn, async () => [{ id: tenantId, isolation: 'silo' }], false),
+    ...consoleRoutes(reviewConsole.signIn, async () => [{ id: tenantId, isolation: 'silo' }], false),
   };
   return makeRoutedHandler({
     routes,
@@ -145,7 +145,7 @@ export function makeReviewHandler(
 export function makePooledReviewHandler(
   apiOf: (tenantId: string) => Promise<ReviewApi>,
   telemetry: Telemetry,
-  console: ConsoleOptions & { readonly tenants: ConsoleTenants } = { tenants: async () => [] },
+  reviewConsole: ConsoleOptions & { readonly tenants: ConsoleTenants } = { tenants: async () => [] },
 ) {
   type Route = (event: APIGatewayProxyEvent, api: ReviewApi) => Promise<ApiResult>;
   const pathTenant = (event: APIGatewayProxyEvent) => event.pathParameters?.tenantId ?? '';
@@ -171,7 +171,7 @@ export function makePooledReviewHandler(
     ]),
   );
   return makeRoutedHandler({
-    routes: { ...tools, ...reviewer, ...consoleRoutes(console.signIn, console.tenants, true) },
+    routes: { ...tools, ...reviewer, ...consoleRoutes(reviewConsole.signIn, reviewConsole.tenants, true) },
     context: undefined,
     telemetry,
     name: 'review',

@@ -6,22 +6,15 @@
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import { makePooledLedger } from '../../../lambda/control-plane/adapters/pooled-ledger';
 import type { PoolCell, PooledLedgerPort, PurgeBudget, RegistryPort } from '../../../lambda/control-plane/core/ports';
 import { LEDGER_KEYS_ONLY_SCAN } from '../../../lambda/shared/control-plane-iam';
 import { ledgerDocumentClient } from '../../../lambda/shared/dynamo';
-import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
 import { poolPartitionKey, TENANT_SESSION_TAG } from '../../../lambda/shared/pool-keys';
 import { makeStsQueryClient } from '../../../lambda/shared/tenant-credentials-sts';
-import { ManagedPolicyRole } from '../../../lib/constructs/iam/managed-policy-role';
-import { PoolTenantAccess } from '../../../lib/constructs/pool/tenant-access-role';
-import { roleStatements, type StatementJson, type TemplateLike, testApp } from '../../lib/template-utils';
+import type { StatementJson } from '../../lib/template-utils';
 import { decide } from '../../support/iam-eval';
+import { poolAccessPolicy } from '../../support/pool-cell';
 import { StsStandIn } from '../../support/sts-standin';
 import { type IamDecision, IamDynamoProxy, type IamPrincipal } from './iam-dynamo-proxy';
 import { pooled, RegistryHarness, registryServer } from './registry-harness';
@@ -30,32 +23,7 @@ const CP = { accessKeyId: 'AKIDCONTROLPLANE', secretAccessKey: 'control-plane-se
 const ROLE = 'arn:aws:iam::123456789012:role/Switchboard-Pool-1-TenantAccess';
 
 /** The tenant-access role's statements and the table ARN they name, from the synthesized construct. */
-function synthAccessRole() {
-  const stack = new Stack(testApp(), 'PoolCell', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const table = new dynamodb.Table(stack, 'Ledger', {
-    partitionKey: { name: LEDGER_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
-    sortKey: { name: LEDGER_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
-  });
-  const fn = new ManagedPolicyRole(stack, 'PooledFunction', {
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description: 'pooled inference function',
-  });
-  const access = new PoolTenantAccess(stack, 'TenantAccess', {
-    table,
-    key: new kms.Key(stack, 'PoolKey'),
-    pooledFunctionRole: fn.role,
-    cellId: 'pool-1',
-  });
-  access.grantAssume(fn.grantPrincipal);
-  const template = Template.fromStack(stack).toJSON() as TemplateLike;
-  const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
-  return {
-    tableArn: `<${id(table)}.Arn>`,
-    statements: roleStatements(template, id(access.role as iam.Role), template, 'PoolCell'),
-  };
-}
-
-const role = synthAccessRole();
+const role = poolAccessPolicy();
 const scanStatement: StatementJson = {
   Effect: 'Allow',
   Action: [...LEDGER_KEYS_ONLY_SCAN.actions],

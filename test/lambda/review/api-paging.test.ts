@@ -3,15 +3,13 @@
  * may answer (6 MB). With a small response budget, pages are cut short and their cursor continues right
  * after the last review they hold, so walking the cursors returns every review exactly once, in order.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { makeReviewStore } from '../../../lambda/review/adapters/dynamo-review-store';
 import type { ReviewItem } from '../../../lambda/review/core/ports';
 import { makeReviewApi } from '../../../lambda/review/http/review-api';
-import { LEDGER_KEYS } from '../../../lambda/shared/ledger-schema';
-import { REVIEW_GSI } from '../../../lambda/shared/review-schema';
 import { makeTelemetry } from '../../../lambda/shared/telemetry';
 import { DynaliteServer } from '../../support/dynalite-server';
+import { createLedgerTable } from '../../support/ledger-table';
 
 const dynalite = new DynaliteServer();
 const TABLE = 'ledger-paging';
@@ -28,33 +26,7 @@ const wireBytes = (body: string) => Buffer.byteLength(JSON.stringify(body));
 
 beforeAll(async () => {
   await dynalite.start();
-  const S = 'S' as const;
-  await dynalite.dynamo.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: LEDGER_KEYS.partitionKey, KeyType: 'HASH' },
-        { AttributeName: LEDGER_KEYS.sortKey, KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: LEDGER_KEYS.partitionKey, AttributeType: S },
-        { AttributeName: LEDGER_KEYS.sortKey, AttributeType: S },
-        { AttributeName: REVIEW_GSI.partitionKey, AttributeType: S },
-        { AttributeName: REVIEW_GSI.sortKey, AttributeType: S },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: REVIEW_GSI.name,
-          KeySchema: [
-            { AttributeName: REVIEW_GSI.partitionKey, KeyType: 'HASH' },
-            { AttributeName: REVIEW_GSI.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  await createLedgerTable(dynalite.dynamo, TABLE);
   const doc = DynamoDBDocumentClient.from(dynalite.dynamo, { marshallOptions: { removeUndefinedValues: true } });
   store = makeReviewStore(doc, TABLE);
   for (let i = 0; i < REVIEWS; i++) {
